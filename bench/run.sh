@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs every benchmark against its in-run baseline. Usage: bench/run.sh [build-dir]
+set -euo pipefail
+build="${1:-build}"
+"$build/bin/bench_version" "${BENCH_CONCURRENCY:-16}" "${BENCH_SECONDS:-5}"

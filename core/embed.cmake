@@ -1,0 +1,13 @@
+# Writes a header holding files as raw string literals: cmake -DOUT=... -DNAMES=a;b -DFILES=x;y -P
+set(_body "// Generated from the files named below; edit those instead.\n#pragma once\n\nnamespace flyte::core::embedded {\n")
+list(LENGTH NAMES _n)
+math(EXPR _last "${_n} - 1")
+foreach(i RANGE ${_last})
+  list(GET NAMES ${i} _name)
+  list(GET FILES ${i} _file)
+  file(READ ${_file} _content)
+  string(APPEND _body "// ${_file}\ninline constexpr const char* ${_name} = R\"__flyte__(${_content})__flyte__\";\n")
+endforeach()
+string(APPEND _body "}  // namespace flyte::core::embedded\n")
+file(WRITE ${OUT}.tmp "${_body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

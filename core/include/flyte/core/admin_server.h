@@ -1,0 +1,55 @@
+// The assembled server: dispatcher wired from the registry, interceptor chain, gRPC on
+// server.grpc.port and HTTP (REST gateway, /healthcheck, /metrics) on server.httpPort.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "flyte/core/dispatcher.h"
+#include "flyte/core/gateway.h"
+#include "flyte/core/grpc_server.h"
+#include "flyte/core/http_server.h"
+#include "flyte/core/plugin_host.h"
+
+namespace flyte::core {
+
+// The flyteidl services this server answers (methods without a plugin answer UNIMPLEMENTED).
+inline constexpr const char* kServedServices[] = {
+    "flyteidl.service.AdminService",        "flyteidl.service.DataProxyService",
+    "flyteidl.service.SignalService",       "flyteidl.service.AuthMetadataService",
+    "flyteidl.service.IdentityService",
+};
+
+// Binds every AdminService/DataProxyService method to the manager plugin registered for its
+// area. Methods whose manager is absent stay UNIMPLEMENTED.
+plugin::Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher);
+
+class AdminServer {
+ public:
+  explicit AdminServer(PluginHost& host);
+  ~AdminServer();
+
+  // Wires the dispatcher (managers, additional services, interceptors) without listening.
+  plugin::Status Wire();
+  // Wire() if needed, then listens on both ports.
+  plugin::Status Start();
+  // Graceful: stop accepting, finish in-flight calls until server.gracefulShutdownTimeoutSeconds.
+  void Shutdown();
+
+  int grpc_port() const { return grpc_ ? grpc_->port() : 0; }
+  int http_port() const { return http_ ? http_->port() : 0; }
+  const Dispatcher& dispatcher() const { return *dispatcher_; }
+  const gateway::Gateway& gateway() const { return *gateway_; }
+  gateway::HttpResponse HandleHttp(const gateway::HttpRequest& request) const;
+
+ private:
+  PluginHost& host_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<gateway::Gateway> gateway_;
+  std::unique_ptr<GrpcServer> grpc_;
+  std::unique_ptr<HttpServer> http_;
+  gateway::CorsOptions cors_;
+  bool wired_ = false;
+};
+
+}  // namespace flyte::core

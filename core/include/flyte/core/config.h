@@ -1,0 +1,70 @@
+// Configuration: embedded defaults, then YAML/JSON files merged in order, then environment
+// overrides (upstream's names: the dotted key upper-cased, '-' as '_'), validated by schemas/.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flyte/plugin/status.h"
+
+namespace flyte::core {
+
+struct ConfigProblem {
+  std::string path;     // "server.grpc.port"
+  std::string message;  // "must be an integer"
+  bool unknown_key = false;
+};
+
+// Reads an environment variable; nullopt when unset. Injected so tests need not touch environ.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnv();
+
+class Config {
+ public:
+  // Defaults, then `files` (each YAML or JSON; a later file overrides keys of an earlier one,
+  // maps merge deeply, lists are replaced), then the environment. Fails on an unreadable or
+  // unparsable file, naming it.
+  static plugin::StatusOr<Config> Load(const std::vector<std::string>& files, const EnvLookup& env);
+  // The same from in-memory documents (tests).
+  static plugin::StatusOr<Config> FromDocuments(const std::vector<std::string>& yaml_documents,
+                                                const EnvLookup& env);
+
+  const nlohmann::json& root() const { return root_; }
+
+  // Problems against the schema: type errors and unknown keys, each with its key path.
+  std::vector<ConfigProblem> Validate() const;
+
+  // The value at a dotted path, or `fallback` when absent or of another type.
+  template <typename T>
+  T Get(std::string_view path, T fallback) const {
+    const nlohmann::json* node = Find(path);
+    if (!node || node->is_null()) return fallback;
+    try {
+      return node->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      return fallback;
+    }
+  }
+  const nlohmann::json* Find(std::string_view path) const;
+
+  static const std::string& EmbeddedDefaults();
+  static const std::string& EmbeddedSchema();
+
+ private:
+  static plugin::StatusOr<Config> Finish(nlohmann::json root, const EnvLookup& env);
+  nlohmann::json root_;
+};
+
+// Parses YAML (or JSON) text into JSON: plain scalars become null/bool/int/float when they read
+// as such, quoted scalars stay strings.
+plugin::StatusOr<nlohmann::json> YamlToJson(std::string_view text);
+
+// Deep merge: objects merge key by key, anything else in `overlay` replaces `base`.
+void MergeInto(nlohmann::json& base, const nlohmann::json& overlay);
+
+}  // namespace flyte::core

@@ -1,0 +1,48 @@
+// The gRPC server: health ("flyteadmin" SERVING), reflection, and every dispatcher method
+// served through one generic callback service so the interceptor chain runs for all of them.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "flyte/core/dispatcher.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace flyte::core {
+
+struct GrpcServerOptions {
+  std::string address = "0.0.0.0:8089";
+  bool reflection = true;
+  int max_message_size_bytes = 0;  // 0: gRPC's default
+  int max_concurrent_streams = 0;  // 0: gRPC's default
+};
+
+class GrpcServer {
+ public:
+  GrpcServer(const Dispatcher& dispatcher, std::shared_ptr<spdlog::logger> logger);
+  ~GrpcServer();
+
+  // Binds and starts serving. Fails when the port cannot be bound.
+  plugin::Status Start(const GrpcServerOptions& options);
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets in-flight calls finish until `deadline`, then cancels the rest.
+  void Shutdown(std::chrono::system_clock::time_point deadline);
+  void Wait();
+
+ private:
+  class Service;
+  const Dispatcher& dispatcher_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace flyte::core

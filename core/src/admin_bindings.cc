@@ -1,0 +1,55 @@
+// AdminService and DataProxyService RPCs bound to the manager plugins of their areas.
+#include <memory>
+
+#include "flyte/core/admin_server.h"
+#include "flyte/plugin/data_proxy.h"
+#include "flyte/plugin/managers.h"
+
+namespace flyte::core {
+
+namespace {
+
+using google::protobuf::Message;
+using plugin::Status;
+
+// Adapts `Status (Manager::*)(CallContext&, const Req&, Resp&)` to a dispatcher handler.
+template <typename Manager, typename Req, typename Resp>
+Status Bind(Dispatcher& dispatcher, const std::string& method, const std::shared_ptr<Manager>& manager,
+            Status (Manager::*fn)(plugin::CallContext&, const Req&, Resp&), const std::string& owner) {
+  return dispatcher.AddUnaryFor(
+      method,
+      [manager, fn](plugin::CallContext& call, const Message& request, Message& response) {
+        return ((*manager).*fn)(call, static_cast<const Req&>(request), static_cast<Resp&>(response));
+      },
+      owner);
+}
+
+std::string OwnerOf(const plugin::Registry& registry, plugin::PluginId id) {
+  for (const auto& e : registry.Entries()) {
+    if (e.id == id && e.name.empty()) return e.owner;
+  }
+  return "";
+}
+
+}  // namespace
+
+Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher) {
+  const std::string admin = "flyteidl.service.AdminService/";
+  if (auto m = registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager)) {
+    std::string owner = OwnerOf(registry, plugin::plugin_id::kVersionManager);
+    if (auto s = Bind(dispatcher, admin + "GetVersion", m, &plugin::VersionManager::GetVersion, owner); !s.ok()) return s;
+  }
+  if (auto m = registry.Get<plugin::DataProxy>(plugin::plugin_id::kDataProxy)) {
+    const std::string svc = "flyteidl.service.DataProxyService/";
+    std::string owner = OwnerOf(registry, plugin::plugin_id::kDataProxy);
+    for (auto s : {Bind(dispatcher, svc + "CreateUploadLocation", m, &plugin::DataProxy::CreateUploadLocation, owner),
+                   Bind(dispatcher, svc + "CreateDownloadLocation", m, &plugin::DataProxy::CreateDownloadLocation, owner),
+                   Bind(dispatcher, svc + "CreateDownloadLink", m, &plugin::DataProxy::CreateDownloadLink, owner),
+                   Bind(dispatcher, svc + "GetData", m, &plugin::DataProxy::GetData, owner)}) {
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace flyte::core

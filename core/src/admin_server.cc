@@ -1,0 +1,155 @@
+// Server assembly: registry -> dispatcher -> gRPC and HTTP front ends.
+#include "flyte/core/admin_server.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include "flyte/plugin/http_hooks.h"
+
+namespace flyte::core {
+
+using plugin::Status;
+
+AdminServer::AdminServer(PluginHost& host) : host_(host) {}
+
+AdminServer::~AdminServer() { Shutdown(); }
+
+Status AdminServer::Wire() {
+  if (wired_) return Status::Ok();
+  const auto& config = host_.config();
+  auto& registry = host_.registry();
+  dispatcher_ = std::make_unique<Dispatcher>(host_.logger());
+  for (const char* service : kServedServices) {
+    if (auto s = dispatcher_->DeclareService(service); !s.ok()) return s;
+  }
+  if (auto s = BindManagers(registry, *dispatcher_); !s.ok()) return s;
+
+  if (auto extra = registry.Get<plugin::AdditionalGrpcService>(plugin::plugin_id::kAdditionalGrpcService)) {
+    Status s;
+    try {
+      s = extra->Register(*dispatcher_);
+    } catch (const std::exception& e) {
+      s = plugin::Internal(std::string("threw: ") + e.what());
+    } catch (...) {
+      s = plugin::Internal("threw a non-standard exception");
+    }
+    if (!s.ok()) return Status(s.code(), "AdditionalGRPCService registration failed: " + s.message());
+  }
+
+  auto chain = registry.GetAll<plugin::UnaryInterceptor>(plugin::plugin_id::kInterceptor);
+  std::stable_sort(chain.begin(), chain.end(),
+                   [](const auto& a, const auto& b) { return a->Order() < b->Order(); });
+  if (auto middleware = registry.Get<plugin::UnaryInterceptor>(plugin::plugin_id::kUnaryServiceMiddleware)) {
+    chain.push_back(middleware);
+  }
+  dispatcher_->SetChain(std::move(chain));
+
+  auto router = gateway::Router::FromServices(dispatcher_->Services());
+  if (!router.ok()) return router.status();
+  gateway::Invoker invoker = [d = dispatcher_.get()](const google::protobuf::MethodDescriptor& method,
+                                                     plugin::CallContext& call,
+                                                     const google::protobuf::Message& request,
+                                                     google::protobuf::Message& response) {
+    const MethodEntry* entry = d->FindByDescriptor(method);
+    if (!entry) return plugin::Unimplemented("unknown method " + method.full_name());
+    return d->Invoke(*entry, call, request, response);
+  };
+  gateway::HeaderMatcher matcher = gateway::DefaultHeaderMatcher;
+  if (auto custom = registry.Get<plugin::CustomerHeaderMatcher>(plugin::plugin_id::kCustomerHeaderMatcher)) {
+    matcher = [custom](std::string_view header) { return custom->Match(header); };
+  }
+  gateway_ = std::make_unique<gateway::Gateway>(std::move(router.value()), std::move(invoker), std::move(matcher));
+
+  cors_.enabled = config.Get<bool>("server.security.allowCors", true);
+  cors_.allowed_origins = config.Get<std::vector<std::string>>("server.security.allowedOrigins", {"*"});
+  cors_.allowed_headers = config.Get<std::vector<std::string>>(
+      "server.security.allowedHeaders", {"Content-Type", "flyte-authorization"});
+  wired_ = true;
+  return Status::Ok();
+}
+
+gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& request) const {
+  std::vector<std::pair<std::string, std::string>> cors_headers;
+  if (cors_.enabled) {
+    if (auto preflight = gateway::ApplyCors(cors_, request, cors_headers)) return *preflight;
+  }
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  gateway::HttpResponse response;
+  if (path == "/healthcheck") {
+    response.status = 200;
+  } else if (path == "/metrics" && request.method == "GET") {
+    prometheus::TextSerializer serializer;
+    response.body = serializer.Serialize(host_.metrics()->Collect());
+    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  } else {
+    response = gateway_->Handle(request);
+  }
+  for (auto& h : cors_headers) response.headers.push_back(std::move(h));
+  return response;
+}
+
+Status AdminServer::Start() {
+  if (auto s = Wire(); !s.ok()) return s;
+  const auto& config = host_.config();
+  if (config.Get<bool>("server.security.secure", false)) {
+    return plugin::Unimplemented("server.security.secure: TLS serving is not supported yet");
+  }
+  if (config.Get<bool>("server.security.useAuth", false)) {
+    return plugin::Unimplemented("server.security.useAuth: authentication is not supported yet");
+  }
+  std::string bind = config.Get<std::string>("server.bindAddress", "0.0.0.0");
+  int grpc_port = config.Get<int>("server.grpc.port", 8089);
+  if (grpc_port < 0) grpc_port = config.Get<int>("server.grpcPort", 8089);
+  GrpcServerOptions grpc_options;
+  grpc_options.address = (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) + ":" +
+                         std::to_string(grpc_port);
+  grpc_options.reflection = config.Get<bool>("server.grpc.serverReflection",
+                                             config.Get<bool>("server.grpcServerReflection", true));
+  grpc_options.max_message_size_bytes = config.Get<int>("server.grpc.maxMessageSizeBytes", 0);
+  grpc_options.max_concurrent_streams = config.Get<int>("server.grpc.maxConcurrentStreams", 0);
+  grpc_ = std::make_unique<GrpcServer>(*dispatcher_, host_.logger());
+  if (auto s = grpc_->Start(grpc_options); !s.ok()) return s;
+
+  HttpServerOptions http_options;
+  http_options.address = bind;
+  http_options.port = config.Get<int>("server.httpPort", 8088);
+  int threads = config.Get<int>("server.httpThreads", 0);
+  if (threads <= 0) threads = std::max(2u, std::thread::hardware_concurrency());
+  http_options.threads = threads;
+  http_options.read_header_timeout = std::chrono::seconds(config.Get<int>("server.readHeaderTimeoutSeconds", 32));
+  if (grpc_options.max_message_size_bytes > 0) {
+    http_options.body_limit = static_cast<std::size_t>(grpc_options.max_message_size_bytes);
+  }
+  http_ = std::make_unique<HttpServer>([this](const gateway::HttpRequest& r) { return HandleHttp(r); },
+                                       host_.logger());
+  if (auto s = http_->Start(http_options); !s.ok()) return s;
+  host_.logger()->info("serving gRPC on {}:{} and HTTP on {}:{}", bind, grpc_->port(), bind, http_->port());
+  return Status::Ok();
+}
+
+void AdminServer::Shutdown() {
+  auto grace = std::chrono::seconds(host_.config().Get<int>("server.gracefulShutdownTimeoutSeconds", 10));
+  // Both drain in parallel, as upstream: HTTP on its own thread, gRPC here.
+  std::thread http_stop;
+  if (http_) {
+    http_stop = std::thread([this, grace] {
+      http_->Shutdown(grace);
+      host_.logger()->info("HTTP server stopped");
+    });
+  }
+  if (grpc_) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + grace);
+    grpc_->Wait();
+    host_.logger()->info("gRPC server stopped");
+  }
+  if (http_stop.joinable()) http_stop.join();
+  grpc_.reset();
+  http_.reset();
+}
+
+}  // namespace flyte::core

@@ -1,0 +1,1592 @@
+// The gateway's wire encodings: protojson as FlyteAdmin configures it (written here so that field
+// order, unpopulated fields and number formats match Go's encoder), request-body parsing
+// (delegated to protobuf's JSON parser), query/path value conversion as grpc-gateway's
+// runtime.PopulateQueryParameters, and error bodies.
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/rpc/status.pb.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "flyte/core/gateway.h"
+
+namespace flyte::core::gateway {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using plugin::Status;
+using plugin::StatusOr;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Go's strconv.Quote is close enough for the error texts that quote user input.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+const google::protobuf::Message* PrototypeFor(
+    const Descriptor* d, std::unique_ptr<google::protobuf::DynamicMessageFactory>& dynamic) {
+  const Message* proto = google::protobuf::MessageFactory::generated_factory()->GetPrototype(d);
+  if (proto != nullptr) return proto;
+  if (!dynamic)
+    dynamic = std::make_unique<google::protobuf::DynamicMessageFactory>(d->file()->pool());
+  return dynamic->GetPrototype(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoder: protojson (protobuf-go encoding/protojson) with EmitUnpopulated.
+
+constexpr int64_t kMaxDurationSeconds = 315576000000;
+constexpr int64_t kMaxNanos = 999999999;
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\b':
+        out.push_back('b');
+        break;
+      case '\f':
+        out.push_back('f');
+        break;
+      case '\n':
+        out.push_back('n');
+        break;
+      case '\r':
+        out.push_back('r');
+        break;
+      case '\t':
+        out.push_back('t');
+        break;
+      default: {
+        static const char kHex[] = "0123456789abcdef";
+        out += "u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+template <typename T>
+void AppendInt(std::string& out, T v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
+}
+
+// Go's encoding/json float rule: shortest round-trip digits, exponent form only outside
+// [1e-6, 1e21), and a single-digit negative exponent without the leading zero.
+template <typename F>
+void AppendFloat(std::string& out, F v) {
+  if (std::isnan(v)) {
+    out += "\"NaN\"";
+    return;
+  }
+  if (std::isinf(v)) {
+    out += v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+    return;
+  }
+  F a = std::fabs(v);
+  bool exp = a != 0 && (a < static_cast<F>(1e-6) || a >= static_cast<F>(1e21));
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v,
+                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  size_t n = r.ptr - buf;
+  if (exp && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
+    buf[n - 2] = buf[n - 1];
+    --n;
+  }
+  out.append(buf, n);
+}
+
+static const char kB64Std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void AppendBase64(std::string& out, std::string_view in) {
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out.push_back(kB64Std[(v >> 18) & 63]);
+    out.push_back(kB64Std[(v >> 12) & 63]);
+    out.push_back(kB64Std[(v >> 6) & 63]);
+    out.push_back(kB64Std[v & 63]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out.push_back(kB64Std[(v >> 18) & 63]);
+    out.push_back(kB64Std[(v >> 12) & 63]);
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out.push_back(kB64Std[(v >> 18) & 63]);
+    out.push_back(kB64Std[(v >> 12) & 63]);
+    out.push_back(kB64Std[(v >> 6) & 63]);
+    out.push_back('=');
+  }
+}
+
+// Padded base64 in one alphabet (Go's base64.StdEncoding / URLEncoding, which skip CR and LF).
+bool DecodeBase64(std::string_view in, const char* alphabet, std::string& out) {
+  int8_t map[256];
+  std::fill(std::begin(map), std::end(map), int8_t(-1));
+  for (int i = 0; i < 64; ++i) map[static_cast<unsigned char>(alphabet[i])] = int8_t(i);
+  std::string clean;
+  clean.reserve(in.size());
+  for (char c : in) {
+    if (c != '\r' && c != '\n') clean.push_back(c);
+  }
+  if (clean.size() % 4 != 0) return false;
+  out.clear();
+  for (size_t i = 0; i < clean.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = clean[i + k];
+      if (c == '=') {
+        if (i + 4 != clean.size() || k < 2) return false;
+        v[k] = 0;
+        ++pad;
+      } else {
+        if (pad > 0) return false;
+        v[k] = map[static_cast<unsigned char>(c)];
+        if (v[k] < 0) return false;
+      }
+    }
+    uint32_t x = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>((x >> 16) & 0xFF));
+    if (pad < 2) out.push_back(static_cast<char>((x >> 8) & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(x & 0xFF));
+  }
+  return true;
+}
+
+// Days since 1970-01-01 to a civil date (proleptic Gregorian).
+void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+}
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// Drops trailing groups of three zeros from a 9-digit fraction, as protojson does.
+void AppendFraction(std::string& out, int32_t nanos) {
+  if (nanos == 0) return;
+  char buf[10];
+  std::snprintf(buf, sizeof(buf), "%09d", nanos);
+  size_t len = 9;
+  if (nanos % 1000000 == 0) {
+    len = 3;
+  } else if (nanos % 1000 == 0) {
+    len = 6;
+  }
+  out.push_back('.');
+  out.append(buf, len);
+}
+
+class Encoder {
+ public:
+  Encoder(bool proto_names, std::string& out) : proto_names_(proto_names), out_(out) {}
+
+  // The JSON value of one field of `m` (a list, map or single value), without its name.
+  Status WriteFieldValue(const Message& m, const FieldDescriptor* fd) {
+    std::string scratch;
+    return WriteField(m, m.GetReflection(), fd, scratch);
+  }
+
+  Status WriteMessage(const Message& m, const std::string* type_url = nullptr) {
+    const Descriptor* d = m.GetDescriptor();
+    if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+      return WriteWellKnown(m);
+    }
+    const Reflection* r = m.GetReflection();
+    out_.push_back('{');
+    bool first = true;
+    if (type_url != nullptr) {
+      out_ += "\"@type\":";
+      AppendJsonString(out_, *type_url);
+      first = false;
+    }
+    std::string scratch;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* fd = d->field(i);
+      bool emit_null = false;
+      if (fd->is_repeated()) {
+        // Always emitted: [] or {} when empty.
+      } else if (fd->containing_oneof() != nullptr) {
+        if (!r->HasField(m, fd)) continue;  // oneof members and proto3 optional: only when set
+      } else if (fd->has_presence()) {
+        emit_null = !r->HasField(m, fd);
+      }
+      if (!first) out_.push_back(',');
+      first = false;
+      WriteName(fd);
+      if (emit_null) {
+        out_ += "null";
+        continue;
+      }
+      if (auto st = WriteField(m, r, fd, scratch); !st.ok()) return st;
+    }
+    if (d->extension_range_count() > 0) {
+      std::vector<const FieldDescriptor*> set;
+      r->ListFields(m, &set);
+      std::vector<const FieldDescriptor*> ext;
+      for (const auto* fd : set) {
+        if (fd->is_extension()) ext.push_back(fd);
+      }
+      std::sort(ext.begin(), ext.end(), [](const FieldDescriptor* a, const FieldDescriptor* b) {
+        return a->full_name() < b->full_name();
+      });
+      for (const auto* fd : ext) {
+        if (!first) out_.push_back(',');
+        first = false;
+        out_ += "\"[";
+        out_ += fd->full_name();
+        out_ += "]\":";
+        if (auto st = WriteField(m, r, fd, scratch); !st.ok()) return st;
+      }
+    }
+    out_.push_back('}');
+    return Status::Ok();
+  }
+
+ private:
+  void WriteName(const FieldDescriptor* fd) {
+    out_.push_back('"');
+    if (proto_names_) {
+      out_ += fd->type() == FieldDescriptor::TYPE_GROUP ? fd->message_type()->name() : fd->name();
+    } else {
+      out_ += fd->json_name();
+    }
+    out_ += "\":";
+  }
+
+  Status WriteField(const Message& m, const Reflection* r, const FieldDescriptor* fd,
+                    std::string& scratch) {
+    if (fd->is_map()) return WriteMap(m, r, fd);
+    if (fd->is_repeated()) {
+      out_.push_back('[');
+      const int n = r->FieldSize(m, fd);
+      for (int i = 0; i < n; ++i) {
+        if (i > 0) out_.push_back(',');
+        if (auto st = WriteValue(m, r, fd, i, scratch); !st.ok()) return st;
+      }
+      out_.push_back(']');
+      return Status::Ok();
+    }
+    return WriteValue(m, r, fd, -1, scratch);
+  }
+
+  // One value of `fd` in `m`: the singular value when index < 0, else element `index`.
+  Status WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* fd, int index,
+                    std::string& scratch) {
+    const bool rep = index >= 0;
+    switch (fd->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_BOOL:
+        out_ += (rep ? r->GetRepeatedBool(m, fd, index) : r->GetBool(m, fd)) ? "true" : "false";
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        AppendInt(out_, rep ? r->GetRepeatedInt32(m, fd, index) : r->GetInt32(m, fd));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        AppendInt(out_, rep ? r->GetRepeatedUInt32(m, fd, index) : r->GetUInt32(m, fd));
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        out_.push_back('"');
+        AppendInt(out_, rep ? r->GetRepeatedInt64(m, fd, index) : r->GetInt64(m, fd));
+        out_.push_back('"');
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        out_.push_back('"');
+        AppendInt(out_, rep ? r->GetRepeatedUInt64(m, fd, index) : r->GetUInt64(m, fd));
+        out_.push_back('"');
+        break;
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        AppendFloat(out_, rep ? r->GetRepeatedFloat(m, fd, index) : r->GetFloat(m, fd));
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        AppendFloat(out_, rep ? r->GetRepeatedDouble(m, fd, index) : r->GetDouble(m, fd));
+        break;
+      case FieldDescriptor::CPPTYPE_STRING: {
+        const std::string& s = rep ? r->GetRepeatedStringReference(m, fd, index, &scratch)
+                                   : r->GetStringReference(m, fd, &scratch);
+        if (fd->type() == FieldDescriptor::TYPE_BYTES) {
+          out_.push_back('"');
+          AppendBase64(out_, s);
+          out_.push_back('"');
+        } else {
+          if (!IsValidUtf8(s)) {
+            return Status(plugin::StatusCode::kUnknown,
+                          "string field contains invalid UTF-8: " + fd->full_name());
+          }
+          AppendJsonString(out_, s);
+        }
+        break;
+      }
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        if (fd->enum_type()->full_name() == "google.protobuf.NullValue") {
+          out_ += "null";
+          break;
+        }
+        int v = rep ? r->GetRepeatedEnumValue(m, fd, index) : r->GetEnumValue(m, fd);
+        const auto* ev = fd->enum_type()->FindValueByNumber(v);
+        if (ev == nullptr) {
+          AppendInt(out_, v);
+        } else {
+          out_.push_back('"');
+          out_ += ev->name();
+          out_.push_back('"');
+        }
+        break;
+      }
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        return WriteMessage(rep ? r->GetRepeatedMessage(m, fd, index) : r->GetMessage(m, fd));
+    }
+    return Status::Ok();
+  }
+
+  Status WriteMap(const Message& m, const Reflection* r, const FieldDescriptor* fd) {
+    const FieldDescriptor* key_fd = fd->message_type()->map_key();
+    const FieldDescriptor* value_fd = fd->message_type()->map_value();
+    const int n = r->FieldSize(m, fd);
+    std::vector<const Message*> entries;
+    entries.reserve(n);
+    for (int i = 0; i < n; ++i) entries.push_back(&r->GetRepeatedMessage(m, fd, i));
+    std::string sa, sb;
+    auto less = [&](const Message* a, const Message* b) {
+      const Reflection* ra = a->GetReflection();
+      const Reflection* rb = b->GetReflection();
+      switch (key_fd->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_BOOL:
+          return !ra->GetBool(*a, key_fd) && rb->GetBool(*b, key_fd);
+        case FieldDescriptor::CPPTYPE_INT32:
+          return ra->GetInt32(*a, key_fd) < rb->GetInt32(*b, key_fd);
+        case FieldDescriptor::CPPTYPE_INT64:
+          return ra->GetInt64(*a, key_fd) < rb->GetInt64(*b, key_fd);
+        case FieldDescriptor::CPPTYPE_UINT32:
+          return ra->GetUInt32(*a, key_fd) < rb->GetUInt32(*b, key_fd);
+        case FieldDescriptor::CPPTYPE_UINT64:
+          return ra->GetUInt64(*a, key_fd) < rb->GetUInt64(*b, key_fd);
+        default:
+          return ra->GetStringReference(*a, key_fd, &sa) < rb->GetStringReference(*b, key_fd, &sb);
+      }
+    };
+    std::stable_sort(entries.begin(), entries.end(), less);
+    // A duplicate key in the repeated view: the last one is the map's value.
+    out_.push_back('{');
+    bool first = true;
+    std::string scratch;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (i + 1 < entries.size() && !less(entries[i], entries[i + 1])) continue;
+      const Message& e = *entries[i];
+      const Reflection* re = e.GetReflection();
+      if (!first) out_.push_back(',');
+      first = false;
+      switch (key_fd->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_BOOL:
+          out_ += re->GetBool(e, key_fd) ? "\"true\"" : "\"false\"";
+          break;
+        case FieldDescriptor::CPPTYPE_INT32:
+          out_.push_back('"');
+          AppendInt(out_, re->GetInt32(e, key_fd));
+          out_.push_back('"');
+          break;
+        case FieldDescriptor::CPPTYPE_INT64:
+          out_.push_back('"');
+          AppendInt(out_, re->GetInt64(e, key_fd));
+          out_.push_back('"');
+          break;
+        case FieldDescriptor::CPPTYPE_UINT32:
+          out_.push_back('"');
+          AppendInt(out_, re->GetUInt32(e, key_fd));
+          out_.push_back('"');
+          break;
+        case FieldDescriptor::CPPTYPE_UINT64:
+          out_.push_back('"');
+          AppendInt(out_, re->GetUInt64(e, key_fd));
+          out_.push_back('"');
+          break;
+        default: {
+          const std::string& k = re->GetStringReference(e, key_fd, &scratch);
+          if (!IsValidUtf8(k)) {
+            return Status(plugin::StatusCode::kUnknown,
+                          "string field contains invalid UTF-8: " + fd->full_name());
+          }
+          AppendJsonString(out_, k);
+        }
+      }
+      out_.push_back(':');
+      if (auto st = WriteValue(e, re, value_fd, -1, scratch); !st.ok()) return st;
+    }
+    out_.push_back('}');
+    return Status::Ok();
+  }
+
+  Status WriteWellKnown(const Message& m) {
+    const Descriptor* d = m.GetDescriptor();
+    const Reflection* r = m.GetReflection();
+    std::string scratch;
+    switch (d->well_known_type()) {
+      case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
+      case Descriptor::WELLKNOWNTYPE_FLOATVALUE:
+      case Descriptor::WELLKNOWNTYPE_INT64VALUE:
+      case Descriptor::WELLKNOWNTYPE_UINT64VALUE:
+      case Descriptor::WELLKNOWNTYPE_INT32VALUE:
+      case Descriptor::WELLKNOWNTYPE_UINT32VALUE:
+      case Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+      case Descriptor::WELLKNOWNTYPE_BYTESVALUE:
+      case Descriptor::WELLKNOWNTYPE_BOOLVALUE:
+        return WriteValue(m, r, d->FindFieldByNumber(1), -1, scratch);
+      case Descriptor::WELLKNOWNTYPE_ANY:
+        return WriteAny(m);
+      case Descriptor::WELLKNOWNTYPE_FIELDMASK:
+        return WriteFieldMask(m);
+      case Descriptor::WELLKNOWNTYPE_DURATION:
+        return WriteDuration(m);
+      case Descriptor::WELLKNOWNTYPE_TIMESTAMP:
+        return WriteTimestamp(m);
+      case Descriptor::WELLKNOWNTYPE_VALUE: {
+        const auto* oneof = d->FindOneofByName("kind");
+        const FieldDescriptor* set = oneof ? r->GetOneofFieldDescriptor(m, oneof) : nullptr;
+        if (set == nullptr) {
+          return Status(plugin::StatusCode::kUnknown,
+                        "google.protobuf.Value: none of the oneof fields is set");
+        }
+        if (set->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+          double v = r->GetDouble(m, set);
+          if (std::isnan(v) || std::isinf(v)) {
+            return Status(plugin::StatusCode::kUnknown,
+                          "google.protobuf.Value.number_value: invalid value");
+          }
+        }
+        return WriteValue(m, r, set, -1, scratch);
+      }
+      case Descriptor::WELLKNOWNTYPE_LISTVALUE:
+      case Descriptor::WELLKNOWNTYPE_STRUCT:
+        return WriteField(m, r, d->FindFieldByNumber(1), scratch);
+      default:
+        return Status(plugin::StatusCode::kInternal, "unhandled well-known type " + d->full_name());
+    }
+  }
+
+  Status WriteAny(const Message& m) {
+    const Reflection* r = m.GetReflection();
+    const FieldDescriptor* type_fd = m.GetDescriptor()->FindFieldByNumber(1);
+    const FieldDescriptor* value_fd = m.GetDescriptor()->FindFieldByNumber(2);
+    std::string s1, s2;
+    const std::string& type_url = r->GetStringReference(m, type_fd, &s1);
+    const std::string& value = r->GetStringReference(m, value_fd, &s2);
+    if (type_url.empty()) {
+      if (value.empty()) {
+        out_ += "{}";
+        return Status::Ok();
+      }
+      return Status(plugin::StatusCode::kUnknown, "google.protobuf.Any: type_url is not set");
+    }
+    std::string_view name = type_url;
+    if (auto slash = name.rfind('/'); slash != std::string_view::npos)
+      name.remove_prefix(slash + 1);
+    const Descriptor* inner =
+        m.GetDescriptor()->file()->pool()->FindMessageTypeByName(std::string(name));
+    if (inner == nullptr &&
+        m.GetDescriptor()->file()->pool() != google::protobuf::DescriptorPool::generated_pool()) {
+      inner = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+          std::string(name));
+    }
+    if (inner == nullptr) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Any: unable to resolve " + Quote(type_url) + ": not found");
+    }
+    std::unique_ptr<google::protobuf::DynamicMessageFactory> dynamic;
+    std::unique_ptr<Message> msg(PrototypeFor(inner, dynamic)->New());
+    if (!msg->ParsePartialFromString(value)) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Any: unable to unmarshal " + Quote(type_url));
+    }
+    if (inner->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+      out_ += "{\"@type\":";
+      AppendJsonString(out_, type_url);
+      out_ += ",\"value\":";
+      if (auto st = WriteWellKnown(*msg); !st.ok()) return st;
+      out_.push_back('}');
+      return Status::Ok();
+    }
+    return WriteMessage(*msg, &type_url);
+  }
+
+  Status WriteFieldMask(const Message& m) {
+    const Reflection* r = m.GetReflection();
+    const FieldDescriptor* fd = m.GetDescriptor()->FindFieldByNumber(1);
+    std::string joined, scratch;
+    const int n = r->FieldSize(m, fd);
+    for (int i = 0; i < n; ++i) {
+      const std::string& path = r->GetRepeatedStringReference(m, fd, i, &scratch);
+      // protojson: a path must be a valid dotted identifier whose camelCase maps back to it.
+      bool valid = !path.empty();
+      for (size_t start = 0; valid;) {
+        size_t dot = path.find('.', start);
+        std::string_view ident(path.data() + start,
+                               (dot == std::string::npos ? path.size() : dot) - start);
+        valid = !ident.empty() && !(ident[0] >= '0' && ident[0] <= '9');
+        for (char c : ident) {
+          valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '_');
+        }
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      if (!valid) {
+        return Status(plugin::StatusCode::kUnknown,
+                      "google.protobuf.FieldMask.paths contains invalid path: " + Quote(path));
+      }
+      std::string camel;
+      bool was_underscore = false;
+      for (char c : path) {
+        if (c != '_') {
+          if (was_underscore && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+          camel.push_back(c);
+        }
+        was_underscore = c == '_';
+      }
+      std::string snake;
+      for (char c : camel) {
+        if (c >= 'A' && c <= 'Z') {
+          snake.push_back('_');
+          snake.push_back(static_cast<char>(c - 'A' + 'a'));
+        } else {
+          snake.push_back(c);
+        }
+      }
+      if (snake != path) {
+        return Status(plugin::StatusCode::kUnknown,
+                      "google.protobuf.FieldMask.paths contains irreversible value " + Quote(path));
+      }
+      if (i > 0) joined.push_back(',');
+      joined += camel;
+    }
+    AppendJsonString(out_, joined);
+    return Status::Ok();
+  }
+
+  Status WriteDuration(const Message& m) {
+    const Reflection* r = m.GetReflection();
+    int64_t secs = r->GetInt64(m, m.GetDescriptor()->FindFieldByNumber(1));
+    int32_t nanos = r->GetInt32(m, m.GetDescriptor()->FindFieldByNumber(2));
+    if (secs < -kMaxDurationSeconds || secs > kMaxDurationSeconds) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Duration: seconds out of range " + std::to_string(secs));
+    }
+    if (nanos < -kMaxNanos || nanos > kMaxNanos) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Duration: nanos out of range " + std::to_string(nanos));
+    }
+    if ((secs > 0 && nanos < 0) || (secs < 0 && nanos > 0)) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Duration: signs of seconds and nanos do not match");
+    }
+    out_.push_back('"');
+    if (secs < 0 || nanos < 0) {
+      out_.push_back('-');
+      secs = -secs;
+      nanos = -nanos;
+    }
+    AppendInt(out_, secs);
+    AppendFraction(out_, nanos);
+    out_ += "s\"";
+    return Status::Ok();
+  }
+
+  Status WriteTimestamp(const Message& m) {
+    const Reflection* r = m.GetReflection();
+    int64_t secs = r->GetInt64(m, m.GetDescriptor()->FindFieldByNumber(1));
+    int32_t nanos = r->GetInt32(m, m.GetDescriptor()->FindFieldByNumber(2));
+    if (secs < kMinTimestampSeconds || secs > kMaxTimestampSeconds) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Timestamp: seconds out of range " + std::to_string(secs));
+    }
+    if (nanos < 0 || nanos > kMaxNanos) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Timestamp: nanos out of range " + std::to_string(nanos));
+    }
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rem = secs - days * 86400;
+    int64_t y;
+    unsigned mo, d;
+    CivilFromDays(days, y, mo, d);
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "\"%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y),
+                  mo, d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                  static_cast<int>(rem % 60));
+    out_ += buf;
+    AppendFraction(out_, nanos);
+    out_ += "Z\"";
+    return Status::Ok();
+  }
+
+  bool proto_names_;
+  std::string& out_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// First JSON value of a body, as Go's json.Decoder reads it (trailing data is left unread).
+
+class JsonScanner {
+ public:
+  explicit JsonScanner(std::string_view s) : s_(s) {}
+
+  // Ok with *eof set when the input holds only whitespace.
+  Status FirstValue(std::string_view* value, bool* eof) {
+    SkipWs();
+    *eof = pos_ >= s_.size();
+    if (*eof) return Status::Ok();
+    size_t start = pos_;
+    if (auto st = Value(0); !st.ok()) return st;
+    *value = s_.substr(start, pos_ - start);
+    return Status::Ok();
+  }
+
+ private:
+  // Go allows 10000 levels; protobuf's parser stops at 100 anyway, and a lower bound keeps this
+  // recursion far from the stack limit of a server thread.
+  static constexpr int kMaxDepth = 1000;
+
+  void SkipWs() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  Status Invalid(std::string_view context) {
+    if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+    char c = s_[pos_];
+    std::string shown = c == '\'' ? "'\\''" : "'" + std::string(1, c) + "'";
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), "'\\x%02x'", static_cast<unsigned char>(c));
+      shown = buf;
+    }
+    return plugin::InvalidArgument("invalid character " + shown + " " + std::string(context));
+  }
+
+  Status Value(int depth) {
+    if (depth > kMaxDepth) return plugin::InvalidArgument("exceeded max depth");
+    if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+    char c = s_[pos_];
+    switch (c) {
+      case '{': {
+        ++pos_;
+        SkipWs();
+        if (pos_ < s_.size() && s_[pos_] == '}') {
+          ++pos_;
+          return Status::Ok();
+        }
+        for (;;) {
+          SkipWs();
+          if (pos_ >= s_.size() || s_[pos_] != '"') {
+            return Invalid("looking for beginning of object key string");
+          }
+          if (auto st = String(); !st.ok()) return st;
+          SkipWs();
+          if (pos_ >= s_.size() || s_[pos_] != ':') return Invalid("after object key");
+          ++pos_;
+          SkipWs();
+          if (auto st = Value(depth + 1); !st.ok()) return st;
+          SkipWs();
+          if (pos_ < s_.size() && s_[pos_] == ',') {
+            ++pos_;
+            continue;
+          }
+          if (pos_ < s_.size() && s_[pos_] == '}') {
+            ++pos_;
+            return Status::Ok();
+          }
+          return Invalid("after object key:value pair");
+        }
+      }
+      case '[': {
+        ++pos_;
+        SkipWs();
+        if (pos_ < s_.size() && s_[pos_] == ']') {
+          ++pos_;
+          return Status::Ok();
+        }
+        for (;;) {
+          SkipWs();
+          if (auto st = Value(depth + 1); !st.ok()) return st;
+          SkipWs();
+          if (pos_ < s_.size() && s_[pos_] == ',') {
+            ++pos_;
+            continue;
+          }
+          if (pos_ < s_.size() && s_[pos_] == ']') {
+            ++pos_;
+            return Status::Ok();
+          }
+          return Invalid("after array element");
+        }
+      }
+      case '"':
+        return String();
+      case 't':
+        return Literal("true");
+      case 'f':
+        return Literal("false");
+      case 'n':
+        return Literal("null");
+      default:
+        if (c == '-' || (c >= '0' && c <= '9')) return Number();
+        return Invalid("looking for beginning of value");
+    }
+  }
+
+  Status Literal(std::string_view lit) {
+    for (size_t i = 0; i < lit.size(); ++i, ++pos_) {
+      if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+      if (s_[pos_] != lit[i]) {
+        return Invalid("in literal " + std::string(lit) + " (expecting '" + std::string(1, lit[i]) +
+                       "')");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status String() {
+    ++pos_;  // opening quote
+    while (pos_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        return Status::Ok();
+      }
+      if (c < 0x20) return Invalid("in string literal");
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ >= s_.size()) break;
+        char e = s_[pos_];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k) {
+            ++pos_;
+            if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+            if (!std::isxdigit(static_cast<unsigned char>(s_[pos_]))) {
+              return Invalid("in \\u hexadecimal character escape");
+            }
+          }
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+          return Invalid("in string escape code");
+        }
+      }
+      ++pos_;
+    }
+    return plugin::InvalidArgument("unexpected EOF");
+  }
+
+  Status Number() {
+    auto digit = [&] { return pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; };
+    if (s_[pos_] == '-') {
+      ++pos_;
+      if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+      if (!digit()) return Invalid("in numeric literal");
+    }
+    if (s_[pos_] == '0') {
+      ++pos_;
+    } else {
+      while (digit()) ++pos_;
+    }
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+      if (!digit()) return Invalid("after decimal point in numeric literal");
+      while (digit()) ++pos_;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
+      if (!digit()) return Invalid("in exponent of numeric literal");
+      while (digit()) ++pos_;
+    }
+    return Status::Ok();
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = discard_unknown;
+  auto st = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &message, options);
+  if (!st.ok()) return plugin::InvalidArgument(std::string(st.message()));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text values of query parameters and path variables (grpc-gateway runtime/query.go parseField).
+
+std::string SyntaxError(std::string_view fn, std::string_view v) {
+  return "strconv." + std::string(fn) + ": parsing " + Quote(v) + ": invalid syntax";
+}
+std::string RangeError(std::string_view fn, std::string_view v) {
+  return "strconv." + std::string(fn) + ": parsing " + Quote(v) + ": value out of range";
+}
+
+// strconv.ParseInt(v, 10, bits).
+bool ParseSigned(std::string_view v, int bits, int64_t* out, std::string* err) {
+  std::string_view digits = v;
+  bool neg = false;
+  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+    neg = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  if (digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    *err = SyntaxError("ParseInt", v);
+    return false;
+  }
+  uint64_t mag = 0;
+  auto r = std::from_chars(digits.data(), digits.data() + digits.size(), mag);
+  const uint64_t limit = uint64_t(1) << (bits - 1);
+  if (r.ec == std::errc::result_out_of_range || (!neg && mag >= limit) || (neg && mag > limit)) {
+    *err = RangeError("ParseInt", v);
+    return false;
+  }
+  *out = neg ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
+  return true;
+}
+
+// strconv.ParseUint(v, 10, bits).
+bool ParseUnsigned(std::string_view v, int bits, uint64_t* out, std::string* err) {
+  if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    *err = SyntaxError("ParseUint", v);
+    return false;
+  }
+  uint64_t x = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (r.ec == std::errc::result_out_of_range || (bits == 32 && x > 0xFFFFFFFFull)) {
+    *err = RangeError("ParseUint", v);
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+// strconv.ParseFloat: decimal or hex mantissa, "inf"/"infinity"/"nan" in any case, a sign.
+template <typename F>
+bool ParseFloating(std::string_view v, F* out, std::string* err) {
+  std::string_view body = v;
+  bool neg = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    neg = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  bool ok = !body.empty() && body[0] != ' ' && body[0] != '+' && body[0] != '-';
+  F x = 0;
+  if (ok) {
+    std::string lower(body);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "inf" || lower == "infinity") {
+      x = std::numeric_limits<F>::infinity();
+    } else if (lower == "nan") {
+      x = std::numeric_limits<F>::quiet_NaN();
+    } else if (lower.size() > 2 && lower[0] == '0' && lower[1] == 'x') {
+      auto r =
+          std::from_chars(body.data() + 2, body.data() + body.size(), x, std::chars_format::hex);
+      ok = r.ec != std::errc::invalid_argument && r.ptr == body.data() + body.size() &&
+           lower.find('p') != std::string::npos;
+      if (ok && r.ec == std::errc::result_out_of_range) {
+        *err = RangeError("ParseFloat", v);
+        return false;
+      }
+    } else if (lower.find_first_not_of("0123456789.e+-") == std::string::npos) {
+      auto r =
+          std::from_chars(body.data(), body.data() + body.size(), x, std::chars_format::general);
+      ok = r.ec != std::errc::invalid_argument && r.ptr == body.data() + body.size();
+      if (ok && r.ec == std::errc::result_out_of_range) {
+        // Underflow rounds to zero in Go; only overflow is an error.
+        bool overflow = false;
+        for (char c : lower) {
+          if (c == 'e') {
+            overflow = lower.find("e-") == std::string::npos;
+            break;
+          }
+        }
+        if (overflow || lower.find('e') == std::string::npos) {
+          *err = RangeError("ParseFloat", v);
+          return false;
+        }
+        x = 0;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    *err = SyntaxError("ParseFloat", v);
+    return false;
+  }
+  *out = neg ? -x : x;
+  return true;
+}
+
+// strconv.ParseBool.
+bool ParseBool(std::string_view v, bool* out, std::string* err) {
+  if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") {
+    *out = true;
+    return true;
+  }
+  if (v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "false" || v == "False") {
+    *out = false;
+    return true;
+  }
+  *err = SyntaxError("ParseBool", v);
+  return false;
+}
+
+// runtime.Bytes: standard base64, then URL-safe base64.
+bool ParseBytes(std::string_view v, std::string* out, std::string* err) {
+  if (DecodeBase64(v, kB64Std, *out) || DecodeBase64(v, kB64Url, *out)) return true;
+  *err = "illegal base64 data in " + Quote(v);
+  return false;
+}
+
+// time.ParseDuration, in nanoseconds.
+bool ParseGoDuration(std::string_view v, int64_t* nanos, std::string* err) {
+  const std::string bad = "time: invalid duration " + Quote(v);
+  std::string_view s = v;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") {
+    *nanos = 0;
+    return true;
+  }
+  if (s.empty()) {
+    *err = bad;
+    return false;
+  }
+  long double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    long double value = 0;
+    bool any = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      value = value * 10 + (s[i] - '0');
+      ++i;
+      any = true;
+    }
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      long double scale = 0.1L;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        value += (s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+        any = true;
+      }
+    }
+    if (!any) {
+      *err = bad;
+      return false;
+    }
+    size_t u = i;
+    while (u < s.size() && !(s[u] == '.' || (s[u] >= '0' && s[u] <= '9'))) ++u;
+    std::string_view unit = s.substr(i, u - i);
+    long double mult;
+    if (unit == "ns") {
+      mult = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
+      mult = 1e3L;
+    } else if (unit == "ms") {
+      mult = 1e6L;
+    } else if (unit == "s") {
+      mult = 1e9L;
+    } else if (unit == "m") {
+      mult = 60e9L;
+    } else if (unit == "h") {
+      mult = 3600e9L;
+    } else {
+      *err = unit.empty() ? "time: missing unit in duration " + Quote(v)
+                          : "time: unknown unit " + Quote(unit) + " in duration " + Quote(v);
+      return false;
+    }
+    total += value * mult;
+    if (total > 9223372036854775807.0L) {
+      *err = bad;
+      return false;
+    }
+    s.remove_prefix(u);
+  }
+  *nanos = static_cast<int64_t>(neg ? -total : total);
+  return true;
+}
+
+// time.Parse(time.RFC3339Nano, v): "2006-01-02T15:04:05[.frac](Z|+hh:mm|-hh:mm)".
+bool ParseRfc3339(std::string_view v, int64_t* secs, int32_t* nanos, std::string* err) {
+  auto fail = [&] {
+    *err = "parsing time " + Quote(v) +
+           " as \"2006-01-02T15:04:05.999999999Z07:00\": " + "cannot parse " + Quote(v) +
+           " as RFC 3339";
+    return false;
+  };
+  auto num = [&](size_t pos, size_t len, int* out) {
+    if (pos + len > v.size()) return false;
+    int x = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (v[i] < '0' || v[i] > '9') return false;
+      x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return true;
+  };
+  int y, mo, d, h, mi, s;
+  if (v.size() < 20 || !num(0, 4, &y) || v[4] != '-' || !num(5, 2, &mo) || v[7] != '-' ||
+      !num(8, 2, &d) || v[10] != 'T' || !num(11, 2, &h) || v[13] != ':' || !num(14, 2, &mi) ||
+      v[16] != ':' || !num(17, 2, &s)) {
+    return fail();
+  }
+  size_t pos = 19;
+  int32_t frac = 0;
+  if (v[pos] == '.' || v[pos] == ',') {
+    ++pos;
+    size_t digits = 0;
+    int64_t scale = 100000000;
+    while (pos < v.size() && v[pos] >= '0' && v[pos] <= '9') {
+      if (digits < 9) frac += static_cast<int32_t>((v[pos] - '0') * scale);
+      scale /= 10;
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return fail();
+  }
+  int offset = 0;
+  if (pos < v.size() && v[pos] == 'Z') {
+    ++pos;
+  } else if (pos < v.size() && (v[pos] == '+' || v[pos] == '-')) {
+    int oh, om;
+    if (!num(pos + 1, 2, &oh) || pos + 3 >= v.size() || v[pos + 3] != ':' ||
+        !num(pos + 4, 2, &om) || oh > 23 || om > 59) {
+      return fail();
+    }
+    offset = (oh * 60 + om) * 60 * (v[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return fail();
+  }
+  if (pos != v.size()) return fail();
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
+      mi > 59 || s > 59) {
+    *err = "parsing time " + Quote(v) + ": value out of range";
+    return false;
+  }
+  *secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+  *nanos = frac;
+  return true;
+}
+
+// Sets the well-known message `out` from text, as grpc-gateway's parseMessage.
+Status ParseWellKnown(std::string_view v, Message& out) {
+  const Descriptor* d = out.GetDescriptor();
+  const Reflection* r = out.GetReflection();
+  std::string err;
+  auto f1 = d->FindFieldByNumber(1);
+  switch (d->well_known_type()) {
+    case Descriptor::WELLKNOWNTYPE_TIMESTAMP: {
+      int64_t secs = 0;
+      int32_t nanos = 0;
+      if (!ParseRfc3339(v, &secs, &nanos, &err)) return plugin::InvalidArgument(err);
+      if (secs < kMinTimestampSeconds) {
+        return plugin::InvalidArgument(std::string(v) + " before 0001-01-01");
+      }
+      r->SetInt64(&out, f1, secs);
+      r->SetInt32(&out, d->FindFieldByNumber(2), nanos);
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_DURATION: {
+      int64_t ns = 0;
+      if (!ParseGoDuration(v, &ns, &err)) return plugin::InvalidArgument(err);
+      r->SetInt64(&out, f1, ns / 1000000000);
+      r->SetInt32(&out, d->FindFieldByNumber(2), static_cast<int32_t>(ns % 1000000000));
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE: {
+      double x;
+      if (!ParseFloating(v, &x, &err)) return plugin::InvalidArgument(err);
+      r->SetDouble(&out, f1, x);
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_FLOATVALUE: {
+      float x;
+      if (!ParseFloating(v, &x, &err)) return plugin::InvalidArgument(err);
+      r->SetFloat(&out, f1, x);
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_INT64VALUE:
+    case Descriptor::WELLKNOWNTYPE_INT32VALUE: {
+      int64_t x;
+      bool is64 = d->well_known_type() == Descriptor::WELLKNOWNTYPE_INT64VALUE;
+      if (!ParseSigned(v, is64 ? 64 : 32, &x, &err)) return plugin::InvalidArgument(err);
+      if (is64) {
+        r->SetInt64(&out, f1, x);
+      } else {
+        r->SetInt32(&out, f1, static_cast<int32_t>(x));
+      }
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_UINT64VALUE:
+    case Descriptor::WELLKNOWNTYPE_UINT32VALUE: {
+      uint64_t x;
+      bool is64 = d->well_known_type() == Descriptor::WELLKNOWNTYPE_UINT64VALUE;
+      if (!ParseUnsigned(v, is64 ? 64 : 32, &x, &err)) return plugin::InvalidArgument(err);
+      if (is64) {
+        r->SetUInt64(&out, f1, x);
+      } else {
+        r->SetUInt32(&out, f1, static_cast<uint32_t>(x));
+      }
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_BOOLVALUE: {
+      bool x;
+      if (!ParseBool(v, &x, &err)) return plugin::InvalidArgument(err);
+      r->SetBool(&out, f1, x);
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+      r->SetString(&out, f1, std::string(v));
+      return Status::Ok();
+    case Descriptor::WELLKNOWNTYPE_BYTESVALUE: {
+      std::string b;
+      if (!ParseBytes(v, &b, &err)) return plugin::InvalidArgument(err);
+      r->SetString(&out, f1, std::move(b));
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_FIELDMASK: {
+      for (size_t start = 0;;) {
+        size_t comma = v.find(',', start);
+        r->AddString(&out, f1,
+                     std::string(v.substr(start, comma == v.npos ? comma : comma - start)));
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+      }
+      return Status::Ok();
+    }
+    case Descriptor::WELLKNOWNTYPE_VALUE:
+    case Descriptor::WELLKNOWNTYPE_STRUCT:
+      return ParseJsonValue(v, out, /*discard_unknown=*/false);
+    default:
+      return plugin::InvalidArgument("unsupported message type: " + Quote(d->full_name()));
+  }
+}
+
+// Parses one text value for `fd` and stores it: appended when repeated (or a map entry's
+// field), else set.
+Status ParseAndStore(Message& msg, const FieldDescriptor* fd, std::string_view v, bool add) {
+  const Reflection* r = msg.GetReflection();
+  std::string err;
+  switch (fd->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool x;
+      if (!ParseBool(v, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddBool(&msg, fd, x) : r->SetBool(&msg, fd, x);
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* ev = fd->enum_type()->FindValueByName(std::string(v));
+      if (ev == nullptr) {
+        int64_t n;
+        std::string ignored;
+        if (!ParseSigned(v, 64, &n, &ignored) || n < INT32_MIN || n > INT32_MAX ||
+            (ev = fd->enum_type()->FindValueByNumber(static_cast<int>(n))) == nullptr) {
+          return plugin::InvalidArgument(Quote(v) + " is not a valid value");
+        }
+      }
+      add ? r->AddEnumValue(&msg, fd, ev->number()) : r->SetEnumValue(&msg, fd, ev->number());
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int64_t x;
+      if (!ParseSigned(v, 32, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddInt32(&msg, fd, static_cast<int32_t>(x))
+          : r->SetInt32(&msg, fd, static_cast<int32_t>(x));
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t x;
+      if (!ParseSigned(v, 64, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddInt64(&msg, fd, x) : r->SetInt64(&msg, fd, x);
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint64_t x;
+      if (!ParseUnsigned(v, 32, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddUInt32(&msg, fd, static_cast<uint32_t>(x))
+          : r->SetUInt32(&msg, fd, static_cast<uint32_t>(x));
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t x;
+      if (!ParseUnsigned(v, 64, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddUInt64(&msg, fd, x) : r->SetUInt64(&msg, fd, x);
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      float x;
+      if (!ParseFloating(v, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddFloat(&msg, fd, x) : r->SetFloat(&msg, fd, x);
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double x;
+      if (!ParseFloating(v, &x, &err)) return plugin::InvalidArgument(err);
+      add ? r->AddDouble(&msg, fd, x) : r->SetDouble(&msg, fd, x);
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string s;
+      if (fd->type() == FieldDescriptor::TYPE_BYTES) {
+        if (!ParseBytes(v, &s, &err)) return plugin::InvalidArgument(err);
+      } else {
+        s.assign(v);
+      }
+      add ? r->AddString(&msg, fd, std::move(s)) : r->SetString(&msg, fd, std::move(s));
+      return Status::Ok();
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (fd->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_UNSPECIFIED ||
+          fd->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_ANY ||
+          fd->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_LISTVALUE) {
+        return plugin::InvalidArgument("unsupported message type: " +
+                                       Quote(fd->message_type()->full_name()));
+      }
+      std::unique_ptr<Message> tmp(r->GetMessageFactory()->GetPrototype(fd->message_type())->New());
+      if (auto st = ParseWellKnown(v, *tmp); !st.ok()) return st;
+      if (add) {
+        r->AddMessage(&msg, fd)->CopyFrom(*tmp);
+      } else {
+        r->MutableMessage(&msg, fd)->CopyFrom(*tmp);
+      }
+      return Status::Ok();
+    }
+  }
+  return plugin::Internal("unknown field kind");
+}
+
+const FieldDescriptor* FindFieldByJsonName(const Descriptor* d, std::string_view name) {
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (d->field(i)->json_name() == name) return d->field(i);
+  }
+  return nullptr;
+}
+
+std::string TextName(const FieldDescriptor* fd) {
+  return fd->type() == FieldDescriptor::TYPE_GROUP ? fd->message_type()->name() : fd->name();
+}
+
+std::vector<std::string> SplitDots(std::string_view s) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    size_t dot = s.find('.', start);
+    out.emplace_back(s.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace internal {
+
+StatusOr<std::string> MessageToJson(const Message& message, bool proto_names) {
+  std::string out;
+  out.reserve(256);
+  Encoder enc(proto_names, out);
+  if (auto st = enc.WriteMessage(message); !st.ok()) return st;
+  return out;
+}
+
+StatusOr<std::string> FieldToJson(const Message& message, const FieldDescriptor* fd,
+                                  bool proto_names) {
+  std::string out;
+  Encoder enc(proto_names, out);
+  if (auto st = enc.WriteFieldValue(message, fd); !st.ok()) return st;
+  return out;
+}
+
+// The request body as grpc-gateway's JSONPb decoder reads it: the first JSON value (whitespace
+// only is an empty message), parsed by protojson rules into `message`, which it replaces.
+Status ParseJsonBody(std::string_view body, Message& message, bool discard_unknown) {
+  JsonScanner scanner(body);
+  std::string_view value;
+  bool eof = false;
+  if (auto st = scanner.FirstValue(&value, &eof); !st.ok()) return st;
+  if (eof) return Status::Ok();
+  return ParseJsonValue(value, message, discard_unknown);
+}
+
+// Body bound to one field (`body: "field"`): the first JSON value becomes that field's value.
+Status ParseJsonBodyField(std::string_view body, Message& parent, const FieldDescriptor* fd,
+                          bool discard_unknown) {
+  JsonScanner scanner(body);
+  std::string_view value;
+  bool eof = false;
+  if (auto st = scanner.FirstValue(&value, &eof); !st.ok()) return st;
+  if (eof) return Status::Ok();
+  const Reflection* r = parent.GetReflection();
+  if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !fd->is_repeated()) {
+    return ParseJsonValue(value, *r->MutableMessage(&parent, fd), discard_unknown);
+  }
+  std::string wrapped = "{\"" + fd->name() + "\":";
+  wrapped.append(value);
+  wrapped.push_back('}');
+  std::unique_ptr<Message> tmp(parent.New());
+  if (auto st = ParseJsonValue(wrapped, *tmp, discard_unknown); !st.ok()) return st;
+  r->ClearField(&parent, fd);
+  r->SwapFields(&parent, tmp.get(), {fd});
+  return Status::Ok();
+}
+
+// grpc-gateway's normalizeFieldPath: proto names for a path given in proto or JSON names; the
+// path unchanged when any part does not resolve.
+std::vector<std::string> NormalizeFieldPath(const Descriptor* d, std::string_view dotted) {
+  std::vector<std::string> parts = SplitDots(dotted);
+  std::vector<std::string> out;
+  out.reserve(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FieldDescriptor* fd = nullptr;
+    for (int k = 0; k < d->field_count(); ++k) {
+      if (TextName(d->field(k)) == parts[i]) {
+        fd = d->field(k);
+        break;
+      }
+    }
+    if (fd == nullptr) fd = FindFieldByJsonName(d, parts[i]);
+    if (fd == nullptr) return parts;
+    out.push_back(fd->name());
+    if (i + 1 == parts.size()) break;
+    if (fd->message_type() == nullptr || fd->is_repeated()) return parts;
+    d = fd->message_type();
+  }
+  return out;
+}
+
+// grpc-gateway's populateFieldValueFromPath: unknown fields are ignored, repeated fields
+// append every value, a map takes exactly a key and a value, a singular field takes one value.
+Status PopulateField(Message& message, const std::vector<std::string>& path,
+                     const std::vector<std::string_view>& values) {
+  if (path.empty()) return plugin::InvalidArgument("no field path");
+  if (values.empty()) return plugin::InvalidArgument("no value provided");
+  Message* msg = &message;
+  const FieldDescriptor* fd = nullptr;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const Descriptor* d = msg->GetDescriptor();
+    fd = d->FindFieldByName(path[i]);
+    if (fd == nullptr) fd = FindFieldByJsonName(d, path[i]);
+    if (fd == nullptr) return Status::Ok();
+    if (const auto* oneof = fd->real_containing_oneof()) {
+      const FieldDescriptor* set = msg->GetReflection()->GetOneofFieldDescriptor(*msg, oneof);
+      if (set != nullptr && (fd->message_type() == nullptr || set != fd)) {
+        return plugin::InvalidArgument("field already set for oneof " + Quote(oneof->name()));
+      }
+    }
+    if (i + 1 == path.size()) break;
+    if (fd->message_type() == nullptr || fd->is_repeated()) {
+      return plugin::InvalidArgument("invalid path: " + Quote(path[i]) + " is not a message");
+    }
+    msg = msg->GetReflection()->MutableMessage(msg, fd);
+  }
+  if (fd->is_map()) {
+    if (values.size() != 2) {
+      return plugin::InvalidArgument("more than one value provided for key " + Quote(values[0]) +
+                                     " in map " + Quote(fd->full_name()));
+    }
+    const Descriptor* entry_d = fd->message_type();
+    std::unique_ptr<Message> entry(
+        msg->GetReflection()->GetMessageFactory()->GetPrototype(entry_d)->New());
+    if (auto st = ParseAndStore(*entry, entry_d->map_key(), values[0], false); !st.ok()) {
+      return plugin::InvalidArgument("parsing map key " + Quote(fd->name()) + ": " + st.message());
+    }
+    if (auto st = ParseAndStore(*entry, entry_d->map_value(), values[1], false); !st.ok()) {
+      return plugin::InvalidArgument("parsing map value " + Quote(fd->name()) + ": " +
+                                     st.message());
+    }
+    msg->GetReflection()->AddMessage(msg, fd)->CopyFrom(*entry);
+    return Status::Ok();
+  }
+  if (fd->is_repeated()) {
+    for (auto v : values) {
+      if (auto st = ParseAndStore(*msg, fd, v, true); !st.ok()) {
+        return plugin::InvalidArgument("parsing list " + Quote(fd->name()) + ": " + st.message());
+      }
+    }
+    return Status::Ok();
+  }
+  if (values.size() > 1) {
+    std::string joined;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) joined += ", ";
+      joined.append(values[i]);
+    }
+    return plugin::InvalidArgument("too many values for field " + Quote(fd->name()) + ": " +
+                                   joined);
+  }
+  if (auto st = ParseAndStore(*msg, fd, values[0], false); !st.ok()) {
+    return plugin::InvalidArgument("parsing field " + Quote(fd->name()) + ": " + st.message());
+  }
+  return Status::Ok();
+}
+
+void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out) {
+  out->set_code(static_cast<int32_t>(status.code()));
+  out->set_message(status.message());
+  for (const auto& d : status.details()) {
+    auto* any = out->add_details();
+    any->set_type_url(d.type_url);
+    any->set_value(d.value);
+  }
+}
+
+// The JSON error body, or a failure when a detail cannot be rendered (its type is unknown).
+StatusOr<std::string> RpcStatusToJson(const plugin::Status& status) {
+  google::rpc::Status proto;
+  FillRpcStatus(status, &proto);
+  return MessageToJson(proto, /*proto_names=*/true);
+}
+
+}  // namespace internal
+
+StatusOr<std::string> MessageToGatewayJson(const Message& message) {
+  return internal::MessageToJson(message, /*proto_names=*/true);
+}
+
+Status MergeGatewayJson(std::string_view json, Message& message) {
+  std::unique_ptr<Message> tmp(message.New());
+  if (auto st = internal::ParseJsonBody(json, *tmp, /*discard_unknown=*/false); !st.ok()) {
+    return st;
+  }
+  message.MergeFrom(*tmp);
+  return Status::Ok();
+}
+
+Status SetFieldFromString(Message& message, std::string_view field_path, std::string_view value) {
+  return internal::PopulateField(message, SplitDots(field_path), {value});
+}
+
+std::string StatusToJson(const plugin::Status& status) {
+  auto json = internal::RpcStatusToJson(status);
+  if (json.ok()) return std::move(json).value();
+  // grpc-gateway's fallback body when the status cannot be marshalled.
+  return R"({"code": 13, "message": "failed to marshal error message"})";
+}
+
+}  // namespace flyte::core::gateway

@@ -1,0 +1,159 @@
+// flyteadmin: the server binary. `serve` runs it, `plugins` lists what a config would load,
+// `config validate|print` checks a configuration.
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include "flyte/core/admin_server.h"
+#include "flyte/core/build_info.h"
+#include "flyte/core/config.h"
+#include "flyte/core/logging.h"
+#include "flyte/core/plugin_host.h"
+
+namespace {
+
+using flyte::core::Config;
+
+int Fail(const std::string& message) {
+  std::cerr << "flyteadmin: " << message << std::endl;
+  return 1;
+}
+
+// Loads the config or prints why not.
+std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& files, int& exit_code) {
+  auto config = Config::Load(files, flyte::core::ProcessEnv());
+  if (!config.ok()) {
+    exit_code = Fail(config.status().message());
+    return nullptr;
+  }
+  return std::make_unique<Config>(std::move(config.value()));
+}
+
+// Type errors are fatal; unknown keys are reported and tolerated, as upstream tolerates them.
+bool CheckConfig(const Config& config, spdlog::logger& logger) {
+  bool ok = true;
+  for (const auto& p : config.Validate()) {
+    if (p.unknown_key) {
+      logger.warn("config: unknown key {} (ignored)", p.path);
+    } else {
+      std::cerr << "flyteadmin: config: " << p.path << ": " << p.message << std::endl;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+std::unique_ptr<flyte::core::PluginHost> LoadPlugins(const Config& config,
+                                                     std::shared_ptr<spdlog::logger> logger,
+                                                     int& exit_code) {
+  auto host = std::make_unique<flyte::core::PluginHost>(
+      config, logger, std::make_shared<prometheus::Registry>(), flyte::core::ThisBuild());
+  auto specs = host->SpecsFromConfig();
+  if (!specs.ok()) {
+    exit_code = Fail(specs.status().message());
+    return nullptr;
+  }
+  if (auto s = host->LoadAll(specs.value()); !s.ok()) {
+    exit_code = Fail(s.message());
+    return nullptr;
+  }
+  return host;
+}
+
+int Serve(const Config& config) {
+  // Signals are taken by sigwait below, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto logger = flyte::core::MakeLogger(config.root().value("logger", nlohmann::json::object()));
+  if (!CheckConfig(config, *logger)) return 1;
+  const auto& build = flyte::core::ThisBuild();
+  logger->info("flyteadmin {} (commit {}, built {})", build.version, build.commit, build.build_time);
+  int exit_code = 0;
+  auto host = LoadPlugins(config, logger, exit_code);
+  if (!host) return exit_code;
+  auto server = std::make_unique<flyte::core::AdminServer>(*host);
+  if (auto s = server->Start(); !s.ok()) return Fail(s.message());
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  logger->info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  server->Shutdown();
+  server.reset();
+  host->Shutdown();
+  logger->info("stopped");
+  logger->flush();
+  return 0;
+}
+
+int ListPlugins(const Config& config) {
+  auto logger = flyte::core::MakeLogger(nlohmann::json{{"level", 3}});
+  int exit_code = 0;
+  auto host = LoadPlugins(config, logger, exit_code);
+  if (!host) return exit_code;
+  std::cout << "plugin API version " << flyte::plugin::kPluginApiVersion << "\n";
+  for (const auto& p : host->loaded()) {
+    std::cout << p.name << " " << p.version << "  " << p.path << "\n    " << p.description << "\n";
+    for (const auto& e : host->registry().Entries()) {
+      if (e.owner != p.name) continue;
+      std::cout << "    registers " << e.id << (e.name.empty() ? "" : " [" + e.name + "]")
+                << (e.is_default ? " (default)" : "") << "\n";
+    }
+  }
+  return 0;
+}
+
+int ValidateConfig(const Config& config) {
+  auto problems = config.Validate();
+  for (const auto& p : problems) {
+    std::cout << p.path << ": " << p.message << "\n";
+  }
+  if (problems.empty()) std::cout << "config is valid\n";
+  return problems.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flyteadmin: a FlyteAdmin-compatible control plane built from plugins"};
+  app.require_subcommand(1);
+  std::vector<std::string> config_files;
+  app.add_option("--config", config_files,
+                 "Config file (YAML or JSON); repeat to merge several, later ones win")
+      ->check(CLI::ExistingFile);
+  auto* serve = app.add_subcommand("serve", "Run the gRPC and HTTP servers");
+  auto* plugins = app.add_subcommand("plugins", "List the plugins a config loads, without serving");
+  auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
+  config_cmd->require_subcommand(1);
+  auto* validate = config_cmd->add_subcommand("validate", "Report each problem with its key path");
+  auto* print = config_cmd->add_subcommand("print", "Print the merged configuration as JSON");
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    const auto& b = flyte::core::ThisBuild();
+    std::cout << "flyteadmin " << b.version << " (commit " << b.commit << ", built " << b.build_time << ")\n";
+    return 0;
+  }
+  int exit_code = 0;
+  auto config = LoadConfig(config_files, exit_code);
+  if (!config) return exit_code;
+  if (serve->parsed()) return Serve(*config);
+  if (plugins->parsed()) return ListPlugins(*config);
+  if (validate->parsed()) return ValidateConfig(*config);
+  if (print->parsed()) {
+    std::cout << config->root().dump(2) << "\n";
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,23 @@
+// Out-of-line destructors: each plugin interface's vtable and type info live here, once.
+#include "flyte/plugin/data_proxy.h"
+#include "flyte/plugin/host_context.h"
+#include "flyte/plugin/http_hooks.h"
+#include "flyte/plugin/managers.h"
+#include "flyte/plugin/unary.h"
+#include "flyte/plugin/workflow_executor.h"
+
+namespace flyte::plugin {
+
+UnaryNext::~UnaryNext() = default;
+UnaryInterceptor::~UnaryInterceptor() = default;
+ServiceRegistrar::~ServiceRegistrar() = default;
+AdditionalGrpcService::~AdditionalGrpcService() = default;
+HostContext::~HostContext() = default;
+VersionManager::~VersionManager() = default;
+WorkflowExecutor::~WorkflowExecutor() = default;
+PreRedirectHook::~PreRedirectHook() = default;
+LogoutHook::~LogoutHook() = default;
+CustomerHeaderMatcher::~CustomerHeaderMatcher() = default;
+DataProxy::~DataProxy() = default;
+
+}  // namespace flyte::plugin

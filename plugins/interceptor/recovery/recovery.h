@@ -1,0 +1,31 @@
+// Recovery interceptor: an exception escaping a handler becomes INTERNAL; the server goes on.
+#pragma once
+
+#include <memory>
+
+#include "flyte/plugin/unary.h"
+
+namespace prometheus {
+class Counter;
+}
+namespace spdlog {
+class logger;
+}
+
+namespace flyte::plugins {
+
+class RecoveryInterceptor final : public plugin::UnaryInterceptor {
+ public:
+  // `panics` counts recovered calls (upstream's handler_panic); may be null.
+  RecoveryInterceptor(std::shared_ptr<spdlog::logger> logger, prometheus::Counter* panics);
+
+  int Order() const override { return kRecoveryOrder; }
+  plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& request,
+                           google::protobuf::Message& response, const plugin::UnaryNext& next) override;
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+  prometheus::Counter* panics_;
+};
+
+}  // namespace flyte::plugins

@@ -1,0 +1,97 @@
+// Config: defaults, merge order, environment overrides, schema problems with key paths.
+#include <catch2/catch.hpp>
+
+#include "flyte/core/config.h"
+#include "test_support.h"
+
+using flyte::core::Config;
+
+namespace {
+
+flyte::core::EnvLookup Env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("The embedded defaults use upstream's ports and validate cleanly", "[unit]") {
+  auto c = Config::FromDocuments({}, Env({}));
+  REQUIRE(c.ok());
+  CHECK(c->Get<int>("server.httpPort", 0) == 8088);
+  CHECK(c->Get<int>("server.grpc.port", 0) == 8089);
+  CHECK(c->Get<bool>("server.grpc.serverReflection", false));
+  CHECK(c->Get<std::string>("flyteadmin.metricsScope", "") == "flyte:");
+  CHECK(c->Validate().empty());
+}
+
+TEST_CASE("Later documents override earlier ones key by key and replace lists", "[unit]") {
+  auto c = Config::FromDocuments(
+      {"server:\n  httpPort: 9000\n  security:\n    allowedOrigins: [a, b]\n",
+       "{\"server\": {\"grpc\": {\"port\": 9001}, \"security\": {\"allowedOrigins\": [\"c\"]}}}"},
+      Env({}));
+  REQUIRE(c.ok());
+  CHECK(c->Get<int>("server.httpPort", 0) == 9000);
+  CHECK(c->Get<int>("server.grpc.port", 0) == 9001);
+  CHECK(c->Get<bool>("server.grpc.serverReflection", false));  // default kept
+  CHECK(c->Get<std::vector<std::string>>("server.security.allowedOrigins", {}) ==
+        std::vector<std::string>{"c"});
+}
+
+TEST_CASE("Environment variables named after upstream keys override files", "[unit]") {
+  auto c = Config::FromDocuments({"server:\n  httpPort: 9000\n"},
+                                 Env({{"SERVER.HTTPPORT", "9100"},
+                                      {"SERVER.GRPC.PORT", "9101"},
+                                      {"LOGGER.SHOW_SOURCE", "true"}}));
+  REQUIRE(c.ok());
+  CHECK(c->Get<int>("server.httpPort", 0) == 9100);
+  CHECK(c->Get<int>("server.grpc.port", 0) == 9101);
+  CHECK(c->Get<bool>("logger.show-source", false));
+}
+
+TEST_CASE("Quoted YAML scalars stay strings and plain ones become numbers", "[unit]") {
+  auto j = flyte::core::YamlToJson("a: \"8088\"\nb: 8088\nc: 1.5\nd: yes-no\ne: ~\nf: false\n");
+  REQUIRE(j.ok());
+  CHECK((*j)["a"].is_string());
+  CHECK((*j)["b"].get<int>() == 8088);
+  CHECK((*j)["c"].get<double>() == 1.5);
+  CHECK((*j)["d"].get<std::string>() == "yes-no");
+  CHECK((*j)["e"].is_null());
+  CHECK((*j)["f"].get<bool>() == false);
+}
+
+TEST_CASE("Unknown keys and wrong types are reported by key path", "[unit]") {
+  auto c = Config::FromDocuments(
+      {"server:\n  httpPortt: 1\n  grpc:\n    port: eighty\npluginHost:\n  load:\n    - nmae: x\n"
+       "cluster_resources:\n  refreshInterval: 1m\n"},
+      Env({}));
+  REQUIRE(c.ok());
+  auto problems = c->Validate();
+  auto has = [&](const std::string& path, bool unknown) {
+    for (const auto& p : problems) {
+      if (p.path == path && p.unknown_key == unknown) return true;
+    }
+    return false;
+  };
+  CHECK(has("server.httpPortt", true));
+  CHECK(has("pluginHost.load[0].nmae", true));
+  CHECK(has("server.grpc.port", false));
+  CHECK_FALSE(has("cluster_resources.refreshInterval", true));  // upstream section, accepted
+}
+
+TEST_CASE("A file that cannot be read or parsed is named in the error", "[unit]") {
+  auto missing = Config::Load({"/nonexistent/flyteadmin.yaml"}, Env({}));
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.status().message(), Catch::Contains("/nonexistent/flyteadmin.yaml"));
+  auto path = flyte::test::WriteTempFile("broken.yaml", "server: [unclosed\n");
+  auto broken = Config::Load({path}, Env({}));
+  REQUIRE_FALSE(broken.ok());
+  CHECK_THAT(broken.status().message(), Catch::Contains("broken.yaml"));
+  auto list = flyte::test::WriteTempFile("list.yaml", "- a\n- b\n");
+  auto not_map = Config::Load({list}, Env({}));
+  REQUIRE_FALSE(not_map.ok());
+  CHECK_THAT(not_map.status().message(), Catch::Contains("top level must be a map"));
+}

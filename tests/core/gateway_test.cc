@@ -1,0 +1,1264 @@
+// Unit tests of the REST gateway: routing of every flyteidl binding, template edge cases, the
+// JSON shape, query parameters, Gateway::Handle against a fake invoker, and CORS.
+#include "flyte/core/gateway.h"
+
+#include <google/api/annotations.pb.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/rpc/status.pb.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "flyte/proto/files.h"
+#include "flyteidl/admin/common.pb.h"
+#include "flyteidl/admin/event.pb.h"
+#include "flyteidl/admin/execution.pb.h"
+#include "flyteidl/admin/project.pb.h"
+#include "flyteidl/admin/task.pb.h"
+#include "flyteidl/admin/version.pb.h"
+#include "flyteidl/core/literals.pb.h"
+#include "flyteidl/core/tasks.pb.h"
+#include "flyteidl/service/identity.pb.h"
+
+namespace gw = flyte::core::gateway;
+using google::protobuf::DescriptorPool;
+using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
+using google::protobuf::ServiceDescriptor;
+using Json = nlohmann::json;
+
+namespace {
+
+std::vector<const ServiceDescriptor*> AllFlyteServices() {
+  std::vector<const ServiceDescriptor*> out;
+  for (const char* file : flyte::proto::kProtoFiles) {
+    const auto* fd = DescriptorPool::generated_pool()->FindFileByName(file);
+    REQUIRE(fd != nullptr);
+    for (int i = 0; i < fd->service_count(); ++i) out.push_back(fd->service(i));
+  }
+  return out;
+}
+
+const ServiceDescriptor* Service(const std::string& name) {
+  const auto* s = DescriptorPool::generated_pool()->FindServiceByName(name);
+  REQUIRE(s != nullptr);
+  return s;
+}
+
+gw::Router ServedRouter() {
+  // FlyteAdmin's gateway registers these five services (service.go).
+  auto router = gw::Router::FromServices(
+      {Service("flyteidl.service.AdminService"), Service("flyteidl.service.AuthMetadataService"),
+       Service("flyteidl.service.IdentityService"), Service("flyteidl.service.DataProxyService"),
+       Service("flyteidl.service.SignalService")});
+  REQUIRE(router.ok());
+  return std::move(router).value();
+}
+
+// A concrete path for a template: variables become "v<i>" (or their pattern with sample
+// segments), "*" becomes "w", "**" becomes "a/b"; `expected` gets each variable's value.
+std::string SamplePath(const std::string& tmpl,
+                       std::vector<std::pair<std::string, std::string>>* expected) {
+  std::string out;
+  size_t i = 0;
+  int var = 0;
+  auto pattern_sample = [](const std::string& pattern) {
+    std::string s;
+    size_t start = 0;
+    for (;;) {
+      size_t slash = pattern.find('/', start);
+      std::string seg = pattern.substr(start, slash == std::string::npos ? slash : slash - start);
+      if (!s.empty()) s += "/";
+      s += seg == "*" ? "w" : seg == "**" ? "a/b" : seg;
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    return s;
+  };
+  while (i < tmpl.size()) {
+    if (tmpl[i] == '{') {
+      size_t close = tmpl.find('}', i);
+      std::string inner = tmpl.substr(i + 1, close - i - 1);
+      size_t eq = inner.find('=');
+      std::string name = inner.substr(0, eq);
+      std::string value = eq == std::string::npos ? "v" + std::to_string(var++)
+                                                  : pattern_sample(inner.substr(eq + 1));
+      expected->emplace_back(name, value);
+      out += value;
+      i = close + 1;
+    } else if (tmpl.compare(i, 3, "/**") == 0 &&
+               (i + 3 == tmpl.size() || tmpl[i + 3] == '/' || tmpl[i + 3] == ':')) {
+      out += "/a/b";
+      i += 3;
+    } else if (tmpl.compare(i, 2, "/*") == 0 &&
+               (i + 2 == tmpl.size() || tmpl[i + 2] == '/' || tmpl[i + 2] == ':')) {
+      out += "/w";
+      i += 2;
+    } else {
+      out += tmpl[i++];
+    }
+  }
+  return out;
+}
+
+struct Binding {
+  std::string name;
+  std::string http_method;
+  std::string path;
+  std::string body{};
+  std::string input = "google.protobuf.Empty";
+  std::string output = "google.protobuf.Empty";
+  std::string response_body{};
+};
+
+// A service built at run time in a pool layered over the generated one, so its methods carry
+// arbitrary google.api.http options while their messages stay generated types.
+struct TestService {
+  std::unique_ptr<DescriptorPool> pool;
+  const ServiceDescriptor* service = nullptr;
+};
+
+TestService MakeService(const std::vector<Binding>& bindings) {
+  static int counter = 0;
+  TestService ts;
+  ts.pool = std::make_unique<DescriptorPool>(DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("gateway_test_" + std::to_string(counter++) + ".proto");
+  file.set_package("gwtest");
+  file.set_syntax("proto3");
+  std::set<std::string> deps;
+  auto* svc = file.add_service();
+  svc->set_name("TestService");
+  for (const auto& b : bindings) {
+    for (const auto& type : {b.input, b.output}) {
+      const auto* d = DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+      REQUIRE(d != nullptr);
+      deps.insert(d->file()->name());
+    }
+    auto* m = svc->add_method();
+    m->set_name(b.name);
+    m->set_input_type("." + b.input);
+    m->set_output_type("." + b.output);
+    auto* rule = m->mutable_options()->MutableExtension(google::api::http);
+    if (b.http_method == "GET") {
+      rule->set_get(b.path);
+    } else if (b.http_method == "POST") {
+      rule->set_post(b.path);
+    } else if (b.http_method == "PUT") {
+      rule->set_put(b.path);
+    } else if (b.http_method == "DELETE") {
+      rule->set_delete_(b.path);
+    } else if (b.http_method == "PATCH") {
+      rule->set_patch(b.path);
+    } else {
+      rule->mutable_custom()->set_kind(b.http_method);
+      rule->mutable_custom()->set_path(b.path);
+    }
+    rule->set_body(b.body);
+    rule->set_response_body(b.response_body);
+  }
+  for (const auto& d : deps) file.add_dependency(d);
+  const auto* built = ts.pool->BuildFile(file);
+  REQUIRE(built != nullptr);
+  ts.service = built->service(0);
+  return ts;
+}
+
+gw::Router RouterFor(const TestService& ts) {
+  auto r = gw::Router::FromServices({ts.service});
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+std::string ParamOf(const gw::RouteMatch& m, const std::string& name) {
+  for (const auto& [k, v] : m.path_params) {
+    if (k == name) return v;
+  }
+  return "<absent>";
+}
+
+std::string HeaderOf(const gw::HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "<absent>";
+}
+
+// Records the last call and answers with a canned response or status.
+struct FakeInvoker {
+  struct Call {
+    std::string method;
+    std::string request_json;
+    std::multimap<std::string, std::string> metadata;
+    std::string peer;
+    bool from_http = false;
+  };
+  std::shared_ptr<std::vector<Call>> calls = std::make_shared<std::vector<Call>>();
+  std::shared_ptr<std::unique_ptr<Message>> last_request =
+      std::make_shared<std::unique_ptr<Message>>();
+  std::function<flyte::plugin::Status(const MethodDescriptor&, flyte::plugin::CallContext&,
+                                      const Message&, Message&)>
+      respond;
+
+  gw::Invoker AsInvoker() {
+    auto calls_ptr = calls;
+    auto last = last_request;
+    auto respond_fn = respond;
+    return [calls_ptr, last, respond_fn](const MethodDescriptor& method,
+                                         flyte::plugin::CallContext& call, const Message& request,
+                                         Message& response) {
+      Call c;
+      c.method = call.full_method();
+      google::protobuf::util::JsonPrintOptions opts;
+      opts.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(request, &c.request_json, opts);
+      c.metadata = call.incoming();
+      c.peer = call.peer();
+      c.from_http = call.from_http();
+      calls_ptr->push_back(std::move(c));
+      last->reset(request.New());
+      (*last)->CopyFrom(request);
+      if (respond_fn) return respond_fn(method, call, request, response);
+      return flyte::plugin::Status::Ok();
+    };
+  }
+};
+
+gw::HttpRequest Get(const std::string& target, std::multimap<std::string, std::string> headers = {
+                                                   {"accept", "application/json"}}) {
+  gw::HttpRequest r;
+  r.method = "GET";
+  r.target = target;
+  r.headers = std::move(headers);
+  r.peer = "ipv4:10.1.2.3:5555";
+  return r;
+}
+
+gw::HttpRequest Post(const std::string& target, std::string body,
+                     const std::string& content_type = "application/json") {
+  gw::HttpRequest r;
+  r.method = "POST";
+  r.target = target;
+  r.body = std::move(body);
+  if (!content_type.empty()) r.headers.emplace("content-type", content_type);
+  r.peer = "ipv4:10.1.2.3:5555";
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Routing
+
+TEST_CASE("Every google.api.http binding of flyteidl routes its own sample path back to itself",
+          "[unit]") {
+  auto services = AllFlyteServices();
+  auto router_or = gw::Router::FromServices(services);
+  REQUIRE(router_or.ok());
+  const gw::Router& router = router_or.value();
+
+  // Count the bindings independently of the router.
+  size_t expected_routes = 0;
+  size_t admin_methods_with_http = 0;
+  for (const auto* s : services) {
+    for (int i = 0; i < s->method_count(); ++i) {
+      const auto& opts = s->method(i)->options();
+      if (!opts.HasExtension(google::api::http)) continue;
+      expected_routes += 1 + opts.GetExtension(google::api::http).additional_bindings_size();
+      if (s->full_name() == "flyteidl.service.AdminService") ++admin_methods_with_http;
+    }
+  }
+  CHECK(admin_methods_with_http == 56);
+  CHECK(Service("flyteidl.service.AdminService")->method_count() == 56);
+  CHECK(router.routes().size() == expected_routes);
+  // 56 admin RPCs + 4 additional bindings, plus auth, identity, data proxy, signal and agents.
+  CHECK(router.routes().size() >= 60 + 2 + 1 + 4 + 2);
+  CHECK(router.routes().size() < 120);
+  CHECK(router.routes().size() == 77);  // flyteidl 1.16.5
+
+  size_t checked = 0;
+  for (const auto& route : router.routes()) {
+    std::vector<std::pair<std::string, std::string>> expected;
+    std::string path = SamplePath(route.path_template, &expected);
+    INFO(route.http_method << " " << route.path_template << " -> " << path);
+    bool other = false;
+    auto match = router.Find(route.http_method, path, &other);
+    REQUIRE(match.has_value());
+    CHECK(match->route->method == route.method);
+    CHECK(match->route->path_template == route.path_template);
+    CHECK(match->path_params == expected);
+    ++checked;
+  }
+  CHECK(checked == expected_routes);
+}
+
+TEST_CASE("FlyteAdmin's served services expose the documented well-known routes", "[unit]") {
+  gw::Router router = ServedRouter();
+  auto expect = [&](const std::string& method, const std::string& path, const std::string& rpc) {
+    INFO(method << " " << path);
+    auto m = router.Find(method, path);
+    REQUIRE(m.has_value());
+    CHECK(m->route->method->name() == rpc);
+  };
+  expect("GET", "/api/v1/version", "GetVersion");
+  expect("GET", "/.well-known/oauth-authorization-server", "GetOAuth2Metadata");
+  expect("GET", "/config/v1/flyte_client", "GetPublicClientConfig");
+  expect("GET", "/me", "UserInfo");
+  expect("POST", "/api/v1/dataproxy/artifact_urn", "CreateUploadLocation");
+  expect("GET", "/api/v1/data", "GetData");
+  expect("POST", "/api/v1/signals", "SetSignal");
+  expect("GET", "/api/v1/tasks/p/d/n/v", "GetTask");
+  expect("GET", "/api/v1/tasks/p/d/n", "ListTasks");
+  expect("GET", "/api/v1/tasks/p/d", "ListTasks");  // additional binding
+
+  auto m = router.Find("GET", "/api/v1/tasks/p/d/n/v");
+  REQUIRE(m.has_value());
+  CHECK(m->path_params ==
+        std::vector<std::pair<std::string, std::string>>{
+            {"id.project", "p"}, {"id.domain", "d"}, {"id.name", "n"}, {"id.version", "v"}});
+}
+
+TEST_CASE("Path templates follow http.proto: wildcards, deep wildcards, variables and verbs",
+          "[unit]") {
+  TestService ts = MakeService({
+      {"Books", "GET", "/v1/{name=shelves/*/books/**}"},
+      {"Files", "GET", "/v1/files/**"},
+      {"Star", "GET", "/v1/star/*/x"},
+      {"Cancel", "POST", "/v1/{name}:cancel"},
+      {"Item", "GET", "/v1/items/{id}"},
+      {"Tail", "GET", "/v2/**/tail/{leaf}"},
+      {"Root", "GET", "/"},
+  });
+  gw::Router router = RouterFor(ts);
+
+  auto find = [&](const std::string& method, const std::string& path) {
+    return router.Find(method, path);
+  };
+
+  auto books = find("GET", "/v1/shelves/s1/books/b1/c2");
+  REQUIRE(books.has_value());
+  CHECK(books->route->method->name() == "Books");
+  CHECK(ParamOf(*books, "name") == "shelves/s1/books/b1/c2");
+
+  auto files = find("GET", "/v1/files");  // "**" also matches nothing
+  REQUIRE(files.has_value());
+  CHECK(files->route->method->name() == "Files");
+  CHECK(find("GET", "/v1/files/a/b/c").has_value());
+
+  CHECK(find("GET", "/v1/star/a/x").has_value());
+  CHECK_FALSE(find("GET", "/v1/star/a/b/x").has_value());
+
+  auto cancel = find("POST", "/v1/op-1:cancel");
+  REQUIRE(cancel.has_value());
+  CHECK(cancel->route->method->name() == "Cancel");
+  CHECK(ParamOf(*cancel, "name") == "op-1");
+  CHECK_FALSE(find("POST", "/v1/op-1").has_value());
+  CHECK_FALSE(find("POST", "/v1/op-1:other").has_value());
+  bool other = true;
+  CHECK_FALSE(router.Find("POST", "/v1/:cancel", &other).has_value());  // bare verb: 404
+  CHECK_FALSE(other);
+
+  // Without a verb in the template, a colon is part of the value.
+  auto colon = find("GET", "/v1/items/a:b");
+  REQUIRE(colon.has_value());
+  CHECK(ParamOf(*colon, "id") == "a:b");
+
+  auto tail = find("GET", "/v2/x/y/tail/z");
+  REQUIRE(tail.has_value());
+  CHECK(ParamOf(*tail, "leaf") == "z");
+
+  auto root = find("GET", "/");
+  REQUIRE(root.has_value());
+  CHECK(root->route->method->name() == "Root");
+}
+
+TEST_CASE("Paths are percent-decoded before they are split, as grpc-gateway's default mode",
+          "[unit]") {
+  TestService ts =
+      MakeService({{"Item", "GET", "/v1/items/{id}"}, {"Deep", "GET", "/v1/deep/{rest=**}"}});
+  gw::Router router = RouterFor(ts);
+
+  auto spaced = router.Find("GET", "/v1/items/a%20b%2Bc+d");
+  REQUIRE(spaced.has_value());
+  CHECK(ParamOf(*spaced, "id") == "a b+c+d");
+
+  auto literal = router.Find("GET", "/v1/%69tems/x");  // %69 is 'i'
+  REQUIRE(literal.has_value());
+  CHECK(ParamOf(*literal, "id") == "x");
+
+  // An encoded slash separates segments like a real one.
+  CHECK_FALSE(router.Find("GET", "/v1/items/a%2Fb").has_value());
+  auto deep = router.Find("GET", "/v1/deep/a%2Fb/c");
+  REQUIRE(deep.has_value());
+  CHECK(ParamOf(*deep, "rest") == "a/b/c");
+
+  CHECK_FALSE(router.Find("GET", "/v1/items/bad%zz").has_value());
+  CHECK_FALSE(router.Find("GET", "/v1/items/bad%4").has_value());
+}
+
+TEST_CASE("A trailing slash, an extra segment or another method does not match", "[unit]") {
+  TestService ts =
+      MakeService({{"Item", "GET", "/v1/items/{id}"}, {"Create", "POST", "/v1/items"}});
+  gw::Router router = RouterFor(ts);
+  bool other = true;
+  CHECK_FALSE(router.Find("GET", "/v1/items/x/", &other).has_value());
+  CHECK_FALSE(other);
+  CHECK_FALSE(router.Find("GET", "/v1/items/x/y").has_value());
+  CHECK_FALSE(router.Find("GET", "v1/items/x").has_value());
+  // An empty last segment still binds "*", as in Go.
+  auto empty = router.Find("GET", "/v1/items/");
+  REQUIRE(empty.has_value());
+  CHECK(ParamOf(*empty, "id").empty());
+
+  other = false;
+  CHECK_FALSE(router.Find("DELETE", "/v1/items/x", &other).has_value());
+  CHECK(other);
+  other = false;
+  CHECK_FALSE(router.Find("GET", "/v1/items", &other).has_value());
+  CHECK(other);
+  other = true;
+  CHECK_FALSE(router.Find("GET", "/v1/nothing", &other).has_value());
+  CHECK_FALSE(other);
+}
+
+TEST_CASE("The binding registered last wins when two templates match the same path", "[unit]") {
+  TestService ts = MakeService({{"First", "GET", "/v1/things/{id}"},
+                                {"Second", "GET", "/v1/{kind}/{id}"},
+                                {"Third", "GET", "/v1/things/special"}});
+  gw::Router router = RouterFor(ts);
+  auto special = router.Find("GET", "/v1/things/special");
+  REQUIRE(special.has_value());
+  CHECK(special->route->method->name() == "Third");
+  auto thing = router.Find("GET", "/v1/things/x");
+  REQUIRE(thing.has_value());
+  CHECK(thing->route->method->name() == "Second");
+}
+
+TEST_CASE("Router::FromServices refuses templates it cannot parse", "[unit]") {
+  for (const std::string& bad :
+       std::vector<std::string>{"v1/x", "/v1/{name", "/v1/{1abc}", "/v1/**/x/**", "/v1//x",
+                                "/v1/{a={b}}", "/v1/{a.}", "/v1/x y"}) {
+    INFO(bad);
+    TestService ts = MakeService({{"Bad", "GET", bad}});
+    auto r = gw::Router::FromServices({ts.service});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::Contains("gwtest.TestService.Bad"));
+  }
+  TestService custom = MakeService({{"Custom", "LIST", "/v1/things"}});
+  auto r = gw::Router::FromServices({custom.service});
+  REQUIRE(r.ok());
+  REQUIRE(r->routes().size() == 1);
+  CHECK(r->routes()[0].http_method == "LIST");
+  CHECK(r->Find("LIST", "/v1/things").has_value());
+}
+
+// ------------------------------------------------------------------------------------------------
+// JSON shape
+
+TEST_CASE("Task JSON uses proto names, nulls for unset messages and RFC 3339 timestamps",
+          "[unit]") {
+  flyteidl::admin::Task task;
+  task.mutable_id()->set_resource_type(flyteidl::core::TASK);
+  task.mutable_id()->set_project("flytesnacks");
+  task.mutable_id()->set_domain("development");
+  task.mutable_id()->set_name("hello");
+  task.mutable_id()->set_version("v1");
+  task.mutable_closure()->mutable_created_at()->set_seconds(1704164645);  // 2024-01-02T03:04:05Z
+  task.mutable_closure()->mutable_created_at()->set_nanos(500000000);
+
+  auto json = gw::MessageToGatewayJson(task);
+  REQUIRE(json.ok());
+  Json j = Json::parse(json.value());
+  CHECK(j["id"]["resource_type"] == "TASK");
+  CHECK(j["id"]["project"] == "flytesnacks");
+  CHECK(j["id"]["org"] == "");
+  CHECK(j["short_description"] == "");
+  CHECK(j["closure"]["compiled_task"].is_null());
+  CHECK(j["closure"]["created_at"] == "2024-01-02T03:04:05.500Z");
+  // Field order follows the .proto declaration.
+  CHECK(json.value().rfind(R"({"id":{"resource_type":"TASK","project":"flytesnacks")", 0) == 0);
+
+  flyteidl::admin::Task empty;
+  auto empty_json = gw::MessageToGatewayJson(empty);
+  REQUIRE(empty_json.ok());
+  CHECK(empty_json.value() == R"({"id":null,"closure":null,"short_description":""})");
+}
+
+TEST_CASE("ExecutionList and Project JSON carry [] and {} for empty collections", "[unit]") {
+  flyteidl::admin::ExecutionList list;
+  auto json = gw::MessageToGatewayJson(list);
+  REQUIRE(json.ok());
+  CHECK(json.value() == R"({"executions":[],"token":""})");
+
+  auto* e = list.add_executions();
+  e->mutable_id()->set_project("p");
+  e->mutable_closure()->set_phase(flyteidl::core::WorkflowExecution::SUCCEEDED);
+  e->mutable_closure()->mutable_duration()->set_seconds(90);
+  e->mutable_closure()->mutable_duration()->set_nanos(1000);
+  list.set_token("next");
+  json = gw::MessageToGatewayJson(list);
+  REQUIRE(json.ok());
+  Json j = Json::parse(json.value());
+  const Json& ex = j["executions"][0];
+  CHECK(ex["spec"].is_null());
+  CHECK(ex["closure"]["phase"] == "SUCCEEDED");
+  CHECK(ex["closure"]["duration"] == "90.000001s");
+  CHECK(ex["closure"]["started_at"].is_null());
+  CHECK(ex["closure"]["notifications"] == Json::array());
+  // Members of the output_result oneof are absent when none is set.
+  CHECK_FALSE(ex["closure"].contains("outputs"));
+  CHECK_FALSE(ex["closure"].contains("error"));
+  CHECK_FALSE(ex["closure"].contains("abort_metadata"));
+  CHECK(j["token"] == "next");
+
+  flyteidl::admin::Project project;
+  project.set_id("flytesnacks");
+  project.set_state(flyteidl::admin::Project::ARCHIVED);
+  json = gw::MessageToGatewayJson(project);
+  REQUIRE(json.ok());
+  j = Json::parse(json.value());
+  CHECK(j["labels"].is_null());
+  CHECK(j["domains"] == Json::array());
+  CHECK(j["state"] == "ARCHIVED");
+
+  (*project.mutable_labels()->mutable_values())["team"] = "ml";
+  (*project.mutable_labels()->mutable_values())["a\"b"] = "x\ny";
+  json = gw::MessageToGatewayJson(project);
+  REQUIRE(json.ok());
+  // Map keys sorted; quotes and newlines escaped.
+  CHECK_THAT(json.value(), Catch::Contains(R"("labels":{"values":{"a\"b":"x\ny","team":"ml"}})"));
+
+  flyteidl::admin::Labels labels;
+  json = gw::MessageToGatewayJson(labels);
+  REQUIRE(json.ok());
+  CHECK(json.value() == R"({"values":{}})");
+}
+
+TEST_CASE("64-bit integers are strings, floats follow Go's shortest form, bytes are base64",
+          "[unit]") {
+  flyteidl::admin::UrlBlob blob;
+  auto json = gw::MessageToGatewayJson(blob);
+  REQUIRE(json.ok());
+  CHECK(json.value() == R"({"url":"","bytes":"0"})");
+  blob.set_bytes(-9007199254740993);
+  json = gw::MessageToGatewayJson(blob);
+  REQUIRE(json.ok());
+  CHECK(json.value() == R"({"url":"","bytes":"-9007199254740993"})");
+
+  flyteidl::core::Primitive p;
+  p.set_float_value(0.1);
+  json = gw::MessageToGatewayJson(p);
+  REQUIRE(json.ok());
+  CHECK(json.value() == R"({"float_value":0.1})");
+  p.set_float_value(1e21);
+  CHECK(gw::MessageToGatewayJson(p).value() == R"({"float_value":1e+21})");
+  p.set_float_value(1e-7);
+  CHECK(gw::MessageToGatewayJson(p).value() == R"({"float_value":1e-7})");
+  p.set_float_value(123456789);
+  CHECK(gw::MessageToGatewayJson(p).value() == R"({"float_value":123456789})");
+  p.set_float_value(std::numeric_limits<double>::infinity());
+  CHECK(gw::MessageToGatewayJson(p).value() == R"({"float_value":"Infinity"})");
+  p.set_integer(0);  // a set oneof member is emitted even when zero
+  CHECK(gw::MessageToGatewayJson(p).value() == R"({"integer":"0"})");
+
+  flyteidl::core::Binary bin;
+  bin.set_value(std::string("\x00\xff\x10", 3));
+  json = gw::MessageToGatewayJson(bin);
+  REQUIRE(json.ok());
+  CHECK_THAT(json.value(), Catch::Contains(R"("value":"AP8Q")"));
+}
+
+TEST_CASE("Struct, Value and Any render in their protojson forms", "[unit]") {
+  flyteidl::service::UserInfoResponse info;
+  info.set_subject("sub");
+  auto& fields = *info.mutable_additional_claims()->mutable_fields();
+  fields["n"].set_number_value(2.5);
+  fields["z"].set_null_value(google::protobuf::NULL_VALUE);
+  fields["l"].mutable_list_value()->add_values()->set_bool_value(true);
+  auto json = gw::MessageToGatewayJson(info);
+  REQUIRE(json.ok());
+  CHECK_THAT(json.value(), Catch::Contains(R"("additional_claims":{"l":[true],"n":2.5,"z":null})"));
+
+  google::rpc::Status status;
+  status.set_code(5);
+  flyteidl::admin::EventFailureReason reason;
+  reason.mutable_already_in_terminal_state()->set_current_phase("SUCCEEDED");
+  status.add_details()->PackFrom(reason);
+  json = gw::MessageToGatewayJson(status);
+  REQUIRE(json.ok());
+  Json j = Json::parse(json.value());
+  CHECK(j["details"][0]["@type"] == "type.googleapis.com/flyteidl.admin.EventFailureReason");
+  CHECK(j["details"][0]["already_in_terminal_state"]["current_phase"] == "SUCCEEDED");
+  CHECK(json.value().find(R"({"@type":)") != std::string::npos);
+
+  google::protobuf::Any unknown;
+  unknown.set_type_url("type.googleapis.com/no.such.Type");
+  unknown.set_value("x");
+  auto bad = gw::MessageToGatewayJson(unknown);
+  CHECK_FALSE(bad.ok());
+}
+
+TEST_CASE("Invalid UTF-8 in a string field fails the encoding instead of producing bad JSON",
+          "[unit]") {
+  flyteidl::admin::Project p;
+  p.set_id("bad\xff");
+  auto json = gw::MessageToGatewayJson(p);
+  REQUIRE_FALSE(json.ok());
+  CHECK(json.status().code() == flyte::plugin::StatusCode::kUnknown);
+}
+
+TEST_CASE("Proto3 optional fields are omitted when unset and emitted when set", "[unit]") {
+  DescriptorPool pool(DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("gateway_optional_test.proto");
+  file.set_package("gwtest");
+  file.set_syntax("proto3");
+  auto* msg = file.add_message_type();
+  msg->set_name("Opt");
+  auto* f = msg->add_field();
+  f->set_name("maybe");
+  f->set_number(1);
+  f->set_type(google::protobuf::FieldDescriptorProto::TYPE_INT32);
+  f->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  f->set_proto3_optional(true);
+  f->set_oneof_index(0);
+  msg->add_oneof_decl()->set_name("_maybe");
+  auto* plain = msg->add_field();
+  plain->set_name("plain_value");
+  plain->set_number(2);
+  plain->set_type(google::protobuf::FieldDescriptorProto::TYPE_INT32);
+  plain->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  const auto* built = pool.BuildFile(file);
+  REQUIRE(built != nullptr);
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  std::unique_ptr<Message> m(factory.GetPrototype(built->message_type(0))->New());
+  CHECK(gw::MessageToGatewayJson(*m).value() == R"({"plain_value":0})");
+  m->GetReflection()->SetInt32(m.get(), built->message_type(0)->field(0), 0);
+  CHECK(gw::MessageToGatewayJson(*m).value() == R"({"maybe":0,"plain_value":0})");
+}
+
+TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fields", "[unit]") {
+  flyteidl::admin::ResourceListRequest req;
+  REQUIRE(gw::MergeGatewayJson(R"({"limit": 3, "sortBy": {"key": "name"}})", req).ok());
+  CHECK(req.limit() == 3);
+  CHECK(req.sort_by().key() == "name");
+  REQUIRE(
+      gw::MergeGatewayJson(R"({"token": "t", "sort_by": {"direction": "ASCENDING"}})", req).ok());
+  CHECK(req.limit() == 3);  // merged, not replaced
+  CHECK(req.token() == "t");
+  CHECK(req.sort_by().direction() == flyteidl::admin::Sort::ASCENDING);
+  CHECK(gw::MergeGatewayJson("   ", req).ok());  // an empty body is an empty message
+
+  auto unknown = gw::MergeGatewayJson(R"({"nope": 1})", req);
+  CHECK(unknown.code() == flyte::plugin::StatusCode::kInvalidArgument);
+  auto broken = gw::MergeGatewayJson(R"({"limit": )", req);
+  CHECK(broken.code() == flyte::plugin::StatusCode::kInvalidArgument);
+  CHECK(broken.message() == "unexpected EOF");
+  auto garbage = gw::MergeGatewayJson("xyz", req);
+  CHECK(garbage.message() == "invalid character 'x' looking for beginning of value");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Field values from text
+
+TEST_CASE("SetFieldFromString converts scalars, enums, wrappers and times like grpc-gateway",
+          "[unit]") {
+  flyteidl::admin::ResourceListRequest req;
+  CHECK(gw::SetFieldFromString(req, "limit", "25").ok());
+  CHECK(req.limit() == 25);
+  CHECK(gw::SetFieldFromString(req, "sort_by.direction", "ASCENDING").ok());
+  CHECK(req.sort_by().direction() == flyteidl::admin::Sort::ASCENDING);
+  CHECK(gw::SetFieldFromString(req, "sortBy.direction", "0").ok());  // JSON name, number
+  CHECK(req.sort_by().direction() == flyteidl::admin::Sort::DESCENDING);
+  CHECK(gw::SetFieldFromString(req, "id.project", "p").ok());
+  CHECK(req.id().project() == "p");
+  CHECK(gw::SetFieldFromString(req, "no_such_field", "x").ok());  // ignored
+
+  auto bad_int = gw::SetFieldFromString(req, "limit", "-1");
+  CHECK(bad_int.code() == flyte::plugin::StatusCode::kInvalidArgument);
+  CHECK(bad_int.message() ==
+        R"(parsing field "limit": strconv.ParseUint: parsing "-1": invalid syntax)");
+  auto bad_enum = gw::SetFieldFromString(req, "sort_by.direction", "SIDEWAYS");
+  CHECK(bad_enum.message() == R"(parsing field "direction": "SIDEWAYS" is not a valid value)");
+  auto not_message = gw::SetFieldFromString(req, "limit.x", "1");
+  CHECK(not_message.message() == R"(invalid path: "limit" is not a message)");
+
+  flyteidl::core::Container c;
+  CHECK(gw::SetFieldFromString(c, "args", "a").ok());
+  CHECK(gw::SetFieldFromString(c, "args", "b").ok());
+  REQUIRE(c.args_size() == 2);
+  CHECK(c.args(1) == "b");
+
+  flyteidl::admin::ExecutionClosure closure;
+  CHECK(gw::SetFieldFromString(closure, "started_at", "2024-01-02T03:04:05.25+01:00").ok());
+  CHECK(closure.started_at().seconds() == 1704164645 - 3600);
+  CHECK(closure.started_at().nanos() == 250000000);
+  CHECK(gw::SetFieldFromString(closure, "duration", "1h2m3.5s").ok());
+  CHECK(closure.duration().seconds() == 3723);
+  CHECK(closure.duration().nanos() == 500000000);
+  CHECK_FALSE(gw::SetFieldFromString(closure, "duration", "10").ok());
+  CHECK_FALSE(gw::SetFieldFromString(closure, "started_at", "yesterday").ok());
+
+  flyteidl::core::Primitive p;
+  CHECK(gw::SetFieldFromString(p, "integer", "42").ok());
+  auto conflict = gw::SetFieldFromString(p, "string_value", "x");
+  CHECK(conflict.message() == R"(field already set for oneof "value")");
+
+  flyteidl::core::Binary b;
+  CHECK(gw::SetFieldFromString(b, "value", "AP8Q").ok());
+  CHECK(b.value() == std::string("\x00\xff\x10", 3));
+  CHECK(gw::SetFieldFromString(b, "value", "_-8").ok() == false);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Gateway::Handle
+
+TEST_CASE("GET /api/v1/version invokes GetVersion and answers JSON", "[unit]") {
+  FakeInvoker fake;
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message& response) {
+    auto& r = dynamic_cast<flyteidl::admin::GetVersionResponse&>(response);
+    r.mutable_control_plane_version()->set_version("v1.16.5");
+    return flyte::plugin::Status::Ok();
+  };
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto resp = gateway.Handle(Get("/api/v1/version"));
+  CHECK(resp.status == 200);
+  CHECK(HeaderOf(resp, "Content-Type") == "application/json");
+  CHECK(resp.body ==
+        R"({"control_plane_version":{"Build":"","Version":"v1.16.5","BuildTime":""}})");
+  REQUIRE(fake.calls->size() == 1);
+  CHECK(fake.calls->at(0).method == "/flyteidl.service.AdminService/GetVersion");
+  CHECK(fake.calls->at(0).from_http);
+  CHECK(fake.calls->at(0).peer == "ipv4:10.1.2.3:5555");
+
+  // Without Accept or Content-Type grpc-gateway falls back to its default marshaler, which
+  // FlyteAdmin does not configure: JSON names.
+  auto plain = gateway.Handle(Get("/api/v1/version", {}));
+  CHECK(plain.status == 200);
+  CHECK(plain.body == R"({"controlPlaneVersion":{"Build":"","Version":"v1.16.5","BuildTime":""}})");
+
+  auto binary = gateway.Handle(Get("/api/v1/version", {{"accept", "application/octet-stream"}}));
+  CHECK(binary.status == 200);
+  CHECK(HeaderOf(binary, "Content-Type") == "application/octet-stream");
+  flyteidl::admin::GetVersionResponse parsed;
+  REQUIRE(parsed.ParseFromString(binary.body));
+  CHECK(parsed.control_plane_version().version() == "v1.16.5");
+}
+
+TEST_CASE("Path, body and query parameters build the request message", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+
+  auto resp = gateway.Handle(
+      Get("/api/v1/tasks/my%20proj/dev/wf?limit=10&token=abc&sort_by.key=created_at"
+          "&sortBy.direction=ASCENDING&id.project=ignored&filters=eq(version,v1)&unknown=1"));
+  REQUIRE(resp.status == 200);
+  auto* req = dynamic_cast<flyteidl::admin::ResourceListRequest*>(fake.last_request->get());
+  REQUIRE(req != nullptr);
+  CHECK(req->id().project() == "my proj");
+  CHECK(req->id().domain() == "dev");
+  CHECK(req->id().name() == "wf");
+  CHECK(req->limit() == 10);
+  CHECK(req->token() == "abc");
+  CHECK(req->filters() == "eq(version,v1)");
+  CHECK(req->sort_by().key() == "created_at");
+  CHECK(req->sort_by().direction() == flyteidl::admin::Sort::ASCENDING);
+
+  auto bad = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=ten"));
+  CHECK(bad.status == 400);
+  Json j = Json::parse(bad.body);
+  CHECK(j["code"] == 3);
+  CHECK(j["message"] ==
+        R"(parsing field "limit": strconv.ParseUint: parsing "ten": invalid syntax)");
+  CHECK(j["details"] == Json::array());
+
+  auto twice = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=1&limit=2"));
+  CHECK(twice.status == 400);
+  CHECK(Json::parse(twice.body)["message"] == R"(too many values for field "limit": 1, 2)");
+
+  auto bad_escape = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=%zz"));
+  CHECK(bad_escape.status == 400);
+  CHECK(Json::parse(bad_escape.body)["message"] == R"(invalid URL escape "%zz")");
+
+  // PUT /api/v1/projects/{id} with body "*": the path wins over the body, the query is unused.
+  gw::HttpRequest put =
+      Post("/api/v1/projects/from-path?name=ignored",
+           R"({"id": "from-body", "name": "Display", "labels": {"values": {"k": "v"}}})");
+  put.method = "PUT";
+  resp = gateway.Handle(put);
+  REQUIRE(resp.status == 200);
+  auto* project = dynamic_cast<flyteidl::admin::Project*>(fake.last_request->get());
+  REQUIRE(project != nullptr);
+  CHECK(project->id() == "from-path");
+  CHECK(project->name() == "Display");
+  CHECK(project->labels().values().at("k") == "v");
+}
+
+TEST_CASE("Repeated and map query parameters append and set entries", "[unit]") {
+  TestService ts = MakeService({
+      {"Container", "GET", "/v1/containers/{image}", "", "flyteidl.core.Container"},
+      {"Labels", "GET", "/v1/labels", "", "flyteidl.admin.Labels"},
+      {"Args", "GET", "/v1/args/{args}", "", "flyteidl.core.Container"},
+  });
+  FakeInvoker fake;
+  gw::Gateway gateway(RouterFor(ts), fake.AsInvoker());
+
+  auto resp = gateway.Handle(Get("/v1/containers/busybox?args=a&command=sh&args=b+c&image=zzz"));
+  REQUIRE(resp.status == 200);
+  CHECK(fake.calls->back().method == "/gwtest.TestService/Container");
+  auto* c = dynamic_cast<flyteidl::core::Container*>(fake.last_request->get());
+  REQUIRE(c != nullptr);
+  CHECK(c->image() == "busybox");
+  REQUIRE(c->args_size() == 2);
+  CHECK(c->args(0) == "a");
+  CHECK(c->args(1) == "b c");
+  REQUIRE(c->command_size() == 1);
+
+  resp = gateway.Handle(Get("/v1/labels?values[team]=ml&values%5Benv%5D=prod"));
+  REQUIRE(resp.status == 200);
+  auto* labels = dynamic_cast<flyteidl::admin::Labels*>(fake.last_request->get());
+  REQUIRE(labels != nullptr);
+  CHECK(labels->values().at("team") == "ml");
+  CHECK(labels->values().at("env") == "prod");
+
+  // A top-level repeated path variable holds comma-separated values.
+  resp = gateway.Handle(Get("/v1/args/x,y,z"));
+  REQUIRE(resp.status == 200);
+  c = dynamic_cast<flyteidl::core::Container*>(fake.last_request->get());
+  REQUIRE(c != nullptr);
+  CHECK(c->args_size() == 3);
+}
+
+TEST_CASE("A malformed JSON body is a 400 with the parser's message, never a crash", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  for (const std::string& body :
+       std::vector<std::string>{"{", "{\"project\": ", "[1,2", "{\"project\": tru}", "\"\\q\"",
+                                "{\"project\": {\"id\": 5}}", "nul", "}", std::string("\0", 1)}) {
+    INFO(body);
+    auto resp = gateway.Handle(Post("/api/v1/projects", body));
+    CHECK(resp.status == 400);
+    CHECK(HeaderOf(resp, "Content-Type") == "application/json");
+    Json j = Json::parse(resp.body);
+    CHECK(j["code"] == 3);
+    CHECK_FALSE(j["message"].get<std::string>().empty());
+  }
+  CHECK(fake.calls->empty());
+
+  // Only the first JSON value is read, as Go's json.Decoder does; an empty body is empty.
+  CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": {"id": "p"}} trailing)")).status ==
+        200);
+  CHECK(gateway.Handle(Post("/api/v1/projects", "")).status == 200);
+
+  // application/json rejects unknown fields; grpc-gateway's default marshaler ignores them.
+  auto strict = gateway.Handle(Post("/api/v1/projects", R"({"bogus": 1})"));
+  CHECK(strict.status == 400);
+  auto lenient = gateway.Handle(Post("/api/v1/projects", R"({"bogus": 1})", ""));
+  CHECK(lenient.status == 200);
+}
+
+TEST_CASE("A malformed protobuf body is a 400 answered in protobuf", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto resp = gateway.Handle(
+      Post("/api/v1/projects", std::string("\x0a\x05\x0a\x01", 4), "application/octet-stream"));
+  CHECK(resp.status == 400);
+  CHECK(HeaderOf(resp, "Content-Type") == "application/octet-stream");
+  google::rpc::Status st;
+  REQUIRE(st.ParseFromString(resp.body));
+  CHECK(st.code() == 3);
+  CHECK_FALSE(st.message().empty());
+  CHECK(fake.calls->empty());
+
+  flyteidl::admin::ProjectRegisterRequest good;
+  good.mutable_project()->set_id("p1");
+  resp = gateway.Handle(Post("/api/v1/projects", good.SerializeAsString(),
+                             "application/octet-stream; charset=binary"));
+  CHECK(resp.status == 200);
+  auto* req = dynamic_cast<flyteidl::admin::ProjectRegisterRequest*>(fake.last_request->get());
+  REQUIRE(req != nullptr);
+  CHECK(req->project().id() == "p1");
+}
+
+TEST_CASE("Unknown paths are 404 and known paths under another method are 501", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto missing = gateway.Handle(Get("/api/v1/nothing"));
+  CHECK(missing.status == 404);
+  CHECK(missing.body == R"({"code":5,"message":"Not Found","details":[]})");
+
+  auto trailing = gateway.Handle(Get("/api/v1/version/"));
+  CHECK(trailing.status == 404);
+
+  // grpc-gateway's routing handler maps 405 to codes.Unimplemented, hence HTTP 501.
+  gw::HttpRequest del = Get("/api/v1/version");
+  del.method = "DELETE";
+  auto wrong = gateway.Handle(del);
+  CHECK(wrong.status == 501);
+  CHECK(wrong.body == R"({"code":12,"message":"Method Not Allowed","details":[]})");
+
+  // A form POST to a GET route is served as the GET (path-length fallback).
+  auto fallback =
+      gateway.Handle(Post("/api/v1/tasks/p/d/n", "limit=7", "application/x-www-form-urlencoded"));
+  CHECK(fallback.status == 200);
+  auto* req = dynamic_cast<flyteidl::admin::ResourceListRequest*>(fake.last_request->get());
+  REQUIRE(req != nullptr);
+  CHECK(req->limit() == 7);
+
+  auto bad_path = gateway.Handle(Get("/api/v1/tasks/%zz/d/n"));
+  CHECK(bad_path.status == 400);
+  CHECK(bad_path.body == "400 Bad Request");
+  CHECK(fake.calls->size() == 1);
+}
+
+TEST_CASE("A handler error becomes its HTTP status and a google.rpc.Status body", "[unit]") {
+  FakeInvoker fake;
+  flyteidl::admin::EventFailureReason reason;
+  reason.mutable_already_in_terminal_state()->set_current_phase("FAILED");
+  google::protobuf::Any any;
+  any.PackFrom(reason);
+  fake.respond = [any](const MethodDescriptor&, flyte::plugin::CallContext& call, const Message&,
+                       Message&) {
+    call.AddResponseHeader("x-request-id", "req-1");
+    flyte::plugin::Status st(flyte::plugin::StatusCode::kFailedPrecondition, "already terminal");
+    st.AddDetail({any.type_url(), any.value()});
+    return st;
+  };
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto resp = gateway.Handle(Get("/api/v1/executions/p/d/n"));
+  CHECK(resp.status == 400);
+  CHECK(HeaderOf(resp, "Grpc-Metadata-X-Request-Id") == "req-1");
+  CHECK(HeaderOf(resp, "X-Request-Id") == "req-1");
+  Json j = Json::parse(resp.body);
+  CHECK(j["code"] == 9);
+  CHECK(j["message"] == "already terminal");
+  CHECK(j["details"][0]["@type"] == "type.googleapis.com/flyteidl.admin.EventFailureReason");
+  CHECK(j["details"][0]["already_in_terminal_state"]["current_phase"] == "FAILED");
+
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message&) {
+    return flyte::plugin::Status(flyte::plugin::StatusCode::kUnauthenticated, "token expired");
+  };
+  gw::Gateway auth_gateway(ServedRouter(), fake.AsInvoker());
+  resp = auth_gateway.Handle(Get("/api/v1/projects"));
+  CHECK(resp.status == 401);
+  CHECK(HeaderOf(resp, "Www-Authenticate") == "token expired");
+
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message&) {
+    flyte::plugin::Status st(flyte::plugin::StatusCode::kNotFound, "gone");
+    st.AddDetail({"type.googleapis.com/no.such.Detail", "x"});
+    return st;
+  };
+  gw::Gateway opaque_gateway(ServedRouter(), fake.AsInvoker());
+  resp = opaque_gateway.Handle(Get("/api/v1/projects"));
+  CHECK(resp.status == 500);
+  CHECK(resp.body == R"({"code": 13, "message": "failed to marshal error message"})");
+
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message&) -> flyte::plugin::Status { throw std::runtime_error("boom"); };
+  gw::Gateway throwing_gateway(ServedRouter(), fake.AsInvoker());
+  resp = throwing_gateway.Handle(Get("/api/v1/projects"));
+  CHECK(resp.status == 500);
+  CHECK(Json::parse(resp.body)["code"] == 13);
+}
+
+TEST_CASE("HttpStatusFromCode and StatusToJson follow grpc-gateway", "[unit]") {
+  using C = flyte::plugin::StatusCode;
+  const std::vector<std::pair<C, int>> table = {{C::kOk, 200},
+                                                {C::kCancelled, 499},
+                                                {C::kUnknown, 500},
+                                                {C::kInvalidArgument, 400},
+                                                {C::kDeadlineExceeded, 504},
+                                                {C::kNotFound, 404},
+                                                {C::kAlreadyExists, 409},
+                                                {C::kPermissionDenied, 403},
+                                                {C::kResourceExhausted, 429},
+                                                {C::kFailedPrecondition, 400},
+                                                {C::kAborted, 409},
+                                                {C::kOutOfRange, 400},
+                                                {C::kUnimplemented, 501},
+                                                {C::kInternal, 500},
+                                                {C::kUnavailable, 503},
+                                                {C::kDataLoss, 500},
+                                                {C::kUnauthenticated, 401}};
+  for (auto [code, http] : table) {
+    INFO(static_cast<int>(code));
+    CHECK(gw::HttpStatusFromCode(code) == http);
+  }
+  CHECK(gw::StatusToJson(flyte::plugin::Status(C::kAlreadyExists, "dup \"x\"")) ==
+        R"({"code":6,"message":"dup \"x\"","details":[]})");
+}
+
+TEST_CASE("Request headers become call metadata and response metadata becomes headers", "[unit]") {
+  FakeInvoker fake;
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext& call, const Message&,
+                    Message&) {
+    call.AddResponseHeader("x-request-id", "abc");
+    call.AddResponseHeader("custom-thing", "1");
+    return flyte::plugin::Status::Ok();
+  };
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  gw::HttpRequest req = Get("/api/v1/version", {{"accept", "application/json"},
+                                                {"x-request-id", "abc"},
+                                                {"authorization", "Bearer t"},
+                                                {"grpc-metadata-tenant", "acme"},
+                                                {"user-agent", "curl/8"},
+                                                {"host", "admin.local"},
+                                                {"x-forwarded-for", "1.1.1.1"},
+                                                {"x-custom", "dropped"},
+                                                {"grpc-metadata-blob-bin", "AAE="}});
+  auto resp = gateway.Handle(req);
+  REQUIRE(resp.status == 200);
+  const auto& md = fake.calls->back().metadata;
+  auto value = [&](const std::string& k) {
+    auto it = md.find(k);
+    return it == md.end() ? std::string("<absent>") : it->second;
+  };
+  CHECK(value("x-request-id") == "abc");
+  CHECK(value("authorization") == "Bearer t");
+  CHECK(value("grpcgateway-authorization") == "Bearer t");
+  CHECK(value("grpcgateway-accept") == "application/json");
+  CHECK(value("grpcgateway-user-agent") == "curl/8");
+  CHECK(value("tenant") == "acme");
+  CHECK(value("blob-bin") == std::string("\x00\x01", 2));
+  CHECK(value("x-forwarded-host") == "admin.local");
+  CHECK(value("x-forwarded-for") == "1.1.1.1, 10.1.2.3");
+  CHECK(value("x-custom") == "<absent>");
+  CHECK(value("grpcgateway-host") == "<absent>");
+
+  CHECK(HeaderOf(resp, "Grpc-Metadata-X-Request-Id") == "abc");
+  CHECK(HeaderOf(resp, "X-Request-Id") == "abc");
+  CHECK(HeaderOf(resp, "Grpc-Metadata-Custom-Thing") == "1");
+
+  CHECK(gw::DefaultHeaderMatcher("X-REQUEST-ID") == std::optional<std::string>("x-request-id"));
+  CHECK(gw::DefaultHeaderMatcher("cookie") == std::optional<std::string>("grpcgateway-cookie"));
+  CHECK(gw::DefaultHeaderMatcher("Grpc-Metadata-Foo") == std::optional<std::string>("foo"));
+  CHECK_FALSE(gw::DefaultHeaderMatcher("flyte-authorization").has_value());
+
+  gw::HttpRequest bad_bin = Get("/api/v1/version", {{"grpc-metadata-x-bin", "!!"}});
+  CHECK(gateway.Handle(bad_bin).status == 400);
+  gw::HttpRequest bad_timeout = Get("/api/v1/version", {{"grpc-timeout", "soon"}});
+  CHECK(gateway.Handle(bad_timeout).status == 400);
+}
+
+TEST_CASE("UserInfo responses carry the subject and claims as headers, as FlyteAdmin's hook",
+          "[unit]") {
+  FakeInvoker fake;
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message& response) {
+    auto& r = dynamic_cast<flyteidl::service::UserInfoResponse&>(response);
+    r.set_subject("user-1");
+    (*r.mutable_additional_claims()->mutable_fields())["given_name"].set_string_value("Jo");
+    return flyte::plugin::Status::Ok();
+  };
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto resp = gateway.Handle(Get("/me"));
+  REQUIRE(resp.status == 200);
+  CHECK(HeaderOf(resp, "X-User-Subject") == "user-1");
+  CHECK(HeaderOf(resp, "X-User-Claim-Given-Name") == "\"Jo\"");
+}
+
+// ------------------------------------------------------------------------------------------------
+// CORS
+
+TEST_CASE("CORS preflight requests are answered as gorilla/handlers does", "[unit]") {
+  gw::CorsOptions options;
+  std::vector<std::pair<std::string, std::string>> extra;
+  auto preflight = [](std::multimap<std::string, std::string> headers) {
+    gw::HttpRequest r;
+    r.method = "OPTIONS";
+    r.target = "/api/v1/projects";
+    r.headers = std::move(headers);
+    return r;
+  };
+
+  auto ok = gw::ApplyCors(
+      options,
+      preflight({{"origin", "https://console.example"},
+                 {"access-control-request-method", "PUT"},
+                 {"access-control-request-headers", "flyte-authorization, content-type, accept"}}),
+      extra);
+  REQUIRE(ok.has_value());
+  CHECK(ok->status == 200);
+  CHECK(ok->body.empty());
+  CHECK(HeaderOf(*ok, "Access-Control-Allow-Origin") == "*");
+  CHECK(HeaderOf(*ok, "Access-Control-Allow-Credentials") == "true");
+  CHECK(HeaderOf(*ok, "Access-Control-Allow-Headers") == "Flyte-Authorization,Content-Type");
+  CHECK(HeaderOf(*ok, "Access-Control-Allow-Methods") == "PUT");
+  CHECK(HeaderOf(*ok, "Vary") == "<absent>");
+
+  auto simple_method = gw::ApplyCors(
+      options, preflight({{"origin", "https://x"}, {"access-control-request-method", "GET"}}),
+      extra);
+  REQUIRE(simple_method.has_value());
+  CHECK(HeaderOf(*simple_method, "Access-Control-Allow-Methods") == "<absent>");
+
+  auto no_method = gw::ApplyCors(options, preflight({{"origin", "https://x"}}), extra);
+  REQUIRE(no_method.has_value());
+  CHECK(no_method->status == 400);
+  CHECK(no_method->headers.empty());
+
+  auto bad_method = gw::ApplyCors(
+      options, preflight({{"origin", "https://x"}, {"access-control-request-method", "TRACE"}}),
+      extra);
+  REQUIRE(bad_method.has_value());
+  CHECK(bad_method->status == 405);
+
+  auto bad_header = gw::ApplyCors(options,
+                                  preflight({{"origin", "https://x"},
+                                             {"access-control-request-method", "POST"},
+                                             {"access-control-request-headers", "X-Evil"}}),
+                                  extra);
+  REQUIRE(bad_header.has_value());
+  CHECK(bad_header->status == 403);
+
+  auto no_origin = gw::ApplyCors(options, preflight({}), extra);
+  REQUIRE(no_origin.has_value());
+  CHECK(no_origin->status == 200);
+  CHECK(no_origin->headers.empty());
+  CHECK(extra.empty());
+}
+
+TEST_CASE("CORS on simple requests echoes listed origins and varies on Origin", "[unit]") {
+  gw::CorsOptions options;
+  options.allowed_origins = {"https://a.example", "https://b.example"};
+  std::vector<std::pair<std::string, std::string>> extra;
+  gw::HttpRequest get = Get("/api/v1/version", {{"origin", "https://b.example"}});
+  CHECK_FALSE(gw::ApplyCors(options, get, extra).has_value());
+  std::map<std::string, std::string> h(extra.begin(), extra.end());
+  CHECK(h["Access-Control-Allow-Origin"] == "https://b.example");
+  CHECK(h["Access-Control-Allow-Credentials"] == "true");
+  CHECK(h["Vary"] == "Origin");
+
+  extra.clear();
+  gw::HttpRequest stranger = Get("/api/v1/version", {{"origin", "https://evil.example"}});
+  CHECK_FALSE(gw::ApplyCors(options, stranger, extra).has_value());
+  CHECK(extra.empty());
+
+  gw::HttpRequest preflight = Get("/api/v1/version", {{"origin", "https://evil.example"}});
+  preflight.method = "OPTIONS";
+  auto refused = gw::ApplyCors(options, preflight, extra);
+  REQUIRE(refused.has_value());
+  CHECK(refused->status == 200);
+  CHECK(refused->headers.empty());
+
+  options.enabled = false;
+  CHECK_FALSE(gw::ApplyCors(options, preflight, extra).has_value());
+  CHECK(extra.empty());
+}
+
+TEST_CASE("Enum path variables accept names and numbers", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto resp = gateway.Handle(Get("/api/v1/named_entities/WORKFLOW/p/d?limit=5"));
+  REQUIRE(resp.status == 200);
+  CHECK(fake.calls->back().method == "/flyteidl.service.AdminService/ListNamedEntities");
+  auto* req = dynamic_cast<flyteidl::admin::NamedEntityListRequest*>(fake.last_request->get());
+  REQUIRE(req != nullptr);
+  CHECK(req->resource_type() == flyteidl::core::WORKFLOW);
+  CHECK(req->project() == "p");
+  CHECK(req->limit() == 5);
+
+  resp = gateway.Handle(Get("/api/v1/named_entities/1/p/d"));
+  REQUIRE(resp.status == 200);
+  req = dynamic_cast<flyteidl::admin::NamedEntityListRequest*>(fake.last_request->get());
+  CHECK(req->resource_type() == flyteidl::core::TASK);
+
+  resp = gateway.Handle(Get("/api/v1/named_entities/NOPE/p/d"));
+  CHECK(resp.status == 400);
+  CHECK(
+      Json::parse(resp.body)["message"] ==
+      R"(type mismatch, parameter: resource_type, error: parsing field "resource_type": "NOPE" is not a valid value)");
+}
+
+TEST_CASE("Successful calls report the gRPC content type as grpc-gateway does", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto ok = gateway.Handle(Get("/api/v1/version"));
+  CHECK(HeaderOf(ok, "Grpc-Metadata-Content-Type") == "application/grpc");
+
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
+                    Message&) { return flyte::plugin::NotFound("missing"); };
+  gw::Gateway failing(ServedRouter(), fake.AsInvoker());
+  auto err = failing.Handle(Get("/api/v1/version"));
+  CHECK(err.status == 404);
+  CHECK(HeaderOf(err, "Grpc-Metadata-Content-Type") == "<absent>");
+}
+
+TEST_CASE("A body bound to one field and a response_body select parts of the messages", "[unit]") {
+  TestService ts = MakeService({
+      {"SetLabels", "POST", "/v1/projects/{id}/labels", "labels", "flyteidl.admin.Project"},
+      {"SetName", "POST", "/v1/projects/{id}/name", "name", "flyteidl.admin.Project"},
+      {"GetLabels", "GET", "/v1/projects/{id}/labels", "", "flyteidl.admin.Project",
+       "flyteidl.admin.Project", "labels"},
+  });
+  FakeInvoker fake;
+  fake.respond = [](const MethodDescriptor& m, flyte::plugin::CallContext&, const Message&,
+                    Message& response) {
+    if (m.name() == "GetLabels") {
+      auto& p = dynamic_cast<flyteidl::admin::Project&>(response);
+      (*p.mutable_labels()->mutable_values())["k"] = "v";
+      p.set_id("not in the body");
+    }
+    return flyte::plugin::Status::Ok();
+  };
+  gw::Gateway gateway(RouterFor(ts), fake.AsInvoker());
+
+  auto resp =
+      gateway.Handle(Post("/v1/projects/p1/labels?name=ignored", R"({"values": {"a": "b"}})"));
+  REQUIRE(resp.status == 200);
+  auto* p = dynamic_cast<flyteidl::admin::Project*>(fake.last_request->get());
+  REQUIRE(p != nullptr);
+  CHECK(p->id() == "p1");
+  CHECK(p->labels().values().at("a") == "b");
+  CHECK(p->name() == "ignored");  // not bound by the body or the path: from the query
+
+  resp = gateway.Handle(Post("/v1/projects/p1/name", R"("Display")"));
+  REQUIRE(resp.status == 200);
+  p = dynamic_cast<flyteidl::admin::Project*>(fake.last_request->get());
+  CHECK(p->name() == "Display");
+
+  resp = gateway.Handle(Get("/v1/projects/p1/labels"));
+  REQUIRE(resp.status == 200);
+  CHECK(resp.body == R"({"values":{"k":"v"}})");
+}
+
+TEST_CASE("X-HTTP-Method-Override applies to form POSTs only", "[unit]") {
+  FakeInvoker fake;
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  gw::HttpRequest req =
+      Post("/api/v1/projects/p1", "name=Renamed", "application/x-www-form-urlencoded");
+  req.headers.emplace("x-http-method-override", "put");
+  auto resp = gateway.Handle(req);
+  REQUIRE(resp.status == 200);
+  CHECK(fake.calls->back().method == "/flyteidl.service.AdminService/UpdateProject");
+
+  gw::HttpRequest json = Post("/api/v1/projects/p1", "{}");
+  json.headers.emplace("x-http-method-override", "PUT");
+  CHECK(gateway.Handle(json).status == 501);
+}
+
+TEST_CASE("Repeated well-known values are parsed from text one by one", "[unit]") {
+  google::protobuf::ListValue list;
+  CHECK(gw::SetFieldFromString(list, "values", "1.5").ok());
+  CHECK(gw::SetFieldFromString(list, "values", R"("s")").ok());
+  REQUIRE(list.values_size() == 2);
+  CHECK(list.values(0).number_value() == 1.5);
+  CHECK(list.values(1).string_value() == "s");
+  CHECK_FALSE(gw::SetFieldFromString(list, "values", "{").ok());
+}

@@ -1,0 +1,203 @@
+// The assembled server in-process on loopback ports: gRPC and REST through the same chain.
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <prometheus/registry.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "flyte/core/admin_server.h"
+#include "flyte/core/build_info.h"
+#include "flyte/core/plugin_host.h"
+#include "flyteidl/admin/signal.pb.h"
+#include "flyteidl/service/admin.grpc.pb.h"
+#include "flyteidl/service/signal.grpc.pb.h"
+#include "grpc_helpers.h"
+#include "test_support.h"
+
+using namespace flyte;
+
+namespace {
+
+struct Server {
+  Server() {
+    grpc_port = test::FreePort();
+    http_port = test::FreePort();
+    std::string yaml = test::ServerConfigYaml(
+        grpc_port, http_port,
+        "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_faulty_service.so\n");
+    auto c = core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
+    REQUIRE(c.ok());
+    config = std::make_unique<core::Config>(std::move(c.value()));
+    host = std::make_unique<core::PluginHost>(
+        *config, std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        std::make_shared<prometheus::Registry>(), core::ThisBuild());
+    auto specs = host->SpecsFromConfig();
+    REQUIRE(specs.ok());
+    REQUIRE(host->LoadAll(specs.value()).ok());
+    server = std::make_unique<core::AdminServer>(*host);
+    auto s = server->Start();
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+  }
+  ~Server() {
+    server->Shutdown();
+    server.reset();
+    host->Shutdown();
+  }
+  int grpc_port, http_port;
+  std::unique_ptr<core::Config> config;
+  std::unique_ptr<core::PluginHost> host;
+  std::unique_ptr<core::AdminServer> server;
+};
+
+grpc::Status ListSignals(int port, const std::string& name) {
+  auto stub = flyteidl::service::SignalService::NewStub(test::Channel(port));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  flyteidl::admin::SignalListRequest req;
+  req.mutable_workflow_execution_id()->set_name(name);
+  req.set_limit(10);
+  flyteidl::admin::SignalList resp;
+  return stub->ListSignals(&ctx, req, &resp);
+}
+
+}  // namespace
+
+TEST_CASE("gRPC health reports flyteadmin SERVING", "[integration]") {
+  Server s;
+  CHECK(test::HealthCheck(s.grpc_port, "flyteadmin") == 1);
+  CHECK(test::HealthCheck(s.grpc_port, "no-such-service") == -static_cast<int>(grpc::StatusCode::NOT_FOUND));
+}
+
+TEST_CASE("GetVersion over gRPC returns the build and echoes a request id", "[integration]") {
+  Server s;
+  auto stub = flyteidl::service::AdminService::NewStub(test::Channel(s.grpc_port));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "req-42");
+  flyteidl::admin::GetVersionRequest req;
+  flyteidl::admin::GetVersionResponse resp;
+  auto status = stub->GetVersion(&ctx, req, &resp);
+  REQUIRE(status.ok());
+  CHECK(resp.control_plane_version().version() == core::ThisBuild().version);
+  CHECK(resp.control_plane_version().build() == core::ThisBuild().commit);
+  CHECK(resp.control_plane_version().buildtime() == core::ThisBuild().build_time);
+  auto md = ctx.GetServerInitialMetadata();
+  auto it = md.find("x-request-id");
+  REQUIRE(it != md.end());
+  CHECK(std::string(it->second.data(), it->second.size()) == "req-42");
+}
+
+TEST_CASE("An RPC no plugin serves answers UNIMPLEMENTED over gRPC and 501 over REST", "[integration]") {
+  Server s;
+  auto stub = flyteidl::service::AdminService::NewStub(test::Channel(s.grpc_port));
+  grpc::ClientContext ctx;
+  flyteidl::admin::ProjectListRequest req;
+  flyteidl::admin::Projects resp;
+  auto status = stub->ListProjects(&ctx, req, &resp);
+  CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK_THAT(status.error_message(), Catch::Contains("ListProjects"));
+  auto r = test::Http(s.http_port, "GET", "/api/v1/projects");
+  CHECK(r.status == 501);
+  auto body = nlohmann::json::parse(r.body);
+  CHECK(body["code"] == 12);
+}
+
+TEST_CASE("A handler that throws yields INTERNAL and the next call succeeds", "[integration]") {
+  Server s;
+  auto first = ListSignals(s.grpc_port, "throw");
+  CHECK(first.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(first.error_message().empty());
+  auto second = ListSignals(s.grpc_port, "throw-int");
+  CHECK(second.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(ListSignals(s.grpc_port, "fine").ok());
+  auto rest = test::Http(s.http_port, "GET", "/api/v1/signals/p/d/throw");
+  CHECK(rest.status == 500);
+  CHECK(test::Http(s.http_port, "GET", "/api/v1/signals/p/d/fine").status == 200);
+  auto metrics = test::Http(s.http_port, "GET", "/metrics");
+  CHECK_THAT(metrics.body, Catch::Contains("admin:handler_panic 3"));
+}
+
+TEST_CASE("REST serves version, healthcheck and metrics on the HTTP port", "[integration]") {
+  Server s;
+  auto health = test::Http(s.http_port, "GET", "/healthcheck");
+  CHECK(health.status == 200);
+  // Upstream registers its snake_case marshaler for application/json only, as clients send it.
+  auto version = test::Http(s.http_port, "GET", "/api/v1/version", "",
+                            {{"X-Request-Id", "rest-7"}, {"Accept", "application/json"}});
+  REQUIRE(version.status == 200);
+  CHECK_THAT(version.Header("content-type"), Catch::Contains("application/json"));
+  auto body = nlohmann::json::parse(version.body);
+  CHECK(body["control_plane_version"]["Version"] == core::ThisBuild().version);
+  CHECK(body["control_plane_version"]["Build"] == core::ThisBuild().commit);
+  CHECK(body["control_plane_version"]["BuildTime"] == core::ThisBuild().build_time);
+  bool echoed = false;
+  for (const auto& [k, v] : version.headers) echoed = echoed || (v == "rest-7" && k.find("x-request-id") != std::string::npos);
+  CHECK(echoed);
+  auto metrics = test::Http(s.http_port, "GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK_THAT(metrics.body, Catch::Contains(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="GetVersion")"));
+  CHECK_THAT(metrics.body, Catch::Contains("grpc_server_handling_seconds_bucket"));
+}
+
+TEST_CASE("A malformed JSON or protobuf body answers 400 with a message and the server goes on", "[integration]") {
+  Server s;
+  auto bad_json = test::Http(s.http_port, "POST", "/api/v1/tasks", "{\"id\": [unclosed",
+                             {{"Content-Type", "application/json"}});
+  CHECK(bad_json.status == 400);
+  auto body = nlohmann::json::parse(bad_json.body);
+  CHECK(body["code"] == 3);
+  CHECK_FALSE(body["message"].get<std::string>().empty());
+  auto bad_proto = test::Http(s.http_port, "POST", "/api/v1/tasks", std::string("\xff\xff\xff\x01", 4),
+                              {{"Content-Type", "application/octet-stream"}});
+  CHECK(bad_proto.status == 400);
+  CHECK(test::Http(s.http_port, "GET", "/api/v1/version").status == 200);
+}
+
+TEST_CASE("Binary protobuf works in both directions on the gateway", "[integration]") {
+  Server s;
+  auto r = test::Http(s.http_port, "GET", "/api/v1/version", "", {{"Accept", "application/octet-stream"},
+                                                                  {"Content-Type", "application/octet-stream"}});
+  REQUIRE(r.status == 200);
+  flyteidl::admin::GetVersionResponse resp;
+  REQUIRE(resp.ParseFromString(r.body));
+  CHECK(resp.control_plane_version().version() == core::ThisBuild().version);
+}
+
+TEST_CASE("Concurrent gRPC and REST calls all succeed", "[integration]") {
+  Server s;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = flyteidl::service::AdminService::NewStub(test::Channel(s.grpc_port));
+      for (int i = 0; i < 50; ++i) {
+        if (t % 2 == 0) {
+          grpc::ClientContext ctx;
+          flyteidl::admin::GetVersionRequest req;
+          flyteidl::admin::GetVersionResponse resp;
+          if (stub->GetVersion(&ctx, req, &resp).ok()) ok++;
+        } else if (test::Http(s.http_port, "GET", "/api/v1/version").status == 200) {
+          ok++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 400);
+}
+
+TEST_CASE("Shutdown lets a call in flight finish", "[integration]") {
+  Server s;
+  grpc::Status slow_status;
+  std::thread caller([&] { slow_status = ListSignals(s.grpc_port, "slow"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto before = std::chrono::steady_clock::now();
+  s.server->Shutdown();
+  caller.join();
+  CHECK(slow_status.ok());
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(4));
+}

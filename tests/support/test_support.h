@@ -1,0 +1,70 @@
+// Helpers shared by the tests: loopback ports, an HTTP client, child processes, temp files.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flyte::test {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+// A file under a per-process temp directory, removed with it at exit.
+std::string WriteTempFile(const std::string& name, const std::string& content);
+
+// Config YAML that loads the default distribution's plugins from the build tree, listening on
+// 127.0.0.1 at the given ports, plus `extra` YAML appended verbatim (top-level keys).
+std::string ServerConfigYaml(int grpc_port, int http_port, const std::string& extra_plugins = "",
+                             const std::string& extra = "");
+
+struct HttpResult {
+  int status = 0;
+  std::multimap<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& name) const;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:port. Throws on connection failure.
+HttpResult Http(int port, const std::string& method, const std::string& target,
+                const std::string& body = "",
+                const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+struct ProcessResult {
+  int exit_code = -1;  // -1: killed by a signal
+  int signal = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv to completion (killed after `timeout`), capturing stdout and stderr.
+ProcessResult Run(const std::vector<std::string>& argv,
+                  std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// A background child process whose output goes to files.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv);
+  ~Child();  // kills it if still running
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  void Signal(int sig);
+  // Waits for exit; returns the result, or exit_code -1/signal 9 after killing it on timeout.
+  ProcessResult Wait(std::chrono::seconds timeout);
+  bool Running();
+  std::string Stderr() const;
+
+ private:
+  int pid_ = -1;
+  std::string out_path_, err_path_;
+  bool reaped_ = false;
+  ProcessResult result_;
+};
+
+// Polls until `port` on 127.0.0.1 accepts connections or the timeout passes.
+bool WaitForPort(int port, std::chrono::milliseconds timeout);
+
+}  // namespace flyte::test

@@ -1,10 +1,17 @@
-// gRPC front end: a generic callback service that parses each request with the method's
-// generated prototype and hands it to the dispatcher.
+// gRPC front end: one grpc::Service per served service, built from the dispatcher's method
+// table, each method a raw (ByteBuffer) callback unary handler. Requests are parsed with the
+// method's generated prototype and handed to the dispatcher, so every interceptor applies.
+// Raw unary handlers answer in a single batch (unlike a generic bidi stream), and registering
+// the services by name lets server reflection list them.
 #include "flyte/core/grpc_server.h"
 
+#include <map>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/impl/service_type.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
@@ -23,7 +30,7 @@ grpc::Status ToGrpc(const plugin::Status& s) {
                       StatusDetailsToRpcStatusBytes(s));
 }
 
-plugin::CallContext::Metadata IncomingMetadata(const grpc::GenericCallbackServerContext& ctx) {
+plugin::CallContext::Metadata IncomingMetadata(const grpc::CallbackServerContext& ctx) {
   plugin::CallContext::Metadata md;
   for (const auto& [k, v] : ctx.client_metadata()) {
     md.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
@@ -31,79 +38,55 @@ plugin::CallContext::Metadata IncomingMetadata(const grpc::GenericCallbackServer
   return md;
 }
 
-class UnaryReactor final : public grpc::ServerGenericBidiReactor {
- public:
-  UnaryReactor(const Dispatcher& dispatcher, grpc::GenericCallbackServerContext* ctx,
-               spdlog::logger& logger)
-      : dispatcher_(dispatcher), ctx_(ctx), logger_(logger) {
-    entry_ = dispatcher_.Find(ctx_->method());
-    if (!entry_) {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          "unknown method " + ctx_->method()));
-      return;
+// Runs one call to completion on the calling (gRPC callback) thread.
+grpc::Status Handle(const Dispatcher& dispatcher, const MethodEntry& entry,
+                    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request_bytes,
+                    grpc::ByteBuffer* response_bytes) {
+  std::unique_ptr<Message> request(entry.request_prototype->New());
+  {
+    // ProtoBufferReader reads without copying; it needs a non-const buffer but does not modify it.
+    grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
+    if (!request->ParseFromZeroCopyStream(&reader)) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "grpc: error unmarshalling request: not a valid " +
+                              entry.descriptor->input_type()->full_name());
     }
-    StartRead(&request_buffer_);
   }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the client sent no request message"));
-      return;
-    }
-    std::unique_ptr<Message> request(entry_->request_prototype->New());
-    {
-      grpc::ProtoBufferReader reader(&request_buffer_);
-      if (!request->ParseFromZeroCopyStream(&reader)) {
-        Finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                            "grpc: error unmarshalling request: not a valid " +
-                                entry_->descriptor->input_type()->full_name()));
-        return;
-      }
-    }
-    std::unique_ptr<Message> response(entry_->response_prototype->New());
-    plugin::CallContext call(entry_->grpc_path, IncomingMetadata(*ctx_), ctx_->peer(), false);
-    plugin::Status status = dispatcher_.Invoke(*entry_, call, *request, *response);
-    for (const auto& [k, v] : call.outgoing()) ctx_->AddInitialMetadata(k, v);
-    if (!status.ok()) {
-      Finish(ToGrpc(status));
-      return;
-    }
-    std::string bytes;
-    if (!response->SerializeToString(&bytes)) {
-      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the response could not be serialized"));
-      return;
-    }
-    grpc::Slice slice(std::move(bytes));
-    response_buffer_ = grpc::ByteBuffer(&slice, 1);
-    StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), grpc::Status::OK);
+  std::unique_ptr<Message> response(entry.response_prototype->New());
+  plugin::CallContext call(entry.grpc_path, IncomingMetadata(*ctx), ctx->peer(), false);
+  plugin::Status status = dispatcher.Invoke(entry, call, *request, *response);
+  for (const auto& [k, v] : call.outgoing()) ctx->AddInitialMetadata(k, v);
+  if (!status.ok()) return ToGrpc(status);
+  std::string bytes;
+  if (!response->SerializeToString(&bytes)) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "the response could not be serialized");
   }
-
-  void OnWriteDone(bool) override {}
-  void OnDone() override { delete this; }
-
- private:
-  const Dispatcher& dispatcher_;
-  grpc::GenericCallbackServerContext* ctx_;
-  spdlog::logger& logger_;
-  const MethodEntry* entry_ = nullptr;
-  grpc::ByteBuffer request_buffer_;
-  grpc::ByteBuffer response_buffer_;
-};
+  grpc::Slice slice(std::move(bytes));
+  *response_bytes = grpc::ByteBuffer(&slice, 1);
+  return grpc::Status::OK;
+}
 
 }  // namespace
 
-class GrpcServer::Service final : public grpc::CallbackGenericService {
+// One served service: every unary method of the dispatcher under that service name.
+class GrpcServer::Service final : public grpc::Service {
  public:
-  Service(const Dispatcher& dispatcher, spdlog::logger& logger)
-      : dispatcher_(dispatcher), logger_(logger) {}
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    // Owned by gRPC until OnDone deletes it.
-    return new UnaryReactor(dispatcher_, ctx, logger_);
+  Service(const Dispatcher& dispatcher, const std::vector<const MethodEntry*>& entries) {
+    int index = 0;
+    for (const MethodEntry* entry : entries) {
+      // grpc keeps the name pointer: the dispatcher's entries live as long as the server.
+      AddMethod(new grpc::internal::RpcServiceMethod(entry->grpc_path.c_str(),
+                                                     grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+      MarkMethodRawCallback(
+          index++, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                       [&dispatcher, entry](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req,
+                                            grpc::ByteBuffer* resp) {
+                         auto* reactor = ctx->DefaultReactor();
+                         reactor->Finish(Handle(dispatcher, *entry, ctx, req, resp));
+                         return reactor;
+                       }));
+    }
   }
-
- private:
-  const Dispatcher& dispatcher_;
-  spdlog::logger& logger_;
 };
 
 GrpcServer::GrpcServer(const Dispatcher& dispatcher, std::shared_ptr<spdlog::logger> logger)
@@ -119,7 +102,13 @@ GrpcServer::~GrpcServer() {
 plugin::Status GrpcServer::Start(const GrpcServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  service_ = std::make_unique<Service>(dispatcher_, *logger_);
+
+  std::map<std::string, std::vector<const MethodEntry*>> by_service;
+  for (const auto& [path, entry] : dispatcher_.methods()) {
+    if (entry.descriptor->client_streaming() || entry.descriptor->server_streaming()) continue;
+    by_service[entry.descriptor->service()->full_name()].push_back(&entry);
+  }
+  services_.clear();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port_);
   if (options.max_message_size_bytes > 0) {
@@ -129,7 +118,10 @@ plugin::Status GrpcServer::Start(const GrpcServerOptions& options) {
   if (options.max_concurrent_streams > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   }
-  builder.RegisterCallbackGenericService(service_.get());
+  for (const auto& [name, entries] : by_service) {
+    services_.push_back(std::make_unique<Service>(dispatcher_, entries));
+    builder.RegisterService(services_.back().get());
+  }
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     server_.reset();

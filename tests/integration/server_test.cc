@@ -73,6 +73,15 @@ TEST_CASE("gRPC health reports flyteadmin SERVING", "[integration]") {
   CHECK(test::HealthCheck(s.grpc_port, "no-such-service") == -static_cast<int>(grpc::StatusCode::NOT_FOUND));
 }
 
+TEST_CASE("Server reflection lists the served services", "[integration]") {
+  Server s;
+  std::string listed = test::ReflectionListServicesRaw(s.grpc_port);
+  CHECK_THAT(listed, Catch::Contains("flyteidl.service.AdminService"));
+  CHECK_THAT(listed, Catch::Contains("flyteidl.service.DataProxyService"));
+  CHECK_THAT(listed, Catch::Contains("flyteidl.service.SignalService"));
+  CHECK_THAT(listed, Catch::Contains("grpc.health.v1.Health"));
+}
+
 TEST_CASE("GetVersion over gRPC returns the build and echoes a request id", "[integration]") {
   Server s;
   auto stub = flyteidl::service::AdminService::NewStub(test::Channel(s.grpc_port));

@@ -52,4 +52,40 @@ inline int HealthCheck(int port, const std::string& service) {
   return 0;  // status UNKNOWN (0) encodes as an empty message
 }
 
+// Asks grpc.reflection.v1alpha.ServerReflection for its service list and returns the raw
+// response bytes (service names appear in them verbatim). The request is encoded by hand:
+// ServerReflectionRequest{string list_services = 7} with an empty string.
+inline std::string ReflectionListServicesRaw(int port) {
+  grpc::GenericStub stub(Channel(port));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](void* expected) {
+    return cq.Next(&tag, &ok) && tag == expected && ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  if (!step(reinterpret_cast<void*>(1))) return "";
+  std::string request("\x3a\x00", 2);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer send(&slice, 1);
+  call->Write(send, reinterpret_cast<void*>(2));
+  if (!step(reinterpret_cast<void*>(2))) return "";
+  grpc::ByteBuffer receive;
+  call->Read(&receive, reinterpret_cast<void*>(3));
+  if (!step(reinterpret_cast<void*>(3))) return "";
+  call->WritesDone(reinterpret_cast<void*>(4));
+  step(reinterpret_cast<void*>(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  step(reinterpret_cast<void*>(5));
+  std::vector<grpc::Slice> slices;
+  receive.Dump(&slices);
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
 }  // namespace flyte::test

@@ -1,10 +1,11 @@
-// The gRPC server: health ("flyteadmin" SERVING), reflection, and every dispatcher method
-// served through one generic callback service so the interceptor chain runs for all of them.
+// The gRPC server: health ("flyteadmin" SERVING), reflection, and every unary method of the
+// dispatcher, so the interceptor chain runs for all of them.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -40,7 +41,7 @@ class GrpcServer {
   class Service;
   const Dispatcher& dispatcher_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::unique_ptr<Service> service_;
+  std::vector<std::unique_ptr<Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -1,8 +1,11 @@
 // Out-of-line destructors: each plugin interface's vtable and type info live here, once.
+#include "flyte/plugin/compiler.h"
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/host_context.h"
 #include "flyte/plugin/http_hooks.h"
 #include "flyte/plugin/managers.h"
+#include "flyte/plugin/repositories.h"
+#include "flyte/plugin/storage.h"
 #include "flyte/plugin/unary.h"
 #include "flyte/plugin/workflow_executor.h"
 
@@ -19,5 +22,16 @@ PreRedirectHook::~PreRedirectHook() = default;
 LogoutHook::~LogoutHook() = default;
 CustomerHeaderMatcher::~CustomerHeaderMatcher() = default;
 DataProxy::~DataProxy() = default;
+ObjectStore::~ObjectStore() = default;
+WorkflowCompiler::~WorkflowCompiler() = default;
+namespace db {
+ProjectRepo::~ProjectRepo() = default;
+TaskRepo::~TaskRepo() = default;
+WorkflowRepo::~WorkflowRepo() = default;
+LaunchPlanRepo::~LaunchPlanRepo() = default;
+NamedEntityRepo::~NamedEntityRepo() = default;
+DescriptionEntityRepo::~DescriptionEntityRepo() = default;
+Repositories::~Repositories() = default;
+}  // namespace db
 
 }  // namespace flyte::plugin

@@ -34,6 +34,7 @@ inline constexpr PluginId kMetricsManager = "MetricsManager";
 inline constexpr PluginId kSignalManager = "SignalManager";
 inline constexpr PluginId kStorage = "Storage";
 inline constexpr PluginId kDatabase = "Database";
+inline constexpr PluginId kCompiler = "Compiler";
 }  // namespace plugin_id
 
 }  // namespace flyte::plugin

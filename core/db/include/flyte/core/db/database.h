@@ -1,0 +1,64 @@
+// The database layer: opens SQLite or PostgreSQL from the `database` config section, runs
+// upstream FlyteAdmin's migrations (same ids, same final schema) and serves the repositories.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flyte/plugin/repositories.h"
+#include "flyte/plugin/status.h"
+
+namespace flyte::core {
+class Config;
+}
+
+namespace flyte::core::db {
+
+// Receives one human-readable line per step of a migration run ("applied 2019-05-22-projects").
+using ProgressFn = std::function<void(const std::string& line)>;
+
+// An open database. Thread-safe: every method may be called from any thread; the repositories
+// share the connection pool (PostgreSQL) or the WAL-mode file with serialized writes (SQLite).
+class Database {
+ public:
+  virtual ~Database();
+
+  // "sqlite" or "postgres".
+  virtual std::string Dialect() const = 0;
+
+  // Applies every pending upstream migration in upstream's order and records its id in the
+  // `migrations` table. A database on which Go FlyteAdmin already ran every migration is left
+  // untouched. Errors: UNKNOWN/INTERNAL with the failing migration id and the database message.
+  virtual plugin::Status MigrateUp(const ProgressFn& progress) = 0;
+
+  // Rolls back the last applied migration (last in upstream's order among those recorded), as
+  // gormigrate's RollbackLast: NOT_FOUND when none is recorded, FAILED_PRECONDITION when that
+  // migration has no rollback upstream.
+  virtual plugin::Status RollbackLast(const ProgressFn& progress) = 0;
+
+  // Ids recorded in the `migrations` table, in upstream's order (unknown ids last, sorted).
+  // An empty list when the table does not exist.
+  virtual plugin::StatusOr<std::vector<std::string>> AppliedMigrations() = 0;
+
+  // Inserts each project (identifier = name = the argument, description "<name> description")
+  // unless a project with that identifier exists; all in one transaction. Idempotent.
+  virtual plugin::Status SeedProjects(const std::vector<std::string>& names) = 0;
+
+  // The repositories over this database; they keep the database open while they live.
+  virtual std::shared_ptr<plugin::db::Repositories> Repositories() = 0;
+};
+
+// Opens the database the config selects, as upstream: a non-empty `database.sqlite.file`
+// selects SQLite, anything else PostgreSQL (`database.postgres.*`, overridden by the deprecated
+// flat `database.host|port|dbname|username|password|passwordPath|options`). A PostgreSQL
+// database that does not exist is created through the `postgres` database. Does not migrate.
+// Errors: INVALID_ARGUMENT for a bad config (unreadable passwordPath, bad sqlite path),
+// UNAVAILABLE when the server cannot be reached.
+plugin::StatusOr<std::shared_ptr<Database>> OpenDatabase(const core::Config& config);
+
+// Upstream's migration ids (flyteadmin/pkg/repositories/config/migrations.go), in order.
+const std::vector<std::string>& UpstreamMigrationIds();
+
+}  // namespace flyte::core::db

@@ -1,0 +1,490 @@
+// Pool, statement execution and error mapping over SOCI (sqlite3 and postgresql backends).
+#include "connection.h"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace flyte::core::db {
+
+using plugin::Status;
+using plugin::StatusCode;
+
+// ---------------------------------------------------------------------------------------------
+// Sql
+
+Sql& Sql::Bind(Value value) {
+  params_.push_back(std::move(value));
+  sql_ += ":p";
+  sql_ += std::to_string(params_.size());
+  return *this;
+}
+
+Sql& Sql::BindBytes(const std::string& bytes) {
+  if (dialect_ == Dialect::kPostgres) {
+    sql_ += "decode(";
+    Bind(Value::Text(HexEncode(bytes)));
+    sql_ += ", 'hex')";
+  } else {
+    sql_ += "CAST(";
+    Bind(Value::Text(bytes));
+    sql_ += " AS BLOB)";
+  }
+  return *this;
+}
+
+Sql& Sql::BindOptBytes(const std::optional<std::string>& bytes) {
+  if (!bytes) return Bind(Value::Null());
+  return BindBytes(*bytes);
+}
+
+Sql& Sql::BindTime(std::chrono::system_clock::time_point t) {
+  if (dialect_ == Dialect::kPostgres) {
+    sql_ += "CAST(";
+    Bind(Value::Text(FormatTime(t)));
+    sql_ += " AS timestamptz)";
+  } else {
+    Bind(Value::Text(FormatTime(t)));
+  }
+  return *this;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conn
+
+namespace {
+
+// Parameter storage whose addresses stay fixed while SOCI holds references to them.
+struct Bound {
+  std::vector<std::string> texts;
+  std::vector<long long> ints;
+  std::vector<soci::indicator> inds;
+
+  void Attach(soci::statement& st, const std::vector<Value>& params) {
+    texts.resize(params.size());
+    ints.resize(params.size());
+    inds.resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& p = params[i];
+      switch (p.kind) {
+        case Value::Kind::kNull:
+          inds[i] = soci::i_null;
+          st.exchange(soci::use(texts[i], inds[i]));
+          break;
+        case Value::Kind::kText:
+          texts[i] = p.text;
+          inds[i] = soci::i_ok;
+          st.exchange(soci::use(texts[i], inds[i]));
+          break;
+        case Value::Kind::kInt:
+          ints[i] = static_cast<long long>(p.integer);
+          inds[i] = soci::i_ok;
+          st.exchange(soci::use(ints[i], inds[i]));
+          break;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+int64_t Conn::Exec(const Sql& sql) {
+  soci::statement st(session_);
+  Bound bound;
+  bound.Attach(st, sql.params());
+  st.alloc();
+  st.prepare(sql.sql(), soci::details::st_one_time_query);
+  st.define_and_bind();
+  st.execute(true);
+  return static_cast<int64_t>(st.get_affected_rows());
+}
+
+void Conn::Exec(const std::string& literal_sql) { session_ << literal_sql; }
+
+std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
+  soci::statement st(session_);
+  Bound bound;
+  bound.Attach(st, sql.params());
+  std::vector<std::string> out(columns);
+  std::vector<soci::indicator> out_inds(columns, soci::i_ok);
+  for (size_t c = 0; c < columns; ++c) st.exchange(soci::into(out[c], out_inds[c]));
+  st.alloc();
+  st.prepare(sql.sql(), soci::details::st_one_time_query);
+  st.define_and_bind();
+  std::vector<Row> rows;
+  bool got = st.execute(true);
+  while (got) {
+    Row row(columns);
+    for (size_t c = 0; c < columns; ++c) {
+      if (out_inds[c] != soci::i_null) row[c] = out[c];
+    }
+    rows.push_back(std::move(row));
+    got = st.fetch();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool
+
+struct Pool::Entry {
+  std::unique_ptr<soci::session> session;
+  std::chrono::steady_clock::time_point created;
+};
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
+
+Pool::~Pool() = default;
+
+std::unique_ptr<Pool::Entry> Pool::Open() {
+  auto entry = std::make_unique<Entry>();
+  entry->created = std::chrono::steady_clock::now();
+  if (options_.dialect == Dialect::kSqlite) {
+    entry->session = std::make_unique<soci::session>(soci::sqlite3, options_.connect_string);
+    soci::session& s = *entry->session;
+    std::string mode;
+    s << "PRAGMA journal_mode=WAL", soci::into(mode);
+    s << "PRAGMA busy_timeout=30000";
+    s << "PRAGMA foreign_keys=OFF";
+    s << "PRAGMA synchronous=NORMAL";
+    // PostgreSQL's LIKE is case-sensitive; make SQLite's agree.
+    s << "PRAGMA case_sensitive_like=ON";
+  } else {
+    entry->session = std::make_unique<soci::session>(soci::postgresql, options_.connect_string);
+    soci::session& s = *entry->session;
+    s << "SET TIME ZONE 'UTC'";
+    s << "SET datestyle TO 'ISO'";
+    // Keep server NOTICEs ("table ... does not exist, skipping") out of the process's stderr.
+    s << "SET client_min_messages TO WARNING";
+  }
+  return entry;
+}
+
+void Pool::Warm() {
+  {
+    std::lock_guard lock(mu_);
+    ++open_;
+  }
+  std::unique_ptr<Entry> entry;
+  try {
+    entry = Open();
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+    throw;
+  }
+  Release(std::move(entry), true);
+}
+
+std::unique_ptr<Pool::Entry> Pool::Acquire() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    while (!idle_.empty()) {
+      std::unique_ptr<Entry> entry = std::move(idle_.back());
+      idle_.pop_back();
+      if (options_.max_lifetime.count() > 0 &&
+          std::chrono::steady_clock::now() - entry->created > options_.max_lifetime) {
+        --open_;
+        continue;  // destroyed on scope exit, outside nothing else
+      }
+      return entry;
+    }
+    if (options_.max_open <= 0 || open_ < options_.max_open) {
+      ++open_;
+      lock.unlock();
+      try {
+        return Open();
+      } catch (...) {
+        lock.lock();
+        --open_;
+        cv_.notify_one();
+        throw;
+      }
+    }
+    cv_.wait(lock);
+  }
+}
+
+void Pool::Release(std::unique_ptr<Entry> entry, bool healthy) {
+  std::unique_ptr<Entry> to_close;
+  {
+    std::lock_guard lock(mu_);
+    bool expired = options_.max_lifetime.count() > 0 &&
+                   std::chrono::steady_clock::now() - entry->created > options_.max_lifetime;
+    if (healthy && !expired && options_.max_idle > 0 &&
+        static_cast<int>(idle_.size()) < options_.max_idle) {
+      idle_.push_back(std::move(entry));
+    } else {
+      to_close = std::move(entry);
+      --open_;
+    }
+  }
+  cv_.notify_one();
+  // `to_close` disconnects here, outside the lock.
+}
+
+namespace {
+
+bool IsConnectionError(const soci::soci_error& e) {
+  return e.get_error_category() == soci::soci_error::connection_error;
+}
+
+}  // namespace
+
+Status Pool::Run(const std::function<Status(Conn&)>& fn) {
+  std::unique_ptr<Entry> entry;
+  try {
+    entry = Acquire();
+  } catch (const std::exception& e) {
+    return MapError(e, options_.dialect);
+  }
+  bool healthy = true;
+  Status status;
+  try {
+    Conn conn(*entry->session, options_.dialect);
+    status = fn(conn);
+  } catch (const soci::soci_error& e) {
+    try {
+      healthy = !IsConnectionError(e) && entry->session->is_connected();
+    } catch (...) {
+      healthy = false;
+    }
+    status = MapError(e, options_.dialect);
+  } catch (const std::exception& e) {
+    status = MapError(e, options_.dialect);
+  }
+  Release(std::move(entry), healthy);
+  return status;
+}
+
+Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
+  std::unique_lock<std::mutex> write_lock;
+  if (options_.dialect == Dialect::kSqlite) write_lock = std::unique_lock(sqlite_write_mu_);
+  return Run([&](Conn& conn) -> Status {
+    conn.Exec(options_.dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    Status status;
+    try {
+      status = fn(conn);
+    } catch (...) {
+      try {
+        conn.Exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+    if (status.ok()) {
+      conn.Exec("COMMIT");
+    } else {
+      conn.Exec("ROLLBACK");
+    }
+    return status;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+namespace {
+
+// The primary message of a libpq error ("duplicate key value violates unique constraint ..."),
+// as pgconn.PgError.Message carries it upstream.
+std::string PostgresPrimaryMessage(const std::string& full) {
+  for (const char* marker : {"ERROR:  ", "FATAL:  ", "PANIC:  "}) {
+    size_t at = full.find(marker);
+    if (at != std::string::npos) {
+      size_t start = at + std::strlen(marker);
+      size_t end = full.find('\n', start);
+      return full.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+  }
+  return full;
+}
+
+std::string SqliteMessage(const std::string& full) {
+  // SOCI prefixes "sqlite3_statement_backend::loadOne: " and similar.
+  const std::string prefix = "sqlite3_statement_backend::";
+  if (full.rfind(prefix, 0) == 0) {
+    size_t colon = full.find(": ");
+    if (colon != std::string::npos) return full.substr(colon + 2);
+  }
+  return full;
+}
+
+}  // namespace
+
+Status MapError(const std::exception& e, Dialect dialect) {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    std::string message = PostgresPrimaryMessage(pg->get_error_message());
+    std::string state = pg->sqlstate();
+    if (state == "23505") {
+      return {StatusCode::kAlreadyExists, "value with matching already exists (" + message + ")"};
+    }
+    if (state == "42P01") {
+      return {StatusCode::kInvalidArgument,
+              "cannot query with specified table attributes: " + message};
+    }
+    if (pg->get_error_category() == soci::soci_error::connection_error) {
+      return {StatusCode::kUnavailable, "failed database operation with " + message};
+    }
+    return {StatusCode::kUnknown, "failed database operation with " + message};
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    std::string message = SqliteMessage(lite->get_error_message());
+    int code = lite->result() & 0xff;
+    if (code == 19 /* SQLITE_CONSTRAINT */ && (message.find("UNIQUE") != std::string::npos ||
+                                               message.find("PRIMARY KEY") != std::string::npos)) {
+      return {StatusCode::kAlreadyExists, "value with matching already exists (" + message + ")"};
+    }
+    if (message.find("no such table") != std::string::npos) {
+      return {StatusCode::kInvalidArgument,
+              "cannot query with specified table attributes: " + message};
+    }
+    return {StatusCode::kUnknown, "failed database operation with " + message};
+  }
+  if (auto* se = dynamic_cast<const soci::soci_error*>(&e)) {
+    std::string message = dialect == Dialect::kPostgres
+                              ? PostgresPrimaryMessage(se->get_error_message())
+                              : SqliteMessage(se->get_error_message());
+    if (se->get_error_category() == soci::soci_error::connection_error ||
+        message.find("Cannot establish connection") != std::string::npos) {
+      return {StatusCode::kUnavailable, "failed database operation with " + message};
+    }
+    return {StatusCode::kUnknown, "failed database operation with " + message};
+  }
+  return {StatusCode::kInternal, std::string("unexpected error type for: ") + e.what()};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+std::string HexEncode(const std::string& bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+std::string HexDecode(const std::string& hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
+  }
+  return out;
+}
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto micros = duration_cast<microseconds>(t.time_since_epoch()).count();
+  int64_t secs = micros / 1000000;
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    secs -= 1;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00:00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
+  int year, mon, day, hour = 0, min = 0, sec = 0;
+  size_t pos = 0;
+  auto digits = [&](int n, int& out) -> bool {
+    if (pos + n > text.size()) return false;
+    int v = 0;
+    for (int i = 0; i < n; ++i) {
+      char c = text[pos + i];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    out = v;
+    pos += n;
+    return true;
+  };
+  auto expect = [&](char c) -> bool {
+    if (pos < text.size() && text[pos] == c) {
+      ++pos;
+      return true;
+    }
+    return false;
+  };
+  if (!digits(4, year) || !expect('-') || !digits(2, mon) || !expect('-') || !digits(2, day)) {
+    return std::nullopt;
+  }
+  int64_t micros = 0;
+  if (pos < text.size() && (text[pos] == ' ' || text[pos] == 'T')) {
+    ++pos;
+    if (!digits(2, hour) || !expect(':') || !digits(2, min) || !expect(':') || !digits(2, sec)) {
+      return std::nullopt;
+    }
+    if (expect('.')) {
+      int64_t scale = 100000;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        micros += (text[pos] - '0') * scale;
+        scale /= 10;
+        ++pos;
+      }
+    }
+  }
+  int64_t offset_seconds = 0;
+  if (pos < text.size()) {
+    char sign = text[pos];
+    if (sign == 'Z') {
+      ++pos;
+    } else if (sign == '+' || sign == '-') {
+      ++pos;
+      int oh = 0, om = 0;
+      if (!digits(2, oh)) return std::nullopt;
+      if (expect(':')) {
+        if (!digits(2, om)) return std::nullopt;
+      } else if (pos + 2 <= text.size()) {
+        digits(2, om);
+      }
+      offset_seconds = (oh * 3600 + om * 60) * (sign == '+' ? 1 : -1);
+    }
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  int64_t epoch = static_cast<int64_t>(timegm(&tm)) - offset_seconds;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::microseconds(epoch * 1000000 + micros)));
+}
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace flyte::core::db

@@ -1,0 +1,152 @@
+// Connections: a lazily grown pool of SOCI sessions, parameterised statement execution that
+// reads every column as text, transactions, and the mapping of database errors to Status.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flyte/plugin/status.h"
+
+namespace soci {
+class session;
+}
+
+namespace flyte::core::db {
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A bound parameter: NULL, text (may hold any bytes) or a 64-bit integer.
+struct Value {
+  enum class Kind { kNull, kText, kInt };
+  Kind kind = Kind::kNull;
+  std::string text;
+  int64_t integer = 0;
+
+  static Value Null() { return {}; }
+  static Value Text(std::string s) {
+    Value v;
+    v.kind = Kind::kText;
+    v.text = std::move(s);
+    return v;
+  }
+  static Value Int(int64_t i) {
+    Value v;
+    v.kind = Kind::kInt;
+    v.integer = i;
+    return v;
+  }
+};
+
+// Builds one statement: SQL text written by this library plus parameters, each referenced by
+// the placeholder Bind() returns. Nothing a caller supplies is ever appended to `sql`.
+class Sql {
+ public:
+  explicit Sql(Dialect dialect) : dialect_(dialect) {}
+  Sql& operator<<(std::string_view fragment) {
+    sql_.append(fragment);
+    return *this;
+  }
+  // Appends a placeholder for `value`.
+  Sql& Bind(Value value);
+  Sql& BindText(std::string s) { return Bind(Value::Text(std::move(s))); }
+  Sql& BindInt(int64_t i) { return Bind(Value::Int(i)); }
+  Sql& BindOptText(const std::optional<std::string>& s) {
+    return Bind(s ? Value::Text(*s) : Value::Null());
+  }
+  // A bytes parameter: hex on PostgreSQL (decoded by the server), raw on SQLite.
+  Sql& BindBytes(const std::string& bytes);
+  Sql& BindOptBytes(const std::optional<std::string>& bytes);
+  // A timestamp parameter, cast to the column type.
+  Sql& BindTime(std::chrono::system_clock::time_point t);
+
+  Dialect dialect() const { return dialect_; }
+  const std::string& sql() const { return sql_; }
+  const std::vector<Value>& params() const { return params_; }
+
+ private:
+  Dialect dialect_;
+  std::string sql_;
+  std::vector<Value> params_;
+};
+
+using Row = std::vector<std::optional<std::string>>;
+
+// One checked-out session. Not thread-safe; used by one thread between checkout and return.
+class Conn {
+ public:
+  Conn(soci::session& session, Dialect dialect) : session_(session), dialect_(dialect) {}
+  Dialect dialect() const { return dialect_; }
+  soci::session& session() { return session_; }
+
+  // Executes and returns the affected row count. Throws soci::soci_error.
+  int64_t Exec(const Sql& sql);
+  void Exec(const std::string& literal_sql);
+  // Executes a query selecting `columns` columns; every value is read as text (NULL as nullopt).
+  std::vector<Row> Query(const Sql& sql, size_t columns);
+
+ private:
+  soci::session& session_;
+  Dialect dialect_;
+};
+
+struct PoolOptions {
+  Dialect dialect = Dialect::kSqlite;
+  std::string connect_string;               // SOCI connect string of the backend
+  int max_open = 100;                       // <= 0: unlimited
+  int max_idle = 10;                        // <= 0: none kept
+  std::chrono::seconds max_lifetime{3600};  // <= 0: forever
+};
+
+// Sessions created on demand up to max_open; callers wait when all are busy.
+class Pool {
+ public:
+  explicit Pool(PoolOptions options);
+  ~Pool();
+
+  // Opens one connection to check the parameters. Throws soci::soci_error.
+  void Warm();
+
+  // Runs `fn` on a checked-out connection. Database exceptions become Status (MapError).
+  plugin::Status Run(const std::function<plugin::Status(Conn&)>& fn);
+  // Runs `fn` in a transaction, committed when it returns OK and rolled back otherwise. On
+  // SQLite, writers are serialized in-process and take the write lock up front.
+  plugin::Status RunTx(const std::function<plugin::Status(Conn&)>& fn);
+
+  Dialect dialect() const { return options_.dialect; }
+
+ private:
+  struct Entry;
+  std::unique_ptr<Entry> Acquire();
+  void Release(std::unique_ptr<Entry> entry, bool healthy);
+  std::unique_ptr<Entry> Open();
+
+  PoolOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Entry>> idle_;
+  int open_ = 0;
+  std::mutex sqlite_write_mu_;
+};
+
+// Upstream's mapping (repositories/errors/postgres.go) for an exception thrown by SOCI.
+plugin::Status MapError(const std::exception& e, Dialect dialect);
+
+// Hex helpers for bytea on PostgreSQL.
+std::string HexEncode(const std::string& bytes);
+std::string HexDecode(const std::string& hex);
+
+// "2024-05-01 12:34:56.123456+00:00" (UTC), and the parser for what both databases return.
+std::string FormatTime(std::chrono::system_clock::time_point t);
+std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text);
+
+// Double-quoted SQL identifier.
+std::string QuoteIdent(std::string_view name);
+
+}  // namespace flyte::core::db

@@ -1,0 +1,227 @@
+// Filter, sort and paging SQL for the repositories' list queries.
+#include "query_builder.h"
+
+#include <algorithm>
+
+namespace flyte::core::db {
+
+using plugin::InvalidArgument;
+using plugin::Status;
+using plugin::db::Filter;
+using plugin::db::FilterOp;
+
+namespace {
+
+const char* OpName(FilterOp op) {
+  switch (op) {
+    case FilterOp::kEq:
+      return "equal";
+    case FilterOp::kNe:
+      return "not equal";
+    case FilterOp::kGt:
+      return "greater than";
+    case FilterOp::kGte:
+      return "greater than or equal";
+    case FilterOp::kLt:
+      return "less than";
+    case FilterOp::kLte:
+      return "less than or equal";
+    case FilterOp::kContains:
+      return "contains";
+    case FilterOp::kNotLike:
+      return "not like";
+    case FilterOp::kValueIn:
+      return "value in";
+    case FilterOp::kValueNotIn:
+      return "value not in";
+  }
+  return "";
+}
+
+const char* Comparison(FilterOp op) {
+  switch (op) {
+    case FilterOp::kEq:
+      return " = ";
+    case FilterOp::kNe:
+      return " <> ";
+    case FilterOp::kGt:
+      return " > ";
+    case FilterOp::kGte:
+      return " >= ";
+    case FilterOp::kLt:
+      return " < ";
+    case FilterOp::kLte:
+      return " <= ";
+    default:
+      return nullptr;
+  }
+}
+
+// Appends the placeholder of `value`, cast to the column's class.
+void BindValue(Sql& sql, ValueClass cls, const std::string& value) {
+  const bool pg = sql.dialect() == Dialect::kPostgres;
+  switch (cls) {
+    case ValueClass::kText:
+      sql.BindText(value);
+      break;
+    case ValueClass::kInteger:
+      sql << "CAST(";
+      sql.BindText(value) << (pg ? " AS bigint)" : " AS INTEGER)");
+      break;
+    case ValueClass::kTime:
+      if (pg) {
+        sql << "CAST(";
+        sql.BindText(value) << " AS timestamptz)";
+      } else {
+        sql << "julianday(";
+        sql.BindText(value) << ")";
+      }
+      break;
+    case ValueClass::kBytes:
+      if (pg) {
+        sql << "convert_to(";
+        sql.BindText(value) << ", 'UTF8')";
+      } else {
+        sql << "CAST(";
+        sql.BindText(value) << " AS BLOB)";
+      }
+      break;
+    case ValueClass::kBool:
+      sql << "CAST(";
+      sql.BindText(value) << (pg ? " AS boolean)" : " AS INTEGER)");
+      break;
+  }
+}
+
+std::string EscapeLike(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '%' || c == '_') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status AppendFilters(Sql& sql, const std::vector<Filter>& filters,
+                     const std::vector<TableRef>& tables, const FilterOptions& options,
+                     std::string_view prefix) {
+  bool first = true;
+  for (const Filter& f : filters) {
+    std::string table = f.table;
+    if (!options.reroute_from.empty() && table == options.reroute_from &&
+        std::find(options.reroute_columns.begin(), options.reroute_columns.end(), f.column) !=
+            options.reroute_columns.end()) {
+      table = options.reroute_to;
+    }
+    const TableRef* ref = nullptr;
+    for (const TableRef& t : tables) {
+      if (t.filter_table == table) ref = &t;
+    }
+    if (!ref && !tables.empty() &&
+        std::find(options.fold_tables.begin(), options.fold_tables.end(), table) !=
+            options.fold_tables.end()) {
+      ref = &tables.front();
+    }
+    if (!ref) {
+      return InvalidArgument("unrecognized entity in filter expression: " + f.table);
+    }
+    const ColumnDef* col = FindColumn(*ref->def, f.column);
+    if (!col) {
+      return InvalidArgument("'" + f.table + "." + f.column + "' is invalid filter");
+    }
+    ValueClass cls = ClassOf(col->type);
+    std::string column = QuoteIdent(ref->sql_name) + "." + QuoteIdent(col->name);
+    if (table == options.coalesce_table && f.column == options.coalesce_column) {
+      column = "COALESCE(" + column + ", 0)";
+    }
+    const bool repeated = f.op == FilterOp::kValueIn || f.op == FilterOp::kValueNotIn;
+    if (f.values.empty() || (!repeated && f.values.size() != 1)) {
+      return InvalidArgument(std::string(repeated ? "invalid repeated value filter expression: "
+                                                  : "invalid single value filter expression: ") +
+                             OpName(f.op));
+    }
+    const bool like = f.op == FilterOp::kContains || f.op == FilterOp::kNotLike;
+    if (like && cls != ValueClass::kText) {
+      return InvalidArgument(std::string("filter '") + OpName(f.op) + "' cannot apply to '" +
+                             f.table + "." + f.column + "'");
+    }
+    if (cls == ValueClass::kTime && sql.dialect() == Dialect::kSqlite) {
+      column = "julianday(" + column + ")";
+    }
+
+    sql << (first ? prefix : std::string_view(" AND "));
+    first = false;
+    sql << "(" << column;
+    if (const char* cmp = Comparison(f.op)) {
+      sql << cmp;
+      BindValue(sql, cls, f.values[0]);
+    } else if (f.op == FilterOp::kContains) {
+      sql << " LIKE ";
+      sql.BindText("%" + EscapeLike(f.values[0]) + "%") << " ESCAPE '\\'";
+    } else if (f.op == FilterOp::kNotLike) {
+      sql << " NOT LIKE ";
+      sql.BindText(f.values[0]);
+    } else {
+      sql << (f.op == FilterOp::kValueIn ? " IN (" : " NOT IN (");
+      for (size_t i = 0; i < f.values.size(); ++i) {
+        if (i) sql << ", ";
+        BindValue(sql, cls, f.values[i]);
+      }
+      sql << ")";
+    }
+    sql << ")";
+  }
+  return Status::Ok();
+}
+
+Status AppendSort(Sql& sql, const std::optional<plugin::db::Sort>& sort, const TableRef& table) {
+  if (!sort) return Status::Ok();
+  const ColumnDef* col = FindColumn(*table.def, sort->column);
+  if (!col) return InvalidArgument("invalid sort key '" + sort->column + "'");
+  sql << " ORDER BY " << QuoteIdent(table.sql_name) << "." << QuoteIdent(col->name)
+      << (sort->ascending ? " ASC" : " DESC");
+  return Status::Ok();
+}
+
+void AppendLimitOffset(Sql& sql, uint32_t limit, uint64_t offset) {
+  if (limit > 0) {
+    sql << " LIMIT " << std::to_string(limit);
+  } else if (offset > 0 && sql.dialect() == Dialect::kSqlite) {
+    sql << " LIMIT -1";
+  }
+  if (offset > 0) sql << " OFFSET " << std::to_string(offset);
+}
+
+std::string ReadExpr(Dialect dialect, const std::string& table, const ColumnDef& column) {
+  std::string expr = QuoteIdent(table) + "." + QuoteIdent(column.name);
+  if (dialect == Dialect::kPostgres && column.type == ColType::kBytes) {
+    return "encode(" + expr + ", 'hex')";
+  }
+  return expr;
+}
+
+int64_t IntOf(const std::optional<std::string>& v) {
+  if (!v || v->empty()) return 0;
+  try {
+    return std::stoll(*v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+plugin::db::Time TimeOf(const std::optional<std::string>& v) {
+  if (!v) return {};
+  auto t = ParseTime(*v);
+  return t ? *t : plugin::db::Time{};
+}
+
+std::string TextOf(const std::optional<std::string>& v) { return v.value_or(""); }
+
+std::string BytesOf(Dialect dialect, const std::optional<std::string>& v) {
+  if (!v) return "";
+  return dialect == Dialect::kPostgres ? HexDecode(*v) : *v;
+}
+
+}  // namespace flyte::core::db

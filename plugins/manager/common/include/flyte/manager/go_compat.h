@@ -1,0 +1,48 @@
+// Go standard-library formatting and parsing that upstream FlyteAdmin's error texts depend on
+// (proto String(), strconv, time.ParseDuration), so our messages read byte for byte the same.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flyte::plugins::manager {
+
+// A Go message's String(): single-line prototext (google.golang.org/protobuf/encoding/prototext
+// Format). Populated fields in declaration order separated by one space, maps sorted by key,
+// enums by name, nested messages as `name:{...}`, Any expanded when its type is known. Go adds
+// a random second space at times; we always emit one.
+std::string GoProtoText(const google::protobuf::Message& message);
+
+// strconv.FormatFloat(v, 'g', -1, bits), which is also fmt's %v: shortest round-trip digits, in
+// exponent form when the decimal exponent is < -4 or >= 6 ("1e+06", "0.0001", "1.5").
+// NaN and the infinities print as "NaN", "+Inf", "-Inf".
+std::string GoFormatFloat(double v, int bits = 64);
+
+// fmt's %v of a []string: "[a b c]".
+std::string GoStringSlice(const std::vector<std::string>& items);
+
+// strconv.Quote (for valid UTF-8 input the printable characters pass through).
+std::string GoQuote(std::string_view s);
+
+// strconv.Atoi. On failure `error` holds Go's text, e.g.
+// `strconv.Atoi: parsing "x": invalid syntax` or `...: value out of range`.
+std::optional<int64_t> GoAtoi(std::string_view s, std::string* error = nullptr);
+
+// strconv.ParseFloat(s, 64); nullopt when Go returns an error (syntax or range).
+std::optional<double> GoParseFloat(std::string_view s);
+
+// time.ParseDuration in nanoseconds. On failure `error` holds Go's text, e.g.
+// `time: invalid duration "x"`, `time: missing unit in duration "1"`,
+// `time: unknown unit "d" in duration "1d"`.
+std::optional<int64_t> GoParseDuration(std::string_view s, std::string* error = nullptr);
+
+// strings.Fields / strings.TrimSpace (Unicode white space, input treated as UTF-8).
+std::vector<std::string> GoFields(std::string_view s);
+std::string_view GoTrimSpace(std::string_view s);
+
+}  // namespace flyte::plugins::manager

@@ -1,0 +1,269 @@
+// Go-compatible rendering and parsing: proto text, floats, Atoi, durations, cron, k8s names.
+#include "flyte/manager/go_compat.h"
+
+#include <catch2/catch.hpp>
+
+#include "flyte/manager/cron.h"
+#include "flyte/manager/errors.h"
+#include "flyte/manager/k8s_validation.h"
+#include "flyteidl/admin/common.pb.h"
+#include "flyteidl/admin/launch_plan.pb.h"
+#include "flyteidl/core/identifier.pb.h"
+#include "flyteidl/core/types.pb.h"
+
+namespace flyte::plugins::manager {
+namespace {
+
+TEST_CASE("Identifiers render as Go's single-line prototext", "[unit]") {
+  flyteidl::core::Identifier id;
+  id.set_resource_type(flyteidl::core::TASK);
+  id.set_project("p");
+  id.set_domain("d");
+  id.set_name("n");
+  id.set_version("v");
+  CHECK(GoProtoText(id) ==
+        "resource_type:TASK project:\"p\" domain:\"d\" name:\"n\" version:\"v\"");
+  id.set_org("o");
+  CHECK(GoProtoText(id) ==
+        "resource_type:TASK project:\"p\" domain:\"d\" name:\"n\" version:\"v\" org:\"o\"");
+  CHECK(GoProtoText(flyteidl::core::Identifier()).empty());
+
+  flyteidl::core::Identifier odd;
+  odd.set_resource_type(static_cast<flyteidl::core::ResourceType>(9));
+  odd.set_name("a\"b\\c\nd\te\x01\xff");
+  odd.set_version("h\xC3\xA9llo 'q'");
+  CHECK(GoProtoText(odd) ==
+        "resource_type:9 name:\"a\\\"b\\\\c\\nd\\te\\x01\\xff\" version:\"h\xC3\xA9llo 'q'\"");
+
+  const auto missing = MissingEntityError("TASK", id);
+  CHECK(missing.code() == plugin::StatusCode::kNotFound);
+  CHECK(missing.message() ==
+        "missing entity of type TASK with identifier project:\"p\" domain:\"d\" name:\"n\" "
+        "version:\"v\"");
+}
+
+TEST_CASE("Nested messages, maps, repeated fields and floats render like prototext", "[unit]") {
+  flyteidl::core::LiteralType t;
+  t.mutable_collection_type()->set_simple(flyteidl::core::INTEGER);
+  CHECK(GoProtoText(t) == "collection_type:{simple:INTEGER}");
+
+  flyteidl::core::LiteralType empty_blob;
+  empty_blob.mutable_blob();
+  CHECK(GoProtoText(empty_blob) == "blob:{}");
+
+  flyteidl::admin::Labels labels;
+  (*labels.mutable_values())["b"] = "2";
+  (*labels.mutable_values())["a"] = "";
+  CHECK(GoProtoText(labels) == "values:{key:\"a\" value:\"\"} values:{key:\"b\" value:\"2\"}");
+
+  flyteidl::admin::Notification n;
+  n.add_phases(flyteidl::core::WorkflowExecution::FAILED);
+  n.add_phases(flyteidl::core::WorkflowExecution::SUCCEEDED);
+  n.mutable_email()->add_recipients_email("x@y");
+  CHECK(GoProtoText(n) == "phases:FAILED phases:SUCCEEDED email:{recipients_email:\"x@y\"}");
+
+  flyteidl::admin::FixedRate rate;
+  rate.set_value(5);
+  rate.set_unit(flyteidl::admin::HOUR);
+  CHECK(GoProtoText(rate) == "value:5 unit:HOUR");
+}
+
+TEST_CASE("Floats format like Go's %v", "[unit]") {
+  const std::vector<std::pair<double, std::string>> cases = {
+      {0, "0"},
+      {1, "1"},
+      {1.5, "1.5"},
+      {100, "100"},
+      {123456, "123456"},
+      {1e6, "1e+06"},
+      {1234567, "1.234567e+06"},
+      {0.0001, "0.0001"},
+      {0.00001, "1e-05"},
+      {-2.5, "-2.5"},
+      {1e21, "1e+21"},
+      {0.1, "0.1"},
+      {1e100, "1e+100"},
+  };
+  for (const auto& [v, text] : cases) {
+    INFO(text);
+    CHECK(GoFormatFloat(v) == text);
+  }
+  CHECK(GoFormatFloat(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(GoFormatFloat(std::nan("")) == "NaN");
+}
+
+TEST_CASE("Atoi and ParseFloat accept and refuse what Go does", "[unit]") {
+  std::string error;
+  CHECK(GoAtoi("42") == 42);
+  CHECK(GoAtoi("-42") == -42);
+  CHECK(GoAtoi("+0") == 0);
+  CHECK(GoAtoi("9223372036854775807") == INT64_MAX);
+  CHECK_FALSE(GoAtoi("", &error));
+  CHECK(error == "strconv.Atoi: parsing \"\": invalid syntax");
+  CHECK_FALSE(GoAtoi("1_000", &error));
+  CHECK(error == "strconv.Atoi: parsing \"1_000\": invalid syntax");
+  CHECK_FALSE(GoAtoi("9223372036854775808", &error));
+  CHECK(error == "strconv.Atoi: parsing \"9223372036854775808\": value out of range");
+
+  CHECK(GoParseFloat("1.5") == 1.5);
+  CHECK(GoParseFloat("+2") == 2.0);
+  CHECK(GoParseFloat(".5") == 0.5);
+  CHECK(GoParseFloat("1e3") == 1000.0);
+  CHECK(GoParseFloat("inf").has_value());
+  CHECK_FALSE(GoParseFloat("1m").has_value());
+  CHECK_FALSE(GoParseFloat("").has_value());
+  CHECK_FALSE(GoParseFloat("1e400").has_value());
+}
+
+TEST_CASE("Durations parse like time.ParseDuration", "[unit]") {
+  const std::vector<std::pair<std::string, int64_t>> good = {
+      {"0", 0},
+      {"1s", 1000000000},
+      {"1.5s", 1500000000},
+      {"1m30s", 90000000000},
+      {"-2h", -7200000000000},
+      {"300ms", 300000000},
+      {"1us", 1000},
+      {"1\xC2\xB5s", 1000},
+      {".5h", 1800000000000},
+  };
+  for (const auto& [text, ns] : good) {
+    INFO(text);
+    CHECK(GoParseDuration(text) == ns);
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "time: invalid duration \"\""},
+      {"abc", "time: invalid duration \"abc\""},
+      {"1", "time: missing unit in duration \"1\""},
+      {"1d", "time: unknown unit \"d\" in duration \"1d\""},
+      {"1e+06s", "time: unknown unit \"e+\" in duration \"1e+06s\""},
+      {"9999999999h", "time: invalid duration \"9999999999h\""},
+      {".s", "time: invalid duration \".s\""},
+  };
+  for (const auto& [text, message] : bad) {
+    INFO(text);
+    std::string error;
+    CHECK_FALSE(GoParseDuration(text, &error).has_value());
+    CHECK(error == message);
+  }
+}
+
+TEST_CASE("Cron expressions are checked like robfig/cron ParseStandard", "[unit]") {
+  for (const std::string ok : {"* * * * *",
+                               "0 0 * * *",
+                               "*/5 * * * *",
+                               "0 12 * * MON-FRI",
+                               "0 0 1 jan,jul ?",
+                               "0-59/15 1,2,3 1-31 1-12 0-6",
+                               "5 4 * * sun",
+                               "@hourly",
+                               "@daily",
+                               "@midnight",
+                               "@weekly",
+                               "@monthly",
+                               "@yearly",
+                               "@annually",
+                               "@every 1h30m",
+                               "TZ=UTC 0 0 * * *",
+                               "CRON_TZ=Europe/Berlin 0 0 * * *",
+                               "TZ=America/New_York @daily",
+                               "*-5 * * * *",
+                               "1,,2 * * * *"}) {
+    INFO(ok);
+    CHECK_FALSE(CronParseError(ok).has_value());
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "empty spec string"},
+      {"* * * *", "expected exactly 5 fields, found 4: [* * * *]"},
+      {"0 0 0 * * *", "expected exactly 5 fields, found 6: [0 0 0 * * *]"},
+      {" @daily", "expected exactly 5 fields, found 1: [@daily]"},
+      {"60 * * * *", "end of range (60) above maximum (59): 60"},
+      {"* 24 * * *", "end of range (24) above maximum (23): 24"},
+      {"* * 0 * *", "beginning of range (0) below minimum (1): 0"},
+      {"* * * 13 *", "end of range (13) above maximum (12): 13"},
+      {"* * * * 7", "end of range (7) above maximum (6): 7"},
+      {"5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"},
+      {"*/0 * * * *", "step of range should be a positive number: */0"},
+      {"1-2-3 * * * *", "too many hyphens: 1-2-3"},
+      {"*/2/3 * * * *", "too many slashes: */2/3"},
+      {"x * * * *", "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax"},
+      {"*/-1 * * * *", "negative number (-1) not allowed: -1"},
+      {"* * * * funday",
+       "failed to parse int from funday: strconv.Atoi: parsing \"funday\": "
+       "invalid syntax"},
+      {"@reboot", "unrecognized descriptor: @reboot"},
+      {"@daily ", "unrecognized descriptor: @daily "},
+      {"@every 1d",
+       "failed to parse duration @every 1d: time: unknown unit \"d\" in duration "
+       "\"1d\""},
+      {"TZ=Mars/Olympus 0 0 * * *",
+       "provided bad location Mars/Olympus: unknown time zone Mars/Olympus"},
+      {"TZ=../etc/passwd 0 0 * * *",
+       "provided bad location ../etc/passwd: time: invalid location name"},
+  };
+  for (const auto& [spec, message] : bad) {
+    INFO(spec);
+    const auto err = CronParseError(spec);
+    REQUIRE(err.has_value());
+    CHECK(*err == message);
+  }
+}
+
+TEST_CASE("Kubernetes name checks return apimachinery's messages", "[unit]") {
+  CHECK(IsQualifiedName("app").empty());
+  CHECK(IsQualifiedName("example.com/My_Name-1").empty());
+  CHECK(IsQualifiedName("a").empty());
+  CHECK(IsValidLabelValue("").empty());
+  CHECK(IsValidLabelValue("v1.2_3-x").empty());
+  CHECK(IsDNS1123Label("flyte-snacks").empty());
+
+  auto errs = IsQualifiedName("-bad");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] ==
+        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+        "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+        "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+  errs = IsQualifiedName("");
+  REQUIRE(errs.size() == 2);
+  CHECK(errs[0] == "name part must be non-empty");
+  errs = IsQualifiedName("/x");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] == "prefix part must be non-empty");
+  errs = IsQualifiedName("Example.com/x");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] ==
+        "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+        "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
+        "'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  errs = IsQualifiedName("a/b/c");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].rfind("a qualified name must consist of", 0) == 0);
+  CHECK(errs[0].find("with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')") !=
+        std::string::npos);
+  errs = IsQualifiedName(std::string(64, 'a'));
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] == "name part must be no more than 63 characters");
+
+  errs = IsValidLabelValue(std::string(64, 'a') + "-");
+  REQUIRE(errs.size() == 2);
+  CHECK(errs[0] == "must be no more than 63 characters");
+  CHECK(errs[1] ==
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+        "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+        "'my_value',  or '12345', regex used for validation is "
+        "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+
+  errs = IsDNS1123Label("a.b");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] == "must not contain dots");
+  errs = IsDNS1123Label("Flyte");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0] ==
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+        "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+        "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+}
+
+}  // namespace
+}  // namespace flyte::plugins::manager

@@ -35,10 +35,19 @@ std::string OwnerOf(const plugin::Registry& registry, plugin::PluginId id) {
 
 Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher) {
   const std::string admin = "flyteidl.service.AdminService/";
-  if (auto m = registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager)) {
-    std::string owner = OwnerOf(registry, plugin::plugin_id::kVersionManager);
-    if (auto s = Bind(dispatcher, admin + "GetVersion", m, &plugin::VersionManager::GetVersion, owner); !s.ok()) return s;
+  // For each manager area: if a manager is registered, bind each of its RPCs.
+#define FLYTE_BIND_RPC_(NAME, REQUEST, RESPONSE)                                      \
+  if (auto s = Bind(dispatcher, admin + #NAME, m, &Manager::NAME, owner); !s.ok()) return s;
+#define FLYTE_BIND_AREA_(CLASS, ID, RPCS)                                                 \
+  if (auto m = registry.Get<plugin::CLASS>(plugin::plugin_id::ID)) {                      \
+    using Manager = plugin::CLASS;                                                       \
+    std::string owner = OwnerOf(registry, plugin::plugin_id::ID);                        \
+    RPCS(FLYTE_BIND_RPC_)                                                                 \
   }
+  FLYTE_MANAGER_AREAS(FLYTE_BIND_AREA_)
+#undef FLYTE_BIND_AREA_
+#undef FLYTE_BIND_RPC_
+
   if (auto m = registry.Get<plugin::DataProxy>(plugin::plugin_id::kDataProxy)) {
     const std::string svc = "flyteidl.service.DataProxyService/";
     std::string owner = OwnerOf(registry, plugin::plugin_id::kDataProxy);

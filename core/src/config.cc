@@ -181,10 +181,26 @@ void MergeInto(json& base, const json& overlay) {
   base = overlay;
 }
 
-StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, const EnvLookup& env) {
-  auto defaults = YamlToJson(EmbeddedDefaults());
+namespace {
+
+// The embedded base defaults, plus the standalone layer when no configuration was given.
+StatusOr<json> BaseDocument(bool standalone) {
+  auto defaults = YamlToJson(embedded::kDefaultsYaml);
   if (!defaults.ok()) return plugin::Internal("embedded defaults: " + defaults.status().message());
-  json root = std::move(defaults.value());
+  if (standalone) {
+    auto layer = YamlToJson(embedded::kStandaloneYaml);
+    if (!layer.ok()) return plugin::Internal("embedded standalone defaults: " + layer.status().message());
+    MergeInto(defaults.value(), layer.value());
+  }
+  return defaults;
+}
+
+}  // namespace
+
+StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, const EnvLookup& env) {
+  auto base = BaseDocument(docs.empty());
+  if (!base.ok()) return base.status();
+  json root = std::move(base.value());
   for (std::size_t i = 0; i < docs.size(); ++i) {
     auto doc = YamlToJson(docs[i]);
     if (!doc.ok()) return plugin::InvalidArgument("config document " + std::to_string(i + 1) + ": " + doc.status().message());
@@ -197,9 +213,9 @@ StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, con
 }
 
 StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLookup& env) {
-  auto defaults = YamlToJson(EmbeddedDefaults());
-  if (!defaults.ok()) return plugin::Internal("embedded defaults: " + defaults.status().message());
-  json root = std::move(defaults.value());
+  auto base = BaseDocument(files.empty());
+  if (!base.ok()) return base.status();
+  json root = std::move(base.value());
   for (const auto& file : files) {
     std::ifstream in(file);
     if (!in) return plugin::InvalidArgument("config file " + file + ": cannot be read");

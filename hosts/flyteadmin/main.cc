@@ -13,6 +13,8 @@
 #include "flyte/core/admin_server.h"
 #include "flyte/core/build_info.h"
 #include "flyte/core/config.h"
+#include "flyte/core/core_services.h"
+#include "flyte/core/db/database.h"
 #include "flyte/core/logging.h"
 #include "flyte/core/plugin_host.h"
 
@@ -49,11 +51,14 @@ bool CheckConfig(const Config& config, spdlog::logger& logger) {
   return ok;
 }
 
+// Loads the configured plugins, after registering core's services as defaults when given.
 std::unique_ptr<flyte::core::PluginHost> LoadPlugins(const Config& config,
                                                      std::shared_ptr<spdlog::logger> logger,
-                                                     int& exit_code) {
+                                                     int& exit_code,
+                                                     const flyte::core::CoreServices* services = nullptr) {
   auto host = std::make_unique<flyte::core::PluginHost>(
       config, logger, std::make_shared<prometheus::Registry>(), flyte::core::ThisBuild());
+  if (services) flyte::core::RegisterCoreDefaults(*host, *services);
   auto specs = host->SpecsFromConfig();
   if (!specs.ok()) {
     exit_code = Fail(specs.status().message());
@@ -78,8 +83,10 @@ int Serve(const Config& config) {
   if (!CheckConfig(config, *logger)) return 1;
   const auto& build = flyte::core::ThisBuild();
   logger->info("flyteadmin {} (commit {}, built {})", build.version, build.commit, build.build_time);
+  auto services = flyte::core::OpenCoreServices(config, [&](const std::string& line) { logger->info("{}", line); });
+  if (!services.ok()) return Fail(services.status().message());
   int exit_code = 0;
-  auto host = LoadPlugins(config, logger, exit_code);
+  auto host = LoadPlugins(config, logger, exit_code, &services.value());
   if (!host) return exit_code;
   auto server = std::make_unique<flyte::core::AdminServer>(*host);
   if (auto s = server->Start(); !s.ok()) return Fail(s.message());
@@ -112,6 +119,24 @@ int ListPlugins(const Config& config) {
   return 0;
 }
 
+// `migrate run|rollback|seed-projects`: one progress line per step on stdout.
+int Migrate(const Config& config, const std::string& action, const std::vector<std::string>& projects) {
+  auto database = flyte::core::db::OpenDatabase(config);
+  if (!database.ok()) return Fail("database: " + database.status().message());
+  auto progress = [](const std::string& line) { std::cout << line << std::endl; };
+  flyte::plugin::Status s;
+  if (action == "run") {
+    s = database.value()->MigrateUp(progress);
+  } else if (action == "rollback") {
+    s = database.value()->RollbackLast(progress);
+  } else {
+    s = database.value()->SeedProjects(projects);
+    if (s.ok()) std::cout << "seeded " << projects.size() << " project(s)" << std::endl;
+  }
+  if (!s.ok()) return Fail("migrate " + action + ": " + s.message());
+  return 0;
+}
+
 int ValidateConfig(const Config& config) {
   auto problems = config.Validate();
   for (const auto& p : problems) {
@@ -137,6 +162,13 @@ int main(int argc, char** argv) {
   auto* validate = config_cmd->add_subcommand("validate", "Report each problem with its key path");
   auto* print = config_cmd->add_subcommand("print", "Print the merged configuration as JSON");
   auto* version = app.add_subcommand("version", "Print the version");
+  auto* migrate = app.add_subcommand("migrate", "Database migrations (upstream's ids, both backends)");
+  migrate->require_subcommand(1);
+  auto* migrate_run = migrate->add_subcommand("run", "Apply every pending migration");
+  auto* migrate_rollback = migrate->add_subcommand("rollback", "Roll back the last applied migration");
+  auto* migrate_seed = migrate->add_subcommand("seed-projects", "Create the named projects if missing");
+  std::vector<std::string> seed_names;
+  migrate_seed->add_option("projects", seed_names, "Project names")->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -151,6 +183,9 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return Serve(*config);
   if (plugins->parsed()) return ListPlugins(*config);
   if (validate->parsed()) return ValidateConfig(*config);
+  if (migrate_run->parsed()) return Migrate(*config, "run", {});
+  if (migrate_rollback->parsed()) return Migrate(*config, "rollback", {});
+  if (migrate_seed->parsed()) return Migrate(*config, "seed-projects", seed_names);
   if (print->parsed()) {
     std::cout << config->root().dump(2) << "\n";
     return 0;

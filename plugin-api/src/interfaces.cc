@@ -16,7 +16,9 @@ UnaryInterceptor::~UnaryInterceptor() = default;
 ServiceRegistrar::~ServiceRegistrar() = default;
 AdditionalGrpcService::~AdditionalGrpcService() = default;
 HostContext::~HostContext() = default;
-VersionManager::~VersionManager() = default;
+#define FLYTE_MANAGER_DESTRUCTOR_(CLASS, ID, RPCS) CLASS::~CLASS() = default;
+FLYTE_MANAGER_AREAS(FLYTE_MANAGER_DESTRUCTOR_)
+#undef FLYTE_MANAGER_DESTRUCTOR_
 WorkflowExecutor::~WorkflowExecutor() = default;
 PreRedirectHook::~PreRedirectHook() = default;
 LogoutHook::~LogoutHook() = default;

@@ -26,7 +26,13 @@ const std::string kDefaults =
     "    - name: flyte_interceptor_recovery\n"
     "    - name: flyte_interceptor_request_id\n"
     "    - name: flyte_interceptor_metrics\n"
-    "    - name: flyte_manager_version\n";
+    "    - name: flyte_manager_version\n"
+    "    - name: flyte_manager_project\n"
+    "    - name: flyte_manager_task\n"
+    "    - name: flyte_manager_workflow\n"
+    "    - name: flyte_manager_launch_plan\n"
+    "    - name: flyte_manager_named_entity\n"
+    "    - name: flyte_manager_description_entity\n";
 
 struct Loaded {
   std::unique_ptr<core::Config> config;
@@ -73,9 +79,15 @@ void ExpectRefused(const std::string& extra_entry, const std::string& key, const
 TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-load]") {
   auto loaded = LoadYaml(kDefaults);
   REQUIRE(loaded.status.ok());
-  REQUIRE(loaded.host->loaded().size() == 4);
+  REQUIRE(loaded.host->loaded().size() == 10);
   auto& registry = loaded.host->registry();
   CHECK(registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager) != nullptr);
+  CHECK(registry.Get<plugin::ProjectManager>(plugin::plugin_id::kProjectManager) != nullptr);
+  CHECK(registry.Get<plugin::TaskManager>(plugin::plugin_id::kTaskManager) != nullptr);
+  CHECK(registry.Get<plugin::WorkflowManager>(plugin::plugin_id::kWorkflowManager) != nullptr);
+  CHECK(registry.Get<plugin::LaunchPlanManager>(plugin::plugin_id::kLaunchPlanManager) != nullptr);
+  CHECK(registry.Get<plugin::NamedEntityManager>(plugin::plugin_id::kNamedEntityManager) != nullptr);
+  CHECK(registry.Get<plugin::DescriptionEntityManager>(plugin::plugin_id::kDescriptionEntityManager) != nullptr);
   auto chain = registry.GetAll<plugin::UnaryInterceptor>(plugin::plugin_id::kInterceptor);
   REQUIRE(chain.size() == 3);
   std::vector<int> orders;
@@ -88,7 +100,9 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
   auto run = test::Run({FLYTEADMIN_BIN, "plugins"});
   REQUIRE(run.exit_code == 0);
   for (const char* name : {"flyte_interceptor_recovery", "flyte_interceptor_request_id",
-                           "flyte_interceptor_metrics", "flyte_manager_version"}) {
+                           "flyte_interceptor_metrics", "flyte_manager_version", "flyte_manager_project",
+                           "flyte_manager_task", "flyte_manager_workflow", "flyte_manager_launch_plan",
+                           "flyte_manager_named_entity", "flyte_manager_description_entity"}) {
     CHECK_THAT(run.out, Catch::Contains(name));
   }
   CHECK_THAT(run.out, Catch::Contains("registers VersionManager"));
@@ -96,37 +110,37 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
 }
 
 TEST_CASE("A missing plugin file is refused", "[plugin-load]") {
-  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[10]",
                 "/nonexistent/libnothing.so", "file not found");
 }
 
 TEST_CASE("A shared object without the entry point is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[10]",
                 Fixture("fixture_no_entry"), "no entry point 'flyte_plugin_info'");
 }
 
 TEST_CASE("A plugin built for another plugin API version is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[10]",
                 Fixture("fixture_bad_version"), "built for plugin API version 999");
 }
 
 TEST_CASE("A plugin with another build fingerprint is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[10]",
                 Fixture("fixture_bad_fingerprint"), "build fingerprint mismatch");
 }
 
 TEST_CASE("A plugin whose registration throws is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[10]",
                 Fixture("fixture_throws"), "registration threw: cannot reach the license server");
 }
 
 TEST_CASE("A second plugin registering the same PluginID is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[4]",
+  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[10]",
                 Fixture("fixture_duplicate_version"), "already been registered for [VersionManager]");
 }
 
 TEST_CASE("The same plugin listed twice is refused", "[plugin-load]") {
-  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[4]",
+  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[10]",
                 "libflyte_manager_version.so", "already loaded");
 }
 

@@ -60,10 +60,19 @@ TEST_CASE("flyteadmin serve on its embedded defaults, ports moved by environment
   // moved, through upstream's environment names.
   std::string env_http = "SERVER.HTTPPORT=" + std::to_string(http_port);
   std::string env_grpc = "SERVER.GRPC.PORT=" + std::to_string(grpc_port);
-  test::Child server({"/usr/bin/env", env_http, env_grpc, "SERVER.BINDADDRESS=127.0.0.1", FLYTEADMIN_BIN, "serve"});
+  std::string dir = test::WriteTempFile("standalone/.keep", "");
+  dir = dir.substr(0, dir.rfind('/'));
+  std::string env_db = "DATABASE.SQLITE.FILE=" + dir + "/admin.db";
+  std::string env_storage = "STORAGE.STOW.CONFIG.PATH=" + dir + "/storage";
+  test::Child server({"/usr/bin/env", env_http, env_grpc, env_db, env_storage, "SERVER.BINDADDRESS=127.0.0.1",
+                      FLYTEADMIN_BIN, "serve"});
   REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(20)));
   CHECK(test::HealthCheck(grpc_port, "flyteadmin") == 1);
   CHECK(test::Http(http_port, "GET", "/api/v1/version").status == 200);
+  // The standalone layer migrated the SQLite file and seeded the flytesnacks project.
+  auto projects = test::Http(http_port, "GET", "/api/v1/projects", "", {{"Accept", "application/json"}});
+  REQUIRE(projects.status == 200);
+  CHECK_THAT(projects.body, Catch::Contains("\"id\":\"flytesnacks\""));
   server.Signal(SIGINT);
   auto result = server.Wait(std::chrono::seconds(20));
   CHECK(result.exit_code == 0);

@@ -65,7 +65,14 @@ std::string WriteTempFile(const std::string& name, const std::string& content) {
 
 std::string ServerConfigYaml(int grpc_port, int http_port, const std::string& extra_plugins,
                              const std::string& extra) {
-  std::string yaml = "server:\n  bindAddress: 127.0.0.1\n  httpPort: " + std::to_string(http_port) +
+  // Each server gets its own SQLite file and storage directory.
+  std::string dir = (TempDir() / ("server-" + std::to_string(grpc_port))).string();
+  std::filesystem::create_directories(dir);
+  std::string data = "database:\n  sqlite:\n    file: " + dir + "/admin.db\n  migrateOnStart: true\n"
+                     "  seedProjects: [flytesnacks]\n"
+                     "storage:\n  type: local\n  container: bucket\n  stow:\n    config:\n      path: " +
+                     dir + "/storage\n";
+  std::string yaml = data + "server:\n  bindAddress: 127.0.0.1\n  httpPort: " + std::to_string(http_port) +
                      "\n  grpc:\n    port: " + std::to_string(grpc_port) +
                      "\n  gracefulShutdownTimeoutSeconds: 5\n"
                      "logger:\n  level: 3\n"

@@ -16,7 +16,9 @@ int FreePort();
 std::string WriteTempFile(const std::string& name, const std::string& content);
 
 // Config YAML that loads the default distribution's plugins from the build tree, listening on
-// 127.0.0.1 at the given ports, plus `extra` YAML appended verbatim (top-level keys).
+// 127.0.0.1 at the given ports, with its own migrated SQLite file (project flytesnacks) and
+// storage directory, plus `extra_plugins` (pluginHost.load entries) and `extra` YAML appended
+// verbatim (other top-level keys; to override database or storage, pass a second --config).
 std::string ServerConfigYaml(int grpc_port, int http_port, const std::string& extra_plugins = "",
                              const std::string& extra = "");
 

@@ -27,7 +27,8 @@ EnvLookup ProcessEnv();
 class Config {
  public:
   // Defaults, then `files` (each YAML or JSON; a later file overrides keys of an earlier one,
-  // maps merge deeply, lists are replaced), then the environment. Fails on an unreadable or
+  // maps merge deeply, lists are replaced), then the environment. With no file at all the
+  // standalone layer (SQLite in the working directory) goes over the defaults first. Fails on an unreadable or
   // unparsable file, naming it.
   static plugin::StatusOr<Config> Load(const std::vector<std::string>& files, const EnvLookup& env);
   // The same from in-memory documents (tests).

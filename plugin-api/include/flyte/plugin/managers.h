@@ -1,21 +1,88 @@
 // One interface per AdminService area. The host binds each AdminService RPC to the manager
 // registered for its area; an RPC whose manager is absent answers UNIMPLEMENTED.
 // Every method: fills `response`, returns OK or the error the client sees; thread-safe.
+//
+// Each area's RPCs are listed once, as X-macro rows (RPC name, request type, response type under
+// flyteidl::), and both the interface below and the host's bindings are generated from them.
 #pragma once
 
+#include "flyteidl/admin/common.pb.h"
+#include "flyteidl/admin/description_entity.pb.h"
+#include "flyteidl/admin/launch_plan.pb.h"
+#include "flyteidl/admin/project.pb.h"
+#include "flyteidl/admin/task.pb.h"
 #include "flyteidl/admin/version.pb.h"
+#include "flyteidl/admin/workflow.pb.h"
 #include "flyte/plugin/call_context.h"
+#include "flyte/plugin/plugin_id.h"
 #include "flyte/plugin/registry.h"
 #include "flyte/plugin/status.h"
 
+#define FLYTE_VERSION_MANAGER_RPCS(X) \
+  X(GetVersion, admin::GetVersionRequest, admin::GetVersionResponse)
+
+#define FLYTE_PROJECT_MANAGER_RPCS(X)                                        \
+  X(RegisterProject, admin::ProjectRegisterRequest, admin::ProjectRegisterResponse) \
+  X(UpdateProject, admin::Project, admin::ProjectUpdateResponse)             \
+  X(GetProject, admin::ProjectGetRequest, admin::Project)                    \
+  X(ListProjects, admin::ProjectListRequest, admin::Projects)                \
+  X(GetDomains, admin::GetDomainRequest, admin::GetDomainsResponse)
+
+#define FLYTE_TASK_MANAGER_RPCS(X)                                     \
+  X(CreateTask, admin::TaskCreateRequest, admin::TaskCreateResponse)   \
+  X(GetTask, admin::ObjectGetRequest, admin::Task)                     \
+  X(ListTaskIds, admin::NamedEntityIdentifierListRequest, admin::NamedEntityIdentifierList) \
+  X(ListTasks, admin::ResourceListRequest, admin::TaskList)
+
+#define FLYTE_WORKFLOW_MANAGER_RPCS(X)                                         \
+  X(CreateWorkflow, admin::WorkflowCreateRequest, admin::WorkflowCreateResponse) \
+  X(GetWorkflow, admin::ObjectGetRequest, admin::Workflow)                     \
+  X(ListWorkflowIds, admin::NamedEntityIdentifierListRequest, admin::NamedEntityIdentifierList) \
+  X(ListWorkflows, admin::ResourceListRequest, admin::WorkflowList)
+
+#define FLYTE_LAUNCH_PLAN_MANAGER_RPCS(X)                                              \
+  X(CreateLaunchPlan, admin::LaunchPlanCreateRequest, admin::LaunchPlanCreateResponse) \
+  X(GetLaunchPlan, admin::ObjectGetRequest, admin::LaunchPlan)                         \
+  X(GetActiveLaunchPlan, admin::ActiveLaunchPlanRequest, admin::LaunchPlan)            \
+  X(ListActiveLaunchPlans, admin::ActiveLaunchPlanListRequest, admin::LaunchPlanList)  \
+  X(ListLaunchPlanIds, admin::NamedEntityIdentifierListRequest, admin::NamedEntityIdentifierList) \
+  X(ListLaunchPlans, admin::ResourceListRequest, admin::LaunchPlanList)                \
+  X(UpdateLaunchPlan, admin::LaunchPlanUpdateRequest, admin::LaunchPlanUpdateResponse)
+
+#define FLYTE_NAMED_ENTITY_MANAGER_RPCS(X)                                        \
+  X(ListNamedEntities, admin::NamedEntityListRequest, admin::NamedEntityList)     \
+  X(GetNamedEntity, admin::NamedEntityGetRequest, admin::NamedEntity)             \
+  X(UpdateNamedEntity, admin::NamedEntityUpdateRequest, admin::NamedEntityUpdateResponse)
+
+#define FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS(X)                           \
+  X(GetDescriptionEntity, admin::ObjectGetRequest, admin::DescriptionEntity) \
+  X(ListDescriptionEntities, admin::DescriptionEntityListRequest, admin::DescriptionEntityList)
+
+// Every manager area: (interface, PluginID, RPC list).
+#define FLYTE_MANAGER_AREAS(X)                                                  \
+  X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS)                \
+  X(ProjectManager, kProjectManager, FLYTE_PROJECT_MANAGER_RPCS)                \
+  X(TaskManager, kTaskManager, FLYTE_TASK_MANAGER_RPCS)                         \
+  X(WorkflowManager, kWorkflowManager, FLYTE_WORKFLOW_MANAGER_RPCS)             \
+  X(LaunchPlanManager, kLaunchPlanManager, FLYTE_LAUNCH_PLAN_MANAGER_RPCS)      \
+  X(NamedEntityManager, kNamedEntityManager, FLYTE_NAMED_ENTITY_MANAGER_RPCS)   \
+  X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS)
+
 namespace flyte::plugin {
 
-// PluginID kVersionManager: AdminService.GetVersion.
-class FLYTE_PLUGIN_API_EXPORT VersionManager : public PluginBase {
- public:
-  ~VersionManager() override;
-  virtual Status GetVersion(CallContext& call, const flyteidl::admin::GetVersionRequest& request,
-                            flyteidl::admin::GetVersionResponse& response) = 0;
-};
+#define FLYTE_MANAGER_METHOD_(NAME, REQUEST, RESPONSE)                                   \
+  virtual Status NAME(CallContext& call, const flyteidl::REQUEST& request, \
+                      flyteidl::RESPONSE& response) = 0;
+#define FLYTE_MANAGER_INTERFACE_(CLASS, ID, RPCS)          \
+  class FLYTE_PLUGIN_API_EXPORT CLASS : public PluginBase { \
+   public:                                                  \
+    ~CLASS() override;                                      \
+    RPCS(FLYTE_MANAGER_METHOD_)                             \
+  };
+
+FLYTE_MANAGER_AREAS(FLYTE_MANAGER_INTERFACE_)
+
+#undef FLYTE_MANAGER_INTERFACE_
+#undef FLYTE_MANAGER_METHOD_
 
 }  // namespace flyte::plugin

@@ -1,0 +1,216 @@
+// Launch plans as upstream's launch plan manager serves them.
+#include "launch_plan.h"
+
+#include "flyte/manager/checks.h"
+
+namespace flyte::plugins::manager {
+
+using plugin::Status;
+namespace admin = flyteidl::admin;
+namespace core = flyteidl::core;
+
+plugin::StatusOr<admin::LaunchPlan> LaunchPlanFromModel(const plugin::db::LaunchPlanModel& model) {
+  admin::LaunchPlan lp;
+  *lp.mutable_id() = IdentifierOf(core::LAUNCH_PLAN, model.key);
+  if (!lp.mutable_spec()->ParseFromString(model.spec) || !lp.mutable_closure()->ParseFromString(model.closure)) {
+    return plugin::Internal("failed to unmarshal launch plan " + model.key.name);
+  }
+  lp.mutable_closure()->set_state(static_cast<admin::LaunchPlanState>(model.state));
+  *lp.mutable_closure()->mutable_created_at() = ToProto(model.created_at);
+  *lp.mutable_closure()->mutable_updated_at() = ToProto(model.updated_at);
+  return lp;
+}
+
+namespace {
+
+// Upstream's schedule_type / launch_condition_type columns from the spec's schedule.
+void SetScheduleColumns(const admin::LaunchPlanSpec& spec, plugin::db::LaunchPlanModel& model) {
+  model.schedule_type = "NONE";
+  model.launch_condition_type.reset();
+  if (!spec.has_entity_metadata() || !spec.entity_metadata().has_schedule()) return;
+  const auto& schedule = spec.entity_metadata().schedule();
+  if (!schedule.cron_expression().empty() || schedule.has_cron_schedule()) {
+    model.schedule_type = "CRON";
+    model.launch_condition_type = "SCHED";
+  } else if (schedule.has_rate()) {
+    model.schedule_type = "RATE";
+    model.launch_condition_type = "SCHED";
+  }
+}
+
+Status FillList(const std::vector<plugin::db::LaunchPlanModel>& rows, admin::LaunchPlanList& response) {
+  for (const auto& row : rows) {
+    auto lp = LaunchPlanFromModel(row);
+    if (!lp.ok()) return lp.status();
+    *response.add_launch_plans() = std::move(lp.value());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LaunchPlanManagerImpl::CreateLaunchPlan(plugin::CallContext&, const admin::LaunchPlanCreateRequest& request,
+                                               admin::LaunchPlanCreateResponse&) {
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  auto compiler = services_.Compiler();
+  if (!compiler.ok()) return compiler.status();
+
+  // Upstream checks the referenced workflow before the launch plan's own id.
+  const core::Identifier* workflow_id =
+      request.has_spec() && request.spec().has_workflow_id() ? &request.spec().workflow_id() : nullptr;
+  if (auto s = ValidateIdentifierFor(workflow_id, core::WORKFLOW); !s.ok()) return s;
+  auto workflow = db.value()->Workflows().Get(KeyOf(*workflow_id));
+  if (!workflow.ok()) return MissingEntity(workflow.status(), core::WORKFLOW, *workflow_id);
+  core::TypedInterface workflow_interface;
+  if (!workflow_interface.ParseFromString(workflow->typed_interface)) {
+    return plugin::Internal("failed to unmarshal workflow inputs");
+  }
+
+  // Validation replaces the spec's default inputs with the expected inputs, the stored form.
+  admin::LaunchPlanCreateRequest validated = request;
+  if (auto s = ValidateLaunchPlan(validated, db.value()->Projects(), settings_.domains, settings_.enable_artifacts,
+                                  workflow_interface, *compiler.value());
+      !s.ok()) {
+    return s;
+  }
+
+  admin::LaunchPlan lp;
+  *lp.mutable_id() = validated.id();
+  *lp.mutable_spec() = validated.spec();
+  *lp.mutable_closure()->mutable_expected_inputs() = validated.spec().default_inputs();
+  *lp.mutable_closure()->mutable_expected_outputs() = workflow_interface.outputs();
+
+  plugin::db::LaunchPlanModel model;
+  model.key = KeyOf(request.id());
+  model.spec = lp.spec().SerializeAsString();
+  model.workflow_id = workflow->id;
+  model.closure = lp.closure().SerializeAsString();
+  model.state = admin::INACTIVE;
+  model.digest = Digest(lp);
+  SetScheduleColumns(lp.spec(), model);
+
+  auto existing = db.value()->LaunchPlans().Get(model.key);
+  if (existing.ok()) {
+    if (existing->digest == model.digest) {
+      return LaunchPlanExistsIdenticalStructureError();
+    }
+    admin::LaunchPlanSpec old_spec;
+    old_spec.ParseFromString(existing->spec);
+    return LaunchPlanExistsDifferentStructureError(request.id(), old_spec, lp.spec());
+  }
+  return db.value()->LaunchPlans().Create(model);
+}
+
+Status LaunchPlanManagerImpl::GetLaunchPlan(plugin::CallContext&, const admin::ObjectGetRequest& request,
+                                            admin::LaunchPlan& response) {
+  core::Identifier id = request.id();
+  if (id.resource_type() == core::UNSPECIFIED) id.set_resource_type(core::LAUNCH_PLAN);
+  if (auto s = ValidateIdentifierFor(request.has_id() ? &id : nullptr, core::LAUNCH_PLAN); !s.ok()) return s;
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  auto row = db.value()->LaunchPlans().Get(KeyOf(id));
+  if (!row.ok()) return MissingEntity(row.status(), core::LAUNCH_PLAN, id);
+  auto lp = LaunchPlanFromModel(row.value());
+  if (!lp.ok()) return lp.status();
+  response = std::move(lp.value());
+  return Status::Ok();
+}
+
+Status LaunchPlanManagerImpl::UpdateLaunchPlan(plugin::CallContext&, const admin::LaunchPlanUpdateRequest& request,
+                                               admin::LaunchPlanUpdateResponse&) {
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  core::Identifier id = request.id();
+  if (id.resource_type() == core::UNSPECIFIED) id.set_resource_type(core::LAUNCH_PLAN);
+  auto& repo = db.value()->LaunchPlans();
+  if (request.state() == admin::INACTIVE) {
+    if (auto s = ValidateIdentifierFor(request.has_id() ? &id : nullptr, core::LAUNCH_PLAN); !s.ok()) return s;
+    auto row = repo.Get(KeyOf(id));
+    if (!row.ok()) return MissingEntity(row.status(), core::LAUNCH_PLAN, id);
+    row->state = admin::INACTIVE;
+    return repo.Update(row.value());
+  }
+  if (request.state() == admin::ACTIVE) {
+    auto row = repo.Get(KeyOf(id));
+    if (!row.ok()) return MissingEntity(row.status(), core::LAUNCH_PLAN, id);
+    plugin::db::ListInput active;
+    active.filters = {{"launch_plans", "project", plugin::db::FilterOp::kEq, {id.project()}},
+                      {"launch_plans", "domain", plugin::db::FilterOp::kEq, {id.domain()}},
+                      {"launch_plans", "name", plugin::db::FilterOp::kEq, {id.name()}},
+                      {"launch_plans", "state", plugin::db::FilterOp::kEq, {"1"}}};
+    active.limit = 1;
+    auto current = repo.List(active);
+    if (!current.ok()) return current.status();
+    std::optional<plugin::db::LaunchPlanModel> to_disable;
+    if (!current->empty()) to_disable = current->front();
+    return repo.SetActive(row.value(), to_disable);
+  }
+  return UnrecognizedLaunchPlanStateError(request.state(), request.id());
+}
+
+Status LaunchPlanManagerImpl::GetActiveLaunchPlan(plugin::CallContext&, const admin::ActiveLaunchPlanRequest& request,
+                                                  admin::LaunchPlan& response) {
+  if (auto s = ValidateActiveLaunchPlanRequest(request); !s.ok()) return s;
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  const auto& id = request.id();
+  plugin::db::ListInput input;
+  input.filters = {{"launch_plans", "project", plugin::db::FilterOp::kEq, {id.project()}},
+                   {"launch_plans", "domain", plugin::db::FilterOp::kEq, {id.domain()}},
+                   {"launch_plans", "name", plugin::db::FilterOp::kEq, {id.name()}},
+                   {"launch_plans", "state", plugin::db::FilterOp::kEq, {"1"}}};
+  input.limit = 1;
+  auto rows = db.value()->LaunchPlans().List(input);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return plugin::NotFound("No active launch plan could be found: " + id.project() + ":" + id.domain() + ":" + id.name());
+  }
+  auto lp = LaunchPlanFromModel(rows->front());
+  if (!lp.ok()) return lp.status();
+  response = std::move(lp.value());
+  return Status::Ok();
+}
+
+Status LaunchPlanManagerImpl::ListActiveLaunchPlans(plugin::CallContext&,
+                                                    const admin::ActiveLaunchPlanListRequest& request,
+                                                    admin::LaunchPlanList& response) {
+  auto input = BuildActiveLaunchPlanListInput(request);
+  if (!input.ok()) return input.status();
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  auto rows = db.value()->LaunchPlans().List(input.value());
+  if (!rows.ok()) return rows.status();
+  if (auto s = FillList(rows.value(), response); !s.ok()) return s;
+  response.set_token(NextToken(input->offset, rows->size(), request.limit()));
+  return Status::Ok();
+}
+
+Status LaunchPlanManagerImpl::ListLaunchPlanIds(plugin::CallContext&,
+                                                const admin::NamedEntityIdentifierListRequest& request,
+                                                admin::NamedEntityIdentifierList& response) {
+  auto input = BuildIdentifierListInput(Entity::kLaunchPlan, request, "ListLaunchPlanIds");
+  if (!input.ok()) return input.status();
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  auto rows = db.value()->LaunchPlans().ListIdentifiers(input.value());
+  if (!rows.ok()) return rows.status();
+  FillIdentifierList(rows.value(), response);
+  response.set_token(NextToken(input->offset, rows->size(), request.limit()));
+  return Status::Ok();
+}
+
+Status LaunchPlanManagerImpl::ListLaunchPlans(plugin::CallContext&, const admin::ResourceListRequest& request,
+                                              admin::LaunchPlanList& response) {
+  auto input = BuildResourceListInput(Entity::kLaunchPlan, request, "ListLaunchPlans");
+  if (!input.ok()) return input.status();
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  auto rows = db.value()->LaunchPlans().List(input.value());
+  if (!rows.ok()) return rows.status();
+  if (auto s = FillList(rows.value(), response); !s.ok()) return s;
+  response.set_token(NextToken(input->offset, rows->size(), request.limit()));
+  return Status::Ok();
+}
+
+}  // namespace flyte::plugins::manager

@@ -1,0 +1,29 @@
+// Launch plan manager: CreateLaunchPlan (validation, expected inputs, schedule rules,
+// identical vs different re-registration), GetLaunchPlan, UpdateLaunchPlan (one ACTIVE version
+// per name, moved in one transaction), GetActiveLaunchPlan, ListLaunchPlans,
+// ListActiveLaunchPlans, ListLaunchPlanIds.
+#pragma once
+
+#include "flyte/manager/support.h"
+#include "flyte/plugin/managers.h"
+
+namespace flyte::plugins::manager {
+
+class LaunchPlanManagerImpl final : public plugin::LaunchPlanManager {
+ public:
+  LaunchPlanManagerImpl(const plugin::HostContext& host, RegistrationSettings settings)
+      : services_(host), settings_(std::move(settings)) {}
+
+#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE) \
+  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
+  FLYTE_LAUNCH_PLAN_MANAGER_RPCS(FLYTE_DECLARE_)
+#undef FLYTE_DECLARE_
+
+ private:
+  Services services_;
+  RegistrationSettings settings_;
+};
+
+plugin::StatusOr<flyteidl::admin::LaunchPlan> LaunchPlanFromModel(const plugin::db::LaunchPlanModel& model);
+
+}  // namespace flyte::plugins::manager

@@ -1,0 +1,27 @@
+// Workflow manager: CreateWorkflow (validate, resolve tasks and launch plans, compile, size and
+// node limits, digest, closure to object storage), GetWorkflow, ListWorkflows, ListWorkflowIds.
+#pragma once
+
+#include "flyte/manager/support.h"
+#include "flyte/plugin/managers.h"
+
+namespace flyte::plugins::manager {
+
+class WorkflowManagerImpl final : public plugin::WorkflowManager {
+ public:
+  WorkflowManagerImpl(const plugin::HostContext& host, RegistrationSettings settings)
+      : services_(host), settings_(std::move(settings)) {}
+
+#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE) \
+  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
+  FLYTE_WORKFLOW_MANAGER_RPCS(FLYTE_DECLARE_)
+#undef FLYTE_DECLARE_
+
+ private:
+  plugin::StatusOr<flyteidl::core::CompiledWorkflowClosure> Compile(const flyteidl::admin::WorkflowCreateRequest& request,
+                                                                    const flyteidl::core::WorkflowTemplate& primary);
+  Services services_;
+  RegistrationSettings settings_;
+};
+
+}  // namespace flyte::plugins::manager

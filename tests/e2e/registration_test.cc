@@ -1,0 +1,341 @@
+// The built server as flytectl sees it: the flytesnacks-core package registered in flytectl's
+// order with flytectl's hydration, registered again, read back over gRPC and REST; bad input
+// gets clear errors and leaves the database as it was.
+#include <signal.h>
+
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "flyteidl/service/admin.grpc.pb.h"
+#include "grpc_helpers.h"
+#include "registration_client.h"
+#include "test_support.h"
+
+using namespace flyte;
+using flyteidl::service::AdminService;
+
+namespace {
+
+constexpr const char* kProject = "flytesnacks";
+constexpr const char* kDomain = "development";
+
+struct RunningServer {
+  // `override_yaml`, when given, is a second config file merged over the first (e.g. PostgreSQL).
+  explicit RunningServer(const std::string& override_yaml = "") {
+    grpc_port = test::FreePort();
+    http_port = test::FreePort();
+    config = test::WriteTempFile("reg-" + std::to_string(grpc_port) + ".yaml",
+                                 test::ServerConfigYaml(grpc_port, http_port, RegistrationPlugins()));
+    std::vector<std::string> argv{FLYTEADMIN_BIN, "--config", config};
+    if (!override_yaml.empty()) {
+      argv.push_back("--config");
+      argv.push_back(test::WriteTempFile("reg-" + std::to_string(grpc_port) + "-override.yaml", override_yaml));
+    }
+    argv.push_back("serve");
+    child = std::make_unique<test::Child>(argv);
+    REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
+    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
+    stub = AdminService::NewStub(test::Channel(grpc_port));
+  }
+  ~RunningServer() {
+    stub.reset();
+    child->Signal(SIGTERM);
+    auto r = child->Wait(std::chrono::seconds(20));
+    CHECK(r.exit_code == 0);
+  }
+  static std::string RegistrationPlugins() {
+    return "    - name: flyte_manager_project\n"
+           "    - name: flyte_manager_task\n"
+           "    - name: flyte_manager_workflow\n"
+           "    - name: flyte_manager_launch_plan\n"
+           "    - name: flyte_manager_named_entity\n"
+           "    - name: flyte_manager_description_entity\n";
+  }
+  int grpc_port = 0, http_port = 0;
+  std::string config;
+  std::unique_ptr<test::Child> child;
+  std::unique_ptr<AdminService::Stub> stub;
+};
+
+std::string Describe(const test::RegisterResult& r) {
+  return r.file + ": " + std::to_string(static_cast<int>(r.code)) + " " + r.message;
+}
+
+// Registers the whole package; returns the results in order.
+std::vector<test::RegisterResult> RegisterAll(AdminService::Stub& stub, const test::Target& target) {
+  auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
+  std::vector<test::RegisterResult> results;
+  for (auto& e : entries) {
+    test::Hydrate(e, target);
+    results.push_back(test::Register(stub, e, target));
+  }
+  return results;
+}
+
+// A key naming the entity an entry registers, to tell repeated entries in the package apart.
+std::string EntityOf(const test::PackageEntry& e) {
+  if (auto* t = std::get_if<flyteidl::admin::TaskSpec>(&e.spec)) return "task:" + t->template_().id().name();
+  if (auto* w = std::get_if<flyteidl::admin::WorkflowSpec>(&e.spec)) return "wf:" + w->template_().id().name();
+  return "lp:" + std::get<flyteidl::admin::LaunchPlan>(e.spec).id().name();
+}
+
+int CountTasks(AdminService::Stub& stub) {
+  int total = 0;
+  std::string token;
+  do {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ResourceListRequest req;
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.set_limit(7);
+    req.set_token(token);
+    flyteidl::admin::TaskList list;
+    REQUIRE(stub.ListTasks(&ctx, req, &list).ok());
+    total += list.tasks_size();
+    token = list.token();
+  } while (!token.empty());
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("The flytesnacks package registers in flytectl's order, then again as ALREADY_EXISTS", "[e2e]") {
+  RunningServer server;
+  test::Target target{kProject, kDomain, "v1"};
+  auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
+  REQUIRE(entries.size() == 84);
+
+  auto first = RegisterAll(*server.stub, target);
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    INFO(Describe(first[i]));
+    // An entity the package lists twice (cookbook.sqlite3.sample) is identical the second time.
+    bool repeated = !seen.insert(EntityOf(entries[i])).second;
+    CHECK(first[i].code == (repeated ? grpc::StatusCode::ALREADY_EXISTS : grpc::StatusCode::OK));
+  }
+  auto second = RegisterAll(*server.stub, target);
+  for (const auto& r : second) {
+    INFO(Describe(r));
+    CHECK(r.code == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK_THAT(r.message, Catch::Contains("with identical structure already exists"));
+  }
+
+  SECTION("every entity reads back with Get") {
+    for (auto& e : entries) {
+      test::Hydrate(e, target);
+      grpc::ClientContext ctx;
+      flyteidl::admin::ObjectGetRequest req;
+      if (auto* t = std::get_if<flyteidl::admin::TaskSpec>(&e.spec)) {
+        *req.mutable_id() = t->template_().id();
+        req.mutable_id()->set_resource_type(flyteidl::core::UNSPECIFIED);  // the server defaults it
+        flyteidl::admin::Task task;
+        REQUIRE(server.stub->GetTask(&ctx, req, &task).ok());
+        CHECK(task.id().resource_type() == flyteidl::core::TASK);
+        CHECK(task.closure().compiled_task().template_().id().name() == t->template_().id().name());
+        CHECK(task.closure().has_created_at());
+      } else if (auto* w = std::get_if<flyteidl::admin::WorkflowSpec>(&e.spec)) {
+        *req.mutable_id() = w->template_().id();
+        flyteidl::admin::Workflow wf;
+        auto s = server.stub->GetWorkflow(&ctx, req, &wf);
+        INFO(e.file << ": " << s.error_message());
+        REQUIRE(s.ok());
+        const auto& primary = wf.closure().compiled_workflow().primary();
+        CHECK(primary.template_().id().name() == w->template_().id().name());
+        CHECK(primary.template_().nodes_size() == w->template_().nodes_size() + 2);  // + start, end
+        CHECK(wf.closure().compiled_workflow().tasks_size() > 0);
+      } else {
+        const auto& lp = std::get<flyteidl::admin::LaunchPlan>(e.spec);
+        *req.mutable_id() = lp.id();
+        flyteidl::admin::LaunchPlan got;
+        REQUIRE(server.stub->GetLaunchPlan(&ctx, req, &got).ok());
+        CHECK(got.spec().workflow_id().name() == lp.spec().workflow_id().name());
+        CHECK(got.closure().state() == flyteidl::admin::INACTIVE);
+      }
+    }
+  }
+
+  SECTION("lists page through every task and honour filters and sort") {
+    std::set<std::string> task_names;
+    for (const auto& e : entries) {
+      if (auto* t = std::get_if<flyteidl::admin::TaskSpec>(&e.spec)) task_names.insert(t->template_().id().name());
+    }
+    CHECK(CountTasks(*server.stub) == static_cast<int>(task_names.size()));
+
+    grpc::ClientContext ctx;
+    flyteidl::admin::ResourceListRequest req;
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.set_limit(100);
+    req.set_filters("eq(name,core.flyte_basics.basic_workflow.t1)");
+    flyteidl::admin::TaskList list;
+    REQUIRE(server.stub->ListTasks(&ctx, req, &list).ok());
+    REQUIRE(list.tasks_size() == 1);
+    CHECK(list.tasks(0).id().name() == "core.flyte_basics.basic_workflow.t1");
+
+    grpc::ClientContext ctx2;
+    flyteidl::admin::ResourceListRequest wreq;
+    wreq.mutable_id()->set_project(kProject);
+    wreq.mutable_id()->set_domain(kDomain);
+    wreq.set_limit(1000);
+    wreq.mutable_sort_by()->set_key("name");
+    wreq.mutable_sort_by()->set_direction(flyteidl::admin::Sort::ASCENDING);
+    flyteidl::admin::WorkflowList wfs;
+    REQUIRE(server.stub->ListWorkflows(&ctx2, wreq, &wfs).ok());
+    REQUIRE(wfs.workflows_size() > 10);
+    for (int i = 1; i < wfs.workflows_size(); ++i) {
+      CHECK(wfs.workflows(i - 1).id().name() <= wfs.workflows(i).id().name());
+    }
+    // List returns the interface only, not the nodes.
+    CHECK(wfs.workflows(0).closure().compiled_workflow().primary().template_().nodes_size() == 0);
+    CHECK(wfs.workflows(0).closure().compiled_workflow().primary().template_().has_interface());
+
+    grpc::ClientContext ctx3;
+    flyteidl::admin::ResourceListRequest lreq;
+    lreq.mutable_id()->set_project(kProject);
+    lreq.mutable_id()->set_domain(kDomain);
+    lreq.set_limit(100);
+    lreq.set_filters("eq(workflow.name,core.flyte_basics.lp.go_greet)");
+    flyteidl::admin::LaunchPlanList lps;
+    REQUIRE(server.stub->ListLaunchPlans(&ctx3, lreq, &lps).ok());
+    CHECK(lps.launch_plans_size() >= 1);
+    for (const auto& lp : lps.launch_plans()) CHECK(lp.spec().workflow_id().name() == "core.flyte_basics.lp.go_greet");
+
+    grpc::ClientContext ctx4;
+    flyteidl::admin::NamedEntityListRequest nreq;
+    nreq.set_resource_type(flyteidl::core::WORKFLOW);
+    nreq.set_project(kProject);
+    nreq.set_domain(kDomain);
+    nreq.set_limit(1000);
+    flyteidl::admin::NamedEntityList named;
+    REQUIRE(server.stub->ListNamedEntities(&ctx4, nreq, &named).ok());
+    CHECK(named.entities_size() == wfs.workflows_size());
+  }
+
+  SECTION("REST reads return the gateway's JSON shape") {
+    auto r = test::Http(server.http_port, "GET",
+                        "/api/v1/tasks/flytesnacks/development/core.flyte_basics.basic_workflow.t1/v1", "",
+                        {{"Accept", "application/json"}});
+    REQUIRE(r.status == 200);
+    auto task = nlohmann::json::parse(r.body);
+    CHECK(task["id"]["resource_type"] == "TASK");
+    CHECK(task["id"]["version"] == "v1");
+    CHECK(task["closure"]["compiled_task"]["template"]["id"]["name"] == "core.flyte_basics.basic_workflow.t1");
+    CHECK(task["closure"]["created_at"].is_string());
+
+    auto page = test::Http(server.http_port, "GET",
+                           "/api/v1/workflows/flytesnacks/development?limit=3&sort_by.key=name&sort_by.direction=ASCENDING",
+                           "", {{"Accept", "application/json"}});
+    REQUIRE(page.status == 200);
+    auto wfs = nlohmann::json::parse(page.body);
+    CHECK(wfs["workflows"].size() == 3);
+    CHECK(wfs["token"] == "3");
+
+    auto projects = test::Http(server.http_port, "GET", "/api/v1/projects", "", {{"Accept", "application/json"}});
+    REQUIRE(projects.status == 200);
+    auto p = nlohmann::json::parse(projects.body);
+    REQUIRE(p["projects"].size() >= 1);
+    CHECK(p["projects"][0]["id"] == "flytesnacks");
+    CHECK(p["projects"][0]["domains"].size() == 3);
+
+    auto bad = test::Http(server.http_port, "GET", "/api/v1/tasks/flytesnacks/development?limit=5&filters=eq(name", "",
+                          {{"Accept", "application/json"}});
+    CHECK(bad.status == 400);
+    CHECK(nlohmann::json::parse(bad.body)["message"] == "invalid value for filters");
+  }
+
+  SECTION("bad input gets a clear error and changes nothing") {
+    int before = CountTasks(*server.stub);
+    auto call_create_task = [&](flyteidl::admin::TaskCreateRequest req) {
+      grpc::ClientContext ctx;
+      flyteidl::admin::TaskCreateResponse resp;
+      return server.stub->CreateTask(&ctx, req, &resp);
+    };
+    auto base = std::get<flyteidl::admin::TaskSpec>(entries[39].spec);  // basic_workflow.t1
+    test::PackageEntry e{"", base};
+    test::Hydrate(e, target);
+    base = std::get<flyteidl::admin::TaskSpec>(e.spec);
+    flyteidl::admin::TaskCreateRequest req;
+    *req.mutable_id() = base.template_().id();
+    req.mutable_id()->set_resource_type(flyteidl::core::TASK);
+    *req.mutable_spec() = base;
+
+    auto missing_version = req;
+    missing_version.mutable_id()->clear_version();
+    auto s = call_create_task(missing_version);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() == "missing version");
+
+    auto wrong_type = req;
+    wrong_type.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+    CHECK(call_create_task(wrong_type).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+
+    auto unknown_project = req;
+    unknown_project.mutable_id()->set_project("no-such-project");
+    s = call_create_task(unknown_project);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("no-such-project"));
+
+    auto different = req;
+    different.mutable_spec()->mutable_template_()->mutable_container()->set_image("another/image:tag");
+    s = call_create_task(different);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::StartsWith("core.flyte_basics.basic_workflow.t1 task with different structure already exists."));
+
+    auto sneaky = req;
+    sneaky.mutable_id()->set_name("t1' OR '1'='1 --");
+    sneaky.mutable_id()->set_version("v1\"; DELETE FROM tasks");
+    CHECK(call_create_task(sneaky).ok());  // a strange name is just a name
+    auto list_with = [&](const std::string& filters, flyteidl::admin::TaskList& list) {
+      grpc::ClientContext ctx;
+      flyteidl::admin::ResourceListRequest lreq;
+      lreq.mutable_id()->set_project(kProject);
+      lreq.mutable_id()->set_domain(kDomain);
+      lreq.set_limit(10);
+      lreq.set_filters(filters);
+      return server.stub->ListTasks(&ctx, lreq, &list);
+    };
+    {
+      flyteidl::admin::TaskList list;
+      REQUIRE(list_with("eq(name,t1' OR '1'='1 --)+contains(version,1\")", list).ok());
+      REQUIRE(list.tasks_size() == 1);
+      CHECK(list.tasks(0).id().version() == "v1\"; DELETE FROM tasks");
+      // '%' is matched literally by contains, not as a wildcard.
+      REQUIRE(list_with("contains(name,%)", list).ok());
+      CHECK(list.tasks_size() == 0);
+    }
+    {
+      // As upstream, ';' separates list values, so a single-value filter given several is refused.
+      flyteidl::admin::TaskList list;
+      s = list_with("eq(name,a;b)", list);
+      CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK_THAT(s.error_message(), Catch::Contains("invalid single value filter expression"));
+      s = list_with("eq(nonexistent,x)", list);
+      CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(s.error_message() == "'t.nonexistent' is invalid filter");
+    }
+    CHECK(CountTasks(*server.stub) == before + 1);
+
+    // A workflow whose task was never registered.
+    auto wf = std::get<flyteidl::admin::WorkflowSpec>(entries[41].spec);  // basic_workflow.my_wf
+    test::PackageEntry we{"", wf};
+    test::Hydrate(we, test::Target{kProject, kDomain, "never-registered"});
+    auto result = test::Register(*server.stub, we, test::Target{kProject, kDomain, "never-registered"});
+    CHECK(result.code == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(result.message, Catch::Contains("failed to compile workflow"));
+
+    grpc::ClientContext ctx;
+    flyteidl::admin::ResourceListRequest bad_sort;
+    bad_sort.mutable_id()->set_project(kProject);
+    bad_sort.mutable_id()->set_domain(kDomain);
+    bad_sort.set_limit(10);
+    bad_sort.mutable_sort_by()->set_key("name; DROP TABLE tasks");
+    flyteidl::admin::TaskList list;
+    s = server.stub->ListTasks(&ctx, bad_sort, &list);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("invalid sort key"));
+    CHECK(CountTasks(*server.stub) == before + 1);
+  }
+}

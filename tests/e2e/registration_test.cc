@@ -3,6 +3,7 @@
 // gets clear errors and leaves the database as it was.
 #include <signal.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -82,6 +83,21 @@ std::string EntityOf(const test::PackageEntry& e) {
   return "lp:" + std::get<flyteidl::admin::LaunchPlan>(e.spec).id().name();
 }
 
+// A config layer moving the server to the PostgreSQL test fixture, in a database of its own.
+std::string PostgresOverride(int unique) {
+  const char* state = std::getenv("FLYTE_TEST_PG_STATE");
+  REQUIRE(state != nullptr);
+  std::ifstream in(state);
+  std::string line;
+  int port = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("PGPORT=", 0) == 0) port = std::atoi(line.c_str() + 7);
+  }
+  REQUIRE(port > 0);
+  return "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + std::to_string(port) +
+         "\n    dbname: e2e_" + std::to_string(unique) + "\n    username: postgres\n    password: \"\"\n";
+}
+
 int CountTasks(AdminService::Stub& stub) {
   int total = 0;
   std::string token;
@@ -103,7 +119,9 @@ int CountTasks(AdminService::Stub& stub) {
 }  // namespace
 
 TEST_CASE("The flytesnacks package registers in flytectl's order, then again as ALREADY_EXISTS", "[e2e]") {
-  RunningServer server;
+  std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("backend " << backend);
+  RunningServer server(backend == "postgres" ? PostgresOverride(test::FreePort()) : "");
   test::Target target{kProject, kDomain, "v1"};
   auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
   REQUIRE(entries.size() == 84);
@@ -337,5 +355,193 @@ TEST_CASE("The flytesnacks package registers in flytectl's order, then again as 
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(s.error_message(), Catch::Contains("invalid sort key"));
     CHECK(CountTasks(*server.stub) == before + 1);
+  }
+}
+
+TEST_CASE("Launch plan activation keeps one active version per name", "[e2e]") {
+  RunningServer server;
+  auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
+  for (const char* version : {"v1", "v2"}) {
+    for (auto e : entries) {
+      test::Target target{kProject, kDomain, version};
+      test::Hydrate(e, target);
+      auto r = test::Register(*server.stub, e, target);
+      INFO(Describe(r));
+      CHECK((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
+    }
+  }
+  auto activate = [&](const std::string& version, flyteidl::admin::LaunchPlanState state) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::LaunchPlanUpdateRequest req;
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name("core.flyte_basics.lp.go_greet");
+    req.mutable_id()->set_version(version);
+    req.set_state(state);
+    flyteidl::admin::LaunchPlanUpdateResponse resp;
+    return server.stub->UpdateLaunchPlan(&ctx, req, &resp);
+  };
+  auto active_version = [&]() -> std::string {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ActiveLaunchPlanRequest req;
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name("core.flyte_basics.lp.go_greet");
+    flyteidl::admin::LaunchPlan lp;
+    auto s = server.stub->GetActiveLaunchPlan(&ctx, req, &lp);
+    if (!s.ok()) return "<" + s.error_message() + ">";
+    return lp.id().version();
+  };
+  CHECK(active_version() == "<No active launch plan could be found: flytesnacks:development:core.flyte_basics.lp.go_greet>");
+  REQUIRE(activate("v1", flyteidl::admin::ACTIVE).ok());
+  CHECK(active_version() == "v1");
+  REQUIRE(activate("v2", flyteidl::admin::ACTIVE).ok());
+  CHECK(active_version() == "v2");
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ActiveLaunchPlanListRequest req;
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(100);
+    flyteidl::admin::LaunchPlanList list;
+    REQUIRE(server.stub->ListActiveLaunchPlans(&ctx, req, &list).ok());
+    REQUIRE(list.launch_plans_size() == 1);
+    CHECK(list.launch_plans(0).id().version() == "v2");
+    CHECK(list.launch_plans(0).closure().state() == flyteidl::admin::ACTIVE);
+  }
+  REQUIRE(activate("v2", flyteidl::admin::INACTIVE).ok());
+  CHECK_THAT(active_version(), Catch::StartsWith("<No active launch plan"));
+  auto missing = activate("v9", flyteidl::admin::ACTIVE);
+  CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("Projects register, update, archive and list as upstream's do", "[e2e]") {
+  RunningServer server;
+  auto register_project = [&](const std::string& id, const std::string& name) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ProjectRegisterRequest req;
+    req.mutable_project()->set_id(id);
+    req.mutable_project()->set_name(name);
+    flyteidl::admin::ProjectRegisterResponse resp;
+    return server.stub->RegisterProject(&ctx, req, &resp);
+  };
+  REQUIRE(register_project("alpha", "Alpha").ok());
+  CHECK(register_project("alpha", "Alpha").error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  auto bad = register_project("Not_A_DNS_Label", "x");
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad.error_message(), Catch::StartsWith("invalid project id [Not_A_DNS_Label]"));
+  CHECK(register_project("beta", "").error_message() == "missing project_name");
+
+  auto list = [&](const std::string& filters) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ProjectListRequest req;
+    req.set_filters(filters);
+    flyteidl::admin::Projects projects;
+    REQUIRE(server.stub->ListProjects(&ctx, req, &projects).ok());
+    std::vector<std::string> ids;
+    for (const auto& p : projects.projects()) ids.push_back(p.id());
+    return ids;
+  };
+  CHECK(list("") == std::vector<std::string>{"alpha", "flytesnacks"});
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::Project archive;
+    archive.set_id("alpha");
+    archive.set_state(flyteidl::admin::Project::ARCHIVED);
+    flyteidl::admin::ProjectUpdateResponse resp;
+    REQUIRE(server.stub->UpdateProject(&ctx, archive, &resp).ok());
+  }
+  CHECK(list("") == std::vector<std::string>{"flytesnacks"});
+  CHECK(list("eq(state,1)") == std::vector<std::string>{"alpha"});
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ProjectGetRequest req;
+    req.set_id("alpha");
+    flyteidl::admin::Project p;
+    REQUIRE(server.stub->GetProject(&ctx, req, &p).ok());
+    CHECK(p.name() == "Alpha");  // an update without a name keeps it
+    CHECK(p.state() == flyteidl::admin::Project::ARCHIVED);
+    CHECK(p.domains_size() == 3);
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::GetDomainRequest req;
+    flyteidl::admin::GetDomainsResponse resp;
+    REQUIRE(server.stub->GetDomains(&ctx, req, &resp).ok());
+    REQUIRE(resp.domains_size() == 3);
+    CHECK(resp.domains(0).id() == "development");
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ProjectGetRequest req;
+    req.set_id("nope");
+    flyteidl::admin::Project p;
+    auto s = server.stub->GetProject(&ctx, req, &p);
+    CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(s.error_message() == "project [nope] not found");
+  }
+}
+
+TEST_CASE("Named entities archive and hide system-generated names", "[e2e]") {
+  RunningServer server;
+  test::Target target{kProject, kDomain, "v1"};
+  for (auto e : test::ReadPackage(test::FlytesnacksCoreDir())) {
+    test::Hydrate(e, target);
+    test::Register(*server.stub, e, target);
+  }
+  const std::string name = "core.flyte_basics.basic_workflow.my_wf";
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityUpdateRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name(name);
+    req.mutable_metadata()->set_description("the basic workflow");
+    req.mutable_metadata()->set_state(flyteidl::admin::NAMED_ENTITY_ARCHIVED);
+    flyteidl::admin::NamedEntityUpdateResponse resp;
+    REQUIRE(server.stub->UpdateNamedEntity(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityGetRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name(name);
+    flyteidl::admin::NamedEntity entity;
+    REQUIRE(server.stub->GetNamedEntity(&ctx, req, &entity).ok());
+    CHECK(entity.metadata().description() == "the basic workflow");
+    CHECK(entity.metadata().state() == flyteidl::admin::NAMED_ENTITY_ARCHIVED);
+  }
+  auto names = [&](const std::string& filters) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityListRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(1000);
+    req.set_filters(filters);
+    flyteidl::admin::NamedEntityList list;
+    REQUIRE(server.stub->ListNamedEntities(&ctx, req, &list).ok());
+    std::set<std::string> out;
+    for (const auto& e : list.entities()) out.insert(e.id().name());
+    return out;
+  };
+  auto all = names("");
+  CHECK(all.count(name) == 1);
+  auto active = names("ne(state,1)");  // what the console sends
+  CHECK(active.count(name) == 0);
+  CHECK(active.size() == all.size() - 1);
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityGetRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name("never.registered");
+    flyteidl::admin::NamedEntity entity;
+    auto s = server.stub->GetNamedEntity(&ctx, req, &entity);
+    CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
   }
 }

@@ -3,3 +3,4 @@
 set -euo pipefail
 build="${1:-build}"
 "$build/bin/bench_version" "${BENCH_CONCURRENCY:-16}" "${BENCH_SECONDS:-5}"
+"$build/bin/bench_registration" "${BENCH_ROWS:-100000}" "${BENCH_PAGE:-10}"

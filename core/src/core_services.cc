@@ -17,6 +17,9 @@ plugin::StatusOr<CoreServices> OpenCoreServices(const Config& config, const Prog
     if (auto s = services.database->MigrateUp(progress); !s.ok()) {
       return plugin::Status(s.code(), "database migration: " + s.message());
     }
+    if (auto s = services.database->EnsureListIndexes(progress); !s.ok()) {
+      return plugin::Status(s.code(), "database list indexes: " + s.message());
+    }
     auto seeds = config.Get<std::vector<std::string>>("database.seedProjects", {});
     if (!seeds.empty()) {
       if (auto s = services.database->SeedProjects(seeds); !s.ok()) {

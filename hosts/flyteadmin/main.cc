@@ -127,6 +127,7 @@ int Migrate(const Config& config, const std::string& action, const std::vector<s
   flyte::plugin::Status s;
   if (action == "run") {
     s = database.value()->MigrateUp(progress);
+    if (s.ok()) s = database.value()->EnsureListIndexes(progress);
   } else if (action == "rollback") {
     s = database.value()->RollbackLast(progress);
   } else {

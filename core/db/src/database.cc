@@ -159,6 +159,19 @@ class DatabaseImpl final : public Database {
     return dialect_ == db::Dialect::kSqlite ? "sqlite" : "postgres";
   }
   Status MigrateUp(const ProgressFn& progress) override { return RunMigrateUp(*pool_, progress); }
+  Status EnsureListIndexes(const ProgressFn& progress) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      for (const char* table : {"tasks", "workflows", "launch_plans"}) {
+        const std::string t(table);
+        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_" + t + "_pd_created_idx\" ON \"" + t +
+                  "\" (project, domain, created_at)");
+        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_" + t + "_pdn_created_idx\" ON \"" + t +
+                  "\" (project, domain, name, created_at)");
+      }
+      if (progress) progress("list indexes present");
+      return Status::Ok();
+    });
+  }
   Status RollbackLast(const ProgressFn& progress) override {
     return RunRollbackLast(*pool_, progress);
   }

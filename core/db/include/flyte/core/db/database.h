@@ -33,6 +33,13 @@ class Database {
   // untouched. Errors: UNKNOWN/INTERNAL with the failing migration id and the database message.
   virtual plugin::Status MigrateUp(const ProgressFn& progress) = 0;
 
+  // Creates, if missing, this server's list indexes: (project, domain, created_at) and
+  // (project, domain, name, created_at) on tasks, workflows and launch_plans, named
+  // flyteadmin_cpp_*. Upstream has none, so a newest-first page sorts every row of the project;
+  // these make it an index walk. Not an upstream migration: nothing is recorded in
+  // `migrations`, and Go FlyteAdmin ignores extra indexes. Idempotent.
+  virtual plugin::Status EnsureListIndexes(const ProgressFn& progress) = 0;
+
   // Rolls back the last applied migration (last in upstream's order among those recorded), as
   // gormigrate's RollbackLast: NOT_FOUND when none is recorded, FAILED_PRECONDITION when that
   // migration has no rollback upstream.

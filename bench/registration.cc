@@ -204,6 +204,7 @@ void Report(const std::string& backend, int rows, int page, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines appear as they are printed
   int rows = argc > 1 ? std::atoi(argv[1]) : 100000;
   int page = argc > 2 ? std::atoi(argv[2]) : 10;
   std::string only = argc > 3 ? argv[3] : "";

@@ -545,3 +545,120 @@ TEST_CASE("Named entities archive and hide system-generated names", "[e2e]") {
     CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
   }
 }
+
+TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and store nothing", "[e2e]") {
+  // registration.maxWorkflowNodes lowered so the node limit can be crossed with a real workflow.
+  RunningServer server("registration:\n  maxWorkflowNodes: 3\n");
+  test::Target target{kProject, kDomain, "v1"};
+  auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
+  for (auto& e : entries) {
+    test::Hydrate(e, target);
+    test::Register(*server.stub, e, target);
+  }
+  auto workflow_count = [&] {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityIdentifierListRequest req;
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(1000);
+    flyteidl::admin::NamedEntityIdentifierList list;
+    REQUIRE(server.stub->ListWorkflowIds(&ctx, req, &list).ok());
+    return list.entities_size();
+  };
+  int workflows_before = workflow_count();
+  auto create_workflow = [&](flyteidl::admin::WorkflowSpec spec, const std::string& name) {
+    spec.mutable_template_()->mutable_id()->set_name(name);
+    grpc::ClientContext ctx;
+    flyteidl::admin::WorkflowCreateRequest req;
+    *req.mutable_id() = spec.template_().id();
+    req.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+    *req.mutable_spec() = spec;
+    flyteidl::admin::WorkflowCreateResponse resp;
+    return server.stub->CreateWorkflow(&ctx, req, &resp);
+  };
+
+  // basic_workflow.my_wf: n0 feeds n1. Make n0 wait for n1 as well.
+  auto base = std::get<flyteidl::admin::WorkflowSpec>(entries[41].spec);
+  REQUIRE(base.template_().nodes_size() == 2);
+  auto cyclic = base;
+  cyclic.mutable_template_()->mutable_nodes(0)->add_upstream_node_ids(base.template_().nodes(1).id());
+  auto s = create_workflow(cyclic, "cyclic_wf");
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::Contains("failed to compile workflow") && Catch::Contains("Cycle"));
+
+  // A binding to an output that does not exist.
+  auto dangling = base;
+  auto* binding = dangling.mutable_template_()->mutable_nodes(1)->mutable_inputs(0)->mutable_binding();
+  if (binding->has_promise()) binding->mutable_promise()->set_var("no_such_output");
+  s = create_workflow(dangling, "dangling_wf");
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::Contains("failed to compile workflow"));
+
+  // A workflow with more top-level nodes than registration.maxWorkflowNodes.
+  auto big = base;
+  for (int i = 0; i < 2; ++i) {
+    auto* copy = big.mutable_template_()->add_nodes();
+    *copy = base.template_().nodes(0);
+    copy->set_id("extra-" + std::to_string(i));
+  }
+  s = create_workflow(big, "big_wf");
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::Contains("exceeds limit (4 > 3)"));
+  CHECK(workflow_count() == workflows_before);
+
+  // A fixed input of the wrong type on a launch plan.
+  auto lp = std::get<flyteidl::admin::LaunchPlan>(entries[42].spec);
+  REQUIRE(lp.spec().workflow_id().name() == "core.flyte_basics.basic_workflow.my_wf");
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::LaunchPlanCreateRequest req;
+    *req.mutable_id() = lp.id();
+    req.mutable_id()->set_resource_type(flyteidl::core::LAUNCH_PLAN);
+    req.mutable_id()->set_name("mistyped_lp");
+    *req.mutable_spec() = lp.spec();
+    (*req.mutable_spec()->mutable_fixed_inputs()->mutable_literals())["a"]
+        .mutable_scalar()->mutable_primitive()->set_string_value("not an integer");
+    flyteidl::admin::LaunchPlanCreateResponse resp;
+    s = server.stub->CreateLaunchPlan(&ctx, req, &resp);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("invalid fixed_input wrong type a"));
+  }
+
+  // A spec larger than gRPC's message limit never reaches the server's handlers.
+  {
+    auto task = std::get<flyteidl::admin::TaskSpec>(entries[39].spec);
+    grpc::ClientContext ctx;
+    flyteidl::admin::TaskCreateRequest req;
+    *req.mutable_id() = task.template_().id();
+    req.mutable_id()->set_resource_type(flyteidl::core::TASK);
+    req.mutable_id()->set_version("huge");
+    *req.mutable_spec() = task;
+    req.mutable_spec()->mutable_description()->set_short_description(std::string(5 * 1024 * 1024, 'x'));
+    flyteidl::admin::TaskCreateResponse resp;
+    s = server.stub->CreateTask(&ctx, req, &resp);
+    CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+}
+
+TEST_CASE("flyteadmin migrate run, seed-projects and rollback work from the command line", "[e2e]") {
+  std::string dir = test::WriteTempFile("migrate-cli/.keep", "");
+  dir = dir.substr(0, dir.rfind('/'));
+  auto config = test::WriteTempFile("migrate-cli.yaml", "database:\n  sqlite:\n    file: " + dir + "/admin.db\n");
+  auto run = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"});
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("2019-05-22-projects") && Catch::Contains("2025-05-29-add-index-executions-phase"));
+  auto again = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, !Catch::Contains("applied migration"));
+  auto seed = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "seed-projects", "alpha", "beta"});
+  CHECK(seed.exit_code == 0);
+  CHECK_THAT(seed.out, Catch::Contains("seeded 2 project(s)"));
+  auto rollback = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "rollback"});
+  CHECK(rollback.exit_code == 0);
+  CHECK_THAT(rollback.out, Catch::Contains("2025-05-29-add-index-executions-phase"));
+  auto broken = test::WriteTempFile("migrate-broken.yaml",
+                                    "database:\n  postgres:\n    host: 127.0.0.1\n    port: 1\n");
+  auto unreachable = test::Run({FLYTEADMIN_BIN, "--config", broken, "migrate", "run"});
+  CHECK(unreachable.exit_code == 1);
+  CHECK_THAT(unreachable.err, Catch::Contains("database"));
+}

@@ -662,3 +662,59 @@ TEST_CASE("flyteadmin migrate run, seed-projects and rollback work from the comm
   CHECK(unreachable.exit_code == 1);
   CHECK_THAT(unreachable.err, Catch::Contains("database"));
 }
+
+TEST_CASE("A task registered with a description serves it as a description entity", "[e2e]") {
+  RunningServer server;
+  auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
+  test::Target target{kProject, kDomain, "v1"};
+  auto e = entries[39];  // basic_workflow.t1
+  test::Hydrate(e, target);
+  auto task = std::get<flyteidl::admin::TaskSpec>(e.spec);
+  auto* description = task.mutable_description();
+  description->set_short_description("adds one");
+  description->mutable_long_description()->set_value("# t1\nAdds one to its input.");
+  description->mutable_long_description()->set_format(flyteidl::admin::DESCRIPTION_FORMAT_MARKDOWN);
+  description->mutable_source_code()->set_link("https://example.invalid/t1.py");
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::TaskCreateRequest req;
+    *req.mutable_id() = task.template_().id();
+    req.mutable_id()->set_resource_type(flyteidl::core::TASK);
+    *req.mutable_spec() = task;
+    flyteidl::admin::TaskCreateResponse resp;
+    REQUIRE(server.stub->CreateTask(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ObjectGetRequest req;
+    *req.mutable_id() = task.template_().id();
+    req.mutable_id()->set_resource_type(flyteidl::core::UNSPECIFIED);  // defaults to TASK
+    flyteidl::admin::DescriptionEntity got;
+    REQUIRE(server.stub->GetDescriptionEntity(&ctx, req, &got).ok());
+    CHECK(got.short_description() == "adds one");
+    CHECK(got.long_description().value() == "# t1\nAdds one to its input.");
+    CHECK(got.long_description().format() == flyteidl::admin::DESCRIPTION_FORMAT_MARKDOWN);
+    CHECK(got.source_code().link() == "https://example.invalid/t1.py");
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::DescriptionEntityListRequest req;
+    req.set_resource_type(flyteidl::core::TASK);
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name(task.template_().id().name());
+    req.set_limit(10);
+    flyteidl::admin::DescriptionEntityList list;
+    REQUIRE(server.stub->ListDescriptionEntities(&ctx, req, &list).ok());
+    REQUIRE(list.descriptionentities_size() == 1);
+    CHECK(list.descriptionentities(0).id().version() == "v1");
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ObjectGetRequest get;
+    *get.mutable_id() = task.template_().id();
+    flyteidl::admin::Task stored;
+    REQUIRE(server.stub->GetTask(&ctx, get, &stored).ok());
+    CHECK(stored.short_description() == "adds one");
+  }
+}

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "query_builder.h"
+#include "resource_repo.h"
 #include "schema.h"
 
 namespace flyte::core::db {
@@ -863,7 +864,8 @@ class SqlRepositories final : public Repositories {
         workflows_(pool),
         launch_plans_(pool),
         named_entities_(pool),
-        descriptions_(pool) {}
+        descriptions_(pool),
+        resources_(MakeResourceRepo(pool)) {}
 
   ProjectRepo& Projects() override { return projects_; }
   TaskRepo& Tasks() override { return tasks_; }
@@ -871,6 +873,7 @@ class SqlRepositories final : public Repositories {
   LaunchPlanRepo& LaunchPlans() override { return launch_plans_; }
   NamedEntityRepo& NamedEntities() override { return named_entities_; }
   DescriptionEntityRepo& DescriptionEntities() override { return descriptions_; }
+  ResourceRepo& Resources() override { return *resources_; }
 
  private:
   SqlProjectRepo projects_;
@@ -879,6 +882,7 @@ class SqlRepositories final : public Repositories {
   SqlLaunchPlanRepo launch_plans_;
   SqlNamedEntityRepo named_entities_;
   SqlDescriptionEntityRepo descriptions_;
+  std::unique_ptr<ResourceRepo> resources_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Tasks as upstream's task manager serves them.
 #include "task.h"
 
+#include "flyte/manager/attributes.h"
 #include "flyte/manager/checks.h"
 
 namespace flyte::plugins::manager {
@@ -27,7 +28,10 @@ Status TaskManagerImpl::CreateTask(plugin::CallContext&, const admin::TaskCreate
   auto compiler = services_.Compiler();
   if (!compiler.ok()) return compiler.status();
 
-  if (auto s = ValidateTask(request, db.value()->Projects(), settings_.domains, settings_.task_resources,
+  // Platform limits: the project/domain TASK_RESOURCE attribute when one exists, else config.
+  const TaskResources platform = GetTaskResources(
+      db.value()->Resources(), request.has_id() ? &request.id() : nullptr, settings_.task_resources);
+  if (auto s = ValidateTask(request, db.value()->Projects(), settings_.domains, platform,
                             settings_.task_type_whitelist);
       !s.ok()) {
     return s;

@@ -9,10 +9,14 @@
 #include "flyteidl/admin/common.pb.h"
 #include "flyteidl/admin/description_entity.pb.h"
 #include "flyteidl/admin/launch_plan.pb.h"
+#include "flyteidl/admin/matchable_resource.pb.h"
+#include "flyteidl/admin/project_attributes.pb.h"
+#include "flyteidl/admin/project_domain_attributes.pb.h"
 #include "flyteidl/admin/project.pb.h"
 #include "flyteidl/admin/task.pb.h"
 #include "flyteidl/admin/version.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
+#include "flyteidl/admin/workflow_attributes.pb.h"
 #include "flyte/plugin/call_context.h"
 #include "flyte/plugin/plugin_id.h"
 #include "flyte/plugin/registry.h"
@@ -58,6 +62,29 @@
   X(GetDescriptionEntity, admin::ObjectGetRequest, admin::DescriptionEntity) \
   X(ListDescriptionEntities, admin::DescriptionEntityListRequest, admin::DescriptionEntityList)
 
+// Matchable attributes at project, project-domain and workflow level (upstream's
+// ResourceManager).
+#define FLYTE_RESOURCE_MANAGER_RPCS(X)                                                        \
+  X(UpdateProjectAttributes, admin::ProjectAttributesUpdateRequest,                           \
+    admin::ProjectAttributesUpdateResponse)                                                   \
+  X(GetProjectAttributes, admin::ProjectAttributesGetRequest, admin::ProjectAttributesGetResponse) \
+  X(DeleteProjectAttributes, admin::ProjectAttributesDeleteRequest,                           \
+    admin::ProjectAttributesDeleteResponse)                                                   \
+  X(UpdateProjectDomainAttributes, admin::ProjectDomainAttributesUpdateRequest,               \
+    admin::ProjectDomainAttributesUpdateResponse)                                             \
+  X(GetProjectDomainAttributes, admin::ProjectDomainAttributesGetRequest,                     \
+    admin::ProjectDomainAttributesGetResponse)                                                \
+  X(DeleteProjectDomainAttributes, admin::ProjectDomainAttributesDeleteRequest,               \
+    admin::ProjectDomainAttributesDeleteResponse)                                             \
+  X(UpdateWorkflowAttributes, admin::WorkflowAttributesUpdateRequest,                         \
+    admin::WorkflowAttributesUpdateResponse)                                                  \
+  X(GetWorkflowAttributes, admin::WorkflowAttributesGetRequest,                               \
+    admin::WorkflowAttributesGetResponse)                                                     \
+  X(DeleteWorkflowAttributes, admin::WorkflowAttributesDeleteRequest,                         \
+    admin::WorkflowAttributesDeleteResponse)                                                  \
+  X(ListMatchableAttributes, admin::ListMatchableAttributesRequest,                           \
+    admin::ListMatchableAttributesResponse)
+
 // Every manager area: (interface, PluginID, RPC list).
 #define FLYTE_MANAGER_AREAS(X)                                                  \
   X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS)                \
@@ -66,7 +93,8 @@
   X(WorkflowManager, kWorkflowManager, FLYTE_WORKFLOW_MANAGER_RPCS)             \
   X(LaunchPlanManager, kLaunchPlanManager, FLYTE_LAUNCH_PLAN_MANAGER_RPCS)      \
   X(NamedEntityManager, kNamedEntityManager, FLYTE_NAMED_ENTITY_MANAGER_RPCS)   \
-  X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS)
+  X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS) \
+  X(ResourceManager, kResourceManager, FLYTE_RESOURCE_MANAGER_RPCS)
 
 namespace flyte::plugin {
 

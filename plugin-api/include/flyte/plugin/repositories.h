@@ -110,6 +110,28 @@ struct DescriptionEntityModel {
   Time created_at{}, updated_at{};
 };
 
+// Priorities of the levels of a matchable attribute (upstream models/resource.go): the most
+// specific match is the one with the highest priority.
+inline constexpr int32_t kResourcePriorityProject = 5;
+inline constexpr int32_t kResourcePriorityProjectDomain = 10;
+inline constexpr int32_t kResourcePriorityWorkflow = 100;
+inline constexpr int32_t kResourcePriorityLaunchPlan = 1000;
+
+// A row of `resources`: (project, domain, workflow, launch_plan, resource_type) is unique
+// (resource_idx); an empty field is the wildcard of a less specific level. `resource_type` is
+// the admin.MatchableResource enum name (e.g. "TASK_RESOURCE").
+struct ResourceKey {
+  std::string project, domain, workflow, launch_plan, resource_type;
+};
+
+struct ResourceModel {
+  int64_t id = 0;
+  ResourceKey key;
+  int32_t priority = 0;    // one of kResourcePriority*
+  std::string attributes;  // serialized admin.MatchingAttributes
+  Time created_at{}, updated_at{};
+};
+
 // Errors every repository returns: NOT_FOUND "entry not found" for a missing row;
 // ALREADY_EXISTS "value with matching already exists (<db message>)" for a key collision;
 // INVALID_ARGUMENT for a filter or sort the database refuses; UNKNOWN "failed database
@@ -186,6 +208,38 @@ class FLYTE_PLUGIN_API_EXPORT DescriptionEntityRepo {
   virtual StatusOr<std::vector<DescriptionEntityModel>> List(const ListInput& input) = 0;
 };
 
+// Matchable attributes (upstream gormimpl/resource_repo.go). Messages are upstream's, where Go
+// prints the key as `{p d w l TYPE}` ("%v") or `{Project:p Domain:d Workflow:w LaunchPlan:l
+// ResourceType:TYPE}` ("%+v").
+class FLYTE_PLUGIN_API_EXPORT ResourceRepo {
+ public:
+  virtual ~ResourceRepo();
+  // Inserts the row, or replaces the attributes (and updated_at) of the row with the same key.
+  // INVALID_ARGUMENT "missing and/or invalid parameters: ..." when the key is not a valid level
+  // (no resource type; neither project nor domain; a workflow or launch plan without a project;
+  // a launch plan without a workflow) or the priority is 0.
+  virtual Status CreateOrUpdate(const ResourceModel& resource) = 0;
+  // The row with exactly this key; NOT_FOUND "{p d w l TYPE}" when absent.
+  virtual StatusOr<ResourceModel> Get(const ResourceKey& key) = 0;
+  // Resolution: among the rows of key.resource_type whose project, domain, workflow and launch
+  // plan each equal the key's value or are empty (an empty key field only matches empty), the
+  // one of highest priority (ties: lowest id). NOT_FOUND "Resource [%+v] not found"; an invalid
+  // key (as for CreateOrUpdate) is INTERNAL "unexpected error type for: missing and/or invalid
+  // parameters: {...}", as upstream's error transformer reports it.
+  virtual StatusOr<ResourceModel> GetMostSpecific(const ResourceKey& key) = 0;
+  // The project-level row (domain, workflow and launch plan empty) of `project`, even when a
+  // more specific one exists. NOT_FOUND "Resource [%+v] not found" (key with empty domain).
+  virtual StatusOr<ResourceModel> GetProjectLevel(const std::string& project,
+                                                  const std::string& resource_type) = 0;
+  // Hard-deletes every row of key.resource_type whose columns equal the key's NON-EMPTY fields:
+  // an empty field matches any value, as upstream's gorm struct condition does (so deleting a
+  // project-level key also deletes that project's domain and workflow rows of the type).
+  // Deleting nothing is OK.
+  virtual Status Delete(const ResourceKey& key) = 0;
+  // Every row of the resource type, by priority descending (ties: by id).
+  virtual StatusOr<std::vector<ResourceModel>> ListAll(const std::string& resource_type) = 0;
+};
+
 // PluginID kDatabase.
 class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
  public:
@@ -196,6 +250,7 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   virtual LaunchPlanRepo& LaunchPlans() = 0;
   virtual NamedEntityRepo& NamedEntities() = 0;
   virtual DescriptionEntityRepo& DescriptionEntities() = 0;
+  virtual ResourceRepo& Resources() = 0;
 };
 
 }  // namespace flyte::plugin::db

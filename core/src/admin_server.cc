@@ -14,7 +14,70 @@ namespace flyte::core {
 
 using plugin::Status;
 
+namespace {
+
+std::string OwnerOfRoute(const plugin::Registry& registry, const plugin::PluginBase* route) {
+  auto entries = registry.Entries();
+  auto members = registry.GetAllBase(plugin::plugin_id::kHttpHandler);
+  // Entries() and GetAllBase() list a collection in the same registration order.
+  std::size_t index = 0;
+  for (const auto& e : entries) {
+    if (e.id != plugin::plugin_id::kHttpHandler) continue;
+    if (index < members.size() && members[index].get() == route) return e.owner + "/" + e.name;
+    ++index;
+  }
+  return "?";
+}
+
+}  // namespace
+
+Status AdminServer::WireRoutes(const plugin::Registry& registry) {
+  auto& routes = routes_;
+  auto& body_limit = route_body_limit_;
+  routes.clear();
+  body_limit = 0;
+  for (auto& route : registry.GetAll<plugin::HttpRoute>(plugin::plugin_id::kHttpHandler)) {
+    std::string owner = OwnerOfRoute(registry, route.get());
+    std::string prefix;
+    std::size_t limit = 0;
+    try {
+      prefix = route->PathPrefix();
+      limit = route->MaxBodyBytes();
+    } catch (const std::exception& e) {
+      return plugin::Internal("HTTP route of " + owner + " threw: " + e.what());
+    } catch (...) {
+      return plugin::Internal("HTTP route of " + owner + " threw a non-standard exception");
+    }
+    if (prefix.empty() || prefix.front() != '/') {
+      return plugin::InvalidArgument("HTTP route of " + owner + ": path prefix '" + prefix +
+                                     "' does not start with '/'");
+    }
+    for (const auto& other : routes) {
+      if (other.prefix == prefix) {
+        return plugin::AlreadyExists("HTTP routes of " + other.owner + " and " + owner +
+                                     " both claim the path prefix '" + prefix + "'");
+      }
+    }
+    body_limit = std::max(body_limit, limit);
+    routes.push_back({std::move(prefix), std::move(owner), std::move(route)});
+  }
+  std::stable_sort(routes.begin(), routes.end(),
+                   [](const auto& a, const auto& b) { return a.prefix.size() > b.prefix.size(); });
+  return Status::Ok();
+}
+
 AdminServer::AdminServer(PluginHost& host) : host_(host) {}
+
+const AdminServer::PluginRoute* AdminServer::FindRoute(std::string_view path) const {
+  for (const auto& r : routes_) {
+    if (path.substr(0, r.prefix.size()) != r.prefix) continue;
+    // "/a/b" claims "/a/b" and "/a/b/...", never "/a/bc".
+    if (r.prefix.back() == '/' || path.size() == r.prefix.size() || path[r.prefix.size()] == '/') {
+      return &r;
+    }
+  }
+  return nullptr;
+}
 
 AdminServer::~AdminServer() { Shutdown(); }
 
@@ -64,6 +127,8 @@ Status AdminServer::Wire() {
   }
   gateway_ = std::make_unique<gateway::Gateway>(std::move(router.value()), std::move(invoker), std::move(matcher));
 
+  if (auto s = WireRoutes(registry); !s.ok()) return s;
+
   cors_.enabled = config.Get<bool>("server.security.allowCors", true);
   cors_.allowed_origins = config.Get<std::vector<std::string>>("server.security.allowedOrigins", {"*"});
   cors_.allowed_headers = config.Get<std::vector<std::string>>(
@@ -86,6 +151,29 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
     prometheus::TextSerializer serializer;
     response.body = serializer.Serialize(host_.metrics()->Collect());
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  } else if (const PluginRoute* route = FindRoute(path)) {
+    std::string_view target = request.target;
+    auto q = target.find('?');
+    plugin::HttpRouteRequest view{request.method,
+                                  path,
+                                  q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                                  request.headers,
+                                  request.body,
+                                  request.peer};
+    try {
+      auto out = route->route->Handle(view);
+      response.status = out.status;
+      response.headers = std::move(out.headers);
+      response.body = std::move(out.body);
+    } catch (const std::exception& e) {
+      host_.logger()->error("HTTP route {} of {} threw on {} {}: {}", route->prefix, route->owner,
+                            request.method, path, e.what());
+      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+    } catch (...) {
+      host_.logger()->error("HTTP route {} of {} threw a non-standard exception on {} {}", route->prefix,
+                            route->owner, request.method, path);
+      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+    }
   } else {
     response = gateway_->Handle(request);
   }
@@ -125,6 +213,8 @@ Status AdminServer::Start() {
   if (grpc_options.max_message_size_bytes > 0) {
     http_options.body_limit = static_cast<std::size_t>(grpc_options.max_message_size_bytes);
   }
+  // Plugin routes (e.g. data proxy uploads) may need larger bodies than the gateway.
+  http_options.body_limit = std::max(http_options.body_limit, route_body_limit_);
   http_ = std::make_unique<HttpServer>([this](const gateway::HttpRequest& r) { return HandleHttp(r); },
                                        host_.logger());
   if (auto s = http_->Start(http_options); !s.ok()) return s;

@@ -89,6 +89,34 @@ class HttpServer::Impl {
       parser->header_limit(64 * 1024);
       idle = true;
       stream.expires_after(server.options_.read_header_timeout);
+      http::async_read_header(stream, buffer, *parser,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                self->OnHeader(ec);
+                              });
+    }
+
+    // Clients uploading large bodies (curl, Go's client with ExpectContinueTimeout) send
+    // "Expect: 100-continue" and wait for the interim answer before the body.
+    void OnHeader(beast::error_code ec) {
+      if (ec) return OnRead(ec);
+      idle = false;
+      // The header timeout does not cover the body, as Go's ReadHeaderTimeout; a slow upload
+      // still has a bound.
+      stream.expires_after(std::chrono::minutes(5));
+      const auto& req = parser->get();
+      if (!parser->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+        auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+        http::async_write(stream, *interim,
+                          [self = shared_from_this(), interim](beast::error_code wec, std::size_t) {
+                            if (wec) return self->Close();
+                            self->ReadBody();
+                          });
+        return;
+      }
+      ReadBody();
+    }
+
+    void ReadBody() {
       http::async_read(stream, buffer, *parser,
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          self->OnRead(ec);

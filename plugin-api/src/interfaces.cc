@@ -2,6 +2,7 @@
 #include "flyte/plugin/compiler.h"
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/host_context.h"
+#include "flyte/plugin/http_handler.h"
 #include "flyte/plugin/http_hooks.h"
 #include "flyte/plugin/managers.h"
 #include "flyte/plugin/repositories.h"
@@ -23,6 +24,7 @@ WorkflowExecutor::~WorkflowExecutor() = default;
 PreRedirectHook::~PreRedirectHook() = default;
 LogoutHook::~LogoutHook() = default;
 CustomerHeaderMatcher::~CustomerHeaderMatcher() = default;
+HttpRoute::~HttpRoute() = default;
 DataProxy::~DataProxy() = default;
 ObjectStore::~ObjectStore() = default;
 WorkflowCompiler::~WorkflowCompiler() = default;
@@ -33,6 +35,7 @@ WorkflowRepo::~WorkflowRepo() = default;
 LaunchPlanRepo::~LaunchPlanRepo() = default;
 NamedEntityRepo::~NamedEntityRepo() = default;
 DescriptionEntityRepo::~DescriptionEntityRepo() = default;
+ResourceRepo::~ResourceRepo() = default;
 Repositories::~Repositories() = default;
 }  // namespace db
 

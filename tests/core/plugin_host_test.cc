@@ -9,6 +9,7 @@
 
 #include "flyte/core/build_info.h"
 #include "flyte/core/plugin_host.h"
+#include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/managers.h"
 #include "flyte/plugin/unary.h"
 #include "test_support.h"
@@ -32,7 +33,9 @@ const std::string kDefaults =
     "    - name: flyte_manager_workflow\n"
     "    - name: flyte_manager_launch_plan\n"
     "    - name: flyte_manager_named_entity\n"
-    "    - name: flyte_manager_description_entity\n";
+    "    - name: flyte_manager_description_entity\n"
+    "    - name: flyte_manager_resource\n"
+    "    - name: flyte_dataproxy_local\n";
 
 struct Loaded {
   std::unique_ptr<core::Config> config;
@@ -79,7 +82,7 @@ void ExpectRefused(const std::string& extra_entry, const std::string& key, const
 TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-load]") {
   auto loaded = LoadYaml(kDefaults);
   REQUIRE(loaded.status.ok());
-  REQUIRE(loaded.host->loaded().size() == 10);
+  REQUIRE(loaded.host->loaded().size() == 12);
   auto& registry = loaded.host->registry();
   CHECK(registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager) != nullptr);
   CHECK(registry.Get<plugin::ProjectManager>(plugin::plugin_id::kProjectManager) != nullptr);
@@ -88,6 +91,8 @@ TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-l
   CHECK(registry.Get<plugin::LaunchPlanManager>(plugin::plugin_id::kLaunchPlanManager) != nullptr);
   CHECK(registry.Get<plugin::NamedEntityManager>(plugin::plugin_id::kNamedEntityManager) != nullptr);
   CHECK(registry.Get<plugin::DescriptionEntityManager>(plugin::plugin_id::kDescriptionEntityManager) != nullptr);
+  CHECK(registry.Get<plugin::ResourceManager>(plugin::plugin_id::kResourceManager) != nullptr);
+  CHECK(registry.Get<plugin::DataProxy>(plugin::plugin_id::kDataProxy) != nullptr);
   auto chain = registry.GetAll<plugin::UnaryInterceptor>(plugin::plugin_id::kInterceptor);
   REQUIRE(chain.size() == 3);
   std::vector<int> orders;
@@ -102,7 +107,8 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
   for (const char* name : {"flyte_interceptor_recovery", "flyte_interceptor_request_id",
                            "flyte_interceptor_metrics", "flyte_manager_version", "flyte_manager_project",
                            "flyte_manager_task", "flyte_manager_workflow", "flyte_manager_launch_plan",
-                           "flyte_manager_named_entity", "flyte_manager_description_entity"}) {
+                           "flyte_manager_named_entity", "flyte_manager_description_entity",
+                           "flyte_manager_resource", "flyte_dataproxy_local"}) {
     CHECK_THAT(run.out, Catch::Contains(name));
   }
   CHECK_THAT(run.out, Catch::Contains("registers VersionManager"));
@@ -110,37 +116,37 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
 }
 
 TEST_CASE("A missing plugin file is refused", "[plugin-load]") {
-  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[12]",
                 "/nonexistent/libnothing.so", "file not found");
 }
 
 TEST_CASE("A shared object without the entry point is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[12]",
                 Fixture("fixture_no_entry"), "no entry point 'flyte_plugin_info'");
 }
 
 TEST_CASE("A plugin built for another plugin API version is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[12]",
                 Fixture("fixture_bad_version"), "built for plugin API version 999");
 }
 
 TEST_CASE("A plugin with another build fingerprint is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[12]",
                 Fixture("fixture_bad_fingerprint"), "build fingerprint mismatch");
 }
 
 TEST_CASE("A plugin whose registration throws is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[12]",
                 Fixture("fixture_throws"), "registration threw: cannot reach the license server");
 }
 
 TEST_CASE("A second plugin registering the same PluginID is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[10]",
+  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[12]",
                 Fixture("fixture_duplicate_version"), "already been registered for [VersionManager]");
 }
 
 TEST_CASE("The same plugin listed twice is refused", "[plugin-load]") {
-  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[10]",
+  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[12]",
                 "libflyte_manager_version.so", "already loaded");
 }
 

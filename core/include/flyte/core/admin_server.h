@@ -1,15 +1,19 @@
 // The assembled server: dispatcher wired from the registry, interceptor chain, gRPC on
-// server.grpc.port and HTTP (REST gateway, /healthcheck, /metrics) on server.httpPort.
+// server.grpc.port and HTTP (/healthcheck, /metrics, plugin routes, REST gateway) on
+// server.httpPort.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "flyte/core/dispatcher.h"
 #include "flyte/core/gateway.h"
 #include "flyte/core/grpc_server.h"
 #include "flyte/core/http_server.h"
 #include "flyte/core/plugin_host.h"
+#include "flyte/plugin/http_handler.h"
 
 namespace flyte::core {
 
@@ -48,7 +52,19 @@ class AdminServer {
   std::unique_ptr<gateway::Gateway> gateway_;
   std::unique_ptr<GrpcServer> grpc_;
   std::unique_ptr<HttpServer> http_;
+  struct PluginRoute {
+    std::string prefix;
+    std::string owner;  // registering plugin, for error logs
+    std::shared_ptr<plugin::HttpRoute> route;
+  };
+  // Collects the kHttpHandler routes, longest prefix first, and the largest body they accept.
+  plugin::Status WireRoutes(const plugin::Registry& registry);
+  // The route whose prefix matches `path` (longest first), or null.
+  const PluginRoute* FindRoute(std::string_view path) const;
+
   gateway::CorsOptions cors_;
+  std::vector<PluginRoute> routes_;  // longest prefix first
+  std::size_t route_body_limit_ = 0;
   bool wired_ = false;
 };
 

@@ -17,7 +17,7 @@ inline constexpr PluginId kPreRedirectHook = "PreRedirectHook";
 inline constexpr PluginId kUnaryServiceMiddleware = "UnaryServiceMiddleware";
 inline constexpr PluginId kWorkflowExecutor = "WorkflowExecutor";
 
-// This design's kinds. Interceptors are a collection (several, ordered); the rest are slots.
+// This design's kinds. Interceptors and HTTP handlers are collections; the rest are slots.
 inline constexpr PluginId kInterceptor = "Interceptor";
 inline constexpr PluginId kVersionManager = "VersionManager";
 inline constexpr PluginId kProjectManager = "ProjectManager";
@@ -35,6 +35,8 @@ inline constexpr PluginId kSignalManager = "SignalManager";
 inline constexpr PluginId kStorage = "Storage";
 inline constexpr PluginId kDatabase = "Database";
 inline constexpr PluginId kCompiler = "Compiler";
+// A collection: raw HTTP routes on the host's HTTP port (http_handler.h).
+inline constexpr PluginId kHttpHandler = "HttpHandler";
 }  // namespace plugin_id
 
 }  // namespace flyte::plugin

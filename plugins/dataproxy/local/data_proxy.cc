@@ -1,0 +1,514 @@
+// DataProxyService RPCs and the object route that serves the URLs they sign.
+#include "data_proxy.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <random>
+#include <regex>
+
+#include "flyte/manager/go_compat.h"
+#include "flyte/manager/quantity.h"
+
+namespace flyte::plugins::dataproxy {
+
+namespace {
+
+using google::protobuf::Duration;
+using google::protobuf::util::TimeUtil;
+using manager::GoProtoText;
+using plugin::Status;
+using plugin::StatusOr;
+
+constexpr int64_t kMaxDurationSeconds = 315576000000LL;
+
+// durationpb's IsValid: within ±10000 years and seconds and nanos of one sign.
+bool ValidDuration(const Duration& d) {
+  if (d.seconds() < -kMaxDurationSeconds || d.seconds() > kMaxDurationSeconds) return false;
+  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000) return false;
+  return !((d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0));
+}
+
+std::chrono::nanoseconds ToNanos(const Duration& d) {
+  return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
+}
+
+google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t) {
+  return TimeUtil::NanosecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+// Upstream's validateDuration: absent -> the max; invalid, negative or above the max refused.
+StatusOr<std::chrono::nanoseconds> ValidateDuration(const Duration* input,
+                                                    std::chrono::nanoseconds max) {
+  if (input == nullptr) return max;
+  if (!ValidDuration(*input)) {
+    return plugin::InvalidArgument("input duration [" + GoProtoText(*input) + "] is invalid");
+  }
+  auto d = ToNanos(*input);
+  if (d.count() < 0) {
+    return plugin::InvalidArgument("input duration [" + GoDuration(d) + "] should not less than 0");
+  }
+  if (d > max) {
+    return plugin::InvalidArgument("input duration [" + GoDuration(d) +
+                                   "] cannot exceed max allowed expiration [" + GoDuration(max) +
+                                   "]");
+  }
+  return d;
+}
+
+// k8s.io/apimachinery rand.String: consonants and digits that cannot spell words.
+std::string RandomName(int length) {
+  static constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<std::size_t> pick(0, kAlphabet.size() - 1);
+  std::string out;
+  for (int i = 0; i < length; ++i) out += kAlphabet[pick(rng)];
+  return out;
+}
+
+// Go's url.Parse refuses control characters and malformed escapes; nothing else matters here.
+bool ParsesAsUrl(std::string_view url) {
+  for (std::size_t i = 0; i < url.size(); ++i) {
+    auto c = static_cast<unsigned char>(url[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return PercentDecode(url.substr(0, url.find('#'))).has_value();
+}
+
+StatusOr<std::chrono::nanoseconds> DurationSetting(const nlohmann::json& value,
+                                                   const std::string& key) {
+  if (value.is_number_integer()) return std::chrono::nanoseconds(value.get<int64_t>());
+  if (value.is_string()) {
+    std::string error;
+    if (auto ns = manager::GoParseDuration(value.get<std::string>(), &error))
+      return std::chrono::nanoseconds(*ns);
+    return plugin::InvalidArgument(key + ": " + error);
+  }
+  return plugin::InvalidArgument(key + ": expected a duration such as \"1h\"");
+}
+
+const nlohmann::json* Find(const nlohmann::json& root, std::initializer_list<const char*> path) {
+  const nlohmann::json* node = &root;
+  for (const char* key : path) {
+    if (!node->is_object()) return nullptr;
+    auto it = node->find(key);
+    if (it == node->end() || it->is_null()) return nullptr;
+    node = &*it;
+  }
+  return node;
+}
+
+plugin::HttpRouteResponse Refuse(int status, std::string message) {
+  return {status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(message) + "\n"};
+}
+
+}  // namespace
+
+StatusOr<DataProxySettings> DataProxySettings::FromConfig(const nlohmann::json& root,
+                                                          const nlohmann::json& plugin) {
+  DataProxySettings s;
+  try {
+    if (auto* v = Find(root, {"server", "dataProxy", "upload", "maxSize"})) {
+      if (v->is_number_integer()) {
+        s.upload_max_size = v->get<int64_t>();
+      } else if (v->is_string()) {
+        std::string error;
+        auto q = manager::Quantity::Parse(v->get<std::string>(), &error);
+        if (!q) return plugin::InvalidArgument("server.dataProxy.upload.maxSize: " + error);
+        s.upload_max_size = q->Value();
+      } else {
+        return plugin::InvalidArgument(
+            "server.dataProxy.upload.maxSize: expected a quantity such as \"6Mi\"");
+      }
+      if (s.upload_max_size < 0)
+        return plugin::InvalidArgument("server.dataProxy.upload.maxSize: must not be negative");
+    }
+    if (auto* v = Find(root, {"server", "dataProxy", "upload", "maxExpiresIn"})) {
+      auto d = DurationSetting(*v, "server.dataProxy.upload.maxExpiresIn");
+      if (!d.ok()) return d.status();
+      s.upload_max_expires_in = *d;
+    }
+    if (auto* v = Find(root, {"server", "dataProxy", "upload", "defaultFileNameLength"})) {
+      s.default_file_name_length = v->get<int>();
+      if (s.default_file_name_length <= 0) {
+        return plugin::InvalidArgument(
+            "server.dataProxy.upload.defaultFileNameLength: must be positive");
+      }
+    }
+    if (auto* v = Find(root, {"server", "dataProxy", "upload", "storagePrefix"})) {
+      s.storage_prefix = v->get<std::string>();
+      if (auto parts = KeySegments(s.storage_prefix); !parts.ok()) {
+        return plugin::InvalidArgument("server.dataProxy.upload.storagePrefix: " +
+                                       parts.status().message());
+      }
+    }
+    if (auto* v = Find(root, {"server", "dataProxy", "download", "maxExpiresIn"})) {
+      auto d = DurationSetting(*v, "server.dataProxy.download.maxExpiresIn");
+      if (!d.ok()) return d.status();
+      s.download_max_expires_in = *d;
+    }
+    if (auto* v = Find(plugin, {"publicBaseUrl"})) s.public_base_url = v->get<std::string>();
+    if (auto* v = Find(plugin, {"signingKey"})) s.signing_key = v->get<std::string>();
+    if (s.public_base_url.empty()) {
+      std::string host = "localhost";
+      if (auto* v = Find(root, {"server", "bindAddress"})) host = v->get<std::string>();
+      // A wildcard bind is reachable on the loopback; other hosts need publicBaseUrl.
+      if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") host = "localhost";
+      if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+      int port = 8088;
+      if (auto* v = Find(root, {"server", "httpPort"})) port = v->get<int>();
+      s.public_base_url = "http://" + host + ":" + std::to_string(port);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return plugin::InvalidArgument(std::string("server.dataProxy / data proxy plugin config: ") +
+                                   e.what());
+  }
+  if (s.signing_key.empty()) {
+    auto secret = RandomSecret();
+    if (!secret.ok()) return secret.status();
+    s.signing_key = std::move(secret.value());
+  } else if (s.signing_key.size() < 16) {
+    return plugin::InvalidArgument("signingKey: must be at least 16 characters long");
+  }
+  return s;
+}
+
+ObjectSpace::ObjectSpace(DataProxySettings settings, StoreResolver store, Clock clock)
+    : settings_(std::move(settings)),
+      signer_(settings_.signing_key, settings_.public_base_url, kObjectRoutePrefix),
+      store_(std::move(store)),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })) {}
+
+StatusOr<std::string> ObjectSpace::Location(const std::vector<std::string>& parts) const {
+  std::vector<std::string> segments;
+  auto add = [&segments](const std::string& part) -> Status {
+    auto split = KeySegments(part);
+    if (!split.ok()) return split.status();
+    segments.insert(segments.end(), split->begin(), split->end());
+    return Status::Ok();
+  };
+  if (auto s = add(settings_.storage_prefix); !s.ok()) return s;
+  for (const auto& part : parts) {
+    if (part.empty()) continue;
+    if (auto s = add(part); !s.ok()) return s;
+  }
+  return UriOf(segments);
+}
+
+StatusOr<std::string> ObjectSpace::UriOf(const std::vector<std::string>& segments) const {
+  auto store = Store();
+  if (!store.ok()) return store.status();
+  return (*store)->Join((*store)->BaseUri(), segments);
+}
+
+StatusOr<std::string> ObjectSpace::KeyOf(const std::string& native_uri) const {
+  auto store = Store();
+  if (!store.ok()) return store.status();
+  std::string base = (*store)->BaseUri();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (native_uri.size() <= base.size() + 1 || native_uri.compare(0, base.size(), base) != 0 ||
+      native_uri[base.size()] != '/') {
+    return plugin::InvalidArgument("[" + native_uri +
+                                   "] is not an object of the storage container " + base);
+  }
+  std::string_view rest = std::string_view(native_uri).substr(base.size() + 1);
+  if (rest.empty() || rest.front() == '/' || rest.back() == '/') {
+    return plugin::InvalidArgument("[" + native_uri + "] does not name an object");
+  }
+  auto segments = KeySegments(rest);
+  if (!segments.ok()) return segments.status();
+  return std::string(rest);
+}
+
+int64_t ObjectSpace::ExpiresAt(std::chrono::nanoseconds lifetime) const {
+  auto at =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Now().time_since_epoch()) + lifetime;
+  // Rounded up: a URL never stops working before the expires_at the response states.
+  int64_t ns = at.count();
+  return ns / 1000000000 + (ns % 1000000000 > 0 ? 1 : 0);
+}
+
+LocalDataProxy::LocalDataProxy(std::shared_ptr<const ObjectSpace> space)
+    : space_(std::move(space)) {}
+
+Status LocalDataProxy::CreateUploadLocation(
+    plugin::CallContext&, const flyteidl::service::CreateUploadLocationRequest& req,
+    flyteidl::service::CreateUploadLocationResponse& resp) {
+  const auto& cfg = space_->settings();
+  if (req.project().empty() || req.domain().empty()) {
+    return plugin::InvalidArgument("project and domain are required parameters");
+  }
+  if (req.filename_root().empty() && req.content_md5().empty()) {
+    return plugin::InvalidArgument("content_md5 or filename_root is a required parameter");
+  }
+  auto store = space_->Store();
+  if (!store.ok())
+    return plugin::Internal("failed to create storage location, Error: " +
+                            store.status().message());
+
+  // A client-chosen full path may already hold an object: only the same content may replace it.
+  if (!req.filename().empty() && !req.filename_root().empty()) {
+    auto known = space_->Location(
+        {req.org(), req.project(), req.domain(), req.filename_root(), req.filename()});
+    if (!known.ok()) {
+      return Status(known.status().code() == plugin::StatusCode::kInvalidArgument
+                        ? plugin::StatusCode::kInvalidArgument
+                        : plugin::StatusCode::kInternal,
+                    "failed to create storage location, Error: " + known.status().message());
+    }
+    auto existing = (*store)->Read(*known);
+    if (existing.ok()) {
+      auto already = plugin::AlreadyExists("file already exists at location [" + *known +
+                                           "], specify a matching hash if you wish to rewrite");
+      if (req.content_md5().empty()) return already;
+      // The local store keeps no Content-MD5 metadata; its ETag is the content's md5.
+      if (Md5(*existing) != req.content_md5()) return already;
+    } else if (existing.status().code() != plugin::StatusCode::kNotFound) {
+      return plugin::Internal("failed to check if file exists at location [" + *known +
+                              "], Error: " + existing.status().message());
+    }
+  }
+
+  std::chrono::nanoseconds expires_in = cfg.upload_max_expires_in;
+  if (req.has_expires_in()) {
+    if (!ValidDuration(req.expires_in())) {
+      return plugin::InvalidArgument("expiresIn [" + GoProtoText(req.expires_in()) +
+                                     "] is invalid");
+    }
+    expires_in = ToNanos(req.expires_in());
+    if (expires_in > cfg.upload_max_expires_in) {
+      return plugin::InvalidArgument("expiresIn [" + GoDuration(expires_in) +
+                                     "] cannot exceed max allowed expiration [" +
+                                     GoDuration(cfg.upload_max_expires_in) + "]");
+    }
+  }
+
+  std::string filename =
+      req.filename().empty() ? RandomName(cfg.default_file_name_length) : req.filename();
+  std::string md5_base64 = Base64(req.content_md5());
+  std::string root = !req.filename_root().empty() ? req.filename_root() : Base32(req.content_md5());
+  auto location = space_->Location({req.org(), req.project(), req.domain(), root, filename});
+  if (!location.ok()) {
+    return Status(location.status().code() == plugin::StatusCode::kInvalidArgument
+                      ? plugin::StatusCode::kInvalidArgument
+                      : plugin::StatusCode::kInternal,
+                  "failed to create shardedStorageLocation, Error: " + location.status().message());
+  }
+  auto key = space_->KeyOf(*location);
+  if (!key.ok())
+    return plugin::Internal("failed to create a signed url. Error: " + key.status().message());
+
+  SignedObject object{"PUT", *key, space_->ExpiresAt(expires_in),
+                      req.content_md5().empty() ? "" : md5_base64};
+  resp.set_signed_url(space_->signer().Url(object));
+  resp.set_native_url(*location);
+  *resp.mutable_expires_at() = ToTimestamp(
+      space_->Now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(expires_in));
+  if (!object.content_md5.empty()) (*resp.mutable_headers())["Content-Md5"] = object.content_md5;
+  return Status::Ok();
+}
+
+Status LocalDataProxy::CreateDownloadLocation(
+    plugin::CallContext&, const flyteidl::service::CreateDownloadLocationRequest& req,
+    flyteidl::service::CreateDownloadLocationResponse& resp) {
+  auto expires_in = ValidateDuration(req.has_expires_in() ? &req.expires_in() : nullptr,
+                                     space_->settings().download_max_expires_in);
+  if (!expires_in.ok()) {
+    return plugin::InvalidArgument("error while validating request: expiresIn is invalid. Error: " +
+                                   expires_in.status().message());
+  }
+  if (!ParsesAsUrl(req.native_url())) {
+    return plugin::InvalidArgument("error while validating request: failed to parse native_url [" +
+                                   req.native_url() + "]");
+  }
+  auto key = space_->KeyOf(req.native_url());
+  if (!key.ok())
+    return plugin::Internal("failed to create a signed url. Error: " + key.status().message());
+  SignedObject object{"GET", *key, space_->ExpiresAt(*expires_in), ""};
+  resp.set_signed_url(space_->signer().Url(object));
+  *resp.mutable_expires_at() = ToTimestamp(
+      space_->Now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(*expires_in));
+  return Status::Ok();
+}
+
+Status LocalDataProxy::CreateDownloadLink(plugin::CallContext&,
+                                          const flyteidl::service::CreateDownloadLinkRequest& req,
+                                          flyteidl::service::CreateDownloadLinkResponse&) {
+  auto expires_in = ValidateDuration(req.has_expires_in() ? &req.expires_in() : nullptr,
+                                     space_->settings().download_max_expires_in);
+  if (!expires_in.ok()) {
+    return plugin::InvalidArgument(
+        "error while validating request. Error: expiresIn is invalid. Error: " +
+        expires_in.status().message());
+  }
+  if (req.artifact_type() == flyteidl::service::ARTIFACT_TYPE_UNDEFINED) {
+    return plugin::InvalidArgument(
+        "error while validating request. Error: invalid artifact type [" +
+        flyteidl::service::ArtifactType_Name(req.artifact_type()) + "]");
+  }
+  if (!req.has_node_execution_id()) {
+    return plugin::InvalidArgument(
+        "error while validating request. Error: source is required. Provided nil");
+  }
+  // TODO(issue 4): look the node execution up (its closure's deck_uri), check the object exists
+  // and sign a GET, once node executions are stored by this server.
+  return plugin::InvalidArgument("failed to find node execution [" +
+                                 GoProtoText(req.node_execution_id()) +
+                                 "]. Error: node executions are not stored by this server yet "
+                                 "(no NodeExecutionManager)");
+}
+
+Status LocalDataProxy::GetData(plugin::CallContext&, const flyteidl::service::GetDataRequest& req,
+                               flyteidl::service::GetDataResponse&) {
+  const std::string& url = req.flyte_url();
+  if (url.empty()) {
+    return plugin::InvalidArgument(
+        "failed to validate resolve artifact request. Error: source is required. Provided empty "
+        "string");
+  }
+  if (url.rfind("flyte://", 0) != 0) {
+    return plugin::InvalidArgument(
+        "failed to validate resolve artifact request. Error: request does not start with the "
+        "correct prefix");
+  }
+  // pkg/common/flyte_url.go's two forms; like Go's FindAllStringSubmatch they are anchored at
+  // the end only.
+  static const std::regex kWhole(
+      "flyte://v1/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)(?:/"
+      "([0-9]+))?/([iod])$");
+  static const std::regex kNamed(
+      "flyte://v1/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)(?:/"
+      "([0-9]+))?/([io])/"
+      "([a-zA-Z0-9_-]+)$");
+  std::smatch m;
+  if (!std::regex_search(url, m, kWhole) && !std::regex_search(url, m, kNamed)) {
+    return plugin::InvalidArgument("failed to parse artifact url Error: failed to parse [" + url +
+                                   "]");
+  }
+  flyteidl::core::NodeExecutionIdentifier node;
+  node.set_node_id(m[4].str());
+  node.mutable_execution_id()->set_project(m[1].str());
+  node.mutable_execution_id()->set_domain(m[2].str());
+  node.mutable_execution_id()->set_name(m[3].str());
+  // Every flyte:// form names an execution's node or task attempt; none is a plain object, so
+  // nothing can be served until executions are stored.
+  // TODO(issue 4): node level: GetNodeExecutionData (full inputs/outputs, one literal by name,
+  // or the deck through CreateDownloadLink); with an attempt: the task execution of that retry,
+  // then GetTaskExecutionData.
+  if (m[5].matched && m[5].length() > 0) {
+    flyteidl::core::TaskExecutionIdentifier task;
+    *task.mutable_node_execution_id() = node;
+    std::string error;
+    auto attempt = manager::GoAtoi(m[5].str(), &error);
+    if (!attempt) {
+      return plugin::InvalidArgument(
+          "failed to parse artifact url Error: failed to parse attempt [" + m[5].str() + "], " +
+          error);
+    }
+    task.set_retry_attempt(static_cast<uint32_t>(*attempt));
+    return plugin::InvalidArgument("failed to list task executions [" + GoProtoText(task) +
+                                   "]. Error: task executions are not stored by this server yet "
+                                   "(no TaskExecutionManager)");
+  }
+  return plugin::NotFound("node execution [" + GoProtoText(node) +
+                          "] has no data here: node executions are not stored by this server yet "
+                          "(no NodeExecutionManager)");
+}
+
+ObjectRoute::ObjectRoute(std::shared_ptr<const ObjectSpace> space) : space_(std::move(space)) {}
+
+std::size_t ObjectRoute::MaxBodyBytes() const {
+  // One byte over the limit reaches the route, which then answers with the configured size.
+  return static_cast<std::size_t>(space_->settings().upload_max_size) + 1;
+}
+
+plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& request) {
+  const std::string_view prefix = kObjectRoutePrefix;
+  if (request.method != "PUT" && request.method != "GET") {
+    auto r = Refuse(405, "method " + std::string(request.method) + " not allowed: use PUT or GET");
+    r.headers.emplace_back("Allow", "GET, PUT");
+    return r;
+  }
+  auto parsed = ParseObjectRequest(
+      request.path.substr(std::min(prefix.size(), request.path.size())), request.query);
+  if (!parsed.ok()) {
+    bool denied = parsed.status().code() == plugin::StatusCode::kPermissionDenied;
+    return Refuse(denied ? 403 : 400, parsed.status().message());
+  }
+  parsed->object.method = std::string(request.method);
+  if (!space_->signer().Verify(parsed->object, parsed->signature)) {
+    return Refuse(403,
+                  "signature does not match: the URL was altered or was not issued by this server");
+  }
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(space_->Now().time_since_epoch()).count();
+  if (now >= parsed->object.expires) {
+    return Refuse(403, "the URL expired at " + TimeUtil::ToString(TimeUtil::SecondsToTimestamp(
+                                                   parsed->object.expires)));
+  }
+  if (request.method == "PUT") {
+    // Uploads only ever go to <storagePrefix>/[org/]project/domain/root/filename; checked besides
+    // the signature so that no change of storagePrefix lets an older URL write elsewhere.
+    auto upload_prefix = KeySegments(space_->settings().storage_prefix);
+    bool inside =
+        upload_prefix.ok() && parsed->segments.size() >= upload_prefix->size() + 4 &&
+        std::equal(upload_prefix->begin(), upload_prefix->end(), parsed->segments.begin());
+    if (!inside) {
+      return Refuse(403, "uploads are only accepted under the project upload prefix; '" +
+                             parsed->object.key + "' is outside it");
+    }
+  }
+  auto uri = space_->UriOf(parsed->segments);
+  if (!uri.ok()) {
+    return Refuse(uri.status().code() == plugin::StatusCode::kInvalidArgument ? 400 : 503,
+                  uri.status().message());
+  }
+  auto store = space_->Store();
+  if (!store.ok()) return Refuse(503, store.status().message());
+
+  if (request.method == "GET") {
+    auto bytes = (*store)->Read(*uri);
+    if (!bytes.ok()) {
+      return Refuse(bytes.status().code() == plugin::StatusCode::kNotFound ? 404 : 500,
+                    bytes.status().message());
+    }
+    return {
+        200,
+        {{"Content-Type", "application/octet-stream"}, {"ETag", "\"" + Hex(Md5(*bytes)) + "\""}},
+        std::move(bytes.value())};
+  }
+
+  const auto max = space_->settings().upload_max_size;
+  if (static_cast<int64_t>(request.body.size()) > max) {
+    return Refuse(413, "upload of " + std::to_string(request.body.size()) +
+                           " bytes exceeds the maximum of " + std::to_string(max) +
+                           " bytes (server.dataProxy.upload.maxSize)");
+  }
+  std::string_view header_md5 = request.Header("content-md5");
+  if (!parsed->object.content_md5.empty() && header_md5 != parsed->object.content_md5) {
+    return Refuse(403, header_md5.empty()
+                           ? "missing Content-MD5 header: this URL was signed for Content-MD5 " +
+                                 parsed->object.content_md5
+                           : "Content-MD5 header " + std::string(header_md5) +
+                                 " does not match the signed Content-MD5 " +
+                                 parsed->object.content_md5);
+  }
+  std::string digest = Md5(request.body);
+  if (!header_md5.empty()) {
+    auto declared = Base64Decode(header_md5);
+    if (!declared || declared->size() != 16) {
+      return Refuse(
+          400, "Content-MD5 header " + std::string(header_md5) + " is not a base64 md5 digest");
+    }
+    if (*declared != digest) {
+      return Refuse(400,
+                    "the Content-MD5 you specified did not match what was received (body md5 " +
+                        Base64(digest) + ")");
+    }
+  }
+  if (auto s = (*store)->Write(*uri, request.body); !s.ok()) return Refuse(500, s.message());
+  return {200, {{"ETag", "\"" + Hex(digest) + "\""}}, ""};
+}
+
+}  // namespace flyte::plugins::dataproxy

@@ -1,0 +1,107 @@
+// The DataProxyService on the host's object store: signed upload and download URLs that the host
+// serves itself on its HTTP port (ObjectRoute), and GetData for flyte:// URIs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "flyte/plugin/data_proxy.h"
+#include "flyte/plugin/http_handler.h"
+#include "flyte/plugin/storage.h"
+#include "signed_url.h"
+
+namespace flyte::plugins::dataproxy {
+
+// The path prefix of the object route on the HTTP port.
+inline constexpr const char* kObjectRoutePrefix = "/dataproxy/v1/objects/";
+
+struct DataProxySettings {
+  // server.dataProxy.* as upstream.
+  int64_t upload_max_size = 6 * 1024 * 1024;  // upload.maxSize, a k8s quantity ("6Mi")
+  std::chrono::nanoseconds upload_max_expires_in = std::chrono::hours(1);
+  int default_file_name_length = 20;
+  std::string storage_prefix;
+  std::chrono::nanoseconds download_max_expires_in = std::chrono::hours(1);
+  // The plugin's own section: where clients reach the HTTP port, and the HMAC key.
+  std::string public_base_url;
+  std::string signing_key;
+
+  // Reads `root` (the whole config) and `plugin` (the plugin's section). A missing signing key
+  // is generated; a missing base URL is derived from server.bindAddress and server.httpPort.
+  // INVALID_ARGUMENT names the key that is wrong.
+  static plugin::StatusOr<DataProxySettings> FromConfig(const nlohmann::json& root,
+                                                        const nlohmann::json& plugin);
+};
+
+using StoreResolver = std::function<plugin::StatusOr<plugin::ObjectStore*>()>;
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// What the service and the route share. Immutable; thread-safe.
+class ObjectSpace {
+ public:
+  ObjectSpace(DataProxySettings settings, StoreResolver store, Clock clock = nullptr);
+
+  const DataProxySettings& settings() const { return settings_; }
+  const UrlSigner& signer() const { return signer_; }
+  plugin::StatusOr<plugin::ObjectStore*> Store() const { return store_(); }
+  std::chrono::system_clock::time_point Now() const { return clock_(); }
+
+  // The native URI of base/<storagePrefix>/<parts...>, empty parts skipped, each part split on
+  // '/'. INVALID_ARGUMENT if a part would leave its directory.
+  plugin::StatusOr<std::string> Location(const std::vector<std::string>& parts) const;
+  // The key under the container of a native URI of the store; INVALID_ARGUMENT if the URI is
+  // not inside the container.
+  plugin::StatusOr<std::string> KeyOf(const std::string& native_uri) const;
+  // The native URI of a key.
+  plugin::StatusOr<std::string> UriOf(const std::vector<std::string>& segments) const;
+  // Unix seconds at which a URL handed out now with this lifetime stops working.
+  int64_t ExpiresAt(std::chrono::nanoseconds lifetime) const;
+
+ private:
+  DataProxySettings settings_;
+  UrlSigner signer_;
+  StoreResolver store_;
+  Clock clock_;
+};
+
+class LocalDataProxy : public plugin::DataProxy {
+ public:
+  explicit LocalDataProxy(std::shared_ptr<const ObjectSpace> space);
+
+  plugin::Status CreateUploadLocation(
+      plugin::CallContext& call, const flyteidl::service::CreateUploadLocationRequest& request,
+      flyteidl::service::CreateUploadLocationResponse& response) override;
+  plugin::Status CreateDownloadLocation(
+      plugin::CallContext& call, const flyteidl::service::CreateDownloadLocationRequest& request,
+      flyteidl::service::CreateDownloadLocationResponse& response) override;
+  plugin::Status CreateDownloadLink(
+      plugin::CallContext& call, const flyteidl::service::CreateDownloadLinkRequest& request,
+      flyteidl::service::CreateDownloadLinkResponse& response) override;
+  plugin::Status GetData(plugin::CallContext& call,
+                         const flyteidl::service::GetDataRequest& request,
+                         flyteidl::service::GetDataResponse& response) override;
+
+ private:
+  std::shared_ptr<const ObjectSpace> space_;
+};
+
+// Serves the signed URLs: PUT stores the body after checking signature, expiry, size and
+// Content-MD5; GET returns the object. Refusals are 4xx with a one-line text body, and a refused
+// upload writes nothing.
+class ObjectRoute : public plugin::HttpRoute {
+ public:
+  explicit ObjectRoute(std::shared_ptr<const ObjectSpace> space);
+
+  std::string PathPrefix() const override { return kObjectRoutePrefix; }
+  std::size_t MaxBodyBytes() const override;
+  plugin::HttpRouteResponse Handle(const plugin::HttpRouteRequest& request) override;
+
+ private:
+  std::shared_ptr<const ObjectSpace> space_;
+};
+
+}  // namespace flyte::plugins::dataproxy

@@ -1,0 +1,304 @@
+// The built server's data proxy as flytectl's fast register uses it: CreateUploadLocation with
+// the archive's md5, HTTP PUT to the signed URL, the object at native_url (file://); then every
+// refusal leaves the store untouched; downloads and the REST bindings too.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "flyteidl/service/dataproxy.grpc.pb.h"
+#include "grpc_helpers.h"
+#include "signed_url.h"
+#include "test_support.h"
+
+using namespace flyte;
+using flyteidl::service::DataProxyService;
+namespace dp = flyte::plugins::dataproxy;
+
+namespace {
+
+constexpr const char* kArchive =
+    "/work/shared/fixtures/pyflyte-packages/flytesnacks-core/"
+    "fasted4a62b5c4359e9aed745fa1197a9ea0.tar.gz";
+constexpr int64_t kMaxSize = 64 * 1024;  // the server's upload.maxSize below: 64Ki
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string FilePathOf(const std::string& file_url) {
+  REQUIRE(file_url.rfind("file://", 0) == 0);
+  return file_url.substr(7);
+}
+
+// The request target of a URL on this server ("http://127.0.0.1:port/x?y" -> "/x?y").
+std::string TargetOf(const std::string& url, int http_port) {
+  std::string origin = "http://127.0.0.1:" + std::to_string(http_port);
+  REQUIRE(url.rfind(origin, 0) == 0);
+  return url.substr(origin.size());
+}
+
+// Regular files under a directory, recursively (the store's temporary files included).
+int CountFiles(const std::string& dir) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file()) ++n;
+  }
+  return n;
+}
+
+struct DataProxyServer {
+  DataProxyServer() {
+    grpc_port = test::FreePort();
+    http_port = test::FreePort();
+    auto config = test::WriteTempFile(
+        "dp-" + std::to_string(grpc_port) + ".yaml",
+        test::ServerConfigYaml(grpc_port, http_port, "    - name: flyte_dataproxy_local\n"));
+    auto limits =
+        test::WriteTempFile("dp-" + std::to_string(grpc_port) + "-limits.json",
+                            R"({"server": {"dataProxy": {"upload": {"maxSize": "64Ki"}}}})");
+    child = std::make_unique<test::Child>(
+        std::vector<std::string>{FLYTEADMIN_BIN, "--config", config, "--config", limits, "serve"});
+    REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
+    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
+    stub = DataProxyService::NewStub(test::Channel(grpc_port));
+  }
+  ~DataProxyServer() {
+    stub.reset();
+    child->Signal(SIGTERM);
+    auto r = child->Wait(std::chrono::seconds(20));
+    CHECK(r.exit_code == 0);
+  }
+
+  grpc::Status Upload(const flyteidl::service::CreateUploadLocationRequest& req,
+                      flyteidl::service::CreateUploadLocationResponse& resp) {
+    grpc::ClientContext ctx;
+    return stub->CreateUploadLocation(&ctx, req, &resp);
+  }
+
+  flyteidl::service::CreateUploadLocationResponse UploadOk(
+      const flyteidl::service::CreateUploadLocationRequest& req) {
+    flyteidl::service::CreateUploadLocationResponse resp;
+    auto s = Upload(req, resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return resp;
+  }
+
+  test::HttpResult Put(const std::string& url, const std::string& body,
+                       const std::string& content_md5) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!content_md5.empty()) headers.emplace_back("Content-MD5", content_md5);
+    return test::Http(http_port, "PUT", TargetOf(url, http_port), body, headers);
+  }
+
+  int grpc_port = 0, http_port = 0;
+  std::unique_ptr<test::Child> child;
+  std::unique_ptr<DataProxyService::Stub> stub;
+};
+
+flyteidl::service::CreateUploadLocationRequest FastRegisterRequest(const std::string& filename,
+                                                                   const std::string& body) {
+  // What flytectl sends (registration.md §11.4 step 3).
+  flyteidl::service::CreateUploadLocationRequest req;
+  req.set_project("flytesnacks");
+  req.set_domain("development");
+  req.set_filename(filename);
+  req.set_content_md5(dp::Md5(body));
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A fast-register archive uploads through a signed URL and reads back at its file:// native_url",
+    "[e2e]") {
+  DataProxyServer server;
+  std::string archive = ReadFile(kArchive);
+  REQUIRE(archive.size() > 1000);
+  std::string filename = std::filesystem::path(kArchive).filename().string();
+  std::string md5 = dp::Base64(dp::Md5(archive));
+
+  auto loc = server.UploadOk(FastRegisterRequest(filename, archive));
+  CHECK(loc.native_url().rfind("file:///", 0) == 0);
+  CHECK_THAT(loc.native_url(), Catch::EndsWith("/bucket/flytesnacks/development/" +
+                                               dp::Base32(dp::Md5(archive)) + "/" + filename));
+  CHECK(loc.signed_url().rfind("http://127.0.0.1:" + std::to_string(server.http_port) + "/", 0) ==
+        0);
+  CHECK(loc.headers().at("Content-Md5") == md5);
+  CHECK(loc.expires_at().seconds() > std::time(nullptr) + 3500);
+
+  auto put = server.Put(loc.signed_url(), archive, md5);
+  INFO(put.body);
+  REQUIRE(put.status == 200);
+  CHECK(put.Header("etag") == "\"" + dp::Hex(dp::Md5(archive)) + "\"");
+  CHECK(ReadFile(FilePathOf(loc.native_url())) == archive);
+
+  // The same declared content may be uploaded again to the same URL.
+  CHECK(server.Put(loc.signed_url(), archive, md5).status == 200);
+
+  std::string container = loc.native_url().substr(0, loc.native_url().find("/flytesnacks/"));
+  int files = CountFiles(FilePathOf(container));
+  CHECK(files == 1);
+
+  SECTION("refusals are 4xx and write nothing") {
+    std::string small = "print('hello')\n";
+    std::string small_md5 = dp::Base64(dp::Md5(small));
+
+    // A body other than the one whose md5 was declared.
+    auto wrong_body = server.UploadOk(FastRegisterRequest("wrong-body.tar.gz", small));
+    auto r = server.Put(wrong_body.signed_url(), "print('tampered')\n", small_md5);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("did not match"));
+
+    // A Content-MD5 header other than the signed one, even if it matches the body.
+    std::string other = "other content";
+    auto wrong_header = server.UploadOk(FastRegisterRequest("wrong-header.tar.gz", small));
+    r = server.Put(wrong_header.signed_url(), other, dp::Base64(dp::Md5(other)));
+    CHECK(r.status == 403);
+    CHECK_THAT(r.body, Catch::Contains("does not match the signed Content-MD5"));
+    CHECK(server.Put(wrong_header.signed_url(), small, "").status == 403);  // header missing
+
+    // A tampered signature, and a URL re-pointed at another file.
+    auto tampered = server.UploadOk(FastRegisterRequest("tampered.tar.gz", small));
+    std::string url = tampered.signed_url();
+    url.back() = url.back() == 'a' ? 'b' : 'a';
+    r = server.Put(url, small, small_md5);
+    CHECK(r.status == 403);
+    CHECK_THAT(r.body, Catch::Contains("signature does not match"));
+    url = tampered.signed_url();
+    url.replace(url.find("tampered.tar.gz"), 15, "elsewhere.tgz00");
+    CHECK(server.Put(url, small, small_md5).status == 403);
+
+    // Too large: the body is over upload.maxSize.
+    std::string big(kMaxSize + 100, 'x');
+    auto too_large = server.UploadOk(FastRegisterRequest("big.tar.gz", big));
+    r = server.Put(too_large.signed_url(), big, dp::Base64(dp::Md5(big)));
+    CHECK(r.status == 413);
+
+    // Paths escaping the project prefix: in the request, and in the URL path.
+    flyteidl::service::CreateUploadLocationResponse ignored;
+    auto escaping = FastRegisterRequest("../../../../escape.tar.gz", small);
+    auto s = server.Upload(escaping, ignored);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("invalid path segment"));
+    escaping = FastRegisterRequest("x.tar.gz", small);
+    escaping.set_project("..");
+    CHECK(server.Upload(escaping, ignored).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    std::string query = tampered.signed_url().substr(tampered.signed_url().find('?'));
+    for (std::string path :
+         {"/dataproxy/v1/objects/flytesnacks/development/../../../../escape",
+          "/dataproxy/v1/objects/flytesnacks/development/%2e%2e/%2E%2E/escape",
+          "/dataproxy/v1/objects/flytesnacks/development/a%2F..%2F..%2Fescape"}) {
+      INFO(path);
+      r = test::Http(server.http_port, "PUT", path + query, small, {{"Content-MD5", small_md5}});
+      CHECK(r.status == 400);
+    }
+
+    // Expired: a one-second URL used after it lapsed.
+    auto short_lived = FastRegisterRequest("short.tar.gz", small);
+    short_lived.mutable_expires_in()->set_seconds(1);
+    auto expiring = server.UploadOk(short_lived);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    r = server.Put(expiring.signed_url(), small, small_md5);
+    CHECK(r.status == 403);
+    CHECK_THAT(r.body, Catch::Contains("expired"));
+
+    // A longer expiry than allowed is refused when asked for.
+    short_lived.mutable_expires_in()->set_seconds(7200);
+    s = server.Upload(short_lived, ignored);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() == "expiresIn [2h0m0s] cannot exceed max allowed expiration [1h0m0s]");
+
+    CHECK(CountFiles(FilePathOf(container)) == files);
+  }
+
+  SECTION("downloads of the uploaded object") {
+    flyteidl::service::CreateDownloadLocationRequest req;
+    req.set_native_url(loc.native_url());
+    req.mutable_expires_in()->set_seconds(600);
+    flyteidl::service::CreateDownloadLocationResponse resp;
+    grpc::ClientContext ctx;
+    REQUIRE(server.stub->CreateDownloadLocation(&ctx, req, &resp).ok());
+    auto got = test::Http(server.http_port, "GET", TargetOf(resp.signed_url(), server.http_port));
+    CHECK(got.status == 200);
+    CHECK(got.body == archive);
+    // The download URL grants no write.
+    CHECK(server.Put(resp.signed_url(), "x", dp::Base64(dp::Md5("x"))).status == 403);
+
+    // CreateDownloadLink sources are node executions, which this server does not store yet.
+    flyteidl::service::CreateDownloadLinkRequest link;
+    link.set_artifact_type(flyteidl::service::ARTIFACT_TYPE_DECK);
+    link.mutable_node_execution_id()->set_node_id("n0");
+    link.mutable_node_execution_id()->mutable_execution_id()->set_project("flytesnacks");
+    link.mutable_node_execution_id()->mutable_execution_id()->set_domain("development");
+    link.mutable_node_execution_id()->mutable_execution_id()->set_name("e1");
+    flyteidl::service::CreateDownloadLinkResponse link_resp;
+    grpc::ClientContext link_ctx;
+    auto s = server.stub->CreateDownloadLink(&link_ctx, link, &link_resp);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(),
+               Catch::StartsWith("failed to find node execution [node_id:\"n0\""));
+  }
+
+  SECTION("the REST bindings") {
+    std::string body = "rest upload\n";
+    nlohmann::json create = {{"project", "flytesnacks"},
+                             {"domain", "development"},
+                             {"filename", "rest.txt"},
+                             {"content_md5", dp::Base64(dp::Md5(body))}};
+    auto r = test::Http(server.http_port, "POST", "/api/v1/dataproxy/artifact_urn", create.dump(),
+                        {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto created = nlohmann::json::parse(r.body);
+    std::string native = created["native_url"];
+    CHECK(native.rfind("file:///", 0) == 0);
+    CHECK(created["headers"]["Content-Md5"] == dp::Base64(dp::Md5(body)));
+    CHECK(server.Put(created["signed_url"], body, dp::Base64(dp::Md5(body))).status == 200);
+    CHECK(ReadFile(FilePathOf(native)) == body);
+
+    r = test::Http(server.http_port, "GET",
+                   "/api/v1/dataproxy/artifact_urn?native_url=" + dp::PercentEncode(native), "",
+                   {{"Accept", "application/json"}});
+    REQUIRE(r.status == 200);
+    auto download = nlohmann::json::parse(r.body);
+    auto got =
+        test::Http(server.http_port, "GET", TargetOf(download["signed_url"], server.http_port));
+    CHECK(got.status == 200);
+    CHECK(got.body == body);
+
+    create.erase("content_md5");
+    r = test::Http(server.http_port, "POST", "/api/v1/dataproxy/artifact_urn", create.dump(),
+                   {{"Content-Type", "application/json"}});
+    CHECK(r.status == 400);
+    CHECK(nlohmann::json::parse(r.body)["message"] ==
+          "content_md5 or filename_root is a required parameter");
+
+    r = test::Http(server.http_port, "POST", "/api/v1/dataproxy/artifact_link",
+                   R"({"artifact_type": "ARTIFACT_TYPE_DECK"})",
+                   {{"Content-Type", "application/json"}});
+    CHECK(r.status == 400);
+    CHECK(nlohmann::json::parse(r.body)["message"] ==
+          "error while validating request. Error: source is required. Provided nil");
+
+    r = test::Http(server.http_port, "GET",
+                   "/api/v1/data?flyte_url=" +
+                       dp::PercentEncode("flyte://v1/flytesnacks/development/e1/n0/o"));
+    CHECK(r.status == 404);
+    CHECK_THAT(r.body, Catch::Contains("NodeExecutionManager"));
+    r = test::Http(server.http_port, "GET",
+                   "/api/v1/data?flyte_url=" + dp::PercentEncode("s3://bucket/key"));
+    CHECK(r.status == 400);
+  }
+}

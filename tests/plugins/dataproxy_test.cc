@@ -1,0 +1,405 @@
+// The local data proxy's logic: encodings, URL signing and expiry, the storage path layout, the
+// refusal of escaping paths, and the object route's checks, on a real local store.
+#include <catch2/catch.hpp>
+
+#include "data_proxy.h"
+#include "flyte/core/local_store.h"
+#include "signed_url.h"
+#include "test_support.h"
+
+using namespace flyte::plugins::dataproxy;
+using flyte::plugin::StatusCode;
+
+namespace {
+
+struct Fixture {
+  explicit Fixture(std::function<void(DataProxySettings&)> tweak = nullptr) {
+    auto dir = flyte::test::WriteTempFile("dp-" + std::to_string(std::rand()) + "/.keep", "");
+    auto created = flyte::core::LocalObjectStore::Create(dir.substr(0, dir.rfind('/')), "bucket");
+    REQUIRE(created.ok());
+    store = created.value();
+    DataProxySettings settings;
+    settings.signing_key = "0123456789abcdef-test-key";
+    settings.public_base_url = "http://localhost:8088";
+    if (tweak) tweak(settings);
+    space = std::make_shared<ObjectSpace>(
+        settings,
+        [s = store]() -> flyte::plugin::StatusOr<flyte::plugin::ObjectStore*> { return s.get(); },
+        [this] { return now; });
+    proxy = std::make_unique<LocalDataProxy>(space);
+    route = std::make_unique<ObjectRoute>(space);
+  }
+
+  flyte::plugin::CallContext Call() {
+    return {"/flyteidl.service.DataProxyService/X", {}, "", false};
+  }
+
+  flyteidl::service::CreateUploadLocationResponse Upload(
+      const flyteidl::service::CreateUploadLocationRequest& req) {
+    auto call = Call();
+    flyteidl::service::CreateUploadLocationResponse resp;
+    auto s = proxy->CreateUploadLocation(call, req, resp);
+    INFO(s.message());
+    REQUIRE(s.ok());
+    return resp;
+  }
+
+  flyte::plugin::Status UploadError(const flyteidl::service::CreateUploadLocationRequest& req) {
+    auto call = Call();
+    flyteidl::service::CreateUploadLocationResponse resp;
+    return proxy->CreateUploadLocation(call, req, resp);
+  }
+
+  // Sends a request for a signed URL to the route as the host would.
+  flyte::plugin::HttpRouteResponse Send(const std::string& method, const std::string& url,
+                                        const std::string& body,
+                                        std::multimap<std::string, std::string> headers = {}) {
+    std::string target = url.substr(url.find(kObjectRoutePrefix));
+    auto q = target.find('?');
+    std::string path = target.substr(0, q);
+    std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+    flyte::plugin::HttpRouteRequest req{method, path, query, headers, body, "ipv4:127.0.0.1:1"};
+    return route->Handle(req);
+  }
+
+  std::shared_ptr<flyte::core::LocalObjectStore> store;
+  std::chrono::system_clock::time_point now =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  std::shared_ptr<ObjectSpace> space;
+  std::unique_ptr<LocalDataProxy> proxy;
+  std::unique_ptr<ObjectRoute> route;
+};
+
+flyteidl::service::CreateUploadLocationRequest Request(const std::string& body,
+                                                       const std::string& filename = "") {
+  flyteidl::service::CreateUploadLocationRequest req;
+  req.set_project("flytesnacks");
+  req.set_domain("development");
+  req.set_content_md5(Md5(body));
+  if (!filename.empty()) req.set_filename(filename);
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("The encodings read as Go's base64, base32 and time.Duration", "[unit]") {
+  CHECK(Base64(Md5("hello world")) == "XrY7u+Ae7tCTyyK7j1rNww==");
+  CHECK(Base32(Md5("hello world")) == "L23DXO7AD3XNBE6LEK5Y6WWNYM======");
+  CHECK(Hex(Md5("hello world")) == "5eb63bbbe01eeed093cb22bb8f5acdc3");
+  CHECK(Base32("f") == "MY======");
+  CHECK(Base32("foob") == "MZXW6YQ=");
+  CHECK(Base32("fooba") == "MZXW6YTB");
+  CHECK(Base32("foobar") == "MZXW6YTBOI======");
+  CHECK(Base64Decode("XrY7u+Ae7tCTyyK7j1rNww==") == Md5("hello world"));
+  CHECK_FALSE(Base64Decode("XrY7u+Ae7tCTyyK7j1rNww=").has_value());
+  CHECK_FALSE(Base64Decode("not base64!").has_value());
+  using namespace std::chrono;
+  CHECK(GoDuration(hours(1)) == "1h0m0s");
+  CHECK(GoDuration(hours(2) + seconds(1)) == "2h0m1s");
+  CHECK(GoDuration(seconds(90)) == "1m30s");
+  CHECK(GoDuration(milliseconds(1500)) == "1.5s");
+  CHECK(GoDuration(milliseconds(300)) == "300ms");
+  CHECK(GoDuration(seconds(-1)) == "-1s");
+  CHECK(GoDuration(nanoseconds(0)) == "0s");
+}
+
+TEST_CASE("A signature covers method, key, expiry and md5 and nothing verifies under another key",
+          "[unit]") {
+  UrlSigner signer("secret-secret-secret", "http://h:1/", "/dataproxy/v1/objects/");
+  SignedObject object{"PUT", "p/d/root/file name.tar.gz", 1700000100, Base64(Md5("x"))};
+  std::string url = signer.Url(object);
+  CHECK(url.rfind(
+            "http://h:1/dataproxy/v1/objects/p/d/root/file%20name.tar.gz?expires=1700000100&md5=",
+            0) == 0);
+  std::string sig = signer.Signature(object);
+  CHECK(sig.size() == 64);
+  CHECK(signer.Verify(object, sig));
+
+  auto parsed = ParseObjectRequest(
+      url.substr(url.find("/objects/") + 9, url.find('?') - url.find("/objects/") - 9),
+      url.substr(url.find('?') + 1));
+  REQUIRE(parsed.ok());
+  parsed->object.method = "PUT";
+  CHECK(parsed->object.key == object.key);
+  CHECK(parsed->object.content_md5 == object.content_md5);
+  CHECK(signer.Verify(parsed->object, parsed->signature));
+
+  for (auto change : std::vector<std::function<void(SignedObject&)>>{
+           [](SignedObject& o) { o.method = "GET"; }, [](SignedObject& o) { o.key += "x"; },
+           [](SignedObject& o) { o.expires += 1; },
+           [](SignedObject& o) { o.content_md5 = Base64(Md5("y")); }}) {
+    SignedObject altered = object;
+    change(altered);
+    CHECK_FALSE(signer.Verify(altered, sig));
+  }
+  CHECK_FALSE(UrlSigner("another-secret-value", "http://h:1", "/p/").Verify(object, sig));
+  CHECK_FALSE(signer.Verify(object, sig.substr(1)));
+}
+
+TEST_CASE("Object paths that are empty, dot segments or hide a slash are refused", "[unit]") {
+  for (std::string bad :
+       {"p/../x", "p/./x", "p//x", "..", "p/%2e%2e/x", "p/a%2Fb", "p/%00", "p/%zz"}) {
+    INFO(bad);
+    auto r = ParseObjectRequest(bad, "expires=1&signature=00");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  }
+  CHECK(ParseObjectRequest("p/x", "expires=1").status().code() == StatusCode::kPermissionDenied);
+  CHECK(ParseObjectRequest("p/x", "signature=ab").status().code() == StatusCode::kPermissionDenied);
+  CHECK(ParseObjectRequest("p/x", "expires=soon&signature=ab").status().code() ==
+        StatusCode::kPermissionDenied);
+
+  auto ok = KeySegments("/a/b/");
+  REQUIRE(ok.ok());
+  CHECK(ok.value() == std::vector<std::string>{"a", "b"});
+  CHECK_FALSE(KeySegments("a/../b").ok());
+  CHECK_FALSE(KeySegments("a//b").ok());
+}
+
+TEST_CASE("CreateUploadLocation lays out project/domain/base32(md5)/filename and signs a PUT",
+          "[unit]") {
+  Fixture f;
+  auto resp = f.Upload(Request("hello world", "fast.tar.gz"));
+  CHECK(resp.native_url() ==
+        f.store->BaseUri() +
+            "/flytesnacks/development/L23DXO7AD3XNBE6LEK5Y6WWNYM======/fast.tar.gz");
+  CHECK(resp.native_url().rfind("file:///", 0) == 0);
+  CHECK(resp.signed_url().rfind(
+            "http://localhost:8088/dataproxy/v1/objects/flytesnacks/development/", 0) == 0);
+  CHECK(resp.headers().at("Content-Md5") == "XrY7u+Ae7tCTyyK7j1rNww==");
+  CHECK(resp.expires_at().seconds() == 1700000000 + 3600);
+
+  auto put = f.Send("PUT", resp.signed_url(), "hello world",
+                    {{"content-md5", "XrY7u+Ae7tCTyyK7j1rNww=="}});
+  CHECK(put.status == 200);
+  CHECK(f.store->Read(resp.native_url()).value() == "hello world");
+}
+
+TEST_CASE(
+    "CreateUploadLocation uses filename_root, org and storagePrefix and a random name by default",
+    "[unit]") {
+  Fixture f([](DataProxySettings& s) {
+    s.storage_prefix = "uploads";
+    s.default_file_name_length = 7;
+  });
+  auto req = Request("abc");
+  req.set_filename_root("my-root");
+  req.set_org("acme");
+  auto resp = f.Upload(req);
+  std::string prefix = f.store->BaseUri() + "/uploads/acme/flytesnacks/development/my-root/";
+  REQUIRE(resp.native_url().rfind(prefix, 0) == 0);
+  std::string name = resp.native_url().substr(prefix.size());
+  CHECK(name.size() == 7);
+  CHECK(name.find_first_not_of("bcdfghjklmnpqrstvwxz2456789") == std::string::npos);
+}
+
+TEST_CASE("CreateUploadLocation refuses missing parameters, long expiries and escaping names",
+          "[unit]") {
+  Fixture f;
+  auto req = Request("x", "f");
+  req.clear_domain();
+  CHECK(f.UploadError(req).message() == "project and domain are required parameters");
+  req = Request("x", "f");
+  req.clear_content_md5();
+  CHECK(f.UploadError(req).message() == "content_md5 or filename_root is a required parameter");
+  req = Request("x", "f");
+  req.mutable_expires_in()->set_seconds(7200);
+  auto s = f.UploadError(req);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(s.message() == "expiresIn [2h0m0s] cannot exceed max allowed expiration [1h0m0s]");
+  req.mutable_expires_in()->set_seconds(1);
+  req.mutable_expires_in()->set_nanos(-1);
+  CHECK(f.UploadError(req).message() == "expiresIn [seconds:1 nanos:-1] is invalid");
+
+  for (std::string name : {"../../etc/passwd", "a/../../b", ".", ".."}) {
+    INFO(name);
+    auto r = Request("x", name);
+    auto st = f.UploadError(r);
+    CHECK(st.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(
+        st.message(),
+        Catch::StartsWith("failed to create shardedStorageLocation, Error: invalid path segment"));
+    r = Request("x", "f");
+    r.set_project("..");
+    CHECK(f.UploadError(r).code() == StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("CreateUploadLocation at a known path rewrites only an object with the same md5",
+          "[unit]") {
+  Fixture f;
+  auto req = Request("v1", "file.txt");
+  req.set_filename_root("known");
+  auto first = f.Upload(req);
+  REQUIRE(f.store->Write(first.native_url(), "v1").ok());
+  CHECK(f.Upload(req).native_url() == first.native_url());  // same content: allowed
+  auto other = Request("v2", "file.txt");
+  other.set_filename_root("known");
+  auto s = f.UploadError(other);
+  CHECK(s.code() == StatusCode::kAlreadyExists);
+  CHECK(s.message() == "file already exists at location [" + first.native_url() +
+                           "], specify a matching hash if you wish to rewrite");
+  other.clear_content_md5();
+  CHECK(f.UploadError(other).code() == StatusCode::kAlreadyExists);
+}
+
+TEST_CASE(
+    "The object route refuses expired, tampered, oversized and mismatched uploads and writes "
+    "nothing",
+    "[unit]") {
+  Fixture f([](DataProxySettings& s) { s.upload_max_size = 16; });
+  std::string body = "0123456789";
+  std::string md5 = Base64(Md5(body));
+  auto req = Request(body, "f.bin");
+  req.mutable_expires_in()->set_seconds(60);
+  auto resp = f.Upload(req);
+  std::multimap<std::string, std::string> headers{{"content-md5", md5}};
+
+  SECTION("expired") {
+    f.now += std::chrono::seconds(61);
+    auto r = f.Send("PUT", resp.signed_url(), body, headers);
+    CHECK(r.status == 403);
+    CHECK_THAT(r.body, Catch::Contains("expired"));
+  }
+  SECTION("tampered signature") {
+    std::string url = resp.signed_url();
+    url.back() = url.back() == '0' ? '1' : '0';
+    CHECK(f.Send("PUT", url, body, headers).status == 403);
+  }
+  SECTION("tampered path") {
+    std::string url = resp.signed_url();
+    url.replace(url.find("f.bin"), 5, "g.bin");
+    CHECK(f.Send("PUT", url, body, headers).status == 403);
+  }
+  SECTION("used for GET") { CHECK(f.Send("GET", resp.signed_url(), "").status == 403); }
+  SECTION("body not matching the signed md5") {
+    auto r = f.Send("PUT", resp.signed_url(), "9876543210", headers);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("did not match"));
+  }
+  SECTION("Content-MD5 header missing or not the signed one") {
+    CHECK(f.Send("PUT", resp.signed_url(), body).status == 403);
+    auto r = f.Send("PUT", resp.signed_url(), body, {{"content-md5", Base64(Md5("other"))}});
+    CHECK(r.status == 403);
+    CHECK_THAT(r.body, Catch::Contains("does not match the signed Content-MD5"));
+  }
+  SECTION("too large") {
+    auto r = f.Send("PUT", resp.signed_url(), std::string(17, 'x'), headers);
+    CHECK(r.status == 413);
+    CHECK_THAT(r.body, Catch::Contains("maximum of 16 bytes"));
+  }
+  SECTION("escaping path") {
+    std::string url = resp.signed_url();
+    std::string escaped = url.substr(0, url.find("/objects/") + 9) +
+                          "flytesnacks/development/%2e%2e/%2e%2e/x" + url.substr(url.find('?'));
+    CHECK(f.Send("PUT", escaped, body, headers).status == 400);
+  }
+  CHECK(f.store->Size(resp.native_url()).status().code() == StatusCode::kNotFound);
+  CHECK(f.route->MaxBodyBytes() == 17);
+}
+
+TEST_CASE("CreateDownloadLocation signs a GET the route serves, within the download limits",
+          "[unit]") {
+  Fixture f;
+  auto uri = f.store->Join(f.store->BaseUri(), {"flytesnacks", "development", "obj"});
+  REQUIRE(f.store->Write(uri.value(), "payload").ok());
+  auto call = f.Call();
+  flyteidl::service::CreateDownloadLocationRequest req;
+  req.set_native_url(uri.value());
+  flyteidl::service::CreateDownloadLocationResponse resp;
+  REQUIRE(f.proxy->CreateDownloadLocation(call, req, resp).ok());
+  CHECK(resp.expires_at().seconds() == 1700000000 + 3600);
+  auto got = f.Send("GET", resp.signed_url(), "");
+  CHECK(got.status == 200);
+  CHECK(got.body == "payload");
+  CHECK(f.Send("PUT", resp.signed_url(), "x").status == 403);
+
+  req.mutable_expires_in()->set_seconds(-5);
+  CHECK(f.proxy->CreateDownloadLocation(call, req, resp).message() ==
+        "error while validating request: expiresIn is invalid. Error: input duration [-5s] should "
+        "not less than 0");
+  req.mutable_expires_in()->set_seconds(3601);
+  CHECK(f.proxy->CreateDownloadLocation(call, req, resp).message() ==
+        "error while validating request: expiresIn is invalid. Error: input duration [1h0m1s] "
+        "cannot exceed max "
+        "allowed expiration [1h0m0s]");
+  req.clear_expires_in();
+  req.set_native_url("file:///etc/passwd");
+  auto outside = f.proxy->CreateDownloadLocation(call, req, resp);
+  CHECK(outside.code() == StatusCode::kInternal);
+  CHECK_THAT(
+      outside.message(),
+      Catch::StartsWith("failed to create a signed url. Error: [file:///etc/passwd] is not"));
+}
+
+TEST_CASE(
+    "CreateDownloadLink and GetData validate as upstream and name the missing execution store",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Call();
+  flyteidl::service::CreateDownloadLinkRequest link;
+  flyteidl::service::CreateDownloadLinkResponse link_resp;
+  CHECK(f.proxy->CreateDownloadLink(call, link, link_resp).message() ==
+        "error while validating request. Error: invalid artifact type [ARTIFACT_TYPE_UNDEFINED]");
+  link.set_artifact_type(flyteidl::service::ARTIFACT_TYPE_DECK);
+  CHECK(f.proxy->CreateDownloadLink(call, link, link_resp).message() ==
+        "error while validating request. Error: source is required. Provided nil");
+  link.mutable_node_execution_id()->set_node_id("n0");
+  auto missing = f.proxy->CreateDownloadLink(call, link, link_resp);
+  CHECK(missing.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(missing.message(),
+             Catch::StartsWith("failed to find node execution [node_id:\"n0\"]"));
+
+  flyteidl::service::GetDataRequest get;
+  flyteidl::service::GetDataResponse data;
+  CHECK(f.proxy->GetData(call, get, data).message() ==
+        "failed to validate resolve artifact request. Error: source is required. Provided empty "
+        "string");
+  get.set_flyte_url("s3://bucket/x");
+  CHECK(f.proxy->GetData(call, get, data).message() ==
+        "failed to validate resolve artifact request. Error: request does not start with the "
+        "correct prefix");
+  get.set_flyte_url("flyte://v1/p/d/e/n0/x");
+  CHECK(f.proxy->GetData(call, get, data).message() ==
+        "failed to parse artifact url Error: failed to parse [flyte://v1/p/d/e/n0/x]");
+  get.set_flyte_url("flyte://v1/p/d/e/n0/o/out");
+  auto node = f.proxy->GetData(call, get, data);
+  CHECK(node.code() == StatusCode::kNotFound);
+  CHECK_THAT(node.message(), Catch::Contains("NodeExecutionManager"));
+  get.set_flyte_url("flyte://v1/p/d/e/n0/2/i");
+  auto task = f.proxy->GetData(call, get, data);
+  CHECK(task.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(task.message(), Catch::StartsWith("failed to list task executions ["));
+  CHECK_THAT(task.message(), Catch::Contains("retry_attempt:2"));
+}
+
+TEST_CASE("Settings read upstream's keys and derive the base URL from the HTTP address", "[unit]") {
+  auto root = nlohmann::json::parse(R"({"server": {"httpPort": 9000, "bindAddress": "0.0.0.0",
+      "dataProxy": {"upload": {"maxSize": "1Mi", "maxExpiresIn": "30m", "defaultFileNameLength": 8,
+                               "storagePrefix": "up"}, "download": {"maxExpiresIn": "2h"}}}})");
+  auto s = DataProxySettings::FromConfig(root, nlohmann::json::object());
+  REQUIRE(s.ok());
+  CHECK(s->upload_max_size == 1024 * 1024);
+  CHECK(s->upload_max_expires_in == std::chrono::minutes(30));
+  CHECK(s->default_file_name_length == 8);
+  CHECK(s->storage_prefix == "up");
+  CHECK(s->download_max_expires_in == std::chrono::hours(2));
+  CHECK(s->public_base_url == "http://localhost:9000");
+  CHECK(s->signing_key.size() == 32);  // generated
+
+  auto defaults = DataProxySettings::FromConfig(
+      nlohmann::json::object(),
+      {{"publicBaseUrl", "https://flyte.example.com"}, {"signingKey", "a-configured-signing-key"}});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->upload_max_size == 6 * 1024 * 1024);
+  CHECK(defaults->upload_max_expires_in == std::chrono::hours(1));
+  CHECK(defaults->default_file_name_length == 20);
+  CHECK(defaults->public_base_url == "https://flyte.example.com");
+  CHECK(defaults->signing_key == "a-configured-signing-key");
+
+  root["server"]["dataProxy"]["upload"]["maxExpiresIn"] = "soon";
+  CHECK_THAT(DataProxySettings::FromConfig(root, nlohmann::json::object()).status().message(),
+             Catch::StartsWith("server.dataProxy.upload.maxExpiresIn: time: invalid duration"));
+  CHECK_FALSE(
+      DataProxySettings::FromConfig(nlohmann::json::object(), {{"signingKey", "short"}}).ok());
+}

@@ -36,6 +36,10 @@ LaunchPlanRepo::~LaunchPlanRepo() = default;
 NamedEntityRepo::~NamedEntityRepo() = default;
 DescriptionEntityRepo::~DescriptionEntityRepo() = default;
 ResourceRepo::~ResourceRepo() = default;
+ExecutionRepo::~ExecutionRepo() = default;
+NodeExecutionRepo::~NodeExecutionRepo() = default;
+TaskExecutionRepo::~TaskExecutionRepo() = default;
+SignalRepo::~SignalRepo() = default;
 Repositories::~Repositories() = default;
 }  // namespace db
 

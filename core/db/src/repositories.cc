@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "execution_repo.h"
 #include "query_builder.h"
 #include "resource_repo.h"
 #include "schema.h"
@@ -865,7 +866,11 @@ class SqlRepositories final : public Repositories {
         launch_plans_(pool),
         named_entities_(pool),
         descriptions_(pool),
-        resources_(MakeResourceRepo(pool)) {}
+        resources_(MakeResourceRepo(pool)),
+        executions_(MakeExecutionRepo(pool)),
+        node_executions_(MakeNodeExecutionRepo(pool)),
+        task_executions_(MakeTaskExecutionRepo(pool)),
+        signals_(MakeSignalRepo(pool)) {}
 
   ProjectRepo& Projects() override { return projects_; }
   TaskRepo& Tasks() override { return tasks_; }
@@ -874,6 +879,10 @@ class SqlRepositories final : public Repositories {
   NamedEntityRepo& NamedEntities() override { return named_entities_; }
   DescriptionEntityRepo& DescriptionEntities() override { return descriptions_; }
   ResourceRepo& Resources() override { return *resources_; }
+  ExecutionRepo& Executions() override { return *executions_; }
+  NodeExecutionRepo& NodeExecutions() override { return *node_executions_; }
+  TaskExecutionRepo& TaskExecutions() override { return *task_executions_; }
+  SignalRepo& Signals() override { return *signals_; }
 
  private:
   SqlProjectRepo projects_;
@@ -883,6 +892,10 @@ class SqlRepositories final : public Repositories {
   SqlNamedEntityRepo named_entities_;
   SqlDescriptionEntityRepo descriptions_;
   std::unique_ptr<ResourceRepo> resources_;
+  std::unique_ptr<ExecutionRepo> executions_;
+  std::unique_ptr<NodeExecutionRepo> node_executions_;
+  std::unique_ptr<TaskExecutionRepo> task_executions_;
+  std::unique_ptr<SignalRepo> signals_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +133,123 @@ struct ResourceModel {
   Time created_at{}, updated_at{};
 };
 
+// ---------------------------------------------------------------------------------------------
+// Executions (upstream models/execution.go, node_execution.go, task_execution.go, signal.go and
+// the event models). Durations are nanoseconds; timestamps are UTC; optional timestamps and
+// pointer columns of upstream are std::optional (NULL when unset).
+
+struct ExecutionKey {
+  std::string project, domain, name;  // execution_project, execution_domain, execution_name
+};
+
+struct ExecutionModel {
+  int64_t id = 0;  // assigned by the database on Create
+  ExecutionKey key;
+  int64_t launch_plan_id = 0;
+  int64_t workflow_id = 0;
+  int64_t task_id = 0;
+  std::string phase;    // core.WorkflowExecution.Phase name
+  std::string closure;  // serialized admin.ExecutionClosure
+  std::string spec;     // serialized admin.ExecutionSpec
+  std::optional<Time> started_at;
+  std::optional<Time> execution_created_at;
+  std::optional<Time> execution_updated_at;
+  int64_t duration_ns = 0;
+  std::string abort_cause;
+  int32_t mode = 0;  // admin.ExecutionMetadata.ExecutionMode
+  int64_t source_execution_id = 0;
+  int64_t parent_node_execution_id = 0;
+  std::string cluster;
+  std::string inputs_uri;
+  std::string user_inputs_uri;
+  std::optional<std::string> error_kind;
+  std::optional<std::string> error_code;
+  std::string user;
+  int32_t state = 0;  // 0 ACTIVE, 1 ARCHIVED
+  std::string launch_entity;  // "launch_plan" or "task"
+  Time created_at{}, updated_at{};
+};
+
+// A row of execution_tags (labels and deprecated spec.tags); the execution key is the owner's.
+struct ExecutionTagModel {
+  std::string key;
+  std::string value;
+};
+
+// A row of execution_events: (execution key, phase) is unique. The execution key is taken from
+// the execution it is written with.
+struct ExecutionEventModel {
+  std::string request_id;
+  Time occurred_at{};
+  std::string phase;
+};
+
+struct NodeExecutionKey {
+  ExecutionKey execution;
+  std::string node_id;
+};
+
+struct NodeExecutionModel {
+  int64_t id = 0;  // assigned by the database on Create
+  NodeExecutionKey key;
+  std::string phase;
+  std::string input_uri;
+  std::string closure;  // serialized admin.NodeExecutionClosure
+  std::optional<Time> started_at;
+  std::optional<Time> node_execution_created_at;
+  std::optional<Time> node_execution_updated_at;
+  int64_t duration_ns = 0;
+  std::string node_execution_metadata;  // serialized admin.NodeExecutionMetaData
+  std::optional<int64_t> parent_id;     // id of the parent node execution (NULL at level 0)
+  std::optional<int64_t> parent_task_execution_id;
+  std::optional<std::string> error_kind;
+  std::optional<std::string> error_code;
+  std::optional<std::string> cache_status;
+  std::string dynamic_workflow_remote_closure_reference;
+  std::string internal_data;  // serialized genModel.NodeExecutionInternalData
+  Time created_at{}, updated_at{};
+};
+
+// A row of node_execution_events: (node execution key, phase) is unique.
+struct NodeExecutionEventModel {
+  std::string request_id;
+  Time occurred_at{};
+  std::string phase;
+};
+
+struct TaskExecutionKey {
+  EntityKey task;  // project, domain, name, version of the task
+  NodeExecutionKey node_execution;
+  uint32_t retry_attempt = 0;
+};
+
+struct TaskExecutionModel {
+  int64_t id = 0;  // assigned by the database on Create
+  TaskExecutionKey key;
+  std::string phase;
+  uint32_t phase_version = 0;
+  std::string input_uri;
+  std::string closure;  // serialized admin.TaskExecutionClosure
+  std::optional<Time> started_at;
+  std::optional<Time> task_execution_created_at;
+  std::optional<Time> task_execution_updated_at;
+  int64_t duration_ns = 0;
+  Time created_at{}, updated_at{};
+};
+
+struct SignalKey {
+  ExecutionKey execution;
+  std::string signal_id;
+};
+
+struct SignalModel {
+  int64_t id = 0;
+  SignalKey key;
+  std::string type;                  // serialized core.LiteralType (NOT NULL)
+  std::optional<std::string> value;  // serialized core.Literal, unset until SetSignal
+  Time created_at{}, updated_at{};
+};
+
 // Errors every repository returns: NOT_FOUND "entry not found" for a missing row;
 // ALREADY_EXISTS "value with matching already exists (<db message>)" for a key collision;
 // INVALID_ARGUMENT for a filter or sort the database refuses; UNKNOWN "failed database
@@ -240,6 +358,93 @@ class FLYTE_PLUGIN_API_EXPORT ResourceRepo {
   virtual StatusOr<std::vector<ResourceModel>> ListAll(const std::string& resource_type) = 0;
 };
 
+// Mutation of a row inside an Update transaction: it receives the current row (read under a
+// write lock) and changes it in place; a non-OK status rolls the transaction back and is
+// returned. Key, id and created_at changes are ignored. It must not call the repositories (the
+// transaction holds a connection and, on SQLite, the single writer lock).
+using ExecutionMutation = std::function<Status(ExecutionModel&)>;
+using NodeExecutionMutation = std::function<Status(NodeExecutionModel&)>;
+using TaskExecutionMutation = std::function<Status(TaskExecutionModel&)>;
+
+// Workflow executions (upstream gormimpl/execution_repo.go and execution_event_repo.go).
+// List/Count filters may name columns of "executions", "launch_plans", "workflows", "tasks" and
+// "execution_tags"; each referenced table adds an INNER JOIN as upstream: launch_plans ON
+// executions.launch_plan_id = launch_plans.id, workflows ON executions.workflow_id =
+// workflows.id, tasks ON executions.task_id = tasks.id, execution_tags ON
+// executions.execution_name = execution_tags.execution_name (upstream joins on the name only).
+// Archived executions are not hidden here: callers add a filter on executions.state.
+class FLYTE_PLUGIN_API_EXPORT ExecutionRepo {
+ public:
+  virtual ~ExecutionRepo();
+  // Inserts the execution and its execution_tags rows in one transaction (created_at and
+  // updated_at default to now). ALREADY_EXISTS, with nothing written, on a key collision.
+  virtual Status Create(const ExecutionModel& execution,
+                        const std::vector<ExecutionTagModel>& tags) = 0;
+  // NOT_FOUND "entry not found" when absent.
+  virtual StatusOr<ExecutionModel> Get(const ExecutionKey& key) = 0;
+  // Requires limit > 0 and at least one filter (upstream ValidateListInput); sort on executions.
+  virtual StatusOr<std::vector<ExecutionModel>> List(const ListInput& input) = 0;
+  // Rows matching `filters` (same tables and joins as List; limit/offset/sort are ignored).
+  virtual StatusOr<int64_t> Count(const ListInput& input) = 0;
+  // In one transaction: reads the row with a write lock (PostgreSQL SELECT ... FOR UPDATE;
+  // SQLite's immediate transaction), inserts `event` (when given) for this execution, runs
+  // `mutate` and writes every non-key column back with updated_at = now. Concurrent updates of
+  // one execution are serialized and never lost. NOT_FOUND when absent; a duplicate event
+  // (same execution and phase) is ALREADY_EXISTS and nothing changes. Returns the row written.
+  virtual StatusOr<ExecutionModel> Update(
+      const ExecutionKey& key, const ExecutionMutation& mutate,
+      const std::optional<ExecutionEventModel>& event = std::nullopt) = 0;
+};
+
+// Node executions (upstream gormimpl/node_execution_repo.go and node_execution_event_repo.go).
+// List/Count filters may name "node_executions" and "executions" columns; referencing
+// executions adds INNER JOIN executions on the execution key.
+class FLYTE_PLUGIN_API_EXPORT NodeExecutionRepo {
+ public:
+  virtual ~NodeExecutionRepo();
+  // Inserts the node execution and, when given, its event row in one transaction.
+  // ALREADY_EXISTS with nothing written on a key collision of either.
+  virtual Status Create(const NodeExecutionModel& node_execution,
+                        const std::optional<NodeExecutionEventModel>& event = std::nullopt) = 0;
+  virtual StatusOr<NodeExecutionModel> Get(const NodeExecutionKey& key) = 0;
+  virtual StatusOr<bool> Exists(const NodeExecutionKey& key) = 0;
+  virtual StatusOr<std::vector<NodeExecutionModel>> List(const ListInput& input) = 0;
+  virtual StatusOr<int64_t> Count(const ListInput& input) = 0;
+  // As ExecutionRepo::Update, with a node_execution_events row.
+  virtual StatusOr<NodeExecutionModel> Update(
+      const NodeExecutionKey& key, const NodeExecutionMutation& mutate,
+      const std::optional<NodeExecutionEventModel>& event = std::nullopt) = 0;
+};
+
+// Task executions (upstream gormimpl/task_execution_repo.go). List/Count filters may name
+// "task_executions", "tasks" (LEFT JOIN on the task key), "node_executions" (INNER JOIN on the
+// node execution key) and "executions" (INNER JOIN on the execution key) columns.
+class FLYTE_PLUGIN_API_EXPORT TaskExecutionRepo {
+ public:
+  virtual ~TaskExecutionRepo();
+  virtual Status Create(const TaskExecutionModel& task_execution) = 0;
+  virtual StatusOr<TaskExecutionModel> Get(const TaskExecutionKey& key) = 0;
+  virtual StatusOr<std::vector<TaskExecutionModel>> List(const ListInput& input) = 0;
+  virtual StatusOr<int64_t> Count(const ListInput& input) = 0;
+  // As ExecutionRepo::Update (no event table for task executions).
+  virtual StatusOr<TaskExecutionModel> Update(const TaskExecutionKey& key,
+                                              const TaskExecutionMutation& mutate) = 0;
+};
+
+// Gate-node signals (upstream gormimpl/signal_repo.go). NOT_FOUND is "signal does not exist".
+class FLYTE_PLUGIN_API_EXPORT SignalRepo {
+ public:
+  virtual ~SignalRepo();
+  // The row with this key and type (upstream FirstOrCreate on the key and type), else inserts
+  // it. A row with the key but another type is ALREADY_EXISTS.
+  virtual StatusOr<SignalModel> GetOrCreate(const SignalModel& signal) = 0;
+  virtual StatusOr<SignalModel> Get(const SignalKey& key) = 0;
+  // Filters on "signals" columns; requires limit > 0 and a filter.
+  virtual StatusOr<std::vector<SignalModel>> List(const ListInput& input) = 0;
+  // Sets value (and updated_at). NOT_FOUND when absent.
+  virtual Status Update(const SignalKey& key, const std::string& value) = 0;
+};
+
 // PluginID kDatabase.
 class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
  public:
@@ -251,6 +456,10 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   virtual NamedEntityRepo& NamedEntities() = 0;
   virtual DescriptionEntityRepo& DescriptionEntities() = 0;
   virtual ResourceRepo& Resources() = 0;
+  virtual ExecutionRepo& Executions() = 0;
+  virtual NodeExecutionRepo& NodeExecutions() = 0;
+  virtual TaskExecutionRepo& TaskExecutions() = 0;
+  virtual SignalRepo& Signals() = 0;
 };
 
 }  // namespace flyte::plugin::db

@@ -1,0 +1,839 @@
+// Executions, node executions, task executions, their events and signals, with the queries of
+// upstream's gormimpl execution_repo.go, node_execution_repo.go, task_execution_repo.go,
+// execution_event_repo.go, node_execution_event_repo.go and signal_repo.go. Updates are
+// read-modify-write under a row lock in one transaction.
+#include "execution_repo.h"
+
+#include <chrono>
+#include <functional>
+
+#include "query_builder.h"
+#include "schema.h"
+
+namespace flyte::core::db {
+
+using plugin::InvalidArgument;
+using plugin::NotFound;
+using plugin::Status;
+using plugin::StatusOr;
+using namespace plugin::db;  // NOLINT: the models and repository interfaces
+
+namespace {
+
+constexpr const char* kEntryNotFound = "entry not found";
+constexpr const char* kSignalNotFound = "signal does not exist";
+
+// ---------------------------------------------------------------------------------------------
+// Column values
+
+// Appends one bound value (with the cast its column needs) to a statement.
+using Binder = std::function<void(Sql&)>;
+
+Binder TextV(std::string s) {
+  return [s = std::move(s)](Sql& q) { q.BindText(s); };
+}
+Binder OptTextV(std::optional<std::string> s) {
+  return [s = std::move(s)](Sql& q) { q.BindOptText(s); };
+}
+Binder BytesV(std::string s) {
+  return [s = std::move(s)](Sql& q) { q.BindBytes(s); };
+}
+Binder OptBytesV(std::optional<std::string> s) {
+  return [s = std::move(s)](Sql& q) { q.BindOptBytes(s); };
+}
+Binder IntV(int64_t i) {
+  return [i](Sql& q) { q.BindInt(i); };
+}
+Binder OptIntV(std::optional<int64_t> i) {
+  return [i](Sql& q) { q.Bind(i ? Value::Int(*i) : Value::Null()); };
+}
+Binder TimeV(Time t) {
+  return [t](Sql& q) { q.BindTime(t); };
+}
+Binder OptTimeV(std::optional<Time> t) {
+  return [t](Sql& q) {
+    if (t) {
+      q.BindTime(*t);
+    } else {
+      q.Bind(Value::Null());
+    }
+  };
+}
+
+std::optional<Time> OptTimeOf(const std::optional<std::string>& v) {
+  if (!v) return std::nullopt;
+  return TimeOf(v);
+}
+std::optional<int64_t> OptIntOf(const std::optional<std::string>& v) {
+  if (!v) return std::nullopt;
+  return IntOf(v);
+}
+
+// Reads the columns of a row in order.
+class Reader {
+ public:
+  Reader(Dialect dialect, const Row& row, size_t at = 0) : dialect_(dialect), row_(row), at_(at) {}
+  const std::optional<std::string>& Raw() { return row_[at_++]; }
+  std::string Text() { return TextOf(Raw()); }
+  std::optional<std::string> OptText() { return Raw(); }
+  std::string Bytes() { return BytesOf(dialect_, Raw()); }
+  std::optional<std::string> OptBytes() {
+    const auto& v = Raw();
+    if (!v) return std::nullopt;
+    return BytesOf(dialect_, v);
+  }
+  int64_t Int() { return IntOf(Raw()); }
+  std::optional<int64_t> OptInt() { return OptIntOf(Raw()); }
+  Time TimeAt() { return TimeOf(Raw()); }
+  std::optional<Time> OptTime() { return OptTimeOf(Raw()); }
+
+ private:
+  Dialect dialect_;
+  const Row& row_;
+  size_t at_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Entity mappings: key columns, data columns (everything but id, created_at, updated_at and
+// the key), their values and how a row reads back. Rows are selected as
+// id, created_at, updated_at, <key columns>, <data columns>.
+
+struct ExecutionTraits {
+  using Model = ExecutionModel;
+  using Key = ExecutionKey;
+  static constexpr const char* kTable = "executions";
+  static std::vector<std::string> KeyColumns() {
+    return {"execution_project", "execution_domain", "execution_name"};
+  }
+  static std::vector<Binder> KeyValues(const Key& k) {
+    return {TextV(k.project), TextV(k.domain), TextV(k.name)};
+  }
+  static Key KeyOf(const Model& m) { return m.key; }
+  static Key ReadKey(Reader& r) {
+    Key k;
+    k.project = r.Text();
+    k.domain = r.Text();
+    k.name = r.Text();
+    return k;
+  }
+  static std::vector<std::string> DataColumns() {
+    return {"launch_plan_id", "workflow_id", "task_id", "phase", "closure", "spec",
+            "started_at", "execution_created_at", "execution_updated_at", "duration",
+            "abort_cause", "mode", "source_execution_id", "parent_node_execution_id", "cluster",
+            "inputs_uri", "user_inputs_uri", "error_kind", "error_code", "user", "state",
+            "launch_entity"};
+  }
+  static std::vector<Binder> DataValues(const Model& m) {
+    return {IntV(m.launch_plan_id),
+            IntV(m.workflow_id),
+            IntV(m.task_id),
+            TextV(m.phase),
+            BytesV(m.closure),
+            BytesV(m.spec),
+            OptTimeV(m.started_at),
+            OptTimeV(m.execution_created_at),
+            OptTimeV(m.execution_updated_at),
+            IntV(m.duration_ns),
+            TextV(m.abort_cause),
+            IntV(m.mode),
+            IntV(m.source_execution_id),
+            IntV(m.parent_node_execution_id),
+            TextV(m.cluster),
+            TextV(m.inputs_uri),
+            TextV(m.user_inputs_uri),
+            OptTextV(m.error_kind),
+            OptTextV(m.error_code),
+            TextV(m.user),
+            IntV(m.state),
+            TextV(m.launch_entity)};
+  }
+  static void ReadData(Model& m, Reader& r) {
+    m.launch_plan_id = r.Int();
+    m.workflow_id = r.Int();
+    m.task_id = r.Int();
+    m.phase = r.Text();
+    m.closure = r.Bytes();
+    m.spec = r.Bytes();
+    m.started_at = r.OptTime();
+    m.execution_created_at = r.OptTime();
+    m.execution_updated_at = r.OptTime();
+    m.duration_ns = r.Int();
+    m.abort_cause = r.Text();
+    m.mode = static_cast<int32_t>(r.Int());
+    m.source_execution_id = r.Int();
+    m.parent_node_execution_id = r.Int();
+    m.cluster = r.Text();
+    m.inputs_uri = r.Text();
+    m.user_inputs_uri = r.Text();
+    m.error_kind = r.OptText();
+    m.error_code = r.OptText();
+    m.user = r.Text();
+    m.state = static_cast<int32_t>(r.Int());
+    m.launch_entity = r.Text();
+  }
+};
+
+struct NodeExecutionTraits {
+  using Model = NodeExecutionModel;
+  using Key = NodeExecutionKey;
+  static constexpr const char* kTable = "node_executions";
+  static std::vector<std::string> KeyColumns() {
+    return {"execution_project", "execution_domain", "execution_name", "node_id"};
+  }
+  static std::vector<Binder> KeyValues(const Key& k) {
+    return {TextV(k.execution.project), TextV(k.execution.domain), TextV(k.execution.name),
+            TextV(k.node_id)};
+  }
+  static Key KeyOf(const Model& m) { return m.key; }
+  static Key ReadKey(Reader& r) {
+    Key k;
+    k.execution = ExecutionTraits::ReadKey(r);
+    k.node_id = r.Text();
+    return k;
+  }
+  static std::vector<std::string> DataColumns() {
+    return {"phase",
+            "input_uri",
+            "closure",
+            "started_at",
+            "node_execution_created_at",
+            "node_execution_updated_at",
+            "duration",
+            "node_execution_metadata",
+            "parent_id",
+            "parent_task_execution_id",
+            "error_kind",
+            "error_code",
+            "cache_status",
+            "dynamic_workflow_remote_closure_reference",
+            "internal_data"};
+  }
+  static std::vector<Binder> DataValues(const Model& m) {
+    return {TextV(m.phase),
+            TextV(m.input_uri),
+            BytesV(m.closure),
+            OptTimeV(m.started_at),
+            OptTimeV(m.node_execution_created_at),
+            OptTimeV(m.node_execution_updated_at),
+            IntV(m.duration_ns),
+            BytesV(m.node_execution_metadata),
+            OptIntV(m.parent_id),
+            OptIntV(m.parent_task_execution_id),
+            OptTextV(m.error_kind),
+            OptTextV(m.error_code),
+            OptTextV(m.cache_status),
+            TextV(m.dynamic_workflow_remote_closure_reference),
+            BytesV(m.internal_data)};
+  }
+  static void ReadData(Model& m, Reader& r) {
+    m.phase = r.Text();
+    m.input_uri = r.Text();
+    m.closure = r.Bytes();
+    m.started_at = r.OptTime();
+    m.node_execution_created_at = r.OptTime();
+    m.node_execution_updated_at = r.OptTime();
+    m.duration_ns = r.Int();
+    m.node_execution_metadata = r.Bytes();
+    m.parent_id = r.OptInt();
+    m.parent_task_execution_id = r.OptInt();
+    m.error_kind = r.OptText();
+    m.error_code = r.OptText();
+    m.cache_status = r.OptText();
+    m.dynamic_workflow_remote_closure_reference = r.Text();
+    m.internal_data = r.Bytes();
+  }
+};
+
+struct TaskExecutionTraits {
+  using Model = TaskExecutionModel;
+  using Key = TaskExecutionKey;
+  static constexpr const char* kTable = "task_executions";
+  static std::vector<std::string> KeyColumns() {
+    return {"project",          "domain",         "name",    "version",      "execution_project",
+            "execution_domain", "execution_name", "node_id", "retry_attempt"};
+  }
+  static std::vector<Binder> KeyValues(const Key& k) {
+    return {TextV(k.task.project),
+            TextV(k.task.domain),
+            TextV(k.task.name),
+            TextV(k.task.version),
+            TextV(k.node_execution.execution.project),
+            TextV(k.node_execution.execution.domain),
+            TextV(k.node_execution.execution.name),
+            TextV(k.node_execution.node_id),
+            IntV(k.retry_attempt)};
+  }
+  static Key KeyOf(const Model& m) { return m.key; }
+  static Key ReadKey(Reader& r) {
+    Key k;
+    k.task.project = r.Text();
+    k.task.domain = r.Text();
+    k.task.name = r.Text();
+    k.task.version = r.Text();
+    k.node_execution = NodeExecutionTraits::ReadKey(r);
+    k.retry_attempt = static_cast<uint32_t>(r.Int());
+    return k;
+  }
+  static std::vector<std::string> DataColumns() {
+    return {"phase",      "phase_version",          "input_uri", "closure", "started_at",
+            "task_execution_created_at", "task_execution_updated_at", "duration"};
+  }
+  static std::vector<Binder> DataValues(const Model& m) {
+    return {TextV(m.phase),
+            IntV(m.phase_version),
+            TextV(m.input_uri),
+            BytesV(m.closure),
+            OptTimeV(m.started_at),
+            OptTimeV(m.task_execution_created_at),
+            OptTimeV(m.task_execution_updated_at),
+            IntV(m.duration_ns)};
+  }
+  static void ReadData(Model& m, Reader& r) {
+    m.phase = r.Text();
+    m.phase_version = static_cast<uint32_t>(r.Int());
+    m.input_uri = r.Text();
+    m.closure = r.Bytes();
+    m.started_at = r.OptTime();
+    m.task_execution_created_at = r.OptTime();
+    m.task_execution_updated_at = r.OptTime();
+    m.duration_ns = r.Int();
+  }
+};
+
+struct SignalTraits {
+  using Model = SignalModel;
+  using Key = SignalKey;
+  static constexpr const char* kTable = "signals";
+  static std::vector<std::string> KeyColumns() {
+    return {"execution_project", "execution_domain", "execution_name", "signal_id"};
+  }
+  static std::vector<Binder> KeyValues(const Key& k) {
+    return {TextV(k.execution.project), TextV(k.execution.domain), TextV(k.execution.name),
+            TextV(k.signal_id)};
+  }
+  static Key KeyOf(const Model& m) { return m.key; }
+  static Key ReadKey(Reader& r) {
+    Key k;
+    k.execution = ExecutionTraits::ReadKey(r);
+    k.signal_id = r.Text();
+    return k;
+  }
+  static std::vector<std::string> DataColumns() { return {"type", "value"}; }
+  static std::vector<Binder> DataValues(const Model& m) {
+    return {BytesV(m.type), OptBytesV(m.value)};
+  }
+  static void ReadData(Model& m, Reader& r) {
+    m.type = r.Bytes();
+    m.value = r.OptBytes();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Generic statements over a mapping
+
+template <class T>
+std::vector<std::string> SelectedColumns() {
+  std::vector<std::string> cols = {"id", "created_at", "updated_at"};
+  for (auto& c : T::KeyColumns()) cols.push_back(c);
+  for (auto& c : T::DataColumns()) cols.push_back(c);
+  return cols;
+}
+
+template <class T>
+std::string SelectList(Dialect dialect) {
+  const TableDef* def = FindTable(T::kTable);
+  std::string out;
+  bool first = true;
+  for (const auto& c : SelectedColumns<T>()) {
+    if (!first) out += ", ";
+    first = false;
+    out += ReadExpr(dialect, T::kTable, *FindColumn(*def, c));
+  }
+  return out;
+}
+
+template <class T>
+typename T::Model ReadRow(Dialect dialect, const Row& row) {
+  typename T::Model m;
+  Reader r(dialect, row);
+  m.id = r.Int();
+  m.created_at = r.TimeAt();
+  m.updated_at = r.TimeAt();
+  m.key = T::ReadKey(r);
+  T::ReadData(m, r);
+  return m;
+}
+
+// INSERT of `columns`/`values`, with the id on SQLite (the next one, under the write lock every
+// transaction of this library holds); PostgreSQL's sequence fills it otherwise.
+void Insert(Conn& conn, const std::string& table, const std::vector<std::string>& columns,
+            const std::vector<Binder>& values) {
+  Sql sql(conn.dialect());
+  const bool sqlite = conn.dialect() == Dialect::kSqlite;
+  sql << "INSERT INTO " << QuoteIdent(table) << " (";
+  if (sqlite) sql << "\"id\", ";
+  for (size_t i = 0; i < columns.size(); ++i) sql << (i ? ", " : "") << QuoteIdent(columns[i]);
+  sql << ") VALUES (";
+  if (sqlite) sql << "(SELECT COALESCE(MAX(\"id\"), 0) + 1 FROM " << QuoteIdent(table) << "), ";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) sql << ", ";
+    values[i](sql);
+  }
+  sql << ")";
+  conn.Exec(sql);
+}
+
+template <class T>
+void InsertRow(Conn& conn, const typename T::Model& m) {
+  Time now = std::chrono::system_clock::now();
+  std::vector<std::string> cols = {"created_at", "updated_at"};
+  std::vector<Binder> vals = {TimeV(m.created_at == Time{} ? now : m.created_at),
+                              TimeV(m.updated_at == Time{} ? now : m.updated_at)};
+  for (auto& c : T::KeyColumns()) cols.push_back(c);
+  for (auto& v : T::KeyValues(T::KeyOf(m))) vals.push_back(std::move(v));
+  for (auto& c : T::DataColumns()) cols.push_back(c);
+  for (auto& v : T::DataValues(m)) vals.push_back(std::move(v));
+  Insert(conn, T::kTable, cols, vals);
+}
+
+template <class T>
+void WhereKey(Sql& sql, const typename T::Key& key) {
+  auto cols = T::KeyColumns();
+  auto vals = T::KeyValues(key);
+  for (size_t i = 0; i < cols.size(); ++i) {
+    sql << (i ? " AND " : " WHERE ") << QuoteIdent(T::kTable) << "." << QuoteIdent(cols[i])
+        << " = ";
+    vals[i](sql);
+  }
+}
+
+// The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL).
+template <class T>
+std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock) {
+  Sql sql(conn.dialect());
+  sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM " << QuoteIdent(T::kTable);
+  WhereKey<T>(sql, key);
+  sql << " LIMIT 1";
+  if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
+  auto rows = conn.Query(sql, SelectedColumns<T>().size());
+  if (rows.empty()) return std::nullopt;
+  return ReadRow<T>(conn.dialect(), rows[0]);
+}
+
+template <class T>
+StatusOr<std::optional<typename T::Model>> Find(Pool& pool, const typename T::Key& key) {
+  std::optional<typename T::Model> found;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    found = QueryRow<T>(conn, key, false);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return found;
+}
+
+template <class T>
+StatusOr<typename T::Model> GetRow(Pool& pool, const typename T::Key& key,
+                                   const char* not_found = kEntryNotFound) {
+  auto found = Find<T>(pool, key);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return NotFound(not_found);
+  return *found.value();
+}
+
+// UPDATE of every data column and updated_at of the row with `key`.
+template <class T>
+int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m) {
+  Sql sql(conn.dialect());
+  sql << "UPDATE " << QuoteIdent(T::kTable) << " SET \"updated_at\" = ";
+  sql.BindTime(m.updated_at);
+  auto cols = T::DataColumns();
+  auto vals = T::DataValues(m);
+  for (size_t i = 0; i < cols.size(); ++i) {
+    sql << ", " << QuoteIdent(cols[i]) << " = ";
+    vals[i](sql);
+  }
+  WhereKey<T>(sql, key);
+  return conn.Exec(sql);
+}
+
+// The read-modify-write of an Update: lock, `before` (event insert), mutate, write back.
+template <class T>
+StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
+                                      const std::function<Status(typename T::Model&)>& mutate,
+                                      const std::function<void(Conn&)>& before) {
+  typename T::Model result;
+  Status status = pool.RunTx([&](Conn& conn) -> Status {
+    auto row = QueryRow<T>(conn, key, true);
+    if (!row) return NotFound(kEntryNotFound);
+    if (before) before(conn);
+    typename T::Model m = *row;
+    if (mutate) {
+      if (Status s = mutate(m); !s.ok()) return s;
+    }
+    // Identity columns stay as read.
+    m.id = row->id;
+    m.key = row->key;
+    m.created_at = row->created_at;
+    m.updated_at = std::chrono::system_clock::now();
+    if (WriteRow<T>(conn, key, m) == 0) return NotFound(kEntryNotFound);
+    result = std::move(m);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+Status ValidateListInput(const ListInput& input) {
+  if (input.limit == 0) return InvalidArgument("missing and/or invalid parameters: limit");
+  if (input.filters.empty()) return InvalidArgument("missing and/or invalid parameters: filters");
+  return Status::Ok();
+}
+
+TableRef Ref(const std::string& table) { return TableRef{table, table, FindTable(table)}; }
+
+// A table a list query joins when a filter names it.
+struct JoinDef {
+  std::string table;
+  std::string clause;  // " INNER JOIN ... ON ..."
+};
+
+std::string OnKey(const std::string& a, const std::string& b,
+                  const std::vector<std::string>& columns, const char* kind) {
+  std::string out = std::string(" ") + kind + " JOIN " + QuoteIdent(b) + " ON ";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out += " AND ";
+    out += QuoteIdent(a) + "." + QuoteIdent(columns[i]) + " = " + QuoteIdent(b) + "." +
+           QuoteIdent(columns[i]);
+  }
+  return out;
+}
+
+// FROM <table> plus the joins of the tables `filters` reference; the tables filters may name.
+template <class T>
+std::vector<TableRef> AppendFrom(Sql& sql, const std::vector<Filter>& filters,
+                                 const std::vector<JoinDef>& joins) {
+  sql << " FROM " << QuoteIdent(T::kTable);
+  std::vector<TableRef> refs = {Ref(T::kTable)};
+  for (const JoinDef& j : joins) {
+    refs.push_back(Ref(j.table));
+    for (const Filter& f : filters) {
+      if (f.table == j.table) {
+        sql << j.clause;
+        break;
+      }
+    }
+  }
+  return refs;
+}
+
+template <class T>
+StatusOr<std::vector<typename T::Model>> ListRows(Pool& pool, const ListInput& input,
+                                                  const std::vector<JoinDef>& joins) {
+  if (Status s = ValidateListInput(input); !s.ok()) return s;
+  Sql sql(pool.dialect());
+  sql << "SELECT " << SelectList<T>(sql.dialect());
+  auto refs = AppendFrom<T>(sql, input.filters, joins);
+  if (Status s = AppendFilters(sql, input.filters, refs, {}, " WHERE "); !s.ok()) return s;
+  if (Status s = AppendSort(sql, input.sort, refs.front()); !s.ok()) return s;
+  AppendLimitOffset(sql, input.limit, input.offset);
+  std::vector<typename T::Model> out;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) {
+      out.push_back(ReadRow<T>(conn.dialect(), row));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+template <class T>
+StatusOr<int64_t> CountRows(Pool& pool, const ListInput& input, const std::vector<JoinDef>& joins) {
+  Sql sql(pool.dialect());
+  sql << "SELECT COUNT(*)";
+  auto refs = AppendFrom<T>(sql, input.filters, joins);
+  if (Status s = AppendFilters(sql, input.filters, refs, {}, " WHERE "); !s.ok()) return s;
+  int64_t count = 0;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    auto rows = conn.Query(sql, 1);
+    if (!rows.empty()) count = IntOf(rows[0][0]);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return count;
+}
+
+// An event row: the owner's key columns and values, then request_id, occurred_at, phase.
+template <class Event>
+void InsertEvent(Conn& conn, const std::string& table, std::vector<std::string> key_columns,
+                 std::vector<Binder> key_values, const Event& e) {
+  Time now = std::chrono::system_clock::now();
+  std::vector<std::string> cols = {"created_at", "updated_at"};
+  std::vector<Binder> vals = {TimeV(now), TimeV(now)};
+  for (auto& c : key_columns) cols.push_back(std::move(c));
+  for (auto& v : key_values) vals.push_back(std::move(v));
+  cols.insert(cols.end(), {"request_id", "occurred_at", "phase"});
+  vals.push_back(TextV(e.request_id));
+  vals.push_back(TimeV(e.occurred_at));
+  vals.push_back(TextV(e.phase));
+  Insert(conn, table, cols, vals);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executions
+
+class SqlExecutionRepo final : public ExecutionRepo {
+ public:
+  explicit SqlExecutionRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  Status Create(const ExecutionModel& execution,
+                const std::vector<ExecutionTagModel>& tags) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      Time now = std::chrono::system_clock::now();
+      for (const ExecutionTagModel& tag : tags) {
+        Insert(conn, "execution_tags",
+               {"created_at", "updated_at", "execution_project", "execution_domain",
+                "execution_name", "key", "value"},
+               {TimeV(now), TimeV(now), TextV(execution.key.project), TextV(execution.key.domain),
+                TextV(execution.key.name), TextV(tag.key), TextV(tag.value)});
+      }
+      InsertRow<ExecutionTraits>(conn, execution);
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<ExecutionModel> Get(const ExecutionKey& key) override {
+    return GetRow<ExecutionTraits>(*pool_, key);
+  }
+
+  StatusOr<std::vector<ExecutionModel>> List(const ListInput& input) override {
+    return ListRows<ExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<int64_t> Count(const ListInput& input) override {
+    return CountRows<ExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<ExecutionModel> Update(const ExecutionKey& key, const ExecutionMutation& mutate,
+                                  const std::optional<ExecutionEventModel>& event) override {
+    std::function<void(Conn&)> before;
+    if (event) {
+      before = [&](Conn& conn) {
+        InsertEvent(conn, "execution_events", ExecutionTraits::KeyColumns(),
+                    ExecutionTraits::KeyValues(key), *event);
+      };
+    }
+    return MutateRow<ExecutionTraits>(*pool_, key, mutate, before);
+  }
+
+ private:
+  // Upstream's joins of ExecutionRepo.List (execution_tags on the execution name only).
+  static const std::vector<JoinDef>& Joins() {
+    static const std::vector<JoinDef> joins = {
+        {"launch_plans",
+         " INNER JOIN \"launch_plans\" ON \"executions\".\"launch_plan_id\" = "
+         "\"launch_plans\".\"id\""},
+        {"workflows",
+         " INNER JOIN \"workflows\" ON \"executions\".\"workflow_id\" = \"workflows\".\"id\""},
+        {"tasks", " INNER JOIN \"tasks\" ON \"executions\".\"task_id\" = \"tasks\".\"id\""},
+        {"execution_tags",
+         " INNER JOIN \"execution_tags\" ON \"executions\".\"execution_name\" = "
+         "\"execution_tags\".\"execution_name\""}};
+    return joins;
+  }
+
+  std::shared_ptr<Pool> pool_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Node executions
+
+const std::vector<std::string>& ExecKeyColumns() {
+  static const std::vector<std::string> cols = {"execution_project", "execution_domain",
+                                                "execution_name"};
+  return cols;
+}
+
+class SqlNodeExecutionRepo final : public NodeExecutionRepo {
+ public:
+  explicit SqlNodeExecutionRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  Status Create(const NodeExecutionModel& node_execution,
+                const std::optional<NodeExecutionEventModel>& event) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      InsertRow<NodeExecutionTraits>(conn, node_execution);
+      if (event) {
+        InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
+                    NodeExecutionTraits::KeyValues(node_execution.key), *event);
+      }
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<NodeExecutionModel> Get(const NodeExecutionKey& key) override {
+    return GetRow<NodeExecutionTraits>(*pool_, key);
+  }
+
+  StatusOr<bool> Exists(const NodeExecutionKey& key) override {
+    Sql sql(pool_->dialect());
+    sql << "SELECT \"node_executions\".\"id\" FROM \"node_executions\"";
+    WhereKey<NodeExecutionTraits>(sql, key);
+    sql << " LIMIT 1";
+    bool exists = false;
+    Status status = pool_->Run([&](Conn& conn) -> Status {
+      exists = !conn.Query(sql, 1).empty();
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return exists;
+  }
+
+  StatusOr<std::vector<NodeExecutionModel>> List(const ListInput& input) override {
+    return ListRows<NodeExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<int64_t> Count(const ListInput& input) override {
+    return CountRows<NodeExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<NodeExecutionModel> Update(
+      const NodeExecutionKey& key, const NodeExecutionMutation& mutate,
+      const std::optional<NodeExecutionEventModel>& event) override {
+    std::function<void(Conn&)> before;
+    if (event) {
+      before = [&](Conn& conn) {
+        InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
+                    NodeExecutionTraits::KeyValues(key), *event);
+      };
+    }
+    return MutateRow<NodeExecutionTraits>(*pool_, key, mutate, before);
+  }
+
+ private:
+  static const std::vector<JoinDef>& Joins() {
+    static const std::vector<JoinDef> joins = {
+        {"executions", OnKey("node_executions", "executions", ExecKeyColumns(), "INNER")}};
+    return joins;
+  }
+
+  std::shared_ptr<Pool> pool_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Task executions
+
+class SqlTaskExecutionRepo final : public TaskExecutionRepo {
+ public:
+  explicit SqlTaskExecutionRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  Status Create(const TaskExecutionModel& task_execution) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      InsertRow<TaskExecutionTraits>(conn, task_execution);
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<TaskExecutionModel> Get(const TaskExecutionKey& key) override {
+    return GetRow<TaskExecutionTraits>(*pool_, key);
+  }
+
+  StatusOr<std::vector<TaskExecutionModel>> List(const ListInput& input) override {
+    return ListRows<TaskExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<int64_t> Count(const ListInput& input) override {
+    return CountRows<TaskExecutionTraits>(*pool_, input, Joins());
+  }
+
+  StatusOr<TaskExecutionModel> Update(const TaskExecutionKey& key,
+                                      const TaskExecutionMutation& mutate) override {
+    return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, nullptr);
+  }
+
+ private:
+  // Upstream's leftJoinTaskToTaskExec, innerJoinNodeExecToTaskExec, innerJoinExecToTaskExec.
+  static const std::vector<JoinDef>& Joins() {
+    static const std::vector<JoinDef> joins = {
+        {"tasks", OnKey("task_executions", "tasks", {"project", "domain", "name", "version"},
+                        "LEFT")},
+        {"node_executions",
+         OnKey("task_executions", "node_executions",
+               {"node_id", "execution_project", "execution_domain", "execution_name"}, "INNER")},
+        {"executions", OnKey("task_executions", "executions", ExecKeyColumns(), "INNER")}};
+    return joins;
+  }
+
+  std::shared_ptr<Pool> pool_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+
+class SqlSignalRepo final : public SignalRepo {
+ public:
+  explicit SqlSignalRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  StatusOr<SignalModel> GetOrCreate(const SignalModel& signal) override {
+    std::optional<SignalModel> result;
+    Status status = pool_->RunTx([&](Conn& conn) -> Status {
+      // FirstOrCreate's condition is the key and the type; a row with the key and another
+      // type is not found, and the insert then collides.
+      Sql sql(conn.dialect());
+      sql << "SELECT " << SelectList<SignalTraits>(conn.dialect()) << " FROM \"signals\"";
+      WhereKey<SignalTraits>(sql, signal.key);
+      sql << " AND \"signals\".\"type\" = ";
+      sql.BindBytes(signal.type) << " LIMIT 1";
+      auto rows = conn.Query(sql, SelectedColumns<SignalTraits>().size());
+      if (!rows.empty()) {
+        result = ReadRow<SignalTraits>(conn.dialect(), rows[0]);
+        return Status::Ok();
+      }
+      InsertRow<SignalTraits>(conn, signal);
+      result = QueryRow<SignalTraits>(conn, signal.key, false);
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    if (!result) return NotFound(kSignalNotFound);
+    return *result;
+  }
+
+  StatusOr<SignalModel> Get(const SignalKey& key) override {
+    return GetRow<SignalTraits>(*pool_, key, kSignalNotFound);
+  }
+
+  StatusOr<std::vector<SignalModel>> List(const ListInput& input) override {
+    return ListRows<SignalTraits>(*pool_, input, {});
+  }
+
+  Status Update(const SignalKey& key, const std::string& value) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      Sql sql(conn.dialect());
+      sql << "UPDATE \"signals\" SET \"updated_at\" = ";
+      sql.BindTime(std::chrono::system_clock::now()) << ", \"value\" = ";
+      sql.BindBytes(value);
+      WhereKey<SignalTraits>(sql, key);
+      if (conn.Exec(sql) == 0) return NotFound(kSignalNotFound);
+      return Status::Ok();
+    });
+  }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExecutionRepo> MakeExecutionRepo(std::shared_ptr<Pool> pool) {
+  return std::make_unique<SqlExecutionRepo>(std::move(pool));
+}
+std::unique_ptr<NodeExecutionRepo> MakeNodeExecutionRepo(std::shared_ptr<Pool> pool) {
+  return std::make_unique<SqlNodeExecutionRepo>(std::move(pool));
+}
+std::unique_ptr<TaskExecutionRepo> MakeTaskExecutionRepo(std::shared_ptr<Pool> pool) {
+  return std::make_unique<SqlTaskExecutionRepo>(std::move(pool));
+}
+std::unique_ptr<SignalRepo> MakeSignalRepo(std::shared_ptr<Pool> pool) {
+  return std::make_unique<SqlSignalRepo>(std::move(pool));
+}
+
+}  // namespace flyte::core::db

@@ -10,6 +10,7 @@
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "registration_client.h"
+#include "served_server.h"
 #include "test_support.h"
 
 using namespace flyte;
@@ -23,54 +24,18 @@ constexpr const char* kDomain = "development";
 
 // The flyteadmin binary with the registration managers and the resource manager.
 struct AttributesServer {
-  explicit AttributesServer(const std::string& override_yaml = "") {
-    grpc_port = test::FreePort();
-    http_port = test::FreePort();
-    const std::string plugins =
-        "    - name: flyte_manager_project\n"
-        "    - name: flyte_manager_task\n"
-        "    - name: flyte_manager_resource\n";
-    config = test::WriteTempFile("attr-" + std::to_string(grpc_port) + ".yaml",
-                                 test::ServerConfigYaml(grpc_port, http_port, plugins));
-    std::vector<std::string> argv{FLYTEADMIN_BIN, "--config", config};
-    if (!override_yaml.empty()) {
-      argv.push_back("--config");
-      argv.push_back(test::WriteTempFile("attr-" + std::to_string(grpc_port) + "-override.yaml",
-                                         override_yaml));
-    }
-    argv.push_back("serve");
-    child = std::make_unique<test::Child>(argv);
-    REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
-    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
-    stub = AdminService::NewStub(test::Channel(grpc_port));
-  }
-  ~AttributesServer() {
-    stub.reset();
-    child->Signal(SIGTERM);
-    auto r = child->Wait(std::chrono::seconds(20));
-    CHECK(r.exit_code == 0);
-  }
-  int grpc_port = 0, http_port = 0;
-  std::string config;
-  std::unique_ptr<test::Child> child;
+  explicit AttributesServer(const std::string& override_yaml = "")
+      : served("    - name: flyte_manager_project\n"
+               "    - name: flyte_manager_task\n"
+               "    - name: flyte_manager_resource\n",
+               override_yaml.empty() ? std::vector<std::string>{} : std::vector<std::string>{override_yaml}),
+        grpc_port(served.grpc_port),
+        http_port(served.http_port),
+        stub(AdminService::NewStub(served.channel())) {}
+  test::ServedServer served;
+  int grpc_port, http_port;
   std::unique_ptr<AdminService::Stub> stub;
 };
-
-// A config layer moving the server to the PostgreSQL test fixture, in a database of its own.
-std::string PostgresOverride(int unique) {
-  const char* state = std::getenv("FLYTE_TEST_PG_STATE");
-  REQUIRE(state != nullptr);
-  std::ifstream in(state);
-  std::string line;
-  int port = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("PGPORT=", 0) == 0) port = std::atoi(line.c_str() + 7);
-  }
-  REQUIRE(port > 0);
-  return "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " +
-         std::to_string(port) + "\n    dbname: e2e_attr_" + std::to_string(unique) +
-         "\n    username: postgres\n    password: \"\"\n";
-}
 
 admin::MatchingAttributes CpuLimit(const std::string& cpu) {
   admin::MatchingAttributes m;
@@ -205,7 +170,7 @@ TEST_CASE("Attributes at each level are upserted, resolved by specificity, liste
           "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
-  AttributesServer server(backend == "postgres" ? PostgresOverride(test::FreePort()) : "");
+  AttributesServer server(backend == "postgres" ? test::PostgresLayer("e2e_attr_" + std::to_string(test::FreePort())) : "");
   Client c{*server.stub};
 
   auto one = CpuLimit("1");

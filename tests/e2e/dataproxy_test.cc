@@ -14,6 +14,7 @@
 #include "flyteidl/service/dataproxy.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "signed_url.h"
+#include "served_server.h"
 #include "test_support.h"
 
 using namespace flyte;
@@ -58,27 +59,12 @@ int CountFiles(const std::string& dir) {
 }
 
 struct DataProxyServer {
-  DataProxyServer() {
-    grpc_port = test::FreePort();
-    http_port = test::FreePort();
-    auto config = test::WriteTempFile(
-        "dp-" + std::to_string(grpc_port) + ".yaml",
-        test::ServerConfigYaml(grpc_port, http_port, "    - name: flyte_dataproxy_local\n"));
-    auto limits =
-        test::WriteTempFile("dp-" + std::to_string(grpc_port) + "-limits.json",
-                            R"({"server": {"dataProxy": {"upload": {"maxSize": "64Ki"}}}})");
-    child = std::make_unique<test::Child>(
-        std::vector<std::string>{FLYTEADMIN_BIN, "--config", config, "--config", limits, "serve"});
-    REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
-    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
-    stub = DataProxyService::NewStub(test::Channel(grpc_port));
-  }
-  ~DataProxyServer() {
-    stub.reset();
-    child->Signal(SIGTERM);
-    auto r = child->Wait(std::chrono::seconds(20));
-    CHECK(r.exit_code == 0);
-  }
+  DataProxyServer()
+      : served("    - name: flyte_dataproxy_local\n",
+               {R"({"server": {"dataProxy": {"upload": {"maxSize": "64Ki"}}}})"}),
+        grpc_port(served.grpc_port),
+        http_port(served.http_port),
+        stub(DataProxyService::NewStub(served.channel())) {}
 
   grpc::Status Upload(const flyteidl::service::CreateUploadLocationRequest& req,
                       flyteidl::service::CreateUploadLocationResponse& resp) {
@@ -102,8 +88,8 @@ struct DataProxyServer {
     return test::Http(http_port, "PUT", TargetOf(url, http_port), body, headers);
   }
 
-  int grpc_port = 0, http_port = 0;
-  std::unique_ptr<test::Child> child;
+  test::ServedServer served;
+  int grpc_port, http_port;
   std::unique_ptr<DataProxyService::Stub> stub;
 };
 

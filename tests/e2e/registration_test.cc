@@ -13,6 +13,7 @@
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "registration_client.h"
+#include "served_server.h"
 #include "test_support.h"
 
 using namespace flyte;
@@ -24,29 +25,13 @@ constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
 struct RunningServer {
-  // `override_yaml`, when given, is a second config file merged over the first (e.g. PostgreSQL).
-  explicit RunningServer(const std::string& override_yaml = "") {
-    grpc_port = test::FreePort();
-    http_port = test::FreePort();
-    config = test::WriteTempFile("reg-" + std::to_string(grpc_port) + ".yaml",
-                                 test::ServerConfigYaml(grpc_port, http_port, RegistrationPlugins()));
-    std::vector<std::string> argv{FLYTEADMIN_BIN, "--config", config};
-    if (!override_yaml.empty()) {
-      argv.push_back("--config");
-      argv.push_back(test::WriteTempFile("reg-" + std::to_string(grpc_port) + "-override.yaml", override_yaml));
-    }
-    argv.push_back("serve");
-    child = std::make_unique<test::Child>(argv);
-    REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
-    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
-    stub = AdminService::NewStub(test::Channel(grpc_port));
-  }
-  ~RunningServer() {
-    stub.reset();
-    child->Signal(SIGTERM);
-    auto r = child->Wait(std::chrono::seconds(20));
-    CHECK(r.exit_code == 0);
-  }
+  // `override_yaml`, when given, is a config layer merged over the base one (e.g. PostgreSQL).
+  explicit RunningServer(const std::string& override_yaml = "")
+      : served(RegistrationPlugins(), override_yaml.empty() ? std::vector<std::string>{}
+                                                            : std::vector<std::string>{override_yaml}),
+        grpc_port(served.grpc_port),
+        http_port(served.http_port),
+        stub(AdminService::NewStub(served.channel())) {}
   static std::string RegistrationPlugins() {
     return "    - name: flyte_manager_project\n"
            "    - name: flyte_manager_task\n"
@@ -55,9 +40,8 @@ struct RunningServer {
            "    - name: flyte_manager_named_entity\n"
            "    - name: flyte_manager_description_entity\n";
   }
-  int grpc_port = 0, http_port = 0;
-  std::string config;
-  std::unique_ptr<test::Child> child;
+  test::ServedServer served;
+  int grpc_port, http_port;
   std::unique_ptr<AdminService::Stub> stub;
 };
 
@@ -83,21 +67,6 @@ std::string EntityOf(const test::PackageEntry& e) {
   return "lp:" + std::get<flyteidl::admin::LaunchPlan>(e.spec).id().name();
 }
 
-// A config layer moving the server to the PostgreSQL test fixture, in a database of its own.
-std::string PostgresOverride(int unique) {
-  const char* state = std::getenv("FLYTE_TEST_PG_STATE");
-  REQUIRE(state != nullptr);
-  std::ifstream in(state);
-  std::string line;
-  int port = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("PGPORT=", 0) == 0) port = std::atoi(line.c_str() + 7);
-  }
-  REQUIRE(port > 0);
-  return "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + std::to_string(port) +
-         "\n    dbname: e2e_" + std::to_string(unique) + "\n    username: postgres\n    password: \"\"\n";
-}
-
 int CountTasks(AdminService::Stub& stub) {
   int total = 0;
   std::string token;
@@ -121,7 +90,7 @@ int CountTasks(AdminService::Stub& stub) {
 TEST_CASE("The flytesnacks package registers in flytectl's order, then again as ALREADY_EXISTS", "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
-  RunningServer server(backend == "postgres" ? PostgresOverride(test::FreePort()) : "");
+  RunningServer server(backend == "postgres" ? test::PostgresLayer("e2e_" + std::to_string(test::FreePort())) : "");
   test::Target target{kProject, kDomain, "v1"};
   auto entries = test::ReadPackage(test::FlytesnacksCoreDir());
   REQUIRE(entries.size() == 84);

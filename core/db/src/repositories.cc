@@ -94,6 +94,47 @@ const std::vector<std::string> kDescriptionColumns = {
     "resource_type", "project",           "domain",           "name", "version", "created_at",
     "updated_at",    "short_description", "long_description", "link"};
 
+// The row of `table` with this key, read by `read`; NOT_FOUND "entry not found" when absent.
+template <typename Model>
+StatusOr<Model> GetByKey(Pool& pool, const std::string& table, const std::vector<std::string>& columns,
+                         const EntityKey& key, Model (*read)(Dialect, const Row&)) {
+  Sql sql(pool.dialect());
+  sql << "SELECT " << SelectList(sql.dialect(), table, columns) << " FROM \"" << table << "\"";
+  WhereKey(sql, table, key);
+  sql << " LIMIT 1";
+  std::optional<Model> found;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    auto rows = conn.Query(sql, columns.size());
+    if (!rows.empty()) found = read(conn.dialect(), rows[0]);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  if (!found) return NotFound(kEntryNotFound);
+  return *found;
+}
+
+// One page of `table` (`from` may add joins; `refs` are the tables filters may name), filtered,
+// sorted by a column of `table`, limited; rows read by `read`.
+template <typename Model>
+StatusOr<std::vector<Model>> ListPage(Pool& pool, const std::string& table,
+                                      const std::vector<std::string>& columns, const std::string& from,
+                                      const std::vector<TableRef>& refs, const FilterOptions& options,
+                                      const ListInput& input, Model (*read)(Dialect, const Row&)) {
+  if (Status s = ValidateListInput(input); !s.ok()) return s;
+  Sql sql(pool.dialect());
+  sql << "SELECT " << SelectList(sql.dialect(), table, columns) << " FROM " << from;
+  if (Status s = AppendFilters(sql, input.filters, refs, options, " WHERE "); !s.ok()) return s;
+  if (Status s = AppendSort(sql, input.sort, Ref(table)); !s.ok()) return s;
+  AppendLimitOffset(sql, input.limit, input.offset);
+  std::vector<Model> out;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    for (auto& row : conn.Query(sql, columns.size())) out.push_back(read(conn.dialect(), row));
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
 void InsertDescription(Conn& conn, const DescriptionEntityModel& d) {
   Sql sql(conn.dialect());
   Time now = std::chrono::system_clock::now();
@@ -302,39 +343,11 @@ class SqlTaskRepo final : public TaskRepo {
   }
 
   StatusOr<TaskModel> Get(const EntityKey& key) override {
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "tasks", kTaskColumns) << " FROM \"tasks\"";
-    WhereKey(sql, "tasks", key);
-    sql << " LIMIT 1";
-    std::optional<TaskModel> found;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      auto rows = conn.Query(sql, kTaskColumns.size());
-      if (!rows.empty()) found = ReadTask(conn.dialect(), rows[0]);
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    if (!found) return NotFound(kEntryNotFound);
-    return *found;
+    return GetByKey(*pool_, "tasks", kTaskColumns, key, ReadTask);
   }
 
   StatusOr<std::vector<TaskModel>> List(const ListInput& input) override {
-    if (Status s = ValidateListInput(input); !s.ok()) return s;
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "tasks", kTaskColumns) << " FROM \"tasks\"";
-    if (Status s = AppendFilters(sql, input.filters, {Ref("tasks")}, {}, " WHERE "); !s.ok()) {
-      return s;
-    }
-    if (Status s = AppendSort(sql, input.sort, Ref("tasks")); !s.ok()) return s;
-    AppendLimitOffset(sql, input.limit, input.offset);
-    std::vector<TaskModel> out;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      for (auto& row : conn.Query(sql, kTaskColumns.size())) {
-        out.push_back(ReadTask(conn.dialect(), row));
-      }
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    return out;
+    return ListPage(*pool_, "tasks", kTaskColumns, "\"tasks\"", {Ref("tasks")}, {}, input, ReadTask);
   }
 
   StatusOr<std::vector<NamedEntityKey>> ListIdentifiers(const ListInput& input) override {
@@ -403,41 +416,12 @@ class SqlWorkflowRepo final : public WorkflowRepo {
   }
 
   StatusOr<WorkflowModel> Get(const EntityKey& key) override {
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "workflows", kWorkflowColumns)
-        << " FROM \"workflows\"";
-    WhereKey(sql, "workflows", key);
-    sql << " LIMIT 1";
-    std::optional<WorkflowModel> found;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      auto rows = conn.Query(sql, kWorkflowColumns.size());
-      if (!rows.empty()) found = ReadWorkflow(conn.dialect(), rows[0]);
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    if (!found) return NotFound(kEntryNotFound);
-    return *found;
+    return GetByKey(*pool_, "workflows", kWorkflowColumns, key, ReadWorkflow);
   }
 
   StatusOr<std::vector<WorkflowModel>> List(const ListInput& input) override {
-    if (Status s = ValidateListInput(input); !s.ok()) return s;
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "workflows", kWorkflowColumns)
-        << " FROM \"workflows\"";
-    if (Status s = AppendFilters(sql, input.filters, {Ref("workflows")}, {}, " WHERE "); !s.ok()) {
-      return s;
-    }
-    if (Status s = AppendSort(sql, input.sort, Ref("workflows")); !s.ok()) return s;
-    AppendLimitOffset(sql, input.limit, input.offset);
-    std::vector<WorkflowModel> out;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      for (auto& row : conn.Query(sql, kWorkflowColumns.size())) {
-        out.push_back(ReadWorkflow(conn.dialect(), row));
-      }
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    return out;
+    return ListPage(*pool_, "workflows", kWorkflowColumns, "\"workflows\"", {Ref("workflows")}, {}, input,
+                    ReadWorkflow);
   }
 
   StatusOr<std::vector<NamedEntityKey>> ListIdentifiers(const ListInput& input) override {
@@ -519,20 +503,7 @@ class SqlLaunchPlanRepo final : public LaunchPlanRepo {
   }
 
   StatusOr<LaunchPlanModel> Get(const EntityKey& key) override {
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "launch_plans", kLaunchPlanColumns)
-        << " FROM \"launch_plans\"";
-    WhereKey(sql, "launch_plans", key);
-    sql << " LIMIT 1";
-    std::optional<LaunchPlanModel> found;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      auto rows = conn.Query(sql, kLaunchPlanColumns.size());
-      if (!rows.empty()) found = ReadLaunchPlan(conn.dialect(), rows[0]);
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    if (!found) return NotFound(kEntryNotFound);
-    return *found;
+    return GetByKey(*pool_, "launch_plans", kLaunchPlanColumns, key, ReadLaunchPlan);
   }
 
   Status Update(const LaunchPlanModel& lp) override {
@@ -571,27 +542,10 @@ class SqlLaunchPlanRepo final : public LaunchPlanRepo {
   }
 
   StatusOr<std::vector<LaunchPlanModel>> List(const ListInput& input) override {
-    if (Status s = ValidateListInput(input); !s.ok()) return s;
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "launch_plans", kLaunchPlanColumns)
-        << " FROM \"launch_plans\" INNER JOIN \"workflows\" ON \"launch_plans\".\"workflow_id\" = "
-           "\"workflows\".\"id\"";
-    if (Status s = AppendFilters(sql, input.filters, {Ref("launch_plans"), Ref("workflows")}, {},
-                                 " WHERE ");
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = AppendSort(sql, input.sort, Ref("launch_plans")); !s.ok()) return s;
-    AppendLimitOffset(sql, input.limit, input.offset);
-    std::vector<LaunchPlanModel> out;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      for (auto& row : conn.Query(sql, kLaunchPlanColumns.size())) {
-        out.push_back(ReadLaunchPlan(conn.dialect(), row));
-      }
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    return out;
+    return ListPage(*pool_, "launch_plans", kLaunchPlanColumns,
+                    "\"launch_plans\" INNER JOIN \"workflows\" ON \"launch_plans\".\"workflow_id\" = "
+                    "\"workflows\".\"id\"",
+                    {Ref("launch_plans"), Ref("workflows")}, {}, input, ReadLaunchPlan);
   }
 
   StatusOr<std::vector<NamedEntityKey>> ListIdentifiers(const ListInput& input) override {
@@ -810,47 +764,16 @@ class SqlDescriptionEntityRepo final : public DescriptionEntityRepo {
   explicit SqlDescriptionEntityRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
   StatusOr<DescriptionEntityModel> Get(const EntityKey& key) override {
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "description_entities", kDescriptionColumns)
-        << " FROM \"description_entities\"";
-    WhereKey(sql, "description_entities", key);
-    sql << " LIMIT 1";
-    std::optional<DescriptionEntityModel> found;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      auto rows = conn.Query(sql, kDescriptionColumns.size());
-      if (!rows.empty()) found = ReadDescription(conn.dialect(), rows[0]);
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    if (!found) return NotFound(kEntryNotFound);
-    return *found;
+    return GetByKey(*pool_, "description_entities", kDescriptionColumns, key, ReadDescription);
   }
 
   StatusOr<std::vector<DescriptionEntityModel>> List(const ListInput& input) override {
-    if (Status s = ValidateListInput(input); !s.ok()) return s;
-    Sql sql(pool_->dialect());
-    sql << "SELECT " << SelectList(sql.dialect(), "description_entities", kDescriptionColumns)
-        << " FROM \"description_entities\"";
     // Upstream parses these filters against the task/workflow/launch plan entity and applies
     // them unqualified to description_entities.
     FilterOptions options;
     options.fold_tables = {"tasks", "workflows", "launch_plans"};
-    if (Status s =
-            AppendFilters(sql, input.filters, {Ref("description_entities")}, options, " WHERE ");
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = AppendSort(sql, input.sort, Ref("description_entities")); !s.ok()) return s;
-    AppendLimitOffset(sql, input.limit, input.offset);
-    std::vector<DescriptionEntityModel> out;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      for (auto& row : conn.Query(sql, kDescriptionColumns.size())) {
-        out.push_back(ReadDescription(conn.dialect(), row));
-      }
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    return out;
+    return ListPage(*pool_, "description_entities", kDescriptionColumns, "\"description_entities\"",
+                    {Ref("description_entities")}, options, input, ReadDescription);
   }
 
  private:

@@ -1,9 +1,10 @@
-// AdminService and DataProxyService RPCs bound to the manager plugins of their areas.
+// AdminService, DataProxyService and SignalService RPCs bound to the manager plugins of their areas.
 #include <memory>
 
 #include "flyte/core/admin_server.h"
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/managers.h"
+#include "flyte/plugin/signal.h"
 
 namespace flyte::core {
 
@@ -57,6 +58,15 @@ Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher) {
                    Bind(dispatcher, svc + "GetData", m, &plugin::DataProxy::GetData, owner)}) {
       if (!s.ok()) return s;
     }
+  }
+  if (auto m = registry.Get<plugin::SignalManager>(plugin::plugin_id::kSignalManager)) {
+    using Manager = plugin::SignalManager;
+    const std::string signal = "flyteidl.service.SignalService/";
+    std::string owner = OwnerOf(registry, plugin::plugin_id::kSignalManager);
+#define FLYTE_BIND_SIGNAL_RPC_(NAME, REQUEST, RESPONSE) \
+  if (auto s = Bind(dispatcher, signal + #NAME, m, &Manager::NAME, owner); !s.ok()) return s;
+    FLYTE_SIGNAL_MANAGER_RPCS(FLYTE_BIND_SIGNAL_RPC_)
+#undef FLYTE_BIND_SIGNAL_RPC_
   }
   return Status::Ok();
 }

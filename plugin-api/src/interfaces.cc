@@ -6,6 +6,7 @@
 #include "flyte/plugin/http_hooks.h"
 #include "flyte/plugin/managers.h"
 #include "flyte/plugin/repositories.h"
+#include "flyte/plugin/signal.h"
 #include "flyte/plugin/storage.h"
 #include "flyte/plugin/unary.h"
 #include "flyte/plugin/workflow_executor.h"
@@ -26,6 +27,7 @@ LogoutHook::~LogoutHook() = default;
 CustomerHeaderMatcher::~CustomerHeaderMatcher() = default;
 HttpRoute::~HttpRoute() = default;
 DataProxy::~DataProxy() = default;
+SignalManager::~SignalManager() = default;
 ObjectStore::~ObjectStore() = default;
 WorkflowCompiler::~WorkflowCompiler() = default;
 namespace db {

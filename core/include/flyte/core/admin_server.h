@@ -24,8 +24,8 @@ inline constexpr const char* kServedServices[] = {
     "flyteidl.service.IdentityService",
 };
 
-// Binds every AdminService/DataProxyService method to the manager plugin registered for its
-// area. Methods whose manager is absent stay UNIMPLEMENTED.
+// Binds every AdminService/DataProxyService/SignalService method to the manager plugin
+// registered for its area. Methods whose manager is absent stay UNIMPLEMENTED.
 plugin::Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher);
 
 class AdminServer {

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -51,9 +53,17 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 int FreePort() {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
+  // Never hand out the same port twice in one process: a test asks for two ports before
+  // either is bound, and the kernel may offer a just-released one again.
+  static std::mutex mu;
+  static std::set<int> given;
+  std::lock_guard lock(mu);
+  while (true) {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    int port = acceptor.local_endpoint().port();
+    if (given.insert(port).second) return port;
+  }
 }
 
 std::string WriteTempFile(const std::string& name, const std::string& content) {

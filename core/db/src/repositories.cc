@@ -94,6 +94,29 @@ const std::vector<std::string> kDescriptionColumns = {
     "resource_type", "project",           "domain",           "name", "version", "created_at",
     "updated_at",    "short_description", "long_description", "link"};
 
+// Starts "INSERT INTO <table> ([id, ]created_at, updated_at, project, domain, name, version,
+// <extra columns>) VALUES ([id, ]<times>, <key>, " for the versioned entities; the caller binds
+// its own columns and closes the list. Unset timestamps become now.
+void BeginVersionedInsert(Sql& sql, const std::string& table, const std::string& extra_columns,
+                          Time created_at, Time updated_at, const EntityKey& key) {
+  Time now = std::chrono::system_clock::now();
+  bool first = true;
+  sql << "INSERT INTO \"" << table << "\" (";
+  IdColumn(sql, first);
+  sql << (first ? "" : ", ")
+      << "\"created_at\", \"updated_at\", \"project\", \"domain\", \"name\", \"version\", "
+      << extra_columns << ") VALUES (";
+  first = true;
+  IdValue(sql, table, first);
+  sql << (first ? "" : ", ");
+  sql.BindTime(created_at == Time{} ? now : created_at) << ", ";
+  sql.BindTime(updated_at == Time{} ? now : updated_at) << ", ";
+  sql.BindText(key.project) << ", ";
+  sql.BindText(key.domain) << ", ";
+  sql.BindText(key.name) << ", ";
+  sql.BindText(key.version) << ", ";
+}
+
 // The row of `table` with this key, read by `read`; NOT_FOUND "entry not found" when absent.
 template <typename Model>
 StatusOr<Model> GetByKey(Pool& pool, const std::string& table, const std::vector<std::string>& columns,
@@ -316,22 +339,8 @@ class SqlTaskRepo final : public TaskRepo {
                 const std::optional<DescriptionEntityModel>& description) override {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
-      bool first = true;
-      sql << "INSERT INTO \"tasks\" (";
-      IdColumn(sql, first);
-      sql << (first ? "" : ", ")
-          << "\"created_at\", \"updated_at\", \"project\", \"domain\", \"name\", \"version\", "
-             "\"closure\", \"digest\", \"type\", \"short_description\") VALUES (";
-      first = true;
-      IdValue(sql, "tasks", first);
-      sql << (first ? "" : ", ");
-      sql.BindTime(task.created_at == Time{} ? now : task.created_at) << ", ";
-      sql.BindTime(task.updated_at == Time{} ? now : task.updated_at) << ", ";
-      sql.BindText(task.key.project) << ", ";
-      sql.BindText(task.key.domain) << ", ";
-      sql.BindText(task.key.name) << ", ";
-      sql.BindText(task.key.version) << ", ";
+      BeginVersionedInsert(sql, "tasks", "\"closure\", \"digest\", \"type\", \"short_description\"",
+                           task.created_at, task.updated_at, task.key);
       sql.BindBytes(task.closure) << ", ";
       sql.BindBytes(task.digest) << ", ";
       sql.BindText(task.type) << ", ";
@@ -389,23 +398,10 @@ class SqlWorkflowRepo final : public WorkflowRepo {
     return pool_->RunTx([&](Conn& conn) -> Status {
       if (description) InsertDescription(conn, *description);
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
-      bool first = true;
-      sql << "INSERT INTO \"workflows\" (";
-      IdColumn(sql, first);
-      sql << (first ? "" : ", ")
-          << "\"created_at\", \"updated_at\", \"project\", \"domain\", \"name\", \"version\", "
-             "\"typed_interface\", \"remote_closure_identifier\", \"digest\", "
-             "\"short_description\") VALUES (";
-      first = true;
-      IdValue(sql, "workflows", first);
-      sql << (first ? "" : ", ");
-      sql.BindTime(workflow.created_at == Time{} ? now : workflow.created_at) << ", ";
-      sql.BindTime(workflow.updated_at == Time{} ? now : workflow.updated_at) << ", ";
-      sql.BindText(workflow.key.project) << ", ";
-      sql.BindText(workflow.key.domain) << ", ";
-      sql.BindText(workflow.key.name) << ", ";
-      sql.BindText(workflow.key.version) << ", ";
+      BeginVersionedInsert(sql, "workflows",
+                           "\"typed_interface\", \"remote_closure_identifier\", \"digest\", "
+                           "\"short_description\"",
+                           workflow.created_at, workflow.updated_at, workflow.key);
       sql.BindBytes(workflow.typed_interface) << ", ";
       sql.BindText(workflow.remote_closure_identifier) << ", ";
       sql.BindBytes(workflow.digest) << ", ";
@@ -473,23 +469,10 @@ class SqlLaunchPlanRepo final : public LaunchPlanRepo {
   Status Create(const LaunchPlanModel& lp) override {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
-      bool first = true;
-      sql << "INSERT INTO \"launch_plans\" (";
-      IdColumn(sql, first);
-      sql << (first ? "" : ", ")
-          << "\"created_at\", \"updated_at\", \"project\", \"domain\", \"name\", \"version\", "
-             "\"spec\", \"workflow_id\", \"closure\", \"state\", \"digest\", \"schedule_type\", "
-             "\"launch_condition_type\") VALUES (";
-      first = true;
-      IdValue(sql, "launch_plans", first);
-      sql << (first ? "" : ", ");
-      sql.BindTime(lp.created_at == Time{} ? now : lp.created_at) << ", ";
-      sql.BindTime(lp.updated_at == Time{} ? now : lp.updated_at) << ", ";
-      sql.BindText(lp.key.project) << ", ";
-      sql.BindText(lp.key.domain) << ", ";
-      sql.BindText(lp.key.name) << ", ";
-      sql.BindText(lp.key.version) << ", ";
+      BeginVersionedInsert(sql, "launch_plans",
+                           "\"spec\", \"workflow_id\", \"closure\", \"state\", \"digest\", "
+                           "\"schedule_type\", \"launch_condition_type\"",
+                           lp.created_at, lp.updated_at, lp.key);
       sql.BindBytes(lp.spec) << ", ";
       sql.BindInt(lp.workflow_id) << ", ";
       sql.BindBytes(lp.closure) << ", ";

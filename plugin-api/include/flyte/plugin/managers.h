@@ -8,12 +8,16 @@
 
 #include "flyteidl/admin/common.pb.h"
 #include "flyteidl/admin/description_entity.pb.h"
+#include "flyteidl/admin/event.pb.h"
+#include "flyteidl/admin/execution.pb.h"
 #include "flyteidl/admin/launch_plan.pb.h"
 #include "flyteidl/admin/matchable_resource.pb.h"
+#include "flyteidl/admin/node_execution.pb.h"
 #include "flyteidl/admin/project_attributes.pb.h"
 #include "flyteidl/admin/project_domain_attributes.pb.h"
 #include "flyteidl/admin/project.pb.h"
 #include "flyteidl/admin/task.pb.h"
+#include "flyteidl/admin/task_execution.pb.h"
 #include "flyteidl/admin/version.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
 #include "flyteidl/admin/workflow_attributes.pb.h"
@@ -85,6 +89,38 @@
   X(ListMatchableAttributes, admin::ListMatchableAttributesRequest,                           \
     admin::ListMatchableAttributesResponse)
 
+// Workflow executions and their events (upstream's ExecutionManager).
+#define FLYTE_EXECUTION_MANAGER_RPCS(X)                                                        \
+  X(CreateExecution, admin::ExecutionCreateRequest, admin::ExecutionCreateResponse)            \
+  X(RelaunchExecution, admin::ExecutionRelaunchRequest, admin::ExecutionCreateResponse)        \
+  X(RecoverExecution, admin::ExecutionRecoverRequest, admin::ExecutionCreateResponse)          \
+  X(GetExecution, admin::WorkflowExecutionGetRequest, admin::Execution)                        \
+  X(UpdateExecution, admin::ExecutionUpdateRequest, admin::ExecutionUpdateResponse)            \
+  X(GetExecutionData, admin::WorkflowExecutionGetDataRequest, admin::WorkflowExecutionGetDataResponse) \
+  X(ListExecutions, admin::ResourceListRequest, admin::ExecutionList)                          \
+  X(TerminateExecution, admin::ExecutionTerminateRequest, admin::ExecutionTerminateResponse)   \
+  X(CreateWorkflowEvent, admin::WorkflowExecutionEventRequest, admin::WorkflowExecutionEventResponse)
+
+// Node executions and their events (upstream's NodeExecutionManager).
+#define FLYTE_NODE_EXECUTION_MANAGER_RPCS(X)                                                    \
+  X(CreateNodeEvent, admin::NodeExecutionEventRequest, admin::NodeExecutionEventResponse)       \
+  X(GetNodeExecution, admin::NodeExecutionGetRequest, admin::NodeExecution)                     \
+  X(GetDynamicNodeWorkflow, admin::GetDynamicNodeWorkflowRequest, admin::DynamicNodeWorkflowResponse) \
+  X(ListNodeExecutions, admin::NodeExecutionListRequest, admin::NodeExecutionList)              \
+  X(ListNodeExecutionsForTask, admin::NodeExecutionForTaskListRequest, admin::NodeExecutionList) \
+  X(GetNodeExecutionData, admin::NodeExecutionGetDataRequest, admin::NodeExecutionGetDataResponse)
+
+// Task executions and their events (upstream's TaskExecutionManager).
+#define FLYTE_TASK_EXECUTION_MANAGER_RPCS(X)                                                    \
+  X(CreateTaskEvent, admin::TaskExecutionEventRequest, admin::TaskExecutionEventResponse)       \
+  X(GetTaskExecution, admin::TaskExecutionGetRequest, admin::TaskExecution)                     \
+  X(ListTaskExecutions, admin::TaskExecutionListRequest, admin::TaskExecutionList)              \
+  X(GetTaskExecutionData, admin::TaskExecutionGetDataRequest, admin::TaskExecutionGetDataResponse)
+
+// The console's timeline spans (upstream's MetricsManager).
+#define FLYTE_METRICS_MANAGER_RPCS(X) \
+  X(GetExecutionMetrics, admin::WorkflowExecutionGetMetricsRequest, admin::WorkflowExecutionGetMetricsResponse)
+
 // Every manager area: (interface, PluginID, RPC list).
 #define FLYTE_MANAGER_AREAS(X)                                                  \
   X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS)                \
@@ -94,7 +130,11 @@
   X(LaunchPlanManager, kLaunchPlanManager, FLYTE_LAUNCH_PLAN_MANAGER_RPCS)      \
   X(NamedEntityManager, kNamedEntityManager, FLYTE_NAMED_ENTITY_MANAGER_RPCS)   \
   X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS) \
-  X(ResourceManager, kResourceManager, FLYTE_RESOURCE_MANAGER_RPCS)
+  X(ResourceManager, kResourceManager, FLYTE_RESOURCE_MANAGER_RPCS)                \
+  X(ExecutionManager, kExecutionManager, FLYTE_EXECUTION_MANAGER_RPCS)          \
+  X(NodeExecutionManager, kNodeExecutionManager, FLYTE_NODE_EXECUTION_MANAGER_RPCS) \
+  X(TaskExecutionManager, kTaskExecutionManager, FLYTE_TASK_EXECUTION_MANAGER_RPCS) \
+  X(MetricsManager, kMetricsManager, FLYTE_METRICS_MANAGER_RPCS)
 
 namespace flyte::plugin {
 

@@ -1,0 +1,51 @@
+// What the execution manager's parts share: the config they read and the services they use.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "flyte/manager/data.h"
+#include "flyte/manager/execution_config.h"
+#include "flyte/manager/support.h"
+#include "flyte/plugin/host_context.h"
+#include "flyte/plugin/workflow_executor.h"
+
+namespace flyte::plugins::manager {
+
+struct ExecutionSettings {
+  RegistrationSettings registration;
+  ExecutionAppConfig app;
+  RemoteDataSettings data;
+  // namespace_mapping.template: "{{ project }}-{{ domain }}" by default.
+  std::string namespace_template = "{{ project }}-{{ domain }}";
+
+  static plugin::StatusOr<ExecutionSettings> FromConfig(const nlohmann::json& root);
+};
+
+class ExecutionContext {
+ public:
+  ExecutionContext(const plugin::HostContext& host, ExecutionSettings settings)
+      : host_(host), services_(host), settings_(std::move(settings)) {}
+
+  const plugin::HostContext& host() const { return host_; }
+  Services& services() { return services_; }
+  const ExecutionSettings& settings() const { return settings_; }
+
+  // The WorkflowExecutor plugin registered under kWorkflowExecutor, looked up on first use.
+  // FAILED_PRECONDITION naming the PluginID when none is loaded.
+  plugin::StatusOr<plugin::WorkflowExecutor*> Executor();
+
+  // The namespace template rendered for a project and domain ({{ project }}, {{ domain }};
+  // upstream also accepts the legacy {{ PROJECT }} / {{ DOMAIN }} spellings).
+  std::string Namespace(const std::string& project, const std::string& domain) const;
+
+ private:
+  const plugin::HostContext& host_;
+  Services services_;
+  ExecutionSettings settings_;
+  std::mutex mu_;
+  std::shared_ptr<plugin::WorkflowExecutor> executor_;
+};
+
+}  // namespace flyte::plugins::manager

@@ -222,7 +222,7 @@ TEST_CASE(
     // The download URL grants no write.
     CHECK(server.Put(resp.signed_url(), "x", dp::Base64(dp::Md5("x"))).status == 403);
 
-    // CreateDownloadLink sources are node executions, which this server does not store yet.
+    // CreateDownloadLink for a node execution that does not exist.
     flyteidl::service::CreateDownloadLinkRequest link;
     link.set_artifact_type(flyteidl::service::ARTIFACT_TYPE_DECK);
     link.mutable_node_execution_id()->set_node_id("n0");

@@ -332,9 +332,7 @@ TEST_CASE("CreateDownloadLocation signs a GET the route serves, within the downl
       Catch::StartsWith("failed to create a signed url. Error: [file:///etc/passwd] is not"));
 }
 
-TEST_CASE(
-    "CreateDownloadLink and GetData validate as upstream and name the missing execution store",
-    "[unit]") {
+TEST_CASE("CreateDownloadLink and GetData validate as upstream and name a missing manager", "[unit]") {
   Fixture f;
   auto call = f.Call();
   flyteidl::service::CreateDownloadLinkRequest link;
@@ -347,8 +345,8 @@ TEST_CASE(
   link.mutable_node_execution_id()->set_node_id("n0");
   auto missing = f.proxy->CreateDownloadLink(call, link, link_resp);
   CHECK(missing.code() == StatusCode::kInvalidArgument);
-  CHECK_THAT(missing.message(),
-             Catch::StartsWith("failed to find node execution [node_id:\"n0\"]"));
+  CHECK(missing.message() ==
+        "failed to find node execution [node_id:\"n0\"]. Error: no NodeExecutionManager plugin is loaded");
 
   flyteidl::service::GetDataRequest get;
   flyteidl::service::GetDataResponse data;
@@ -364,13 +362,154 @@ TEST_CASE(
         "failed to parse artifact url Error: failed to parse [flyte://v1/p/d/e/n0/x]");
   get.set_flyte_url("flyte://v1/p/d/e/n0/o/out");
   auto node = f.proxy->GetData(call, get, data);
-  CHECK(node.code() == StatusCode::kNotFound);
-  CHECK_THAT(node.message(), Catch::Contains("NodeExecutionManager"));
+  CHECK(node.code() == StatusCode::kUnavailable);
+  CHECK(node.message() == "no NodeExecutionManager plugin is loaded");
   get.set_flyte_url("flyte://v1/p/d/e/n0/2/i");
   auto task = f.proxy->GetData(call, get, data);
-  CHECK(task.code() == StatusCode::kInvalidArgument);
-  CHECK_THAT(task.message(), Catch::StartsWith("failed to list task executions ["));
-  CHECK_THAT(task.message(), Catch::Contains("retry_attempt:2"));
+  CHECK(task.code() == StatusCode::kUnavailable);
+  CHECK(task.message() == "no TaskExecutionManager plugin is loaded");
+}
+
+namespace {
+
+flyteidl::core::Literal IntLiteral(int64_t v) {
+  flyteidl::core::Literal l;
+  l.mutable_scalar()->mutable_primitive()->set_integer(v);
+  return l;
+}
+
+// Hand-written managers answering for one node ("n0" of p/d/e) and its attempt 1 ("t" v1).
+class FakeNodeManager final : public flyte::plugin::NodeExecutionManager {
+ public:
+  std::string deck_uri;
+  flyte::plugin::Status CreateNodeEvent(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionEventRequest&,
+                                        flyteidl::admin::NodeExecutionEventResponse&) override {
+    return flyte::plugin::Unimplemented("CreateNodeEvent");
+  }
+  flyte::plugin::Status GetNodeExecution(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionGetRequest& r,
+                                         flyteidl::admin::NodeExecution& out) override {
+    if (r.id().node_id() != "n0") return flyte::plugin::NotFound("missing entity of type node execution");
+    *out.mutable_id() = r.id();
+    out.mutable_closure()->set_deck_uri(deck_uri);
+    return flyte::plugin::Status::Ok();
+  }
+  flyte::plugin::Status GetDynamicNodeWorkflow(flyte::plugin::CallContext&, const flyteidl::admin::GetDynamicNodeWorkflowRequest&,
+                                               flyteidl::admin::DynamicNodeWorkflowResponse&) override {
+    return flyte::plugin::Unimplemented("GetDynamicNodeWorkflow");
+  }
+  flyte::plugin::Status ListNodeExecutions(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionListRequest&,
+                                           flyteidl::admin::NodeExecutionList&) override {
+    return flyte::plugin::Unimplemented("ListNodeExecutions");
+  }
+  flyte::plugin::Status ListNodeExecutionsForTask(flyte::plugin::CallContext&,
+                                                  const flyteidl::admin::NodeExecutionForTaskListRequest&,
+                                                  flyteidl::admin::NodeExecutionList&) override {
+    return flyte::plugin::Unimplemented("ListNodeExecutionsForTask");
+  }
+  flyte::plugin::Status GetNodeExecutionData(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionGetDataRequest& r,
+                                             flyteidl::admin::NodeExecutionGetDataResponse& out) override {
+    if (r.id().node_id() != "n0") return flyte::plugin::NotFound("missing entity of type node execution");
+    (*out.mutable_full_inputs()->mutable_literals())["x"] = IntLiteral(1);
+    (*out.mutable_full_outputs()->mutable_literals())["o0"] = IntLiteral(2);
+    return flyte::plugin::Status::Ok();
+  }
+};
+
+class FakeTaskManager final : public flyte::plugin::TaskExecutionManager {
+ public:
+  std::string last_filters;
+  flyte::plugin::Status CreateTaskEvent(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionEventRequest&,
+                                        flyteidl::admin::TaskExecutionEventResponse&) override {
+    return flyte::plugin::Unimplemented("CreateTaskEvent");
+  }
+  flyte::plugin::Status GetTaskExecution(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionGetRequest&,
+                                         flyteidl::admin::TaskExecution&) override {
+    return flyte::plugin::Unimplemented("GetTaskExecution");
+  }
+  flyte::plugin::Status ListTaskExecutions(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionListRequest& r,
+                                           flyteidl::admin::TaskExecutionList& out) override {
+    last_filters = r.filters();
+    if (r.limit() != 1) return flyte::plugin::InvalidArgument("limit");
+    if (r.filters() != "eq(retry_attempt,1)") return flyte::plugin::Status::Ok();
+    auto* id = out.add_task_executions()->mutable_id();
+    *id->mutable_node_execution_id() = r.node_execution_id();
+    id->mutable_task_id()->set_name("t");
+    id->mutable_task_id()->set_version("v1");
+    id->set_retry_attempt(1);
+    return flyte::plugin::Status::Ok();
+  }
+  flyte::plugin::Status GetTaskExecutionData(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionGetDataRequest& r,
+                                             flyteidl::admin::TaskExecutionGetDataResponse& out) override {
+    if (r.id().task_id().name() != "t") return flyte::plugin::NotFound("task id not completed from the listing");
+    (*out.mutable_full_inputs()->mutable_literals())["x"] = IntLiteral(10);
+    (*out.mutable_full_outputs()->mutable_literals())["o0"] = IntLiteral(20);
+    return flyte::plugin::Status::Ok();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("GetData serves node and task attempt data through the execution managers", "[unit]") {
+  Fixture f;
+  auto node_manager = std::make_shared<FakeNodeManager>();
+  auto task_manager = std::make_shared<FakeTaskManager>();
+  LocalDataProxy proxy(f.space, {[node_manager] { return node_manager; }, [task_manager] { return task_manager; }});
+  auto call = f.Call();
+  flyteidl::service::GetDataRequest get;
+  flyteidl::service::GetDataResponse data;
+
+  get.set_flyte_url("flyte://v1/p/d/e/n0/i");
+  REQUIRE(proxy.GetData(call, get, data).ok());
+  CHECK(data.literal_map().literals().at("x").scalar().primitive().integer() == 1);
+  data.Clear();
+  get.set_flyte_url("flyte://v1/p/d/e/n0/o/o0");
+  REQUIRE(proxy.GetData(call, get, data).ok());
+  CHECK(data.literal().scalar().primitive().integer() == 2);
+  get.set_flyte_url("flyte://v1/p/d/e/n0/o/nope");
+  auto absent = proxy.GetData(call, get, data);
+  CHECK(absent.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(absent.message(), Catch::StartsWith("name [nope] not found in node execution ["));
+  get.set_flyte_url("flyte://v1/p/d/e/n9/i");
+  CHECK(proxy.GetData(call, get, data).code() == StatusCode::kNotFound);
+
+  data.Clear();
+  get.set_flyte_url("flyte://v1/p/d/e/n0/1/o");
+  REQUIRE(proxy.GetData(call, get, data).ok());
+  CHECK(task_manager->last_filters == "eq(retry_attempt,1)");
+  CHECK(data.literal_map().literals().at("o0").scalar().primitive().integer() == 20);
+  get.set_flyte_url("flyte://v1/p/d/e/n0/1/i/x");
+  REQUIRE(proxy.GetData(call, get, data).ok());
+  CHECK(data.literal().scalar().primitive().integer() == 10);
+  get.set_flyte_url("flyte://v1/p/d/e/n0/3/i");
+  auto no_attempt = proxy.GetData(call, get, data);
+  CHECK(no_attempt.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(no_attempt.message(), Catch::StartsWith("no task executions were listed ["));
+  get.set_flyte_url("flyte://v1/p/d/e/n0/1/d");
+  CHECK(proxy.GetData(call, get, data).message() ==
+        "deck type cannot be specified with a retry attempt, just use the node instead");
+
+  // The deck: a download link to the node's deck_uri, once the object exists.
+  get.set_flyte_url("flyte://v1/p/d/e/n0/d");
+  auto no_deck = proxy.GetData(call, get, data);
+  CHECK(no_deck.code() == StatusCode::kNotFound);
+  CHECK_THAT(no_deck.message(), Catch::StartsWith("no deckUrl found for request ["));
+  auto deck = f.store->Join(f.store->BaseUri(), {"p", "d", "deck.html"});
+  REQUIRE(deck.ok());
+  node_manager->deck_uri = *deck;
+  auto not_written = proxy.GetData(call, get, data);
+  CHECK(not_written.code() == StatusCode::kNotFound);
+  CHECK(not_written.message() == "object not found");
+  REQUIRE(f.store->Write(*deck, "<html>deck</html>").ok());
+  data.Clear();
+  REQUIRE(proxy.GetData(call, get, data).ok());
+  REQUIRE(data.pre_signed_urls().signed_url_size() == 1);
+  // The signed URL is one the object route serves.
+  auto url = data.pre_signed_urls().signed_url(0);
+  CHECK_THAT(url, Catch::StartsWith(std::string("http://localhost:8088") + kObjectRoutePrefix));
+  CHECK(data.pre_signed_urls().expires_at().seconds() > 0);
+  auto served = f.Send("GET", url, "");
+  CHECK(served.status == 200);
+  CHECK(served.body == "<html>deck</html>");
 }
 
 TEST_CASE("Settings read upstream's keys and derive the base URL from the HTTP address", "[unit]") {

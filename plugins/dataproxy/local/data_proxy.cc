@@ -229,8 +229,8 @@ int64_t ObjectSpace::ExpiresAt(std::chrono::nanoseconds lifetime) const {
   return ns / 1000000000 + (ns % 1000000000 > 0 ? 1 : 0);
 }
 
-LocalDataProxy::LocalDataProxy(std::shared_ptr<const ObjectSpace> space)
-    : space_(std::move(space)) {}
+LocalDataProxy::LocalDataProxy(std::shared_ptr<const ObjectSpace> space, ExecutionManagers managers)
+    : space_(std::move(space)), managers_(std::move(managers)) {}
 
 Status LocalDataProxy::CreateUploadLocation(
     plugin::CallContext&, const flyteidl::service::CreateUploadLocationRequest& req,
@@ -332,9 +332,9 @@ Status LocalDataProxy::CreateDownloadLocation(
   return Status::Ok();
 }
 
-Status LocalDataProxy::CreateDownloadLink(plugin::CallContext&,
+Status LocalDataProxy::CreateDownloadLink(plugin::CallContext& call,
                                           const flyteidl::service::CreateDownloadLinkRequest& req,
-                                          flyteidl::service::CreateDownloadLinkResponse&) {
+                                          flyteidl::service::CreateDownloadLinkResponse& resp) {
   auto expires_in = ValidateDuration(req.has_expires_in() ? &req.expires_in() : nullptr,
                                      space_->settings().download_max_expires_in);
   if (!expires_in.ok()) {
@@ -351,16 +351,124 @@ Status LocalDataProxy::CreateDownloadLink(plugin::CallContext&,
     return plugin::InvalidArgument(
         "error while validating request. Error: source is required. Provided nil");
   }
-  // TODO(issue 4): look the node execution up (its closure's deck_uri), check the object exists
-  // and sign a GET, once node executions are stored by this server.
-  return plugin::InvalidArgument("failed to find node execution [" +
-                                 GoProtoText(req.node_execution_id()) +
-                                 "]. Error: node executions are not stored by this server yet "
-                                 "(no NodeExecutionManager)");
+  auto manager = NodeManager();
+  if (!manager.ok()) {
+    return plugin::InvalidArgument("failed to find node execution [" + GoProtoText(req.node_execution_id()) +
+                                   "]. Error: " + manager.status().message());
+  }
+  flyteidl::admin::NodeExecutionGetRequest get;
+  *get.mutable_id() = req.node_execution_id();
+  flyteidl::admin::NodeExecution node;
+  if (auto s = (*manager)->GetNodeExecution(call, get, node); !s.ok()) {
+    return plugin::InvalidArgument("failed to find node execution [" + GoProtoText(req.node_execution_id()) +
+                                   "]. Error: " + s.message());
+  }
+  std::string native_url;
+  if (req.artifact_type() == flyteidl::service::ARTIFACT_TYPE_DECK) native_url = node.closure().deck_uri();
+  if (native_url.empty()) {
+    return plugin::NotFound("no deckUrl found for request [" + GoProtoText(req) + "]");
+  }
+  auto store = space_->Store();
+  if (!store.ok()) {
+    return plugin::Internal("failed to head object before signing url. Error: " + store.status().message());
+  }
+  auto size = (*store)->Size(native_url);
+  if (!size.ok()) {
+    if (size.status().code() == plugin::StatusCode::kNotFound) return plugin::NotFound("object not found");
+    return plugin::Internal("failed to head object before signing url. Error: " + size.status().message());
+  }
+  auto key = space_->KeyOf(native_url);
+  if (!key.ok()) return plugin::Internal("failed to create a signed url. Error: " + key.status().message());
+  SignedObject object{"GET", *key, space_->ExpiresAt(*expires_in), ""};
+  std::string url = space_->signer().Url(object);
+  auto expires_at = ToTimestamp(space_->Now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(*expires_in));
+  resp.add_signed_url(url);
+  *resp.mutable_expires_at() = expires_at;
+  resp.mutable_pre_signed_urls()->add_signed_url(url);
+  *resp.mutable_pre_signed_urls()->mutable_expires_at() = expires_at;
+  return Status::Ok();
 }
 
-Status LocalDataProxy::GetData(plugin::CallContext&, const flyteidl::service::GetDataRequest& req,
-                               flyteidl::service::GetDataResponse&) {
+plugin::StatusOr<std::shared_ptr<plugin::NodeExecutionManager>> LocalDataProxy::NodeManager() const {
+  auto m = managers_.node ? managers_.node() : nullptr;
+  if (!m) return plugin::Unavailable("no NodeExecutionManager plugin is loaded");
+  return m;
+}
+
+plugin::StatusOr<std::shared_ptr<plugin::TaskExecutionManager>> LocalDataProxy::TaskManager() const {
+  auto m = managers_.task ? managers_.task() : nullptr;
+  if (!m) return plugin::Unavailable("no TaskExecutionManager plugin is loaded");
+  return m;
+}
+
+namespace {
+
+// The answer for one LiteralMap of a node or task execution: the whole map, or one literal.
+Status AnswerWith(const flyteidl::core::LiteralMap& map, const std::string& name, const std::string& missing,
+                  flyteidl::service::GetDataResponse& response) {
+  if (name.empty()) {
+    *response.mutable_literal_map() = map;
+    return Status::Ok();
+  }
+  auto it = map.literals().find(name);
+  if (it == map.literals().end()) return plugin::InvalidArgument(missing);
+  *response.mutable_literal() = it->second;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LocalDataProxy::DataFromNode(plugin::CallContext& call, const flyteidl::core::NodeExecutionIdentifier& id,
+                                    char io, const std::string& name, flyteidl::service::GetDataResponse& response) {
+  auto manager = NodeManager();
+  if (!manager.ok()) return manager.status();
+  flyteidl::admin::NodeExecutionGetDataRequest request;
+  *request.mutable_id() = id;
+  flyteidl::admin::NodeExecutionGetDataResponse data;
+  if (auto s = (*manager)->GetNodeExecutionData(call, request, data); !s.ok()) return s;
+  if (io == 'd') {
+    flyteidl::service::CreateDownloadLinkRequest link;
+    link.set_artifact_type(flyteidl::service::ARTIFACT_TYPE_DECK);
+    *link.mutable_node_execution_id() = id;
+    flyteidl::service::CreateDownloadLinkResponse link_response;
+    if (auto s = CreateDownloadLink(call, link, link_response); !s.ok()) return s;
+    *response.mutable_pre_signed_urls() = link_response.pre_signed_urls();
+    return Status::Ok();
+  }
+  return AnswerWith(io == 'i' ? data.full_inputs() : data.full_outputs(), name,
+                    "name [" + name + "] not found in node execution [" + GoProtoText(id) + "]", response);
+}
+
+Status LocalDataProxy::DataFromTask(plugin::CallContext& call, const flyteidl::core::TaskExecutionIdentifier& partial,
+                                    char io, const std::string& name, flyteidl::service::GetDataResponse& response) {
+  auto manager = TaskManager();
+  if (!manager.ok()) return manager.status();
+  // The URL names the node and attempt only: the task id comes from the listed attempt.
+  flyteidl::admin::TaskExecutionListRequest list;
+  *list.mutable_node_execution_id() = partial.node_execution_id();
+  list.set_limit(1);
+  list.set_filters("eq(retry_attempt," + std::to_string(partial.retry_attempt()) + ")");
+  flyteidl::admin::TaskExecutionList listed;
+  if (auto s = (*manager)->ListTaskExecutions(call, list, listed); !s.ok()) {
+    return plugin::InvalidArgument("failed to list task executions [" + GoProtoText(partial) + "]. Error: " + s.message());
+  }
+  if (listed.task_executions_size() == 0) {
+    return plugin::InvalidArgument("no task executions were listed [" + GoProtoText(partial) + "]. Error: <nil>");
+  }
+  const auto& id = listed.task_executions(0).id();
+  flyteidl::admin::TaskExecutionGetDataRequest request;
+  *request.mutable_id() = id;
+  flyteidl::admin::TaskExecutionGetDataResponse data;
+  if (auto s = (*manager)->GetTaskExecutionData(call, request, data); !s.ok()) return s;
+  if (io == 'd') {
+    return plugin::InvalidArgument("deck type cannot be specified with a retry attempt, just use the node instead");
+  }
+  return AnswerWith(io == 'i' ? data.full_inputs() : data.full_outputs(), name,
+                    "name [" + name + "] not found in task execution [" + GoProtoText(id) + "]", response);
+}
+
+Status LocalDataProxy::GetData(plugin::CallContext& call, const flyteidl::service::GetDataRequest& req,
+                               flyteidl::service::GetDataResponse& response) {
   const std::string& url = req.flyte_url();
   if (url.empty()) {
     return plugin::InvalidArgument(
@@ -382,20 +490,20 @@ Status LocalDataProxy::GetData(plugin::CallContext&, const flyteidl::service::Ge
       "([0-9]+))?/([io])/"
       "([a-zA-Z0-9_-]+)$");
   std::smatch m;
-  if (!std::regex_search(url, m, kWhole) && !std::regex_search(url, m, kNamed)) {
-    return plugin::InvalidArgument("failed to parse artifact url Error: failed to parse [" + url +
-                                   "]");
+  bool named = false;
+  if (!std::regex_search(url, m, kWhole)) {
+    if (!std::regex_search(url, m, kNamed)) {
+      return plugin::InvalidArgument("failed to parse artifact url Error: failed to parse [" + url + "]");
+    }
+    named = true;
   }
   flyteidl::core::NodeExecutionIdentifier node;
   node.set_node_id(m[4].str());
   node.mutable_execution_id()->set_project(m[1].str());
   node.mutable_execution_id()->set_domain(m[2].str());
   node.mutable_execution_id()->set_name(m[3].str());
-  // Every flyte:// form names an execution's node or task attempt; none is a plain object, so
-  // nothing can be served until executions are stored.
-  // TODO(issue 4): node level: GetNodeExecutionData (full inputs/outputs, one literal by name,
-  // or the deck through CreateDownloadLink); with an attempt: the task execution of that retry,
-  // then GetTaskExecutionData.
+  char io = m[6].str()[0];
+  std::string name = named ? m[7].str() : "";
   if (m[5].matched && m[5].length() > 0) {
     flyteidl::core::TaskExecutionIdentifier task;
     *task.mutable_node_execution_id() = node;
@@ -407,13 +515,9 @@ Status LocalDataProxy::GetData(plugin::CallContext&, const flyteidl::service::Ge
           error);
     }
     task.set_retry_attempt(static_cast<uint32_t>(*attempt));
-    return plugin::InvalidArgument("failed to list task executions [" + GoProtoText(task) +
-                                   "]. Error: task executions are not stored by this server yet "
-                                   "(no TaskExecutionManager)");
+    return DataFromTask(call, task, io, name, response);
   }
-  return plugin::NotFound("node execution [" + GoProtoText(node) +
-                          "] has no data here: node executions are not stored by this server yet "
-                          "(no NodeExecutionManager)");
+  return DataFromNode(call, node, io, name, response);
 }
 
 ObjectRoute::ObjectRoute(std::shared_ptr<const ObjectSpace> space) : space_(std::move(space)) {}

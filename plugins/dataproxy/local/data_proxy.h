@@ -11,6 +11,7 @@
 
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/http_handler.h"
+#include "flyte/plugin/managers.h"
 #include "flyte/plugin/storage.h"
 #include "signed_url.h"
 
@@ -68,9 +69,16 @@ class ObjectSpace {
   Clock clock_;
 };
 
+// The execution managers GetData and CreateDownloadLink read through (upstream's
+// nodeExecutionManager and taskExecutionManager); nullptr when none is loaded.
+struct ExecutionManagers {
+  std::function<std::shared_ptr<plugin::NodeExecutionManager>()> node;
+  std::function<std::shared_ptr<plugin::TaskExecutionManager>()> task;
+};
+
 class LocalDataProxy : public plugin::DataProxy {
  public:
-  explicit LocalDataProxy(std::shared_ptr<const ObjectSpace> space);
+  explicit LocalDataProxy(std::shared_ptr<const ObjectSpace> space, ExecutionManagers managers = {});
 
   plugin::Status CreateUploadLocation(
       plugin::CallContext& call, const flyteidl::service::CreateUploadLocationRequest& request,
@@ -86,7 +94,15 @@ class LocalDataProxy : public plugin::DataProxy {
                          flyteidl::service::GetDataResponse& response) override;
 
  private:
+  plugin::StatusOr<std::shared_ptr<plugin::NodeExecutionManager>> NodeManager() const;
+  plugin::StatusOr<std::shared_ptr<plugin::TaskExecutionManager>> TaskManager() const;
+  plugin::Status DataFromNode(plugin::CallContext& call, const flyteidl::core::NodeExecutionIdentifier& id,
+                              char io, const std::string& name, flyteidl::service::GetDataResponse& response);
+  plugin::Status DataFromTask(plugin::CallContext& call, const flyteidl::core::TaskExecutionIdentifier& id,
+                              char io, const std::string& name, flyteidl::service::GetDataResponse& response);
+
   std::shared_ptr<const ObjectSpace> space_;
+  ExecutionManagers managers_;
 };
 
 // Serves the signed URLs: PUT stores the body after checking signature, expiry, size and

@@ -30,8 +30,13 @@ flyte::plugin::Status Register(HostContext& host) {
   };
   auto space =
       std::make_shared<const dp::ObjectSpace>(std::move(settings.value()), std::move(store));
+  // GetData and download links read node and task executions through their managers, looked up
+  // when a request needs them.
+  dp::ExecutionManagers managers{
+      [h] { return h->Plugins().Get<flyte::plugin::NodeExecutionManager>(flyte::plugin::plugin_id::kNodeExecutionManager); },
+      [h] { return h->Plugins().Get<flyte::plugin::TaskExecutionManager>(flyte::plugin::plugin_id::kTaskExecutionManager); }};
   if (auto s = host.Register(flyte::plugin::plugin_id::kDataProxy,
-                             std::make_shared<dp::LocalDataProxy>(space));
+                             std::make_shared<dp::LocalDataProxy>(space, std::move(managers)));
       !s.ok()) {
     return s;
   }

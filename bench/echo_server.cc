@@ -1,5 +1,6 @@
-// The baseline: a bare gRPC server answering AdminService.GetVersion with a constant, through
-// the generated callback service: no plugins, no interceptors, no gateway.
+// The baseline: a bare gRPC server answering AdminService.GetVersion with a constant (and
+// acknowledging node and task events), through the generated callback service: no plugins, no
+// interceptors, no gateway, no database.
 #include <csignal>
 #include <iostream>
 
@@ -17,6 +18,21 @@ class Echo final : public flyteidl::service::AdminService::CallbackService {
     v->set_version("0.1.0");
     v->set_build("000000000000");
     v->set_buildtime("2026-01-01T00:00:00Z");
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // The event-ingestion baseline: the same requests, acknowledged without any work.
+  grpc::ServerUnaryReactor* CreateNodeEvent(grpc::CallbackServerContext* ctx,
+                                            const flyteidl::admin::NodeExecutionEventRequest*,
+                                            flyteidl::admin::NodeExecutionEventResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* CreateTaskEvent(grpc::CallbackServerContext* ctx,
+                                            const flyteidl::admin::TaskExecutionEventRequest*,
+                                            flyteidl::admin::TaskExecutionEventResponse*) override {
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;

@@ -1,0 +1,695 @@
+// Execution benchmarks, on SQLite and on PostgreSQL, each against `flyteadmin serve`:
+//  - events: node and task events as flytepropeller sends them (unique, valid, in order per node)
+//    from many concurrent senders across many executions, against the bare gRPC echo server fed
+//    the same requests at the same concurrency (goal on SQLite: >= 0.5 of the echo). On
+//    PostgreSQL also against a raw loop doing, per event, BEGIN; SELECT ... FOR UPDATE; UPDATE;
+//    INSERT event; COMMIT on its own connections at the same concurrency (goal: >= 1).
+//  - list: ListExecutions p50/p99 over `rows` executions with console-shaped requests, against
+//    the GetExecution p50 of the same run (goals: list p99 <= 5x get p50 and <= 5 ms).
+// Usage: bench_executions [events|list|all] [sqlite|postgres|both] (sizes from BENCH_* env vars).
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <variant>
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+#include <soci/soci.h>
+
+#include "flyte/core/config.h"
+#include "flyte/core/db/database.h"
+#include "flyteidl/admin/execution.pb.h"
+#include "flyteidl/service/admin.grpc.pb.h"
+#include "grpc_helpers.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+constexpr const char* kProject = "flytesnacks";
+constexpr const char* kDomain = "development";
+constexpr const char* kProducer = "propeller";
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+struct Stats {
+  double p50 = 0, p99 = 0;
+};
+
+Stats Percentiles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return {};
+  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+}
+
+flyte::core::Config ConfigFrom(const std::string& yaml) {
+  auto c = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
+  if (!c.ok()) throw std::runtime_error(c.status().ToString());
+  return std::move(c.value());
+}
+
+// One database for one part of the run: a SQLite file, or a database of the PostgreSQL test
+// server (scripts/postgres-test.sh), with the yaml that points flyteadmin at it.
+struct Backend {
+  std::string name;
+  fs::path dir;
+  std::string db_yaml;
+  std::string soci_backend;
+  std::string soci_connect;
+  std::string pg_state;
+
+  static Backend Start(const std::string& name, const std::string& tag) {
+    Backend b;
+    b.name = name;
+    b.dir = fs::temp_directory_path() / ("flyteadmin-bench-exec-" + std::to_string(::getpid()) + "-" + tag);
+    fs::create_directories(b.dir);
+    if (name == "sqlite") {
+      auto file = (b.dir / "admin.db").string();
+      b.db_yaml = "database:\n  sqlite:\n    file: " + file + "\n";
+      b.soci_backend = "sqlite3";
+      b.soci_connect = "db=" + file + " timeout=30";
+      return b;
+    }
+    b.pg_state = (b.dir / "postgres.state").string();
+    const std::string root = FLYTE_SOURCE_DIR;
+    auto start = flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "start", b.pg_state},
+                                  std::chrono::seconds(120));
+    if (start.exit_code != 0) throw std::runtime_error("cannot start PostgreSQL: " + start.err);
+    std::ifstream in(b.pg_state);
+    std::string line, port;
+    while (std::getline(in, line)) {
+      if (line.rfind("PGPORT=", 0) == 0) port = line.substr(7);
+    }
+    b.db_yaml = "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + port +
+                "\n    dbname: bench\n    username: postgres\n    password: \"\"\n";
+    b.soci_backend = "postgresql";
+    b.soci_connect = "host=127.0.0.1 port=" + port + " dbname=bench user=postgres";
+    return b;
+  }
+
+  void Stop() {
+    if (!pg_state.empty()) {
+      flyte::test::Run({"/bin/bash", std::string(FLYTE_SOURCE_DIR) + "/scripts/postgres-test.sh", "stop", pg_state});
+    }
+    fs::remove_all(dir);
+  }
+
+  std::shared_ptr<flyte::core::db::Database> Prepare() const {
+    auto opened = flyte::core::db::OpenDatabase(ConfigFrom(db_yaml));
+    if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+    auto db = opened.value();
+    if (!db->MigrateUp([](const std::string&) {}).ok() || !db->EnsureListIndexes([](const std::string&) {}).ok() ||
+        !db->SeedProjects({kProject}).ok()) {
+      throw std::runtime_error("cannot prepare the " + name + " database");
+    }
+    return db;
+  }
+};
+
+// `flyteadmin serve` on the backend with the execution managers and what they read.
+class Server {
+ public:
+  explicit Server(const Backend& b) {
+    grpc_port = flyte::test::FreePort();
+    int http_port = flyte::test::FreePort();
+    const std::string plugins =
+        "    - name: flyte_manager_project\n    - name: flyte_manager_task\n    - name: flyte_manager_workflow\n"
+        "    - name: flyte_manager_launch_plan\n    - name: flyte_manager_execution\n"
+        "    - name: flyte_manager_node_execution\n    - name: flyte_manager_task_execution\n";
+    auto base = flyte::test::WriteTempFile("bench-exec-" + b.name + ".yaml",
+                                           flyte::test::ServerConfigYaml(grpc_port, http_port, plugins));
+    auto over = flyte::test::WriteTempFile("bench-exec-" + b.name + "-db.yaml", b.db_yaml);
+    child_ = std::make_unique<flyte::test::Child>(
+        std::vector<std::string>{FLYTEADMIN_BIN, "--config", base, "--config", over, "serve"});
+    if (!flyte::test::WaitForPort(grpc_port, std::chrono::seconds(60))) {
+      throw std::runtime_error("flyteadmin did not start: " + child_->Stderr());
+    }
+  }
+  ~Server() {
+    child_->Signal(SIGTERM);
+    child_->Wait(std::chrono::seconds(30));
+  }
+  int grpc_port = 0;
+
+ private:
+  std::unique_ptr<flyte::test::Child> child_;
+};
+
+// ------------------------------------------------------------------------------------------
+// Events
+
+using Event = std::variant<flyteidl::admin::NodeExecutionEventRequest, flyteidl::admin::TaskExecutionEventRequest>;
+
+std::string ExecName(const std::string& prefix, int i) { return prefix + std::to_string(i); }
+
+// A running execution as CreateExecution leaves it once propeller reported RUNNING.
+void SeedExecutions(flyte::plugin::db::Repositories& repos, const std::string& prefix, int count) {
+  for (int i = 0; i < count; ++i) {
+    flyte::plugin::db::ExecutionModel m;
+    m.key = {kProject, kDomain, ExecName(prefix, i)};
+    m.phase = "RUNNING";
+    m.cluster = kProducer;
+    m.launch_entity = "launch_plan";
+    flyteidl::admin::ExecutionSpec spec;
+    auto* lp = spec.mutable_launch_plan();
+    lp->set_resource_type(flyteidl::core::LAUNCH_PLAN);
+    lp->set_project(kProject);
+    lp->set_domain(kDomain);
+    lp->set_name("bench.workflow");
+    lp->set_version("v1");
+    m.spec = spec.SerializeAsString();
+    flyteidl::admin::ExecutionClosure closure;
+    closure.set_phase(flyteidl::core::WorkflowExecution::RUNNING);
+    *closure.mutable_created_at() = TimeUtil::GetCurrentTime();
+    *closure.mutable_started_at() = TimeUtil::GetCurrentTime();
+    m.closure = closure.SerializeAsString();
+    m.started_at = std::chrono::system_clock::now();
+    m.execution_created_at = m.started_at;
+    m.execution_updated_at = m.started_at;
+    auto s = repos.Executions().Create(m, {});
+    if (!s.ok()) throw std::runtime_error("seeding executions: " + s.ToString());
+  }
+}
+
+// Propeller's sequence for one task node: node RUNNING, task RUNNING, task SUCCEEDED, node
+// SUCCEEDED, with the URIs and metadata propeller fills in.
+void AppendNodeEvents(const std::string& exec, int node, std::vector<Event>& out) {
+  std::string node_id = "n" + std::to_string(node);
+  std::string prefix = "file:///var/flyte/metadata/propeller/" + exec + "/" + node_id;
+  auto now = TimeUtil::GetCurrentTime();
+  auto node_event = [&](flyteidl::core::NodeExecution::Phase phase) {
+    flyteidl::admin::NodeExecutionEventRequest r;
+    r.set_request_id(exec + "-" + node_id + "-" + std::to_string(phase));
+    auto* e = r.mutable_event();
+    e->mutable_id()->set_node_id(node_id);
+    auto* x = e->mutable_id()->mutable_execution_id();
+    x->set_project(kProject);
+    x->set_domain(kDomain);
+    x->set_name(exec);
+    e->set_producer_id(kProducer);
+    e->set_phase(phase);
+    *e->mutable_occurred_at() = now;
+    *e->mutable_reported_at() = now;
+    e->set_input_uri(prefix + "/inputs.pb");
+    e->set_spec_node_id(node_id);
+    e->set_node_name("bench.task_" + std::to_string(node));
+    e->set_event_version(2);
+    if (phase == flyteidl::core::NodeExecution::SUCCEEDED) e->set_output_uri(prefix + "/0/outputs.pb");
+    auto* t = e->mutable_task_node_metadata();
+    t->set_cache_status(flyteidl::core::CACHE_DISABLED);
+    return r;
+  };
+  auto task_event = [&](flyteidl::core::TaskExecution::Phase phase) {
+    flyteidl::admin::TaskExecutionEventRequest r;
+    r.set_request_id(exec + "-" + node_id + "-t" + std::to_string(phase));
+    auto* e = r.mutable_event();
+    auto* task = e->mutable_task_id();
+    task->set_resource_type(flyteidl::core::TASK);
+    task->set_project(kProject);
+    task->set_domain(kDomain);
+    task->set_name("bench.task_" + std::to_string(node));
+    task->set_version("v1");
+    e->mutable_parent_node_execution_id()->set_node_id(node_id);
+    auto* x = e->mutable_parent_node_execution_id()->mutable_execution_id();
+    x->set_project(kProject);
+    x->set_domain(kDomain);
+    x->set_name(exec);
+    e->set_retry_attempt(0);
+    e->set_phase(phase);
+    e->set_producer_id(kProducer);
+    *e->mutable_occurred_at() = now;
+    *e->mutable_reported_at() = now;
+    e->set_input_uri(prefix + "/inputs.pb");
+    e->set_task_type("python-task");
+    e->set_event_version(1);
+    auto* log = e->add_logs();
+    log->set_uri("http://logs.example.com/" + exec + "/" + node_id);
+    log->set_name("Kubernetes Logs (User)");
+    log->set_message_format(flyteidl::core::TaskLog::JSON);
+    e->mutable_metadata()->set_generated_name(exec + "-" + node_id + "-0");
+    e->mutable_metadata()->set_plugin_identifier("container");
+    if (phase == flyteidl::core::TaskExecution::SUCCEEDED) e->set_output_uri(prefix + "/0/outputs.pb");
+    return r;
+  };
+  out.push_back(node_event(flyteidl::core::NodeExecution::RUNNING));
+  out.push_back(task_event(flyteidl::core::TaskExecution::RUNNING));
+  out.push_back(task_event(flyteidl::core::TaskExecution::SUCCEEDED));
+  out.push_back(node_event(flyteidl::core::NodeExecution::SUCCEEDED));
+}
+
+// Lane i sends the events of executions i, i + lanes, ... one after the other, so the events of
+// one node stay in order while `lanes` calls are in flight.
+std::vector<std::vector<Event>> BuildLanes(const std::string& prefix, int executions, int nodes, int lanes) {
+  std::vector<std::vector<Event>> out(lanes);
+  for (int e = 0; e < executions; ++e) {
+    for (int n = 0; n < nodes; ++n) AppendNodeEvents(ExecName(prefix, e), n, out[e % lanes]);
+  }
+  return out;
+}
+
+struct LoadResult {
+  double qps = 0;
+  Stats latency;
+  long errors = 0;
+  std::string first_error;
+  long events = 0;
+};
+
+LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  auto stub = flyteidl::service::AdminService::NewStub(channel);
+  std::mutex mu;
+  std::condition_variable done_cv;
+  int lanes_done = 0;
+  std::vector<double> latencies;
+  std::atomic<long> errors{0};
+  std::string first_error;
+  struct Call {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NodeExecutionEventResponse node_resp;
+    flyteidl::admin::TaskExecutionEventResponse task_resp;
+    Clock::time_point start;
+  };
+  std::function<void(size_t, size_t)> send = [&](size_t lane, size_t index) {
+    if (index >= lanes[lane].size()) {
+      std::lock_guard lock(mu);
+      ++lanes_done;
+      done_cv.notify_all();
+      return;
+    }
+    auto call = std::make_shared<Call>();
+    call->start = Clock::now();
+    auto on_done = [&, call, lane, index](grpc::Status s) {
+      double us = Micros(Clock::now() - call->start);
+      {
+        std::lock_guard lock(mu);
+        latencies.push_back(us);
+        if (!s.ok() && errors.fetch_add(1) == 0) {
+          first_error = std::to_string(s.error_code()) + " " + s.error_message();
+        }
+      }
+      send(lane, index + 1);
+    };
+    const Event& event = lanes[lane][index];
+    if (const auto* node = std::get_if<flyteidl::admin::NodeExecutionEventRequest>(&event)) {
+      stub->async()->CreateNodeEvent(&call->ctx, node, &call->node_resp, on_done);
+    } else {
+      stub->async()->CreateTaskEvent(&call->ctx, &std::get<flyteidl::admin::TaskExecutionEventRequest>(event),
+                                     &call->task_resp, on_done);
+    }
+  };
+  auto t0 = Clock::now();
+  for (size_t i = 0; i < lanes.size(); ++i) send(i, 0);
+  {
+    std::unique_lock lock(mu);
+    done_cv.wait(lock, [&] { return lanes_done == static_cast<int>(lanes.size()); });
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  LoadResult r;
+  std::lock_guard lock(mu);
+  r.events = static_cast<long>(latencies.size());
+  r.qps = r.events / seconds;
+  r.latency = Percentiles(latencies);
+  r.errors = errors.load();
+  r.first_error = first_error;
+  return r;
+}
+
+// The PostgreSQL floor: per event one transaction reading the row FOR UPDATE, updating it and
+// inserting an event row, on `lanes` connections at once, over node rows created beforehand.
+LoadResult RawPostgresLoop(const Backend& b, int executions, int nodes, int lanes) {
+  {
+    soci::session s(b.soci_backend, b.soci_connect);
+    for (int e = 0; e < executions; ++e) {
+      soci::transaction tx(s);
+      for (int n = 0; n < nodes; ++n) {
+        std::string exec = ExecName("raw", e), node = "n" + std::to_string(n);
+        s << "INSERT INTO node_executions (created_at, updated_at, execution_project, execution_domain, "
+             "execution_name, node_id, phase, input_uri, closure) VALUES (now(), now(), :p, :d, :e, :n, "
+             "'UNDEFINED', '', '')",
+            soci::use(std::string(kProject)), soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
+      }
+      tx.commit();
+    }
+  }
+  const char* phases[] = {"QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"};
+  std::vector<double> latencies;
+  std::mutex mu;
+  std::atomic<long> errors{0};
+  std::string first_error;
+  flyteidl::admin::NodeExecutionClosure closure;
+  closure.set_output_uri("file:///var/flyte/metadata/propeller/raw/n0/0/outputs.pb");
+  *closure.mutable_started_at() = TimeUtil::GetCurrentTime();
+  std::string closure_bytes = closure.SerializeAsString();
+  auto worker = [&](int lane) {
+    soci::session s(b.soci_backend, b.soci_connect);
+    std::vector<double> mine;
+    for (int e = lane; e < executions; e += lanes) {
+      std::string exec = ExecName("raw", e);
+      for (int n = 0; n < nodes; ++n) {
+        std::string node = "n" + std::to_string(n);
+        for (const char* phase : phases) {
+          auto start = Clock::now();
+          try {
+            soci::transaction tx(s);
+            long long id = 0;
+            std::string current;
+            s << "SELECT id, phase FROM node_executions WHERE execution_project = :p AND execution_domain = :d "
+                 "AND execution_name = :e AND node_id = :n FOR UPDATE",
+                soci::into(id), soci::into(current), soci::use(std::string(kProject)),
+                soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
+            std::string ph = phase;
+            s << "UPDATE node_executions SET phase = :ph, closure = :c, updated_at = now() WHERE id = :id",
+                soci::use(ph), soci::use(closure_bytes), soci::use(id);
+            s << "INSERT INTO node_execution_events (created_at, updated_at, execution_project, execution_domain, "
+                 "execution_name, node_id, request_id, occurred_at, phase) VALUES (now(), now(), :p, :d, :e, :n, "
+                 "'', now(), :ph)",
+                soci::use(std::string(kProject)), soci::use(std::string(kDomain)), soci::use(exec), soci::use(node),
+                soci::use(ph);
+            tx.commit();
+          } catch (const std::exception& ex) {
+            if (errors.fetch_add(1) == 0) {
+              std::lock_guard lock(mu);
+              first_error = ex.what();
+            }
+          }
+          mine.push_back(Micros(Clock::now() - start));
+        }
+      }
+    }
+    std::lock_guard lock(mu);
+    latencies.insert(latencies.end(), mine.begin(), mine.end());
+  };
+  auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int i = 0; i < lanes; ++i) pool.emplace_back(worker, i);
+  for (auto& t : pool) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  LoadResult r;
+  r.events = static_cast<long>(latencies.size());
+  r.qps = r.events / seconds;
+  r.latency = Percentiles(latencies);
+  r.errors = errors.load();
+  r.first_error = first_error;
+  return r;
+}
+
+void PrintLoad(const std::string& backend, const char* name, const LoadResult& r, const LoadResult* baseline,
+               const char* goal) {
+  std::printf("[%s] %-26s %8ld events %9.0f events/s  p50 %7.0f us  p99 %7.0f us  errors %ld", backend.c_str(), name,
+              r.events, r.qps, r.latency.p50, r.latency.p99, r.errors);
+  if (baseline && baseline->qps > 0) std::printf("  ratio %.2f %s", r.qps / baseline->qps, goal);
+  std::printf("\n");
+  if (r.errors > 0) std::printf("[%s]   first error: %s\n", backend.c_str(), r.first_error.c_str());
+}
+
+bool RunEvents(const std::string& backend_name) {
+  int executions = EnvInt("BENCH_EVENT_EXECUTIONS", 1000);
+  int nodes = EnvInt("BENCH_EVENT_NODES", 20);
+  int lanes = EnvInt("BENCH_EVENT_SENDERS", 16);
+  std::printf("[%s] events: %d executions x %d task nodes x 4 events, %d concurrent senders\n", backend_name.c_str(),
+              executions, nodes, lanes);
+  auto lanes_main = BuildLanes("ev", executions, nodes, lanes);
+  auto lanes_warm = BuildLanes("warm", std::max(lanes, executions / 10), 2, lanes);
+
+  LoadResult echo;
+  {
+    int port = flyte::test::FreePort();
+    flyte::test::Child echo_server({BENCH_ECHO_BIN, std::to_string(port)});
+    if (!flyte::test::WaitForPort(port, std::chrono::seconds(10))) throw std::runtime_error("echo did not start");
+    SendLanes(port, lanes_warm);
+    echo = SendLanes(port, lanes_main);
+    echo_server.Signal(SIGTERM);
+    echo_server.Wait(std::chrono::seconds(10));
+  }
+
+  auto backend = Backend::Start(backend_name, "events");
+  bool ok = true;
+  try {
+    {
+      auto db = backend.Prepare();
+      auto repos = db->Repositories();
+      SeedExecutions(*repos, "ev", executions);
+      SeedExecutions(*repos, "warm", std::max(lanes, executions / 10));
+    }
+    LoadResult admin;
+    {
+      Server server(backend);
+      SendLanes(server.grpc_port, lanes_warm);
+      admin = SendLanes(server.grpc_port, lanes_main);
+    }
+    PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
+    PrintLoad(backend_name, "flyteadmin", admin, &echo, "of echo (goal >= 0.50 on SQLite)");
+    ok = admin.errors == 0;
+    if (backend_name == "postgres") {
+      auto raw = RawPostgresLoop(backend, executions, nodes, lanes);
+      PrintLoad(backend_name, "raw read/update/insert", raw, nullptr, "");
+      std::printf("[%s] flyteadmin / raw loop: %.2f (goal >= 1)\n", backend_name.c_str(), admin.qps / raw.qps);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[%s] events: %s\n", backend_name.c_str(), e.what());
+    ok = false;
+  }
+  backend.Stop();
+  return ok;
+}
+
+// ------------------------------------------------------------------------------------------
+// ListExecutions over many rows
+
+struct ListIds {
+  int64_t lp_first = 0, wf_first = 0;
+  int names = 0;
+};
+
+// `names` workflows and launch plans (one version each) for the executions to point at, with
+// consecutive ids.
+ListIds SeedEntities(flyte::plugin::db::Repositories& repos, int names) {
+  ListIds ids;
+  ids.names = names;
+  for (int i = 0; i < names; ++i) {
+    flyte::plugin::db::EntityKey key{kProject, kDomain, "bench.wf_" + std::to_string(i), "v1"};
+    flyte::plugin::db::WorkflowModel w;
+    w.key = key;
+    w.typed_interface = "";
+    w.remote_closure_identifier = "file:///nonexistent/" + std::to_string(i);
+    w.digest = "d" + std::to_string(i);
+    if (!repos.Workflows().Create(w, std::nullopt).ok()) throw std::runtime_error("seeding workflows");
+    auto stored = repos.Workflows().Get(key);
+    flyte::plugin::db::LaunchPlanModel l;
+    l.key = {kProject, kDomain, "bench.lp_" + std::to_string(i), "v1"};
+    l.workflow_id = stored->id;
+    l.digest = w.digest;
+    if (!repos.LaunchPlans().Create(l).ok()) throw std::runtime_error("seeding launch plans");
+    auto lp = repos.LaunchPlans().Get(l.key);
+    if (i == 0) {
+      ids.wf_first = stored->id;
+      ids.lp_first = lp->id;
+    } else if (stored->id != ids.wf_first + i || lp->id != ids.lp_first + i) {
+      throw std::runtime_error("workflow/launch plan ids are not consecutive");
+    }
+  }
+  return ids;
+}
+
+// One execution written through the repository (the template), then `rows` copies of it made by
+// the database itself with varied names, creation times, phases, launch plans and states.
+void SeedManyExecutions(const Backend& b, flyte::plugin::db::Repositories& repos, const ListIds& ids, int rows) {
+  flyte::plugin::db::ExecutionModel m;
+  m.key = {kProject, kDomain, "template"};
+  m.phase = "SUCCEEDED";
+  m.launch_entity = "launch_plan";
+  m.cluster = kProducer;
+  m.launch_plan_id = ids.lp_first;
+  m.workflow_id = ids.wf_first;
+  m.inputs_uri = "file:///var/flyte/metadata/flytesnacks/development/template/inputs";
+  m.user_inputs_uri = "file:///var/flyte/metadata/flytesnacks/development/template/user_inputs";
+  m.user = "bench";
+  flyteidl::admin::ExecutionSpec spec;
+  auto* lp = spec.mutable_launch_plan();
+  lp->set_resource_type(flyteidl::core::LAUNCH_PLAN);
+  lp->set_project(kProject);
+  lp->set_domain(kDomain);
+  lp->set_name("bench.lp_0");
+  lp->set_version("v1");
+  spec.mutable_metadata()->set_mode(flyteidl::admin::ExecutionMetadata::MANUAL);
+  spec.mutable_metadata()->set_principal("bench");
+  spec.mutable_metadata()->mutable_system_metadata()->set_execution_cluster(kProducer);
+  (*spec.mutable_labels()->mutable_values())["team"] = "ml";
+  spec.mutable_raw_output_data_config()->set_output_location_prefix("file:///var/flyte/raw");
+  m.spec = spec.SerializeAsString();
+  flyteidl::admin::ExecutionClosure closure;
+  closure.set_phase(flyteidl::core::WorkflowExecution::SUCCEEDED);
+  *closure.mutable_created_at() = TimeUtil::GetCurrentTime();
+  *closure.mutable_started_at() = TimeUtil::GetCurrentTime();
+  *closure.mutable_updated_at() = TimeUtil::GetCurrentTime();
+  closure.mutable_duration()->set_seconds(42);
+  closure.mutable_outputs()->set_uri("file:///var/flyte/metadata/propeller/template/end-node/data/0/outputs.pb");
+  auto* wf = closure.mutable_workflow_id();
+  wf->set_resource_type(flyteidl::core::WORKFLOW);
+  wf->set_project(kProject);
+  wf->set_domain(kDomain);
+  wf->set_name("bench.wf_0");
+  wf->set_version("v1");
+  auto* change = closure.mutable_state_change_details();
+  change->set_state(flyteidl::admin::EXECUTION_ACTIVE);
+  change->set_principal("bench");
+  m.closure = closure.SerializeAsString();
+  m.started_at = std::chrono::system_clock::now();
+  m.execution_created_at = m.started_at;
+  m.execution_updated_at = m.started_at;
+  m.duration_ns = 42'000'000'000;
+  if (auto s = repos.Executions().Create(m, {}); !s.ok()) throw std::runtime_error("template: " + s.ToString());
+
+  const std::string cols =
+      "created_at, updated_at, execution_project, execution_domain, execution_name, launch_plan_id, workflow_id, "
+      "task_id, phase, closure, spec, started_at, execution_created_at, execution_updated_at, duration, abort_cause, "
+      "mode, source_execution_id, parent_node_execution_id, cluster, inputs_uri, user_inputs_uri, error_kind, "
+      "error_code, \"user\", state, launch_entity";
+  const std::string names = std::to_string(ids.names);
+  const std::string varied =
+      "t.execution_project, t.execution_domain, 'x' || i, " + std::to_string(ids.lp_first) + " + (i % " + names +
+      "), " + std::to_string(ids.wf_first) + " + (i % " + names +
+      "), t.task_id, CASE WHEN i % 10 = 0 THEN 'FAILED' WHEN i % 10 = 1 THEN 'RUNNING' ELSE 'SUCCEEDED' END, "
+      "t.closure, t.spec, t.started_at, ";
+  const std::string rest =
+      "t.duration, t.abort_cause, t.mode, t.source_execution_id, t.parent_node_execution_id, t.cluster, "
+      "t.inputs_uri, t.user_inputs_uri, t.error_kind, t.error_code, t.\"user\", CASE WHEN i % 50 = 0 THEN 1 ELSE 0 "
+      "END, t.launch_entity";
+  soci::session s(b.soci_backend, b.soci_connect);
+  const int batch = 100000;
+  for (int from = 1; from <= rows; from += batch) {
+    int to = std::min(rows, from + batch - 1);
+    soci::transaction tx(s);
+    if (b.soci_backend == "sqlite3") {
+      // Times in the repository's text form, one second apart, the newest last; ids as the
+      // repository assigns them on SQLite (no sequence there).
+      std::string at = "strftime('%Y-%m-%d %H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000+00:00'";
+      s << "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(from) + " UNION ALL SELECT i + 1 FROM n WHERE i < " +
+               std::to_string(to) + ") INSERT INTO executions (id, " + cols + ") SELECT t.id + i, " + at + ", " + at + ", " +
+               varied + at + ", " + at + ", " + rest +
+               " FROM n, executions t WHERE t.execution_name = 'template'";
+    } else {
+      std::string at = "timestamp with time zone '2026-01-01 00:00:00+00' + i * interval '1 second'";
+      s << "INSERT INTO executions (" + cols + ") SELECT " + at + ", " + at + ", " + varied + at + ", " + at + ", " +
+               rest + " FROM generate_series(" + std::to_string(from) + ", " + std::to_string(to) +
+               ") AS i, executions t WHERE t.execution_name = 'template'";
+    }
+    tx.commit();
+  }
+  s << "ANALYZE";
+}
+
+bool RunList(const std::string& backend_name) {
+  int rows = EnvInt("BENCH_EXECUTIONS", 1000000);
+  int page = EnvInt("BENCH_PAGE", 25);
+  auto backend = Backend::Start(backend_name, "list");
+  bool ok = true;
+  try {
+    auto seed_start = Clock::now();
+    {
+      auto db = backend.Prepare();
+      auto repos = db->Repositories();
+      auto ids = SeedEntities(*repos, 100);
+      SeedManyExecutions(backend, *repos, ids, rows);
+    }
+    std::printf("[%s] seeded %d executions in %.1f s\n", backend_name.c_str(), rows,
+                std::chrono::duration<double>(Clock::now() - seed_start).count());
+    Server server(backend);
+    auto stub = flyteidl::service::AdminService::NewStub(flyte::test::Channel(server.grpc_port));
+    std::mt19937 rng(11);
+    std::vector<double> gets;
+    for (int i = 0; i < 2000; ++i) {
+      flyteidl::admin::WorkflowExecutionGetRequest req;
+      req.mutable_id()->set_project(kProject);
+      req.mutable_id()->set_domain(kDomain);
+      req.mutable_id()->set_name("x" + std::to_string(1 + rng() % rows));
+      grpc::ClientContext ctx;
+      flyteidl::admin::Execution out;
+      auto start = Clock::now();
+      auto st = stub->GetExecution(&ctx, req, &out);
+      if (!st.ok()) throw std::runtime_error("GetExecution: " + st.error_message());
+      if (i >= 200) gets.push_back(Micros(Clock::now() - start));
+    }
+    auto get = Percentiles(gets);
+    std::printf("[%s] GetExecution p50 %.0f us over %d executions\n", backend_name.c_str(), get.p50, rows);
+    // What the console asks for: the newest page of a project/domain, optionally narrowed to a
+    // launch plan or workflow, a set of phases, or a recent time window.
+    struct Shape {
+      const char* name;
+      std::function<std::string()> filters;
+    };
+    // The seeded rows are one second apart from 2026-01-01: the last day of them.
+    google::protobuf::Timestamp base;
+    TimeUtil::FromString("2026-01-01T00:00:00Z", &base);
+    std::string recent = TimeUtil::ToString(TimeUtil::SecondsToTimestamp(base.seconds() + rows - 86400));
+    std::vector<Shape> shapes = {
+        {"newest page", [] { return std::string(); }},
+        {"by launch plan", [&] { return "eq(launch_plan.name,bench.lp_" + std::to_string(rng() % 100) + ")"; }},
+        {"by workflow", [&] { return "eq(workflow.name,bench.wf_" + std::to_string(rng() % 100) + ")"; }},
+        {"failed phases", [] { return std::string("value_in(phase,FAILED;ABORTED;TIMED_OUT)"); }},
+        {"last 24h running", [&] { return "gte(execution_created_at," + recent + ")+eq(phase,RUNNING)"; }},
+    };
+    for (const auto& shape : shapes) {
+      std::vector<double> lists;
+      for (int i = 0; i < 300; ++i) {
+        flyteidl::admin::ResourceListRequest req;
+        req.mutable_id()->set_project(kProject);
+        req.mutable_id()->set_domain(kDomain);
+        req.set_limit(page);
+        req.set_filters(shape.filters());
+        req.mutable_sort_by()->set_key("created_at");
+        req.mutable_sort_by()->set_direction(flyteidl::admin::Sort::DESCENDING);
+        grpc::ClientContext ctx;
+        flyteidl::admin::ExecutionList out;
+        auto start = Clock::now();
+        auto st = stub->ListExecutions(&ctx, req, &out);
+        if (!st.ok()) throw std::runtime_error(std::string("ListExecutions ") + shape.name + ": " + st.error_message());
+        if (out.executions_size() == 0) throw std::runtime_error(std::string("ListExecutions ") + shape.name + ": empty");
+        if (i >= 30) lists.push_back(Micros(Clock::now() - start));
+      }
+      auto s = Percentiles(lists);
+      std::printf("[%s] ListExecutions %-17s limit %d: p50 %6.0f us  p99 %6.0f us  p99/get-p50 %.2f (goal <= 5)  "
+                  "p99 %s 5 ms\n",
+                  backend_name.c_str(), shape.name, page, s.p50, s.p99, s.p99 / get.p50, s.p99 <= 5000 ? "<=" : ">");
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[%s] list: %s\n", backend_name.c_str(), e.what());
+    ok = false;
+  }
+  backend.Stop();
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::string part = argc > 1 ? argv[1] : "all";
+  std::string only = argc > 2 ? argv[2] : "both";
+  bool ok = true;
+  for (std::string backend : {"sqlite", "postgres"}) {
+    if (only != "both" && only != backend) continue;
+    if (part == "events" || part == "all") ok = RunEvents(backend) && ok;
+    if (part == "list" || part == "all") ok = RunList(backend) && ok;
+  }
+  return ok ? 0 : 1;
+}

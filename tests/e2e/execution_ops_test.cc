@@ -14,6 +14,10 @@
 #include <google/protobuf/util/time_util.h>
 #include <nlohmann/json.hpp>
 
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
@@ -85,6 +89,25 @@ struct OpsServer {
       if (j["call"] == "abort") out.push_back(j);
     }
     return out;
+  }
+
+  // execution_events rows of an execution, read with a session of our own.
+  long long EventRows(const std::string& name) {
+    std::unique_ptr<soci::session> session;
+    if (db_layer.find("postgres:") != std::string::npos) {
+      auto field = [&](const std::string& key) {
+        auto at = db_layer.find(key + ": ") + key.size() + 2;
+        return db_layer.substr(at, db_layer.find('\n', at) - at);
+      };
+      session = std::make_unique<soci::session>(soci::postgresql, "host=127.0.0.1 port=" + field("port") +
+                                                                      " dbname=" + field("dbname") +
+                                                                      " user=postgres sslmode=disable");
+    } else {
+      session = std::make_unique<soci::session>(soci::sqlite3, "db=\"" + (dir / "admin.db").string() + "\" timeout=30");
+    }
+    long long n = 0;
+    *session << "SELECT COUNT(*) FROM execution_events WHERE execution_name = :n", soci::use(name), soci::into(n);
+    return n;
   }
 
   test::HttpResult Http(const std::string& method, const std::string& target, const std::string& body = "") {
@@ -715,6 +738,8 @@ TEST_CASE("Workflow events follow upstream's phase rules and update the closure"
   CheckStatus(Send(server, "e1", P::SUCCEEDED, 62), grpc::StatusCode::ALREADY_EXISTS,
               "This phase SUCCEEDED was already recorded for workflow execution " + IdText("e1"));
   CHECK(server.Row("e1").phase == "SUCCEEDED");
+  // One execution_events row per accepted phase (QUEUED and RUNNING were accepted twice).
+  CHECK(server.EventRows("e1") == 4);
 
   // An aborting execution accepts only terminal phases.
   Create(server, Seed{.name = "ab", .phase = "RUNNING", .started_at = T(0)});
@@ -813,6 +838,7 @@ TEST_CASE("Concurrent senders of one execution's events lose no update and exact
   CHECK(race.closure().started_at().seconds() == Ts(100 + winners[0]).seconds());
   CHECK(race.closure().updated_at().seconds() == Ts(300 + winners[2]).seconds());
   CHECK(race.closure().duration().seconds() == 200 + winners[2] - winners[0]);
+  CHECK(server.EventRows("race") == 3);
 
   // Many executions driven at once, each by its own thread, all arrive.
   std::vector<std::thread> threads;

@@ -922,3 +922,22 @@ TEST_CASE("Event outputs are kept inline under StoreInline and served within max
   auto missing = server.Http("GET", "/api/v1/data/executions/flytesnacks/development/nope");
   CHECK(missing.status == 404);
 }
+
+TEST_CASE("GetExecutionData answers URL blobs for the stored objects when signed URLs are enabled", "[e2e]") {
+  OpsServer server("sqlite", "remoteData:\n  signedUrls:\n    enabled: true\n");
+  using P = core::WorkflowExecution;
+  Create(server, Seed{.name = "signed", .phase = "RUNNING"});
+  auto req = EventRequest("signed", P::SUCCEEDED, 5);
+  *req.mutable_event()->mutable_output_data() = Literals("y", 3);
+  REQUIRE_OK(Send(server, req));
+  const std::string output_uri = MustGet(server, "signed").closure().outputs().uri();
+  admin::WorkflowExecutionGetDataResponse data;
+  REQUIRE_OK(GetData(server, "signed", &data));
+  // remoteData.scheme none: the object's own URI and size.
+  CHECK(data.outputs().url() == output_uri);
+  CHECK(data.outputs().bytes() == static_cast<int64_t>(Literals("y", 3).ByteSizeLong()));
+  CHECK(data.full_outputs().literals().at("y").scalar().primitive().integer() == 3);
+  CHECK(data.inputs().url() == server.Row("signed").inputs_uri);
+  CHECK(data.inputs().bytes() == static_cast<int64_t>(Literals("x", 1).ByteSizeLong()));
+  CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 1);
+}

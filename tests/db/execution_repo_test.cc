@@ -392,6 +392,15 @@ TEST_CASE("Node executions are created with events, read, listed, counted and up
   CHECK(*nodes.Count(Input({Eq("executions", "user", "alice")})) == 2);
   CHECK(*nodes.Count(Input({Eq("node_executions", "parent_id", std::to_string(parent->id))})) ==
         1);
+  // IS NULL: the top-level nodes of ListNodeExecutions.
+  auto top = nodes.List(Input({Eq("node_executions", "execution_name", "ex1"),
+                               Filter{"node_executions", "parent_id", FilterOp::kIsNull, {}},
+                               Filter{"node_executions", "parent_task_execution_id", FilterOp::kIsNull, {}}}));
+  REQUIRE(top.ok());
+  REQUIRE(top->size() == 1);
+  CHECK((*top)[0].key.node_id == "start-node");
+  CHECK(nodes.List(Input({Filter{"node_executions", "parent_id", FilterOp::kIsNull, {"1"}}})).status().code() ==
+        StatusCode::kInvalidArgument);
 
   // Duplicates: the node execution, or its event, collide and nothing is written.
   auto dup = Node("ex2", "n1");

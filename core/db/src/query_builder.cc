@@ -34,6 +34,8 @@ const char* OpName(FilterOp op) {
       return "value in";
     case FilterOp::kValueNotIn:
       return "value not in";
+    case FilterOp::kIsNull:
+      return "is null";
   }
   return "";
 }
@@ -137,6 +139,13 @@ Status AppendFilters(Sql& sql, const std::vector<Filter>& filters,
       column = "COALESCE(" + column + ", 0)";
     }
     const bool repeated = f.op == FilterOp::kValueIn || f.op == FilterOp::kValueNotIn;
+    if (f.op == FilterOp::kIsNull) {
+      if (!f.values.empty()) return InvalidArgument("invalid null filter expression: is null");
+      sql << (first ? prefix : std::string_view(" AND "));
+      first = false;
+      sql << "(" << QuoteIdent(ref->sql_name) << "." << QuoteIdent(col->name) << " IS NULL)";
+      continue;
+    }
     if (f.values.empty() || (!repeated && f.values.size() != 1)) {
       return InvalidArgument(std::string(repeated ? "invalid repeated value filter expression: "
                                                   : "invalid single value filter expression: ") +

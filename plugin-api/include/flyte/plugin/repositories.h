@@ -17,8 +17,9 @@ namespace flyte::plugin::db {
 
 using Time = std::chrono::system_clock::time_point;
 
-// Comparison of a list filter (upstream common/filters.go).
-enum class FilterOp { kEq, kNe, kGt, kGte, kLt, kLte, kContains, kNotLike, kValueIn, kValueNotIn };
+// Comparison of a list filter (upstream common/filters.go). kIsNull takes no values: it is the
+// `column IS NULL` condition of upstream's map filters (e.g. top-level node executions).
+enum class FilterOp { kEq, kNe, kGt, kGte, kLt, kLte, kContains, kNotLike, kValueIn, kValueNotIn, kIsNull };
 
 // One validated filter: `table` is the database table the column belongs to ("tasks",
 // "workflows", "launch_plans", "projects", "named_entity_metadata", "description_entities", ...)

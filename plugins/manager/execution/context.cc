@@ -30,6 +30,12 @@ plugin::StatusOr<ExecutionSettings> ExecutionSettings::FromConfig(const nlohmann
       if (!t->get<std::string>().empty()) s.namespace_template = t->get<std::string>();
     }
   }
+  if (auto it = root.find("flyteadmin"); it != root.end() && it->is_object()) {
+    if (auto k = it->find("roleNameKey"); k != it->end() && !k->is_null()) {
+      if (!k->is_string()) return plugin::InvalidArgument("flyteadmin.roleNameKey: expected a string, got " + k->dump());
+      s.role_name_key = k->get<std::string>();
+    }
+  }
   return s;
 }
 

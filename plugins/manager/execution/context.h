@@ -19,6 +19,8 @@ struct ExecutionSettings {
   RemoteDataSettings data;
   // namespace_mapping.template: "{{ project }}-{{ domain }}" by default.
   std::string namespace_template = "{{ project }}-{{ domain }}";
+  // flyteadmin.roleNameKey: the annotation key an executor puts the IAM role under.
+  std::string role_name_key;
 
   static plugin::StatusOr<ExecutionSettings> FromConfig(const nlohmann::json& root);
 };

@@ -402,6 +402,26 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
       CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
       CHECK(st.error_message().rfind("failed to validate that project [nope] and domain [development] are registered", 0) == 0);
     }
+    {
+      // An archived project: upstream's InactiveProject detail rides along (the scheduler reads it).
+      admin::ProjectRegisterRequest reg;
+      reg.mutable_project()->set_id("archived-proj");
+      reg.mutable_project()->set_name("archived-proj");
+      grpc::ClientContext reg_ctx;
+      admin::ProjectRegisterResponse reg_resp;
+      REQUIRE(stub.RegisterProject(&reg_ctx, reg, &reg_resp).ok());
+      admin::Project archived = reg.project();
+      archived.set_state(admin::Project::ARCHIVED);
+      grpc::ClientContext upd_ctx;
+      admin::ProjectUpdateResponse upd_resp;
+      REQUIRE(stub.UpdateProject(&upd_ctx, archived, &upd_resp).ok());
+      r = good;
+      r.set_project("archived-proj");
+      auto st = Create(stub, r);
+      CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(st.error_message() == "project [archived-proj] is not active");
+      CHECK(st.error_details().find("flyteidl.admin.InactiveProject") != std::string::npos);
+    }
     r = good;
     r.set_domain("qa");
     expect(r, grpc::StatusCode::INVALID_ARGUMENT, "domain [qa] is unrecognized by system");

@@ -47,14 +47,22 @@ std::filesystem::path TestTempDir() {
   return std::filesystem::path(flyte::test::WriteTempFile("probe", "")).parent_path();
 }
 
+std::vector<std::string> Layers(const std::string& a, const std::string& b) {
+  std::vector<std::string> out;
+  for (const auto& l : {a, b}) {
+    if (!l.empty()) out.push_back(l);
+  }
+  return out;
+}
+
 // A served admin with the execution manager and the recording executor, plus a direct view of
 // its database.
 struct ExecServer {
-  ExecServer(const std::string& backend, const std::string& executor_config = "")
+  ExecServer(const std::string& backend, const std::string& executor_config = "", const std::string& extra_layer = "")
       : record(flyte::test::WriteTempFile("record-" + std::to_string(flyte::test::FreePort()) + ".jsonl", "")),
         dbname("e2e_exec_" + std::to_string(flyte::test::FreePort())),
         layer(backend == "postgres" ? flyte::test::PostgresLayer(dbname) : ""),
-        served(Plugins(record, executor_config), layer.empty() ? std::vector<std::string>{} : std::vector<std::string>{layer}),
+        served(Plugins(record, executor_config), Layers(layer, extra_layer)),
         stub(AdminService::NewStub(served.channel())) {
     std::string yaml = layer.empty() ? "database:\n  sqlite:\n    file: \"" +
                                            (TestTempDir() / ("server-" + std::to_string(served.grpc_port)) / "admin.db").string() +
@@ -627,7 +635,10 @@ TEST_CASE("CreateExecution runs a single task through a synthetic .flytegen work
 TEST_CASE("An executor failure stores a launch plan's execution as FAILED but fails a task's create", "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
-  ExecServer server(backend, "        failExecute: \"13:boom\"\n");
+  // With a dynamic execution queue for the domain, the executor's tasks carry child_queue.
+  ExecServer server(backend, "        failExecute: \"13:boom\"\n",
+                    "queues:\n  executionQueues:\n    - dynamic: dyn-queue\n      attributes: [dev]\n"
+                    "  workflowConfigs:\n    - domain: development\n      tags: [dev]\n");
   server.RegisterPackage();
   auto& stub = *server.stub;
 
@@ -657,7 +668,12 @@ TEST_CASE("An executor failure stores a launch plan's execution as FAILED but fa
   CHECK(failed.error_message() == "boom");
   CHECK(server.repos().Executions().Get({kProject, kDomain, "fail-task"}).status().code() ==
         flyte::plugin::StatusCode::kNotFound);
-  // Both runs reached the executor.
-  CHECK(LastRecordFor(server, "fail-lp")["call"] == "execute");
-  CHECK(LastRecordFor(server, "fail-task")["call"] == "execute");
+  // Both runs reached the executor, their container tasks assigned the dynamic queue.
+  for (const char* name : {"fail-lp", "fail-task"}) {
+    auto line = LastRecordFor(server, name);
+    CHECK(line["call"] == "execute");
+    for (const auto& t : line["workflow_closure"]["tasks"]) {
+      CHECK(t["template"]["container"]["config"].back() == nlohmann::json{{"key", "child_queue"}, {"value", "dyn-queue"}});
+    }
+  }
 }

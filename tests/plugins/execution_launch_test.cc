@@ -209,3 +209,26 @@ TEST_CASE("Compiled container tasks get platform resources as flytek8s AdjustOrD
   m::SetCompiledTaskDefaults(not_a_container, platform);
   CHECK(!not_a_container.template_().has_container());
 }
+
+TEST_CASE("Execution queues are chosen by attribute tags, then the domain's workflow config tags", "[unit]") {
+  const std::vector<m::ExecutionQueue> queues = {{"gpu-dyn", {"gpu"}}, {"cpu-dyn", {"cpu", "default"}}};
+  const std::vector<m::WorkflowQueueConfig> configs = {{"", {"default"}}, {"production", {"gpu"}}};
+  const std::vector<std::string> attribute_tags = {"unknown", "gpu"};
+  CHECK(m::DynamicQueue(queues, configs, &attribute_tags, "development") == "gpu-dyn");
+  CHECK(m::DynamicQueue(queues, configs, nullptr, "production") == "gpu-dyn");
+  CHECK(m::DynamicQueue(queues, configs, nullptr, "development") == "cpu-dyn");
+  const std::vector<std::string> none = {"unknown"};
+  CHECK(m::DynamicQueue(queues, configs, &none, "development") == "cpu-dyn");
+  CHECK(m::DynamicQueue(queues, {}, nullptr, "development").empty());
+
+  core::CompiledWorkflowClosure closure;
+  closure.add_tasks()->mutable_template_()->mutable_container();
+  closure.add_tasks()->mutable_template_()->set_type("sidecar");
+  m::AssignChildQueue(closure, "cpu-dyn");
+  REQUIRE(closure.tasks(0).template_().container().config_size() == 1);
+  CHECK(closure.tasks(0).template_().container().config(0).key() == "child_queue");
+  CHECK(closure.tasks(0).template_().container().config(0).value() == "cpu-dyn");
+  CHECK(!closure.tasks(1).template_().has_container());
+  m::AssignChildQueue(closure, "");
+  CHECK(closure.tasks(0).template_().container().config_size() == 1);
+}

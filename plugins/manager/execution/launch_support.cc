@@ -143,6 +143,45 @@ plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(const core::L
   return merged;
 }
 
+std::string DynamicQueue(const std::vector<ExecutionQueue>& queues, const std::vector<WorkflowQueueConfig>& configs,
+                         const std::vector<std::string>* attribute_tags, const std::string& domain) {
+  auto pick = [&queues](const std::vector<std::string>& tags) -> std::optional<std::string> {
+    for (const auto& tag : tags) {
+      std::vector<const ExecutionQueue*> matches;
+      for (const auto& q : queues) {
+        if (std::find(q.attributes.begin(), q.attributes.end(), tag) != q.attributes.end()) matches.push_back(&q);
+      }
+      if (matches.empty()) continue;
+      thread_local std::mt19937_64 engine{std::random_device{}()};
+      return matches[std::uniform_int_distribution<size_t>(0, matches.size() - 1)(engine)]->dynamic;
+    }
+    return std::nullopt;
+  };
+  if (attribute_tags != nullptr) {
+    if (auto found = pick(*attribute_tags)) return *found;
+  }
+  std::vector<std::string> tags, default_tags;
+  for (const auto& config : configs) {
+    if (config.domain == domain) {
+      tags = config.tags;
+    } else if (config.domain.empty()) {
+      default_tags = config.tags;
+    }
+  }
+  if (tags.empty()) tags = default_tags;
+  return pick(tags).value_or("");
+}
+
+void AssignChildQueue(core::CompiledWorkflowClosure& closure, const std::string& dynamic) {
+  if (dynamic.empty()) return;
+  for (auto& task : *closure.mutable_tasks()) {
+    if (!task.template_().has_container()) continue;
+    auto* entry = task.mutable_template_()->mutable_container()->add_config();
+    entry->set_key("child_queue");
+    entry->set_value(dynamic);
+  }
+}
+
 std::string GenerateExecutionName() {
   static constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
   thread_local std::mt19937_64 engine{std::random_device{}()};

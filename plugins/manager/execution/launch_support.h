@@ -19,6 +19,28 @@
 
 namespace flyte::plugins::manager {
 
+// queues.executionQueues: a queue and the tags (attributes) that select it.
+struct ExecutionQueue {
+  std::string dynamic;
+  std::vector<std::string> attributes;
+};
+
+// queues.workflowConfigs: the tags a domain's workflows need (an empty domain: any domain).
+struct WorkflowQueueConfig {
+  std::string domain;
+  std::vector<std::string> tags;
+};
+
+// Upstream QueueAllocator.GetQueue: the dynamic queue of a random queue carrying the first
+// EXECUTION_QUEUE attribute tag (`attribute_tags`, nullptr when none is set) that any queue has,
+// else the first such tag of the domain's workflow config (the last config naming the domain),
+// else of the domain-less one. "" when no queue matches or the queue has no dynamic name.
+std::string DynamicQueue(const std::vector<ExecutionQueue>& queues, const std::vector<WorkflowQueueConfig>& configs,
+                         const std::vector<std::string>* attribute_tags, const std::string& domain);
+
+// Upstream populateExecutionQueue: each container task gets config child_queue=<dynamic>.
+void AssignChildQueue(flyteidl::core::CompiledWorkflowClosure& closure, const std::string& dynamic);
+
 // Upstream ValidateExecutionRequest, checks and messages in its order: project, domain, the name
 // (lower-cased: length then `^[a-z][a-z\-0-9]*$`), project/domain registration (the inactive
 // project error carries admin.InactiveProject), spec, spec.launch_plan fields and resource type

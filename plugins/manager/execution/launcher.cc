@@ -347,6 +347,19 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   const TaskResources platform = GetTaskResources(db.Resources(), &workflow_identifier, settings.registration.task_resources);
   for (auto& task : *closure.mutable_compiled_workflow()->mutable_tasks()) SetCompiledTaskDefaults(task, platform);
 
+  // The execution queue: an EXECUTION_QUEUE attribute's tags, else the configured workflow tags.
+  // Lookup errors are only logged upstream.
+  auto queue_attributes = GetResource(db.Resources(), {workflow_identifier.project(), workflow_identifier.domain(),
+                                                       workflow_identifier.name(), "", admin::EXECUTION_QUEUE});
+  std::vector<std::string> queue_tags;
+  const bool has_queue_tags = queue_attributes.ok() && queue_attributes->attributes.has_execution_queue_attributes();
+  if (has_queue_tags) {
+    for (const auto& tag : queue_attributes->attributes.execution_queue_attributes().tags()) queue_tags.push_back(tag);
+  }
+  AssignChildQueue(*closure.mutable_compiled_workflow(),
+                   DynamicQueue(settings.execution_queues, settings.workflow_queue_configs,
+                                has_queue_tags ? &queue_tags : nullptr, workflow_identifier.domain()));
+
   // Execution config, labels, annotations, raw output config and cluster pool.
   std::optional<admin::Labels> project_labels;
   if (auto project = db.Projects().Get(request.project()); project.ok() && project->labels) {

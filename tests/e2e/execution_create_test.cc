@@ -506,6 +506,78 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     auto recover_line = LastRecordFor(server, "recover-1");
     CHECK(recover_line["recovery_execution"] == nlohmann::json{{"project", kProject}, {"domain", kDomain}, {"name", "basic-1"}});
   }
+  {  // notifications, cluster pool and label, and plugin overrides reach the closure and the executor
+    admin::ProjectDomainAttributesUpdateRequest attrs;
+    attrs.mutable_attributes()->set_project(kProject);
+    attrs.mutable_attributes()->set_domain(kDomain);
+    auto* o = attrs.mutable_attributes()->mutable_matching_attributes()->mutable_plugin_overrides()->add_overrides();
+    o->set_task_type("python-task");
+    o->add_plugin_id("my-plugin");
+    grpc::ClientContext attrs_ctx;
+    admin::ProjectDomainAttributesUpdateResponse attrs_resp;
+    REQUIRE(stub.UpdateProjectDomainAttributes(&attrs_ctx, attrs, &attrs_resp).ok());
+
+    auto rich = Request("rich-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
+    auto* n = rich.mutable_spec()->mutable_notifications()->add_notifications();
+    n->add_phases(core::WorkflowExecution::SUCCEEDED);
+    n->mutable_email()->add_recipients_email("a@b.c");
+    rich.mutable_spec()->mutable_cluster_assignment()->set_cluster_pool_name("gpu-pool");
+    rich.mutable_spec()->mutable_execution_cluster_label()->set_value("label-1");
+    auto st = Create(stub, rich);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    admin::ExecutionClosure rich_closure;
+    REQUIRE(rich_closure.ParseFromString(Row(server, "rich-1").closure));
+    REQUIRE(rich_closure.notifications_size() == 1);
+    CHECK(rich_closure.notifications(0).email().recipients_email(0) == "a@b.c");
+    auto rich_line = LastRecordFor(server, "rich-1");
+    CHECK(rich_line["cluster_assignment"] == nlohmann::json{{"cluster_pool_name", "gpu-pool"}});
+    CHECK(rich_line["execution_cluster_label"] == nlohmann::json{{"value", "label-1"}});
+    REQUIRE(rich_line["task_plugin_overrides"].size() == 1);
+    CHECK(rich_line["task_plugin_overrides"][0]["task_type"] == "python-task");
+
+    auto muted = rich;
+    muted.set_name("muted-1");
+    muted.mutable_spec()->clear_notifications();
+    muted.mutable_spec()->set_disable_all(true);
+    REQUIRE(Create(stub, muted).ok());
+    REQUIRE(rich_closure.ParseFromString(Row(server, "muted-1").closure));
+    CHECK(rich_closure.notifications_size() == 0);
+  }
+
+  {  // a launch plan's concurrency policy counts its QUEUED and RUNNING executions of any version
+    grpc::ClientContext get_ctx;
+    admin::ObjectGetRequest get;
+    *get.mutable_id() = Ref(core::LAUNCH_PLAN, kBasicWf);
+    admin::LaunchPlan basic;
+    REQUIRE(stub.GetLaunchPlan(&get_ctx, get, &basic).ok());
+    admin::LaunchPlanCreateRequest limited;
+    *limited.mutable_id() = Ref(core::LAUNCH_PLAN, "limited");
+    *limited.mutable_spec() = basic.spec();
+    limited.mutable_spec()->mutable_concurrency_policy()->set_max(1);
+    limited.mutable_spec()->mutable_concurrency_policy()->set_behavior(admin::CONCURRENCY_LIMIT_BEHAVIOR_SKIP);
+    grpc::ClientContext lp_ctx;
+    admin::LaunchPlanCreateResponse lp_resp;
+    auto registered = stub.CreateLaunchPlan(&lp_ctx, limited, &lp_resp);
+    INFO(registered.error_message());
+    REQUIRE(registered.ok());
+
+    const std::map<std::string, core::Literal> in = {{"a", Int(1)}, {"b", Str("x")}};
+    REQUIRE(Create(stub, Request("limited-1", Ref(core::LAUNCH_PLAN, "limited"), in)).ok());
+    // UNDEFINED does not count.
+    REQUIRE(Create(stub, Request("limited-2", Ref(core::LAUNCH_PLAN, "limited"), in)).ok());
+    auto running = server.repos().Executions().Update({kProject, kDomain, "limited-1"},
+                                                      [](flyte::plugin::db::ExecutionModel& e) {
+                                                        e.phase = "RUNNING";
+                                                        return flyte::plugin::Status::Ok();
+                                                      });
+    REQUIRE(running.ok());
+    auto skipped = Create(stub, Request("limited-3", Ref(core::LAUNCH_PLAN, "limited"), in));
+    CHECK(skipped.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(skipped.error_message() == "concurrency limit (1) reached for launch plan limited; skipping execution");
+    for (auto& l : server.Records()) CHECK(l["execution_id"]["name"] != "limited-3");
+  }
+
   {  // a second create with the same name is ALREADY_EXISTS after the executor was called
     const size_t before = server.Records().size();
     auto again = Create(stub, Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(4)}, {"b", Str("x")}}));

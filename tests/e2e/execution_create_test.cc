@@ -17,7 +17,6 @@
 #include "served_server.h"
 #include "test_support.h"
 
-
 using flyteidl::service::AdminService;
 namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
@@ -37,9 +36,11 @@ std::string Plugins(const std::string& record, const std::string& executor_confi
          "    - name: flyte_manager_named_entity\n"
          "    - name: flyte_manager_resource\n"
          "    - name: flyte_manager_execution\n"
-         "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_recording_executor.so\n"
+         "    - path: " FLYTE_FIXTURE_PLUGIN_DIR
+         "/libfixture_recording_executor.so\n"
          "      config:\n"
-         "        record: " + record + "\n" + executor_config;
+         "        record: " +
+         record + "\n" + executor_config;
 }
 
 // The per-process temp directory the served servers keep their SQLite files in.
@@ -58,17 +59,23 @@ std::vector<std::string> Layers(const std::string& a, const std::string& b) {
 // A served admin with the execution manager and the recording executor, plus a direct view of
 // its database.
 struct ExecServer {
-  ExecServer(const std::string& backend, const std::string& executor_config = "", const std::string& extra_layer = "")
-      : record(flyte::test::WriteTempFile("record-" + std::to_string(flyte::test::FreePort()) + ".jsonl", "")),
+  ExecServer(const std::string& backend, const std::string& executor_config = "",
+             const std::string& extra_layer = "")
+      : record(flyte::test::WriteTempFile(
+            "record-" + std::to_string(flyte::test::FreePort()) + ".jsonl", "")),
         dbname("e2e_exec_" + std::to_string(flyte::test::FreePort())),
         layer(backend == "postgres" ? flyte::test::PostgresLayer(dbname) : ""),
         served(Plugins(record, executor_config), Layers(layer, extra_layer)),
         stub(AdminService::NewStub(served.channel())) {
-    std::string yaml = layer.empty() ? "database:\n  sqlite:\n    file: \"" +
-                                           (TestTempDir() / ("server-" + std::to_string(served.grpc_port)) / "admin.db").string() +
-                                           "\"\n"
-                                     : layer;
-    auto config = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+    std::string yaml =
+        layer.empty()
+            ? "database:\n  sqlite:\n    file: \"" +
+                  (TestTempDir() / ("server-" + std::to_string(served.grpc_port)) / "admin.db")
+                      .string() +
+                  "\"\n"
+            : layer;
+    auto config = flyte::core::Config::FromDocuments(
+        {yaml}, [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
     REQUIRE(config.ok());
     auto opened = flyte::core::db::OpenDatabase(*config);
     REQUIRE(opened.ok());
@@ -115,7 +122,8 @@ core::Literal Str(const std::string& v) {
   return l;
 }
 
-core::Identifier Ref(core::ResourceType type, const std::string& name, const std::string& version = "v1") {
+core::Identifier Ref(core::ResourceType type, const std::string& name,
+                     const std::string& version = "v1") {
   core::Identifier id;
   id.set_resource_type(type);
   id.set_project(kProject);
@@ -191,14 +199,17 @@ nlohmann::json LastRecordFor(const ExecServer& server, const std::string& name) 
 
 }  // namespace
 
-TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and stores the row as upstream", "[e2e]") {
+TEST_CASE(
+    "CreateExecution launches a launch plan, offloads its inputs and stores the row as upstream",
+    "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   ExecServer server(backend);
   server.RegisterPackage();
   auto& stub = *server.stub;
 
-  auto req = Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(3)}, {"b", Str("hi")}});
+  auto req =
+      Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(3)}, {"b", Str("hi")}});
   (*req.mutable_spec()->mutable_labels()->mutable_values())["team"] = "ml";
   req.mutable_spec()->add_tags("nightly");
   req.mutable_spec()->mutable_metadata()->set_principal("client-sent");
@@ -222,10 +233,13 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
   CHECK(row.state == 0);
   CHECK(row.user.empty());
   CHECK(row.execution_created_at.has_value());
-  CHECK(row.inputs_uri.size() > std::string("/metadata/flytesnacks/development/basic-1/inputs").size());
+  CHECK(row.inputs_uri.size() >
+        std::string("/metadata/flytesnacks/development/basic-1/inputs").size());
   CHECK(row.inputs_uri.find("/metadata/flytesnacks/development/basic-1/inputs") ==
-        row.inputs_uri.size() - std::string("/metadata/flytesnacks/development/basic-1/inputs").size());
-  CHECK(row.user_inputs_uri.substr(row.user_inputs_uri.size() - std::string("/basic-1/user_inputs").size()) ==
+        row.inputs_uri.size() -
+            std::string("/metadata/flytesnacks/development/basic-1/inputs").size());
+  CHECK(row.user_inputs_uri.substr(row.user_inputs_uri.size() -
+                                   std::string("/basic-1/user_inputs").size()) ==
         "/basic-1/user_inputs");
   admin::ExecutionSpec spec;
   REQUIRE(spec.ParseFromString(row.spec));
@@ -245,7 +259,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
   CHECK(!closure.has_error());
 
   // Labels and tags are execution_tags rows.
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{{"team", "ml"}, {"nightly", ""}}) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"team", "ml"}, {"nightly", ""}}) {
     flyte::plugin::db::ListInput in;
     in.filters = {{"executions", "execution_project", flyte::plugin::db::FilterOp::kEq, {kProject}},
                   {"execution_tags", "key", flyte::plugin::db::FilterOp::kEq, {key}},
@@ -287,13 +302,17 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
   REQUIRE(tasks.size() == 2);
   for (const auto& task : tasks) {
     std::set<std::string> requested;
-    for (const auto& r : task["template"]["container"]["resources"]["requests"]) requested.insert(r["name"]);
+    for (const auto& r : task["template"]["container"]["resources"]["requests"])
+      requested.insert(r["name"]);
     CHECK(requested == std::set<std::string>{"CPU", "MEMORY"});
   }
 
   {  // without a name one is generated: 'a' and 19 characters of the k8s alphabet
     admin::ExecutionCreateResponse generated;
-    REQUIRE(Create(stub, Request("", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("y")}}), &generated).ok());
+    REQUIRE(Create(stub,
+                   Request("", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("y")}}),
+                   &generated)
+                .ok());
     const auto& name = generated.id().name();
     REQUIRE(name.size() == 20);
     CHECK(name[0] == 'a');
@@ -308,7 +327,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     *legacy.mutable_spec()->mutable_inputs() = Map({{"a", Int(7)}, {"b", Str("old")}});
 #pragma GCC diagnostic pop
     REQUIRE(Create(stub, legacy).ok());
-    CHECK(Same(ReadLiteralMap(Row(server, "legacy-1").inputs_uri), Map({{"a", Int(7)}, {"b", Str("old")}})));
+    CHECK(Same(ReadLiteralMap(Row(server, "legacy-1").inputs_uri),
+               Map({{"a", Int(7)}, {"b", Str("old")}})));
   }
 
   {  // default and fixed inputs of launch plans are merged into the user's
@@ -329,7 +349,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
 
     // A fixed input is not among the expected inputs, so upstream refuses it as unknown before
     // its "cannot be overridden" check could see it.
-    auto overridden = Create(stub, Request("fixed-lp-2", Ref(core::LAUNCH_PLAN, "always_2_lp"), {{fixed_name, Int(9)}}));
+    auto overridden = Create(
+        stub, Request("fixed-lp-2", Ref(core::LAUNCH_PLAN, "always_2_lp"), {{fixed_name, Int(9)}}));
     CHECK(overridden.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(overridden.error_message() == "invalid input " + fixed_name);
 
@@ -338,7 +359,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     admin::LaunchPlanCreateRequest both;
     *both.mutable_id() = Ref(core::LAUNCH_PLAN, "default-and-fixed");
     *both.mutable_spec()->mutable_workflow_id() = fixed_lp.spec().workflow_id();
-    auto& param = (*both.mutable_spec()->mutable_default_inputs()->mutable_parameters())[fixed_name];
+    auto& param =
+        (*both.mutable_spec()->mutable_default_inputs()->mutable_parameters())[fixed_name];
     param.mutable_var()->mutable_type()->set_simple(core::INTEGER);
     *param.mutable_default_() = Int(1);
     (*both.mutable_spec()->mutable_fixed_inputs()->mutable_literals())[fixed_name] = Int(2);
@@ -347,7 +369,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     auto registered = stub.CreateLaunchPlan(&both_ctx, both, &both_resp);
     INFO(registered.error_message());
     REQUIRE(registered.ok());
-    auto refused = Create(stub, Request("both-1", Ref(core::LAUNCH_PLAN, "default-and-fixed"), {{fixed_name, Int(9)}}));
+    auto refused = Create(stub, Request("both-1", Ref(core::LAUNCH_PLAN, "default-and-fixed"),
+                                        {{fixed_name, Int(9)}}));
     CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(refused.error_message() == "fixed_inputs " + fixed_name + " cannot be overridden");
     auto defaulted = Create(stub, Request("both-2", Ref(core::LAUNCH_PLAN, "default-and-fixed")));
@@ -356,17 +379,21 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
   }
 
   {  // inputs are checked against the launch plan's expected inputs
-    auto unknown = Create(stub, Request("bad-in-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}, {"zzz", Int(1)}}));
+    auto unknown = Create(stub, Request("bad-in-1", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                        {{"a", Int(1)}, {"b", Str("x")}, {"zzz", Int(1)}}));
     CHECK(unknown.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(unknown.error_message() == "invalid input zzz");
 
-    auto missing = Create(stub, Request("bad-in-2", Ref(core::LAUNCH_PLAN, kBasicWf), {{"b", Str("x")}}));
+    auto missing =
+        Create(stub, Request("bad-in-2", Ref(core::LAUNCH_PLAN, kBasicWf), {{"b", Str("x")}}));
     CHECK(missing.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(missing.error_message() == "expected_inputs a missing");
 
-    auto wrong = Create(stub, Request("bad-in-3", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Str("three")}, {"b", Str("x")}}));
+    auto wrong = Create(stub, Request("bad-in-3", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                      {{"a", Str("three")}, {"b", Str("x")}}));
     CHECK(wrong.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-    CHECK(wrong.error_message() == "invalid a input wrong type. Expected simple:INTEGER, but got simple:STRING");
+    CHECK(wrong.error_message() ==
+          "invalid a input wrong type. Expected simple:INTEGER, but got simple:STRING");
 
     auto empty_literal = Request("bad-in-4", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}});
     (*empty_literal.mutable_inputs()->mutable_literals())["b"] = core::Literal();
@@ -376,13 +403,15 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
 
     // Nothing was stored or launched for the refused requests.
     for (const char* name : {"bad-in-1", "bad-in-2", "bad-in-3", "bad-in-4"}) {
-      CHECK(server.repos().Executions().Get({kProject, kDomain, name}).status().code() == flyte::plugin::StatusCode::kNotFound);
+      CHECK(server.repos().Executions().Get({kProject, kDomain, name}).status().code() ==
+            flyte::plugin::StatusCode::kNotFound);
       for (auto& l : server.Records()) CHECK(l["execution_id"]["name"] != name);
     }
   }
 
   {  // requests are validated in upstream's order with upstream's messages
-    auto expect = [&](admin::ExecutionCreateRequest r, grpc::StatusCode code, const std::string& message) {
+    auto expect = [&](admin::ExecutionCreateRequest r, grpc::StatusCode code,
+                      const std::string& message) {
       auto st = Create(stub, r);
       CHECK(st.error_code() == code);
       CHECK(st.error_message() == message);
@@ -402,16 +431,20 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     expect(r, grpc::StatusCode::INVALID_ARGUMENT,
            "invalid name format: 1abc, does not match regex '^[a-z][a-z\\-0-9]*$'");
     r.set_name(std::string(64, 'a'));
-    expect(r, grpc::StatusCode::INVALID_ARGUMENT, "size of name exceeded length 63 : " + std::string(64, 'a'));
+    expect(r, grpc::StatusCode::INVALID_ARGUMENT,
+           "size of name exceeded length 63 : " + std::string(64, 'a'));
     r = good;
     r.set_project("nope");
     {
       auto st = Create(stub, r);
       CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-      CHECK(st.error_message().rfind("failed to validate that project [nope] and domain [development] are registered", 0) == 0);
+      CHECK(st.error_message().rfind(
+                "failed to validate that project [nope] and domain [development] are registered",
+                0) == 0);
     }
     {
-      // An archived project: upstream's InactiveProject detail rides along (the scheduler reads it).
+      // An archived project: upstream's InactiveProject detail rides along (the scheduler reads
+      // it).
       admin::ProjectRegisterRequest reg;
       reg.mutable_project()->set_id("archived-proj");
       reg.mutable_project()->set_name("archived-proj");
@@ -442,7 +475,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     r = good;
     r.mutable_spec()->mutable_launch_plan()->set_resource_type(core::WORKFLOW);
     expect(r, grpc::StatusCode::INVALID_ARGUMENT,
-           "Invalid reference entity resource type [WORKFLOW], only [map[TASK:<nil> LAUNCH_PLAN:<nil>]] allowed");
+           "Invalid reference entity resource type [WORKFLOW], only [map[TASK:<nil> "
+           "LAUNCH_PLAN:<nil>]] allowed");
     r = good;
     (*r.mutable_spec()->mutable_labels()->mutable_values())["bad key!"] = "v";
     {
@@ -453,7 +487,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     r = good;
     r.mutable_spec()->mutable_launch_plan()->set_version("v9");
     expect(r, grpc::StatusCode::NOT_FOUND,
-           "missing entity of type LAUNCH_PLAN with identifier project:\"flytesnacks\" domain:\"development\" "
+           "missing entity of type LAUNCH_PLAN with identifier project:\"flytesnacks\" "
+           "domain:\"development\" "
            "name:\"core.flyte_basics.basic_workflow.my_wf\" version:\"v9\"");
   }
 
@@ -487,7 +522,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     auto missing = stub.RelaunchExecution(&missing_ctx, relaunch, &created);
     CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
     CHECK(missing.error_message() ==
-          "missing entity of type execution with identifier project:\"flytesnacks\" domain:\"development\" name:\"nope\"");
+          "missing entity of type execution with identifier project:\"flytesnacks\" "
+          "domain:\"development\" name:\"nope\"");
   }
 
   {  // recover starts a RECOVERED execution and hands the original to the executor
@@ -504,20 +540,26 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     CHECK(recovered.source_execution_id == row.id);
     CHECK(Same(ReadLiteralMap(recovered.user_inputs_uri), Map({{"a", Int(3)}, {"b", Str("hi")}})));
     auto recover_line = LastRecordFor(server, "recover-1");
-    CHECK(recover_line["recovery_execution"] == nlohmann::json{{"project", kProject}, {"domain", kDomain}, {"name", "basic-1"}});
+    CHECK(recover_line["recovery_execution"] ==
+          nlohmann::json{{"project", kProject}, {"domain", kDomain}, {"name", "basic-1"}});
   }
-  {  // notifications, cluster pool and label, and plugin overrides reach the closure and the executor
+  {  // notifications, cluster pool and label, and plugin overrides reach the closure and the
+     // executor
     admin::ProjectDomainAttributesUpdateRequest attrs;
     attrs.mutable_attributes()->set_project(kProject);
     attrs.mutable_attributes()->set_domain(kDomain);
-    auto* o = attrs.mutable_attributes()->mutable_matching_attributes()->mutable_plugin_overrides()->add_overrides();
+    auto* o = attrs.mutable_attributes()
+                  ->mutable_matching_attributes()
+                  ->mutable_plugin_overrides()
+                  ->add_overrides();
     o->set_task_type("python-task");
     o->add_plugin_id("my-plugin");
     grpc::ClientContext attrs_ctx;
     admin::ProjectDomainAttributesUpdateResponse attrs_resp;
     REQUIRE(stub.UpdateProjectDomainAttributes(&attrs_ctx, attrs, &attrs_resp).ok());
 
-    auto rich = Request("rich-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
+    auto rich =
+        Request("rich-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
     auto* n = rich.mutable_spec()->mutable_notifications()->add_notifications();
     n->add_phases(core::WorkflowExecution::SUCCEEDED);
     n->mutable_email()->add_recipients_email("a@b.c");
@@ -555,7 +597,8 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     *limited.mutable_id() = Ref(core::LAUNCH_PLAN, "limited");
     *limited.mutable_spec() = basic.spec();
     limited.mutable_spec()->mutable_concurrency_policy()->set_max(1);
-    limited.mutable_spec()->mutable_concurrency_policy()->set_behavior(admin::CONCURRENCY_LIMIT_BEHAVIOR_SKIP);
+    limited.mutable_spec()->mutable_concurrency_policy()->set_behavior(
+        admin::CONCURRENCY_LIMIT_BEHAVIOR_SKIP);
     grpc::ClientContext lp_ctx;
     admin::LaunchPlanCreateResponse lp_resp;
     auto registered = stub.CreateLaunchPlan(&lp_ctx, limited, &lp_resp);
@@ -574,24 +617,32 @@ TEST_CASE("CreateExecution launches a launch plan, offloads its inputs and store
     REQUIRE(running.ok());
     auto skipped = Create(stub, Request("limited-3", Ref(core::LAUNCH_PLAN, "limited"), in));
     CHECK(skipped.error_code() == grpc::StatusCode::ALREADY_EXISTS);
-    CHECK(skipped.error_message() == "concurrency limit (1) reached for launch plan limited; skipping execution");
+    CHECK(skipped.error_message() ==
+          "concurrency limit (1) reached for launch plan limited; skipping execution");
     for (auto& l : server.Records()) CHECK(l["execution_id"]["name"] != "limited-3");
   }
 
   {  // a second create with the same name is ALREADY_EXISTS after the executor was called
     const size_t before = server.Records().size();
-    auto again = Create(stub, Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(4)}, {"b", Str("x")}}));
+    auto again = Create(stub, Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                      {{"a", Int(4)}, {"b", Str("x")}}));
     CHECK(again.error_code() == grpc::StatusCode::ALREADY_EXISTS);
     CHECK(server.Records().size() == before + 1);
     // The row stays the first one's; its offloaded user inputs were rewritten before the insert
     // failed, as upstream offloads before inserting.
-    CHECK(ReadLiteralMap(Row(server, "basic-1").user_inputs_uri).literals().at("a").scalar().primitive().integer() == 4);
+    CHECK(ReadLiteralMap(Row(server, "basic-1").user_inputs_uri)
+              .literals()
+              .at("a")
+              .scalar()
+              .primitive()
+              .integer() == 4);
     CHECK(Row(server, "basic-1").id == row.id);
   }
-
 }
 
-TEST_CASE("CreateExecution runs a single task through a synthetic .flytegen workflow and launch plan", "[e2e]") {
+TEST_CASE(
+    "CreateExecution runs a single task through a synthetic .flytegen workflow and launch plan",
+    "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   ExecServer server(backend);
@@ -603,7 +654,8 @@ TEST_CASE("CreateExecution runs a single task through a synthetic .flytegen work
   *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
   admin::Task task;
   REQUIRE(stub.GetTask(&task_ctx, get_task, &task).ok());
-  const auto& task_inputs = task.closure().compiled_task().template_().interface().inputs().variables();
+  const auto& task_inputs =
+      task.closure().compiled_task().template_().interface().inputs().variables();
   REQUIRE(task_inputs.size() == 1);
   const std::string input = task_inputs.begin()->first;
 
@@ -681,15 +733,18 @@ TEST_CASE("CreateExecution runs a single task through a synthetic .flytegen work
   CHECK(LastRecordFor(server, "task-2")["labels"] == nlohmann::json{{"team", "ml"}});
 
   // Bad inputs against the synthetic launch plan.
-  auto wrong = Create(stub, Request("task-3", Ref(core::TASK, kSquareTask), {{input, Str("five")}}));
+  auto wrong =
+      Create(stub, Request("task-3", Ref(core::TASK, kSquareTask), {{input, Str("five")}}));
   CHECK(wrong.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(wrong.error_message() ==
         "invalid " + input + " input wrong type. Expected simple:INTEGER, but got simple:STRING");
-  auto missing_task = Create(stub, Request("task-4", Ref(core::TASK, kSquareTask, "v9"), {{input, Int(1)}}));
+  auto missing_task =
+      Create(stub, Request("task-4", Ref(core::TASK, kSquareTask, "v9"), {{input, Int(1)}}));
   CHECK(missing_task.error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(missing_task.error_message() ==
-        "missing entity of type TASK with identifier project:\"flytesnacks\" domain:\"development\" "
-        "name:\"core.flyte_basics.task.square\" version:\"v9\"");
+  CHECK(
+      missing_task.error_message() ==
+      "missing entity of type TASK with identifier project:\"flytesnacks\" domain:\"development\" "
+      "name:\"core.flyte_basics.task.square\" version:\"v9\"");
 
   // A relaunch of a task execution goes through the task flow again.
   admin::ExecutionRelaunchRequest relaunch;
@@ -704,18 +759,23 @@ TEST_CASE("CreateExecution runs a single task through a synthetic .flytegen work
   CHECK(again.source_execution_id == row.id);
 }
 
-TEST_CASE("An executor failure stores a launch plan's execution as FAILED but fails a task's create", "[e2e]") {
+TEST_CASE(
+    "An executor failure stores a launch plan's execution as FAILED but fails a task's create",
+    "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   // With a dynamic execution queue for the domain, the executor's tasks carry child_queue.
-  ExecServer server(backend, "        failExecute: \"13:boom\"\n",
-                    "queues:\n  executionQueues:\n    - dynamic: dyn-queue\n      attributes: [dev]\n"
-                    "  workflowConfigs:\n    - domain: development\n      tags: [dev]\n");
+  ExecServer server(
+      backend, "        failExecute: \"13:boom\"\n",
+      "queues:\n  executionQueues:\n    - dynamic: dyn-queue\n      attributes: [dev]\n"
+      "  workflowConfigs:\n    - domain: development\n      tags: [dev]\n");
   server.RegisterPackage();
   auto& stub = *server.stub;
 
   admin::ExecutionCreateResponse resp;
-  auto s = Create(stub, Request("fail-lp", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}}), &resp);
+  auto s = Create(
+      stub, Request("fail-lp", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}}),
+      &resp);
   INFO(s.error_message());
   REQUIRE(s.ok());
   CHECK(resp.id().name() == "fail-lp");
@@ -734,7 +794,8 @@ TEST_CASE("An executor failure stores a launch plan's execution as FAILED but fa
   *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
   admin::Task task;
   REQUIRE(stub.GetTask(&task_ctx, get_task, &task).ok());
-  const std::string input = task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  const std::string input =
+      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
   auto failed = Create(stub, Request("fail-task", Ref(core::TASK, kSquareTask), {{input, Int(1)}}));
   CHECK(failed.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(failed.error_message() == "boom");
@@ -745,7 +806,8 @@ TEST_CASE("An executor failure stores a launch plan's execution as FAILED but fa
     auto line = LastRecordFor(server, name);
     CHECK(line["call"] == "execute");
     for (const auto& t : line["workflow_closure"]["tasks"]) {
-      CHECK(t["template"]["container"]["config"].back() == nlohmann::json{{"key", "child_queue"}, {"value", "dyn-queue"}});
+      CHECK(t["template"]["container"]["config"].back() ==
+            nlohmann::json{{"key", "child_queue"}, {"value", "dyn-queue"}});
     }
   }
 }

@@ -1,7 +1,6 @@
 // Unit tests of the execution launcher's pure parts: input checking and merging with the real
 // compiler's type rules, execution names, the stored row and tags, and task resource defaults.
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "flyte/core/compiler/compiler.h"
@@ -48,7 +47,8 @@ std::string Resource(const core::Resources& r, bool limit, core::Resources::Reso
 
 }  // namespace
 
-TEST_CASE("Execution inputs are checked and merged as upstream's CheckAndFetchInputsForExecution", "[unit]") {
+TEST_CASE("Execution inputs are checked and merged as upstream's CheckAndFetchInputsForExecution",
+          "[unit]") {
   auto compiler = flyte::core::compiler::MakeWorkflowCompiler();
   core::ParameterMap expected;
   const core::Literal five = Int(5);
@@ -58,7 +58,8 @@ TEST_CASE("Execution inputs are checked and merged as upstream's CheckAndFetchIn
   const core::LiteralMap fixed = Map({{"f", Str("fixed")}});
 
   SECTION("user inputs, defaults and fixed inputs are merged") {
-    auto merged = m::CheckAndFetchInputsForExecution(Map({{"a", Int(1)}}), fixed, expected, *compiler);
+    auto merged =
+        m::CheckAndFetchInputsForExecution(Map({{"a", Int(1)}}), fixed, expected, *compiler);
     REQUIRE(merged.ok());
     const auto& l = merged->literals();
     CHECK(l.size() == 4);
@@ -78,13 +79,16 @@ TEST_CASE("Execution inputs are checked and merged as upstream's CheckAndFetchIn
   }
   SECTION("a value of the wrong type is refused with both types") {
     auto r = m::CheckAndFetchInputsForExecution(Map({{"a", Str("x")}}), fixed, expected, *compiler);
-    CHECK(r.status().message() == "invalid a input wrong type. Expected simple:INTEGER, but got simple:STRING");
+    CHECK(r.status().message() ==
+          "invalid a input wrong type. Expected simple:INTEGER, but got simple:STRING");
   }
   SECTION("a value whose type cannot be inferred is refused") {
     core::Literal list;
     list.mutable_collection()->add_literals();
     auto r = m::CheckAndFetchInputsForExecution(Map({{"a", list}}), fixed, expected, *compiler);
-    CHECK(r.status().message().rfind("Failed to validate literal type for [a] with err: got unknown literal type", 0) == 0);
+    CHECK(r.status().message().rfind(
+              "Failed to validate literal type for [a] with err: got unknown literal type", 0) ==
+          0);
   }
   SECTION("a fixed input that is also expected cannot be overridden, even by its default") {
     core::ParameterMap with_fixed = expected;
@@ -114,7 +118,8 @@ TEST_CASE("Execution names are validated and generated as upstream", "[unit]") {
   CHECK(names.size() == 1000);
 }
 
-TEST_CASE("The stored execution carries the executor's cluster or its error as upstream", "[unit]") {
+TEST_CASE("The stored execution carries the executor's cluster or its error as upstream",
+          "[unit]") {
   m::ExecutionModelInput input;
   input.id.set_project("p");
   input.id.set_domain("d");
@@ -171,8 +176,10 @@ TEST_CASE("The stored execution carries the executor's cluster or its error as u
   CHECK((tags[1].key == "t" && tags[1].value.empty()));
 }
 
-TEST_CASE("Compiled container tasks get platform resources as flytek8s AdjustOrDefaultResource", "[unit]") {
-  const auto platform = m::DefaultTaskResources();  // defaults cpu 2, memory 200Mi; limits cpu 2, memory 1Gi, gpu 1
+TEST_CASE("Compiled container tasks get platform resources as flytek8s AdjustOrDefaultResource",
+          "[unit]") {
+  const auto platform =
+      m::DefaultTaskResources();  // defaults cpu 2, memory 200Mi; limits cpu 2, memory 1Gi, gpu 1
   core::CompiledTask task;
   auto* resources = task.mutable_template_()->mutable_container()->mutable_resources();
   auto add = [](google::protobuf::RepeatedPtrField<core::Resources::ResourceEntry>* list,
@@ -210,8 +217,10 @@ TEST_CASE("Compiled container tasks get platform resources as flytek8s AdjustOrD
   CHECK(!not_a_container.template_().has_container());
 }
 
-TEST_CASE("Execution queues are chosen by attribute tags, then the domain's workflow config tags", "[unit]") {
-  const std::vector<m::ExecutionQueue> queues = {{"gpu-dyn", {"gpu"}}, {"cpu-dyn", {"cpu", "default"}}};
+TEST_CASE("Execution queues are chosen by attribute tags, then the domain's workflow config tags",
+          "[unit]") {
+  const std::vector<m::ExecutionQueue> queues = {{"gpu-dyn", {"gpu"}},
+                                                 {"cpu-dyn", {"cpu", "default"}}};
   const std::vector<m::WorkflowQueueConfig> configs = {{"", {"default"}}, {"production", {"gpu"}}};
   const std::vector<std::string> attribute_tags = {"unknown", "gpu"};
   CHECK(m::DynamicQueue(queues, configs, &attribute_tags, "development") == "gpu-dyn");

@@ -35,12 +35,15 @@ std::vector<std::string> SortedKeys(const Map& map) {
 
 // Go's %v of core.ResourceType: the name, or the number outside the enum.
 std::string ResourceTypeText(int type) {
-  if (core::ResourceType_IsValid(type)) return core::ResourceType_Name(static_cast<core::ResourceType>(type));
+  if (core::ResourceType_IsValid(type))
+    return core::ResourceType_Name(static_cast<core::ResourceType>(type));
   return std::to_string(type);
 }
 
 // Go's %s of a possibly-nil *core.LiteralType.
-std::string TypeText(const core::LiteralType* type) { return type == nullptr ? "<nil>" : GoProtoText(*type); }
+std::string TypeText(const core::LiteralType* type) {
+  return type == nullptr ? "<nil>" : GoProtoText(*type);
+}
 
 // Upstream's inferred types leave a nested type nil where ours leave it empty: both mean the
 // literal's type could not be inferred, which ValidateLiteralType rejects.
@@ -68,33 +71,40 @@ Status CheckValidExecutionId(const std::string& id, const std::string& field) {
   }
   static const std::regex pattern(kExecutionIdPattern);
   if (!std::regex_match(id, pattern)) {
-    return plugin::InvalidArgument("invalid " + field + " format: " + id + ", does not match regex '" +
-                                   kExecutionIdPattern + "'");
+    return plugin::InvalidArgument("invalid " + field + " format: " + id +
+                                   ", does not match regex '" + kExecutionIdPattern + "'");
   }
   return Status::Ok();
 }
 
-Status ValidateExecutionRequest(const admin::ExecutionCreateRequest& request, plugin::db::ProjectRepo& projects,
+Status ValidateExecutionRequest(const admin::ExecutionCreateRequest& request,
+                                plugin::db::ProjectRepo& projects,
                                 const std::vector<DomainConfig>& domains) {
   if (auto s = ValidateEmptyStringField(request.project(), kFieldProject); !s.ok()) return s;
   if (auto s = ValidateEmptyStringField(request.domain(), kFieldDomain); !s.ok()) return s;
   if (!request.name().empty()) {
     std::string lower = request.name();
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (auto s = CheckValidExecutionId(lower, std::string(kFieldName)); !s.ok()) return s;
   }
   if (request.name().size() > kMaxExecutionNameLength) {
     return plugin::InvalidArgument("name for ExecutionCreateRequest [" + GoProtoText(request) +
                                    "] exceeded allowed length 63");
   }
-  if (auto s = ValidateProjectAndDomain(projects, domains, request.project(), request.domain()); !s.ok()) return s;
+  if (auto s = ValidateProjectAndDomain(projects, domains, request.project(), request.domain());
+      !s.ok())
+    return s;
   if (!request.has_spec()) return MissingArgumentError(kFieldSpec);
   const auto& spec = request.spec();
-  if (auto s = ValidateIdentifierFieldsSet(spec.has_launch_plan() ? &spec.launch_plan() : nullptr); !s.ok()) return s;
+  if (auto s = ValidateIdentifierFieldsSet(spec.has_launch_plan() ? &spec.launch_plan() : nullptr);
+      !s.ok())
+    return s;
   const int type = spec.launch_plan().resource_type();
   if (type != core::LAUNCH_PLAN && type != core::TASK) {
     // Go prints the accepted set as a map sorted by enum value.
-    return plugin::InvalidArgument("Invalid reference entity resource type [" + ResourceTypeText(type) +
+    return plugin::InvalidArgument("Invalid reference entity resource type [" +
+                                   ResourceTypeText(type) +
                                    "], only [map[TASK:<nil> LAUNCH_PLAN:<nil>]] allowed");
   }
   if (auto s = ValidateLiteralMap(request.inputs(), kFieldInputs); !s.ok()) return s;
@@ -104,15 +114,15 @@ Status ValidateExecutionRequest(const admin::ExecutionCreateRequest& request, pl
   return ValidateLabels(spec.labels());
 }
 
-plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(const core::LiteralMap& user_inputs,
-                                                                  const core::LiteralMap& fixed_inputs,
-                                                                  const core::ParameterMap& expected_inputs,
-                                                                  plugin::WorkflowCompiler& compiler) {
+plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(
+    const core::LiteralMap& user_inputs, const core::LiteralMap& fixed_inputs,
+    const core::ParameterMap& expected_inputs, plugin::WorkflowCompiler& compiler) {
   const auto& expected = expected_inputs.parameters();
   core::LiteralMap merged;
   auto& out = *merged.mutable_literals();
   for (const auto& name : SortedKeys(user_inputs.literals())) {
-    if (expected.find(name) == expected.end()) return plugin::InvalidArgument("invalid input " + name);
+    if (expected.find(name) == expected.end())
+      return plugin::InvalidArgument("invalid input " + name);
     out[name] = user_inputs.literals().at(name);
   }
   for (const auto& name : SortedKeys(expected)) {
@@ -127,29 +137,35 @@ plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(const core::L
       continue;
     }
     auto inferred = compiler.LiteralTypeForLiteral(given->second);
-    if (!inferred.ok() || HasUnknownNestedType(*inferred)) return InvalidLiteralTypeError(name, kUnknownLiteralType);
-    const core::LiteralType* want = parameter.has_var() && parameter.var().has_type() ? &parameter.var().type() : nullptr;
+    if (!inferred.ok() || HasUnknownNestedType(*inferred))
+      return InvalidLiteralTypeError(name, kUnknownLiteralType);
+    const core::LiteralType* want =
+        parameter.has_var() && parameter.var().has_type() ? &parameter.var().type() : nullptr;
     if (!compiler.AreTypesCastable(*inferred, want ? *want : core::LiteralType())) {
-      return plugin::InvalidArgument("invalid " + name + " input wrong type. Expected " + TypeText(want) +
-                                     ", but got " + GoProtoText(*inferred));
+      return plugin::InvalidArgument("invalid " + name + " input wrong type. Expected " +
+                                     TypeText(want) + ", but got " + GoProtoText(*inferred));
     }
   }
   for (const auto& name : SortedKeys(fixed_inputs.literals())) {
     if (out.find(name) != out.end()) {
-      return plugin::InvalidArgument(std::string(kFieldFixedInputs) + " " + name + " cannot be overridden");
+      return plugin::InvalidArgument(std::string(kFieldFixedInputs) + " " + name +
+                                     " cannot be overridden");
     }
     out[name] = fixed_inputs.literals().at(name);
   }
   return merged;
 }
 
-std::string DynamicQueue(const std::vector<ExecutionQueue>& queues, const std::vector<WorkflowQueueConfig>& configs,
-                         const std::vector<std::string>* attribute_tags, const std::string& domain) {
+std::string DynamicQueue(const std::vector<ExecutionQueue>& queues,
+                         const std::vector<WorkflowQueueConfig>& configs,
+                         const std::vector<std::string>* attribute_tags,
+                         const std::string& domain) {
   auto pick = [&queues](const std::vector<std::string>& tags) -> std::optional<std::string> {
     for (const auto& tag : tags) {
       std::vector<const ExecutionQueue*> matches;
       for (const auto& q : queues) {
-        if (std::find(q.attributes.begin(), q.attributes.end(), tag) != q.attributes.end()) matches.push_back(&q);
+        if (std::find(q.attributes.begin(), q.attributes.end(), tag) != q.attributes.end())
+          matches.push_back(&q);
       }
       if (matches.empty()) continue;
       thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -192,23 +208,11 @@ std::string GenerateExecutionName() {
 }
 
 std::string GoCodeName(plugin::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "Canceled",
-                                       "Unknown",
-                                       "InvalidArgument",
-                                       "DeadlineExceeded",
-                                       "NotFound",
-                                       "AlreadyExists",
-                                       "PermissionDenied",
-                                       "ResourceExhausted",
-                                       "FailedPrecondition",
-                                       "Aborted",
-                                       "OutOfRange",
-                                       "Unimplemented",
-                                       "Internal",
-                                       "Unavailable",
-                                       "DataLoss",
-                                       "Unauthenticated"};
+  static const char* const kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   const int index = static_cast<int>(code);
   if (index >= 0 && index < static_cast<int>(std::size(kNames))) return kNames[index];
   return "Code(" + std::to_string(index) + ")";
@@ -237,8 +241,9 @@ plugin::db::ExecutionModel CreateExecutionModel(const ExecutionModelInput& input
     auto* error = closure.mutable_error();
     error->set_code(GoCodeName(input.error->code()));
     error->set_message(input.error->message());
-    error->set_kind(input.error->code() == plugin::StatusCode::kInvalidArgument ? core::ExecutionError::USER
-                                                                                : core::ExecutionError::SYSTEM);
+    error->set_kind(input.error->code() == plugin::StatusCode::kInvalidArgument
+                        ? core::ExecutionError::USER
+                        : core::ExecutionError::SYSTEM);
   }
 
   plugin::db::ExecutionModel model;
@@ -268,7 +273,8 @@ plugin::db::ExecutionModel CreateExecutionModel(const ExecutionModelInput& input
 
 std::vector<plugin::db::ExecutionTagModel> CreateExecutionTags(const admin::ExecutionSpec& spec) {
   std::vector<plugin::db::ExecutionTagModel> tags;
-  for (const auto& key : SortedKeys(spec.labels().values())) tags.push_back({key, spec.labels().values().at(key)});
+  for (const auto& key : SortedKeys(spec.labels().values()))
+    tags.push_back({key, spec.labels().values().at(key)});
   for (const auto& tag : spec.tags()) tags.push_back({tag, ""});
   return tags;
 }
@@ -296,16 +302,26 @@ Requirement AdjustOrDefault(Quantity request, Quantity limit, const Quantity& pl
 }
 
 // Unparsable values count as unset, as upstream logs and ignores them.
-TaskResourceSet AsSet(const google::protobuf::RepeatedPtrField<core::Resources::ResourceEntry>& entries) {
+TaskResourceSet AsSet(
+    const google::protobuf::RepeatedPtrField<core::Resources::ResourceEntry>& entries) {
   TaskResourceSet set;
   for (const auto& entry : entries) {
     Quantity q = Quantity::Parse(entry.value()).value_or(Quantity());
     switch (entry.name()) {
-      case core::Resources::CPU: set.cpu = q; break;
-      case core::Resources::MEMORY: set.memory = q; break;
-      case core::Resources::EPHEMERAL_STORAGE: set.ephemeral_storage = q; break;
-      case core::Resources::GPU: set.gpu = q; break;
-      default: break;
+      case core::Resources::CPU:
+        set.cpu = q;
+        break;
+      case core::Resources::MEMORY:
+        set.memory = q;
+        break;
+      case core::Resources::EPHEMERAL_STORAGE:
+        set.ephemeral_storage = q;
+        break;
+      case core::Resources::GPU:
+        set.gpu = q;
+        break;
+      default:
+        break;
     }
   }
   return set;
@@ -327,17 +343,19 @@ void SetCompiledTaskDefaults(core::CompiledTask& task, const TaskResources& plat
     limit->set_name(name);
     limit->set_value(r.limit.String());
   };
-  add(core::Resources::CPU, AdjustOrDefault(requests.cpu, limits.cpu, platform.defaults.cpu, platform.limits.cpu));
-  add(core::Resources::MEMORY,
-      AdjustOrDefault(requests.memory, limits.memory, platform.defaults.memory, platform.limits.memory));
+  add(core::Resources::CPU,
+      AdjustOrDefault(requests.cpu, limits.cpu, platform.defaults.cpu, platform.limits.cpu));
+  add(core::Resources::MEMORY, AdjustOrDefault(requests.memory, limits.memory,
+                                               platform.defaults.memory, platform.limits.memory));
   if (!requests.ephemeral_storage.IsZero() || !limits.ephemeral_storage.IsZero() ||
       !platform.defaults.ephemeral_storage.IsZero()) {
     add(core::Resources::EPHEMERAL_STORAGE,
-        AdjustOrDefault(requests.ephemeral_storage, limits.ephemeral_storage, platform.defaults.ephemeral_storage,
-                        platform.limits.ephemeral_storage));
+        AdjustOrDefault(requests.ephemeral_storage, limits.ephemeral_storage,
+                        platform.defaults.ephemeral_storage, platform.limits.ephemeral_storage));
   }
   if (!requests.gpu.IsZero() || !limits.gpu.IsZero() || !platform.defaults.gpu.IsZero()) {
-    add(core::Resources::GPU, AdjustOrDefault(requests.gpu, limits.gpu, platform.defaults.gpu, platform.limits.gpu));
+    add(core::Resources::GPU,
+        AdjustOrDefault(requests.gpu, limits.gpu, platform.defaults.gpu, platform.limits.gpu));
   }
   *container->mutable_resources() = std::move(finalized);
 }

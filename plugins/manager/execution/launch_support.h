@@ -35,7 +35,8 @@ struct WorkflowQueueConfig {
 // EXECUTION_QUEUE attribute tag (`attribute_tags`, nullptr when none is set) that any queue has,
 // else the first such tag of the domain's workflow config (the last config naming the domain),
 // else of the domain-less one. "" when no queue matches or the queue has no dynamic name.
-std::string DynamicQueue(const std::vector<ExecutionQueue>& queues, const std::vector<WorkflowQueueConfig>& configs,
+std::string DynamicQueue(const std::vector<ExecutionQueue>& queues,
+                         const std::vector<WorkflowQueueConfig>& configs,
                          const std::vector<std::string>* attribute_tags, const std::string& domain);
 
 // Upstream populateExecutionQueue: each container task gets config child_queue=<dynamic>.
@@ -95,7 +96,8 @@ struct ExecutionModelInput {
 plugin::db::ExecutionModel CreateExecutionModel(const ExecutionModelInput& input);
 
 // Upstream CreateExecutionTagModel: one row per spec label, one per deprecated spec tag.
-std::vector<plugin::db::ExecutionTagModel> CreateExecutionTags(const flyteidl::admin::ExecutionSpec& spec);
+std::vector<plugin::db::ExecutionTagModel> CreateExecutionTags(
+    const flyteidl::admin::ExecutionSpec& spec);
 
 // Upstream setCompiledTaskDefaults: a container task's cpu and memory (and ephemeral storage /
 // gpu when the task or the platform default sets them) requested and limited as flytek8s

@@ -93,15 +93,17 @@ Status CheckLaunchPlanConcurrency(db::ExecutionRepo& executions, const admin::La
   if (active < policy.max()) return Status::Ok();
   switch (policy.behavior()) {
     case admin::CONCURRENCY_LIMIT_BEHAVIOR_SKIP:
-      return plugin::AlreadyExists("concurrency limit (" + std::to_string(policy.max()) + ") reached for launch plan " +
-                                   lp.id().name() + "; skipping execution");
+      return plugin::AlreadyExists("concurrency limit (" + std::to_string(policy.max()) +
+                                   ") reached for launch plan " + lp.id().name() +
+                                   "; skipping execution");
     case admin::CONCURRENCY_LIMIT_BEHAVIOR_UNSPECIFIED:
       return Status::Ok();
     default: {
       const int b = policy.behavior();
       return plugin::Internal("unsupported concurrency-limit behavior: " +
                               (admin::ConcurrencyLimitBehavior_IsValid(b)
-                                   ? admin::ConcurrencyLimitBehavior_Name(static_cast<admin::ConcurrencyLimitBehavior>(b))
+                                   ? admin::ConcurrencyLimitBehavior_Name(
+                                         static_cast<admin::ConcurrencyLimitBehavior>(b))
                                    : std::to_string(b)));
     }
   }
@@ -109,9 +111,8 @@ Status CheckLaunchPlanConcurrency(db::ExecutionRepo& executions, const admin::La
 
 }  // namespace
 
-plugin::StatusOr<db::WorkflowModel> ExecutionLauncher::CreateOrGetWorkflow(plugin::CallContext& call,
-                                                                           const core::Identifier& task_id,
-                                                                           const admin::TaskClosure& task) {
+plugin::StatusOr<db::WorkflowModel> ExecutionLauncher::CreateOrGetWorkflow(
+    plugin::CallContext& call, const core::Identifier& task_id, const admin::TaskClosure& task) {
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   core::Identifier workflow_id;
@@ -143,13 +144,16 @@ plugin::StatusOr<db::WorkflowModel> ExecutionLauncher::CreateOrGetWorkflow(plugi
   *node->mutable_task_node()->mutable_reference_id() = task_id;
   AddBindings(tmpl.interface().outputs(), node_id, *wf->mutable_outputs());
 
-  auto workflows = context_.host().Plugins().Get<plugin::WorkflowManager>(plugin::plugin_id::kWorkflowManager);
+  auto workflows =
+      context_.host().Plugins().Get<plugin::WorkflowManager>(plugin::plugin_id::kWorkflowManager);
   if (!workflows) {
     return plugin::FailedPrecondition(
-        "no WorkflowManager plugin is loaded (flyte_manager_workflow): single-task executions need it");
+        "no WorkflowManager plugin is loaded (flyte_manager_workflow): single-task executions need "
+        "it");
   }
   admin::WorkflowCreateResponse created;
-  if (auto s = workflows->CreateWorkflow(call, create, created); !s.ok() && s.code() != plugin::StatusCode::kAlreadyExists) {
+  if (auto s = workflows->CreateWorkflow(call, create, created);
+      !s.ok() && s.code() != plugin::StatusCode::kAlreadyExists) {
     return s;
   }
   db::NamedEntityModel entity;
@@ -160,9 +164,9 @@ plugin::StatusOr<db::WorkflowModel> ExecutionLauncher::CreateOrGetWorkflow(plugi
   return repos.value()->Workflows().Get(KeyOf(workflow_id));
 }
 
-plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(const core::Identifier& task_id,
-                                                                            const db::WorkflowModel& workflow,
-                                                                            const admin::ExecutionSpec& spec) {
+plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(
+    const core::Identifier& task_id, const db::WorkflowModel& workflow,
+    const admin::ExecutionSpec& spec) {
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   auto compiler = context_.services().Compiler();
@@ -178,7 +182,8 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(con
   if (existing.ok()) {
     admin::LaunchPlan lp;
     *lp.mutable_id() = lp_id;
-    if (!lp.mutable_spec()->ParseFromString(existing->spec) || !lp.mutable_closure()->ParseFromString(existing->closure)) {
+    if (!lp.mutable_spec()->ParseFromString(existing->spec) ||
+        !lp.mutable_closure()->ParseFromString(existing->closure)) {
       return plugin::Internal("failed to unmarshal launch plan " + lp_id.name());
     }
     return lp;
@@ -186,8 +191,10 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(con
   if (existing.status().code() != plugin::StatusCode::kNotFound) return existing.status();
 
   core::TypedInterface workflow_interface;
-  if (!workflow.typed_interface.empty() && !workflow_interface.ParseFromString(workflow.typed_interface)) {
-    return plugin::Internal("failed to unmarshal workflow " + std::to_string(workflow.id) + " interface");
+  if (!workflow.typed_interface.empty() &&
+      !workflow_interface.ParseFromString(workflow.typed_interface)) {
+    return plugin::Internal("failed to unmarshal workflow " + std::to_string(workflow.id) +
+                            " interface");
   }
   admin::LaunchPlanCreateRequest create;
   *create.mutable_id() = lp_id;
@@ -203,8 +210,8 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(con
   if (spec.has_auth_role()) *lp_spec->mutable_auth_role() = spec.auth_role();
   if (spec.has_security_context()) *lp_spec->mutable_security_context() = spec.security_context();
   const auto& settings = context_.settings().registration;
-  if (auto s = ValidateLaunchPlan(create, repos.value()->Projects(), settings.domains, settings.enable_artifacts,
-                                  workflow_interface, *compiler.value());
+  if (auto s = ValidateLaunchPlan(create, repos.value()->Projects(), settings.domains,
+                                  settings.enable_artifacts, workflow_interface, *compiler.value());
       !s.ok()) {
     return s;
   }
@@ -230,9 +237,8 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(con
   return lp;
 }
 
-plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepare(plugin::CallContext& call,
-                                                                                 admin::ExecutionCreateRequest request,
-                                                                                 db::Time requested_at) {
+plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepare(
+    plugin::CallContext& call, admin::ExecutionCreateRequest request, db::Time requested_at) {
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   auto store = context_.services().Storage();
@@ -242,7 +248,9 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   db::Repositories& db = *repos.value();
   const auto& settings = context_.settings();
 
-  if (auto s = ValidateExecutionRequest(request, db.Projects(), settings.registration.domains); !s.ok()) return s;
+  if (auto s = ValidateExecutionRequest(request, db.Projects(), settings.registration.domains);
+      !s.ok())
+    return s;
   const core::Identifier reference = request.spec().launch_plan();
   const bool single_task = reference.resource_type() == core::TASK;
 
@@ -255,7 +263,8 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
     auto task_row = db.Tasks().Get(KeyOf(reference));
     if (!task_row.ok()) return MissingEntity(task_row.status(), core::TASK, reference);
     admin::TaskClosure task;
-    if (!task.ParseFromString(task_row->closure)) return plugin::Internal("failed to unmarshal task closure");
+    if (!task.ParseFromString(task_row->closure))
+      return plugin::Internal("failed to unmarshal task closure");
     task_db_id = task_row->id;
     auto wf = CreateOrGetWorkflow(call, reference, task);
     if (!wf.ok()) return wf.status();
@@ -267,7 +276,8 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
     auto lp_row = db.LaunchPlans().Get(KeyOf(reference));
     if (!lp_row.ok()) return MissingEntity(lp_row.status(), core::LAUNCH_PLAN, reference);
     *lp.mutable_id() = IdentifierOf(core::LAUNCH_PLAN, lp_row->key);
-    if (!lp.mutable_spec()->ParseFromString(lp_row->spec) || !lp.mutable_closure()->ParseFromString(lp_row->closure)) {
+    if (!lp.mutable_spec()->ParseFromString(lp_row->spec) ||
+        !lp.mutable_closure()->ParseFromString(lp_row->closure)) {
       return plugin::Internal("failed to unmarshal launch plan " + lp_row->key.name);
     }
     launch_plan_db_id = lp_row->id;
@@ -293,13 +303,14 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   // The compiled workflow from the stored closure, and the inputs offloaded beside the execution.
   admin::WorkflowClosure closure;
   if (auto s = ReadMessage(*store.value(), workflow.remote_closure_identifier, closure); !s.ok()) {
-    return plugin::Internal("Unable to read WorkflowClosure from location " + workflow.remote_closure_identifier +
-                            " : " + s.message());
+    return plugin::Internal("Unable to read WorkflowClosure from location " +
+                            workflow.remote_closure_identifier + " : " + s.message());
   }
-  auto inputs_uri = OffloadLiteralMap(*store.value(), inputs.value(), {id.project(), id.domain(), id.name(), "inputs"});
+  auto inputs_uri = OffloadLiteralMap(*store.value(), inputs.value(),
+                                      {id.project(), id.domain(), id.name(), "inputs"});
   if (!inputs_uri.ok()) return inputs_uri.status();
-  auto user_inputs_uri =
-      OffloadLiteralMap(*store.value(), request.inputs(), {id.project(), id.domain(), id.name(), "user_inputs"});
+  auto user_inputs_uri = OffloadLiteralMap(*store.value(), request.inputs(),
+                                           {id.project(), id.domain(), id.name(), "user_inputs"});
   if (!user_inputs_uri.ok()) return user_inputs_uri.status();
 
   admin::ExecutionSpec spec = request.spec();
@@ -313,9 +324,9 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   int64_t source_execution_id = 0;
   if (spec.metadata().has_parent_node_execution()) {
     const auto& parent = spec.metadata().parent_node_execution();
-    db::NodeExecutionKey node_key{
-        {parent.execution_id().project(), parent.execution_id().domain(), parent.execution_id().name()},
-        parent.node_id()};
+    db::NodeExecutionKey node_key{{parent.execution_id().project(), parent.execution_id().domain(),
+                                   parent.execution_id().name()},
+                                  parent.node_id()};
     auto node = db.NodeExecutions().Get(node_key);
     if (!node.ok()) {
       if (node.status().code() != plugin::StatusCode::kNotFound) return node.status();
@@ -324,7 +335,8 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
       key.mutable_execution_id()->set_project(parent.execution_id().project());
       key.mutable_execution_id()->set_domain(parent.execution_id().domain());
       key.mutable_execution_id()->set_name(parent.execution_id().name());
-      return plugin::NotFound("missing entity of type node execution with identifier " + GoProtoText(key));
+      return plugin::NotFound("missing entity of type node execution with identifier " +
+                              GoProtoText(key));
     }
     parent_node_execution_id = node->id;
     auto source = db.Executions().Get(node_key.execution);
@@ -336,40 +348,50 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
     source_execution_id = source->id;
     spec.mutable_metadata()->set_principal(source->user);
     admin::ExecutionSpec source_spec;
-    if (!source_spec.ParseFromString(source->spec)) return plugin::Internal("failed to unmarshal spec");
-    spec.mutable_metadata()->set_nesting(source_spec.has_metadata() ? source_spec.metadata().nesting() + 1 : 1);
+    if (!source_spec.ParseFromString(source->spec))
+      return plugin::Internal("failed to unmarshal spec");
+    spec.mutable_metadata()->set_nesting(
+        source_spec.has_metadata() ? source_spec.metadata().nesting() + 1 : 1);
     if (source_spec.has_execution_cluster_label()) {
       *spec.mutable_execution_cluster_label() = source_spec.execution_cluster_label();
     }
   }
 
   // Platform resources written into each compiled container task.
-  const TaskResources platform = GetTaskResources(db.Resources(), &workflow_identifier, settings.registration.task_resources);
-  for (auto& task : *closure.mutable_compiled_workflow()->mutable_tasks()) SetCompiledTaskDefaults(task, platform);
+  const TaskResources platform =
+      GetTaskResources(db.Resources(), &workflow_identifier, settings.registration.task_resources);
+  for (auto& task : *closure.mutable_compiled_workflow()->mutable_tasks())
+    SetCompiledTaskDefaults(task, platform);
 
   // The execution queue: an EXECUTION_QUEUE attribute's tags, else the configured workflow tags.
   // Lookup errors are only logged upstream.
-  auto queue_attributes = GetResource(db.Resources(), {workflow_identifier.project(), workflow_identifier.domain(),
-                                                       workflow_identifier.name(), "", admin::EXECUTION_QUEUE});
+  auto queue_attributes =
+      GetResource(db.Resources(), {workflow_identifier.project(), workflow_identifier.domain(),
+                                   workflow_identifier.name(), "", admin::EXECUTION_QUEUE});
   std::vector<std::string> queue_tags;
-  const bool has_queue_tags = queue_attributes.ok() && queue_attributes->attributes.has_execution_queue_attributes();
+  const bool has_queue_tags =
+      queue_attributes.ok() && queue_attributes->attributes.has_execution_queue_attributes();
   if (has_queue_tags) {
-    for (const auto& tag : queue_attributes->attributes.execution_queue_attributes().tags()) queue_tags.push_back(tag);
+    for (const auto& tag : queue_attributes->attributes.execution_queue_attributes().tags())
+      queue_tags.push_back(tag);
   }
-  AssignChildQueue(*closure.mutable_compiled_workflow(),
-                   DynamicQueue(settings.execution_queues, settings.workflow_queue_configs,
-                                has_queue_tags ? &queue_tags : nullptr, workflow_identifier.domain()));
+  AssignChildQueue(
+      *closure.mutable_compiled_workflow(),
+      DynamicQueue(settings.execution_queues, settings.workflow_queue_configs,
+                   has_queue_tags ? &queue_tags : nullptr, workflow_identifier.domain()));
 
   // Execution config, labels, annotations, raw output config and cluster pool.
   std::optional<admin::Labels> project_labels;
   if (auto project = db.Projects().Get(request.project()); project.ok() && project->labels) {
     admin::Project stored;
-    if (stored.ParseFromString(*project->labels) && stored.has_labels()) project_labels = stored.labels();
+    if (stored.ParseFromString(*project->labels) && stored.has_labels())
+      project_labels = stored.labels();
   }
   ExecutionNames names{id.project(), id.domain(), single_task ? "" : lp.spec().workflow_id().name(),
                        single_task ? "" : lp.id().name()};
-  auto resolved = ResolveExecutionConfig(spec, single_task ? nullptr : &lp.spec(), names, db.Resources(), settings.app,
-                                         project_labels ? &*project_labels : nullptr);
+  auto resolved =
+      ResolveExecutionConfig(spec, single_task ? nullptr : &lp.spec(), names, db.Resources(),
+                             settings.app, project_labels ? &*project_labels : nullptr);
   if (!resolved.ok()) return resolved.status();
   const std::string ns = context_.Namespace(id.project(), id.domain());
 
@@ -391,19 +413,25 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   params.task_resource_limits = ForExecutor(platform.limits);
   params.event_version = settings.data.event_version;
   params.role_name_key = settings.role_name_key;
-  if (resolved->raw_output_data_config) params.raw_output_data_config = *resolved->raw_output_data_config;
+  if (resolved->raw_output_data_config)
+    params.raw_output_data_config = *resolved->raw_output_data_config;
   params.cluster_assignment = resolved->cluster_assignment;
-  if (spec.has_execution_cluster_label()) params.execution_cluster_label = spec.execution_cluster_label();
+  if (spec.has_execution_cluster_label())
+    params.execution_cluster_label = spec.execution_cluster_label();
 
   // Plugin overrides; the single-task flow keys them by the execution name (upstream's quirk).
-  ResourceRequest overrides_request{id.project(), id.domain(), single_task ? id.name() : lp.spec().workflow_id().name(),
+  ResourceRequest overrides_request{id.project(), id.domain(),
+                                    single_task ? id.name() : lp.spec().workflow_id().name(),
                                     single_task ? "" : lp.id().name(), admin::PLUGIN_OVERRIDE};
   auto overrides = GetResource(db.Resources(), overrides_request);
-  if (!overrides.ok() && overrides.status().code() != plugin::StatusCode::kNotFound) return overrides.status();
+  if (!overrides.ok() && overrides.status().code() != plugin::StatusCode::kNotFound)
+    return overrides.status();
   if (overrides.ok() && overrides->attributes.has_plugin_overrides()) {
-    for (const auto& o : overrides->attributes.plugin_overrides().overrides()) params.task_plugin_overrides.push_back(o);
+    for (const auto& o : overrides->attributes.plugin_overrides().overrides())
+      params.task_plugin_overrides.push_back(o);
   }
-  if (spec.metadata().has_reference_execution() && spec.metadata().mode() == admin::ExecutionMetadata::RECOVERED) {
+  if (spec.metadata().has_reference_execution() &&
+      spec.metadata().mode() == admin::ExecutionMetadata::RECOVERED) {
     params.recovery_execution = spec.metadata().reference_execution();
   }
 
@@ -458,7 +486,8 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   return prepared;
 }
 
-Status ExecutionLauncher::Store(const Prepared& prepared, admin::ExecutionCreateResponse& response) {
+Status ExecutionLauncher::Store(const Prepared& prepared,
+                                admin::ExecutionCreateResponse& response) {
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   if (auto s = repos.value()->Executions().Create(prepared.model, prepared.tags); !s.ok()) return s;
@@ -469,24 +498,28 @@ Status ExecutionLauncher::Store(const Prepared& prepared, admin::ExecutionCreate
   return Status::Ok();
 }
 
-Status ExecutionLauncher::CreateExecution(plugin::CallContext& call, const admin::ExecutionCreateRequest& request,
+Status ExecutionLauncher::CreateExecution(plugin::CallContext& call,
+                                          const admin::ExecutionCreateRequest& request,
                                           admin::ExecutionCreateResponse& response) {
   const db::Time requested_at = Now();
   admin::ExecutionCreateRequest effective = request;
   // Clients before flyteidl 0.15 put the inputs in the spec.
-  if (effective.inputs().literals().empty()) *effective.mutable_inputs() = effective.spec().inputs();
+  if (effective.inputs().literals().empty())
+    *effective.mutable_inputs() = effective.spec().inputs();
   auto prepared = LaunchAndPrepare(call, std::move(effective), requested_at);
   if (!prepared.ok()) return prepared.status();
   return Store(prepared.value(), response);
 }
 
-plugin::StatusOr<ExecutionLauncher::Source> ExecutionLauncher::LoadSource(const core::WorkflowExecutionIdentifier& id) {
+plugin::StatusOr<ExecutionLauncher::Source> ExecutionLauncher::LoadSource(
+    const core::WorkflowExecutionIdentifier& id) {
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   auto row = repos.value()->Executions().Get({id.project(), id.domain(), id.name()});
   if (!row.ok()) {
     if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
-    return plugin::NotFound("missing entity of type execution with identifier " + ExecutionIdentifierText(id));
+    return plugin::NotFound("missing entity of type execution with identifier " +
+                            ExecutionIdentifierText(id));
   }
   Source source;
   if (!source.spec.ParseFromString(row->spec)) return plugin::Internal("failed to unmarshal spec");
@@ -497,7 +530,8 @@ plugin::StatusOr<ExecutionLauncher::Source> ExecutionLauncher::LoadSource(const 
   return source;
 }
 
-Status ExecutionLauncher::RelaunchExecution(plugin::CallContext& call, const admin::ExecutionRelaunchRequest& request,
+Status ExecutionLauncher::RelaunchExecution(plugin::CallContext& call,
+                                            const admin::ExecutionRelaunchRequest& request,
                                             admin::ExecutionCreateResponse& response) {
   const db::Time requested_at = Now();
   auto source = LoadSource(request.id());
@@ -509,7 +543,10 @@ Status ExecutionLauncher::RelaunchExecution(plugin::CallContext& call, const adm
   if (!source->model.user_inputs_uri.empty()) {
     auto store = context_.services().Storage();
     if (!store.ok()) return store.status();
-    if (auto s = ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs()); !s.ok()) return s;
+    if (auto s =
+            ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs());
+        !s.ok())
+      return s;
   } else {
     // Rows of old admins kept the inputs in the spec.
     *create.mutable_inputs() = source->spec.inputs();
@@ -525,7 +562,8 @@ Status ExecutionLauncher::RelaunchExecution(plugin::CallContext& call, const adm
   return Store(prepared.value(), response);
 }
 
-Status ExecutionLauncher::RecoverExecution(plugin::CallContext& call, const admin::ExecutionRecoverRequest& request,
+Status ExecutionLauncher::RecoverExecution(plugin::CallContext& call,
+                                           const admin::ExecutionRecoverRequest& request,
                                            admin::ExecutionCreateResponse& response) {
   const db::Time requested_at = Now();
   auto source = LoadSource(request.id());
@@ -537,13 +575,17 @@ Status ExecutionLauncher::RecoverExecution(plugin::CallContext& call, const admi
   if (!source->model.user_inputs_uri.empty()) {
     auto store = context_.services().Storage();
     if (!store.ok()) return store.status();
-    if (auto s = ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs()); !s.ok()) return s;
+    if (auto s =
+            ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs());
+        !s.ok())
+      return s;
   }
   admin::ExecutionSpec& spec = *create.mutable_spec();
   spec = source->spec;
   if (request.has_metadata()) {
     if (request.metadata().has_parent_node_execution()) {
-      *spec.mutable_metadata()->mutable_parent_node_execution() = request.metadata().parent_node_execution();
+      *spec.mutable_metadata()->mutable_parent_node_execution() =
+          request.metadata().parent_node_execution();
     } else {
       spec.mutable_metadata()->clear_parent_node_execution();
     }

@@ -587,6 +587,41 @@ TEST_CASE(
     CHECK(rich_closure.notifications_size() == 0);
   }
 
+  {  // a child launched from a parent's node inherits its principal, nesting and cluster label
+    flyte::plugin::db::NodeExecutionModel node;
+    node.key = {{kProject, kDomain, "rich-1"}, "n0"};
+    node.phase = "RUNNING";
+    REQUIRE(server.repos().NodeExecutions().Create(node).ok());
+    auto node_row = server.repos().NodeExecutions().Get(node.key);
+    REQUIRE(node_row.ok());
+
+    auto child =
+        Request("child-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
+    auto* parent = child.mutable_spec()->mutable_metadata()->mutable_parent_node_execution();
+    parent->set_node_id("n0");
+    *parent->mutable_execution_id() = ExecId("rich-1");
+    auto st = Create(stub, child);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    auto child_row = Row(server, "child-1");
+    CHECK(child_row.parent_node_execution_id == node_row->id);
+    CHECK(child_row.source_execution_id == Row(server, "rich-1").id);
+    admin::ExecutionSpec child_spec;
+    REQUIRE(child_spec.ParseFromString(child_row.spec));
+    CHECK(child_spec.metadata().nesting() == 1);
+    CHECK(child_spec.execution_cluster_label().value() == "label-1");
+    CHECK(LastRecordFor(server, "child-1")["execution_cluster_label"] ==
+          nlohmann::json{{"value", "label-1"}});
+
+    parent->set_node_id("missing");
+    child.set_name("child-2");
+    auto missing = Create(stub, child);
+    CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(missing.error_message() ==
+          "missing entity of type node execution with identifier node_id:\"missing\" "
+          "execution_id:{project:\"flytesnacks\" domain:\"development\" name:\"rich-1\"}");
+  }
+
   {  // a launch plan's concurrency policy counts its QUEUED and RUNNING executions of any version
     grpc::ClientContext get_ctx;
     admin::ObjectGetRequest get;

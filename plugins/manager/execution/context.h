@@ -4,12 +4,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "flyte/manager/data.h"
 #include "flyte/manager/execution_config.h"
 #include "flyte/manager/support.h"
 #include "flyte/plugin/host_context.h"
 #include "flyte/plugin/workflow_executor.h"
+#include "launch_support.h"
 
 namespace flyte::plugins::manager {
 
@@ -19,6 +21,10 @@ struct ExecutionSettings {
   RemoteDataSettings data;
   // namespace_mapping.template: "{{ project }}-{{ domain }}" by default.
   std::string namespace_template = "{{ project }}-{{ domain }}";
+  // flyteadmin.roleNameKey: the annotation key an executor puts the IAM role under.
+  std::string role_name_key;
+  std::vector<ExecutionQueue> execution_queues;
+  std::vector<WorkflowQueueConfig> workflow_queue_configs;
 
   static plugin::StatusOr<ExecutionSettings> FromConfig(const nlohmann::json& root);
 };

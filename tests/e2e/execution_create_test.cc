@@ -657,20 +657,17 @@ TEST_CASE(
     for (auto& l : server.Records()) CHECK(l["execution_id"]["name"] != "limited-3");
   }
 
-  {  // a second create with the same name is ALREADY_EXISTS after the executor was called
+  {  // a second create with the same name is ALREADY_EXISTS, and touches nothing of the first
     const size_t before = server.Records().size();
+    const auto first_inputs = ReadLiteralMap(Row(server, "basic-1").user_inputs_uri);
     auto again = Create(stub, Request("basic-1", Ref(core::LAUNCH_PLAN, kBasicWf),
                                       {{"a", Int(4)}, {"b", Str("x")}}));
     CHECK(again.error_code() == grpc::StatusCode::ALREADY_EXISTS);
-    CHECK(server.Records().size() == before + 1);
-    // The row stays the first one's; its offloaded user inputs were rewritten before the insert
-    // failed, as upstream offloads before inserting.
-    CHECK(ReadLiteralMap(Row(server, "basic-1").user_inputs_uri)
-              .literals()
-              .at("a")
-              .scalar()
-              .primitive()
-              .integer() == 4);
+    CHECK(again.error_message() ==
+          "value with matching already exists (execution flytesnacks/development/basic-1 already exists)");
+    CHECK(server.Records().size() == before);
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(
+        ReadLiteralMap(Row(server, "basic-1").user_inputs_uri), first_inputs));
     CHECK(Row(server, "basic-1").id == row.id);
   }
 }

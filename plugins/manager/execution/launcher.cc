@@ -299,6 +299,15 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   id.set_project(request.project());
   id.set_domain(request.domain());
   id.set_name(request.name().empty() ? GenerateExecutionName() : request.name());
+  // A duplicate name is refused before anything is written: upstream only learns it from the
+  // insert, after it has overwritten the first execution's stored inputs with the second
+  // request's and handed the run to the executor again.
+  if (auto existing = db.Executions().Get({id.project(), id.domain(), id.name()}); existing.ok()) {
+    return plugin::AlreadyExists("value with matching already exists (execution " + id.project() + "/" +
+                                 id.domain() + "/" + id.name() + " already exists)");
+  } else if (existing.status().code() != plugin::StatusCode::kNotFound) {
+    return existing.status();
+  }
 
   // The compiled workflow from the stored closure, and the inputs offloaded beside the execution.
   admin::WorkflowClosure closure;

@@ -53,6 +53,17 @@ Status CheckTransition(const plugin::db::TaskExecutionModel& stored, const admin
   return Status::Ok();
 }
 
+// The REST routes of Get and GetData carry no resource type: upstream's service layer defaults
+// an unspecified one to TASK before validating.
+template <typename Request>
+core::TaskExecutionIdentifier WithTaskResourceType(const Request& request) {
+  core::TaskExecutionIdentifier id = request.id();
+  if (request.has_id() && request.id().has_task_id() && id.task_id().resource_type() == core::UNSPECIFIED) {
+    id.mutable_task_id()->set_resource_type(core::TASK);
+  }
+  return id;
+}
+
 }  // namespace
 
 StatusOr<bool> HasChildNodeExecutions(plugin::db::NodeExecutionRepo& nodes, int64_t id) {
@@ -125,10 +136,11 @@ StatusOr<admin::TaskExecution> TaskExecutionManagerImpl::Load(plugin::db::Reposi
 
 Status TaskExecutionManagerImpl::GetTaskExecution(plugin::CallContext&, const admin::TaskExecutionGetRequest& request,
                                                   admin::TaskExecution& response) {
-  if (auto s = ValidateTaskExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
+  const auto id = WithTaskResourceType(request);
+  if (auto s = ValidateTaskExecutionId(request.has_id() ? &id : nullptr); !s.ok()) return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();
-  auto loaded = Load(*db.value(), request.id());
+  auto loaded = Load(*db.value(), id);
   if (!loaded.ok()) return loaded.status();
   response = std::move(loaded.value());
   return Status::Ok();
@@ -182,12 +194,13 @@ Status TaskExecutionManagerImpl::ListTaskExecutions(plugin::CallContext&, const 
 Status TaskExecutionManagerImpl::GetTaskExecutionData(plugin::CallContext&,
                                                       const admin::TaskExecutionGetDataRequest& request,
                                                       admin::TaskExecutionGetDataResponse& response) {
-  if (auto s = ValidateTaskExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
+  const auto id = WithTaskResourceType(request);
+  if (auto s = ValidateTaskExecutionId(request.has_id() ? &id : nullptr); !s.ok()) return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
-  auto execution = Load(*db.value(), request.id());
+  auto execution = Load(*db.value(), id);
   if (!execution.ok()) return execution.status();
   const auto& closure = execution->closure();
   if (auto s = GetInputs(*store.value(), settings_, execution->input_uri(), *response.mutable_inputs(),
@@ -203,7 +216,7 @@ Status TaskExecutionManagerImpl::GetTaskExecutionData(plugin::CallContext&,
     response.Clear();
     return s;
   }
-  *response.mutable_flyte_urls() = FlyteUrlsForTask(request.id());
+  *response.mutable_flyte_urls() = FlyteUrlsForTask(id);
   return Status::Ok();
 }
 

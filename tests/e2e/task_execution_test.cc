@@ -810,3 +810,106 @@ TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and over
   CHECK(unknown.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(unknown.error_message().find("failed to discover workflow node 'n9' in workflow '") == 0);
 }
+
+namespace {
+
+// A node execution row with its spec node id and parent; returns its row id.
+int64_t SeedChild(pdb::Repositories& repos, const std::string& execution, const std::string& node_id,
+                  const std::string& spec_node_id, int64_t created, int64_t updated,
+                  std::optional<int64_t> parent_node = {}) {
+  pdb::NodeExecutionModel n;
+  n.key = {{kProject, kDomain, execution}, node_id};
+  n.phase = "SUCCEEDED";
+  n.closure = NodeClosure(created, updated).SerializeAsString();
+  admin::NodeExecutionMetaData metadata;
+  metadata.set_spec_node_id(spec_node_id);
+  n.node_execution_metadata = metadata.SerializeAsString();
+  n.parent_id = parent_node;
+  auto s = repos.NodeExecutions().Create(n, std::nullopt);
+  if (!s.ok()) FAIL(s.ToString());
+  auto row = repos.NodeExecutions().Get(n.key);
+  REQUIRE(row.ok());
+  return row->id;
+}
+
+admin::ExecutionClosure RunOf(const std::string& workflow) {
+  admin::ExecutionClosure closure;
+  *closure.mutable_created_at() = At(0);
+  *closure.mutable_updated_at() = At(100);
+  auto* wf = closure.mutable_workflow_id();
+  wf->set_resource_type(core::WORKFLOW);
+  wf->set_project(kProject);
+  wf->set_domain(kDomain);
+  wf->set_name(workflow);
+  wf->set_version("v1");
+  return closure;
+}
+
+}  // namespace
+
+TEST_CASE("GetExecutionMetrics follows sub-workflow and branch nodes into their children", "[e2e]") {
+  std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("backend " << backend);
+  TaskServer server(backend, {},
+                    "    - name: flyte_manager_project\n"
+                    "    - name: flyte_manager_task\n"
+                    "    - name: flyte_manager_workflow\n");
+  Client c{*server.stub};
+  test::Target target{kProject, kDomain, "v1"};
+  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
+    if (entry.file.find("subworkflows") == std::string::npos && entry.file.find("run_merge_sort") == std::string::npos) {
+      continue;
+    }
+    if (std::holds_alternative<admin::LaunchPlan>(entry.spec)) continue;
+    test::Hydrate(entry, target);
+    auto r = test::Register(*server.stub, entry, target);
+    INFO(r.file << ": " << r.message);
+    REQUIRE(r.code == grpc::StatusCode::OK);
+  }
+  auto& repos = server.repos();
+  admin::WorkflowExecutionGetMetricsResponse metrics;
+
+  // parent_wf: node-t1-parent (a task), then n1 running the sub-workflow my_subwf (n0 -> n1).
+  SeedExecution(repos, "sx", "", RunOf("core.control_flow.subworkflows.parent_wf"));
+  SeedChild(repos, "sx", "start-node", "start-node", 1, 2);
+  SeedChild(repos, "sx", "node-t1-parent", "node-t1-parent", 3, 20);
+  const int64_t sub = SeedChild(repos, "sx", "n1", "n1", 21, 90);
+  SeedChild(repos, "sx", "end-node", "end-node", 91, 92);
+  SeedChild(repos, "sx", "n1-0-start-node", "start-node", 22, 23, sub);
+  SeedChild(repos, "sx", "n1-0-n0", "n0", 24, 40, sub);
+  SeedChild(repos, "sx", "n1-0-n1", "n1", 41, 80, sub);
+  SeedChild(repos, "sx", "n1-0-end-node", "end-node", 81, 82, sub);
+  REQUIRE(c.Metrics("sx", 10, metrics).ok());
+  CHECK(Describe(metrics.span()) ==
+        "wf:sx[0,100]{WORKFLOW_SETUP[0,2] "
+        "node:node-t1-parent[3,20]{NODE_TRANSITION[2,3] NODE_SETUP[3,20]} "
+        "node:n1[21,90]{NODE_TRANSITION[20,21] NODE_SETUP[21,23] "
+        "node:n1-0-n0[24,40]{NODE_TRANSITION[23,24] NODE_SETUP[24,40]} "
+        "node:n1-0-n1[41,80]{NODE_TRANSITION[40,41] NODE_SETUP[41,80]} NODE_TEARDOWN[80,90]} "
+        "WORKFLOW_TEARDOWN[90,100]}");
+
+  // merge_sort: n0 is a branch whose then-node (compiled id n0-n0) ran, with one task attempt.
+  SeedExecution(repos, "bx", "", RunOf("core.control_flow.run_merge_sort.merge_sort"));
+  SeedChild(repos, "bx", "start-node", "start-node", 1, 2);
+  const int64_t branch = SeedChild(repos, "bx", "n0", "n0", 3, 50);
+  SeedChild(repos, "bx", "end-node", "end-node", 51, 52);
+  SeedChild(repos, "bx", "n0-0-n0-n0", "n0-n0", 5, 30, branch);
+  REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::QUEUED, 7)).ok());
+  REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::RUNNING, 8)).ok());
+  REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::SUCCEEDED, 20)).ok());
+  auto branched = c.Metrics("bx", 10, metrics);
+  INFO(branched.error_message());
+  REQUIRE(branched.ok());
+  CHECK(Describe(metrics.span()) ==
+        "wf:bx[0,100]{WORKFLOW_SETUP[0,2] "
+        "node:n0[3,50]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
+        "node:n0-0-n0-n0[5,30]{NODE_SETUP[5,7] task:0[7,20]{TASK_SETUP[7,8] TASK_RUNTIME[8,20] TASK_TEARDOWN[20,20]} "
+        "NODE_TEARDOWN[20,30]} NODE_TEARDOWN[30,50]} "
+        "WORKFLOW_TEARDOWN[50,100]}");
+
+  // A branch that took two paths is refused as upstream refuses it.
+  SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);
+  auto twice = c.Metrics("bx", 10, metrics);
+  CHECK(twice.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(twice.error_message() == "invalid branch node execution: expected 1 but found 2 node execution(s)");
+}

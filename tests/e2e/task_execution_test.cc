@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -52,12 +53,11 @@ class TaskServer {
   TaskServer(const std::string& backend, std::vector<std::string> layers = {}, const std::string& extra_plugins = "")
       : served_(kPlugins + extra_plugins, WithBackend(backend, layers)),
         stub(AdminService::NewStub(served_.channel())) {
+    // test::ServerConfigYaml's layout: one directory per server, named by its gRPC port.
+    dir_ = std::filesystem::temp_directory_path() / ("flyteadmin-test-" + std::to_string(::getpid())) /
+           ("server-" + std::to_string(served_.grpc_port));
     std::string yaml = pg_layer_;
-    if (yaml.empty()) {
-      auto file = std::filesystem::temp_directory_path() / ("flyteadmin-test-" + std::to_string(::getpid())) /
-                  ("server-" + std::to_string(served_.grpc_port)) / "admin.db";
-      yaml = "database:\n  sqlite:\n    file: \"" + file.string() + "\"\n";
-    }
+    if (yaml.empty()) yaml = "database:\n  sqlite:\n    file: \"" + (dir_ / "admin.db").string() + "\"\n";
     auto config = fcore::Config::FromDocuments({yaml}, [](const std::string&) -> std::optional<std::string> {
       return std::nullopt;
     });
@@ -69,6 +69,10 @@ class TaskServer {
 
   pdb::Repositories& repos() { return *db_->Repositories(); }
   int http_port() const { return served_.http_port; }
+  // The server's storage container (storage.type local, container "bucket"), as the path and as
+  // the file:// URI the server's object store names objects by.
+  std::filesystem::path container() const { return dir_ / "storage" / "bucket"; }
+  std::string container_uri() const { return "file://" + container().string(); }
 
  private:
   std::vector<std::string> WithBackend(const std::string& backend, std::vector<std::string> layers) {
@@ -81,6 +85,7 @@ class TaskServer {
 
   std::string pg_layer_;
   test::ServedServer served_;
+  std::filesystem::path dir_;
   std::shared_ptr<fcore::db::Database> db_;
 
  public:
@@ -847,7 +852,7 @@ admin::ExecutionClosure RunOf(const std::string& workflow) {
 
 }  // namespace
 
-TEST_CASE("GetExecutionMetrics follows sub-workflow and branch nodes into their children", "[e2e]") {
+TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes into their children", "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   TaskServer server(backend, {},
@@ -857,7 +862,8 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow and branch nodes into their 
   Client c{*server.stub};
   test::Target target{kProject, kDomain, "v1"};
   for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
-    if (entry.file.find("subworkflows") == std::string::npos && entry.file.find("run_merge_sort") == std::string::npos) {
+    if (entry.file.find("subworkflows") == std::string::npos && entry.file.find("run_merge_sort") == std::string::npos &&
+        entry.file.find("dynamics") == std::string::npos) {
       continue;
     }
     if (std::holds_alternative<admin::LaunchPlan>(entry.spec)) continue;
@@ -906,6 +912,49 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow and branch nodes into their 
         "node:n0-0-n0-n0[5,30]{NODE_SETUP[5,7] task:0[7,20]{TASK_SETUP[7,8] TASK_RUNTIME[8,20] TASK_TEARDOWN[20,20]} "
         "NODE_TEARDOWN[20,30]} NODE_TEARDOWN[30,50]} "
         "WORKFLOW_TEARDOWN[50,100]}");
+
+  // dynamics.wf: n0 is a dynamic task; after its attempt it ran the workflow it generated
+  // (one node dn0), whose compiled closure the node execution references in storage.
+  SeedExecution(repos, "dx", "", RunOf("core.control_flow.dynamics.wf"));
+  SeedChild(repos, "dx", "start-node", "start-node", 1, 2);
+  const int64_t dynamic = SeedChild(repos, "dx", "n0", "n0", 3, 90);
+  SeedChild(repos, "dx", "end-node", "end-node", 91, 92);
+  SeedChild(repos, "dx", "n0-0-start-node", "start-node", 11, 12, dynamic);
+  SeedChild(repos, "dx", "n0-0-dn0", "dn0", 13, 60, dynamic);
+  SeedChild(repos, "dx", "n0-0-end-node", "end-node", 61, 62, dynamic);
+  REQUIRE(c.Send(Event("dx", "n0", 0, core::TaskExecution::QUEUED, 5)).ok());
+  REQUIRE(c.Send(Event("dx", "n0", 0, core::TaskExecution::RUNNING, 6)).ok());
+  REQUIRE(c.Send(Event("dx", "n0", 0, core::TaskExecution::SUCCEEDED, 10)).ok());
+  core::CompiledWorkflowClosure generated;
+  auto* tmpl = generated.mutable_primary()->mutable_template_();
+  tmpl->mutable_id()->set_resource_type(core::WORKFLOW);
+  tmpl->mutable_id()->set_name("dynamic_wf");
+  auto* dn0 = tmpl->add_nodes();
+  dn0->set_id("dn0");
+  dn0->mutable_task_node()->mutable_reference_id()->set_name("count");
+  auto& upstream = *generated.mutable_primary()->mutable_connections()->mutable_upstream();
+  upstream["dn0"].add_ids("start-node");
+  upstream["end-node"].add_ids("dn0");
+  const auto closure_path = server.container() / "metadata" / "admin" / "dx" / "n0" / "dynamic_wf";
+  std::filesystem::create_directories(closure_path.parent_path());
+  {
+    std::ofstream out(closure_path, std::ios::binary);
+    REQUIRE(generated.SerializeToOstream(&out));
+  }
+  auto dynamic_row = repos.NodeExecutions().Update({{kProject, kDomain, "dx"}, "n0"}, [&](pdb::NodeExecutionModel& row) -> flyte::plugin::Status {
+    row.dynamic_workflow_remote_closure_reference = server.container_uri() + "/metadata/admin/dx/n0/dynamic_wf";
+    return flyte::plugin::Status::Ok();
+  });
+  REQUIRE(dynamic_row.ok());
+  auto dynamic_metrics = c.Metrics("dx", 10, metrics);
+  INFO(dynamic_metrics.error_message());
+  REQUIRE(dynamic_metrics.ok());
+  CHECK(Describe(metrics.span()) ==
+        "wf:dx[0,100]{WORKFLOW_SETUP[0,2] "
+        "node:n0[3,90]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
+        "task:0[5,10]{TASK_SETUP[5,6] TASK_RUNTIME[6,10] TASK_TEARDOWN[10,10]} NODE_RESET[10,12] "
+        "node:n0-0-dn0[13,60]{NODE_TRANSITION[12,13] NODE_SETUP[13,60]} NODE_TEARDOWN[60,90]} "
+        "WORKFLOW_TEARDOWN[90,100]}");
 
   // A branch that took two paths is refused as upstream refuses it.
   SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);

@@ -149,8 +149,9 @@ class SpanBuilder {
   }
 
  private:
-  StatusOr<core::CompiledWorkflowClosure> GetWorkflowClosure(core::Identifier id) {
-    if (id.resource_type() == core::UNSPECIFIED) id.set_resource_type(core::WORKFLOW);
+  // Upstream calls the workflow manager directly, so the id must name a WORKFLOW (no defaulting
+  // of an unspecified resource type as the service layer does).
+  StatusOr<core::CompiledWorkflowClosure> GetWorkflowClosure(const core::Identifier& id) {
     if (auto s = ValidateIdentifierFor(&id, core::WORKFLOW); !s.ok()) return s;
     auto row = db_.Workflows().Get(KeyOf(id));
     if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, id);
@@ -479,8 +480,9 @@ class SpanBuilder {
         if (n.id() == spec_id) definition = &n;
       }
       if (definition == nullptr) {
+        const auto& tmpl = workflow.primary().template_();
         return plugin::Internal("failed to discover workflow node '" + spec_id + "' in workflow '" +
-                                GoProtoText(workflow.primary().template_().id()) + "'");
+                                (tmpl.has_id() ? GoProtoText(tmpl.id()) : std::string("<nil>")) + "'");
       }
       core::Span span;
       if (auto s = ParseNodeExecution(*node, *definition, span, depth); !s.ok()) return s;

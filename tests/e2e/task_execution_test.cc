@@ -2,18 +2,17 @@
 // execution tree, on SQLite and PostgreSQL. Executions and node executions are not created over
 // the API here: the test writes their rows straight into the server's database, as the
 // execution and node event handlers would have.
+#include <google/rpc/status.pb.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
+#include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <catch2/catch.hpp>
-#include <google/rpc/status.pb.h>
-#include <nlohmann/json.hpp>
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
@@ -50,17 +49,19 @@ google::protobuf::Timestamp At(int64_t second, int32_t nanos = 0) {
 // A server with the plugins under test and a handle on its database.
 class TaskServer {
  public:
-  TaskServer(const std::string& backend, std::vector<std::string> layers = {}, const std::string& extra_plugins = "")
+  TaskServer(const std::string& backend, std::vector<std::string> layers = {},
+             const std::string& extra_plugins = "")
       : served_(kPlugins + extra_plugins, WithBackend(backend, layers)),
         stub(AdminService::NewStub(served_.channel())) {
     // test::ServerConfigYaml's layout: one directory per server, named by its gRPC port.
-    dir_ = std::filesystem::temp_directory_path() / ("flyteadmin-test-" + std::to_string(::getpid())) /
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flyteadmin-test-" + std::to_string(::getpid())) /
            ("server-" + std::to_string(served_.grpc_port));
     std::string yaml = pg_layer_;
-    if (yaml.empty()) yaml = "database:\n  sqlite:\n    file: \"" + (dir_ / "admin.db").string() + "\"\n";
-    auto config = fcore::Config::FromDocuments({yaml}, [](const std::string&) -> std::optional<std::string> {
-      return std::nullopt;
-    });
+    if (yaml.empty())
+      yaml = "database:\n  sqlite:\n    file: \"" + (dir_ / "admin.db").string() + "\"\n";
+    auto config = fcore::Config::FromDocuments(
+        {yaml}, [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
     REQUIRE(config.ok());
     auto opened = fcore::db::OpenDatabase(*config);
     if (!opened.ok()) FAIL("OpenDatabase: " << opened.status().ToString());
@@ -75,7 +76,8 @@ class TaskServer {
   std::string container_uri() const { return "file://" + container().string(); }
 
  private:
-  std::vector<std::string> WithBackend(const std::string& backend, std::vector<std::string> layers) {
+  std::vector<std::string> WithBackend(const std::string& backend,
+                                       std::vector<std::string> layers) {
     if (backend == "postgres") {
       pg_layer_ = test::PostgresLayer("e2e_te_" + std::to_string(test::FreePort()));
       layers.insert(layers.begin(), pg_layer_);
@@ -105,7 +107,8 @@ void SeedExecution(pdb::Repositories& repos, const std::string& name, const std:
 }
 
 void SeedNode(pdb::Repositories& repos, const std::string& execution, const std::string& node_id,
-              const admin::NodeExecutionClosure& closure = {}, std::optional<int64_t> parent_task_execution = {},
+              const admin::NodeExecutionClosure& closure = {},
+              std::optional<int64_t> parent_task_execution = {},
               std::optional<int64_t> parent_node = {}) {
   pdb::NodeExecutionModel n;
   n.key = {{kProject, kDomain, execution}, node_id};
@@ -140,8 +143,8 @@ core::NodeExecutionIdentifier NodeId(const std::string& execution, const std::st
   return id;
 }
 
-core::TaskExecutionIdentifier TaskExecId(const std::string& execution, const std::string& node, uint32_t retry,
-                                         const std::string& task = "t1") {
+core::TaskExecutionIdentifier TaskExecId(const std::string& execution, const std::string& node,
+                                         uint32_t retry, const std::string& task = "t1") {
   core::TaskExecutionIdentifier id;
   *id.mutable_task_id() = TaskId(task);
   *id.mutable_node_execution_id() = NodeId(execution, node);
@@ -149,8 +152,9 @@ core::TaskExecutionIdentifier TaskExecId(const std::string& execution, const std
   return id;
 }
 
-admin::TaskExecutionEventRequest Event(const std::string& execution, const std::string& node, uint32_t retry,
-                                       core::TaskExecution::Phase phase, int64_t second, uint32_t version = 0,
+admin::TaskExecutionEventRequest Event(const std::string& execution, const std::string& node,
+                                       uint32_t retry, core::TaskExecution::Phase phase,
+                                       int64_t second, uint32_t version = 0,
                                        const std::string& task = "t1") {
   admin::TaskExecutionEventRequest request;
   request.set_request_id("req");
@@ -167,7 +171,8 @@ admin::TaskExecutionEventRequest Event(const std::string& execution, const std::
   return request;
 }
 
-core::TaskLog Log(const std::string& name, const std::string& uri, bool pending = false, bool hide = false) {
+core::TaskLog Log(const std::string& name, const std::string& uri, bool pending = false,
+                  bool hide = false) {
   core::TaskLog log;
   log.set_name(name);
   log.set_uri(uri);
@@ -190,10 +195,12 @@ std::vector<std::string> LogNames(const admin::TaskExecution& t) {
 
 // The ids as upstream prints them (Go String() of the messages).
 std::string ExecIdText(const std::string& execution) {
-  return std::string("execution_id:{project:\"") + kProject + "\" domain:\"" + kDomain + "\" name:\"" + execution + "\"}";
+  return std::string("execution_id:{project:\"") + kProject + "\" domain:\"" + kDomain +
+         "\" name:\"" + execution + "\"}";
 }
 std::string TaskExecIdText(const std::string& execution, const std::string& node, uint32_t retry) {
-  std::string text = std::string("task_id:{resource_type:TASK project:\"") + kProject + "\" domain:\"" + kDomain +
+  std::string text = std::string("task_id:{resource_type:TASK project:\"") + kProject +
+                     "\" domain:\"" + kDomain +
                      "\" name:\"t1\" version:\"v1\"} node_execution_id:{node_id:\"" + node + "\" " +
                      ExecIdText(execution) + "}";
   if (retry != 0) text += " retry_attempt:" + std::to_string(retry);
@@ -224,13 +231,15 @@ struct Client {
     grpc::ClientContext ctx;
     return stub.ListTaskExecutions(&ctx, request, &out);
   }
-  grpc::Status Data(const core::TaskExecutionIdentifier& id, admin::TaskExecutionGetDataResponse& out) {
+  grpc::Status Data(const core::TaskExecutionIdentifier& id,
+                    admin::TaskExecutionGetDataResponse& out) {
     grpc::ClientContext ctx;
     admin::TaskExecutionGetDataRequest request;
     *request.mutable_id() = id;
     return stub.GetTaskExecutionData(&ctx, request, &out);
   }
-  grpc::Status Metrics(const std::string& execution, int depth, admin::WorkflowExecutionGetMetricsResponse& out) {
+  grpc::Status Metrics(const std::string& execution, int depth,
+                       admin::WorkflowExecutionGetMetricsResponse& out) {
     grpc::ClientContext ctx;
     admin::WorkflowExecutionGetMetricsRequest request;
     request.mutable_id()->set_project(kProject);
@@ -241,8 +250,8 @@ struct Client {
   }
 };
 
-admin::TaskExecutionListRequest ListRequest(const std::string& execution, const std::string& node, uint32_t limit,
-                                            const std::string& filters = "") {
+admin::TaskExecutionListRequest ListRequest(const std::string& execution, const std::string& node,
+                                            uint32_t limit, const std::string& filters = "") {
   admin::TaskExecutionListRequest request;
   *request.mutable_node_execution_id() = NodeId(execution, node);
   request.set_limit(limit);
@@ -301,27 +310,32 @@ TEST_CASE("Task events are validated and need their execution and node execution
   CheckError(c.Send(no_version), grpc::StatusCode::INVALID_ARGUMENT, "missing version");
 
   // The parent workflow execution is loaded for the cluster check.
-  CheckError(c.Send(Event("nope", "n0", 0, core::TaskExecution::QUEUED, 1)), grpc::StatusCode::NOT_FOUND,
-             std::string("missing entity of type execution with identifier project:\"") + kProject + "\" domain:\"" +
-                 kDomain + "\" name:\"nope\"");
+  CheckError(c.Send(Event("nope", "n0", 0, core::TaskExecution::QUEUED, 1)),
+             grpc::StatusCode::NOT_FOUND,
+             std::string("missing entity of type execution with identifier project:\"") + kProject +
+                 "\" domain:\"" + kDomain + "\" name:\"nope\"");
   // An event from another cluster is refused with the incompatible_cluster detail; propeller's
   // default producer id and the stored cluster pass.
   auto other = Event("exec1", "n0", 0, core::TaskExecution::QUEUED, 1);
   other.mutable_event()->set_producer_id("c2");
   auto refused = c.Send(other);
   CheckError(refused, grpc::StatusCode::FAILED_PRECONDITION,
-             "Cluster/producer from event [c2] does not match existing workflow execution clusterInDB: [c1]");
+             "Cluster/producer from event [c2] does not match existing workflow execution "
+             "clusterInDB: [c1]");
   CHECK(FailureReason(refused).incompatible_cluster().cluster() == "c2");
 
   // The first event creates the row only when its node execution exists.
-  CheckError(c.Send(Event("exec1", "nx", 0, core::TaskExecution::QUEUED, 1)), grpc::StatusCode::NOT_FOUND,
+  CheckError(c.Send(Event("exec1", "nx", 0, core::TaskExecution::QUEUED, 1)),
+             grpc::StatusCode::NOT_FOUND,
              "Failed to get existing node execution id: [node_id:\"nx\" " + ExecIdText("exec1") +
                  "] with err: entry not found");
   admin::TaskExecution missing;
-  CheckError(c.Get(TaskExecId("exec1", "n0", 0), missing), grpc::StatusCode::NOT_FOUND,
-             std::string("missing entity of type task execution with identifier task_id:{project:\"") + kProject +
-                 "\" domain:\"" + kDomain + "\" name:\"t1\" version:\"v1\"} node_execution_id:{node_id:\"n0\" " +
-                 ExecIdText("exec1") + "}");
+  CheckError(
+      c.Get(TaskExecId("exec1", "n0", 0), missing), grpc::StatusCode::NOT_FOUND,
+      std::string("missing entity of type task execution with identifier task_id:{project:\"") +
+          kProject + "\" domain:\"" + kDomain +
+          "\" name:\"t1\" version:\"v1\"} node_execution_id:{node_id:\"n0\" " +
+          ExecIdText("exec1") + "}");
 
   auto same_cluster = Event("exec1", "n0", 0, core::TaskExecution::QUEUED, 1);
   same_cluster.mutable_event()->set_producer_id("c1");
@@ -329,7 +343,8 @@ TEST_CASE("Task events are validated and need their execution and node execution
   CHECK(c.Get(TaskExecId("exec1", "n0", 0)).closure().phase() == core::TaskExecution::QUEUED);
 }
 
-TEST_CASE("Task events create the attempt, then merge phase and phase_version updates as upstream", "[e2e]") {
+TEST_CASE("Task events create the attempt, then merge phase and phase_version updates as upstream",
+          "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   TaskServer server(backend);
@@ -357,9 +372,11 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   CHECK(got.id().task_id().resource_type() == core::TASK);
   CHECK(got.id().SerializeAsString() == id.SerializeAsString());
   CHECK_FALSE(got.is_parent());
-  const std::string prefix = "metadata/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/0/";
+  const std::string prefix =
+      "metadata/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/0/";
   CHECK(got.input_uri().size() > prefix.size());
-  CHECK(got.input_uri().substr(got.input_uri().size() - prefix.size() - 16) == prefix + "offloaded_inputs");
+  CHECK(got.input_uri().substr(got.input_uri().size() - prefix.size() - 16) ==
+        prefix + "offloaded_inputs");
   const auto& closure = got.closure();
   CHECK(closure.phase() == core::TaskExecution::QUEUED);
   CHECK(closure.created_at().seconds() == kEpoch + 1);
@@ -378,7 +395,8 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
 
   // The same phase and version again is a duplicate.
   CheckError(c.Send(queued), grpc::StatusCode::ALREADY_EXISTS,
-             "have already recorded task execution phase QUEUED (version: 0) for " + TaskExecIdText("exec1", "n0", 0));
+             "have already recorded task execution phase QUEUED (version: 0) for " +
+                 TaskExecIdText("exec1", "n0", 0));
 
   // RUNNING: started_at, reasons appended, logs merged (latest first), custom info merge patch,
   // external resources merged by (index, retry_attempt).
@@ -427,7 +445,8 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   REQUIRE(c.Send(v2).ok());
   CHECK(LogNames(c.Get(id)).front() == "v2");
   CheckError(c.Send(v2), grpc::StatusCode::ALREADY_EXISTS,
-             "have already recorded task execution phase RUNNING (version: 2) for " + TaskExecIdText("exec1", "n0", 0));
+             "have already recorded task execution phase RUNNING (version: 2) for " +
+                 TaskExecIdText("exec1", "n0", 0));
   CHECK(c.Send(Event("exec1", "n0", 0, core::TaskExecution::RUNNING, 12, 1)).error_code() ==
         grpc::StatusCode::ALREADY_EXISTS);
   admin::TaskExecutionList list;
@@ -473,7 +492,8 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   CHECK(c.Send(done).error_code() == grpc::StatusCode::ALREADY_EXISTS);
   auto late = c.Send(Event("exec1", "n0", 0, core::TaskExecution::RUNNING, 40, 7));
   CheckError(late, grpc::StatusCode::FAILED_PRECONDITION,
-             "invalid phase change from SUCCEEDED to RUNNING for task execution " + TaskExecIdText("exec1", "n0", 0));
+             "invalid phase change from SUCCEEDED to RUNNING for task execution " +
+                 TaskExecIdText("exec1", "n0", 0));
   CHECK(FailureReason(late).already_in_terminal_state().current_phase() == "RUNNING");
   CHECK(c.Get(id).closure().phase() == core::TaskExecution::SUCCEEDED);
 }
@@ -481,7 +501,8 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
 TEST_CASE("Task event payload policy: offloaded or inline outputs, and the size limit", "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
-  TaskServer server(backend, {"remoteData:\n  maxSizeInBytes: 1000\n  inlineEventDataPolicy: StoreInline\n"});
+  TaskServer server(
+      backend, {"remoteData:\n  maxSizeInBytes: 1000\n  inlineEventDataPolicy: StoreInline\n"});
   Client c{*server.stub};
   SeedExecution(server.repos(), "exec1", "");
   SeedNode(server.repos(), "exec1", "n0");
@@ -490,7 +511,8 @@ TEST_CASE("Task event payload policy: offloaded or inline outputs, and the size 
   *too_big.mutable_event()->mutable_output_data() = Literals("y", std::string(2000, 'z'));
   const auto size = too_big.event().output_data().ByteSizeLong();
   CheckError(c.Send(too_big), grpc::StatusCode::RESOURCE_EXHAUSTED,
-             "Output data size exceeds platform configured threshold (" + std::to_string(size) + " > 1000)");
+             "Output data size exceeds platform configured threshold (" + std::to_string(size) +
+                 " > 1000)");
 
   auto running = Event("exec1", "n0", 0, core::TaskExecution::RUNNING, 1);
   running.mutable_event()->set_input_uri("s3://bucket/given/inputs.pb");
@@ -502,14 +524,17 @@ TEST_CASE("Task event payload policy: offloaded or inline outputs, and the size 
   auto got = c.Get(TaskExecId("exec1", "n0", 0));
   CHECK(got.input_uri() == "s3://bucket/given/inputs.pb");
   CHECK(got.closure().output_uri().empty());
-  CHECK(got.closure().output_data().literals().at("y").scalar().primitive().string_value() == "small");
+  CHECK(got.closure().output_data().literals().at("y").scalar().primitive().string_value() ==
+        "small");
   admin::TaskExecutionGetDataResponse data;
   REQUIRE(c.Data(TaskExecId("exec1", "n0", 0), data).ok());
   CHECK(data.full_outputs().literals().at("y").scalar().primitive().string_value() == "small");
   CHECK(data.full_inputs().literals().empty());  // the given input URI does not exist
 }
 
-TEST_CASE("Task executions are listed by node execution with filters, pages, is_parent and full errors", "[e2e]") {
+TEST_CASE(
+    "Task executions are listed by node execution with filters, pages, is_parent and full errors",
+    "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   TaskServer server(backend);
@@ -564,10 +589,12 @@ TEST_CASE("Task executions are listed by node execution with filters, pages, is_
   admin::TaskExecutionListRequest no_node;
   no_node.set_limit(1);
   CheckError(c.List(no_node, list), grpc::StatusCode::INVALID_ARGUMENT, "missing id");
-  CHECK(c.List(ListRequest("exec1", "n0", 10, "eq(bogus,1)"), list).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(c.List(ListRequest("exec1", "n0", 10, "eq(bogus,1)"), list).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
 
   // A node execution launched by the attempt (e.g. a dynamic task's child) makes it a parent.
-  auto row = server.repos().TaskExecutions().Get({{kProject, kDomain, "t1", "v1"}, {{kProject, kDomain, "exec1"}, "n0"}, 1});
+  auto row = server.repos().TaskExecutions().Get(
+      {{kProject, kDomain, "t1", "v1"}, {{kProject, kDomain, "exec1"}, "n0"}, 1});
   REQUIRE(row.ok());
   CHECK_FALSE(c.Get(TaskExecId("exec1", "n0", 1)).is_parent());
   SeedNode(server.repos(), "exec1", "n0-0-dn0", {}, row->id);
@@ -597,7 +624,8 @@ TEST_CASE("Concurrent senders of one task execution lose no update", "[e2e]") {
         if (s.ok()) {
           ++created;
         } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS &&
-                   s.error_message().rfind("have already recorded task execution phase QUEUED", 0) == 0) {
+                   s.error_message().rfind("have already recorded task execution phase QUEUED",
+                                           0) == 0) {
           ++duplicates;
         } else {
           ++other;
@@ -643,7 +671,10 @@ TEST_CASE("Concurrent senders of one task execution lose no update", "[e2e]") {
   for (const auto& name : LogNames(got)) stored.insert(name);
   CHECK(stored == accepted_logs);
   admin::TaskExecutionList list;
-  REQUIRE(c.List(ListRequest("exec1", "n0", 10, "eq(phase_version," + std::to_string(max_accepted) + ")"), list).ok());
+  REQUIRE(c.List(ListRequest("exec1", "n0", 10,
+                             "eq(phase_version," + std::to_string(max_accepted) + ")"),
+                 list)
+              .ok());
   CHECK(list.task_executions_size() == 1);
 }
 
@@ -654,7 +685,8 @@ TEST_CASE("Task executions are served over REST in the gateway's JSON shape", "[
   SeedNode(server.repos(), "exec1", "n0");
   const std::vector<std::pair<std::string, std::string>> json{{"Accept", "application/json"},
                                                               {"Content-Type", "application/json"}};
-  auto http = [&](const std::string& method, const std::string& target, const std::string& body = "") {
+  auto http = [&](const std::string& method, const std::string& target,
+                  const std::string& body = "") {
     return test::Http(server.http_port(), method, target, body, json);
   };
 
@@ -666,7 +698,9 @@ TEST_CASE("Task executions are served over REST in the gateway's JSON shape", "[
   INFO(posted.body);
   REQUIRE(posted.status == 200);
 
-  auto got = http("GET", "/api/v1/task_executions/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/2");
+  auto got = http(
+      "GET",
+      "/api/v1/task_executions/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/2");
   INFO(got.body);
   REQUIRE(got.status == 200);
   auto body = nlohmann::json::parse(got.body);
@@ -686,11 +720,16 @@ TEST_CASE("Task executions are served over REST in the gateway's JSON shape", "[
   REQUIRE(listed.status == 200);
   CHECK(nlohmann::json::parse(listed.body)["task_executions"].size() == 1);
 
-  auto data = http("GET", "/api/v1/data/task_executions/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/2");
+  auto data = http("GET",
+                   "/api/v1/data/task_executions/flytesnacks/development/exec1/n0/flytesnacks/"
+                   "development/t1/v1/2");
   REQUIRE(data.status == 200);
-  CHECK(nlohmann::json::parse(data.body)["flyte_urls"]["inputs"] == "flyte://v1/flytesnacks/development/exec1/n0/2/i");
+  CHECK(nlohmann::json::parse(data.body)["flyte_urls"]["inputs"] ==
+        "flyte://v1/flytesnacks/development/exec1/n0/2/i");
 
-  auto missing = http("GET", "/api/v1/task_executions/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/3");
+  auto missing = http(
+      "GET",
+      "/api/v1/task_executions/flytesnacks/development/exec1/n0/flytesnacks/development/t1/v1/3");
   CHECK(missing.status == 404);
 }
 
@@ -708,11 +747,20 @@ admin::NodeExecutionClosure NodeClosure(int64_t created, int64_t updated) {
 std::string Describe(const core::Span& span) {
   std::string name;
   switch (span.id_case()) {
-    case core::Span::kWorkflowId: name = "wf:" + span.workflow_id().name(); break;
-    case core::Span::kNodeId: name = "node:" + span.node_id().node_id(); break;
-    case core::Span::kTaskId: name = "task:" + std::to_string(span.task_id().retry_attempt()); break;
-    case core::Span::kOperationId: name = span.operation_id(); break;
-    default: name = "?";
+    case core::Span::kWorkflowId:
+      name = "wf:" + span.workflow_id().name();
+      break;
+    case core::Span::kNodeId:
+      name = "node:" + span.node_id().node_id();
+      break;
+    case core::Span::kTaskId:
+      name = "task:" + std::to_string(span.task_id().retry_attempt());
+      break;
+    case core::Span::kOperationId:
+      name = span.operation_id();
+      break;
+    default:
+      name = "?";
   }
   name += "[" + std::to_string(span.start_time().seconds() - kEpoch) + "," +
           std::to_string(span.end_time().seconds() - kEpoch) + "]";
@@ -726,7 +774,8 @@ std::string Describe(const core::Span& span) {
 
 }  // namespace
 
-TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and overhead spans", "[e2e]") {
+TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and overhead spans",
+          "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   TaskServer server(backend, {},
@@ -766,9 +815,8 @@ TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and over
   SeedNode(server.repos(), "mx", "n0", NodeClosure(3, 40));
   SeedNode(server.repos(), "mx", "n1", NodeClosure(41, 90));
   SeedNode(server.repos(), "mx", "end-node", NodeClosure(91, 92));
-  auto send = [&](const std::string& node, uint32_t retry, core::TaskExecution::Phase phase, int64_t at) {
-    REQUIRE(c.Send(Event("mx", node, retry, phase, at)).ok());
-  };
+  auto send = [&](const std::string& node, uint32_t retry, core::TaskExecution::Phase phase,
+                  int64_t at) { REQUIRE(c.Send(Event("mx", node, retry, phase, at)).ok()); };
   send("n0", 0, core::TaskExecution::QUEUED, 5);
   send("n0", 0, core::TaskExecution::RUNNING, 10);
   send("n0", 0, core::TaskExecution::SUCCEEDED, 30);
@@ -779,14 +827,16 @@ TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and over
   send("n1", 1, core::TaskExecution::RUNNING, 70);
 
   REQUIRE(c.Metrics("mx", 10, metrics).ok());
-  CHECK(Describe(metrics.span()) ==
-        "wf:mx[0,100]{WORKFLOW_SETUP[0,2] "
-        "node:n0[3,40]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
-        "task:0[5,30]{TASK_SETUP[5,10] TASK_RUNTIME[10,30] TASK_TEARDOWN[30,30]} NODE_TEARDOWN[30,40]} "
-        "node:n1[41,90]{NODE_TRANSITION[40,41] NODE_SETUP[41,45] "
-        "task:0[45,60]{TASK_SETUP[45,50] TASK_RUNTIME[50,60] TASK_TEARDOWN[60,60]} NODE_RESET[60,65] "
-        "task:1[65,70]{TASK_SETUP[65,70] TASK_RUNTIME[70,70]} NODE_TEARDOWN[70,90]} "
-        "WORKFLOW_TEARDOWN[90,100]}");
+  CHECK(
+      Describe(metrics.span()) ==
+      "wf:mx[0,100]{WORKFLOW_SETUP[0,2] "
+      "node:n0[3,40]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
+      "task:0[5,30]{TASK_SETUP[5,10] TASK_RUNTIME[10,30] TASK_TEARDOWN[30,30]} "
+      "NODE_TEARDOWN[30,40]} "
+      "node:n1[41,90]{NODE_TRANSITION[40,41] NODE_SETUP[41,45] "
+      "task:0[45,60]{TASK_SETUP[45,50] TASK_RUNTIME[50,60] TASK_TEARDOWN[60,60]} NODE_RESET[60,65] "
+      "task:1[65,70]{TASK_SETUP[65,70] TASK_RUNTIME[70,70]} NODE_TEARDOWN[70,90]} "
+      "WORKFLOW_TEARDOWN[90,100]}");
   CHECK(metrics.span().workflow_id().project() == kProject);
   CHECK(metrics.span().spans(1).node_id().execution_id().name() == "mx");
   CHECK(metrics.span().spans(1).spans(2).task_id().task_id().name() == "t1");
@@ -797,19 +847,21 @@ TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and over
   CHECK(Describe(metrics.span()) ==
         "wf:mx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:n0[3,40]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] NODE_TEARDOWN[30,40]} "
-        "node:n1[41,90]{NODE_TRANSITION[40,41] NODE_SETUP[41,45] NODE_RESET[60,65] NODE_TEARDOWN[70,90]} "
+        "node:n1[41,90]{NODE_TRANSITION[40,41] NODE_SETUP[41,45] NODE_RESET[60,65] "
+        "NODE_TEARDOWN[70,90]} "
         "WORKFLOW_TEARDOWN[90,100]}");
   REQUIRE(c.Metrics("mx", 1, metrics).ok());
   CHECK(Describe(metrics.span()) ==
-        "wf:mx[0,100]{WORKFLOW_SETUP[0,2] node:n0[3,40]{NODE_TRANSITION[2,3]} node:n1[41,90]{NODE_TRANSITION[40,41]} "
+        "wf:mx[0,100]{WORKFLOW_SETUP[0,2] node:n0[3,40]{NODE_TRANSITION[2,3]} "
+        "node:n1[41,90]{NODE_TRANSITION[40,41]} "
         "WORKFLOW_TEARDOWN[90,100]}");
   REQUIRE(c.Metrics("mx", 0, metrics).ok());
   CHECK(Describe(metrics.span()) == "wf:mx[0,100]");
 
   // Errors: a missing execution, and a node the workflow does not define.
   CheckError(c.Metrics("nope", 1, metrics), grpc::StatusCode::NOT_FOUND,
-             std::string("missing entity of type execution with identifier project:\"") + kProject + "\" domain:\"" +
-                 kDomain + "\" name:\"nope\"");
+             std::string("missing entity of type execution with identifier project:\"") + kProject +
+                 "\" domain:\"" + kDomain + "\" name:\"nope\"");
   SeedNode(server.repos(), "mx", "n9", NodeClosure(95, 96));
   auto unknown = c.Metrics("mx", 2, metrics);
   CHECK(unknown.error_code() == grpc::StatusCode::INTERNAL);
@@ -819,9 +871,9 @@ TEST_CASE("GetExecutionMetrics breaks an execution down into node, task and over
 namespace {
 
 // A node execution row with its spec node id and parent; returns its row id.
-int64_t SeedChild(pdb::Repositories& repos, const std::string& execution, const std::string& node_id,
-                  const std::string& spec_node_id, int64_t created, int64_t updated,
-                  std::optional<int64_t> parent_node = {}) {
+int64_t SeedChild(pdb::Repositories& repos, const std::string& execution,
+                  const std::string& node_id, const std::string& spec_node_id, int64_t created,
+                  int64_t updated, std::optional<int64_t> parent_node = {}) {
   pdb::NodeExecutionModel n;
   n.key = {{kProject, kDomain, execution}, node_id};
   n.phase = "SUCCEEDED";
@@ -852,7 +904,8 @@ admin::ExecutionClosure RunOf(const std::string& workflow) {
 
 }  // namespace
 
-TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes into their children", "[e2e]") {
+TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes into their children",
+          "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);
   TaskServer server(backend, {},
@@ -862,7 +915,8 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   Client c{*server.stub};
   test::Target target{kProject, kDomain, "v1"};
   for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
-    if (entry.file.find("subworkflows") == std::string::npos && entry.file.find("run_merge_sort") == std::string::npos &&
+    if (entry.file.find("subworkflows") == std::string::npos &&
+        entry.file.find("run_merge_sort") == std::string::npos &&
         entry.file.find("dynamics") == std::string::npos) {
       continue;
     }
@@ -909,7 +963,8 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   CHECK(Describe(metrics.span()) ==
         "wf:bx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:n0[3,50]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
-        "node:n0-0-n0-n0[5,30]{NODE_SETUP[5,7] task:0[7,20]{TASK_SETUP[7,8] TASK_RUNTIME[8,20] TASK_TEARDOWN[20,20]} "
+        "node:n0-0-n0-n0[5,30]{NODE_SETUP[5,7] task:0[7,20]{TASK_SETUP[7,8] TASK_RUNTIME[8,20] "
+        "TASK_TEARDOWN[20,20]} "
         "NODE_TEARDOWN[20,30]} NODE_TEARDOWN[30,50]} "
         "WORKFLOW_TEARDOWN[50,100]}");
 
@@ -941,10 +996,13 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
     std::ofstream out(closure_path, std::ios::binary);
     REQUIRE(generated.SerializeToOstream(&out));
   }
-  auto dynamic_row = repos.NodeExecutions().Update({{kProject, kDomain, "dx"}, "n0"}, [&](pdb::NodeExecutionModel& row) -> flyte::plugin::Status {
-    row.dynamic_workflow_remote_closure_reference = server.container_uri() + "/metadata/admin/dx/n0/dynamic_wf";
-    return flyte::plugin::Status::Ok();
-  });
+  auto dynamic_row = repos.NodeExecutions().Update(
+      {{kProject, kDomain, "dx"}, "n0"},
+      [&](pdb::NodeExecutionModel& row) -> flyte::plugin::Status {
+        row.dynamic_workflow_remote_closure_reference =
+            server.container_uri() + "/metadata/admin/dx/n0/dynamic_wf";
+        return flyte::plugin::Status::Ok();
+      });
   REQUIRE(dynamic_row.ok());
   auto dynamic_metrics = c.Metrics("dx", 10, metrics);
   INFO(dynamic_metrics.error_message());
@@ -960,5 +1018,6 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);
   auto twice = c.Metrics("bx", 10, metrics);
   CHECK(twice.error_code() == grpc::StatusCode::INTERNAL);
-  CHECK(twice.error_message() == "invalid branch node execution: expected 1 but found 2 node execution(s)");
+  CHECK(twice.error_message() ==
+        "invalid branch node execution: expected 1 but found 2 node execution(s)");
 }

@@ -1,8 +1,8 @@
 // The merge rules task events apply to a stored task execution closure (upstream
 // transformers/task_execution.go): logs, custom info, metadata and external resources.
-#include <catch2/catch.hpp>
-
 #include "task_execution_model.h"
+
+#include <catch2/catch.hpp>
 
 using namespace flyte::plugins::manager;
 namespace core = flyteidl::core;
@@ -11,7 +11,8 @@ using Logs = google::protobuf::RepeatedPtrField<core::TaskLog>;
 
 namespace {
 
-core::TaskLog Log(const std::string& name, const std::string& uri, bool pending = false, bool hide = false) {
+core::TaskLog Log(const std::string& name, const std::string& uri, bool pending = false,
+                  bool hide = false) {
   core::TaskLog log;
   log.set_name(name);
   log.set_uri(uri);
@@ -42,7 +43,8 @@ event::ExternalResourceInfo Resource(uint32_t index, uint32_t retry, const std::
 
 }  // namespace
 
-TEST_CASE("Merged logs put the latest first and keep stored logs no latest log replaces", "[unit]") {
+TEST_CASE("Merged logs put the latest first and keep stored logs no latest log replaces",
+          "[unit]") {
   auto existing = LogsOf({Log("a", "u1"), Log("b", "u2"), Log("", "u3")});
   auto latest = LogsOf({Log("a", "u9"), Log("c", "u2")});
   CHECK(Names(MergeLogs(existing, latest)) == std::vector<std::string>{"a@u9", "c@u2", "@u3"});
@@ -50,12 +52,18 @@ TEST_CASE("Merged logs put the latest first and keep stored logs no latest log r
   CHECK(Names(MergeLogs({}, latest)) == Names(latest));
 }
 
-TEST_CASE("Logs are filtered by phase: pending phases show only pending logs, terminal ones hide finished logs", "[unit]") {
+TEST_CASE(
+    "Logs are filtered by phase: pending phases show only pending logs, terminal ones hide "
+    "finished logs",
+    "[unit]") {
   auto logs = LogsOf({Log("p", "1", true), Log("h", "2", false, true), Log("n", "3")});
-  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::QUEUED)) == std::vector<std::string>{"p@1"});
-  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::INITIALIZING)) == std::vector<std::string>{"p@1"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::QUEUED)) ==
+        std::vector<std::string>{"p@1"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::INITIALIZING)) ==
+        std::vector<std::string>{"p@1"});
   CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::RUNNING)).size() == 3);
-  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::SUCCEEDED)) == std::vector<std::string>{"p@1", "n@3"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::SUCCEEDED)) ==
+        std::vector<std::string>{"p@1", "n@3"});
   CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::RETRYABLE_FAILED)).size() == 3);
 }
 
@@ -70,9 +78,11 @@ TEST_CASE("Custom info merges as a JSON merge patch", "[unit]") {
   auto& l = *latest.mutable_fields();
   l["gone"].set_null_value(google::protobuf::NULL_VALUE);
   l["list"].mutable_list_value()->add_values()->set_number_value(2);
-  (*l["obj"].mutable_struct_value()->mutable_fields())["b"].set_null_value(google::protobuf::NULL_VALUE);
+  (*l["obj"].mutable_struct_value()->mutable_fields())["b"].set_null_value(
+      google::protobuf::NULL_VALUE);
   (*l["obj"].mutable_struct_value()->mutable_fields())["c"].set_number_value(3);
-  (*l["fresh"].mutable_struct_value()->mutable_fields())["x"].set_null_value(google::protobuf::NULL_VALUE);
+  (*l["fresh"].mutable_struct_value()->mutable_fields())["x"].set_null_value(
+      google::protobuf::NULL_VALUE);
   MergeCustomInfo(existing, latest);
   const auto& f = existing.fields();
   CHECK(f.at("keep").string_value() == "k");
@@ -86,7 +96,8 @@ TEST_CASE("Custom info merges as a JSON merge patch", "[unit]") {
   CHECK(f.at("fresh").struct_value().fields().empty());
 }
 
-TEST_CASE("Metadata merges external resources by index and retry attempt, in sorted position", "[unit]") {
+TEST_CASE("Metadata merges external resources by index and retry attempt, in sorted position",
+          "[unit]") {
   event::TaskExecutionMetadata existing;
   existing.set_generated_name("g");
   existing.set_plugin_identifier("k8s");
@@ -122,7 +133,8 @@ TEST_CASE("Metadata merges external resources by index and retry attempt, in sor
   CHECK(merged.custom_info().fields().at("x").number_value() == 1);
 }
 
-TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED are terminal", "[unit]") {
+TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED are terminal",
+          "[unit]") {
   CHECK(TaskPhaseName(core::TaskExecution::WAITING_FOR_RESOURCES) == "WAITING_FOR_RESOURCES");
   CHECK(TaskPhaseName(42) == "42");
   CHECK(IsTaskPhaseTerminal(core::TaskExecution::ABORTED));

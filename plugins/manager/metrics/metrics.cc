@@ -63,11 +63,17 @@ core::Span Operation(const Timestamp* start, const Timestamp* end, const char* o
 }
 
 template <typename Closure>
-const Timestamp* CreatedAt(const Closure& c) { return c.has_created_at() ? &c.created_at() : nullptr; }
+const Timestamp* CreatedAt(const Closure& c) {
+  return c.has_created_at() ? &c.created_at() : nullptr;
+}
 template <typename Closure>
-const Timestamp* UpdatedAt(const Closure& c) { return c.has_updated_at() ? &c.updated_at() : nullptr; }
+const Timestamp* UpdatedAt(const Closure& c) {
+  return c.has_updated_at() ? &c.updated_at() : nullptr;
+}
 template <typename Closure>
-const Timestamp* StartedAt(const Closure& c) { return c.has_started_at() ? &c.started_at() : nullptr; }
+const Timestamp* StartedAt(const Closure& c) {
+  return c.has_started_at() ? &c.started_at() : nullptr;
+}
 
 const core::Node* BranchNodeFor(const std::string& node_id, const core::BranchNode& branch) {
   const auto& if_else = branch.if_else();
@@ -80,7 +86,8 @@ const core::Node* BranchNodeFor(const std::string& node_id, const core::BranchNo
 }
 
 // The upstream node of `node_id` updated last.
-const admin::NodeExecution* LatestUpstream(const std::string& node_id, const core::CompiledWorkflowClosure& closure,
+const admin::NodeExecution* LatestUpstream(const std::string& node_id,
+                                           const core::CompiledWorkflowClosure& closure,
                                            const NodeExecutions& executions) {
   const auto& upstream = closure.primary().connections().upstream();
   auto it = upstream.find(node_id);
@@ -111,10 +118,12 @@ class SpanBuilder {
       key.set_project(id.project());
       key.set_domain(id.domain());
       key.set_name(id.name());
-      return plugin::NotFound("missing entity of type execution with identifier " + GoProtoText(key));
+      return plugin::NotFound("missing entity of type execution with identifier " +
+                              GoProtoText(key));
     }
     admin::Execution execution;
-    if (!execution.mutable_closure()->ParseFromString(row->closure)) return plugin::Internal("failed to unmarshal closure");
+    if (!execution.mutable_closure()->ParseFromString(row->closure))
+      return plugin::Internal("failed to unmarshal closure");
     auto* out_id = execution.mutable_id();
     out_id->set_project(row->key.project);
     out_id->set_domain(row->key.domain);
@@ -134,11 +143,14 @@ class SpanBuilder {
           IsZero(start->second.closure().updated_at())) {
         *out.add_spans() = Operation(CreatedAt(closure), UpdatedAt(closure), kWorkflowSetup);
       } else {
-        *out.add_spans() = Operation(CreatedAt(closure), UpdatedAt(start->second.closure()), kWorkflowSetup);
-        if (auto s = ParseNodeExecutions(nodes.value(), workflow.value(), out, depth - 1); !s.ok()) return s;
+        *out.add_spans() =
+            Operation(CreatedAt(closure), UpdatedAt(start->second.closure()), kWorkflowSetup);
+        if (auto s = ParseNodeExecutions(nodes.value(), workflow.value(), out, depth - 1); !s.ok())
+          return s;
         const auto* latest = LatestUpstream(kEndNode, workflow.value(), nodes.value());
         if (latest != nullptr && !Before(closure.updated_at(), latest->closure().updated_at())) {
-          *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(closure), kWorkflowTeardown);
+          *out.add_spans() =
+              Operation(UpdatedAt(latest->closure()), UpdatedAt(closure), kWorkflowTeardown);
         }
       }
     }
@@ -158,15 +170,17 @@ class SpanBuilder {
     auto bytes = store_.Read(row->remote_closure_identifier);
     admin::WorkflowClosure closure;
     if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
-      return plugin::Internal("Unable to read WorkflowClosure from location " + row->remote_closure_identifier + " : " +
-                              (bytes.ok() ? std::string("not a WorkflowClosure") : bytes.status().message()));
+      return plugin::Internal(
+          "Unable to read WorkflowClosure from location " + row->remote_closure_identifier + " : " +
+          (bytes.ok() ? std::string("not a WorkflowClosure") : bytes.status().message()));
     }
     return closure.compiled_workflow();
   }
 
   StatusOr<admin::NodeExecution> NodeExecutionOf(const plugin::db::NodeExecutionModel& row) {
     admin::NodeExecution out;
-    if (!out.mutable_closure()->ParseFromString(row.closure)) return plugin::Internal("failed to unmarshal closure");
+    if (!out.mutable_closure()->ParseFromString(row.closure))
+      return plugin::Internal("failed to unmarshal closure");
     if (!out.mutable_metadata()->ParseFromString(row.node_execution_metadata)) {
       return plugin::Internal("failed to unmarshal nodeExecutionMetadata");
     }
@@ -174,7 +188,8 @@ class SpanBuilder {
     auto* metadata = out.mutable_metadata();
     if (!metadata->is_parent_node() && !metadata->is_dynamic()) {
       plugin::db::ListInput input;
-      input.filters.push_back({"node_executions", "parent_id", plugin::db::FilterOp::kEq, {std::to_string(row.id)}});
+      input.filters.push_back(
+          {"node_executions", "parent_id", plugin::db::FilterOp::kEq, {std::to_string(row.id)}});
       auto children = db_.NodeExecutions().Count(input);
       if (!children.ok()) return children.status();
       if (children.value() > 0) {
@@ -200,15 +215,20 @@ class SpanBuilder {
                      EqualityFilter(Entity::kNodeExecution, "domain", execution.domain()),
                      EqualityFilter(Entity::kNodeExecution, "name", execution.name())};
     if (parent_node_id != nullptr) {
-      auto parent = db_.NodeExecutions().Get({{execution.project(), execution.domain(), execution.name()}, *parent_node_id});
+      auto parent = db_.NodeExecutions().Get(
+          {{execution.project(), execution.domain(), execution.name()}, *parent_node_id});
       if (!parent.ok()) {
         if (parent.status().code() != plugin::StatusCode::kNotFound) return parent.status();
         core::NodeExecutionIdentifier key;
         key.set_node_id(*parent_node_id);
         *key.mutable_execution_id() = execution;
-        return plugin::NotFound("missing entity of type node execution with identifier " + GoProtoText(key));
+        return plugin::NotFound("missing entity of type node execution with identifier " +
+                                GoProtoText(key));
       }
-      input.filters.push_back({"node_executions", "parent_id", plugin::db::FilterOp::kEq, {std::to_string(parent->id)}});
+      input.filters.push_back({"node_executions",
+                               "parent_id",
+                               plugin::db::FilterOp::kEq,
+                               {std::to_string(parent->id)}});
     }
     input.limit = kMetricsRequestLimit;
     NodeExecutions out;
@@ -228,12 +248,14 @@ class SpanBuilder {
     return out;
   }
 
-  StatusOr<std::vector<admin::TaskExecution>> ListTaskExecutions(const core::NodeExecutionIdentifier& node) {
+  StatusOr<std::vector<admin::TaskExecution>> ListTaskExecutions(
+      const core::NodeExecutionIdentifier& node) {
     plugin::db::ListInput input;
-    input.filters = {EqualityFilter(Entity::kTaskExecution, "project", node.execution_id().project()),
-                     EqualityFilter(Entity::kTaskExecution, "domain", node.execution_id().domain()),
-                     EqualityFilter(Entity::kTaskExecution, "name", node.execution_id().name()),
-                     EqualityFilter(Entity::kTaskExecution, "node_id", node.node_id())};
+    input.filters = {
+        EqualityFilter(Entity::kTaskExecution, "project", node.execution_id().project()),
+        EqualityFilter(Entity::kTaskExecution, "domain", node.execution_id().domain()),
+        EqualityFilter(Entity::kTaskExecution, "name", node.execution_id().name()),
+        EqualityFilter(Entity::kTaskExecution, "node_id", node.node_id())};
     input.limit = kMetricsRequestLimit;
     std::vector<admin::TaskExecution> out;
     for (;;) {
@@ -258,15 +280,17 @@ class SpanBuilder {
     auto row = db_.NodeExecutions().Get({{e.project(), e.domain(), e.name()}, id.node_id()});
     if (!row.ok()) {
       if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
-      return plugin::NotFound("missing entity of type node execution with identifier " + GoProtoText(id));
+      return plugin::NotFound("missing entity of type node execution with identifier " +
+                              GoProtoText(id));
     }
     core::CompiledWorkflowClosure closure;
     const auto& uri = row->dynamic_workflow_remote_closure_reference;
     if (uri.empty()) return closure;
     auto bytes = store_.Read(uri);
     if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
-      return plugin::Internal("Unable to read WorkflowClosure from location " + uri + " : " +
-                              (bytes.ok() ? std::string("not a CompiledWorkflowClosure") : bytes.status().message()));
+      return plugin::Internal(
+          "Unable to read WorkflowClosure from location " + uri + " : " +
+          (bytes.ok() ? std::string("not a CompiledWorkflowClosure") : bytes.status().message()));
     }
     return closure;
   }
@@ -282,7 +306,8 @@ class SpanBuilder {
       } else {
         const Timestamp end = Plus(c.started_at(), c.duration());
         *out.add_spans() = Operation(StartedAt(c), &end, kTaskRuntime);
-        if (!Before(c.updated_at(), end)) *out.add_spans() = Operation(&end, UpdatedAt(c), kTaskTeardown);
+        if (!Before(c.updated_at(), end))
+          *out.add_spans() = Operation(&end, UpdatedAt(c), kTaskTeardown);
       }
     }
     if (c.has_created_at()) *out.mutable_start_time() = c.created_at();
@@ -290,13 +315,16 @@ class SpanBuilder {
     *out.mutable_task_id() = task.id();
   }
 
-  static void ParseTaskExecutions(std::vector<admin::TaskExecution>& tasks, core::Span& out, int depth) {
-    std::stable_sort(tasks.begin(), tasks.end(), [](const admin::TaskExecution& a, const admin::TaskExecution& b) {
-      return Before(a.closure().created_at(), b.closure().created_at());
-    });
+  static void ParseTaskExecutions(std::vector<admin::TaskExecution>& tasks, core::Span& out,
+                                  int depth) {
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const admin::TaskExecution& a, const admin::TaskExecution& b) {
+                       return Before(a.closure().created_at(), b.closure().created_at());
+                     });
     for (size_t i = 0; i < tasks.size(); ++i) {
       if (i > 0) {
-        *out.add_spans() = Operation(UpdatedAt(tasks[i - 1].closure()), CreatedAt(tasks[i].closure()), kNodeReset);
+        *out.add_spans() =
+            Operation(UpdatedAt(tasks[i - 1].closure()), CreatedAt(tasks[i].closure()), kNodeReset);
       }
       if (depth != 0) ParseTaskExecution(tasks[i], *out.add_spans());
     }
@@ -313,7 +341,8 @@ class SpanBuilder {
     *out.add_spans() = Operation(CreatedAt(c), CreatedAt(tasks->front().closure()), kNodeSetup);
     ParseTaskExecutions(tasks.value(), out, depth);
     const auto& last = tasks->back().closure();
-    if (!Before(c.updated_at(), last.updated_at())) *out.add_spans() = Operation(UpdatedAt(last), UpdatedAt(c), kNodeTeardown);
+    if (!Before(c.updated_at(), last.updated_at()))
+      *out.add_spans() = Operation(UpdatedAt(last), UpdatedAt(c), kNodeTeardown);
     return Status::Ok();
   }
 
@@ -331,15 +360,18 @@ class SpanBuilder {
     if (!children.ok()) return children.status();
     const auto& last = tasks->back().closure();
     if (children->empty()) {
-      if (!Before(c.updated_at(), last.updated_at())) *out.add_spans() = Operation(UpdatedAt(last), UpdatedAt(c), kNodeReset);
+      if (!Before(c.updated_at(), last.updated_at()))
+        *out.add_spans() = Operation(UpdatedAt(last), UpdatedAt(c), kNodeReset);
       return Status::Ok();
     }
     auto start = children->find(kStartNode);
-    *out.add_spans() = Operation(UpdatedAt(last), start == children->end() ? nullptr : UpdatedAt(start->second.closure()),
-                                 kNodeReset);
+    *out.add_spans() = Operation(
+        UpdatedAt(last), start == children->end() ? nullptr : UpdatedAt(start->second.closure()),
+        kNodeReset);
     auto workflow = DynamicWorkflow(node.id());
     if (!workflow.ok()) return workflow.status();
-    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok()) return s;
+    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok())
+      return s;
     const auto* latest = LatestUpstream(kEndNode, workflow.value(), children.value());
     if (latest != nullptr && !Before(c.updated_at(), latest->closure().updated_at())) {
       *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(c), kNodeTeardown);
@@ -347,7 +379,8 @@ class SpanBuilder {
     return Status::Ok();
   }
 
-  Status ParseBranchNode(const admin::NodeExecution& node, const core::BranchNode& branch, core::Span& out, int depth) {
+  Status ParseBranchNode(const admin::NodeExecution& node, const core::BranchNode& branch,
+                         core::Span& out, int depth) {
     auto children = ListNodeExecutions(node.id().execution_id(), &node.id().node_id());
     if (!children.ok()) return children.status();
     const auto& c = node.closure();
@@ -356,14 +389,15 @@ class SpanBuilder {
       return Status::Ok();
     }
     if (children->size() != 1) {
-      return plugin::Internal("invalid branch node execution: expected 1 but found " + std::to_string(children->size()) +
-                              " node execution(s)");
+      return plugin::Internal("invalid branch node execution: expected 1 but found " +
+                              std::to_string(children->size()) + " node execution(s)");
     }
     const auto& taken = children->begin()->second;
     const core::Node* target = BranchNodeFor(taken.metadata().spec_node_id(), branch);
     if (target == nullptr) {
       return plugin::Internal("failed to identify branch node final node definition for nodeID '" +
-                              taken.metadata().spec_node_id() + "' and branchNode '" + GoProtoText(branch) + "'");
+                              taken.metadata().spec_node_id() + "' and branchNode '" +
+                              GoProtoText(branch) + "'");
     }
     *out.add_spans() = Operation(CreatedAt(c), CreatedAt(taken.closure()), kNodeSetup);
     if (auto s = ParseNodeExecution(taken, *target, *out.add_spans(), depth); !s.ok()) return s;
@@ -400,12 +434,13 @@ class SpanBuilder {
     const auto& child = execution->closure();
     *out.add_spans() = Operation(CreatedAt(c), CreatedAt(child), kNodeSetup);
     if (auto s = ParseExecution(execution.value(), depth, *out.add_spans()); !s.ok()) return s;
-    if (!Before(c.updated_at(), child.updated_at())) *out.add_spans() = Operation(UpdatedAt(child), UpdatedAt(c), kNodeTeardown);
+    if (!Before(c.updated_at(), child.updated_at()))
+      *out.add_spans() = Operation(UpdatedAt(child), UpdatedAt(c), kNodeTeardown);
     return Status::Ok();
   }
 
-  Status ParseSubworkflowNode(const admin::NodeExecution& node, const core::Identifier& workflow_id, core::Span& out,
-                              int depth) {
+  Status ParseSubworkflowNode(const admin::NodeExecution& node, const core::Identifier& workflow_id,
+                              core::Span& out, int depth) {
     auto children = ListNodeExecutions(node.id().execution_id(), &node.id().node_id());
     if (!children.ok()) return children.status();
     const auto& c = node.closure();
@@ -414,11 +449,13 @@ class SpanBuilder {
       return Status::Ok();
     }
     auto start = children->find(kStartNode);
-    *out.add_spans() =
-        Operation(CreatedAt(c), start == children->end() ? nullptr : UpdatedAt(start->second.closure()), kNodeSetup);
+    *out.add_spans() = Operation(
+        CreatedAt(c), start == children->end() ? nullptr : UpdatedAt(start->second.closure()),
+        kNodeSetup);
     auto workflow = GetWorkflowClosure(workflow_id);
     if (!workflow.ok()) return workflow.status();
-    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok()) return s;
+    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok())
+      return s;
     const auto* latest = LatestUpstream(kEndNode, workflow.value(), children.value());
     if (latest != nullptr && !Before(c.updated_at(), latest->closure().updated_at())) {
       *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(c), kNodeTeardown);
@@ -426,7 +463,8 @@ class SpanBuilder {
     return Status::Ok();
   }
 
-  Status ParseNodeExecution(const admin::NodeExecution& node, const core::Node& definition, core::Span& out, int depth) {
+  Status ParseNodeExecution(const admin::NodeExecution& node, const core::Node& definition,
+                            core::Span& out, int depth) {
     if (depth != 0) {
       Status status;
       switch (definition.target_case()) {
@@ -447,8 +485,9 @@ class SpanBuilder {
           } else if (wf.has_sub_workflow_ref()) {
             status = ParseSubworkflowNode(node, wf.sub_workflow_ref(), out, depth - 1);
           } else {
-            status = plugin::Internal("failed to identify workflow node type for node: &{WorkflowNode:" +
-                                      GoProtoText(wf) + "}");
+            status =
+                plugin::Internal("failed to identify workflow node type for node: &{WorkflowNode:" +
+                                 GoProtoText(wf) + "}");
           }
           break;
         }
@@ -465,13 +504,15 @@ class SpanBuilder {
     return Status::Ok();
   }
 
-  Status ParseNodeExecutions(const NodeExecutions& executions, const core::CompiledWorkflowClosure& workflow,
-                             core::Span& out, int depth) {
+  Status ParseNodeExecutions(const NodeExecutions& executions,
+                             const core::CompiledWorkflowClosure& workflow, core::Span& out,
+                             int depth) {
     std::vector<const admin::NodeExecution*> sorted;
     for (const auto& [_, e] : executions) sorted.push_back(&e);
-    std::stable_sort(sorted.begin(), sorted.end(), [](const admin::NodeExecution* a, const admin::NodeExecution* b) {
-      return Before(a->closure().created_at(), b->closure().created_at());
-    });
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const admin::NodeExecution* a, const admin::NodeExecution* b) {
+                       return Before(a->closure().created_at(), b->closure().created_at());
+                     });
     for (const auto* node : sorted) {
       const auto& spec_id = node->metadata().spec_node_id();
       if (spec_id == kStartNode || spec_id == kEndNode) continue;
@@ -482,14 +523,17 @@ class SpanBuilder {
       if (definition == nullptr) {
         const auto& tmpl = workflow.primary().template_();
         return plugin::Internal("failed to discover workflow node '" + spec_id + "' in workflow '" +
-                                (tmpl.has_id() ? GoProtoText(tmpl.id()) : std::string("<nil>")) + "'");
+                                (tmpl.has_id() ? GoProtoText(tmpl.id()) : std::string("<nil>")) +
+                                "'");
       }
       core::Span span;
       if (auto s = ParseNodeExecution(*node, *definition, span, depth); !s.ok()) return s;
       if (const auto* latest = LatestUpstream(spec_id, workflow, executions)) {
-        core::Span transition = Operation(UpdatedAt(latest->closure()), CreatedAt(node->closure()), kNodeTransition);
+        core::Span transition =
+            Operation(UpdatedAt(latest->closure()), CreatedAt(node->closure()), kNodeTransition);
         span.mutable_spans()->Add(std::move(transition));
-        std::rotate(span.mutable_spans()->rbegin(), span.mutable_spans()->rbegin() + 1, span.mutable_spans()->rend());
+        std::rotate(span.mutable_spans()->rbegin(), span.mutable_spans()->rbegin() + 1,
+                    span.mutable_spans()->rend());
       }
       *out.add_spans() = std::move(span);
     }
@@ -509,8 +553,9 @@ Status ValidateExecutionId(const core::WorkflowExecutionIdentifier* id) {
 
 }  // namespace
 
-Status MetricsManagerImpl::GetExecutionMetrics(plugin::CallContext&, const admin::WorkflowExecutionGetMetricsRequest& request,
-                                               admin::WorkflowExecutionGetMetricsResponse& response) {
+Status MetricsManagerImpl::GetExecutionMetrics(
+    plugin::CallContext&, const admin::WorkflowExecutionGetMetricsRequest& request,
+    admin::WorkflowExecutionGetMetricsResponse& response) {
   if (auto s = ValidateExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();

@@ -19,8 +19,9 @@ class MetricsManagerImpl final : public plugin::MetricsManager {
  public:
   explicit MetricsManagerImpl(const plugin::HostContext& host) : services_(host) {}
 
-#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE) \
-  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
+#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE)                                    \
+  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, \
+                      flyteidl::RESPONSE& response) override;
   FLYTE_METRICS_MANAGER_RPCS(FLYTE_DECLARE_)
 #undef FLYTE_DECLARE_
 

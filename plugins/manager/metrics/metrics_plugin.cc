@@ -11,5 +11,5 @@ flyte::plugin::Status Register(flyte::plugin::HostContext& host) {
 
 }  // namespace
 
-FLYTE_PLUGIN("flyte_manager_metrics", "0.1.0", "Execution metrics: GetExecutionMetrics (the console's timeline spans)",
-             Register)
+FLYTE_PLUGIN("flyte_manager_metrics", "0.1.0",
+             "Execution metrics: GetExecutionMetrics (the console's timeline spans)", Register)

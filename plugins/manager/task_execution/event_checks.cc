@@ -47,16 +47,18 @@ Status ValidateOutputData(const core::LiteralMap* output_data, int64_t max_size_
   if (output_data == nullptr) return Status::Ok();
   const auto size = static_cast<int64_t>(output_data->ByteSizeLong());
   if (size <= max_size_in_bytes) return Status::Ok();
-  return {plugin::StatusCode::kResourceExhausted, "Output data size exceeds platform configured threshold (" +
-                                                      std::to_string(size) + " > " +
-                                                      std::to_string(max_size_in_bytes) + ")"};
+  return {plugin::StatusCode::kResourceExhausted,
+          "Output data size exceeds platform configured threshold (" + std::to_string(size) +
+              " > " + std::to_string(max_size_in_bytes) + ")"};
 }
 
-Status ValidateTaskExecutionEventRequest(const admin::TaskExecutionEventRequest& request, int64_t max_size_in_bytes) {
+Status ValidateTaskExecutionEventRequest(const admin::TaskExecutionEventRequest& request,
+                                         int64_t max_size_in_bytes) {
   if (!request.has_event()) return MissingArgumentError(kFieldEvent);
   const auto& event = request.event();
   if (!event.has_occurred_at()) return MissingArgumentError(kFieldOccurredAt);
-  if (auto s = ValidateOutputData(event.has_output_data() ? &event.output_data() : nullptr, max_size_in_bytes);
+  if (auto s = ValidateOutputData(event.has_output_data() ? &event.output_data() : nullptr,
+                                  max_size_in_bytes);
       !s.ok()) {
     return s;
   }
@@ -64,23 +66,26 @@ Status ValidateTaskExecutionEventRequest(const admin::TaskExecutionEventRequest&
   // "present" exactly when the event carries them.
   core::TaskExecutionIdentifier id;
   if (event.has_task_id()) *id.mutable_task_id() = event.task_id();
-  if (event.has_parent_node_execution_id()) *id.mutable_node_execution_id() = event.parent_node_execution_id();
+  if (event.has_parent_node_execution_id())
+    *id.mutable_node_execution_id() = event.parent_node_execution_id();
   id.set_retry_attempt(event.retry_attempt());
   return ValidateTaskExecutionId(&id);
 }
 
 Status ValidateCluster(const std::string& cluster, const std::string& producer_id) {
-  if (producer_id.empty() || producer_id == kDefaultProducerId || producer_id == cluster) return Status::Ok();
-  Status status = plugin::FailedPrecondition("Cluster/producer from event [" + producer_id +
-                                             "] does not match existing workflow execution clusterInDB: [" + cluster +
-                                             "]");
+  if (producer_id.empty() || producer_id == kDefaultProducerId || producer_id == cluster)
+    return Status::Ok();
+  Status status = plugin::FailedPrecondition(
+      "Cluster/producer from event [" + producer_id +
+      "] does not match existing workflow execution clusterInDB: [" + cluster + "]");
   admin::EventFailureReason reason;
   reason.mutable_incompatible_cluster()->set_cluster(producer_id);
   status.AddDetail(PackDetail(reason));
   return status;
 }
 
-Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions, const core::WorkflowExecutionIdentifier& id,
+Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions,
+                                   const core::WorkflowExecutionIdentifier& id,
                                    const std::string& producer_id) {
   auto execution = executions.Get({id.project(), id.domain(), id.name()});
   if (!execution.ok()) {
@@ -89,7 +94,8 @@ Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions, const 
     key.set_project(id.project());
     key.set_domain(id.domain());
     key.set_name(id.name());
-    return plugin::NotFound("missing entity of type execution with identifier " + IdentifierText(key));
+    return plugin::NotFound("missing entity of type execution with identifier " +
+                            IdentifierText(key));
   }
   return ValidateCluster(execution->cluster, producer_id);
 }

@@ -23,11 +23,12 @@ plugin::Status ValidateNodeExecutionId(const flyteidl::core::NodeExecutionIdenti
 // task id as a TASK identifier.
 plugin::Status ValidateTaskExecutionId(const flyteidl::core::TaskExecutionIdentifier* id);
 // RESOURCE_EXHAUSTED "Output data size exceeds platform configured threshold (<n> > <max>)".
-plugin::Status ValidateOutputData(const flyteidl::core::LiteralMap* output_data, int64_t max_size_in_bytes);
+plugin::Status ValidateOutputData(const flyteidl::core::LiteralMap* output_data,
+                                  int64_t max_size_in_bytes);
 // "missing event", "missing occurred_at", the output size, then the task execution id the event
 // names.
-plugin::Status ValidateTaskExecutionEventRequest(const flyteidl::admin::TaskExecutionEventRequest& request,
-                                                 int64_t max_size_in_bytes);
+plugin::Status ValidateTaskExecutionEventRequest(
+    const flyteidl::admin::TaskExecutionEventRequest& request, int64_t max_size_in_bytes);
 
 // An event from `producer_id` is accepted for an execution running on `cluster` when the
 // producer is empty, "propeller" or that cluster; otherwise FAILED_PRECONDITION "Cluster/producer
@@ -42,6 +43,7 @@ plugin::Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions
 
 // FAILED_PRECONDITION `message` with an admin.EventFailureReason{already_in_terminal_state{
 // current_phase}} detail (upstream errors.NewAlreadyInTerminalStateError).
-plugin::Status AlreadyInTerminalStateError(const std::string& message, const std::string& current_phase);
+plugin::Status AlreadyInTerminalStateError(const std::string& message,
+                                           const std::string& current_phase);
 
 }  // namespace flyte::plugins::manager

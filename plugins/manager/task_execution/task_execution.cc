@@ -37,18 +37,22 @@ core::TaskExecutionIdentifier MissingKeyText(const core::TaskExecutionIdentifier
 }
 
 // The checks an event must pass against the stored row before it is applied.
-Status CheckTransition(const plugin::db::TaskExecutionModel& stored, const admin::TaskExecutionEventRequest& request,
+Status CheckTransition(const plugin::db::TaskExecutionModel& stored,
+                       const admin::TaskExecutionEventRequest& request,
                        const core::TaskExecutionIdentifier& id) {
   const auto& e = request.event();
   const std::string phase = TaskPhaseName(e.phase());
   if (stored.phase == phase && stored.phase_version >= e.phase_version()) {
-    return plugin::AlreadyExists("have already recorded task execution phase " + phase + " (version: " +
-                                 std::to_string(e.phase_version()) + ") for " + GoProtoText(id));
+    return plugin::AlreadyExists("have already recorded task execution phase " + phase +
+                                 " (version: " + std::to_string(e.phase_version()) + ") for " +
+                                 GoProtoText(id));
   }
-  if (core::TaskExecution_Phase value; core::TaskExecution_Phase_Parse(stored.phase, &value) && IsTaskPhaseTerminal(value)) {
+  if (core::TaskExecution_Phase value;
+      core::TaskExecution_Phase_Parse(stored.phase, &value) && IsTaskPhaseTerminal(value)) {
     // Upstream reports the event's phase as the "current" one in the detail.
-    return AlreadyInTerminalStateError(
-        "invalid phase change from " + stored.phase + " to " + phase + " for task execution " + GoProtoText(id), phase);
+    return AlreadyInTerminalStateError("invalid phase change from " + stored.phase + " to " +
+                                           phase + " for task execution " + GoProtoText(id),
+                                       phase);
   }
   return Status::Ok();
 }
@@ -58,7 +62,8 @@ Status CheckTransition(const plugin::db::TaskExecutionModel& stored, const admin
 template <typename Request>
 core::TaskExecutionIdentifier WithTaskResourceType(const Request& request) {
   core::TaskExecutionIdentifier id = request.id();
-  if (request.has_id() && request.id().has_task_id() && id.task_id().resource_type() == core::UNSPECIFIED) {
+  if (request.has_id() && request.id().has_task_id() &&
+      id.task_id().resource_type() == core::UNSPECIFIED) {
     id.mutable_task_id()->set_resource_type(core::TASK);
   }
   return id;
@@ -68,22 +73,27 @@ core::TaskExecutionIdentifier WithTaskResourceType(const Request& request) {
 
 StatusOr<bool> HasChildNodeExecutions(plugin::db::NodeExecutionRepo& nodes, int64_t id) {
   plugin::db::ListInput input;
-  input.filters.push_back({"node_executions", "parent_task_execution_id", plugin::db::FilterOp::kEq, {std::to_string(id)}});
+  input.filters.push_back({"node_executions",
+                           "parent_task_execution_id",
+                           plugin::db::FilterOp::kEq,
+                           {std::to_string(id)}});
   auto count = nodes.Count(input);
   if (!count.ok()) return count.status();
   return count.value() > 0;
 }
 
-Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&, const admin::TaskExecutionEventRequest& request,
+Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&,
+                                                 const admin::TaskExecutionEventRequest& request,
                                                  admin::TaskExecutionEventResponse&) {
-  if (auto s = ValidateTaskExecutionEventRequest(request, settings_.max_size_in_bytes); !s.ok()) return s;
+  if (auto s = ValidateTaskExecutionEventRequest(request, settings_.max_size_in_bytes); !s.ok())
+    return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
   const auto& e = request.event();
-  if (auto s = ValidateClusterForExecution(db.value()->Executions(), e.parent_node_execution_id().execution_id(),
-                                           e.producer_id());
+  if (auto s = ValidateClusterForExecution(
+          db.value()->Executions(), e.parent_node_execution_id().execution_id(), e.producer_id());
       !s.ok()) {
     return s;
   }
@@ -122,19 +132,21 @@ Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&, const adm
   return updated.ok() ? Status::Ok() : updated.status();
 }
 
-StatusOr<admin::TaskExecution> TaskExecutionManagerImpl::Load(plugin::db::Repositories& db,
-                                                             const core::TaskExecutionIdentifier& id) {
+StatusOr<admin::TaskExecution> TaskExecutionManagerImpl::Load(
+    plugin::db::Repositories& db, const core::TaskExecutionIdentifier& id) {
   auto row = db.TaskExecutions().Get(TaskExecutionKeyOf(id));
   if (!row.ok()) {
     if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
-    return plugin::NotFound("missing entity of type task execution with identifier " + GoProtoText(MissingKeyText(id)));
+    return plugin::NotFound("missing entity of type task execution with identifier " +
+                            GoProtoText(MissingKeyText(id)));
   }
   auto is_parent = HasChildNodeExecutions(db.NodeExecutions(), row->id);
   if (!is_parent.ok()) return is_parent.status();
   return FromTaskExecutionModel(row.value(), is_parent.value());
 }
 
-Status TaskExecutionManagerImpl::GetTaskExecution(plugin::CallContext&, const admin::TaskExecutionGetRequest& request,
+Status TaskExecutionManagerImpl::GetTaskExecution(plugin::CallContext&,
+                                                  const admin::TaskExecutionGetRequest& request,
                                                   admin::TaskExecution& response) {
   const auto id = WithTaskResourceType(request);
   if (auto s = ValidateTaskExecutionId(request.has_id() ? &id : nullptr); !s.ok()) return s;
@@ -146,9 +158,11 @@ Status TaskExecutionManagerImpl::GetTaskExecution(plugin::CallContext&, const ad
   return Status::Ok();
 }
 
-Status TaskExecutionManagerImpl::ListTaskExecutions(plugin::CallContext&, const admin::TaskExecutionListRequest& request,
+Status TaskExecutionManagerImpl::ListTaskExecutions(plugin::CallContext&,
+                                                    const admin::TaskExecutionListRequest& request,
                                                     admin::TaskExecutionList& response) {
-  if (auto s = ValidateNodeExecutionId(request.has_node_execution_id() ? &request.node_execution_id() : nullptr);
+  if (auto s = ValidateNodeExecutionId(
+          request.has_node_execution_id() ? &request.node_execution_id() : nullptr);
       !s.ok()) {
     return s;
   }
@@ -164,7 +178,8 @@ Status TaskExecutionManagerImpl::ListTaskExecutions(plugin::CallContext&, const 
     if (!filters.ok()) return filters.status();
     for (auto& f : filters.value()) input.filters.push_back(std::move(f));
   }
-  auto sort = ParseSort(request.has_sort_by() ? &request.sort_by() : nullptr, Entity::kTaskExecution);
+  auto sort =
+      ParseSort(request.has_sort_by() ? &request.sort_by() : nullptr, Entity::kTaskExecution);
   if (!sort.ok()) return sort.status();
   input.sort = sort.value();
   auto offset = ParseToken(request.token(), "ListTaskExecutions");
@@ -191,9 +206,9 @@ Status TaskExecutionManagerImpl::ListTaskExecutions(plugin::CallContext&, const 
   return Status::Ok();
 }
 
-Status TaskExecutionManagerImpl::GetTaskExecutionData(plugin::CallContext&,
-                                                      const admin::TaskExecutionGetDataRequest& request,
-                                                      admin::TaskExecutionGetDataResponse& response) {
+Status TaskExecutionManagerImpl::GetTaskExecutionData(
+    plugin::CallContext&, const admin::TaskExecutionGetDataRequest& request,
+    admin::TaskExecutionGetDataResponse& response) {
   const auto id = WithTaskResourceType(request);
   if (auto s = ValidateTaskExecutionId(request.has_id() ? &id : nullptr); !s.ok()) return s;
   auto db = services_.Db();
@@ -203,15 +218,15 @@ Status TaskExecutionManagerImpl::GetTaskExecutionData(plugin::CallContext&,
   auto execution = Load(*db.value(), id);
   if (!execution.ok()) return execution.status();
   const auto& closure = execution->closure();
-  if (auto s = GetInputs(*store.value(), settings_, execution->input_uri(), *response.mutable_inputs(),
-                         *response.mutable_full_inputs());
+  if (auto s = GetInputs(*store.value(), settings_, execution->input_uri(),
+                         *response.mutable_inputs(), *response.mutable_full_inputs());
       !s.ok()) {
     response.Clear();
     return s;
   }
   if (auto s = GetOutputs(*store.value(), settings_, closure.output_uri(),
-                          closure.has_output_data() ? &closure.output_data() : nullptr, *response.mutable_outputs(),
-                          *response.mutable_full_outputs());
+                          closure.has_output_data() ? &closure.output_data() : nullptr,
+                          *response.mutable_outputs(), *response.mutable_full_outputs());
       !s.ok()) {
     response.Clear();
     return s;

@@ -14,15 +14,16 @@ class TaskExecutionManagerImpl final : public plugin::TaskExecutionManager {
   TaskExecutionManagerImpl(const plugin::HostContext& host, RemoteDataSettings settings)
       : services_(host), settings_(std::move(settings)) {}
 
-#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE) \
-  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
+#define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE)                                    \
+  plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, \
+                      flyteidl::RESPONSE& response) override;
   FLYTE_TASK_EXECUTION_MANAGER_RPCS(FLYTE_DECLARE_)
 #undef FLYTE_DECLARE_
 
  private:
   // The stored task execution as a message, with is_parent from its child node executions.
-  plugin::StatusOr<flyteidl::admin::TaskExecution> Load(plugin::db::Repositories& db,
-                                                        const flyteidl::core::TaskExecutionIdentifier& id);
+  plugin::StatusOr<flyteidl::admin::TaskExecution> Load(
+      plugin::db::Repositories& db, const flyteidl::core::TaskExecutionIdentifier& id);
 
   Services services_;
   RemoteDataSettings settings_;

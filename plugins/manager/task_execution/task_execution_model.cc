@@ -28,11 +28,13 @@ constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
 constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
 bool ValidTimestamp(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() >= kMinSeconds && ts.seconds() <= kMaxSeconds && ts.nanos() >= 0 && ts.nanos() < 1000000000;
+  return ts.seconds() >= kMinSeconds && ts.seconds() <= kMaxSeconds && ts.nanos() >= 0 &&
+         ts.nanos() < 1000000000;
 }
 
 google::protobuf::Timestamp ProtoOf(plugin::db::Time t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   google::protobuf::Timestamp ts;
   int64_t seconds = ns / 1000000000;
   int64_t nanos = ns % 1000000000;
@@ -54,20 +56,29 @@ google::protobuf::Duration DurationOf(int64_t ns) {
 
 // reported_at when set and non-zero, else occurred_at.
 const google::protobuf::Timestamp& ReportedAt(const event::TaskExecutionEvent& e) {
-  if (e.has_reported_at() && (e.reported_at().seconds() != 0 || e.reported_at().nanos() != 0)) return e.reported_at();
+  if (e.has_reported_at() && (e.reported_at().seconds() != 0 || e.reported_at().nanos() != 0))
+    return e.reported_at();
   return e.occurred_at();
 }
 
 std::vector<std::string> OffloadKeys(const event::TaskExecutionEvent& e, const char* suffix) {
   const auto& node = e.parent_node_execution_id();
   const auto& exec = node.execution_id();
-  return {exec.project(),         exec.domain(),         exec.name(),           node.node_id(),
-          e.task_id().project(),  e.task_id().domain(),  e.task_id().name(),    e.task_id().version(),
-          std::to_string(e.retry_attempt()), suffix};
+  return {exec.project(),
+          exec.domain(),
+          exec.name(),
+          node.node_id(),
+          e.task_id().project(),
+          e.task_id().domain(),
+          e.task_id().name(),
+          e.task_id().version(),
+          std::to_string(e.retry_attempt()),
+          suffix};
 }
 
 // Inputs never change once recorded; input_data is always offloaded (whatever the policy).
-Status HandleInputs(const event::TaskExecutionEvent& e, TaskExecutionModel& model, const EventDataPolicy& policy) {
+Status HandleInputs(const event::TaskExecutionEvent& e, TaskExecutionModel& model,
+                    const EventDataPolicy& policy) {
   if (!model.input_uri.empty()) return Status::Ok();
   if (e.input_value_case() == event::TaskExecutionEvent::kInputUri) {
     model.input_uri = e.input_uri();
@@ -79,7 +90,8 @@ Status HandleInputs(const event::TaskExecutionEvent& e, TaskExecutionModel& mode
   return Status::Ok();
 }
 
-void AddStartedState(const event::TaskExecutionEvent& e, TaskExecutionModel& model, admin::TaskExecutionClosure& closure) {
+void AddStartedState(const event::TaskExecutionEvent& e, TaskExecutionModel& model,
+                     admin::TaskExecutionClosure& closure) {
   if (!model.started_at) {
     model.started_at = TimeOf(e.occurred_at());
     *closure.mutable_started_at() = e.occurred_at();
@@ -90,7 +102,9 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
                         admin::TaskExecutionClosure& closure, const EventDataPolicy& policy) {
   if (model.started_at) {
     *closure.mutable_started_at() = ProtoOf(*model.started_at);
-    const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(TimeOf(e.occurred_at()) - *model.started_at).count();
+    const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              TimeOf(e.occurred_at()) - *model.started_at)
+                              .count();
     // A zero duration is not written to the column (gorm-zero), but the closure carries it.
     if (duration != 0) model.duration_ns = duration;
     *closure.mutable_duration() = DurationOf(duration);
@@ -103,7 +117,8 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
       if (policy.store_inline) {
         *closure.mutable_output_data() = e.output_data();
       } else {
-        auto uri = OffloadLiteralMap(*policy.store, e.output_data(), OffloadKeys(e, "offloaded_outputs"));
+        auto uri =
+            OffloadLiteralMap(*policy.store, e.output_data(), OffloadKeys(e, "offloaded_outputs"));
         if (!uri.ok()) return uri.status();
         closure.set_output_uri(uri.value());
       }
@@ -117,31 +132,35 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
   return Status::Ok();
 }
 
-bool ExternalResourceLess(const event::ExternalResourceInfo& a, const event::ExternalResourceInfo& b) {
+bool ExternalResourceLess(const event::ExternalResourceInfo& a,
+                          const event::ExternalResourceInfo& b) {
   if (a.index() == b.index()) return a.retry_attempt() < b.retry_attempt();
   return a.index() < b.index();
 }
 
-void MergeExternalResource(event::ExternalResourceInfo& existing, const event::ExternalResourceInfo& latest) {
+void MergeExternalResource(event::ExternalResourceInfo& existing,
+                           const event::ExternalResourceInfo& latest) {
   if (!latest.external_id().empty()) existing.set_external_id(latest.external_id());
   // index and retry_attempt are the search key and stay as they are.
   existing.set_phase(latest.phase());
-  if (latest.cache_status() != core::CACHE_DISABLED) existing.set_cache_status(latest.cache_status());
+  if (latest.cache_status() != core::CACHE_DISABLED)
+    existing.set_cache_status(latest.cache_status());
   *existing.mutable_logs() = MergeLogs(existing.logs(), latest.logs());
   if (latest.has_custom_info()) *existing.mutable_custom_info() = latest.custom_info();
 }
 
 // Upstream searches the stored list (kept sorted by index, retry_attempt) for each reported
 // resource: a match is merged, anything else is inserted at its sorted position.
-void MergeExternalResources(google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& existing,
-                            const google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& latest) {
+void MergeExternalResources(
+    google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& existing,
+    const google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& latest) {
   for (const auto& resource : latest) {
     int lo = 0, hi = existing.size();
     while (lo < hi) {
       const int mid = lo + (hi - lo) / 2;
       const auto& m = existing.Get(mid);
       const bool ge = m.index() == resource.index() ? m.retry_attempt() >= resource.retry_attempt()
-                                                      : m.index() >= resource.index();
+                                                    : m.index() >= resource.index();
       if (ge) {
         hi = mid;
       } else {
@@ -150,7 +169,8 @@ void MergeExternalResources(google::protobuf::RepeatedPtrField<event::ExternalRe
     }
     if (lo >= existing.size()) {
       *existing.Add() = resource;
-    } else if (existing.Get(lo).index() == resource.index() && existing.Get(lo).retry_attempt() == resource.retry_attempt()) {
+    } else if (existing.Get(lo).index() == resource.index() &&
+               existing.Get(lo).retry_attempt() == resource.retry_attempt()) {
       MergeExternalResource(*existing.Mutable(lo), resource);
     } else {
       *existing.Add() = resource;
@@ -175,7 +195,8 @@ void PruneNulls(google::protobuf::Value& value) {
 }  // namespace
 
 std::string TaskPhaseName(int phase) {
-  if (core::TaskExecution_Phase_IsValid(phase)) return core::TaskExecution_Phase_Name(static_cast<core::TaskExecution_Phase>(phase));
+  if (core::TaskExecution_Phase_IsValid(phase))
+    return core::TaskExecution_Phase_Name(static_cast<core::TaskExecution_Phase>(phase));
   return std::to_string(phase);
 }
 
@@ -186,10 +207,12 @@ bool IsTaskPhaseTerminal(int phase) {
 
 plugin::db::TaskExecutionKey TaskExecutionKeyOf(const core::TaskExecutionIdentifier& id) {
   plugin::db::TaskExecutionKey key;
-  key.task = {id.task_id().project(), id.task_id().domain(), id.task_id().name(), id.task_id().version()};
+  key.task = {id.task_id().project(), id.task_id().domain(), id.task_id().name(),
+              id.task_id().version()};
   const auto& node = id.node_execution_id();
-  key.node_execution = {{node.execution_id().project(), node.execution_id().domain(), node.execution_id().name()},
-                        node.node_id()};
+  key.node_execution = {
+      {node.execution_id().project(), node.execution_id().domain(), node.execution_id().name()},
+      node.node_id()};
   key.retry_attempt = id.retry_attempt();
   return key;
 }
@@ -197,7 +220,8 @@ plugin::db::TaskExecutionKey TaskExecutionKeyOf(const core::TaskExecutionIdentif
 core::TaskExecutionIdentifier TaskExecutionIdOf(const event::TaskExecutionEvent& e) {
   core::TaskExecutionIdentifier id;
   if (e.has_task_id()) *id.mutable_task_id() = e.task_id();
-  if (e.has_parent_node_execution_id()) *id.mutable_node_execution_id() = e.parent_node_execution_id();
+  if (e.has_parent_node_execution_id())
+    *id.mutable_node_execution_id() = e.parent_node_execution_id();
   id.set_retry_attempt(e.retry_attempt());
   return id;
 }
@@ -259,16 +283,19 @@ void MergeCustomInfo(google::protobuf::Struct& existing, const google::protobuf:
   }
 }
 
-void MergeMetadata(event::TaskExecutionMetadata& existing, const event::TaskExecutionMetadata& latest) {
+void MergeMetadata(event::TaskExecutionMetadata& existing,
+                   const event::TaskExecutionMetadata& latest) {
   if (!latest.generated_name().empty()) existing.set_generated_name(latest.generated_name());
   MergeExternalResources(*existing.mutable_external_resources(), latest.external_resources());
   *existing.mutable_resource_pool_info() = latest.resource_pool_info();
-  if (!latest.plugin_identifier().empty()) existing.set_plugin_identifier(latest.plugin_identifier());
-  if (latest.instance_class() != event::TaskExecutionMetadata::DEFAULT) existing.set_instance_class(latest.instance_class());
+  if (!latest.plugin_identifier().empty())
+    existing.set_plugin_identifier(latest.plugin_identifier());
+  if (latest.instance_class() != event::TaskExecutionMetadata::DEFAULT)
+    existing.set_instance_class(latest.instance_class());
 }
 
-StatusOr<TaskExecutionModel> CreateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
-                                                      const EventDataPolicy& policy) {
+StatusOr<TaskExecutionModel> CreateTaskExecutionModel(
+    const admin::TaskExecutionEventRequest& request, const EventDataPolicy& policy) {
   const auto& e = request.event();
   TaskExecutionModel model;
   model.key = TaskExecutionKeyOf(TaskExecutionIdOf(e));
@@ -304,29 +331,33 @@ StatusOr<TaskExecutionModel> CreateTaskExecutionModel(const admin::TaskExecution
     closure.set_reason(e.reason());
   }
   if (e.phase() == core::TaskExecution::RUNNING) {
-    if (!ValidTimestamp(e.occurred_at())) return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
+    if (!ValidTimestamp(e.occurred_at()))
+      return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
     AddStartedState(e, model, closure);
   }
   if (IsTaskPhaseTerminal(e.phase())) {
     if (auto s = AddTerminalState(e, model, closure, policy); !s.ok()) return s;
   }
   if (!closure.SerializeToString(&model.closure)) {
-    return plugin::Internal("failed to marshal task execution closure with error: serialization failed");
+    return plugin::Internal(
+        "failed to marshal task execution closure with error: serialization failed");
   }
   if (!ValidTimestamp(e.occurred_at())) return plugin::Internal("failed to read event timestamp");
   model.task_execution_created_at = TimeOf(e.occurred_at());
-  if (!ValidTimestamp(ReportedAt(e))) return plugin::Internal("failed to read event reported_at timestamp");
+  if (!ValidTimestamp(ReportedAt(e)))
+    return plugin::Internal("failed to read event reported_at timestamp");
   model.task_execution_updated_at = TimeOf(ReportedAt(e));
   return model;
 }
 
-Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request, TaskExecutionModel& model,
-                                const EventDataPolicy& policy) {
+Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
+                                TaskExecutionModel& model, const EventDataPolicy& policy) {
   const auto& e = request.event();
   if (auto s = HandleInputs(e, model, policy); !s.ok()) return s;
   admin::TaskExecutionClosure closure;
   if (!closure.ParseFromString(model.closure)) {
-    return plugin::Internal("failed to unmarshal task execution closure with error: not a TaskExecutionClosure");
+    return plugin::Internal(
+        "failed to unmarshal task execution closure with error: not a TaskExecutionClosure");
   }
   const std::string new_phase = TaskPhaseName(e.phase());
   const bool phase_change = model.phase != new_phase;
@@ -357,12 +388,14 @@ Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
   }
   const std::string running = TaskPhaseName(core::TaskExecution::RUNNING);
   if (stored_phase != running && model.phase == running) {
-    if (!ValidTimestamp(e.occurred_at())) return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
+    if (!ValidTimestamp(e.occurred_at()))
+      return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
     AddStartedState(e, model, closure);
   }
   if (IsTaskPhaseTerminal(e.phase())) {
     if (model.started_at && !ValidTimestamp(e.occurred_at())) {
-      return plugin::Internal("Failed to parse task execution occurredAt timestamp: invalid timestamp");
+      return plugin::Internal(
+          "Failed to parse task execution occurredAt timestamp: invalid timestamp");
     }
     if (auto s = AddTerminalState(e, model, closure, policy); !s.ok()) return s;
   }
@@ -387,16 +420,20 @@ Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
   }
   if (e.event_version() > closure.event_version()) closure.set_event_version(e.event_version());
   if (!closure.SerializeToString(&model.closure)) {
-    return plugin::Internal("failed to marshal task execution closure with error: serialization failed");
+    return plugin::Internal(
+        "failed to marshal task execution closure with error: serialization failed");
   }
-  if (!ValidTimestamp(ReportedAt(e))) return plugin::Internal("failed to parse updated at timestamp");
+  if (!ValidTimestamp(ReportedAt(e)))
+    return plugin::Internal("failed to parse updated at timestamp");
   model.task_execution_updated_at = TimeOf(ReportedAt(e));
   return Status::Ok();
 }
 
-StatusOr<admin::TaskExecution> FromTaskExecutionModel(const TaskExecutionModel& model, bool is_parent) {
+StatusOr<admin::TaskExecution> FromTaskExecutionModel(const TaskExecutionModel& model,
+                                                      bool is_parent) {
   admin::TaskExecution out;
-  if (!out.mutable_closure()->ParseFromString(model.closure)) return plugin::Internal("failed to unmarshal closure");
+  if (!out.mutable_closure()->ParseFromString(model.closure))
+    return plugin::Internal("failed to unmarshal closure");
   auto* id = out.mutable_id();
   auto* task = id->mutable_task_id();
   task->set_resource_type(core::TASK);

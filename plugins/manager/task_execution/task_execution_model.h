@@ -31,7 +31,8 @@ bool IsTaskPhaseTerminal(int phase);
 
 plugin::db::TaskExecutionKey TaskExecutionKeyOf(const flyteidl::core::TaskExecutionIdentifier& id);
 // The identifier of the task execution an event is about (its task id as sent).
-flyteidl::core::TaskExecutionIdentifier TaskExecutionIdOf(const flyteidl::event::TaskExecutionEvent& event);
+flyteidl::core::TaskExecutionIdentifier TaskExecutionIdOf(
+    const flyteidl::event::TaskExecutionEvent& event);
 
 plugin::db::Time TimeOf(const google::protobuf::Timestamp& ts);
 
@@ -44,12 +45,13 @@ plugin::StatusOr<plugin::db::TaskExecutionModel> CreateTaskExecutionModel(
 // gorm-zero quirks of its write: a phase_version of 0 keeps the stored one, a zero duration keeps
 // the stored duration.
 plugin::Status UpdateTaskExecutionModel(const flyteidl::admin::TaskExecutionEventRequest& request,
-                                        plugin::db::TaskExecutionModel& model, const EventDataPolicy& policy);
+                                        plugin::db::TaskExecutionModel& model,
+                                        const EventDataPolicy& policy);
 
 // The message of a row (upstream FromTaskExecutionModel, untrimmed errors); `is_parent` when node
 // executions name it as their parent task execution.
-plugin::StatusOr<flyteidl::admin::TaskExecution> FromTaskExecutionModel(const plugin::db::TaskExecutionModel& model,
-                                                                        bool is_parent);
+plugin::StatusOr<flyteidl::admin::TaskExecution> FromTaskExecutionModel(
+    const plugin::db::TaskExecutionModel& model, bool is_parent);
 
 // The merge rules, exposed for tests.
 google::protobuf::RepeatedPtrField<flyteidl::core::TaskLog> MergeLogs(
@@ -60,6 +62,7 @@ google::protobuf::RepeatedPtrField<flyteidl::core::TaskLog> FilterLogsByPhase(
 // JSON merge patch (RFC 7386) of `latest` onto `existing`: null deletes a key, objects merge
 // recursively, anything else replaces.
 void MergeCustomInfo(google::protobuf::Struct& existing, const google::protobuf::Struct& latest);
-void MergeMetadata(flyteidl::event::TaskExecutionMetadata& existing, const flyteidl::event::TaskExecutionMetadata& latest);
+void MergeMetadata(flyteidl::event::TaskExecutionMetadata& existing,
+                   const flyteidl::event::TaskExecutionMetadata& latest);
 
 }  // namespace flyte::plugins::manager

@@ -568,6 +568,15 @@ TEST_CASE(
   REQUIRE(c.List(ListRequest("exec1", "n0", 10, "eq(retry_attempt,1)"), list).ok());
   REQUIRE(list.task_executions_size() == 1);
   CHECK(list.task_executions(0).id().retry_attempt() == 1);
+  // Upstream's own list filters: a qualified entity field, a space after the comma, value_in.
+  REQUIRE(c.List(ListRequest("exec1", "n0", 10,
+                             "eq(task_execution.retry_attempt, 0)+value_in(phase, RUNNING;FAILED)"),
+                 list)
+              .ok());
+  REQUIRE(list.task_executions_size() == 1);
+  CHECK(list.task_executions(0).closure().phase() == core::TaskExecution::FAILED);
+  REQUIRE(c.List(ListRequest("exec1", "n0", 10, "value_in(phase, QUEUED)"), list).ok());
+  CHECK(list.task_executions_size() == 0);
   auto paged = ListRequest("exec1", "n0", 1);
   paged.mutable_sort_by()->set_key("retry_attempt");
   paged.mutable_sort_by()->set_direction(admin::Sort::ASCENDING);

@@ -38,7 +38,10 @@ const std::string kDefaults =
     "    - name: flyte_manager_resource\n"
     "    - name: flyte_dataproxy_local\n"
     "    - name: flyte_manager_signal\n"
-    "    - name: flyte_manager_execution\n";
+    "    - name: flyte_manager_execution\n"
+    "    - name: flyte_manager_node_execution\n"
+    "    - name: flyte_manager_task_execution\n"
+    "    - name: flyte_manager_metrics\n";
 
 struct Loaded {
   std::unique_ptr<core::Config> config;
@@ -85,7 +88,7 @@ void ExpectRefused(const std::string& extra_entry, const std::string& key, const
 TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-load]") {
   auto loaded = LoadYaml(kDefaults);
   REQUIRE(loaded.status.ok());
-  REQUIRE(loaded.host->loaded().size() == 14);
+  REQUIRE(loaded.host->loaded().size() == 17);
   auto& registry = loaded.host->registry();
   CHECK(registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager) != nullptr);
   CHECK(registry.Get<plugin::ProjectManager>(plugin::plugin_id::kProjectManager) != nullptr);
@@ -98,6 +101,9 @@ TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-l
   CHECK(registry.Get<plugin::DataProxy>(plugin::plugin_id::kDataProxy) != nullptr);
   CHECK(registry.Get<plugin::SignalManager>(plugin::plugin_id::kSignalManager) != nullptr);
   CHECK(registry.Get<plugin::ExecutionManager>(plugin::plugin_id::kExecutionManager) != nullptr);
+  CHECK(registry.Get<plugin::NodeExecutionManager>(plugin::plugin_id::kNodeExecutionManager) != nullptr);
+  CHECK(registry.Get<plugin::TaskExecutionManager>(plugin::plugin_id::kTaskExecutionManager) != nullptr);
+  CHECK(registry.Get<plugin::MetricsManager>(plugin::plugin_id::kMetricsManager) != nullptr);
   auto chain = registry.GetAll<plugin::UnaryInterceptor>(plugin::plugin_id::kInterceptor);
   REQUIRE(chain.size() == 3);
   std::vector<int> orders;
@@ -121,37 +127,37 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
 }
 
 TEST_CASE("A missing plugin file is refused", "[plugin-load]") {
-  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[17]",
                 "/nonexistent/libnothing.so", "file not found");
 }
 
 TEST_CASE("A shared object without the entry point is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[17]",
                 Fixture("fixture_no_entry"), "no entry point 'flyte_plugin_info'");
 }
 
 TEST_CASE("A plugin built for another plugin API version is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[17]",
                 Fixture("fixture_bad_version"), "built for plugin API version 999");
 }
 
 TEST_CASE("A plugin with another build fingerprint is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[17]",
                 Fixture("fixture_bad_fingerprint"), "build fingerprint mismatch");
 }
 
 TEST_CASE("A plugin whose registration throws is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[17]",
                 Fixture("fixture_throws"), "registration threw: cannot reach the license server");
 }
 
 TEST_CASE("A second plugin registering the same PluginID is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[14]",
+  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[17]",
                 Fixture("fixture_duplicate_version"), "already been registered for [VersionManager]");
 }
 
 TEST_CASE("The same plugin listed twice is refused", "[plugin-load]") {
-  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[14]",
+  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[17]",
                 "libflyte_manager_version.so", "already loaded");
 }
 

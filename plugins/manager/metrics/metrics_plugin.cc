@@ -1,0 +1,15 @@
+// Registration of the metrics manager.
+#include "flyte/plugin/plugin.h"
+#include "metrics.h"
+
+namespace {
+
+flyte::plugin::Status Register(flyte::plugin::HostContext& host) {
+  return host.Register(flyte::plugin::plugin_id::kMetricsManager,
+                       std::make_shared<flyte::plugins::manager::MetricsManagerImpl>(host));
+}
+
+}  // namespace
+
+FLYTE_PLUGIN("flyte_manager_metrics", "0.1.0",
+             "Execution metrics: GetExecutionMetrics (the console's timeline spans)", Register)

@@ -1,0 +1,142 @@
+// The merge rules task events apply to a stored task execution closure (upstream
+// transformers/task_execution.go): logs, custom info, metadata and external resources.
+#include "task_execution_model.h"
+
+#include <catch2/catch.hpp>
+
+using namespace flyte::plugins::manager;
+namespace core = flyteidl::core;
+namespace event = flyteidl::event;
+using Logs = google::protobuf::RepeatedPtrField<core::TaskLog>;
+
+namespace {
+
+core::TaskLog Log(const std::string& name, const std::string& uri, bool pending = false,
+                  bool hide = false) {
+  core::TaskLog log;
+  log.set_name(name);
+  log.set_uri(uri);
+  log.set_showwhilepending(pending);
+  log.set_hideoncefinished(hide);
+  return log;
+}
+
+Logs LogsOf(std::initializer_list<core::TaskLog> logs) {
+  Logs out;
+  for (const auto& l : logs) *out.Add() = l;
+  return out;
+}
+
+std::vector<std::string> Names(const Logs& logs) {
+  std::vector<std::string> out;
+  for (const auto& l : logs) out.push_back(l.name() + "@" + l.uri());
+  return out;
+}
+
+event::ExternalResourceInfo Resource(uint32_t index, uint32_t retry, const std::string& id = "") {
+  event::ExternalResourceInfo r;
+  r.set_index(index);
+  r.set_retry_attempt(retry);
+  r.set_external_id(id);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("Merged logs put the latest first and keep stored logs no latest log replaces",
+          "[unit]") {
+  auto existing = LogsOf({Log("a", "u1"), Log("b", "u2"), Log("", "u3")});
+  auto latest = LogsOf({Log("a", "u9"), Log("c", "u2")});
+  CHECK(Names(MergeLogs(existing, latest)) == std::vector<std::string>{"a@u9", "c@u2", "@u3"});
+  CHECK(Names(MergeLogs(existing, {})) == Names(existing));
+  CHECK(Names(MergeLogs({}, latest)) == Names(latest));
+}
+
+TEST_CASE(
+    "Logs are filtered by phase: pending phases show only pending logs, terminal ones hide "
+    "finished logs",
+    "[unit]") {
+  auto logs = LogsOf({Log("p", "1", true), Log("h", "2", false, true), Log("n", "3")});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::QUEUED)) ==
+        std::vector<std::string>{"p@1"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::INITIALIZING)) ==
+        std::vector<std::string>{"p@1"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::RUNNING)).size() == 3);
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::SUCCEEDED)) ==
+        std::vector<std::string>{"p@1", "n@3"});
+  CHECK(Names(FilterLogsByPhase(logs, core::TaskExecution::RETRYABLE_FAILED)).size() == 3);
+}
+
+TEST_CASE("Custom info merges as a JSON merge patch", "[unit]") {
+  google::protobuf::Struct existing, latest;
+  auto& e = *existing.mutable_fields();
+  e["keep"].set_string_value("k");
+  e["gone"].set_number_value(1);
+  e["list"].mutable_list_value()->add_values()->set_number_value(1);
+  (*e["obj"].mutable_struct_value()->mutable_fields())["a"].set_number_value(1);
+  (*e["obj"].mutable_struct_value()->mutable_fields())["b"].set_number_value(2);
+  auto& l = *latest.mutable_fields();
+  l["gone"].set_null_value(google::protobuf::NULL_VALUE);
+  l["list"].mutable_list_value()->add_values()->set_number_value(2);
+  (*l["obj"].mutable_struct_value()->mutable_fields())["b"].set_null_value(
+      google::protobuf::NULL_VALUE);
+  (*l["obj"].mutable_struct_value()->mutable_fields())["c"].set_number_value(3);
+  (*l["fresh"].mutable_struct_value()->mutable_fields())["x"].set_null_value(
+      google::protobuf::NULL_VALUE);
+  MergeCustomInfo(existing, latest);
+  const auto& f = existing.fields();
+  CHECK(f.at("keep").string_value() == "k");
+  CHECK(f.count("gone") == 0);
+  REQUIRE(f.at("list").list_value().values_size() == 1);
+  CHECK(f.at("list").list_value().values(0).number_value() == 2);
+  const auto& obj = f.at("obj").struct_value().fields();
+  CHECK(obj.at("a").number_value() == 1);
+  CHECK(obj.count("b") == 0);
+  CHECK(obj.at("c").number_value() == 3);
+  CHECK(f.at("fresh").struct_value().fields().empty());
+}
+
+TEST_CASE("Metadata merges external resources by index and retry attempt, in sorted position",
+          "[unit]") {
+  event::TaskExecutionMetadata existing;
+  existing.set_generated_name("g");
+  existing.set_plugin_identifier("k8s");
+  *existing.add_external_resources() = Resource(0, 0, "a");
+  auto stored = Resource(2, 0, "c");
+  stored.set_cache_status(core::CACHE_HIT);
+  *stored.add_logs() = Log("l", "u1");
+  *existing.add_external_resources() = stored;
+
+  event::TaskExecutionMetadata latest;
+  latest.set_instance_class(event::TaskExecutionMetadata::INTERRUPTIBLE);
+  auto update = Resource(2, 0);
+  update.set_phase(core::TaskExecution::SUCCEEDED);
+  *update.add_logs() = Log("m", "u2");
+  (*update.mutable_custom_info()->mutable_fields())["x"].set_number_value(1);
+  *latest.add_external_resources() = update;
+  *latest.add_external_resources() = Resource(1, 0, "b");
+  *latest.add_external_resources() = Resource(2, 1, "c2");
+  *latest.add_external_resources() = Resource(5, 0, "f");
+
+  MergeMetadata(existing, latest);
+  CHECK(existing.generated_name() == "g");
+  CHECK(existing.plugin_identifier() == "k8s");
+  CHECK(existing.instance_class() == event::TaskExecutionMetadata::INTERRUPTIBLE);
+  std::vector<std::string> ids;
+  for (const auto& r : existing.external_resources()) ids.push_back(r.external_id());
+  CHECK(ids == std::vector<std::string>{"a", "b", "c", "c2", "f"});
+  const auto& merged = existing.external_resources(2);
+  CHECK(merged.external_id() == "c");  // an empty id does not overwrite
+  CHECK(merged.phase() == core::TaskExecution::SUCCEEDED);
+  CHECK(merged.cache_status() == core::CACHE_HIT);  // CACHE_DISABLED (0) does not overwrite
+  CHECK(Names(merged.logs()) == std::vector<std::string>{"m@u2", "l@u1"});
+  CHECK(merged.custom_info().fields().at("x").number_value() == 1);
+}
+
+TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED are terminal",
+          "[unit]") {
+  CHECK(TaskPhaseName(core::TaskExecution::WAITING_FOR_RESOURCES) == "WAITING_FOR_RESOURCES");
+  CHECK(TaskPhaseName(42) == "42");
+  CHECK(IsTaskPhaseTerminal(core::TaskExecution::ABORTED));
+  CHECK_FALSE(IsTaskPhaseTerminal(core::TaskExecution::RETRYABLE_FAILED));
+}

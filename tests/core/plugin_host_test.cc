@@ -119,7 +119,9 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
                            "flyte_interceptor_metrics", "flyte_manager_version", "flyte_manager_project",
                            "flyte_manager_task", "flyte_manager_workflow", "flyte_manager_launch_plan",
                            "flyte_manager_named_entity", "flyte_manager_description_entity",
-                           "flyte_manager_resource", "flyte_dataproxy_local", "flyte_manager_signal"}) {
+                           "flyte_manager_resource", "flyte_dataproxy_local", "flyte_manager_signal",
+                           "flyte_manager_execution", "flyte_manager_node_execution",
+                           "flyte_manager_task_execution", "flyte_manager_metrics"}) {
     CHECK_THAT(run.out, Catch::Contains(name));
   }
   CHECK_THAT(run.out, Catch::Contains("registers VersionManager"));

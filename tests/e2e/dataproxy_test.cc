@@ -60,7 +60,7 @@ int CountFiles(const std::string& dir) {
 
 struct DataProxyServer {
   DataProxyServer()
-      : served("    - name: flyte_dataproxy_local\n",
+      : served("    - name: flyte_dataproxy_local\n    - name: flyte_manager_node_execution\n",
                {R"({"server": {"dataProxy": {"upload": {"maxSize": "64Ki"}}}})"}),
         grpc_port(served.grpc_port),
         http_port(served.http_port),
@@ -281,8 +281,9 @@ TEST_CASE(
     r = test::Http(server.http_port, "GET",
                    "/api/v1/data?flyte_url=" +
                        dp::PercentEncode("flyte://v1/flytesnacks/development/e1/n0/o"));
+    // Read through the node execution manager: there is no such node execution.
     CHECK(r.status == 404);
-    CHECK_THAT(r.body, Catch::Contains("NodeExecutionManager"));
+    CHECK_THAT(r.body, Catch::Contains("missing entity of type node execution"));
     r = test::Http(server.http_port, "GET",
                    "/api/v1/data?flyte_url=" + dp::PercentEncode("s3://bucket/key"));
     CHECK(r.status == 400);

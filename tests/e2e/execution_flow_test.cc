@@ -176,7 +176,8 @@ TEST_CASE("A launched workflow runs through propeller's events and reads back as
     test::Hydrate(entry, target);
     auto r = test::Register(*s.stub, entry, target);
     INFO(r.file << ": " << r.message);
-    REQUIRE(r.code == grpc::StatusCode::OK);
+    // The package registers one SQLite task twice, identically.
+    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
   }
 
   // pyflyte run --remote / flytectl create execution: my_wf(a=3, b="hello").

@@ -129,8 +129,8 @@ plugin::StatusOr<plugin::WorkflowExecutor*> ExecutionContext::Executor() {
     executor_ = host_.Plugins().Get<plugin::WorkflowExecutor>(plugin::plugin_id::kWorkflowExecutor);
     if (!executor_) {
       return plugin::FailedPrecondition(
-          "no WorkflowExecutor plugin is loaded: add one (e.g. flyte_executor_local) to "
-          "pluginHost.load");
+          "no WorkflowExecutor plugin is loaded: executions need one in pluginHost.load (a plugin "
+          "registering PluginID WorkflowExecutor)");
     }
   }
   return executor_.get();

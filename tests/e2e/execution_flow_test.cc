@@ -434,3 +434,36 @@ TEST_CASE("A launched workflow runs through propeller's events and reads back as
     CHECK(listed.executions_size() == 0);
   }
 }
+
+TEST_CASE("Without a WorkflowExecutor plugin a launch is refused and nothing is stored", "[e2e]") {
+  test::ServedServer served("    - name: flyte_manager_project\n    - name: flyte_manager_task\n"
+                            "    - name: flyte_manager_workflow\n    - name: flyte_manager_launch_plan\n"
+                            "    - name: flyte_manager_execution\n");
+  auto stub = flyteidl::service::AdminService::NewStub(served.channel());
+  test::Target target{kProject, kDomain, "v1"};
+  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
+    test::Hydrate(entry, target);
+    auto r = test::Register(*stub, entry, target);
+    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
+  }
+  admin::ExecutionCreateRequest create;
+  create.set_project(kProject);
+  create.set_domain(kDomain);
+  create.set_name("no-executor");
+  auto* lp = create.mutable_spec()->mutable_launch_plan();
+  lp->set_resource_type(core::LAUNCH_PLAN);
+  lp->set_project(kProject);
+  lp->set_domain(kDomain);
+  lp->set_name("core.flyte_basics.hello_world.my_wf");
+  lp->set_version("v1");
+  grpc::ClientContext ctx;
+  admin::ExecutionCreateResponse created;
+  auto st = stub->CreateExecution(&ctx, create, &created);
+  CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(st.error_message(), Catch::StartsWith("no WorkflowExecutor plugin is loaded"));
+  admin::WorkflowExecutionGetRequest get;
+  *get.mutable_id() = ExecId("no-executor");
+  grpc::ClientContext get_ctx;
+  admin::Execution execution;
+  CHECK(stub->GetExecution(&get_ctx, get, &execution).error_code() == grpc::StatusCode::NOT_FOUND);
+}

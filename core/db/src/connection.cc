@@ -464,6 +464,8 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
     lock.lock();
     // After this, a waiting caller may return and destroy its GroupOp: touch none of them.
     for (GroupOp* o : batch) o->done = true;
+    group_stats_.transactions++;
+    group_stats_.operations += batch.size();
     --group_leaders_;
     group_cv_.notify_all();
   }

@@ -144,6 +144,16 @@ class Pool {
   plugin::Status RunGrouped(const std::string& order_key,
                             const std::function<plugin::Status(Conn&)>& fn);
 
+  // Transactions RunGrouped committed and the operations they held (for tests and metrics).
+  struct GroupStats {
+    uint64_t transactions = 0;
+    uint64_t operations = 0;
+  };
+  GroupStats group_stats() {
+    std::lock_guard lock(group_mu_);
+    return group_stats_;
+  }
+
   Dialect dialect() const { return options_.dialect; }
 
  private:
@@ -167,6 +177,7 @@ class Pool {
   std::condition_variable group_cv_;
   std::vector<GroupOp*> group_queue_;
   int group_leaders_ = 0;
+  GroupStats group_stats_;
 };
 
 // Upstream's mapping (repositories/errors/postgres.go) for an exception thrown by SOCI.

@@ -482,9 +482,17 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
   std::stable_sort(batch.begin(), batch.end(),
                    [](const GroupOp* a, const GroupOp* b) { return *a->key < *b->key; });
   bool abort_batch = false;
+  const bool pg = options_.dialect == Dialect::kPostgres;
   Status status = RunTx([&](Conn& conn) -> Status {
-    for (GroupOp* op : batch) {
-      conn.Exec("SAVEPOINT flyte_group");
+    // PostgreSQL runs a statement list without parameters in one round trip, so closing one
+    // operation's savepoint and opening the next cost one; COMMIT releases the last one.
+    // SQLite compiles only the first statement of a string, and its statements are local.
+    bool open = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      GroupOp* op = batch[i];
+      const bool last = i + 1 == batch.size();
+      if (!open) conn.Exec("SAVEPOINT flyte_group");
+      open = true;
       Status s;
       try {
         s = (*op->fn)(conn);
@@ -497,11 +505,18 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
       } catch (const std::exception& e) {
         s = MapError(e, options_.dialect);
       }
-      if (s.ok()) {
-        conn.Exec("RELEASE SAVEPOINT flyte_group");
+      if (pg) {
+        std::string next = s.ok() ? "" : "ROLLBACK TO SAVEPOINT flyte_group";
+        if (!last) {
+          next += s.ok() ? "" : "; ";
+          next += "RELEASE SAVEPOINT flyte_group; SAVEPOINT flyte_group";
+        }
+        if (!next.empty()) conn.Exec(next);
+        open = !last;
       } else {
-        conn.Exec("ROLLBACK TO SAVEPOINT flyte_group");
+        if (!s.ok()) conn.Exec("ROLLBACK TO SAVEPOINT flyte_group");
         conn.Exec("RELEASE SAVEPOINT flyte_group");
+        open = false;
       }
       op->status = std::move(s);
     }

@@ -415,5 +415,55 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
   }
 }
 
+TEST_CASE("An update writes exactly the mutated row, unchanged columns included", "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  auto node = Node("ex", "n");
+  node.error_kind = "USER";
+  node.parent_id = 7;
+  REQUIRE(repos.NodeExecutions().Create(node, std::nullopt).ok());
+  const NodeExecutionKey key = node.key;
+  // Set some columns, clear others (to NULL), leave the rest.
+  auto first = repos.NodeExecutions().Update(key, [](NodeExecutionModel& n) {
+    n.phase = "FAILED";
+    n.error_kind = std::nullopt;
+    n.cache_status = "CACHE_HIT";
+    n.duration_ns = 5;
+    return Status::Ok();
+  });
+  REQUIRE(first.ok());
+  auto stored = repos.NodeExecutions().Get(key);
+  REQUIRE(stored.ok());
+  CHECK(stored->phase == "FAILED");
+  CHECK(!stored->error_kind.has_value());
+  CHECK(stored->cache_status == std::optional<std::string>("CACHE_HIT"));
+  CHECK(stored->parent_id == std::optional<int64_t>(7));
+  CHECK(stored->closure == "closure");
+  CHECK(stored->duration_ns == 5);
+  CHECK(stored->updated_at == first->updated_at);
+  // A mutation that changes nothing still writes updated_at.
+  auto second = repos.NodeExecutions().Update(key, [](NodeExecutionModel&) { return Status::Ok(); });
+  REQUIRE(second.ok());
+  CHECK(second->updated_at > first->updated_at);
+  CHECK(repos.NodeExecutions().Get(key)->updated_at == second->updated_at);
+  // And back: NULL to a value.
+  REQUIRE(repos.NodeExecutions()
+              .Update(key,
+                      [](NodeExecutionModel& n) {
+                        n.error_kind = "SYSTEM";
+                        n.parent_id = std::nullopt;
+                        return Status::Ok();
+                      })
+              .ok());
+  stored = repos.NodeExecutions().Get(key);
+  CHECK(stored->error_kind == std::optional<std::string>("SYSTEM"));
+  CHECK(!stored->parent_id.has_value());
+  CHECK(stored->cache_status == std::optional<std::string>("CACHE_HIT"));
+  CHECK(stored->phase == "FAILED");
+}
+
 }  // namespace
 }  // namespace flyte::test::db

@@ -456,15 +456,39 @@ StatusOr<typename T::Model> GetRow(Pool& pool, const typename T::Key& key,
   return *found.value();
 }
 
-// UPDATE of every data column and updated_at of the row with `key`.
+bool SameParams(const std::vector<Value>& a, size_t a_from, size_t a_to, const std::vector<Value>& b,
+                size_t b_from, size_t b_to) {
+  if (a_to - a_from != b_to - b_from) return false;
+  for (size_t i = 0; i < a_to - a_from; ++i) {
+    const Value& x = a[a_from + i];
+    const Value& y = b[b_from + i];
+    if (x.kind != y.kind || x.text != y.text || x.integer != y.integer) return false;
+  }
+  return true;
+}
+
+// UPDATE of updated_at and the data columns of the row with `key` whose values differ from
+// `stored` (the row as read under the same lock, so the row written equals `m` in every
+// column). Leaving unchanged columns out of SET spares SQLite rewriting the index entries of
+// those columns (it rewrites every index on a SET column, changed or not).
 template <class T>
-int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m) {
+int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
+                 const typename T::Model& stored) {
+  auto cols = T::DataColumns();
+  auto vals = T::DataValues(m);
+  auto old_vals = T::DataValues(stored);
+  Sql now_bound(conn.dialect()), old_bound(conn.dialect());
   Sql sql(conn.dialect());
   sql << "UPDATE " << QuoteIdent(T::kTable) << " SET \"updated_at\" = ";
   sql.BindTime(m.updated_at);
-  auto cols = T::DataColumns();
-  auto vals = T::DataValues(m);
   for (size_t i = 0; i < cols.size(); ++i) {
+    size_t a = now_bound.params().size(), b = old_bound.params().size();
+    vals[i](now_bound);
+    old_vals[i](old_bound);
+    if (SameParams(now_bound.params(), a, now_bound.params().size(), old_bound.params(), b,
+                   old_bound.params().size())) {
+      continue;
+    }
     sql << ", " << QuoteIdent(cols[i]) << " = ";
     vals[i](sql);
   }
@@ -490,8 +514,10 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
     m.id = row->id;
     m.key = row->key;
     m.created_at = row->created_at;
-    m.updated_at = std::chrono::system_clock::now();
-    if (WriteRow<T>(conn, key, m) == 0) return NotFound(kEntryNotFound);
+    // At the precision both databases store, so the row returned is the row written.
+    m.updated_at = std::chrono::time_point_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now());
+    if (WriteRow<T>(conn, key, m, *row) == 0) return NotFound(kEntryNotFound);
     result = std::move(m);
     return Status::Ok();
   });

@@ -460,7 +460,14 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
     std::vector<GroupOp*> batch(group_queue_.begin(), group_queue_.begin() + n);
     group_queue_.erase(group_queue_.begin(), group_queue_.begin() + n);
     lock.unlock();
-    RunBatch(batch);
+    try {
+      RunBatch(batch);
+    } catch (...) {
+      // Not a database or standard exception (those become statuses): still answer everyone.
+      for (GroupOp* o : batch) {
+        o->status = Status(StatusCode::kInternal, "unexpected exception in a database operation");
+      }
+    }
     lock.lock();
     // After this, a waiting caller may return and destroy its GroupOp: touch none of them.
     for (GroupOp* o : batch) o->done = true;

@@ -96,6 +96,7 @@ class TestDb {
   const std::string& yaml() const { return yaml_; }
   bool pg() const { return backend_ == "postgres"; }
   const std::string& dbname() const { return dbname_; }
+  const std::string& path() const { return path_; }
   int port() const { return port_; }
 
   void Reopen() {

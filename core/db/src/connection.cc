@@ -5,9 +5,11 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <unordered_map>
 
 namespace flyte::core::db {
 
@@ -92,7 +94,103 @@ struct Bound {
 
 }  // namespace
 
+// Statements prepared once per connection (Sql::Cached()), keyed by text and parameter kinds,
+// with parameter and result storage whose addresses SOCI keeps for the statement's life.
+class StatementCache {
+ public:
+  struct Entry {
+    std::unique_ptr<soci::statement> st;
+    std::vector<std::string> texts;
+    std::vector<long long> ints;
+    std::vector<soci::indicator> inds;
+    std::vector<std::string> out;
+    std::vector<soci::indicator> out_inds;
+
+    void SetParams(const std::vector<Value>& params) {
+      for (size_t i = 0; i < params.size(); ++i) {
+        const Value& p = params[i];
+        switch (p.kind) {
+          case Value::Kind::kNull:
+            texts[i].clear();
+            inds[i] = soci::i_null;
+            break;
+          case Value::Kind::kText:
+            texts[i] = p.text;
+            inds[i] = soci::i_ok;
+            break;
+          case Value::Kind::kInt:
+            ints[i] = static_cast<long long>(p.integer);
+            inds[i] = soci::i_ok;
+            break;
+        }
+      }
+    }
+  };
+
+  // The prepared statement for `sql` selecting `columns` columns, preparing it on first use.
+  Entry& Get(soci::session& session, const Sql& sql, size_t columns) {
+    std::string key = sql.sql();
+    key += '\x1f';
+    for (const Value& p : sql.params()) key += p.kind == Value::Kind::kInt ? 'i' : 't';
+    key += '\x1f';
+    key += std::to_string(columns);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) return *it->second;
+    // The ingestion paths use a few dozen texts; a full cache means something else is caching.
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    auto e = std::make_unique<Entry>();
+    const auto& params = sql.params();
+    e->texts.resize(params.size());
+    e->ints.resize(params.size());
+    e->inds.resize(params.size(), soci::i_ok);
+    e->out.resize(columns);
+    e->out_inds.resize(columns, soci::i_ok);
+    e->st = std::make_unique<soci::statement>(session);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].kind == Value::Kind::kInt) {
+        e->st->exchange(soci::use(e->ints[i], e->inds[i]));
+      } else {
+        e->st->exchange(soci::use(e->texts[i], e->inds[i]));
+      }
+    }
+    for (size_t c = 0; c < columns; ++c) e->st->exchange(soci::into(e->out[c], e->out_inds[c]));
+    e->st->alloc();
+    e->st->prepare(sql.sql(), soci::details::st_repeatable_query);
+    e->st->define_and_bind();
+    return *entries_.emplace(std::move(key), std::move(e)).first->second;
+  }
+
+  // Drops a statement after an error (SQLite: finalizes it, so it holds nothing). PostgreSQL
+  // statements stay: the server keeps them valid and a DEALLOCATE in an aborted transaction
+  // would fail.
+  void Forget(const Sql& sql, Dialect dialect) {
+    if (dialect != Dialect::kSqlite) return;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->first.compare(0, sql.sql().size(), sql.sql()) == 0) {
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 256;
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+};
+
 int64_t Conn::Exec(const Sql& sql) {
+  if (cache_ && sql.cached()) {
+    try {
+      StatementCache::Entry& e = cache_->Get(session_, sql, 0);
+      e.SetParams(sql.params());
+      e.st->execute(true);
+      return static_cast<int64_t>(e.st->get_affected_rows());
+    } catch (...) {
+      cache_->Forget(sql, dialect_);
+      throw;
+    }
+  }
   soci::statement st(session_);
   Bound bound;
   bound.Attach(st, sql.params());
@@ -106,6 +204,30 @@ int64_t Conn::Exec(const Sql& sql) {
 void Conn::Exec(const std::string& literal_sql) { session_ << literal_sql; }
 
 std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
+  std::vector<Row> rows;
+  auto collect = [&](soci::statement& st, const std::vector<std::string>& out,
+                     const std::vector<soci::indicator>& out_inds) {
+    bool got = st.execute(true);
+    while (got) {
+      Row row(columns);
+      for (size_t c = 0; c < columns; ++c) {
+        if (out_inds[c] != soci::i_null) row[c] = out[c];
+      }
+      rows.push_back(std::move(row));
+      got = st.fetch();
+    }
+  };
+  if (cache_ && sql.cached()) {
+    try {
+      StatementCache::Entry& e = cache_->Get(session_, sql, columns);
+      e.SetParams(sql.params());
+      collect(*e.st, e.out, e.out_inds);
+      return rows;
+    } catch (...) {
+      cache_->Forget(sql, dialect_);
+      throw;
+    }
+  }
   soci::statement st(session_);
   Bound bound;
   bound.Attach(st, sql.params());
@@ -115,16 +237,7 @@ std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
   st.alloc();
   st.prepare(sql.sql(), soci::details::st_one_time_query);
   st.define_and_bind();
-  std::vector<Row> rows;
-  bool got = st.execute(true);
-  while (got) {
-    Row row(columns);
-    for (size_t c = 0; c < columns; ++c) {
-      if (out_inds[c] != soci::i_null) row[c] = out[c];
-    }
-    rows.push_back(std::move(row));
-    got = st.fetch();
-  }
+  collect(st, out, out_inds);
   return rows;
 }
 
@@ -133,6 +246,8 @@ std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
 
 struct Pool::Entry {
   std::unique_ptr<soci::session> session;
+  // Declared after the session: its statements are destroyed first.
+  std::unique_ptr<StatementCache> statements = std::make_unique<StatementCache>();
   std::chrono::steady_clock::time_point created;
 };
 
@@ -150,7 +265,9 @@ std::unique_ptr<Pool::Entry> Pool::Open() {
     s << "PRAGMA journal_mode=WAL", soci::into(mode);
     s << "PRAGMA busy_timeout=30000";
     s << "PRAGMA foreign_keys=OFF";
-    s << "PRAGMA synchronous=NORMAL";
+    // An acknowledged write must survive power loss: in WAL mode NORMAL syncs only at
+    // checkpoints, FULL syncs the WAL at every commit (group commit amortizes that sync).
+    s << "PRAGMA synchronous=FULL";
     // PostgreSQL's LIKE is case-sensitive; make SQLite's agree.
     s << "PRAGMA case_sensitive_like=ON";
   } else {
@@ -246,7 +363,7 @@ Status Pool::Run(const std::function<Status(Conn&)>& fn) {
   bool healthy = true;
   Status status;
   try {
-    Conn conn(*entry->session, options_.dialect);
+    Conn conn(*entry->session, options_.dialect, entry->statements.get());
     status = fn(conn);
   } catch (const soci::soci_error& e) {
     try {
@@ -284,6 +401,138 @@ Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
     }
     return status;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group commit
+
+namespace {
+
+// A batch is bounded so that a caller waits for at most one batch ahead of its own: SQLite runs
+// one batch at a time (one writer), PostgreSQL a few on separate connections, each smaller.
+constexpr size_t kSqliteMaxBatch = 128;
+constexpr size_t kPostgresMaxBatch = 32;
+constexpr int kPostgresLeaders = 4;
+
+// Errors after which the batch's transaction cannot go on (PostgreSQL deadlock or
+// serialization failure, a lost connection; SQLite busy, I/O, full or out-of-memory errors,
+// which may roll the whole transaction back): the batch is rolled back and its operations
+// are run again, each alone, so each gets its own outcome.
+bool AbortsBatch(const soci::soci_error& e) {
+  if (e.get_error_category() == soci::soci_error::connection_error) return true;
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    std::string state = pg->sqlstate();
+    return state == "40P01" || state == "40001" || state.rfind("08", 0) == 0 ||
+           state.rfind("57P", 0) == 0;
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    int code = lite->result() & 0xff;
+    return code == 5 /* BUSY */ || code == 6 /* LOCKED */ || code == 7 /* NOMEM */ ||
+           code == 10 /* IOERR */ || code == 13 /* FULL */;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Pool::GroupOp {
+  const std::string* key;
+  const std::function<Status(Conn&)>* fn;
+  Status status;
+  bool done = false;
+};
+
+Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
+  const bool sqlite = options_.dialect == Dialect::kSqlite;
+  const size_t max_batch = sqlite ? kSqliteMaxBatch : kPostgresMaxBatch;
+  const int max_leaders = sqlite ? 1 : kPostgresLeaders;
+  GroupOp op{&order_key, &fn, Status::Ok()};
+  std::unique_lock lock(group_mu_);
+  group_queue_.push_back(&op);
+  while (!op.done) {
+    if (group_leaders_ >= max_leaders || group_queue_.empty()) {
+      group_cv_.wait(lock);
+      continue;
+    }
+    // Lead: take the oldest waiting operations (not necessarily this caller's own).
+    ++group_leaders_;
+    size_t n = std::min(group_queue_.size(), max_batch);
+    std::vector<GroupOp*> batch(group_queue_.begin(), group_queue_.begin() + n);
+    group_queue_.erase(group_queue_.begin(), group_queue_.begin() + n);
+    lock.unlock();
+    try {
+      RunBatch(batch);
+    } catch (...) {
+      // Not a database or standard exception (those become statuses): still answer everyone.
+      for (GroupOp* o : batch) {
+        o->status = Status(StatusCode::kInternal, "unexpected exception in a database operation");
+      }
+    }
+    lock.lock();
+    // After this, a waiting caller may return and destroy its GroupOp: touch none of them.
+    for (GroupOp* o : batch) o->done = true;
+    group_stats_.transactions++;
+    group_stats_.operations += batch.size();
+    --group_leaders_;
+    group_cv_.notify_all();
+  }
+  return op.status;
+}
+
+void Pool::RunBatch(std::vector<GroupOp*>& batch) {
+  if (batch.size() == 1) {
+    // No concurrency: no savepoint either.
+    batch[0]->status = RunTx(*batch[0]->fn);
+    return;
+  }
+  // One lock order for every batch; stable, so operations on one row keep their arrival order.
+  std::stable_sort(batch.begin(), batch.end(),
+                   [](const GroupOp* a, const GroupOp* b) { return *a->key < *b->key; });
+  bool abort_batch = false;
+  const bool pg = options_.dialect == Dialect::kPostgres;
+  Status status = RunTx([&](Conn& conn) -> Status {
+    // PostgreSQL runs a statement list without parameters in one round trip, so closing one
+    // operation's savepoint and opening the next cost one; COMMIT releases the last one.
+    // SQLite compiles only the first statement of a string, and its statements are local.
+    bool open = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      GroupOp* op = batch[i];
+      const bool last = i + 1 == batch.size();
+      if (!open) conn.Exec("SAVEPOINT flyte_group");
+      open = true;
+      Status s;
+      try {
+        s = (*op->fn)(conn);
+      } catch (const soci::soci_error& e) {
+        if (AbortsBatch(e)) {
+          abort_batch = true;
+          throw;
+        }
+        s = MapError(e, options_.dialect);
+      } catch (const std::exception& e) {
+        s = MapError(e, options_.dialect);
+      }
+      if (pg) {
+        std::string next = s.ok() ? "" : "ROLLBACK TO SAVEPOINT flyte_group";
+        if (!last) {
+          next += s.ok() ? "" : "; ";
+          next += "RELEASE SAVEPOINT flyte_group; SAVEPOINT flyte_group";
+        }
+        if (!next.empty()) conn.Exec(next);
+        open = !last;
+      } else {
+        if (!s.ok()) conn.Exec("ROLLBACK TO SAVEPOINT flyte_group");
+        conn.Exec("RELEASE SAVEPOINT flyte_group");
+        open = false;
+      }
+      op->status = std::move(s);
+    }
+    return Status::Ok();
+  });
+  if (status.ok()) return;
+  // Nothing of the batch is committed. After a deadlock and the like each operation is retried
+  // alone; any other failure (the COMMIT itself, a savepoint) is every operation's answer.
+  for (GroupOp* op : batch) op->status = abort_batch ? RunTx(*op->fn) : status;
 }
 
 // ---------------------------------------------------------------------------------------------

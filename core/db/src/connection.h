@@ -70,18 +70,31 @@ class Sql {
   const std::string& sql() const { return sql_; }
   const std::vector<Value>& params() const { return params_; }
 
+  // Marks a statement whose text recurs (the ingestion paths): it is prepared once per
+  // connection and re-executed with new parameters. List queries, whose text varies with the
+  // filters, stay one-time statements so they do not churn the cache.
+  Sql& Cached() {
+    cached_ = true;
+    return *this;
+  }
+  bool cached() const { return cached_; }
+
  private:
   Dialect dialect_;
   std::string sql_;
   std::vector<Value> params_;
+  bool cached_ = false;
 };
 
 using Row = std::vector<std::optional<std::string>>;
 
+class StatementCache;
+
 // One checked-out session. Not thread-safe; used by one thread between checkout and return.
 class Conn {
  public:
-  Conn(soci::session& session, Dialect dialect) : session_(session), dialect_(dialect) {}
+  Conn(soci::session& session, Dialect dialect, StatementCache* cache = nullptr)
+      : session_(session), dialect_(dialect), cache_(cache) {}
   Dialect dialect() const { return dialect_; }
   soci::session& session() { return session_; }
 
@@ -94,6 +107,7 @@ class Conn {
  private:
   soci::session& session_;
   Dialect dialect_;
+  StatementCache* cache_;
 };
 
 struct PoolOptions {
@@ -119,9 +133,33 @@ class Pool {
   // SQLite, writers are serialized in-process and take the write lock up front.
   plugin::Status RunTx(const std::function<plugin::Status(Conn&)>& fn);
 
+  // As RunTx, but concurrent callers share transactions (group commit): one of them, the
+  // leader, runs the waiting operations in one transaction, each inside its own SAVEPOINT (a
+  // failing operation rolls back alone and gets its own status), commits once, and only then
+  // returns each caller its status. Operations with equal `order_key` (the row they lock) run
+  // in the order they arrived; a batch runs its operations sorted by key, so that concurrent
+  // batches (PostgreSQL, several processes) lock rows in one order. A lone caller runs exactly
+  // as RunTx. `fn` may run on another caller's thread, and once more, alone, when a batch is
+  // aborted by a deadlock or serialization failure.
+  plugin::Status RunGrouped(const std::string& order_key,
+                            const std::function<plugin::Status(Conn&)>& fn);
+
+  // Transactions RunGrouped committed and the operations they held (for tests and metrics).
+  struct GroupStats {
+    uint64_t transactions = 0;
+    uint64_t operations = 0;
+  };
+  GroupStats group_stats() {
+    std::lock_guard lock(group_mu_);
+    return group_stats_;
+  }
+
   Dialect dialect() const { return options_.dialect; }
 
  private:
+  struct GroupOp;
+  void RunBatch(std::vector<GroupOp*>& batch);
+
   struct Entry;
   std::unique_ptr<Entry> Acquire();
   void Release(std::unique_ptr<Entry> entry, bool healthy);
@@ -133,6 +171,13 @@ class Pool {
   std::vector<std::unique_ptr<Entry>> idle_;
   int open_ = 0;
   std::mutex sqlite_write_mu_;
+
+  // Group commit: operations waiting for a leader, and the number of batches running.
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<GroupOp*> group_queue_;
+  int group_leaders_ = 0;
+  GroupStats group_stats_;
 };
 
 // Upstream's mapping (repositories/errors/postgres.go) for an exception thrown by SOCI.

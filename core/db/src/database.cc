@@ -168,6 +168,18 @@ class DatabaseImpl final : public Database {
         conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_" + t + "_pdn_created_idx\" ON \"" + t +
                   "\" (project, domain, name, created_at)");
       }
+      // The console's ListExecutions/CountExecutions: project, domain and state = ACTIVE (the
+      // manager adds it), newest first by created_at or execution_created_at, optionally a
+      // phase filter, optionally joined to launch_plans/workflows/tasks by name (those rows
+      // are found by id, the name checked per row). Ordered index scans stop after a page.
+      for (const char* sort : {"created_at", "execution_created_at"}) {
+        const std::string c(sort);
+        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pds_" + c +
+                  "_idx\" ON \"executions\" (execution_project, execution_domain, state, " + c + ")");
+      }
+      conn.Exec(
+          "CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pdsp_created_at_idx\" ON "
+          "\"executions\" (execution_project, execution_domain, state, phase, created_at)");
       if (progress) progress("list indexes present");
       return Status::Ok();
     });

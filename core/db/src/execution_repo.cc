@@ -1,7 +1,9 @@
 // Executions, node executions, task executions, their events and signals, with the queries of
 // upstream's gormimpl execution_repo.go, node_execution_repo.go, task_execution_repo.go,
 // execution_event_repo.go, node_execution_event_repo.go and signal_repo.go. Updates are
-// read-modify-write under a row lock in one transaction.
+// read-modify-write under a row lock; the event-ingestion writes (creates and updates of
+// executions, node and task executions) share transactions with concurrent callers through
+// Pool::RunGrouped (group commit).
 #include "execution_repo.h"
 
 #include <chrono>
@@ -380,7 +382,7 @@ void Insert(Conn& conn, const std::string& table, const std::vector<std::string>
     values[i](sql);
   }
   sql << ")";
-  conn.Exec(sql);
+  conn.Exec(sql.Cached());
 }
 
 template <class T>
@@ -394,6 +396,20 @@ void InsertRow(Conn& conn, const typename T::Model& m) {
   for (auto& c : T::DataColumns()) cols.push_back(c);
   for (auto& v : T::DataValues(m)) vals.push_back(std::move(v));
   Insert(conn, T::kTable, cols, vals);
+}
+
+// The group-commit order key of a row: its table and key values (operations on one row keep
+// their arrival order; batches lock rows in this order).
+template <class T>
+std::string OrderKey(const typename T::Key& key) {
+  Sql sql(Dialect::kSqlite);
+  for (auto& v : T::KeyValues(key)) v(sql);
+  std::string out = T::kTable;
+  for (const Value& p : sql.params()) {
+    out += '\x1f';
+    out += p.kind == Value::Kind::kInt ? std::to_string(p.integer) : p.text;
+  }
+  return out;
 }
 
 template <class T>
@@ -415,7 +431,7 @@ std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key
   WhereKey<T>(sql, key);
   sql << " LIMIT 1";
   if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
-  auto rows = conn.Query(sql, SelectedColumns<T>().size());
+  auto rows = conn.Query(sql.Cached(), SelectedColumns<T>().size());
   if (rows.empty()) return std::nullopt;
   return ReadRow<T>(conn.dialect(), rows[0]);
 }
@@ -440,20 +456,44 @@ StatusOr<typename T::Model> GetRow(Pool& pool, const typename T::Key& key,
   return *found.value();
 }
 
-// UPDATE of every data column and updated_at of the row with `key`.
+bool SameParams(const std::vector<Value>& a, size_t a_from, size_t a_to, const std::vector<Value>& b,
+                size_t b_from, size_t b_to) {
+  if (a_to - a_from != b_to - b_from) return false;
+  for (size_t i = 0; i < a_to - a_from; ++i) {
+    const Value& x = a[a_from + i];
+    const Value& y = b[b_from + i];
+    if (x.kind != y.kind || x.text != y.text || x.integer != y.integer) return false;
+  }
+  return true;
+}
+
+// UPDATE of updated_at and the data columns of the row with `key` whose values differ from
+// `stored` (the row as read under the same lock, so the row written equals `m` in every
+// column). Leaving unchanged columns out of SET spares SQLite rewriting the index entries of
+// those columns (it rewrites every index on a SET column, changed or not).
 template <class T>
-int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m) {
+int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
+                 const typename T::Model& stored) {
+  auto cols = T::DataColumns();
+  auto vals = T::DataValues(m);
+  auto old_vals = T::DataValues(stored);
+  Sql now_bound(conn.dialect()), old_bound(conn.dialect());
   Sql sql(conn.dialect());
   sql << "UPDATE " << QuoteIdent(T::kTable) << " SET \"updated_at\" = ";
   sql.BindTime(m.updated_at);
-  auto cols = T::DataColumns();
-  auto vals = T::DataValues(m);
   for (size_t i = 0; i < cols.size(); ++i) {
+    size_t a = now_bound.params().size(), b = old_bound.params().size();
+    vals[i](now_bound);
+    old_vals[i](old_bound);
+    if (SameParams(now_bound.params(), a, now_bound.params().size(), old_bound.params(), b,
+                   old_bound.params().size())) {
+      continue;
+    }
     sql << ", " << QuoteIdent(cols[i]) << " = ";
     vals[i](sql);
   }
   WhereKey<T>(sql, key);
-  return conn.Exec(sql);
+  return conn.Exec(sql.Cached());
 }
 
 // The read-modify-write of an Update: lock, `before` (event insert), mutate, write back.
@@ -462,7 +502,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const std::function<Status(typename T::Model&)>& mutate,
                                       const std::function<void(Conn&)>& before) {
   typename T::Model result;
-  Status status = pool.RunTx([&](Conn& conn) -> Status {
+  Status status = pool.RunGrouped(OrderKey<T>(key), [&](Conn& conn) -> Status {
     auto row = QueryRow<T>(conn, key, true);
     if (!row) return NotFound(kEntryNotFound);
     if (before) before(conn);
@@ -474,8 +514,10 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
     m.id = row->id;
     m.key = row->key;
     m.created_at = row->created_at;
-    m.updated_at = std::chrono::system_clock::now();
-    if (WriteRow<T>(conn, key, m) == 0) return NotFound(kEntryNotFound);
+    // At the precision both databases store, so the row returned is the row written.
+    m.updated_at = std::chrono::time_point_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now());
+    if (WriteRow<T>(conn, key, m, *row) == 0) return NotFound(kEntryNotFound);
     result = std::move(m);
     return Status::Ok();
   });
@@ -588,7 +630,7 @@ class SqlExecutionRepo final : public ExecutionRepo {
 
   Status Create(const ExecutionModel& execution,
                 const std::vector<ExecutionTagModel>& tags) override {
-    return pool_->RunTx([&](Conn& conn) -> Status {
+    return pool_->RunGrouped(OrderKey<ExecutionTraits>(execution.key), [&](Conn& conn) -> Status {
       Time now = std::chrono::system_clock::now();
       for (const ExecutionTagModel& tag : tags) {
         Insert(conn, "execution_tags",
@@ -660,7 +702,8 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
 
   Status Create(const NodeExecutionModel& node_execution,
                 const std::optional<NodeExecutionEventModel>& event) override {
-    return pool_->RunTx([&](Conn& conn) -> Status {
+    return pool_->RunGrouped(OrderKey<NodeExecutionTraits>(node_execution.key),
+                             [&](Conn& conn) -> Status {
       InsertRow<NodeExecutionTraits>(conn, node_execution);
       if (event) {
         InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
@@ -727,7 +770,8 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
   explicit SqlTaskExecutionRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
   Status Create(const TaskExecutionModel& task_execution) override {
-    return pool_->RunTx([&](Conn& conn) -> Status {
+    return pool_->RunGrouped(OrderKey<TaskExecutionTraits>(task_execution.key),
+                             [&](Conn& conn) -> Status {
       InsertRow<TaskExecutionTraits>(conn, task_execution);
       return Status::Ok();
     });

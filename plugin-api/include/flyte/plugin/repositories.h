@@ -362,7 +362,10 @@ class FLYTE_PLUGIN_API_EXPORT ResourceRepo {
 // Mutation of a row inside an Update transaction: it receives the current row (read under a
 // write lock) and changes it in place; a non-OK status rolls the transaction back and is
 // returned. Key, id and created_at changes are ignored. It must not call the repositories (the
-// transaction holds a connection and, on SQLite, the single writer lock).
+// transaction holds a connection and, on SQLite, the single writer lock). Concurrent updates
+// share transactions (group commit), so it may run on another caller's thread, and, when such
+// a shared transaction is rolled back by a deadlock, once more on the row read again: keep its
+// effects to the row and to variables it assigns.
 using ExecutionMutation = std::function<Status(ExecutionModel&)>;
 using NodeExecutionMutation = std::function<Status(NodeExecutionModel&)>;
 using TaskExecutionMutation = std::function<Status(TaskExecutionModel&)>;

@@ -1,0 +1,469 @@
+// Group commit of the event-ingestion writes (Pool::RunGrouped and the execution repositories
+// over it), on SQLite and a real PostgreSQL: concurrent operations share a transaction, each
+// in its own savepoint, and keep the semantics of running one at a time.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "connection.h"
+#include "db_test_util.h"
+
+namespace flyte::test::db {
+namespace {
+
+using core::db::Conn;
+using core::db::Dialect;
+using core::db::Pool;
+using core::db::PoolOptions;
+using core::db::Sql;
+using plugin::Status;
+using plugin::StatusCode;
+using namespace plugin::db;  // NOLINT: models and repositories
+
+// A latch the test opens once.
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Polls until `pred` holds (at most 10 s).
+template <class Pred>
+bool Eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::unique_ptr<Pool> PoolOf(const TestDb& t) {
+  PoolOptions options;
+  if (t.pg()) {
+    options.dialect = Dialect::kPostgres;
+    options.connect_string = "host=127.0.0.1 port=" + std::to_string(t.port()) +
+                             " dbname=" + t.dbname() + " user=postgres sslmode=disable";
+  } else {
+    options.dialect = Dialect::kSqlite;
+    options.connect_string = "db=\"" + t.path() + "\" timeout=30";
+  }
+  return std::make_unique<Pool>(options);
+}
+
+// Runs `fn(i)` on `n` threads at once and waits for them.
+template <class Fn>
+void Burst(int n, Fn fn) {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) threads.emplace_back([&, i] { fn(i); });
+  for (auto& th : threads) th.join();
+}
+
+// Occupies every batch leader (SQLite one, PostgreSQL up to four) with an operation that waits
+// on `gate`, so the operations started meanwhile queue up and run as one batch after it opens.
+class LeaderBlocker {
+ public:
+  template <class StartBlocked>
+  explicit LeaderBlocker(StartBlocked start) {
+    for (int i = 0; i < 4; ++i) {
+      threads_.emplace_back([this, start, i] { start(i, [this] {
+                              ++inside_;
+                              gate_.Wait();
+                            }); });
+    }
+    REQUIRE(Eventually([&] { return inside_.load() >= 1; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  void Release() {
+    gate_.Open();
+    for (auto& th : threads_) th.join();
+    threads_.clear();
+  }
+  ~LeaderBlocker() {
+    if (!threads_.empty()) Release();
+  }
+
+ private:
+  Gate gate_;
+  std::atomic<int> inside_{0};
+  std::vector<std::thread> threads_;
+};
+
+TEST_CASE("Concurrent grouped operations share one transaction and each keeps its own outcome",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  auto pool = PoolOf(t);
+  REQUIRE(pool->Run([](Conn& conn) {
+                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY, v bigint NOT NULL)");
+                return Status::Ok();
+              }).ok());
+  auto insert = [](Conn& conn, const std::string& k, int64_t v) {
+    Sql sql(conn.dialect());
+    sql << "INSERT INTO gc_rows (k, v) VALUES (";
+    sql.BindText(k) << ", ";
+    sql.BindInt(v) << ")";
+    conn.Exec(sql.Cached());
+  };
+  // The transaction an operation ran in: PostgreSQL's top-level transaction id.
+  auto tx_of = [&](Conn& conn) -> std::string {
+    if (conn.dialect() != Dialect::kPostgres) return "";
+    Sql sql(conn.dialect());
+    sql << "SELECT CAST(txid_current() AS text)";
+    return *conn.Query(sql, 1)[0][0];
+  };
+
+  constexpr int kOps = 12;
+  std::vector<Status> results(kOps);
+  std::vector<std::string> txs(kOps);
+  {
+    LeaderBlocker blocker([&](int i, auto wait) {
+      pool->RunGrouped("blocker" + std::to_string(i), [&, i](Conn& conn) {
+        wait();
+        insert(conn, "blocker" + std::to_string(i), i);
+        return Status::Ok();
+      });
+    });
+    std::vector<std::thread> ops;
+    for (int i = 0; i < kOps; ++i) {
+      ops.emplace_back([&, i] {
+        results[i] = pool->RunGrouped("row" + std::to_string(i), [&, i](Conn& conn) -> Status {
+          txs[i] = tx_of(conn);
+          // Op 3 inserts two rows, the second a duplicate of op 2's: its first row must go too.
+          if (i == 3) insert(conn, "own3", 3);
+          insert(conn, i == 3 ? "k2" : "k" + std::to_string(i), i);
+          if (i == 5) return Status(StatusCode::kFailedPrecondition, "op 5 refuses");
+          return Status::Ok();
+        });
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    blocker.Release();
+    for (auto& th : ops) th.join();
+  }
+
+  std::map<std::string, int> per_tx;
+  for (int i = 0; i < kOps; ++i) per_tx[txs[i]]++;
+  int largest = 0;
+  for (auto& [tx, n] : per_tx) largest = std::max(largest, n);
+  // Batched: several operations in one transaction.
+  auto stats = pool->group_stats();
+  CHECK(stats.operations == kOps + 4);
+  CHECK(stats.transactions <= 5);
+  if (t.pg()) CHECK(largest >= 2);
+
+  for (int i = 0; i < kOps; ++i) {
+    CAPTURE(i);
+    if (i == 3) {
+      CHECK(results[i].code() == StatusCode::kAlreadyExists);
+      CHECK(results[i].message().rfind("value with matching already exists (", 0) == 0);
+    } else if (i == 5) {
+      CHECK(results[i].code() == StatusCode::kFailedPrecondition);
+      CHECK(results[i].message() == "op 5 refuses");
+    } else {
+      CHECK(results[i].ok());
+    }
+  }
+  auto raw = t.Raw();
+  // Everything but op 3's two rows and op 5's row, plus the four blockers.
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows") == kOps - 2 + 4);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k IN ('own3', 'k5')") == 0);
+  CHECK(Count(*raw, "SELECT v FROM gc_rows WHERE k = 'k2'") == 2);
+}
+
+TEST_CASE("A lone grouped operation runs as a plain transaction", "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  auto pool = PoolOf(t);
+  REQUIRE(pool->Run([](Conn& conn) {
+                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
+                return Status::Ok();
+              }).ok());
+  Status s = pool->RunGrouped("a", [](Conn& conn) {
+    conn.Exec("INSERT INTO gc_rows (k) VALUES ('a')");
+    return Status(StatusCode::kAborted, "no");
+  });
+  CHECK(s.code() == StatusCode::kAborted);
+  CHECK(pool->RunGrouped("a", [](Conn& conn) {
+              conn.Exec("INSERT INTO gc_rows (k) VALUES ('a')");
+              return Status::Ok();
+            }).ok());
+  CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM gc_rows") == 1);
+}
+
+ExecutionModel Execution(const std::string& name) {
+  ExecutionModel e;
+  e.key = ExecutionKey{"p", "development", name};
+  e.phase = "RUNNING";
+  e.spec = "spec";
+  e.closure = "closure";
+  e.launch_entity = "launch_plan";
+  return e;
+}
+
+NodeExecutionModel Node(const std::string& execution, const std::string& node_id) {
+  NodeExecutionModel n;
+  n.key = NodeExecutionKey{ExecutionKey{"p", "development", execution}, node_id};
+  n.phase = "QUEUED";
+  n.closure = "closure";
+  n.node_execution_metadata = "meta";
+  return n;
+}
+
+TaskExecutionModel Task(const std::string& execution, const std::string& node_id) {
+  TaskExecutionModel te;
+  te.key.task = EntityKey{"p", "development", "my-task", "v1"};
+  te.key.node_execution = NodeExecutionKey{ExecutionKey{"p", "development", execution}, node_id};
+  te.key.retry_attempt = 0;
+  te.phase = "QUEUED";
+  te.closure = "closure";
+  return te;
+}
+
+TEST_CASE("Concurrent updates of one execution, node and task execution lose nothing and each "
+          "sees the one before it",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  const ExecutionKey key{"p", "development", "hot"};
+  REQUIRE(repos.Executions().Create(Execution("hot"), {}).ok());
+  const NodeExecutionKey node_key{key, "n0"};
+  REQUIRE(repos.NodeExecutions().Create(Node("hot", "n0"), std::nullopt).ok());
+  const TaskExecutionModel task = Task("hot", "n0");
+  REQUIRE(repos.TaskExecutions().Create(task).ok());
+
+  constexpr int kThreads = 16;
+  constexpr int kUpdates = 20;
+  std::mutex mu;
+  std::set<int64_t> exec_seen, node_seen, task_seen;
+  std::atomic<int> failures{0};
+  Burst(kThreads, [&](int th) {
+    for (int j = 0; j < kUpdates; ++j) {
+      const std::string phase = "P" + std::to_string(th) + "-" + std::to_string(j);
+      auto a = repos.Executions().Update(
+          key,
+          [](ExecutionModel& e) {
+            e.duration_ns += 1;
+            return Status::Ok();
+          },
+          ExecutionEventModel{"r", std::chrono::system_clock::now(), phase});
+      auto b = repos.NodeExecutions().Update(
+          node_key,
+          [&](NodeExecutionModel& n) {
+            n.duration_ns += 1;
+            n.phase = phase;
+            return Status::Ok();
+          },
+          NodeExecutionEventModel{"r", std::chrono::system_clock::now(), phase});
+      auto c = repos.TaskExecutions().Update(task.key, [](TaskExecutionModel& m) {
+        m.phase_version += 1;
+        return Status::Ok();
+      });
+      if (!a.ok() || !b.ok() || !c.ok()) {
+        failures++;
+        continue;
+      }
+      std::lock_guard lock(mu);
+      exec_seen.insert(a->duration_ns);
+      node_seen.insert(b->duration_ns);
+      task_seen.insert(c->phase_version);
+    }
+  });
+  constexpr int kTotal = kThreads * kUpdates;
+  REQUIRE(failures == 0);
+  // Every returned row is the one written: each update saw the previous one's result, so the
+  // counters returned are exactly 1..kTotal, as if the updates had run one after another.
+  CHECK(exec_seen.size() == kTotal);
+  CHECK(*exec_seen.begin() == 1);
+  CHECK(*exec_seen.rbegin() == kTotal);
+  CHECK(node_seen.size() == kTotal);
+  CHECK(*node_seen.rbegin() == kTotal);
+  CHECK(task_seen.size() == kTotal);
+  CHECK(*task_seen.rbegin() == kTotal);
+  CHECK(repos.Executions().Get(key)->duration_ns == kTotal);
+  CHECK(repos.NodeExecutions().Get(node_key)->duration_ns == kTotal);
+  CHECK(repos.TaskExecutions().Get(task.key)->phase_version == kTotal);
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM execution_events") == kTotal);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == kTotal);
+}
+
+TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mutation fails "
+          "alone while the rest commit",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(repos.Executions().Create(Execution("blocker" + std::to_string(i)), {}).ok());
+  }
+  REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
+  REQUIRE(repos.NodeExecutions().Create(Node("ex", "existing"), std::nullopt).ok());
+  const NodeExecutionKey existing{{"p", "development", "ex"}, "existing"};
+  auto now = std::chrono::system_clock::now();
+
+  // Ops: 0-7 create nodes n0..n7 with a QUEUED event; 8 and 9 create n0 again (duplicates of
+  // op 0, or op 0 is theirs: exactly one of 0, 8, 9 succeeds); 10 updates "existing" with a
+  // RUNNING event, 11 repeats that event (duplicate: ALREADY_EXISTS, nothing changes); 12 updates
+  // "existing" with a mutation that fails; 13 and 14 update it with counters.
+  constexpr int kOps = 15;
+  std::vector<Status> results(kOps);
+  std::vector<std::optional<NodeExecutionModel>> rows(kOps);
+  {
+    LeaderBlocker blocker([&](int i, auto wait) {
+      // Checked through the blockers' rows below (Catch2 assertions are main-thread only).
+      (void)repos.Executions().Update({"p", "development", "blocker" + std::to_string(i)},
+                                      [&](ExecutionModel& e) {
+                                        wait();
+                                        e.duration_ns = 1;
+                                        return Status::Ok();
+                                      });
+    });
+    std::vector<std::thread> ops;
+    for (int i = 0; i < kOps; ++i) {
+      ops.emplace_back([&, i] {
+        if (i < 10) {
+          auto node = Node("ex", "n" + std::to_string(i < 8 ? i : 0));
+          node.input_uri = "op" + std::to_string(i);
+          results[i] = repos.NodeExecutions().Create(node,
+                                                     NodeExecutionEventModel{"r", now, "QUEUED"});
+          return;
+        }
+        auto mutate = [i](NodeExecutionModel& n) -> Status {
+          if (i == 12) {
+            n.phase = "BROKEN";
+            return Status(StatusCode::kInvalidArgument, "op 12 refuses");
+          }
+          n.duration_ns += 1;
+          if (i <= 11) n.phase = "RUNNING";
+          return Status::Ok();
+        };
+        std::optional<NodeExecutionEventModel> event;
+        if (i <= 11) event = NodeExecutionEventModel{"r", now, "RUNNING"};
+        auto r = repos.NodeExecutions().Update(existing, mutate, event);
+        results[i] = r.status();
+        if (r.ok()) rows[i] = *r;
+      });
+      // Ops 10 and 11 must arrive in this order for "the second is the duplicate".
+      if (i == 10) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    blocker.Release();
+    for (auto& th : ops) th.join();
+  }
+
+  for (int i = 1; i < 8; ++i) CHECK(results[i].ok());
+  int n0_ok = 0;
+  for (int i : {0, 8, 9}) {
+    if (results[i].ok()) {
+      n0_ok++;
+    } else {
+      CHECK(results[i].code() == StatusCode::kAlreadyExists);
+    }
+  }
+  CHECK(n0_ok == 1);
+  CHECK(results[10].ok());
+  CHECK(results[11].code() == StatusCode::kAlreadyExists);
+  CHECK(results[12].code() == StatusCode::kInvalidArgument);
+  CHECK(results[12].message() == "op 12 refuses");
+  CHECK(results[13].ok());
+  CHECK(results[14].ok());
+
+  for (int i = 0; i < 4; ++i) {
+    CHECK(repos.Executions().Get({"p", "development", "blocker" + std::to_string(i)})->duration_ns ==
+          1);
+  }
+  auto stored = repos.NodeExecutions().Get(existing);
+  REQUIRE(stored.ok());
+  CHECK(stored->duration_ns == 3);  // ops 10, 13, 14
+  CHECK(stored->phase == "RUNNING");
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_executions WHERE execution_name = 'ex'") == 9);
+  // One QUEUED event per created node, one RUNNING event for "existing".
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events WHERE phase = 'QUEUED'") == 8);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events WHERE phase = 'RUNNING'") == 1);
+  // The winner of n0 is the one whose row is stored.
+  auto n0 = repos.NodeExecutions().Get({{"p", "development", "ex"}, "n0"});
+  REQUIRE(n0.ok());
+  for (int i : {0, 8, 9}) {
+    if (results[i].ok()) CHECK(n0->input_uri == "op" + std::to_string(i));
+  }
+}
+
+TEST_CASE("An update writes exactly the mutated row, unchanged columns included", "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  auto node = Node("ex", "n");
+  node.error_kind = "USER";
+  node.parent_id = 7;
+  REQUIRE(repos.NodeExecutions().Create(node, std::nullopt).ok());
+  const NodeExecutionKey key = node.key;
+  // Set some columns, clear others (to NULL), leave the rest.
+  auto first = repos.NodeExecutions().Update(key, [](NodeExecutionModel& n) {
+    n.phase = "FAILED";
+    n.error_kind = std::nullopt;
+    n.cache_status = "CACHE_HIT";
+    n.duration_ns = 5;
+    return Status::Ok();
+  });
+  REQUIRE(first.ok());
+  auto stored = repos.NodeExecutions().Get(key);
+  REQUIRE(stored.ok());
+  CHECK(stored->phase == "FAILED");
+  CHECK(!stored->error_kind.has_value());
+  CHECK(stored->cache_status == std::optional<std::string>("CACHE_HIT"));
+  CHECK(stored->parent_id == std::optional<int64_t>(7));
+  CHECK(stored->closure == "closure");
+  CHECK(stored->duration_ns == 5);
+  CHECK(stored->updated_at == first->updated_at);
+  // A mutation that changes nothing still writes updated_at.
+  auto second = repos.NodeExecutions().Update(key, [](NodeExecutionModel&) { return Status::Ok(); });
+  REQUIRE(second.ok());
+  CHECK(second->updated_at > first->updated_at);
+  CHECK(repos.NodeExecutions().Get(key)->updated_at == second->updated_at);
+  // And back: NULL to a value.
+  REQUIRE(repos.NodeExecutions()
+              .Update(key,
+                      [](NodeExecutionModel& n) {
+                        n.error_kind = "SYSTEM";
+                        n.parent_id = std::nullopt;
+                        return Status::Ok();
+                      })
+              .ok());
+  stored = repos.NodeExecutions().Get(key);
+  CHECK(stored->error_kind == std::optional<std::string>("SYSTEM"));
+  CHECK(!stored->parent_id.has_value());
+  CHECK(stored->cache_status == std::optional<std::string>("CACHE_HIT"));
+  CHECK(stored->phase == "FAILED");
+}
+
+}  // namespace
+}  // namespace flyte::test::db

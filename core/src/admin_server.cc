@@ -200,6 +200,7 @@ Status AdminServer::Start() {
                                              config.Get<bool>("server.grpcServerReflection", true));
   grpc_options.max_message_size_bytes = config.Get<int>("server.grpc.maxMessageSizeBytes", 0);
   grpc_options.max_concurrent_streams = config.Get<int>("server.grpc.maxConcurrentStreams", 0);
+  grpc_options.handler_threads = config.Get<int>("server.grpc.handlerThreads", 64);
   grpc_ = std::make_unique<GrpcServer>(*dispatcher_, host_.logger());
   if (auto s = grpc_->Start(grpc_options); !s.ok()) return s;
 

@@ -7,6 +7,8 @@
 
 #include <map>
 
+#include <boost/asio/post.hpp>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
@@ -71,7 +73,8 @@ grpc::Status Handle(const Dispatcher& dispatcher, const MethodEntry& entry,
 // One served service: every unary method of the dispatcher under that service name.
 class GrpcServer::Service final : public grpc::Service {
  public:
-  Service(const Dispatcher& dispatcher, const std::vector<const MethodEntry*>& entries) {
+  Service(const Dispatcher& dispatcher, const std::vector<const MethodEntry*>& entries,
+          boost::asio::thread_pool* handlers) {
     int index = 0;
     for (const MethodEntry* entry : entries) {
       // grpc keeps the name pointer: the dispatcher's entries live as long as the server.
@@ -79,10 +82,17 @@ class GrpcServer::Service final : public grpc::Service {
                                                      grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
       MarkMethodRawCallback(
           index++, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
-                       [&dispatcher, entry](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req,
-                                            grpc::ByteBuffer* resp) {
+                       [&dispatcher, entry, handlers](grpc::CallbackServerContext* ctx,
+                                                      const grpc::ByteBuffer* req, grpc::ByteBuffer* resp) {
                          auto* reactor = ctx->DefaultReactor();
-                         reactor->Finish(Handle(dispatcher, *entry, ctx, req, resp));
+                         if (handlers == nullptr) {
+                           reactor->Finish(Handle(dispatcher, *entry, ctx, req, resp));
+                         } else {
+                           // ctx, req and resp stay valid until Finish.
+                           boost::asio::post(*handlers, [&dispatcher, entry, ctx, req, resp, reactor] {
+                             reactor->Finish(Handle(dispatcher, *entry, ctx, req, resp));
+                           });
+                         }
                          return reactor;
                        }));
     }
@@ -97,6 +107,7 @@ GrpcServer::~GrpcServer() {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
+  if (handlers_) handlers_->join();
 }
 
 plugin::Status GrpcServer::Start(const GrpcServerOptions& options) {
@@ -109,6 +120,9 @@ plugin::Status GrpcServer::Start(const GrpcServerOptions& options) {
     by_service[entry.descriptor->service()->full_name()].push_back(&entry);
   }
   services_.clear();
+  if (options.handler_threads > 0 && !handlers_) {
+    handlers_ = std::make_unique<boost::asio::thread_pool>(options.handler_threads);
+  }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port_);
   if (options.max_message_size_bytes > 0) {
@@ -119,7 +133,7 @@ plugin::Status GrpcServer::Start(const GrpcServerOptions& options) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   }
   for (const auto& [name, entries] : by_service) {
-    services_.push_back(std::make_unique<Service>(dispatcher_, entries));
+    services_.push_back(std::make_unique<Service>(dispatcher_, entries, handlers_.get()));
     builder.RegisterService(services_.back().get());
   }
   server_ = builder.BuildAndStart();
@@ -140,6 +154,7 @@ void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
 
 void GrpcServer::Wait() {
   if (server_) server_->Wait();
+  if (handlers_) handlers_->join();
 }
 
 }  // namespace flyte::core

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "flyte/core/dispatcher.h"
@@ -22,6 +23,10 @@ struct GrpcServerOptions {
   bool reflection = true;
   int max_message_size_bytes = 0;  // 0: gRPC's default
   int max_concurrent_streams = 0;  // 0: gRPC's default
+  // Threads that run the handlers. Handlers block (database, storage, group commit), and gRPC's
+  // callback threads are few, so blocking there caps how many calls are in flight; 0 runs each
+  // handler on the gRPC callback thread.
+  int handler_threads = 64;
 };
 
 class GrpcServer {
@@ -41,6 +46,8 @@ class GrpcServer {
   class Service;
   const Dispatcher& dispatcher_;
   std::shared_ptr<spdlog::logger> logger_;
+  // Outlives the server: handlers still running at shutdown finish their calls on it.
+  std::unique_ptr<boost::asio::thread_pool> handlers_;
   std::vector<std::unique_ptr<Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

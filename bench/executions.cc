@@ -344,7 +344,7 @@ LoadResult RawPostgresLoop(const Backend& b, int executions, int nodes, int lane
         std::string exec = ExecName("raw", e), node = "n" + std::to_string(n);
         s << "INSERT INTO node_executions (created_at, updated_at, execution_project, execution_domain, "
              "execution_name, node_id, phase, input_uri, closure) VALUES (now(), now(), :p, :d, :e, :n, "
-             "'UNDEFINED', '', '')",
+             "'UNDEFINED', '', ''::bytea)",
             soci::use(std::string(kProject)), soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
       }
       tx.commit();
@@ -358,7 +358,13 @@ LoadResult RawPostgresLoop(const Backend& b, int executions, int nodes, int lane
   flyteidl::admin::NodeExecutionClosure closure;
   closure.set_output_uri("file:///var/flyte/metadata/propeller/raw/n0/0/outputs.pb");
   *closure.mutable_started_at() = TimeUtil::GetCurrentTime();
-  std::string closure_bytes = closure.SerializeAsString();
+  // bytea travels as hex text, as the repositories send it.
+  std::string closure_hex;
+  for (unsigned char c : closure.SerializeAsString()) {
+    static const char* kHex = "0123456789abcdef";
+    closure_hex += kHex[c >> 4];
+    closure_hex += kHex[c & 15];
+  }
   auto worker = [&](int lane) {
     soci::session s(b.soci_backend, b.soci_connect);
     std::vector<double> mine;
@@ -377,8 +383,9 @@ LoadResult RawPostgresLoop(const Backend& b, int executions, int nodes, int lane
                 soci::into(id), soci::into(current), soci::use(std::string(kProject)),
                 soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
             std::string ph = phase;
-            s << "UPDATE node_executions SET phase = :ph, closure = :c, updated_at = now() WHERE id = :id",
-                soci::use(ph), soci::use(closure_bytes), soci::use(id);
+            s << "UPDATE node_executions SET phase = :ph, closure = decode(:c, 'hex'), updated_at = now() "
+                 "WHERE id = :id",
+                soci::use(ph), soci::use(closure_hex), soci::use(id);
             s << "INSERT INTO node_execution_events (created_at, updated_at, execution_project, execution_domain, "
                  "execution_name, node_id, request_id, occurred_at, phase) VALUES (now(), now(), :p, :d, :e, :n, "
                  "'', now(), :ph)",

@@ -6,3 +6,4 @@ build="${1:-build}"
 "$build/bin/bench_registration" "${BENCH_ROWS:-100000}" "${BENCH_PAGE:-10}"
 "$build/bin/bench_ingest_db" "${BENCH_CONCURRENCY:-16}" "${BENCH_SECONDS:-5}"
 "$build/bin/bench_list_executions" "${BENCH_EXECUTIONS:-1000000}"
+"$build/bin/bench_executions" all both

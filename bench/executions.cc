@@ -106,6 +106,10 @@ struct Backend {
   }
 
   void Stop() {
+    if (std::getenv("BENCH_KEEP") != nullptr) {
+      std::printf("[%s] kept %s\n", name.c_str(), dir.c_str());
+      return;
+    }
     if (!pg_state.empty()) {
       flyte::test::Run({"/bin/bash", std::string(FLYTE_SOURCE_DIR) + "/scripts/postgres-test.sh", "stop", pg_state});
     }
@@ -575,12 +579,12 @@ void SeedManyExecutions(const Backend& b, flyte::plugin::db::Repositories& repos
   const std::string varied =
       "t.execution_project, t.execution_domain, 'x' || i, " + std::to_string(ids.lp_first) + " + (i % " + names +
       "), " + std::to_string(ids.wf_first) + " + (i % " + names +
-      "), t.task_id, CASE WHEN i % 10 = 0 THEN 'FAILED' WHEN i % 10 = 1 THEN 'RUNNING' ELSE 'SUCCEEDED' END, "
+      "), t.task_id, CASE WHEN (i / 7) % 10 = 0 THEN 'FAILED' WHEN (i / 7) % 10 = 1 THEN 'RUNNING' ELSE 'SUCCEEDED' END, "
       "t.closure, t.spec, t.started_at, ";
   const std::string rest =
       "t.duration, t.abort_cause, t.mode, t.source_execution_id, t.parent_node_execution_id, t.cluster, "
-      "t.inputs_uri, t.user_inputs_uri, t.error_kind, t.error_code, t.\"user\", CASE WHEN i % 50 = 0 THEN 1 ELSE 0 "
-      "END, t.launch_entity";
+      "t.inputs_uri, t.user_inputs_uri, t.error_kind, t.error_code, t.\"user\", CASE WHEN (i / 100) % 50 = 0 THEN 1 "
+      "ELSE 0 END, t.launch_entity";
   soci::session s(b.soci_backend, b.soci_connect);
   const int batch = 100000;
   for (int from = 1; from <= rows; from += batch) {
@@ -662,7 +666,8 @@ bool RunList(const std::string& backend_name) {
         req.mutable_id()->set_project(kProject);
         req.mutable_id()->set_domain(kDomain);
         req.set_limit(page);
-        req.set_filters(shape.filters());
+        const std::string filters = shape.filters();
+        req.set_filters(filters);
         req.mutable_sort_by()->set_key("created_at");
         req.mutable_sort_by()->set_direction(flyteidl::admin::Sort::DESCENDING);
         grpc::ClientContext ctx;
@@ -670,7 +675,9 @@ bool RunList(const std::string& backend_name) {
         auto start = Clock::now();
         auto st = stub->ListExecutions(&ctx, req, &out);
         if (!st.ok()) throw std::runtime_error(std::string("ListExecutions ") + shape.name + ": " + st.error_message());
-        if (out.executions_size() == 0) throw std::runtime_error(std::string("ListExecutions ") + shape.name + ": empty");
+        if (out.executions_size() == 0) {
+          throw std::runtime_error(std::string("ListExecutions ") + shape.name + ": nothing matches " + filters);
+        }
         if (i >= 30) lists.push_back(Micros(Clock::now() - start));
       }
       auto s = Percentiles(lists);

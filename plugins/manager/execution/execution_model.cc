@@ -103,13 +103,6 @@ Status MissingExecution(const Status& status, const core::WorkflowExecutionIdent
   return MissingEntityError("execution", key);
 }
 
-Status ValidateExecutionIdentifier(bool has_id, const core::WorkflowExecutionIdentifier& id) {
-  if (!has_id) return MissingArgumentError(kFieldId);
-  if (auto s = ValidateEmptyStringField(id.project(), kFieldProject); !s.ok()) return s;
-  if (auto s = ValidateEmptyStringField(id.domain(), kFieldDomain); !s.ok()) return s;
-  return ValidateEmptyStringField(id.name(), kFieldName);
-}
-
 plugin::StatusOr<admin::Execution> FromExecutionModel(const plugin::db::ExecutionModel& model,
                                                       const ExecutionTransformOptions& options) {
   admin::Execution execution;

@@ -49,7 +49,4 @@ flyteidl::core::WorkflowExecutionIdentifier ExecutionIdOf(const plugin::db::Exec
 // when `status` is the repository's missing row; any other status unchanged.
 plugin::Status MissingExecution(const plugin::Status& status, const flyteidl::core::WorkflowExecutionIdentifier& id);
 
-// Upstream ValidateWorkflowExecutionIdentifier: "missing id", then "missing project|domain|name".
-plugin::Status ValidateExecutionIdentifier(bool has_id, const flyteidl::core::WorkflowExecutionIdentifier& id);
-
 }  // namespace flyte::plugins::manager

@@ -7,6 +7,7 @@
 
 #include "execution_model.h"
 #include "flyte/manager/checks.h"
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/go_compat.h"
 
@@ -39,24 +40,6 @@ constexpr const char* kGoUnmarshalError = "proto: cannot parse invalid wire-form
 // authentication.
 std::string Principal(const plugin::CallContext& call) { return std::string(call.Attribute("principal")); }
 
-// FAILED_PRECONDITION with admin.EventFailureReason{already_in_terminal_state{current_phase}}
-// (upstream errors.NewAlreadyInTerminalStateError).
-Status AlreadyInTerminalStateError(std::string message, const std::string& current_phase) {
-  admin::EventFailureReason reason;
-  reason.mutable_already_in_terminal_state()->set_current_phase(current_phase);
-  Status status = plugin::FailedPrecondition(std::move(message));
-  status.AddDetail(PackDetail(reason));
-  return status;
-}
-
-// FAILED_PRECONDITION with admin.EventFailureReason{incompatible_cluster{cluster}}.
-Status IncompatibleClusterError(std::string message, const std::string& cluster) {
-  admin::EventFailureReason reason;
-  reason.mutable_incompatible_cluster()->set_cluster(cluster);
-  Status status = plugin::FailedPrecondition(std::move(message));
-  status.AddDetail(PackDetail(reason));
-  return status;
-}
 
 bool IgnoresCluster(const std::string& producer_id) {
   return producer_id.empty() || producer_id == kDefaultProducerId;
@@ -125,12 +108,7 @@ Status CheckPhaseTransition(const db::ExecutionModel& model, const events::Workf
       return plugin::AlreadyExists("This phase " + PhaseName(current) + " was already recorded for workflow execution " +
                                    id);
     }
-    if (!IgnoresCluster(event.producer_id()) && event.producer_id() != model.cluster) {
-      return IncompatibleClusterError("Cluster/producer from event [" + event.producer_id() +
-                                          "] does not match existing workflow execution clusterInDB: [" +
-                                          model.cluster + "]",
-                                      event.producer_id());
-    }
+    if (auto s = ValidateCluster(model.cluster, event.producer_id()); !s.ok()) return s;
   }
   if (IsExecutionTerminal(current)) {
     return AlreadyInTerminalStateError(
@@ -215,7 +193,7 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
 
 Status ExecutionOperations::GetExecution(plugin::CallContext&, const admin::WorkflowExecutionGetRequest& request,
                                          admin::Execution& response) {
-  if (auto s = ValidateExecutionIdentifier(request.has_id(), request.id()); !s.ok()) return s;
+  if (auto s = ValidateWorkflowExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   auto row = repos.value()->Executions().Get(ExecutionKeyOf(request.id()));
@@ -231,7 +209,7 @@ Status ExecutionOperations::GetExecution(plugin::CallContext&, const admin::Work
 Status ExecutionOperations::UpdateExecution(plugin::CallContext& call, const admin::ExecutionUpdateRequest& request,
                                             admin::ExecutionUpdateResponse&) {
   const db::Time requested_at = Now();
-  if (auto s = ValidateExecutionIdentifier(request.has_id(), request.id()); !s.ok()) return s;
+  if (auto s = ValidateWorkflowExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   const std::string principal = Principal(call);
@@ -329,7 +307,7 @@ Status ExecutionOperations::ListExecutions(plugin::CallContext&, const admin::Re
 
 Status ExecutionOperations::TerminateExecution(plugin::CallContext& call, const admin::ExecutionTerminateRequest& request,
                                                admin::ExecutionTerminateResponse&) {
-  if (auto s = ValidateExecutionIdentifier(request.has_id(), request.id()); !s.ok()) return s;
+  if (auto s = ValidateWorkflowExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   const std::string principal = Principal(call);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/data.h"
 #include "flyte/manager/errors.h"
@@ -544,19 +545,13 @@ class SpanBuilder {
   plugin::ObjectStore& store_;
 };
 
-Status ValidateExecutionId(const core::WorkflowExecutionIdentifier* id) {
-  if (id == nullptr) return MissingArgumentError(kFieldId);
-  if (auto s = ValidateEmptyStringField(id->project(), kFieldProject); !s.ok()) return s;
-  if (auto s = ValidateEmptyStringField(id->domain(), kFieldDomain); !s.ok()) return s;
-  return ValidateEmptyStringField(id->name(), kFieldName);
-}
 
 }  // namespace
 
 Status MetricsManagerImpl::GetExecutionMetrics(
     plugin::CallContext&, const admin::WorkflowExecutionGetMetricsRequest& request,
     admin::WorkflowExecutionGetMetricsResponse& response) {
-  if (auto s = ValidateExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
+  if (auto s = ValidateWorkflowExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok()) return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();
   auto store = services_.Storage();

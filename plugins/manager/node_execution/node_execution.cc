@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "flyte/manager/checks.h"
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/go_compat.h"
 #include "flyteidl/admin/event.pb.h"
 
@@ -33,12 +34,8 @@ namespace {
 
 constexpr std::string_view kFieldEvent = "event";
 constexpr std::string_view kFieldExecutionId = "execution_id";
-constexpr std::string_view kFieldNodeId = "node_id";
-constexpr std::string_view kFieldNodeExecutionId = "node_execution_id";
-constexpr std::string_view kFieldTaskId = "task_id";
 constexpr const char* kInputsSuffix = "offloaded_inputs";
 constexpr const char* kOutputsSuffix = "offloaded_outputs";
-constexpr const char* kDefaultProducerId = "propeller";
 constexpr size_t kTrimmedErrorLength = 100;
 
 // ---------------------------------------------------------------------------------------------
@@ -163,39 +160,6 @@ Status MissingTaskExecution(const Status& s, const db::TaskExecutionKey& key) {
 // Validation (validation/node_execution_validator.go, execution_validator.go,
 // task_execution_validator.go).
 
-Status ValidateExecutionId(const core::WorkflowExecutionIdentifier* id) {
-  if (id == nullptr) return MissingArgumentError(kFieldId);
-  if (auto s = ValidateEmptyStringField(id->project(), kFieldProject); !s.ok()) return s;
-  if (auto s = ValidateEmptyStringField(id->domain(), kFieldDomain); !s.ok()) return s;
-  return ValidateEmptyStringField(id->name(), kFieldName);
-}
-
-Status ValidateNodeExecutionId(const core::NodeExecutionIdentifier* id) {
-  if (id == nullptr) return MissingArgumentError(kFieldId);
-  if (!id->has_execution_id()) return MissingArgumentError(kFieldExecutionId);
-  if (id->node_id().empty()) return MissingArgumentError(kFieldNodeId);
-  return ValidateExecutionId(&id->execution_id());
-}
-
-Status ValidateTaskExecutionId(const core::TaskExecutionIdentifier* id) {
-  if (id == nullptr) return MissingArgumentError(kFieldId);
-  if (!id->has_node_execution_id()) return MissingArgumentError(kFieldNodeExecutionId);
-  if (auto s = ValidateNodeExecutionId(&id->node_execution_id()); !s.ok()) return s;
-  if (!id->has_task_id()) return MissingArgumentError(kFieldTaskId);
-  return ValidateIdentifier(&id->task_id(), Entity::kTask);
-}
-
-// ValidateOutputData.
-Status ValidateOutputData(const event::NodeExecutionEvent& ev, int64_t max_size) {
-  if (!ev.has_output_data()) return Status::Ok();
-  const auto size = static_cast<int64_t>(ev.output_data().ByteSizeLong());
-  if (size > max_size) {
-    return {plugin::StatusCode::kResourceExhausted, "Output data size exceeds platform configured threshold (" +
-                                                        std::to_string(size) + " > " + std::to_string(max_size) + ")"};
-  }
-  return Status::Ok();
-}
-
 Status ValidateNodeEventRequest(const admin::NodeExecutionEventRequest& request, int64_t max_size) {
   if (!request.has_event()) return MissingArgumentError(kFieldEvent);
   const auto& ev = request.event();
@@ -210,29 +174,7 @@ Status ValidateNodeEventRequest(const admin::NodeExecutionEventRequest& request,
     const auto& tmpl = primary.template_();
     if (auto s = ValidateIdentifier(tmpl.has_id() ? &tmpl.id() : nullptr, Entity::kWorkflow); !s.ok()) return s;
   }
-  return ValidateOutputData(ev, max_size);
-}
-
-// ValidateCluster: events from another cluster than the execution's are refused.
-Status ValidateCluster(const std::string& cluster_in_db, const std::string& cluster_in_event) {
-  if (cluster_in_event.empty() || cluster_in_event == kDefaultProducerId) return Status::Ok();
-  if (cluster_in_event == cluster_in_db) return Status::Ok();
-  Status status = plugin::FailedPrecondition("Cluster/producer from event [" + cluster_in_event +
-                                             "] does not match existing workflow execution clusterInDB: [" +
-                                             cluster_in_db + "]");
-  admin::EventFailureReason reason;
-  reason.mutable_incompatible_cluster()->set_cluster(cluster_in_event);
-  status.AddDetail(PackDetail(reason));
-  return status;
-}
-
-// NewAlreadyInTerminalStateError.
-Status AlreadyInTerminalState(const std::string& message, const std::string& current_phase) {
-  Status status = plugin::FailedPrecondition(message);
-  admin::EventFailureReason reason;
-  reason.mutable_already_in_terminal_state()->set_current_phase(current_phase);
-  status.AddDetail(PackDetail(reason));
-  return status;
+  return ValidateOutputData(ev.has_output_data() ? &ev.output_data() : nullptr, max_size);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -654,7 +596,7 @@ Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const adm
   const core::WorkflowExecutionIdentifier* target = nullptr;
   if (ev.has_workflow_node_metadata()) {
     target = &ev.workflow_node_metadata().execution_id();
-    if (auto s = ValidateExecutionId(target); !s.ok() && logger_) {
+    if (auto s = ValidateWorkflowExecutionId(target); !s.ok() && logger_) {
       logger_->error("Invalid execution ID: {} with err: {}", GoProtoText(*target), s.message());
     }
     const auto target_key = ExecKeyOf(*target);
@@ -673,7 +615,7 @@ Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const adm
     }
     if (IsTerminal(current)) {
       const std::string next = PhaseName(ev.phase());
-      return AlreadyInTerminalState("Invalid phase change from " + PhaseName(current) + " to " + next +
+      return AlreadyInTerminalStateError("Invalid phase change from " + PhaseName(current) + " to " + next +
                                         " for node execution " + std::to_string(m.id),
                                     next);
     }
@@ -794,7 +736,7 @@ Status NodeExecutionManagerImpl::List(const db::ExecutionKey& execution, std::ve
 
 Status NodeExecutionManagerImpl::ListNodeExecutions(plugin::CallContext&, const admin::NodeExecutionListRequest& request,
                                                     admin::NodeExecutionList& response) {
-  if (!ValidateExecutionId(request.has_workflow_execution_id() ? &request.workflow_execution_id() : nullptr).ok()) {
+  if (!ValidateWorkflowExecutionId(request.has_workflow_execution_id() ? &request.workflow_execution_id() : nullptr).ok()) {
     return MissingArgumentError(kFieldExecutionId);
   }
   if (auto s = ValidateLimit(request.limit()); !s.ok()) return s;

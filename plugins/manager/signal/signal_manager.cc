@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/go_compat.h"
 
@@ -22,19 +23,12 @@ constexpr std::string_view kFieldExecutionId = "execution_id";
 constexpr std::string_view kFieldSignalId = "signal_id";
 constexpr std::string_view kFieldValue = "value";
 
-// ValidateWorkflowExecutionIdentifier: id, then its project, domain and name.
-Status ValidateExecutionId(const core::WorkflowExecutionIdentifier* id) {
-  if (id == nullptr) return MissingArgumentError(kFieldId);
-  if (auto s = ValidateEmptyStringField(id->project(), kFieldProject); !s.ok()) return s;
-  if (auto s = ValidateEmptyStringField(id->domain(), kFieldDomain); !s.ok()) return s;
-  return ValidateEmptyStringField(id->name(), kFieldName);
-}
 
 // ValidateSignalIdentifier.
 Status ValidateSignalId(const core::SignalIdentifier& id) {
   if (!id.has_execution_id()) return MissingArgumentError(kFieldExecutionId);
   if (id.signal_id().empty()) return MissingArgumentError(kFieldSignalId);
-  return ValidateExecutionId(&id.execution_id());
+  return ValidateWorkflowExecutionId(&id.execution_id());
 }
 
 plugin::db::SignalKey KeyOf(const core::SignalIdentifier& id) {
@@ -105,7 +99,7 @@ Status SignalManagerImpl::GetOrCreateSignal(plugin::CallContext&, const admin::S
 
 Status SignalManagerImpl::ListSignals(plugin::CallContext&, const admin::SignalListRequest& request,
                                       admin::SignalList& response) {
-  if (!ValidateExecutionId(request.has_workflow_execution_id() ? &request.workflow_execution_id() : nullptr).ok()) {
+  if (!ValidateWorkflowExecutionId(request.has_workflow_execution_id() ? &request.workflow_execution_id() : nullptr).ok()) {
     return MissingArgumentError(kFieldExecutionId);
   }
   if (auto s = ValidateLimit(request.limit()); !s.ok()) return s;

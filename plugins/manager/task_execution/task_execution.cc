@@ -1,7 +1,7 @@
 // Task events and task execution reads as upstream's task execution manager serves them.
 #include "task_execution.h"
 
-#include "event_checks.h"
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/filters.h"
 #include "flyte/manager/go_compat.h"

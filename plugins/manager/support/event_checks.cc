@@ -1,5 +1,5 @@
 // Execution-side request checks, in upstream's order and words.
-#include "event_checks.h"
+#include "flyte/manager/event_checks.h"
 
 #include "flyte/manager/errors.h"
 #include "flyte/manager/validation.h"
@@ -75,11 +75,16 @@ Status ValidateTaskExecutionEventRequest(const admin::TaskExecutionEventRequest&
 Status ValidateCluster(const std::string& cluster, const std::string& producer_id) {
   if (producer_id.empty() || producer_id == kDefaultProducerId || producer_id == cluster)
     return Status::Ok();
-  Status status = plugin::FailedPrecondition(
-      "Cluster/producer from event [" + producer_id +
-      "] does not match existing workflow execution clusterInDB: [" + cluster + "]");
+  return IncompatibleClusterError("Cluster/producer from event [" + producer_id +
+                                      "] does not match existing workflow execution clusterInDB: [" +
+                                      cluster + "]",
+                                  producer_id);
+}
+
+Status IncompatibleClusterError(const std::string& message, const std::string& cluster) {
+  Status status = plugin::FailedPrecondition(message);
   admin::EventFailureReason reason;
-  reason.mutable_incompatible_cluster()->set_cluster(producer_id);
+  reason.mutable_incompatible_cluster()->set_cluster(cluster);
   status.AddDetail(PackDetail(reason));
   return status;
 }

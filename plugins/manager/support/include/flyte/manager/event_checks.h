@@ -1,4 +1,4 @@
-// Request checks shared by the execution-side event handlers and reads (upstream
+// Request checks and event errors shared by the execution-side event handlers and reads (upstream
 // validation/execution_validator.go, node_execution_validator.go, task_execution_validator.go,
 // shared_execution.go), with upstream's texts. Stateless and thread-safe.
 #pragma once
@@ -40,6 +40,10 @@ plugin::Status ValidateCluster(const std::string& cluster, const std::string& pr
 plugin::Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions,
                                            const flyteidl::core::WorkflowExecutionIdentifier& id,
                                            const std::string& producer_id);
+
+// FAILED_PRECONDITION `message` with an admin.EventFailureReason{incompatible_cluster{cluster}}
+// detail (upstream errors.NewIncompatibleClusterError).
+plugin::Status IncompatibleClusterError(const std::string& message, const std::string& cluster);
 
 // FAILED_PRECONDITION `message` with an admin.EventFailureReason{already_in_terminal_state{
 // current_phase}} detail (upstream errors.NewAlreadyInTerminalStateError).

@@ -152,3 +152,96 @@ TEST_CASE("The branch goldens match once their known staleness is accounted for"
   CHECK(result.matched.size() + result.stale.size() == 12);
   WARN("branch goldens exact: " << result.matched.size() << ", stale: " << json(result.stale).dump());
 }
+
+TEST_CASE("Gate, array, launch plan and sub-workflow nodes take flytepropeller's JSON shapes",
+          "[unit]") {
+  core::CompiledWorkflowClosure closure;
+  auto* tmpl = closure.mutable_primary()->mutable_template_();
+  tmpl->mutable_id()->set_project("p");
+  tmpl->mutable_id()->set_domain("d");
+  tmpl->mutable_id()->set_name("Wf.Name_x");
+  tmpl->mutable_interface()->mutable_inputs();
+  tmpl->mutable_metadata_defaults()->set_interruptible(true);
+  tmpl->mutable_metadata()->set_on_failure(core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE);
+  auto* task = closure.add_tasks()->mutable_template_();
+  task->mutable_id()->set_resource_type(core::TASK);
+  task->mutable_id()->set_name("t");
+  task->mutable_metadata()->mutable_retries()->set_retries(2);
+  core::Identifier task_id = task->id();
+
+  tmpl->add_nodes()->set_id("start-node");
+  tmpl->add_nodes()->set_id("end-node");
+  auto* gate = tmpl->add_nodes();
+  gate->set_id("g");
+  gate->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(10);
+  auto* array = tmpl->add_nodes();
+  array->set_id("a");
+  array->mutable_array_node()->set_parallelism(2);
+  array->mutable_array_node()->set_min_success_ratio(0.5);
+  array->mutable_array_node()->mutable_node()->set_id("a-sub");
+  *array->mutable_array_node()->mutable_node()->mutable_task_node()->mutable_reference_id() = task_id;
+  auto* lp = tmpl->add_nodes();
+  lp->set_id("lp");
+  lp->mutable_workflow_node()->mutable_launchplan_ref()->set_resource_type(core::LAUNCH_PLAN);
+  lp->mutable_workflow_node()->mutable_launchplan_ref()->set_name("other");
+  auto* sw = tmpl->add_nodes();
+  sw->set_id("sw");
+  sw->mutable_workflow_node()->mutable_sub_workflow_ref()->set_resource_type(core::WORKFLOW);
+  sw->mutable_workflow_node()->mutable_sub_workflow_ref()->set_name("sub");
+  auto* t = tmpl->add_nodes();
+  t->set_id("t");
+  t->mutable_metadata()->set_name("named");
+  t->mutable_metadata()->mutable_timeout()->set_seconds(90);
+  t->mutable_metadata()->set_interruptible(false);
+  *t->mutable_task_node()->mutable_reference_id() = task_id;
+  auto* overrides = t->mutable_task_node()->mutable_overrides();
+  auto* cpu = overrides->mutable_resources()->add_requests();
+  cpu->set_name(core::Resources::CPU);
+  cpu->set_value("1000m");
+  auto* gpu = overrides->mutable_resources()->add_limits();
+  gpu->set_name(core::Resources::GPU);
+  gpu->set_value("1");
+  overrides->set_container_image("img:2");
+  auto& down = *closure.mutable_primary()->mutable_connections()->mutable_downstream();
+  down["start-node"].add_ids("g");
+  down["g"].add_ids("end-node");
+  auto* sub = closure.add_sub_workflows()->mutable_template_();
+  *sub->mutable_id() = sw->workflow_node().sub_workflow_ref();
+  sub->add_nodes()->set_id("start-node");
+
+  auto built = BuildFlyteWorkflow(closure, nullptr, TestId(), "namespace");
+  REQUIRE(built.ok());
+  const json& w = built.value();
+  const json& nodes = w["spec"]["nodes"];
+  CHECK(w["metadata"]["labels"]["workflow-name"] == "wf-name-x");
+  CHECK(w["node-defaults"] == json{{"interruptible", true}});
+  CHECK(w["spec"]["onFailurePolicy"] == 1);
+  CHECK(w["spec"]["id"] == "p:d:Wf.Name_x");
+  CHECK_FALSE(w.contains("inputs"));
+  CHECK(nodes["g"] == json{{"id", "g"}, {"resources", json::object()}, {"kind", "gate"},
+                           {"gate", {{"kind", "sleep"}, {"sleep", {{"duration", "10s"}}}}}});
+  CHECK(nodes["a"]["kind"] == "array");
+  CHECK(nodes["a"]["array"]["Parallelism"] == 2);
+  CHECK(nodes["a"]["array"]["MinSuccessRatio"] == 0.5);
+  CHECK(nodes["a"]["array"]["MinSuccesses"].is_null());
+  CHECK(nodes["a"]["array"]["BoundInputs"].is_null());
+  CHECK(nodes["a"]["array"]["SubNodeSpec"]["task"] == "resource_type:TASK name:\"t\"");
+  CHECK(nodes["a"]["array"]["SubNodeSpec"]["retry"] == json{{"minAttempts", 3}});
+  CHECK(nodes["lp"]["workflow"] == json{{"launchPlanRefId", {{"resourceType", "LAUNCH_PLAN"}, {"name", "other"}}}});
+  CHECK(nodes["sw"]["workflow"] == json{{"subWorkflowRef", "resource_type:WORKFLOW name:\"sub\""}});
+  CHECK(w["subWorkflows"].contains("resource_type:WORKFLOW name:\"sub\""));
+  CHECK(nodes["t"]["name"] == "named");
+  CHECK(nodes["t"]["resources"] == json{{"requests", {{"cpu", "1"}}}, {"limits", {{"nvidia.com/gpu", "1"}}}});
+  CHECK(nodes["t"]["containerImage"] == "img:2");
+  CHECK(nodes["t"]["executionDeadline"] == "1m30s");
+  CHECK(nodes["t"]["activeDeadline"] == "3m0s");
+  CHECK(nodes["t"]["interruptible"] == false);
+
+  // A task node whose task is not in the closure is refused.
+  closure.mutable_tasks()->Clear();
+  auto dangling = BuildFlyteWorkflow(closure, nullptr, TestId(), "namespace");
+  REQUIRE_FALSE(dangling.ok());
+  CHECK(dangling.status().message() ==
+        "Collected Errors: 1\n\tError 0: Code: TaskReferenceNotFound, Node Id: a-sub, Description: "
+        "Referenced Task [resource_type:TASK name:\"t\"] not found.\n");
+}

@@ -186,12 +186,14 @@ TEST_CASE("A workflow missing a required input or given an unknown one is not bu
   auto id = Data().execution_id;
   auto missing = BuildFlyteWorkflow(closure, &inputs, id, "ns");
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().message() == "Code: ParameterNotBound, Node Id: start-node, Description: Parameter not bound [my_input].");
+  CHECK(missing.status().message() ==
+        "Collected Errors: 1\n\tError 0: Code: ParameterNotBound, Node Id: start-node, Description: Parameter not bound [my_input].\n");
   (*inputs.mutable_literals())["nope"].mutable_scalar()->mutable_primitive()->set_integer(1);
   (*inputs.mutable_literals())["my_input"].mutable_scalar()->mutable_primitive()->set_float_value(1);
   auto unknown = BuildFlyteWorkflow(closure, &inputs, id, "ns");
   REQUIRE_FALSE(unknown.ok());
-  CHECK(unknown.status().message().find("Variable [nope] not found") != std::string::npos);
+  CHECK(unknown.status().message() ==
+        "Collected Errors: 1\n\tError 0: Code: VariableNameNotFound, Node Id: start-node, Description: Variable [nope] not found on node [].\n");
   CHECK_FALSE(BuildFlyteWorkflow(closure, nullptr, id, "ns").ok());
 }
 

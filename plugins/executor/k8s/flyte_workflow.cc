@@ -55,6 +55,16 @@ std::string CompileError(const std::string& code, const std::string& node,
   return "Code: " + code + ", Node Id: " + node + ", Description: " + description;
 }
 
+// compileErrors.Error(): the distinct errors sorted by code, then text.
+plugin::Status Collected(std::vector<std::string> errors) {
+  std::sort(errors.begin(), errors.end());
+  errors.erase(std::unique(errors.begin(), errors.end()), errors.end());
+  std::string out = "Collected Errors: " + std::to_string(errors.size()) + "\n";
+  for (size_t i = 0; i < errors.size(); ++i)
+    out += "\tError " + std::to_string(i) + ": " + errors[i] + "\n";
+  return plugin::Internal(out);
+}
+
 // StripTypeMetadata: type metadata and (unless it carries the cache-key metadata) annotations go.
 void StripTypeMetadata(core::LiteralType& type) {
   type.clear_metadata();
@@ -164,7 +174,7 @@ struct Builder {
       const std::string key = IdKey(n.task_node().reference_id());
       task = FindTask(key);
       if (task == nullptr) {
-        error = CompileError("ReferencedEntityNotFound", n.id(),
+        error = CompileError("TaskReferenceNotFound", n.id(),
                              "Referenced Task [" + key + "] not found.");
         return false;
       }
@@ -327,7 +337,7 @@ struct Builder {
         const std::string id = s["id"];
         if (nodes.contains(id) && nodes[id] != s) {
           error = CompileError("ValueCollision", node.id(),
-                               "Duplicate node id [" + id + "] with a different spec.");
+                               "Node is expected to be unique. " + id + " already exists.");
           return std::nullopt;
         }
         nodes[id] = std::move(s);
@@ -358,17 +368,19 @@ struct Builder {
   }
 };
 
-std::string ValidateInputs(const core::TypedInterface* iface, const core::LiteralMap& inputs) {
-  if (iface == nullptr) return CompileError("ValueRequired", kStartNodeId, "Value required [interface].");
+std::vector<std::string> ValidateInputs(const core::TypedInterface* iface,
+                                        const core::LiteralMap& inputs) {
+  if (iface == nullptr)
+    return {CompileError("ValueRequired", kStartNodeId, "Value required [interface].")};
   if (!iface->has_inputs())
-    return CompileError("ValueRequired", kStartNodeId, "Value required [interface.InputsRef].");
-  std::string errors;
-  auto add = [&](const std::string& e) { errors += (errors.empty() ? "" : "\n") + e; };
+    return {CompileError("ValueRequired", kStartNodeId, "Value required [interface.InputsRef].")};
+  std::vector<std::string> errors;
+  auto add = [&](const std::string& e) { errors.push_back(e); };
   std::set<std::string> bound;
   for (const auto& [name, literal] : inputs.literals()) {
     if (!iface->inputs().variables().contains(name)) {
       add(CompileError("VariableNameNotFound", kStartNodeId,
-                       "Variable [" + name + "] not found on node [" + kStartNodeId + "]."));
+                       "Variable [" + name + "] not found on node []."));
       continue;
     }
     bound.insert(name);
@@ -494,10 +506,10 @@ plugin::StatusOr<json> BuildFlyteWorkflow(const core::CompiledWorkflowClosure& c
   if (inputs != nullptr) {
     if (auto e = ValidateInputs(wf.has_interface() ? &wf.interface() : nullptr, *inputs);
         !e.empty()) {
-      return plugin::InvalidArgument(e);
+      return Collected(e);
     }
   } else if (wf.interface().inputs().variables_size() > 0) {
-    return plugin::InvalidArgument(CompileError("ValueRequired", "root", "Value required [inputs]."));
+    return Collected({CompileError("ValueRequired", "root", "Value required [inputs].")});
   }
 
   google::protobuf::RepeatedPtrField<core::CompiledTask> tasks = closure.tasks();
@@ -507,19 +519,19 @@ plugin::StatusOr<json> BuildFlyteWorkflow(const core::CompiledWorkflowClosure& c
   }
   Builder builder{tasks, {}};
   auto primary = builder.BuildSpec(closure.primary());
-  if (!primary) return plugin::InvalidArgument(builder.error);
+  if (!primary) return Collected({builder.error});
   json sub_workflows = json::object();
   for (const auto& sub : closure.sub_workflows()) {
     auto spec = builder.BuildSpec(sub);
-    if (!spec) return plugin::InvalidArgument(builder.error);
+    if (!spec) return Collected({builder.error});
     sub_workflows[IdKey(sub.template_().id())] = std::move(*spec);
   }
   json task_specs = json::object();
   for (const auto& t : tasks) {
     const std::string key = IdKey(t.template_().id());
     if (task_specs.contains(key)) {
-      return plugin::InvalidArgument(
-          CompileError("ValueCollision", key, "Duplicate task id [" + key + "]."));
+      return Collected({CompileError("ValueCollision", key, "Id is expected to be unique. " + key +
+                                                                " already exists.")});
     }
     task_specs[key] = PbJson(t.template_());
   }

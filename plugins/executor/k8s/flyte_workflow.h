@@ -12,8 +12,8 @@
 namespace flyte::plugins::executor {
 
 // Upstream BuildFlyteWorkflow: the resource for `closure` run with `inputs` (null = none given)
-// under `execution_id` in `namespace_`. Compile-style errors come back as INVALID_ARGUMENT with
-// upstream's text (missing inputs, unknown variables, dangling task references, no entry node).
+// under `execution_id` in `namespace_`. Compile errors come back as INTERNAL with upstream's
+// "Collected Errors: N" text (missing or unknown inputs, dangling task references, collisions).
 plugin::StatusOr<nlohmann::json> BuildFlyteWorkflow(
     const flyteidl::core::CompiledWorkflowClosure& closure,
     const flyteidl::core::LiteralMap* inputs,

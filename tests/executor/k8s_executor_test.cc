@@ -379,6 +379,33 @@ TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort f
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.message() == "invalid cluster target mars");
 
+  // Without a label on the request, the EXECUTION_CLUSTER_LABEL attribute decides (upstream asks
+  // with the workflow name as launch plan); a failing lookup fails the launch.
+  std::vector<std::string> asked;
+  auto with_lookup = ParseK8sExecutorConfig(json::object(), root);
+  REQUIRE(with_lookup.ok());
+  K8sWorkflowExecutor looking(std::move(with_lookup.value()),
+                              [&](const std::string& p, const std::string& d, const std::string& w,
+                                  const std::string& l) -> flyte::plugin::StatusOr<std::string> {
+                                asked = {p, d, w, l};
+                                if (p == "broken") return flyte::plugin::Internal("db down");
+                                return std::string("gpu");
+                              });
+  auto attributed = looking.Execute(Data("attributed"));
+  REQUIRE(attributed.ok());
+  CHECK(attributed->cluster == "west");
+  CHECK(asked == std::vector<std::string>{"flytesnacks", "development",
+                                          "core.control_flow.chain_tasks.chain_tasks_wf",
+                                          "core.control_flow.chain_tasks.chain_tasks_wf"});
+  auto broken_data = Data("broken");
+  broken_data.execution_id.set_project("broken");
+  auto broken = looking.Execute(broken_data);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.status().message() == "failed to create workflow in propeller db down");
+  asked.clear();
+  REQUIRE(looking.Execute(data).ok());  // the request's own label needs no lookup
+  CHECK(asked.empty());
+
   root["clusters"]["clusterConfigs"].push_back(cluster("east", east, true));
   auto duplicate = ParseK8sExecutorConfig(json::object(), root);
   REQUIRE_FALSE(duplicate.ok());

@@ -130,7 +130,8 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
   return out;
 }
 
-K8sWorkflowExecutor::K8sWorkflowExecutor(K8sExecutorConfig config) : config_(std::move(config)) {}
+K8sWorkflowExecutor::K8sWorkflowExecutor(K8sExecutorConfig config, ClusterLabelLookup lookup)
+    : config_(std::move(config)), lookup_(std::move(lookup)) {}
 
 plugin::StatusOr<const K8sTarget*> K8sWorkflowExecutor::SelectTarget(
     const std::string& target_id, const std::string& label,
@@ -200,9 +201,18 @@ plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
     const plugin::ExecutionData& data) {
   auto wf = Build(data);
   if (!wf.ok()) return wf.status();
-  const std::string label = data.parameters.execution_cluster_label
-                                ? data.parameters.execution_cluster_label->value()
-                                : "";
+  std::string label = data.parameters.execution_cluster_label
+                          ? data.parameters.execution_cluster_label->value()
+                          : "";
+  // The random selector asks the resource manager when the request names no label; upstream
+  // passes the workflow name as the launch plan here.
+  if (label.empty() && config_.multi_cluster && lookup_) {
+    auto found = lookup_(data.execution_id.project(), data.execution_id.domain(),
+                         data.reference_workflow_name, data.reference_workflow_name);
+    if (!found.ok())
+      return plugin::Internal("failed to create workflow in propeller " + found.status().message());
+    label = found.value();
+  }
   auto target = SelectTarget("", label, data.execution_id.name());
   if (!target.ok())
     return plugin::Internal("failed to create workflow in propeller " + target.status().message());

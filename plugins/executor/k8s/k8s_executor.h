@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,9 +43,15 @@ struct K8sExecutorConfig {
 plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const nlohmann::json& plugin_config,
                                                            const nlohmann::json& root_config);
 
+// Upstream's resource-manager lookup of the EXECUTION_CLUSTER_LABEL matchable attribute for
+// (project, domain, workflow, launch plan): its value, "" when none matches.
+using ClusterLabelLookup = std::function<plugin::StatusOr<std::string>(
+    const std::string& project, const std::string& domain, const std::string& workflow,
+    const std::string& launch_plan)>;
+
 class K8sWorkflowExecutor final : public plugin::WorkflowExecutor {
  public:
-  explicit K8sWorkflowExecutor(K8sExecutorConfig config);
+  explicit K8sWorkflowExecutor(K8sExecutorConfig config, ClusterLabelLookup lookup = nullptr);
   std::string Id() const override { return "DefaultK8sExecutor"; }
   plugin::StatusOr<plugin::ExecutionResponse> Execute(const plugin::ExecutionData& data) override;
   plugin::Status Abort(const plugin::AbortData& data) override;
@@ -59,6 +66,7 @@ class K8sWorkflowExecutor final : public plugin::WorkflowExecutor {
 
  private:
   K8sExecutorConfig config_;
+  ClusterLabelLookup lookup_;
 };
 
 }  // namespace flyte::plugins::executor

@@ -333,6 +333,11 @@ TEST_CASE("The in-cluster service account is used when no kubeconfig is given", 
   REQUIRE(executor.Execute(Data()).ok());
   REQUIRE(api.Requests().size() == 1);
   CHECK(api.Requests()[0].headers["authorization"] == "Bearer pod-token");
+  // The kubelet rotates the projected token: the next call reads the new one.
+  std::ofstream(token) << "rotated-token\n";
+  REQUIRE(executor.Execute(Data("exec-2")).ok());
+  REQUIRE(api.Requests().size() == 2);
+  CHECK(api.Requests()[1].headers["authorization"] == "Bearer rotated-token");
 
   json broken = {{"inCluster", {{"tokenPath", token}, {"caPath", "/nonexistent/ca.crt"}, {"host", "h"}, {"port", "1"}}}};
   CHECK_FALSE(ParseK8sExecutorConfig(broken, json::object()).ok());

@@ -161,6 +161,7 @@ plugin::StatusOr<KubeCredentials> LoadKubeconfig(const std::string& path,
         auto token = ReadFile(p.string());
         if (!token.ok()) return token.status();
         out.token = Trim(token.value());
+        out.token_file = p.string();
       }
     }
     return out;
@@ -191,6 +192,7 @@ plugin::StatusOr<KubeCredentials> LoadInCluster(const InClusterPaths& paths) {
   auto token = ReadFile(paths.token_path);
   if (!token.ok()) return token.status();
   out.token = Trim(token.value());
+  out.token_file = paths.token_path;
   auto ca = ReadFile(paths.ca_path);
   if (!ca.ok()) return ca.status();
   out.ca_pem = ca.value();
@@ -213,6 +215,7 @@ plugin::StatusOr<KubeCredentials> CredentialsForEndpoint(const std::string& endp
     auto token = ReadFile(token_path);
     if (!token.ok()) return token.status();
     out.token = Trim(token.value());
+    out.token_file = token_path;
   }
   return out;
 }
@@ -304,7 +307,13 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
     req.set(http::field::host, cred.host + ":" + cred.port);
     req.set(http::field::user_agent, "flyteadmin-cpp");
     req.set(http::field::accept, "application/json");
-    if (!cred.token.empty()) req.set(http::field::authorization, "Bearer " + cred.token);
+    std::string token = cred.token;
+    if (!cred.token_file.empty()) {
+      // A file that cannot be read now keeps the last known token.
+      if (auto fresh = ReadFile(cred.token_file); fresh.ok() && !Trim(fresh.value()).empty())
+        token = Trim(fresh.value());
+    }
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
     if (!body.empty()) {
       req.set(http::field::content_type, "application/json");
       req.body() = body;

@@ -17,6 +17,9 @@ struct KubeCredentials {
   std::string ca_pem;       // empty: the system's trust store
   std::string client_cert_pem, client_key_pem;
   std::string token;        // bearer token, sent when set
+  // Re-read before each request when set (projected service-account tokens rotate, and
+  // client-go reloads them too); `token` holds the value read at start-up.
+  std::string token_file;
   bool insecure_skip_verify = false;
 };
 

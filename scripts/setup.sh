@@ -15,7 +15,7 @@ packages=(
   prometheus-cpp-dev
   postgresql
   nodejs npm
-  curl procps
+  curl procps openssl
 )
 
 missing=()

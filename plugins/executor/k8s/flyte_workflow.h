@@ -1,0 +1,42 @@
+// The FlyteWorkflow custom resource (flyte.lyft.com/v1alpha1) as upstream's BuildFlyteWorkflow and
+// PrepareFlyteWorkflow produce it, as the JSON tree Go's encoding/json writes for it.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "flyte/plugin/status.h"
+#include "flyte/plugin/workflow_executor.h"
+
+namespace flyte::plugins::executor {
+
+// Upstream BuildFlyteWorkflow: the resource for `closure` run with `inputs` (null = none given)
+// under `execution_id` in `namespace_`. Compile errors come back as INTERNAL with upstream's
+// "Collected Errors: N" text (missing or unknown inputs, dangling task references, collisions).
+plugin::StatusOr<nlohmann::json> BuildFlyteWorkflow(
+    const flyteidl::core::CompiledWorkflowClosure& closure,
+    const flyteidl::core::LiteralMap* inputs,
+    const flyteidl::core::WorkflowExecutionIdentifier& execution_id, const std::string& namespace_);
+
+// Upstream PrepareFlyteWorkflow: execution id, acceptedAt, the propeller finalizer, security
+// context (IAM role annotation, service account), labels and annotations, event version,
+// executionConfig and rawOutputDataConfig.
+plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, nlohmann::json& workflow);
+
+// Offloading as the admin's top-level config asks (flyteadmin.useOffloadedWorkflowClosure,
+// useOffloadedInputs, consoleUrl).
+struct OffloadOptions {
+  bool offload_closure = false;
+  bool offload_inputs = false;
+  std::string console_url;
+};
+void ApplyOffloading(const plugin::ExecutionData& data, const OffloadOptions& options,
+                     nlohmann::json& workflow);
+
+// Helpers exposed for tests.
+std::string GoDuration(int64_t seconds, int32_t nanos);
+std::string SanitizeLabelValue(std::string name);
+uint32_t ShardKey(const std::string& label);
+
+}  // namespace flyte::plugins::executor

@@ -1,0 +1,252 @@
+// K8sWorkflowExecutor: upstream's k8s_executor.go with executioncluster's target selection.
+#include "k8s_executor.h"
+
+#include <algorithm>
+#include <random>
+
+#include "flyte/manager/go_compat.h"
+
+namespace flyte::plugins::executor {
+
+namespace {
+
+using nlohmann::json;
+
+std::string Str(const json& j, const char* key, const std::string& fallback = "") {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                : fallback;
+}
+
+uint64_t Fnv64a(const std::string& s) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Collection(const std::string& ns) {
+  return "/apis/flyte.lyft.com/v1alpha1/namespaces/" + ns + "/flyteworkflows";
+}
+
+}  // namespace
+
+plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_config,
+                                                           const json& root_config) {
+  K8sExecutorConfig out;
+  const json empty = json::object();
+  const json& pc = plugin_config.is_object() ? plugin_config : empty;
+  const json& root = root_config.is_object() ? root_config : empty;
+  const json& server = root.contains("server") ? root["server"] : empty;
+  const json& admin = root.contains("flyteadmin") ? root["flyteadmin"] : empty;
+
+  if (auto t = Str(pc, "timeout"); !t.empty()) {
+    auto d = ParseGoDuration(t);
+    if (!d.ok()) return plugin::InvalidArgument("timeout: " + d.status().message());
+    out.timeout = d.value();
+  } else if (server.contains("kubeClientConfig")) {
+    if (auto t2 = Str(server["kubeClientConfig"], "timeout"); !t2.empty()) {
+      auto d = ParseGoDuration(t2);
+      if (!d.ok()) return plugin::InvalidArgument("server.kubeClientConfig.timeout: " + d.status().message());
+      out.timeout = d.value();
+    }
+  }
+  auto flag = [&](const char* key) {
+    if (pc.contains(key) && pc[key].is_boolean()) return pc[key].get<bool>();
+    return admin.contains(key) && admin[key].is_boolean() && admin[key].get<bool>();
+  };
+  out.offload.offload_closure = flag("useOffloadedWorkflowClosure");
+  out.offload.offload_inputs = flag("useOffloadedInputs");
+  out.offload.console_url = Str(pc, "consoleUrl", Str(admin, "consoleUrl"));
+  out.role_name_key = Str(pc, "roleNameKey", Str(admin, "roleNameKey"));
+
+  const json& clusters = pc.contains("clusters") ? pc["clusters"]
+                         : root.contains("clusters") ? root["clusters"]
+                                                     : empty;
+  const json configs = clusters.is_object() && clusters.contains("clusterConfigs")
+                           ? clusters["clusterConfigs"]
+                           : json::array();
+  if (!configs.is_array()) return plugin::InvalidArgument("clusters.clusterConfigs must be a list");
+  if (configs.empty()) {
+    // Upstream NewInCluster: a kubeconfig when given, else the pod's service account.
+    K8sTarget target;
+    const std::string kubeconfig = Str(pc, "kubeConfig", Str(server, "kubeConfig"));
+    plugin::StatusOr<KubeCredentials> cred = plugin::Internal("unset");
+    if (!kubeconfig.empty()) {
+      cred = LoadKubeconfig(kubeconfig, Str(pc, "kubeContext"));
+    } else {
+      InClusterPaths paths;
+      const json& ic = pc.contains("inCluster") ? pc["inCluster"] : empty;
+      paths.token_path = Str(ic, "tokenPath", paths.token_path);
+      paths.ca_path = Str(ic, "caPath", paths.ca_path);
+      paths.host = Str(ic, "host");
+      paths.port = Str(ic, "port");
+      cred = LoadInCluster(paths);
+    }
+    if (!cred.ok()) return cred.status();
+    target.credentials = std::move(cred.value());
+    if (auto master = Str(pc, "master", Str(server, "master")); !master.empty()) {
+      if (auto s = ParseServerUrl(master, target.credentials); !s.ok()) return s;
+    }
+    out.targets.push_back(std::move(target));
+    return out;
+  }
+
+  out.multi_cluster = true;
+  for (const auto& c : configs) {
+    K8sTarget target;
+    target.id = Str(c, "name");
+    if (std::any_of(out.targets.begin(), out.targets.end(),
+                    [&](const K8sTarget& t) { return t.id == target.id; })) {
+      return plugin::InvalidArgument("duplicate clusters for name " + target.id);
+    }
+    target.enabled = c.value("enabled", false);
+    plugin::StatusOr<KubeCredentials> cred = plugin::Internal("unset");
+    if (auto kc = Str(c, "kubeConfig"); !kc.empty()) {
+      cred = LoadKubeconfig(kc, Str(c, "kubeContext"));
+    } else {
+      const json& auth = c.contains("auth") ? c["auth"] : empty;
+      const std::string type = Str(auth, "type", "file_path");
+      if (type != "file_path")
+        return plugin::InvalidArgument("cluster " + target.id + ": unsupported auth type " + type);
+      cred = CredentialsForEndpoint(Str(c, "endpoint"), Str(auth, "certPath"),
+                                    Str(auth, "tokenPath"));
+    }
+    if (!cred.ok()) {
+      return plugin::Status(cred.status().code(),
+                            "cluster " + target.id + ": " + cred.status().message());
+    }
+    target.credentials = std::move(cred.value());
+    out.targets.push_back(std::move(target));
+  }
+  if (clusters.contains("labelClusterMap") && clusters["labelClusterMap"].is_object()) {
+    for (const auto& [label, entries] : clusters["labelClusterMap"].items()) {
+      for (const auto& e : entries)
+        out.label_cluster_map[label].push_back({Str(e, "id"), e.value("weight", 0.0)});
+    }
+  }
+  out.default_execution_label = Str(clusters, "defaultExecutionLabel");
+  return out;
+}
+
+K8sWorkflowExecutor::K8sWorkflowExecutor(K8sExecutorConfig config, ClusterLabelLookup lookup)
+    : config_(std::move(config)), lookup_(std::move(lookup)) {}
+
+plugin::StatusOr<const K8sTarget*> K8sWorkflowExecutor::SelectTarget(
+    const std::string& target_id, const std::string& label,
+    const std::string& execution_name) const {
+  if (!config_.multi_cluster) {
+    // Upstream InCluster.GetTarget.
+    if (!(target_id.empty() || target_id == "id"))
+      return plugin::Internal("remote target " + target_id + " is not supported");
+    if (!label.empty())
+      return plugin::Internal("execution cluster label " + label + " is not supported");
+    return &config_.targets.front();
+  }
+  if (!target_id.empty()) {
+    for (const auto& t : config_.targets) {
+      if (t.id == target_id) return &t;
+    }
+    return plugin::Internal("invalid cluster target " + target_id);
+  }
+  auto enabled = [&](const std::string& id) -> const K8sTarget* {
+    for (const auto& t : config_.targets) {
+      if (t.id == id && t.enabled) return &t;
+    }
+    return nullptr;
+  };
+  std::vector<std::pair<const K8sTarget*, double>> entries;
+  auto from_label = [&](const std::string& l) {
+    auto it = config_.label_cluster_map.find(l);
+    if (it == config_.label_cluster_map.end()) return;
+    for (const auto& w : it->second) {
+      if (const auto* t = enabled(w.id)) entries.emplace_back(t, w.weight);
+    }
+  };
+  if (!label.empty()) from_label(label);
+  if (entries.empty() && !config_.default_execution_label.empty())
+    from_label(config_.default_execution_label);
+  if (entries.empty()) {
+    for (const auto& t : config_.targets) {
+      if (t.enabled) entries.emplace_back(&t, 0.0);
+    }
+  }
+  if (entries.empty()) return plugin::Internal("provided entries is empty");
+  double total = 0;
+  for (const auto& e : entries) total += e.second;
+  if (total <= 0) {
+    for (auto& e : entries) e.second = 1;
+    total = static_cast<double>(entries.size());
+  }
+  std::mt19937_64 rng(execution_name.empty() ? std::random_device{}() : Fnv64a(execution_name));
+  double pick = std::uniform_real_distribution<double>(0, total)(rng);
+  for (const auto& e : entries) {
+    if (pick < e.second) return e.first;
+    pick -= e.second;
+  }
+  return entries.back().first;
+}
+
+plugin::StatusOr<json> K8sWorkflowExecutor::Build(const plugin::ExecutionData& data) const {
+  auto wf = BuildFlyteWorkflow(data.workflow_closure, &data.parameters.inputs, data.execution_id,
+                               data.namespace_);
+  if (!wf.ok()) return wf.status();
+  if (auto s = PrepareFlyteWorkflow(data, wf.value()); !s.ok()) return s;
+  ApplyOffloading(data, config_.offload, wf.value());
+  return wf;
+}
+
+plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
+    const plugin::ExecutionData& data) {
+  auto wf = Build(data);
+  if (!wf.ok()) return wf.status();
+  std::string label = data.parameters.execution_cluster_label
+                          ? data.parameters.execution_cluster_label->value()
+                          : "";
+  // The random selector asks the resource manager when the request names no label; upstream
+  // passes the workflow name as the launch plan here.
+  if (label.empty() && config_.multi_cluster && lookup_) {
+    auto found = lookup_(data.execution_id.project(), data.execution_id.domain(),
+                         data.reference_workflow_name, data.reference_workflow_name);
+    if (!found.ok())
+      return plugin::Internal("failed to create workflow in propeller " + found.status().message());
+    label = found.value();
+  }
+  auto target = SelectTarget("", label, data.execution_id.name());
+  if (!target.ok())
+    return plugin::Internal("failed to create workflow in propeller " + target.status().message());
+  auto response = KubeRequest((*target)->credentials, "POST", Collection(data.namespace_),
+                              wf->dump(), config_.timeout);
+  if (!response.ok())
+    return plugin::Internal("failed to create workflow in propeller " + response.status().message());
+  // 409 AlreadyExists: the resource of an earlier attempt is this execution's.
+  if (response->status / 100 != 2 && response->status != 409) {
+    return plugin::Internal("failed to create workflow in propeller " +
+                            KubeErrorMessage(response.value(), "POST"));
+  }
+  return plugin::ExecutionResponse{(*target)->id};
+}
+
+plugin::Status K8sWorkflowExecutor::Abort(const plugin::AbortData& data) {
+  auto target = SelectTarget(data.cluster, "", "");
+  if (!target.ok()) return plugin::Internal(target.status().message());
+  const json body = {{"kind", "DeleteOptions"},
+                     {"apiVersion", "v1"},
+                     {"propagationPolicy", "Background"}};
+  auto response =
+      KubeRequest((*target)->credentials, "DELETE",
+                  Collection(data.namespace_) + "/" + data.execution_id.name(), body.dump(),
+                  config_.timeout);
+  auto failed = [&](const std::string& err) {
+    return plugin::Internal("failed to terminate execution: " +
+                            manager::GoProtoText(data.execution_id) + " with err " + err);
+  };
+  if (!response.ok()) return failed(response.status().message());
+  // NotFound: already deleted.
+  if (response->status / 100 != 2 && response->status != 404)
+    return failed(KubeErrorMessage(response.value(), "DELETE"));
+  return plugin::Status::Ok();
+}
+
+}  // namespace flyte::plugins::executor

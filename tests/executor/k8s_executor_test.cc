@@ -1,0 +1,418 @@
+// The Kubernetes executor against a loopback API server: what it sends, and how it reads every
+// answer (created, already exists, forbidden, server errors, a server that never answers).
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "fake_kube_api.h"
+#include "k8s_executor.h"
+#include "test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace core = flyteidl::core;
+using flyte::plugin::StatusCode;
+using namespace flyte::plugins::executor;
+using nlohmann::json;
+
+const fs::path kSnacks =
+    fs::path(FLYTE_SOURCE_DIR) / ".." / "shared" / "fixtures" / "compiler" / "snacks-core";
+
+const FakeKubeCerts& Certs() {
+  static FakeKubeCerts certs(fs::temp_directory_path() /
+                             ("flyte-k8s-certs-" + std::to_string(::getpid())));
+  return certs;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Base64(const std::string& text) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8 | (uint8_t)text[i + 2];
+    for (int s = 18; s >= 0; s -= 6) out.push_back(k[(v >> s) & 63]);
+  }
+  if (i + 1 == text.size()) {
+    uint32_t v = (uint8_t)text[i] << 16;
+    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8;
+    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// A kubeconfig for `server`: the test CA inline, a bearer token or the client certificate.
+std::string Kubeconfig(const std::string& server, bool client_cert, const std::string& ca = "ca.crt") {
+  const auto& c = Certs();
+  std::string user = client_cert ? "    client-certificate-data: " + Base64(c.Read("client.crt")) +
+                                       "\n    client-key: " + (c.dir / "client.key").string() + "\n"
+                                 : "    token: s3cr3t-token\n";
+  std::string text = "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+                     "clusters:\n- name: fake\n  cluster:\n    server: " + server +
+                     "\n    certificate-authority-data: " + Base64(c.Read(ca)) +
+                     "\ncontexts:\n- name: other\n  context: {cluster: nowhere, user: nobody}\n"
+                     "- name: test\n  context:\n    cluster: fake\n    user: admin\n"
+                     "users:\n- name: admin\n  user:\n" + user;
+  return flyte::test::WriteTempFile("kubeconfig", text);
+}
+
+flyte::plugin::ExecutionData Data(const std::string& name = "exec-1") {
+  flyte::plugin::ExecutionData d;
+  d.namespace_ = "flytesnacks-development";
+  d.execution_id.set_project("flytesnacks");
+  d.execution_id.set_domain("development");
+  d.execution_id.set_name(name);
+  d.reference_workflow_name = "core.control_flow.chain_tasks.chain_tasks_wf";
+  d.reference_launch_plan_name = d.reference_workflow_name;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(
+              Slurp(kSnacks / "compiled" / "019_core.control_flow.chain_tasks.chain_tasks_wf_2_wf.json"),
+              &d.workflow_closure)
+              .ok());
+  d.workflow_closure_reference = "s3://bucket/closure.pb";
+  d.offloaded_inputs_reference = "s3://bucket/inputs.pb";
+  d.parameters.accepted_at = std::chrono::system_clock::from_time_t(1700000000);
+  d.parameters.event_version = 2;
+  return d;
+}
+
+K8sWorkflowExecutor Executor(const std::string& kubeconfig, const std::string& timeout = "5s") {
+  auto config = ParseK8sExecutorConfig({{"kubeConfig", kubeconfig}, {"timeout", timeout}}, json::object());
+  REQUIRE(config.ok());
+  return K8sWorkflowExecutor(std::move(config.value()));
+}
+
+const std::string kCollection =
+    "/apis/flyte.lyft.com/v1alpha1/namespaces/flytesnacks-development/flyteworkflows";
+
+json StatusBody(int code, const std::string& reason, const std::string& message) {
+  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+          {"message", message}, {"reason", reason}, {"code", code}};
+}
+
+}  // namespace
+
+TEST_CASE("PrepareFlyteWorkflow adds the execution's identity, permissions and overrides",
+          "[unit]") {
+  auto data = Data();
+  auto& p = data.parameters;
+  p.labels = {{"team", "ml"}, {"project", "overridden"}};
+  p.annotations = {{"note", "x"}};
+  p.role_name_key = "iam.amazonaws.com/role";
+  auto* run_as = p.execution_config.mutable_security_context()->mutable_run_as();
+  run_as->set_iam_role("arn:aws:iam::1:role/r");
+  run_as->set_k8s_service_account("flyte-sa");
+  p.execution_config.set_max_parallelism(7);
+  p.execution_config.mutable_interruptible()->set_value(true);
+  p.execution_config.set_overwrite_cache(true);
+  auto* env = p.execution_config.mutable_envs()->add_values();
+  env->set_key("A");
+  env->set_value("1");
+  flyteidl::admin::PluginOverride o;
+  o.set_task_type("spark");
+  o.add_plugin_id("spark-k8s");
+  o.set_missing_plugin_behavior(flyteidl::admin::PluginOverride::USE_DEFAULT);
+  p.task_plugin_overrides.push_back(o);
+  core::WorkflowExecutionIdentifier recovery;
+  recovery.set_project("flytesnacks");
+  recovery.set_domain("development");
+  recovery.set_name("old");
+  p.recovery_execution = recovery;
+  p.task_resource_defaults = {"500m", "", "1Gi", ""};
+  p.task_resource_limits = {"2", "1", "4Gi", "10Gi"};
+  p.raw_output_data_config.set_output_location_prefix("s3://raw");
+
+  auto wf = BuildFlyteWorkflow(data.workflow_closure, &p.inputs, data.execution_id, data.namespace_);
+  REQUIRE(wf.ok());
+  REQUIRE(PrepareFlyteWorkflow(data, wf.value()).ok());
+  const json& w = wf.value();
+  CHECK(w["executionId"] == json{{"project", "flytesnacks"}, {"domain", "development"}, {"name", "exec-1"}});
+  CHECK(w["acceptedAt"] == "2023-11-14T22:13:20Z");
+  CHECK(w["metadata"]["finalizers"] == json{"flyte.org/finalizer"});
+  CHECK(w["metadata"]["namespace"] == "flytesnacks-development");
+  CHECK(w["metadata"]["labels"]["team"] == "ml");
+  CHECK(w["metadata"]["labels"]["project"] == "overridden");
+  CHECK(w["metadata"]["labels"]["execution-id"] == "exec-1");
+  CHECK(w["metadata"]["annotations"] == json{{"note", "x"}, {"iam.amazonaws.com/role", "arn:aws:iam::1:role/r"}});
+  CHECK(w["serviceAccountName"] == "flyte-sa");
+  CHECK(w["securityContext"] == json{{"run_as", {{"iam_role", "arn:aws:iam::1:role/r"}, {"k8s_service_account", "flyte-sa"}}}});
+  CHECK(w["workflowMeta"] == json{{"eventVersion", 2}});
+  CHECK(w["rawOutputDataConfig"] == json{{"output_location_prefix", "s3://raw"}});
+  CHECK(w["executionConfig"] ==
+        json{{"TaskPluginImpls", {{"spark", {{"PluginIDs", {"spark-k8s"}}, {"MissingPluginBehavior", 1}}}}},
+             {"MaxParallelism", 7},
+             {"RecoveryExecution", {{"project", "flytesnacks"}, {"domain", "development"}, {"name", "old"}}},
+             {"TaskResources",
+              {{"Requests", {{"CPU", "500m"}, {"Memory", "1Gi"}, {"EphemeralStorage", "0"}, {"Storage", "0"}, {"GPU", "0"}}},
+               {"Limits", {{"CPU", "2"}, {"Memory", "4Gi"}, {"EphemeralStorage", "10Gi"}, {"Storage", "0"}, {"GPU", "1"}}}}},
+             {"Interruptible", true},
+             {"OverwriteCache", true},
+             {"EnvironmentVariables", {{"A", "1"}}}});
+  CHECK(w["metadata"]["labels"]["shard-key"] == std::to_string(ShardKey("exec-1")));
+}
+
+TEST_CASE("Offloading replaces the closure and inputs by their references", "[unit]") {
+  auto data = Data();
+  auto wf = BuildFlyteWorkflow(data.workflow_closure, &data.parameters.inputs, data.execution_id, data.namespace_);
+  REQUIRE(wf.ok());
+  ApplyOffloading(data, {true, true, "https://console"}, wf.value());
+  CHECK(wf.value()["spec"].is_null());
+  CHECK(wf.value()["tasks"].is_null());
+  CHECK_FALSE(wf.value().contains("inputs"));
+  CHECK(wf.value()["workflowClosureReference"] == "s3://bucket/closure.pb");
+  CHECK(wf.value()["offloadedInputs"] == "s3://bucket/inputs.pb");
+  CHECK(wf.value()["consoleUrl"] == "https://console");
+}
+
+TEST_CASE("A workflow missing a required input or given an unknown one is not built", "[unit]") {
+  core::CompiledWorkflowClosure closure;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(
+              Slurp(kSnacks / "compiled" / "026_core.control_flow.conditions.multiplier_2_wf.json"), &closure)
+              .ok());
+  core::LiteralMap inputs;
+  auto id = Data().execution_id;
+  auto missing = BuildFlyteWorkflow(closure, &inputs, id, "ns");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message() ==
+        "Collected Errors: 1\n\tError 0: Code: ParameterNotBound, Node Id: start-node, Description: Parameter not bound [my_input].\n");
+  (*inputs.mutable_literals())["nope"].mutable_scalar()->mutable_primitive()->set_integer(1);
+  (*inputs.mutable_literals())["my_input"].mutable_scalar()->mutable_primitive()->set_float_value(1);
+  auto unknown = BuildFlyteWorkflow(closure, &inputs, id, "ns");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message() ==
+        "Collected Errors: 1\n\tError 0: Code: VariableNameNotFound, Node Id: start-node, Description: Variable [nope] not found on node [].\n");
+  CHECK_FALSE(BuildFlyteWorkflow(closure, nullptr, id, "ns").ok());
+}
+
+TEST_CASE("Go's duration text and label sanitising are reproduced", "[unit]") {
+  CHECK(GoDuration(1200, 0) == "20m0s");
+  CHECK(GoDuration(3600, 0) == "1h0m0s");
+  CHECK(GoDuration(1, 500000000) == "1.5s");
+  CHECK(GoDuration(0, 0) == "0s");
+  CHECK(GoDuration(0, 2000000) == "2ms");
+  CHECK(SanitizeLabelValue("Core.Control_Flow..x-") == "core-control-flow-x");
+  CHECK(ParseGoDuration("1m30s").value() == std::chrono::milliseconds(90000));
+  CHECK_FALSE(ParseGoDuration("5 parsecs").ok());
+}
+
+TEST_CASE("Execute POSTs the FlyteWorkflow with the bearer token over verified TLS", "[integration]") {
+  FakeKubeApi api(Certs());
+  auto executor = Executor(Kubeconfig(api.url(), false));
+  auto data = Data();
+  auto response = executor.Execute(data);
+  REQUIRE(response.ok());
+  CHECK(response->cluster == "");
+  auto requests = api.Requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].target == kCollection);
+  CHECK(requests[0].headers["authorization"] == "Bearer s3cr3t-token");
+  CHECK(requests[0].headers["content-type"] == "application/json");
+  CHECK(requests[0].client_cn.empty());
+  auto expected = executor.Build(data);
+  REQUIRE(expected.ok());
+  CHECK(json::parse(requests[0].body) == expected.value());
+  CHECK(json::parse(requests[0].body)["metadata"]["name"] == "exec-1");
+}
+
+TEST_CASE("A client certificate from the kubeconfig authenticates the executor", "[integration]") {
+  FakeKubeApi api(Certs(), /*require_client_cert=*/true);
+  auto executor = Executor(Kubeconfig(api.url(), true));
+  REQUIRE(executor.Execute(Data()).ok());
+  auto requests = api.Requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].client_cn == "flyteadmin-client");
+  CHECK(requests[0].headers.count("authorization") == 0);
+
+  // Without the certificate the server refuses the handshake.
+  auto anonymous = Executor(Kubeconfig(api.url(), false));
+  auto refused = anonymous.Execute(Data("exec-2"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kInternal);
+  CHECK(api.Requests().size() == 1);
+}
+
+TEST_CASE("A server certificate from another CA is refused before anything is sent", "[integration]") {
+  FakeKubeApi api(Certs());
+  auto executor = Executor(Kubeconfig(api.url(), false, "other-ca.crt"));
+  auto refused = executor.Execute(Data());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kInternal);
+  CHECK(refused.status().message().rfind("failed to create workflow in propeller Post \"" + api.url() + kCollection + "\": tls: ", 0) == 0);
+  CHECK(api.Requests().empty());
+}
+
+TEST_CASE("Execute reads the API server's answers as upstream does", "[integration]") {
+  FakeKubeApi api(Certs());
+  auto executor = Executor(Kubeconfig(api.url(), false), "400ms");
+
+  SECTION("409 AlreadyExists counts as started") {
+    api.Answer({409, StatusBody(409, "AlreadyExists", "flyteworkflows.flyte.lyft.com \"exec-1\" already exists").dump()});
+    CHECK(executor.Execute(Data()).ok());
+  }
+  SECTION("403 Forbidden is an internal error carrying the server's message") {
+    const std::string message = "flyteworkflows.flyte.lyft.com is forbidden: User \"system:serviceaccount:flyte:flyteadmin\" cannot create resource";
+    api.Answer({403, StatusBody(403, "Forbidden", message).dump()});
+    auto r = executor.Execute(Data());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInternal);
+    CHECK(r.status().message() == "failed to create workflow in propeller " + message);
+  }
+  SECTION("500 and 503 are internal errors") {
+    api.Answer({500, StatusBody(500, "InternalError", "etcdserver: request timed out").dump()});
+    auto r = executor.Execute(Data());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInternal);
+    CHECK(r.status().message() == "failed to create workflow in propeller etcdserver: request timed out");
+    api.Answer({503, "upstream connect error"});
+    auto r2 = executor.Execute(Data());
+    REQUIRE_FALSE(r2.ok());
+    CHECK(r2.status().message() == "failed to create workflow in propeller the server is currently unable to handle the request");
+  }
+  SECTION("A server that does not answer in time fails the call at the deadline") {
+    api.Answer({201, "{}", std::chrono::milliseconds(1500)});
+    const auto start = std::chrono::steady_clock::now();
+    auto r = executor.Execute(Data());
+    const auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInternal);
+    CHECK(r.status().message().find("context deadline exceeded") != std::string::npos);
+    CHECK(took < std::chrono::milliseconds(1200));
+  }
+}
+
+TEST_CASE("Abort deletes the resource in the background and ignores a missing one", "[integration]") {
+  FakeKubeApi api(Certs());
+  auto executor = Executor(Kubeconfig(api.url(), false));
+  flyte::plugin::AbortData abort{"flytesnacks-development", Data().execution_id, ""};
+  api.Answer({200, StatusBody(200, "", "").dump()});
+  REQUIRE(executor.Abort(abort).ok());
+  auto requests = api.Requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "DELETE");
+  CHECK(requests[0].target == kCollection + "/exec-1");
+  CHECK(json::parse(requests[0].body)["propagationPolicy"] == "Background");
+  CHECK(requests[0].headers["authorization"] == "Bearer s3cr3t-token");
+
+  api.Answer({404, StatusBody(404, "NotFound", "flyteworkflows.flyte.lyft.com \"exec-1\" not found").dump()});
+  CHECK(executor.Abort(abort).ok());
+
+  api.Answer({403, StatusBody(403, "Forbidden", "forbidden").dump()});
+  auto r = executor.Abort(abort);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == StatusCode::kInternal);
+  CHECK(r.message() == "failed to terminate execution: project:\"flytesnacks\" domain:\"development\" name:\"exec-1\" with err forbidden");
+
+  abort.cluster = "elsewhere";
+  auto remote = executor.Abort(abort);
+  REQUIRE_FALSE(remote.ok());
+  CHECK(remote.message() == "remote target elsewhere is not supported");
+}
+
+TEST_CASE("The in-cluster service account is used when no kubeconfig is given", "[integration]") {
+  FakeKubeApi api(Certs());
+  const std::string token = flyte::test::WriteTempFile("token", "pod-token\n");
+  json config = {{"inCluster", {{"tokenPath", token}, {"caPath", (Certs().dir / "ca.crt").string()},
+                                {"host", "127.0.0.1"}, {"port", std::to_string(api.port())}}}};
+  auto parsed = ParseK8sExecutorConfig(config, json::object());
+  REQUIRE(parsed.ok());
+  K8sWorkflowExecutor executor(std::move(parsed.value()));
+  REQUIRE(executor.Execute(Data()).ok());
+  REQUIRE(api.Requests().size() == 1);
+  CHECK(api.Requests()[0].headers["authorization"] == "Bearer pod-token");
+  // The kubelet rotates the projected token: the next call reads the new one.
+  std::ofstream(token) << "rotated-token\n";
+  REQUIRE(executor.Execute(Data("exec-2")).ok());
+  REQUIRE(api.Requests().size() == 2);
+  CHECK(api.Requests()[1].headers["authorization"] == "Bearer rotated-token");
+
+  json broken = {{"inCluster", {{"tokenPath", token}, {"caPath", "/nonexistent/ca.crt"}, {"host", "h"}, {"port", "1"}}}};
+  CHECK_FALSE(ParseK8sExecutorConfig(broken, json::object()).ok());
+}
+
+TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort finds the named one",
+          "[integration]") {
+  FakeKubeApi east(Certs()), west(Certs()), off(Certs());
+  const std::string ca = (Certs().dir / "ca.crt").string();
+  const std::string token = flyte::test::WriteTempFile("token", "cluster-token");
+  auto cluster = [&](const std::string& name, const FakeKubeApi& api, bool enabled) {
+    return json{{"name", name}, {"endpoint", api.url()}, {"enabled", enabled},
+                {"auth", {{"type", "file_path"}, {"tokenPath", token}, {"certPath", ca}}}};
+  };
+  json root = {{"clusters",
+                {{"clusterConfigs", {cluster("east", east, true), cluster("west", west, true), cluster("off", off, false)}},
+                 {"labelClusterMap", {{"gpu", {{{"id", "west"}, {"weight", 1}}, {{"id", "off"}, {"weight", 1}}}},
+                                      {"cpu", {{{"id", "east"}, {"weight", 1}}}}}},
+                 {"defaultExecutionLabel", "cpu"}}}};
+  auto parsed = ParseK8sExecutorConfig(json::object(), root);
+  REQUIRE(parsed.ok());
+  K8sWorkflowExecutor executor(std::move(parsed.value()));
+
+  auto data = Data("labelled");
+  flyteidl::admin::ExecutionClusterLabel label;
+  label.set_value("gpu");
+  data.parameters.execution_cluster_label = label;
+  for (int i = 0; i < 3; ++i) {
+    auto r = executor.Execute(data);
+    REQUIRE(r.ok());
+    CHECK(r->cluster == "west");
+  }
+  auto unlabelled = executor.Execute(Data("plain"));
+  REQUIRE(unlabelled.ok());
+  CHECK(unlabelled->cluster == "east");
+  CHECK(west.Requests().size() == 3);
+  CHECK(east.Requests().size() == 1);
+  CHECK(off.Requests().empty());
+  CHECK(west.Requests()[0].headers["authorization"] == "Bearer cluster-token");
+
+  REQUIRE(executor.Abort({"flytesnacks-development", data.execution_id, "west"}).ok());
+  CHECK(west.Requests().back().method == "DELETE");
+  auto unknown = executor.Abort({"flytesnacks-development", data.execution_id, "mars"});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.message() == "invalid cluster target mars");
+
+  // Without a label on the request, the EXECUTION_CLUSTER_LABEL attribute decides (upstream asks
+  // with the workflow name as launch plan); a failing lookup fails the launch.
+  std::vector<std::string> asked;
+  auto with_lookup = ParseK8sExecutorConfig(json::object(), root);
+  REQUIRE(with_lookup.ok());
+  K8sWorkflowExecutor looking(std::move(with_lookup.value()),
+                              [&](const std::string& p, const std::string& d, const std::string& w,
+                                  const std::string& l) -> flyte::plugin::StatusOr<std::string> {
+                                asked = {p, d, w, l};
+                                if (p == "broken") return flyte::plugin::Internal("db down");
+                                return std::string("gpu");
+                              });
+  auto attributed = looking.Execute(Data("attributed"));
+  REQUIRE(attributed.ok());
+  CHECK(attributed->cluster == "west");
+  CHECK(asked == std::vector<std::string>{"flytesnacks", "development",
+                                          "core.control_flow.chain_tasks.chain_tasks_wf",
+                                          "core.control_flow.chain_tasks.chain_tasks_wf"});
+  auto broken_data = Data("broken");
+  broken_data.execution_id.set_project("broken");
+  auto broken = looking.Execute(broken_data);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.status().message() == "failed to create workflow in propeller db down");
+  asked.clear();
+  REQUIRE(looking.Execute(data).ok());  // the request's own label needs no lookup
+  CHECK(asked.empty());
+
+  root["clusters"]["clusterConfigs"].push_back(cluster("east", east, true));
+  auto duplicate = ParseK8sExecutorConfig(json::object(), root);
+  REQUIRE_FALSE(duplicate.ok());
+  CHECK(duplicate.status().message() == "duplicate clusters for name east");
+}

@@ -4,7 +4,8 @@
 //
 //   task_program <op> <inputs.pb URI> <output prefix URI> [op arguments...]
 //   add <a as rendered> <raw prefix> <checkpoint prefix> <previous checkpoint prefix>
-//       outputs c = a + b and info = "a=<rendered a>;raw=...;ckpt=...;prev=...;attempt=...;env=$LOCAL_TEST_ENV"
+//       outputs c = a + b and info = "a=<rendered
+//       a>;raw=...;ckpt=...;prev=...;attempt=...;env=$LOCAL_TEST_ENV"
 //   fail-until <attempt> <code> <message>   recoverable error.pb before that attempt, then add
 //   fail <recoverable|nonrecoverable> <code> <message>
 //   exit <n>                                exits with n and writes nothing
@@ -45,18 +46,20 @@ int64_t IntInput(const core::LiteralMap& inputs, const std::string& name) {
 
 int Add(const core::LiteralMap& inputs, const std::string& prefix, const std::string& info) {
   core::LiteralMap out;
-  (*out.mutable_literals())["c"].mutable_scalar()->mutable_primitive()->set_integer(IntInput(inputs, "a") +
-                                                                                     IntInput(inputs, "b"));
+  (*out.mutable_literals())["c"].mutable_scalar()->mutable_primitive()->set_integer(
+      IntInput(inputs, "a") + IntInput(inputs, "b"));
   (*out.mutable_literals())["info"].mutable_scalar()->mutable_primitive()->set_string_value(info);
   WriteFile(prefix + "/outputs.pb", out.SerializeAsString());
   return 0;
 }
 
-void WriteError(const std::string& prefix, bool recoverable, const std::string& code, const std::string& message) {
+void WriteError(const std::string& prefix, bool recoverable, const std::string& code,
+                const std::string& message) {
   core::ErrorDocument doc;
   doc.mutable_error()->set_code(code);
   doc.mutable_error()->set_message(message);
-  doc.mutable_error()->set_kind(recoverable ? core::ContainerError::RECOVERABLE : core::ContainerError::NON_RECOVERABLE);
+  doc.mutable_error()->set_kind(recoverable ? core::ContainerError::RECOVERABLE
+                                            : core::ContainerError::NON_RECOVERABLE);
   doc.mutable_error()->set_origin(core::ExecutionError::USER);
   WriteFile(prefix + "/error.pb", doc.SerializeAsString());
 }
@@ -83,8 +86,9 @@ int main(int argc, char** argv) {
   const int attempt = attempt_env ? std::atoi(attempt_env) : -1;
   if (op == "add" && argc >= 8) {
     const char* env = std::getenv("LOCAL_TEST_ENV");
-    std::string info = std::string("a=") + argv[4] + ";raw=" + argv[5] + ";ckpt=" + argv[6] + ";prev=" + argv[7] +
-                       ";attempt=" + std::to_string(attempt) + ";env=" + (env ? env : "");
+    std::string info = std::string("a=") + argv[4] + ";raw=" + argv[5] + ";ckpt=" + argv[6] +
+                       ";prev=" + argv[7] + ";attempt=" + std::to_string(attempt) +
+                       ";env=" + (env ? env : "");
     return Add(inputs, prefix, info);
   }
   if (op == "fail-until" && argc >= 7) {

@@ -1,14 +1,14 @@
 // The local executor's logic without a server: flyteplugins' template rendering, propeller's
 // attempt names, its config section and which workflows it accepts.
+#include "local_executor.h"
+
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <thread>
 
-#include "local_executor.h"
 #include "run.h"
 #include "task_runtime.h"
 
@@ -21,7 +21,8 @@ TEST_CASE("Command templates render upstream's variables case-insensitively", "[
   (*inputs.mutable_literals())["f"].mutable_scalar()->mutable_primitive()->set_float_value(1.5);
   (*inputs.mutable_literals())["s"].mutable_scalar()->mutable_primitive()->set_string_value("a$1b");
   auto& list = (*inputs.mutable_literals())["l"];
-  list.mutable_collection()->add_literals()->mutable_scalar()->mutable_primitive()->set_boolean(true);
+  list.mutable_collection()->add_literals()->mutable_scalar()->mutable_primitive()->set_boolean(
+      true);
   list.mutable_collection()->add_literals()->mutable_scalar()->mutable_blob()->set_uri("s3://b/k");
   TemplateValues v;
   v.input_file = "file:///m/n0/data/inputs.pb";
@@ -32,19 +33,21 @@ TEST_CASE("Command templates render upstream's variables case-insensitively", "[
   v.per_retry_unique_key = "0exec-n0-0";
   v.ns = "flytesnacks-development";
   v.inputs = &inputs;
-  auto out = RenderTemplate({"{{.input}}", "{{ .OutputPrefix }}", "{{$InputPrefix}}", "{{.rawOutputDataPrefix}}",
-                             "--ckpt={{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}", "{{.PerRetryUniqueKey}}",
-                             "{{.namespace}}", "{{.inputs.n}}/{{.Inputs.f}}", "{{.inputs.s}}", "{{.inputs.l}}",
-                             "plain {{.unknown}}"},
-                            v);
+  auto out = RenderTemplate(
+      {"{{.input}}", "{{ .OutputPrefix }}", "{{$InputPrefix}}", "{{.rawOutputDataPrefix}}",
+       "--ckpt={{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}", "{{.PerRetryUniqueKey}}",
+       "{{.namespace}}", "{{.inputs.n}}/{{.Inputs.f}}", "{{.inputs.s}}", "{{.inputs.l}}",
+       "plain {{.unknown}}"},
+      v);
   REQUIRE(out.ok());
-  CHECK(out.value() == std::vector<std::string>{"file:///m/n0/data/inputs.pb", "file:///m/n0/data/0",
-                                                "file:///m/n0/data", "file:///r/ab/x",
-                                                "--ckpt=file:///r/ab/x/_flytecheckpoints", "\"\"", "aexec_n0_0",
-                                                "flytesnacks-development", "42/1.5", "a$1b", "[true,s3://b/k]",
-                                                "plain {{.unknown}}"});
+  CHECK(out.value() ==
+        std::vector<std::string>{
+            "file:///m/n0/data/inputs.pb", "file:///m/n0/data/0", "file:///m/n0/data",
+            "file:///r/ab/x", "--ckpt=file:///r/ab/x/_flytecheckpoints", "\"\"", "aexec_n0_0",
+            "flytesnacks-development", "42/1.5", "a$1b", "[true,s3://b/k]", "plain {{.unknown}}"});
   v.prev_checkpoint_prefix = "file:///r/cd/y/_flytecheckpoints";
-  CHECK(RenderTemplate({"{{.prevCheckpointPrefix}}"}, v).value()[0] == "file:///r/cd/y/_flytecheckpoints");
+  CHECK(RenderTemplate({"{{.prevCheckpointPrefix}}"}, v).value()[0] ==
+        "file:///r/cd/y/_flytecheckpoints");
 
   auto missing = RenderTemplate({"{{.inputs.nope}}"}, v);
   REQUIRE_FALSE(missing.ok());
@@ -55,7 +58,8 @@ TEST_CASE("Command templates render upstream's variables case-insensitively", "[
 
 TEST_CASE("Attempt names and raw output shards follow propeller's encoding", "[unit]") {
   CHECK(FixedLengthUniqueIdForParts(50, {"exec", "n0", "0"}) == "exec-n0-0");
-  CHECK(FixedLengthUniqueIdForParts(50, {std::string(30, 'a'), "node-with-a-long-name", "0"}) == "f5udsa2i");
+  CHECK(FixedLengthUniqueIdForParts(50, {std::string(30, 'a'), "node-with-a-long-name", "0"}) ==
+        "f5udsa2i");
   CHECK(Base36ShardPrefix("exec-n0-0") == "mi");
 }
 
@@ -69,9 +73,11 @@ TEST_CASE("Durations print as Go prints them", "[unit]") {
   CHECK(GoDurationString(nanoseconds(0)) == "0s");
 }
 
-TEST_CASE("A child process is spawned without a shell, waited for and terminated as a group", "[unit]") {
+TEST_CASE("A child process is spawned without a shell, waited for and terminated as a group",
+          "[unit]") {
   const std::string log = "/tmp/flyte-local-executor-unit.log";
-  auto ok = ChildProcess::Spawn({"sh", "-c", "echo hello; exit 3"}, {"PATH=/usr/bin:/bin"}, "/tmp", log);
+  auto ok =
+      ChildProcess::Spawn({"sh", "-c", "echo hello; exit 3"}, {"PATH=/usr/bin:/bin"}, "/tmp", log);
   REQUIRE(ok.ok());
   std::optional<int> st;
   for (int i = 0; i < 200 && !st; ++i) {
@@ -91,7 +97,8 @@ TEST_CASE("A child process is spawned without a shell, waited for and terminated
 
   auto missing = ChildProcess::Spawn({"/no/such/program"}, {}, "/tmp", log);
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().message() == "failed to start [/no/such/program]: No such file or directory");
+  CHECK(missing.status().message() ==
+        "failed to start [/no/such/program]: No such file or directory");
 }
 
 TEST_CASE("The config section is checked key by key", "[unit]") {
@@ -99,8 +106,10 @@ TEST_CASE("The config section is checked key by key", "[unit]") {
   REQUIRE(defaults.ok());
   CHECK(defaults->cluster_id == "local");
   CHECK(defaults->metadata_prefix == std::vector<std::string>{"metadata", "propeller"});
-  auto custom = LocalExecutorSettings::FromConfig(
-      {{"clusterId", "laptop"}, {"metadataPrefix", "meta/run/"}, {"workers", 2}, {"terminationGracePeriod", 100}});
+  auto custom = LocalExecutorSettings::FromConfig({{"clusterId", "laptop"},
+                                                   {"metadataPrefix", "meta/run/"},
+                                                   {"workers", 2},
+                                                   {"terminationGracePeriod", 100}});
   REQUIRE(custom.ok());
   CHECK(custom->cluster_id == "laptop");
   CHECK(custom->metadata_prefix == std::vector<std::string>{"meta", "run"});
@@ -108,7 +117,8 @@ TEST_CASE("The config section is checked key by key", "[unit]") {
   CHECK(custom->termination_grace == std::chrono::milliseconds(100));
   auto bad = LocalExecutorSettings::FromConfig({{"workers", 0}});
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message() == "flyte_executor_local config: workers must be a positive integer");
+  CHECK(bad.status().message() ==
+        "flyte_executor_local config: workers must be a positive integer");
   auto unknown = LocalExecutorSettings::FromConfig({{"wrkers", 3}});
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.status().message() == "flyte_executor_local config: unknown key wrkers");

@@ -1,10 +1,10 @@
 // The local WorkflowExecutor: settings, the worker pool and the table of runs.
 #include "local_executor.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 #include "flyte/plugin/storage.h"
 #include "run.h"
@@ -30,14 +30,20 @@ Status WrongType(const std::string& key, const char* want) {
 StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann::json& section) {
   LocalExecutorSettings s;
   if (section.is_null()) return s;
-  if (!section.is_object()) return plugin::InvalidArgument("flyte_executor_local config must be an object");
-  static const std::set<std::string> known{"clusterId",          "metadataPrefix",
-                                           "rawOutputPrefix",    "workers",
+  if (!section.is_object())
+    return plugin::InvalidArgument("flyte_executor_local config must be an object");
+  static const std::set<std::string> known{"clusterId",
+                                           "metadataPrefix",
+                                           "rawOutputPrefix",
+                                           "workers",
                                            "maxNodeRetriesForSystemFailures",
-                                           "terminationGracePeriod", "executionWait",
-                                           "inheritEnv",         "scratchDirectory"};
+                                           "terminationGracePeriod",
+                                           "executionWait",
+                                           "inheritEnv",
+                                           "scratchDirectory"};
   for (const auto& [key, value] : section.items()) {
-    if (known.count(key) == 0) return plugin::InvalidArgument("flyte_executor_local config: unknown key " + key);
+    if (known.count(key) == 0)
+      return plugin::InvalidArgument("flyte_executor_local config: unknown key " + key);
   }
   auto str = [&](const char* key, std::string& out) -> Status {
     if (!section.contains(key)) return Status::Ok();
@@ -74,7 +80,8 @@ StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann
     std::size_t start = 0;
     while (start <= prefix.size()) {
       auto slash = prefix.find('/', start);
-      std::string seg = prefix.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      std::string seg =
+          prefix.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       if (!seg.empty()) s.metadata_prefix.push_back(seg);
       if (slash == std::string::npos) break;
       start = slash + 1;
@@ -132,9 +139,12 @@ void WorkerPool::Submit(std::function<void()> job) {
 }
 
 LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings settings)
-    : host_(host), settings_(std::move(settings)), pool_(std::make_unique<WorkerPool>(settings_.workers)) {
+    : host_(host),
+      settings_(std::move(settings)),
+      pool_(std::make_unique<WorkerPool>(settings_.workers)) {
   if (settings_.scratch_directory.empty())
-    settings_.scratch_directory = (std::filesystem::temp_directory_path() / "flyte-local-executor").string();
+    settings_.scratch_directory =
+        (std::filesystem::temp_directory_path() / "flyte-local-executor").string();
 }
 
 LocalExecutor::~LocalExecutor() {
@@ -161,16 +171,19 @@ void LocalExecutor::Reap() {
 
 StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::ExecutionData& data) {
   auto store = host_.Plugins().Get<plugin::ObjectStore>(plugin::plugin_id::kStorage);
-  if (!store) return plugin::FailedPrecondition("the local executor needs an ObjectStore plugin (PluginID Storage)");
+  if (!store)
+    return plugin::FailedPrecondition(
+        "the local executor needs an ObjectStore plugin (PluginID Storage)");
   if (LocalPath(store->BaseUri()).empty()) {
-    return plugin::FailedPrecondition("the local executor needs a file:// object store; storage is at " +
-                                      store->BaseUri());
+    return plugin::FailedPrecondition(
+        "the local executor needs a file:// object store; storage is at " + store->BaseUri());
   }
   if (auto s = CheckSupported(data.workflow_closure); !s.ok()) return s;
   const std::string key = KeyOf(data.execution_id);
   std::lock_guard lock(mu_);
   Reap();
-  if (auto it = runs_.find(key); it != runs_.end()) return plugin::ExecutionResponse{settings_.cluster_id};
+  if (auto it = runs_.find(key); it != runs_.end())
+    return plugin::ExecutionResponse{settings_.cluster_id};
   auto run = std::make_shared<Run>(*this, *store, data);
   runs_[key] = run;
   run->Start();
@@ -181,7 +194,8 @@ Status LocalExecutor::Abort(const plugin::AbortData& data) {
   std::shared_ptr<Run> run;
   {
     std::lock_guard lock(mu_);
-    if (auto it = runs_.find(KeyOf(data.execution_id)); it != runs_.end() && !it->second->finished())
+    if (auto it = runs_.find(KeyOf(data.execution_id));
+        it != runs_.end() && !it->second->finished())
       run = it->second;
   }
   if (run) {

@@ -10,11 +10,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "flyte/plugin/host_context.h"
 #include "flyte/plugin/workflow_executor.h"
@@ -23,15 +22,15 @@ namespace flyte::plugins::executor {
 
 // The plugin's config section (see README.md).
 struct LocalExecutorSettings {
-  std::string cluster_id = "local";                                  // clusterId
+  std::string cluster_id = "local";                                   // clusterId
   std::vector<std::string> metadata_prefix{"metadata", "propeller"};  // metadataPrefix
-  std::string raw_output_prefix;                // rawOutputPrefix; default <storage base>/data
-  int workers = 8;                              // workers
-  int max_system_failures = 3;                  // maxNodeRetriesForSystemFailures
+  std::string raw_output_prefix;  // rawOutputPrefix; default <storage base>/data
+  int workers = 8;                // workers
+  int max_system_failures = 3;    // maxNodeRetriesForSystemFailures
   std::chrono::milliseconds termination_grace{5000};  // terminationGracePeriod (ms)
   std::chrono::milliseconds event_wait{30000};        // executionWait (ms)
   std::vector<std::string> inherit_env{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"};  // inheritEnv
-  std::string scratch_directory;                // scratchDirectory; default <tmp>/flyte-local-executor
+  std::string scratch_directory;  // scratchDirectory; default <tmp>/flyte-local-executor
 
   static plugin::StatusOr<LocalExecutorSettings> FromConfig(const nlohmann::json& section);
 };

@@ -1,13 +1,12 @@
 // One execution run locally: flytepropeller's node walk, storage layout and event sequence.
 #include "run.h"
 
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <thread>
-
-#include <google/protobuf/util/time_util.h>
-#include <spdlog/spdlog.h>
 
 #include "flyte/plugin/call_context.h"
 #include "flyte/plugin/managers.h"
@@ -38,7 +37,8 @@ std::string TaskKey(const core::Identifier& id) {
   return id.project() + "/" + id.domain() + "/" + id.name() + "/" + id.version();
 }
 
-core::ExecutionError MakeError(core::ExecutionError::ErrorKind kind, std::string code, std::string message) {
+core::ExecutionError MakeError(core::ExecutionError::ErrorKind kind, std::string code,
+                               std::string message) {
   core::ExecutionError e;
   e.set_kind(kind);
   e.set_code(std::move(code));
@@ -73,7 +73,8 @@ template <typename Send>
 bool Deliver(LocalExecutor& owner, const std::string& what, Send send) {
   const auto deadline = std::chrono::steady_clock::now() + owner.settings().event_wait;
   while (true) {
-    plugin::CallContext call("/flyteidl.service.AdminService/" + what, {}, "flyte_executor_local", false);
+    plugin::CallContext call("/flyteidl.service.AdminService/" + what, {}, "flyte_executor_local",
+                             false);
     Status s = send(call);
     if (s.ok() || s.code() == plugin::StatusCode::kAlreadyExists) return true;
     if (s.code() == plugin::StatusCode::kNotFound && std::chrono::steady_clock::now() < deadline) {
@@ -88,9 +89,11 @@ bool Deliver(LocalExecutor& owner, const std::string& what, Send send) {
 bool SendWorkflow(LocalExecutor& owner, const core::WorkflowExecutionIdentifier& id,
                   core::WorkflowExecution::Phase phase, const core::ExecutionError* error,
                   const std::string& output_uri) {
-  auto manager = owner.host().Plugins().Get<plugin::ExecutionManager>(plugin::plugin_id::kExecutionManager);
+  auto manager =
+      owner.host().Plugins().Get<plugin::ExecutionManager>(plugin::plugin_id::kExecutionManager);
   if (!manager) {
-    owner.host().Logger()->error("local executor: no ExecutionManager plugin to send workflow events to");
+    owner.host().Logger()->error(
+        "local executor: no ExecutionManager plugin to send workflow events to");
     return false;
   }
   admin::WorkflowExecutionEventRequest request;
@@ -129,12 +132,13 @@ Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
                                                 : nullptr;
     if (kind != nullptr || !node.has_task_node()) {
       return plugin::Unimplemented(std::string("the local executor does not run ") +
-                                   (kind ? kind : "target-less") + " nodes yet (node " + node.id() + ")");
+                                   (kind ? kind : "target-less") + " nodes yet (node " + node.id() +
+                                   ")");
     }
     if (tasks.count(TaskKey(node.task_node().reference_id())) == 0) {
       return plugin::Unimplemented("the local executor runs container tasks only; task " +
-                                   node.task_node().reference_id().name() + " of node " + node.id() +
-                                   " has no container");
+                                   node.task_node().reference_id().name() + " of node " +
+                                   node.id() + " has no container");
     }
   }
   return Status::Ok();
@@ -149,7 +153,8 @@ struct Run::AttemptResult {
 Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData data)
     : owner_(owner), store_(store), data_(std::move(data)) {
   std::map<std::string, const core::TaskTemplate*> by_key;
-  for (const auto& t : data_.workflow_closure.tasks()) by_key[TaskKey(t.template_().id())] = &t.template_();
+  for (const auto& t : data_.workflow_closure.tasks())
+    by_key[TaskKey(t.template_().id())] = &t.template_();
   const auto& wf = data_.workflow_closure.primary();
   for (const auto& node : wf.template_().nodes()) {
     if (node.id() == kStartNode || node.id() == kEndNode) continue;
@@ -209,7 +214,9 @@ std::string Run::Join(const std::string& base, const std::vector<std::string>& s
   return out;
 }
 
-std::string Run::NodeDataDir(const std::string& node_id) { return Join(wf_dir_, {node_id, "data"}); }
+std::string Run::NodeDataDir(const std::string& node_id) {
+  return Join(wf_dir_, {node_id, "data"});
+}
 
 bool Run::SendWorkflowEvent(core::WorkflowExecution::Phase phase, const core::ExecutionError* error,
                             const std::string& output_uri) {
@@ -225,10 +232,11 @@ bool Run::SendNodeEvent(event::NodeExecutionEvent e) {
     std::lock_guard lock(mu_);
     if (silent_) return false;
   }
-  auto manager =
-      owner_.host().Plugins().Get<plugin::NodeExecutionManager>(plugin::plugin_id::kNodeExecutionManager);
+  auto manager = owner_.host().Plugins().Get<plugin::NodeExecutionManager>(
+      plugin::plugin_id::kNodeExecutionManager);
   if (!manager) {
-    owner_.host().Logger()->error("local executor: no NodeExecutionManager plugin to send node events to");
+    owner_.host().Logger()->error(
+        "local executor: no NodeExecutionManager plugin to send node events to");
     return false;
   }
   admin::NodeExecutionEventRequest request;
@@ -246,15 +254,16 @@ bool Run::SendTaskEvent(event::TaskExecutionEvent e) {
     std::lock_guard lock(mu_);
     if (silent_) return false;
   }
-  auto manager =
-      owner_.host().Plugins().Get<plugin::TaskExecutionManager>(plugin::plugin_id::kTaskExecutionManager);
+  auto manager = owner_.host().Plugins().Get<plugin::TaskExecutionManager>(
+      plugin::plugin_id::kTaskExecutionManager);
   if (!manager) {
-    owner_.host().Logger()->error("local executor: no TaskExecutionManager plugin to send task events to");
+    owner_.host().Logger()->error(
+        "local executor: no TaskExecutionManager plugin to send task events to");
     return false;
   }
   admin::TaskExecutionEventRequest request;
-  request.set_request_id(data_.execution_id.name() + "-" + e.parent_node_execution_id().node_id() + "-" +
-                         std::to_string(e.retry_attempt()) + "-" +
+  request.set_request_id(data_.execution_id.name() + "-" + e.parent_node_execution_id().node_id() +
+                         "-" + std::to_string(e.retry_attempt()) + "-" +
                          core::TaskExecution::Phase_Name(e.phase()));
   *request.mutable_event() = std::move(e);
   return Deliver(owner_, "CreateTaskEvent", [&](plugin::CallContext& call) {
@@ -299,7 +308,8 @@ void Run::Main() {
   }
   // The start node's outputs are the workflow's inputs.
   const std::string start_out = Join(NodeDataDir(kStartNode), {"0"});
-  if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString()); !s.ok()) {
+  if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString());
+      !s.ok()) {
     auto err = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
                          "Failed to store workflow inputs (as start node): " + s.message());
     SendWorkflowEvent(core::WorkflowExecution::FAILING, &err, "");
@@ -341,7 +351,8 @@ void Run::Main() {
 
 bool Run::Coordinate() {
   const auto& wf = data_.workflow_closure.primary().template_();
-  const bool fail_fast = wf.metadata().on_failure() != core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE;
+  const bool fail_fast =
+      wf.metadata().on_failure() != core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE;
   const int64_t max_parallelism = data_.parameters.execution_config.max_parallelism();
   std::unique_lock lock(mu_);
   bool failing_reported = false;
@@ -350,7 +361,8 @@ bool Run::Coordinate() {
       for (auto& [id, state] : states_) {
         if (state.phase != NodePhase::kNotStarted) continue;
         bool ready = true;
-        for (const auto& up : state.upstream) ready = ready && states_[up].phase == NodePhase::kSucceeded;
+        for (const auto& up : state.upstream)
+          ready = ready && states_[up].phase == NodePhase::kSucceeded;
         if (!ready) continue;
         if (max_parallelism > 0 && running_tasks_ >= max_parallelism) break;
         state.phase = NodePhase::kRunning;
@@ -408,7 +420,8 @@ void Run::RunNode(const std::string& node_id) {
   const std::string data_dir = NodeDataDir(node_id);
   auto inputs = ResolveBindings(node.inputs());
   if (!inputs.ok()) {
-    auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure", inputs.status().message());
+    auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
+                           inputs.status().message());
     auto e = NodeEvent(node, core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
@@ -417,8 +430,9 @@ void Run::RunNode(const std::string& node_id) {
   }
   const std::string input_uri = data_dir + "/inputs.pb";
   if (auto s = store_.Write(input_uri, inputs->SerializeAsString()); !s.ok()) {
-    auto error = MakeError(core::ExecutionError::SYSTEM, "StorageError",
-                           "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
+    auto error = MakeError(
+        core::ExecutionError::SYSTEM, "StorageError",
+        "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
     auto e = NodeEvent(node, core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
@@ -431,8 +445,9 @@ void Run::RunNode(const std::string& node_id) {
   RunTaskNode(node, *tasks_.at(node_id), data_dir, input_uri, inputs.value());
 }
 
-void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task, const std::string& data_dir,
-                      const std::string& input_uri, const core::LiteralMap& inputs) {
+void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
+                      const std::string& data_dir, const std::string& input_uri,
+                      const core::LiteralMap& inputs) {
   uint32_t max_attempts = 1;
   if (node.metadata().retries().retries() != 0) {
     max_attempts = node.metadata().retries().retries() + 1;
@@ -515,7 +530,8 @@ void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task, co
     auto error = MakeError(core::ExecutionError::USER, "RetriesExhausted|" + r.error.code(),
                            "[" + std::to_string(current) + "/" + std::to_string(max) +
                                "] currentAttempt done. Last Error: " +
-                               core::ExecutionError::ErrorKind_Name(r.error.kind()) + "::" + r.error.message());
+                               core::ExecutionError::ErrorKind_Name(r.error.kind()) +
+                               "::" + r.error.message());
     auto e = node_event(core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
@@ -529,8 +545,8 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
                                    const core::LiteralMap& inputs, uint32_t attempt) {
   const auto& id = data_.execution_id;
   auto raw_for = [&](uint32_t a) {
-    const std::string unique =
-        FixedLengthUniqueIdForParts(kGeneratedNameMaxLength, {id.name(), node.id(), std::to_string(a)});
+    const std::string unique = FixedLengthUniqueIdForParts(
+        kGeneratedNameMaxLength, {id.name(), node.id(), std::to_string(a)});
     return std::make_pair(unique, Join(raw_prefix_, {Base36ShardPrefix(unique), unique}));
   };
   const auto [generated_name, raw] = raw_for(attempt);
@@ -577,16 +593,19 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   values.output_prefix = output_dir;
   values.raw_output_prefix = raw;
   values.checkpoint_prefix = result.checkpoint_uri;
-  if (attempt > 0) values.prev_checkpoint_prefix = raw_for(attempt - 1).second + "/_flytecheckpoints";
+  if (attempt > 0)
+    values.prev_checkpoint_prefix = raw_for(attempt - 1).second + "/_flytecheckpoints";
   values.per_retry_unique_key = generated_name;
   values.ns = data_.namespace_;
   values.inputs = &inputs;
-  std::vector<std::string> argv(task.container().command().begin(), task.container().command().end());
+  std::vector<std::string> argv(task.container().command().begin(),
+                                task.container().command().end());
   argv.insert(argv.end(), task.container().args().begin(), task.container().args().end());
   auto rendered = RenderTemplate(argv, values);
   if (!rendered.ok()) {
-    return fail(AttemptResult::Kind::kPermanent,
-                MakeError(core::ExecutionError::USER, "BadTaskSpecification", rendered.status().message()));
+    return fail(
+        AttemptResult::Kind::kPermanent,
+        MakeError(core::ExecutionError::USER, "BadTaskSpecification", rendered.status().message()));
   }
 
   // Environment: what the server passes on, Flyte's execution variables, the execution config's
@@ -604,7 +623,8 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   env["FLYTE_INTERNAL_TASK_DOMAIN"] = task.id().domain();
   env["FLYTE_INTERNAL_TASK_NAME"] = task.id().name();
   env["FLYTE_INTERNAL_TASK_VERSION"] = task.id().version();
-  for (const auto& kv : data_.parameters.execution_config.envs().values()) env[kv.key()] = kv.value();
+  for (const auto& kv : data_.parameters.execution_config.envs().values())
+    env[kv.key()] = kv.value();
   for (const auto& kv : task.container().env()) env[kv.key()] = kv.value();
   std::vector<std::string> envp;
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
@@ -619,8 +639,9 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
 
   auto child = ChildProcess::Spawn(rendered.value(), envp, scratch.string(), log_file);
   if (!child.ok()) {
-    return fail(AttemptResult::Kind::kPermanent,
-                MakeError(core::ExecutionError::USER, "ProcessStartFailure", child.status().message()));
+    return fail(
+        AttemptResult::Kind::kPermanent,
+        MakeError(core::ExecutionError::USER, "ProcessStartFailure", child.status().message()));
   }
   task_event(core::TaskExecution::RUNNING, nullptr);
   // The node runs once its first attempt does.
@@ -662,13 +683,15 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
       break;
     }
     if (node_deadline && now >= *node_deadline) {
-      timeout = MakeError(core::ExecutionError::USER, "TimeoutExpired",
-                          "task execution timeout [" + GoDurationString(ToDuration(node.metadata().timeout())) +
-                              "] expired");
+      timeout =
+          MakeError(core::ExecutionError::USER, "TimeoutExpired",
+                    "task execution timeout [" +
+                        GoDurationString(ToDuration(node.metadata().timeout())) + "] expired");
     } else if (task_deadline && now >= *task_deadline) {
-      timeout = MakeError(core::ExecutionError::USER, "DeadlineExceeded",
-                          "task active deadline [" + GoDurationString(ToDuration(task.metadata().timeout())) +
-                              "] exceeded");
+      timeout =
+          MakeError(core::ExecutionError::USER, "DeadlineExceeded",
+                    "task active deadline [" +
+                        GoDurationString(ToDuration(task.metadata().timeout())) + "] exceeded");
     }
     if (timeout) {
       status = child->Terminate(owner_.settings().termination_grace);
@@ -730,21 +753,24 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     error.set_kind(doc.error().origin());
     if (doc.error().has_timestamp()) *error.mutable_timestamp() = doc.error().timestamp();
     error.set_worker(doc.error().worker());
-    return fail(doc.error().kind() == core::ContainerError::RECOVERABLE ? AttemptResult::Kind::kRetryable
-                                                                        : AttemptResult::Kind::kPermanent,
+    return fail(doc.error().kind() == core::ContainerError::RECOVERABLE
+                    ? AttemptResult::Kind::kRetryable
+                    : AttemptResult::Kind::kPermanent,
                 error);
   }
   if (WIFSIGNALED(*status)) {
-    return fail(AttemptResult::Kind::kRetryable,
-                MakeError(core::ExecutionError::SYSTEM, "Interrupted",
-                          "[" + node.id() + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
-                              "). Output:\n" + FileTail(log_file, 2048)));
+    return fail(
+        AttemptResult::Kind::kRetryable,
+        MakeError(core::ExecutionError::SYSTEM, "Interrupted",
+                  "[" + node.id() + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
+                      "). Output:\n" + FileTail(log_file, 2048)));
   }
   if (WIFEXITED(*status) && WEXITSTATUS(*status) != 0) {
     return fail(AttemptResult::Kind::kRetryable,
                 MakeError(core::ExecutionError::USER, "ProcessFailed",
                           "[" + node.id() + "] terminated with exit code (" +
-                              std::to_string(WEXITSTATUS(*status)) + "). Output:\n" + FileTail(log_file, 2048)));
+                              std::to_string(WEXITSTATUS(*status)) + "). Output:\n" +
+                              FileTail(log_file, 2048)));
   }
   if (task.interface().outputs().variables_size() > 0) {
     auto size = store_.Size(output_dir + "/outputs.pb");
@@ -769,7 +795,8 @@ bool Run::RunEndNode(core::ExecutionError& error) {
   }
   auto outputs = ResolveBindings(wf.outputs());
   if (!outputs.ok()) {
-    error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure", outputs.status().message());
+    error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
+                      outputs.status().message());
     auto e = NodeEvent(end, core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
@@ -799,12 +826,14 @@ bool Run::RunEndNode(core::ExecutionError& error) {
   return true;
 }
 
-StatusOr<core::LiteralMap> Run::ResolveBindings(const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
+StatusOr<core::LiteralMap> Run::ResolveBindings(
+    const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
   core::LiteralMap out;
   for (const auto& b : bindings) {
     auto literal = ResolveBindingData(b.binding());
     if (!literal.ok()) {
-      return plugin::Internal("Error binding Var [wf].[" + b.var() + "], caused by: " + literal.status().message());
+      return plugin::Internal("Error binding Var [wf].[" + b.var() +
+                              "], caused by: " + literal.status().message());
     }
     (*out.mutable_literals())[b.var()] = std::move(literal.value());
   }
@@ -855,7 +884,8 @@ StatusOr<core::Literal> Run::ExtractOutput(const core::OutputReference& ref) {
     output_dir = Join(NodeDataDir(kStartNode), {"0"});
   } else {
     auto node = nodes_.find(node_id);
-    if (node == nodes_.end()) return plugin::InvalidArgument("Undefined node in Workflow [" + node_id + "]");
+    if (node == nodes_.end())
+      return plugin::InvalidArgument("Undefined node in Workflow [" + node_id + "]");
     for (const auto& alias : node->second->output_aliases()) {
       if (alias.alias() == var) var = alias.var();
     }
@@ -866,8 +896,9 @@ StatusOr<core::Literal> Run::ExtractOutput(const core::OutputReference& ref) {
   auto bytes = store_.Read(uri);
   core::LiteralMap outputs;
   if (!bytes.ok() || !outputs.ParseFromString(bytes.value())) {
-    return plugin::Internal("[" + node_id + "] Failed to GetPrevious data from outputDir [" + uri + "]" +
-                            (bytes.ok() ? std::string(": not a LiteralMap") : ": " + bytes.status().message()));
+    return plugin::Internal(
+        "[" + node_id + "] Failed to GetPrevious data from outputDir [" + uri + "]" +
+        (bytes.ok() ? std::string(": not a LiteralMap") : ": " + bytes.status().message()));
   }
   auto found = outputs.literals().find(var);
   if (found == outputs.literals().end())
@@ -877,18 +908,19 @@ StatusOr<core::Literal> Run::ExtractOutput(const core::OutputReference& ref) {
     if (current.has_map()) {
       auto it = current.map().literals().find(attr.string_value());
       if (it == current.map().literals().end())
-        return plugin::InvalidArgument("[" + node_id + "] key [" + attr.string_value() + "] does not exist in literal");
+        return plugin::InvalidArgument("[" + node_id + "] key [" + attr.string_value() +
+                                       "] does not exist in literal");
       core::Literal next = it->second;
       current = std::move(next);
     } else if (current.has_collection()) {
       if (attr.int_value() < 0 || attr.int_value() >= current.collection().literals_size())
-        return plugin::InvalidArgument("[" + node_id + "] index [" + std::to_string(attr.int_value()) +
-                                       "] is out of range");
+        return plugin::InvalidArgument("[" + node_id + "] index [" +
+                                       std::to_string(attr.int_value()) + "] is out of range");
       core::Literal next = current.collection().literals(attr.int_value());
       current = std::move(next);
     } else {
-      return plugin::Unimplemented("[" + node_id +
-                                   "] the local executor resolves attribute paths into maps and lists only");
+      return plugin::Unimplemented(
+          "[" + node_id + "] the local executor resolves attribute paths into maps and lists only");
     }
   }
   return current;

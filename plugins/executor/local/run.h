@@ -33,7 +33,8 @@ class Run : public std::enable_shared_from_this<Run> {
   bool finished() const { return finished_; }
   void Join();
   // The workflow ABORTED event for an execution without a run here.
-  static void ReportAborted(LocalExecutor& owner, const flyteidl::core::WorkflowExecutionIdentifier& id);
+  static void ReportAborted(LocalExecutor& owner,
+                            const flyteidl::core::WorkflowExecutionIdentifier& id);
 
  private:
   enum class NodePhase { kNotStarted, kRunning, kSucceeded, kFailed, kAborted };
@@ -50,9 +51,10 @@ class Run : public std::enable_shared_from_this<Run> {
   void RunTaskNode(const flyteidl::core::Node& node, const flyteidl::core::TaskTemplate& task,
                    const std::string& data_dir, const std::string& input_uri,
                    const flyteidl::core::LiteralMap& inputs);
-  AttemptResult RunAttempt(const flyteidl::core::Node& node, const flyteidl::core::TaskTemplate& task,
-                           const std::string& data_dir, const std::string& output_dir,
-                           const flyteidl::core::LiteralMap& inputs, uint32_t attempt);
+  AttemptResult RunAttempt(const flyteidl::core::Node& node,
+                           const flyteidl::core::TaskTemplate& task, const std::string& data_dir,
+                           const std::string& output_dir, const flyteidl::core::LiteralMap& inputs,
+                           uint32_t attempt);
   void FinishNode(const std::string& node_id, NodePhase phase,
                   const std::optional<flyteidl::core::ExecutionError>& error);
   bool RunEndNode(flyteidl::core::ExecutionError& error);
@@ -62,12 +64,15 @@ class Run : public std::enable_shared_from_this<Run> {
   std::string Join(const std::string& base, const std::vector<std::string>& segments);
   plugin::StatusOr<flyteidl::core::LiteralMap> ResolveBindings(
       const google::protobuf::RepeatedPtrField<flyteidl::core::Binding>& bindings);
-  plugin::StatusOr<flyteidl::core::Literal> ResolveBindingData(const flyteidl::core::BindingData& data);
-  plugin::StatusOr<flyteidl::core::Literal> ExtractOutput(const flyteidl::core::OutputReference& ref);
+  plugin::StatusOr<flyteidl::core::Literal> ResolveBindingData(
+      const flyteidl::core::BindingData& data);
+  plugin::StatusOr<flyteidl::core::Literal> ExtractOutput(
+      const flyteidl::core::OutputReference& ref);
 
   // Events, as propeller sends them; false when the admin refused one the run cannot go on after.
   bool SendWorkflowEvent(flyteidl::core::WorkflowExecution::Phase phase,
-                         const flyteidl::core::ExecutionError* error, const std::string& output_uri);
+                         const flyteidl::core::ExecutionError* error,
+                         const std::string& output_uri);
   bool SendNodeEvent(flyteidl::event::NodeExecutionEvent event);
   bool SendTaskEvent(flyteidl::event::TaskExecutionEvent event);
   flyteidl::event::NodeExecutionEvent NodeEvent(const flyteidl::core::Node& node,

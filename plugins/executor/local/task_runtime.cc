@@ -2,6 +2,7 @@
 #include "task_runtime.h"
 
 #include <fcntl.h>
+#include <google/protobuf/util/time_util.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,8 +14,6 @@
 #include <regex>
 #include <sstream>
 #include <thread>
-
-#include <google/protobuf/util/time_util.h>
 
 #include "flyte/manager/go_compat.h"
 
@@ -173,7 +172,8 @@ StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>
     v = ReplaceAll(v, PerRetryRe(), key);
     if (std::regex_search(v, TaskTemplateRe())) {
       return plugin::InvalidArgument(
-          "input template [" + item + "]: {{.TaskTemplatePath}} is not offered by the local executor");
+          "input template [" + item +
+          "]: {{.TaskTemplatePath}} is not offered by the local executor");
     }
     v = ReplaceAll(v, NamespaceRe(), values.ns);
     if (values.inputs != nullptr) {
@@ -193,8 +193,9 @@ StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>
         }
         auto s = SerializeLiteral(found->second);
         if (!s.ok()) {
-          errors.push_back("input template [" + it->str() + "]: failed to bind a value to inputName [" +
-                           name + "]: " + s.status().message());
+          errors.push_back("input template [" + it->str() +
+                           "]: failed to bind a value to inputName [" + name +
+                           "]: " + s.status().message());
           continue;
         }
         rendered += s.value();
@@ -221,8 +222,9 @@ std::string FixedLengthUniqueIdForParts(int max_length, const std::vector<std::s
   }
   if (static_cast<int>(joined.size()) <= max_length) return joined;
   const uint32_t h = Fnv32a(joined);
-  const unsigned char bytes[4] = {static_cast<unsigned char>(h >> 24), static_cast<unsigned char>(h >> 16),
-                                  static_cast<unsigned char>(h >> 8), static_cast<unsigned char>(h)};
+  const unsigned char bytes[4] = {
+      static_cast<unsigned char>(h >> 24), static_cast<unsigned char>(h >> 16),
+      static_cast<unsigned char>(h >> 8), static_cast<unsigned char>(h)};
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz123456";
   std::string out = "f";
   uint64_t buffer = 0;
@@ -248,7 +250,8 @@ std::string Base36ShardPrefix(const std::string& key) {
 StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
                                            const std::vector<std::string>& env,
                                            const std::string& cwd, const std::string& log_file) {
-  if (argv.empty() || argv[0].empty()) return plugin::InvalidArgument("the task has no command to run");
+  if (argv.empty() || argv[0].empty())
+    return plugin::InvalidArgument("the task has no command to run");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -265,7 +268,8 @@ StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

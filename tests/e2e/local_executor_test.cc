@@ -622,3 +622,49 @@ TEST_CASE("A single task launched as its own execution runs locally", "[e2e]") {
   CHECK_THAT(data.full_outputs().literals().at("info").scalar().primitive().string_value(),
              Catch::StartsWith("a=20;"));
 }
+
+TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with the reason",
+          "[e2e]") {
+  LocalServer s;
+  admin::WorkflowCreateRequest req;
+  *req.mutable_id() = Id(core::WORKFLOW, "gated");
+  auto *wf = req.mutable_spec()->mutable_template_();
+  *wf->mutable_id() = req.id();
+  wf->mutable_interface()->mutable_inputs();
+  wf->mutable_interface()->mutable_outputs();
+  auto *gate = wf->add_nodes();
+  gate->set_id("g0");
+  gate->mutable_metadata()->set_name("g0");
+  gate->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
+  {
+    grpc::ClientContext ctx;
+    admin::WorkflowCreateResponse resp;
+    auto st = s.stub->CreateWorkflow(&ctx, req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
+  admin::LaunchPlanCreateRequest lp;
+  *lp.mutable_id() = Id(core::LAUNCH_PLAN, "gated");
+  *lp.mutable_spec()->mutable_workflow_id() = req.id();
+  {
+    grpc::ClientContext ctx;
+    admin::LaunchPlanCreateResponse resp;
+    REQUIRE(s.stub->CreateLaunchPlan(&ctx, lp, &resp).ok());
+  }
+  admin::ExecutionCreateRequest create;
+  create.set_project(kProject);
+  create.set_domain(kDomain);
+  create.set_name("gated-run");
+  *create.mutable_spec()->mutable_launch_plan() = lp.id();
+  grpc::ClientContext ctx;
+  admin::ExecutionCreateResponse resp;
+  auto st = s.stub->CreateExecution(&ctx, create, &resp);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  auto e = Get(s, resp.id());
+  CHECK(e.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(e.closure().error().code() == "Unimplemented");
+  CHECK(e.closure().error().message() ==
+        "the local executor does not run gate nodes yet (node g0)");
+  CHECK(Nodes(s, resp.id()).empty());
+}

@@ -2,7 +2,9 @@
 // attempt names, its config section and which workflows it accepts.
 #include "local_executor.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -94,6 +96,21 @@ TEST_CASE("A child process is spawned without a shell, waited for and terminated
   int status = sleeper->Terminate(std::chrono::milliseconds(2000));
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGTERM);
+
+  // The server's open descriptors do not reach the child.
+  const int fd = open("/dev/null", O_RDONLY);
+  REQUIRE(fd > 2);
+  const std::string check = "test -e /proc/self/fd/" + std::to_string(fd) + " && exit 9; exit 0";
+  auto leaks = ChildProcess::Spawn({"sh", "-c", check}, {"PATH=/usr/bin:/bin"}, "/tmp", log);
+  REQUIRE(leaks.ok());
+  std::optional<int> leak_status;
+  for (int i = 0; i < 200 && !leak_status; ++i) {
+    leak_status = leaks->Poll();
+    if (!leak_status) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  close(fd);
+  REQUIRE(leak_status);
+  CHECK(WEXITSTATUS(*leak_status) == 0);
 
   auto missing = ChildProcess::Spawn({"/no/such/program"}, {}, "/tmp", log);
   REQUIRE_FALSE(missing.ok());

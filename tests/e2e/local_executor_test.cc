@@ -24,9 +24,9 @@ namespace core = flyteidl::core;
 
 namespace {
 
-constexpr const char *kProject = "flytesnacks";
-constexpr const char *kDomain = "development";
-constexpr const char *kVersion = "v1";
+constexpr const char* kProject = "flytesnacks";
+constexpr const char* kDomain = "development";
+constexpr const char* kVersion = "v1";
 
 struct LocalServer {
   LocalServer()
@@ -46,7 +46,7 @@ struct LocalServer {
   std::unique_ptr<flyteidl::service::AdminService::Stub> stub;
 };
 
-core::Identifier Id(core::ResourceType type, const std::string &name) {
+core::Identifier Id(core::ResourceType type, const std::string& name) {
   core::Identifier id;
   id.set_resource_type(type);
   id.set_project(kProject);
@@ -70,29 +70,29 @@ core::Literal Int(int64_t v) {
 
 // A task of the stand-in program: inputs a, b (integers), outputs c (integer)
 // and info (string).
-void RegisterTask(LocalServer &s, const std::string &name, std::vector<std::string> args,
+void RegisterTask(LocalServer& s, const std::string& name, std::vector<std::string> args,
                   uint32_t retries = 0,
-                  const std::vector<std::pair<std::string, std::string>> &env = {}) {
+                  const std::vector<std::pair<std::string, std::string>>& env = {}) {
   admin::TaskCreateRequest req;
   *req.mutable_id() = Id(core::TASK, name);
-  auto *t = req.mutable_spec()->mutable_template_();
+  auto* t = req.mutable_spec()->mutable_template_();
   *t->mutable_id() = req.id();
   t->set_type("python-task");
   t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
   t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
   if (retries > 0) t->mutable_metadata()->mutable_retries()->set_retries(retries);
-  auto *in = t->mutable_interface()->mutable_inputs()->mutable_variables();
+  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
   *(*in)["a"].mutable_type() = Simple(core::INTEGER);
   *(*in)["b"].mutable_type() = Simple(core::INTEGER);
-  auto *out = t->mutable_interface()->mutable_outputs()->mutable_variables();
+  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
   *(*out)["c"].mutable_type() = Simple(core::INTEGER);
   *(*out)["info"].mutable_type() = Simple(core::STRING);
-  auto *c = t->mutable_container();
+  auto* c = t->mutable_container();
   c->set_image("local/none:latest");
   c->add_command(LOCAL_TASK_PROGRAM);
-  for (auto &a : args) c->add_args(a);
-  for (const auto &[k, v] : env) {
-    auto *kv = c->add_env();
+  for (auto& a : args) c->add_args(a);
+  for (const auto& [k, v] : env) {
+    auto* kv = c->add_env();
     kv->set_key(k);
     kv->set_value(v);
   }
@@ -103,7 +103,7 @@ void RegisterTask(LocalServer &s, const std::string &name, std::vector<std::stri
   REQUIRE(st.ok());
 }
 
-core::BindingData Promise(const std::string &node, const std::string &var) {
+core::BindingData Promise(const std::string& node, const std::string& var) {
   core::BindingData b;
   b.mutable_promise()->set_node_id(node);
   b.mutable_promise()->set_var(var);
@@ -125,33 +125,35 @@ struct NodeDef {
 // A workflow with inputs x, y over the given task nodes, its outputs bound as
 // given, and its default launch plan; returns the launch plan id.
 core::Identifier RegisterWorkflow(
-    LocalServer &s, const std::string &name, const std::vector<NodeDef> &nodes,
-    const std::vector<std::pair<std::string, core::BindingData>> &outputs,
-    const std::map<std::string, core::LiteralType> &output_types) {
+    LocalServer& s, const std::string& name, const std::vector<NodeDef>& nodes,
+    const std::vector<std::pair<std::string, core::BindingData>>& outputs,
+    const std::map<std::string, core::LiteralType>& output_types,
+    core::WorkflowMetadata::OnFailurePolicy on_failure = core::WorkflowMetadata::FAIL_IMMEDIATELY) {
   admin::WorkflowCreateRequest req;
   *req.mutable_id() = Id(core::WORKFLOW, name);
-  auto *wf = req.mutable_spec()->mutable_template_();
+  auto* wf = req.mutable_spec()->mutable_template_();
   *wf->mutable_id() = req.id();
-  auto *in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
+  wf->mutable_metadata()->set_on_failure(on_failure);
+  auto* in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
   *(*in)["x"].mutable_type() = Simple(core::INTEGER);
   *(*in)["y"].mutable_type() = Simple(core::INTEGER);
-  auto *out = wf->mutable_interface()->mutable_outputs()->mutable_variables();
-  for (const auto &[k, t] : output_types) *(*out)[k].mutable_type() = t;
-  for (const auto &n : nodes) {
-    auto *node = wf->add_nodes();
+  auto* out = wf->mutable_interface()->mutable_outputs()->mutable_variables();
+  for (const auto& [k, t] : output_types) *(*out)[k].mutable_type() = t;
+  for (const auto& n : nodes) {
+    auto* node = wf->add_nodes();
     node->set_id(n.id);
     node->mutable_metadata()->set_name(n.id + "-name");
     if (n.timeout.seconds() > 0) *node->mutable_metadata()->mutable_timeout() = n.timeout;
     *node->mutable_task_node()->mutable_reference_id() = Id(core::TASK, n.task);
-    auto *a = node->add_inputs();
+    auto* a = node->add_inputs();
     a->set_var("a");
     *a->mutable_binding() = n.a;
-    auto *b = node->add_inputs();
+    auto* b = node->add_inputs();
     b->set_var("b");
     *b->mutable_binding() = n.b;
   }
-  for (const auto &[var, binding] : outputs) {
-    auto *o = wf->add_outputs();
+  for (const auto& [var, binding] : outputs) {
+    auto* o = wf->add_outputs();
     o->set_var(var);
     *o->mutable_binding() = binding;
   }
@@ -165,8 +167,8 @@ core::Identifier RegisterWorkflow(
   admin::LaunchPlanCreateRequest lp;
   *lp.mutable_id() = Id(core::LAUNCH_PLAN, name);
   *lp.mutable_spec()->mutable_workflow_id() = req.id();
-  auto *params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
-  for (const char *v : {"x", "y"}) {
+  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
+  for (const char* v : {"x", "y"}) {
     *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
     (*params)[v].set_required(true);
   }
@@ -178,8 +180,8 @@ core::Identifier RegisterWorkflow(
   return lp.id();
 }
 
-core::WorkflowExecutionIdentifier Launch(LocalServer &s, const core::Identifier &lp,
-                                         const std::string &name, int64_t x, int64_t y,
+core::WorkflowExecutionIdentifier Launch(LocalServer& s, const core::Identifier& lp,
+                                         const std::string& name, int64_t x, int64_t y,
                                          int max_parallelism = 0) {
   admin::ExecutionCreateRequest req;
   req.set_project(kProject);
@@ -187,7 +189,7 @@ core::WorkflowExecutionIdentifier Launch(LocalServer &s, const core::Identifier 
   req.set_name(name);
   *req.mutable_spec()->mutable_launch_plan() = lp;
   if (max_parallelism > 0) req.mutable_spec()->set_max_parallelism(max_parallelism);
-  auto *env = req.mutable_spec()->mutable_envs()->add_values();
+  auto* env = req.mutable_spec()->mutable_envs()->add_values();
   env->set_key("LOCAL_TEST_ENV");
   env->set_value("from-execution");
   (*req.mutable_inputs()->mutable_literals())["x"] = Int(x);
@@ -200,7 +202,7 @@ core::WorkflowExecutionIdentifier Launch(LocalServer &s, const core::Identifier 
   return resp.id();
 }
 
-admin::Execution Get(LocalServer &s, const core::WorkflowExecutionIdentifier &id) {
+admin::Execution Get(LocalServer& s, const core::WorkflowExecutionIdentifier& id) {
   admin::WorkflowExecutionGetRequest req;
   *req.mutable_id() = id;
   grpc::ClientContext ctx;
@@ -216,7 +218,7 @@ bool Terminal(core::WorkflowExecution::Phase p) {
          p == core::WorkflowExecution::ABORTED || p == core::WorkflowExecution::TIMED_OUT;
 }
 
-admin::Execution WaitTerminal(LocalServer &s, const core::WorkflowExecutionIdentifier &id,
+admin::Execution WaitTerminal(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
                               std::chrono::seconds limit = std::chrono::seconds(60)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (true) {
@@ -230,8 +232,8 @@ admin::Execution WaitTerminal(LocalServer &s, const core::WorkflowExecutionIdent
   }
 }
 
-std::map<std::string, admin::NodeExecution> Nodes(LocalServer &s,
-                                                  const core::WorkflowExecutionIdentifier &id) {
+std::map<std::string, admin::NodeExecution> Nodes(LocalServer& s,
+                                                  const core::WorkflowExecutionIdentifier& id) {
   admin::NodeExecutionListRequest req;
   *req.mutable_workflow_execution_id() = id;
   req.set_limit(100);
@@ -241,12 +243,12 @@ std::map<std::string, admin::NodeExecution> Nodes(LocalServer &s,
   INFO(st.error_message());
   REQUIRE(st.ok());
   std::map<std::string, admin::NodeExecution> out;
-  for (const auto &n : list.node_executions()) out[n.id().node_id()] = n;
+  for (const auto& n : list.node_executions()) out[n.id().node_id()] = n;
   return out;
 }
 
-std::vector<admin::TaskExecution> Tasks(LocalServer &s, const core::WorkflowExecutionIdentifier &id,
-                                        const std::string &node) {
+std::vector<admin::TaskExecution> Tasks(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
+                                        const std::string& node) {
   admin::TaskExecutionListRequest req;
   *req.mutable_node_execution_id()->mutable_execution_id() = id;
   req.mutable_node_execution_id()->set_node_id(node);
@@ -306,7 +308,7 @@ TEST_CASE(
   admin::WorkflowExecutionGetDataResponse data;
   grpc::ClientContext ctx;
   REQUIRE(s.stub->GetExecutionData(&ctx, data_req, &data).ok());
-  const auto &outs = data.full_outputs().literals();
+  const auto& outs = data.full_outputs().literals();
   CHECK(outs.at("total").scalar().primitive().integer() == 17);
   REQUIRE(outs.at("parts").collection().literals_size() == 2);
   CHECK(outs.at("parts").collection().literals(0).scalar().primitive().integer() == 5);
@@ -324,7 +326,7 @@ TEST_CASE(
   auto nodes = Nodes(s, id);
   REQUIRE(nodes.count("n0") == 1);
   REQUIRE(nodes.count("n2") == 1);
-  for (const char *n : {"start-node", "n0", "n1", "n2", "end-node"}) {
+  for (const char* n : {"start-node", "n0", "n1", "n2", "end-node"}) {
     INFO(n);
     REQUIRE(nodes.count(n) == 1);
     CHECK(nodes[n].closure().phase() == core::NodeExecution::SUCCEEDED);
@@ -476,7 +478,7 @@ TEST_CASE("A command that does not exist fails the task without retries", "[e2e]
     admin::Task task;
     REQUIRE(s.stub->GetTask(&ctx, get, &task).ok());
     *req.mutable_id() = Id(core::TASK, "missing");
-    auto *t = req.mutable_spec()->mutable_template_();
+    auto* t = req.mutable_spec()->mutable_template_();
     *t = task.closure().compiled_task().template_();
     *t->mutable_id() = req.id();
     t->mutable_container()->set_command(0, "/nonexistent/flyte-local-program");
@@ -571,16 +573,16 @@ TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
   auto serial = WaitTerminal(s, Launch(s, lp, "serial-run", 1, 1, 1));
   REQUIRE(serial.closure().phase() == core::WorkflowExecution::SUCCEEDED);
   auto nodes = Nodes(s, serial.id());
-  const auto &n0 = nodes["n0"].closure();
-  const auto &n1 = nodes["n1"].closure();
-  auto ms = [](const google::protobuf::Timestamp &t) {
+  const auto& n0 = nodes["n0"].closure();
+  const auto& n1 = nodes["n1"].closure();
+  auto ms = [](const google::protobuf::Timestamp& t) {
     return t.seconds() * 1000 + t.nanos() / 1000000;
   };
   // One ran after the other: the later one started after the earlier one's end.
   const bool n0_first = ms(n0.started_at()) <= ms(n1.started_at());
-  const auto &first = n0_first ? n0 : n1;
-  const auto &second = n0_first ? n1 : n0;
-  auto end = [&](const admin::NodeExecutionClosure &c) {
+  const auto& first = n0_first ? n0 : n1;
+  const auto& second = n0_first ? n1 : n0;
+  auto end = [&](const admin::NodeExecutionClosure& c) {
     return ms(c.started_at()) + c.duration().seconds() * 1000 + c.duration().nanos() / 1000000;
   };
   CHECK(ms(second.started_at()) >= end(first) - 50);
@@ -589,8 +591,8 @@ TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
   auto parallel = WaitTerminal(s, Launch(s, lp, "parallel-run", 1, 1));
   REQUIRE(parallel.closure().phase() == core::WorkflowExecution::SUCCEEDED);
   auto both = Nodes(s, parallel.id());
-  const auto &p0 = both["n0"].closure();
-  const auto &p1 = both["n1"].closure();
+  const auto& p0 = both["n0"].closure();
+  const auto& p1 = both["n1"].closure();
   CHECK(ms(p0.started_at()) < end(p1));
   CHECK(ms(p1.started_at()) < end(p0));
 }
@@ -628,11 +630,11 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   LocalServer s;
   admin::WorkflowCreateRequest req;
   *req.mutable_id() = Id(core::WORKFLOW, "gated");
-  auto *wf = req.mutable_spec()->mutable_template_();
+  auto* wf = req.mutable_spec()->mutable_template_();
   *wf->mutable_id() = req.id();
   wf->mutable_interface()->mutable_inputs();
   wf->mutable_interface()->mutable_outputs();
-  auto *gate = wf->add_nodes();
+  auto* gate = wf->add_nodes();
   gate->set_id("g0");
   gate->mutable_metadata()->set_name("g0");
   gate->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
@@ -667,4 +669,40 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   CHECK(e.closure().error().message() ==
         "the local executor does not run gate nodes yet (node g0)");
   CHECK(Nodes(s, resp.id()).empty());
+}
+
+TEST_CASE("A failed node aborts the running ones, unless the workflow lets them complete",
+          "[e2e]") {
+  LocalServer s;
+  RegisterTask(s, "fatal",
+               {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
+  RegisterTask(
+      s, "nap",
+      {"sleep", "{{.input}}", "{{.outputPrefix}}", "2",
+       test::WriteTempFile("local-policy-" + std::to_string(test::FreePort()) + ".pid", "")});
+  const std::vector<NodeDef> nodes{
+      {"n0", "fatal", Promise("start-node", "x"), Promise("start-node", "y"), {}},
+      {"n1", "nap", Promise("start-node", "x"), Promise("start-node", "y"), {}}};
+  const std::vector<std::pair<std::string, core::BindingData>> outputs{{"a", Promise("n0", "c")},
+                                                                       {"b", Promise("n1", "c")}};
+  const std::map<std::string, core::LiteralType> types{{"a", Simple(core::INTEGER)},
+                                                       {"b", Simple(core::INTEGER)}};
+  auto fast = RegisterWorkflow(s, "fast", nodes, outputs, types);
+  auto patient = RegisterWorkflow(s, "patient", nodes, outputs, types,
+                                  core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE);
+
+  auto f = WaitTerminal(s, Launch(s, fast, "fast-run", 1, 1));
+  REQUIRE(f.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(f.closure().error().code() == "Fatal");
+  auto f_nodes = Nodes(s, f.id());
+  CHECK(f_nodes["n1"].closure().phase() == core::NodeExecution::ABORTED);
+  CHECK(f_nodes["n1"].closure().error().message() == "Some node execution failed, auto-abort.");
+  auto f_tasks = Tasks(s, f.id(), "n1");
+  REQUIRE(f_tasks.size() == 1);
+  CHECK(f_tasks[0].closure().phase() == core::TaskExecution::ABORTED);
+
+  auto p = WaitTerminal(s, Launch(s, patient, "patient-run", 1, 1));
+  REQUIRE(p.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(p.closure().error().code() == "Fatal");
+  CHECK(Nodes(s, p.id())["n1"].closure().phase() == core::NodeExecution::SUCCEEDED);
 }

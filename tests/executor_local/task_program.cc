@@ -7,7 +7,7 @@
 //       outputs c = a + b and info = "a=<rendered
 //       a>;raw=...;ckpt=...;prev=...;attempt=...;env=$LOCAL_TEST_ENV"
 //   fail-until <attempt> <code> <message>   recoverable error.pb before that attempt, then add
-//   fail <recoverable|nonrecoverable> <code> <message>
+//   fail <recoverable|nonrecoverable> <code> <message>  (after 300 ms)
 //   exit <n>                                exits with n and writes nothing
 //   sleep <seconds> <pid file>              writes its pid, sleeps, then adds
 //   garbage                                 outputs.pb that is not a LiteralMap
@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
     return Add(inputs, prefix, "attempt=" + std::to_string(attempt));
   }
   if (op == "fail" && argc >= 7) {
+    // Late enough that the tasks started beside it run by then.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     WriteError(prefix, std::string(argv[4]) == "recoverable", argv[5], argv[6]);
     return 0;
   }

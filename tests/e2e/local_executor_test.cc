@@ -706,3 +706,26 @@ TEST_CASE("A failed node aborts the running ones, unless the workflow lets them 
   CHECK(p.closure().error().code() == "Fatal");
   CHECK(Nodes(s, p.id())["n1"].closure().phase() == core::NodeExecution::SUCCEEDED);
 }
+
+TEST_CASE("Stopping flyteadmin terminates the processes of the runs in progress", "[e2e]") {
+  const std::string pid_file =
+      test::WriteTempFile("local-shutdown-" + std::to_string(test::FreePort()) + ".pid", "");
+  pid_t pid = 0;
+  {
+    LocalServer s;
+    RegisterTask(s, "sleepy", {"sleep", "{{.input}}", "{{.outputPrefix}}", "120", pid_file});
+    auto lp = RegisterWorkflow(
+        s, "sleepy", {{"n0", "sleepy", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
+        {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
+    Launch(s, lp, "shutdown-run", 1, 1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (pid == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(pid_file);
+      in >> pid;
+      if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(pid > 0);
+    CHECK(kill(pid, 0) == 0);
+  }  // the server exits cleanly (checked by ServedServer) ...
+  CHECK(kill(pid, 0) == -1);  // ... and its task process is gone
+}

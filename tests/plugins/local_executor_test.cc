@@ -151,6 +151,9 @@ TEST_CASE("Workflows with nodes the executor does not run yet are refused by nam
   n->set_id("n0");
   n->mutable_task_node()->mutable_reference_id()->set_name("t");
   CHECK(CheckSupported(closure).ok());
+  n->set_id("../n0");
+  CHECK(CheckSupported(closure).code() == flyte::plugin::StatusCode::kInvalidArgument);
+  n->set_id("n0");
   auto* b = wf->add_nodes();
   b->set_id("b0");
   b->mutable_branch_node();

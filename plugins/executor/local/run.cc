@@ -125,6 +125,12 @@ Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
   }
   for (const auto& node : wf.nodes()) {
     if (node.id() == kStartNode || node.id() == kEndNode) continue;
+    // Node ids become path segments of the store and of the scratch directory.
+    if (node.id().empty() || node.id() == "." || node.id() == ".." ||
+        node.id().find('/') != std::string::npos) {
+      return plugin::InvalidArgument("node id [" + node.id() +
+                                     "] cannot name a storage location for the local executor");
+    }
     const char* kind = node.has_workflow_node() ? "workflow"
                        : node.has_branch_node() ? "branch"
                        : node.has_gate_node()   ? "gate"
@@ -206,6 +212,8 @@ void Run::ReportAborted(LocalExecutor& owner, const core::WorkflowExecutionIdent
   SendWorkflow(owner, id, core::WorkflowExecution::ABORTED, nullptr, "");
 }
 
+// Every segment was checked before the run started (CheckSupported, admin's name rules) or comes
+// from the config, so the store refuses none; joining by hand only keeps a config typo visible.
 std::string Run::Join(const std::string& base, const std::vector<std::string>& segments) {
   auto joined = store_.Join(base, segments);
   if (joined.ok()) return joined.value();

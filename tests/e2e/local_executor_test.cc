@@ -270,7 +270,8 @@ std::vector<std::string> AddArgs() {
           "{{ .Inputs.a }}",
           "{{.rawOutputDataPrefix}}",
           "{{.checkpointOutputPrefix}}",
-          "{{$prevCheckpointPrefix}}"};
+          "{{$prevCheckpointPrefix}}",
+          "{{.TaskTemplatePath}}"};
 }
 
 }  // namespace
@@ -319,8 +320,9 @@ TEST_CASE(
   CHECK_THAT(info, Catch::StartsWith("a=2;raw=file://"));
   CHECK_THAT(info, Catch::Contains("/bucket/data/"));
   CHECK_THAT(info, Catch::Contains("/sum-run-n0-0;ckpt=file://"));
-  CHECK_THAT(info, Catch::Contains("/sum-run-n0-0/"
-                                   "_flytecheckpoints;prev=\"\";attempt=0;env=from-execution"));
+  CHECK_THAT(info,
+             Catch::Contains("/sum-run-n0-0/"
+                             "_flytecheckpoints;prev=\"\";attempt=0;env=from-execution;task=add"));
   CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 2);
 
   auto nodes = Nodes(s, id);
@@ -726,6 +728,6 @@ TEST_CASE("Stopping flyteadmin terminates the processes of the runs in progress"
     }
     REQUIRE(pid > 0);
     CHECK(kill(pid, 0) == 0);
-  }  // the server exits cleanly (checked by ServedServer) ...
+  }                           // the server exits cleanly (checked by ServedServer) ...
   CHECK(kill(pid, 0) == -1);  // ... and its task process is gone
 }

@@ -3,7 +3,7 @@
 // entrypoint does, or misbehaves on purpose.
 //
 //   task_program <op> <inputs.pb URI> <output prefix URI> [op arguments...]
-//   add <a as rendered> <raw prefix> <checkpoint prefix> <previous checkpoint prefix>
+//   add <a as rendered> <raw prefix> <checkpoint prefix> <previous checkpoint prefix> [task.pb]
 //       outputs c = a + b and info = "a=<rendered
 //       a>;raw=...;ckpt=...;prev=...;attempt=...;env=$LOCAL_TEST_ENV"
 //   fail-until <attempt> <code> <message>   recoverable error.pb before that attempt, then add
@@ -23,6 +23,7 @@
 
 #include "flyteidl/core/errors.pb.h"
 #include "flyteidl/core/literals.pb.h"
+#include "flyteidl/core/tasks.pb.h"
 
 namespace core = flyteidl::core;
 
@@ -89,6 +90,13 @@ int main(int argc, char** argv) {
     std::string info = std::string("a=") + argv[4] + ";raw=" + argv[5] + ";ckpt=" + argv[6] +
                        ";prev=" + argv[7] + ";attempt=" + std::to_string(attempt) +
                        ";env=" + (env ? env : "");
+    if (argc >= 9) {  // {{.TaskTemplatePath}}: the task's own template
+      std::ifstream in(PathOf(argv[8]), std::ios::binary);
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      core::TaskTemplate task;
+      info += ";task=" + (task.ParseFromString(buffer.str()) ? task.id().name() : "unreadable");
+    }
     return Add(inputs, prefix, info);
   }
   if (op == "fail-until" && argc >= 7) {

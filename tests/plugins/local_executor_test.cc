@@ -54,8 +54,16 @@ TEST_CASE("Command templates render upstream's variables case-insensitively", "[
   auto missing = RenderTemplate({"{{.inputs.nope}}"}, v);
   REQUIRE_FALSE(missing.ok());
   CHECK_THAT(missing.status().message(), Catch::Contains("requested input is not found [nope]"));
-  auto task_template = RenderTemplate({"{{.taskTemplatePath}}"}, v);
-  CHECK_FALSE(task_template.ok());
+  CHECK_FALSE(RenderTemplate({"{{.taskTemplatePath}}"}, v).ok());
+  int offloads = 0;
+  v.task_template_path = [&]() -> flyte::plugin::StatusOr<std::string> {
+    ++offloads;
+    return std::string("file:///m/n0/data/task.pb");
+  };
+  CHECK(RenderTemplate({"--tt={{ .TaskTemplatePath }}"}, v).value()[0] ==
+        "--tt=file:///m/n0/data/task.pb");
+  CHECK(RenderTemplate({"{{.input}}"}, v).ok());
+  CHECK(offloads == 1);
 }
 
 TEST_CASE("Attempt names and raw output shards follow propeller's encoding", "[unit]") {

@@ -606,6 +606,11 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   values.per_retry_unique_key = generated_name;
   values.ns = data_.namespace_;
   values.inputs = &inputs;
+  values.task_template_path = [&]() -> StatusOr<std::string> {
+    const std::string uri = data_dir + "/task.pb";
+    if (auto s = store_.Write(uri, task.SerializeAsString()); !s.ok()) return s;
+    return uri;
+  };
   std::vector<std::string> argv(task.container().command().begin(),
                                 task.container().command().end());
   argv.insert(argv.end(), task.container().args().begin(), task.container().args().end());

@@ -170,10 +170,15 @@ StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>
                    values.prev_checkpoint_prefix.empty() ? "\"\"" : values.prev_checkpoint_prefix);
     v = ReplaceAll(v, CheckpointRe(), values.checkpoint_prefix);
     v = ReplaceAll(v, PerRetryRe(), key);
+    // As propeller, the template is offloaded only when a command asks for it.
     if (std::regex_search(v, TaskTemplateRe())) {
-      return plugin::InvalidArgument(
-          "input template [" + item +
-          "]: {{.TaskTemplatePath}} is not offered by the local executor");
+      if (!values.task_template_path) {
+        return plugin::InvalidArgument("input template [" + item +
+                                       "]: no task template path to substitute");
+      }
+      auto path = values.task_template_path();
+      if (!path.ok()) return path.status();
+      v = ReplaceAll(v, TaskTemplateRe(), path.value());
     }
     v = ReplaceAll(v, NamespaceRe(), values.ns);
     if (values.inputs != nullptr) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,8 @@ struct TemplateValues {
   std::string per_retry_unique_key;    // {{.PerRetryUniqueKey}} (before sanitising)
   std::string ns;                      // {{.Namespace}}
   const flyteidl::core::LiteralMap* inputs = nullptr;  // {{.Inputs.<name>}}
+  // {{.TaskTemplatePath}}: writes the task template where the task can read it, on first use.
+  std::function<plugin::StatusOr<std::string>()> task_template_path;
 };
 
 // flyteplugins template.Render of each string (case-insensitive, `.` or `$` before the name).

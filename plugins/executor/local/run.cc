@@ -297,12 +297,22 @@ event::NodeExecutionEvent Run::NodeEvent(const core::Node& node, core::NodeExecu
 
 void Run::Main() {
   const auto& wf = data_.workflow_closure.primary().template_();
-  core::Node start, end;
+  core::Node start;
   start.set_id(kStartNode);
-  end.set_id(kEndNode);
   for (const auto& n : wf.nodes()) {
     if (n.id() == kStartNode) start = n;
-    if (n.id() == kEndNode) end = n;
+  }
+  // As propeller's ready workflow: the start node's outputs (the workflow's inputs) are stored
+  // before the workflow is reported running.
+  const std::string start_out = Join(NodeDataDir(kStartNode), {"0"});
+  if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString());
+      !s.ok()) {
+    auto err = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
+                         "Failed to store workflow inputs (as start node): " + s.message());
+    SendWorkflowEvent(core::WorkflowExecution::FAILING, &err, "");
+    SendWorkflowEvent(core::WorkflowExecution::FAILED, &err, "");
+    finished_ = true;
+    return;
   }
   if (!SendWorkflowEvent(core::WorkflowExecution::RUNNING, nullptr, "")) {
     bool aborted;
@@ -311,17 +321,6 @@ void Run::Main() {
       aborted = abort_requested_;
     }
     if (aborted) SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
-    finished_ = true;
-    return;
-  }
-  // The start node's outputs are the workflow's inputs.
-  const std::string start_out = Join(NodeDataDir(kStartNode), {"0"});
-  if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString());
-      !s.ok()) {
-    auto err = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
-                         "Failed to store workflow inputs (as start node): " + s.message());
-    SendWorkflowEvent(core::WorkflowExecution::FAILING, &err, "");
-    SendWorkflowEvent(core::WorkflowExecution::FAILED, &err, "");
     finished_ = true;
     return;
   }

@@ -38,6 +38,7 @@ struct LocalServer {
             "    - name: flyte_manager_execution\n"
             "    - name: flyte_manager_node_execution\n"
             "    - name: flyte_manager_task_execution\n"
+            "    - name: flyte_manager_metrics\n"
             "    - name: flyte_executor_local\n"
             "      config:\n"
             "        terminationGracePeriod: 2000\n"),
@@ -350,6 +351,18 @@ TEST_CASE(
   CHECK(node_data.full_inputs().literals().at("a").scalar().primitive().integer() == 5);
   CHECK(node_data.full_inputs().literals().at("b").scalar().primitive().integer() == 12);
   CHECK(node_data.full_outputs().literals().at("c").scalar().primitive().integer() == 17);
+
+  // The console's timeline is built from the same events.
+  admin::WorkflowExecutionGetMetricsRequest metrics_req;
+  *metrics_req.mutable_id() = id;
+  metrics_req.set_depth(10);
+  admin::WorkflowExecutionGetMetricsResponse metrics;
+  grpc::ClientContext metrics_ctx;
+  auto metrics_status = s.stub->GetExecutionMetrics(&metrics_ctx, metrics_req, &metrics);
+  INFO(metrics_status.error_message());
+  REQUIRE(metrics_status.ok());
+  CHECK(metrics.span().workflow_id().name() == "sum-run");
+  CHECK(metrics.span().spans_size() >= 3);
 
   auto tasks = Tasks(s, id, "n2");
   REQUIRE(tasks.size() == 1);

@@ -1,0 +1,212 @@
+// The local WorkflowExecutor: settings, the worker pool and the table of runs.
+#include "local_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <set>
+
+#include "flyte/plugin/storage.h"
+#include "run.h"
+#include "task_runtime.h"
+
+namespace flyte::plugins::executor {
+
+namespace {
+
+using plugin::Status;
+using plugin::StatusOr;
+
+std::string KeyOf(const flyteidl::core::WorkflowExecutionIdentifier& id) {
+  return id.project() + "/" + id.domain() + "/" + id.name();
+}
+
+Status WrongType(const std::string& key, const char* want) {
+  return plugin::InvalidArgument("flyte_executor_local config: " + key + " must be " + want);
+}
+
+}  // namespace
+
+StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann::json& section) {
+  LocalExecutorSettings s;
+  if (section.is_null()) return s;
+  if (!section.is_object())
+    return plugin::InvalidArgument("flyte_executor_local config must be an object");
+  static const std::set<std::string> known{"clusterId",
+                                           "metadataPrefix",
+                                           "rawOutputPrefix",
+                                           "workers",
+                                           "maxNodeRetriesForSystemFailures",
+                                           "terminationGracePeriod",
+                                           "executionWait",
+                                           "inheritEnv",
+                                           "scratchDirectory"};
+  for (const auto& [key, value] : section.items()) {
+    if (known.count(key) == 0)
+      return plugin::InvalidArgument("flyte_executor_local config: unknown key " + key);
+  }
+  auto str = [&](const char* key, std::string& out) -> Status {
+    if (!section.contains(key)) return Status::Ok();
+    if (!section[key].is_string()) return WrongType(key, "a string");
+    out = section[key].get<std::string>();
+    return Status::Ok();
+  };
+  auto positive = [&](const char* key, int64_t& out, bool allow_zero) -> Status {
+    if (!section.contains(key)) return Status::Ok();
+    const auto& v = section[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < (allow_zero ? 0 : 1))
+      return WrongType(key, allow_zero ? "a non-negative integer" : "a positive integer");
+    out = v.get<int64_t>();
+    return Status::Ok();
+  };
+  auto list = [&](const char* key, std::vector<std::string>& out) -> Status {
+    if (!section.contains(key)) return Status::Ok();
+    const auto& v = section[key];
+    if (!v.is_array()) return WrongType(key, "a list of strings");
+    out.clear();
+    for (const auto& item : v) {
+      if (!item.is_string() || item.get<std::string>().empty())
+        return WrongType(key, "a list of non-empty strings");
+      out.push_back(item.get<std::string>());
+    }
+    return Status::Ok();
+  };
+  if (auto st = str("clusterId", s.cluster_id); !st.ok()) return st;
+  if (s.cluster_id.empty()) return WrongType("clusterId", "a non-empty string");
+  std::string prefix;
+  if (section.contains("metadataPrefix")) {
+    if (auto st = str("metadataPrefix", prefix); !st.ok()) return st;
+    s.metadata_prefix.clear();
+    std::size_t start = 0;
+    while (start <= prefix.size()) {
+      auto slash = prefix.find('/', start);
+      std::string seg =
+          prefix.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      if (!seg.empty()) s.metadata_prefix.push_back(seg);
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+  }
+  if (auto st = str("rawOutputPrefix", s.raw_output_prefix); !st.ok()) return st;
+  if (auto st = str("scratchDirectory", s.scratch_directory); !st.ok()) return st;
+  int64_t workers = s.workers, sys = s.max_system_failures, grace = s.termination_grace.count(),
+          wait = s.event_wait.count();
+  if (auto st = positive("workers", workers, false); !st.ok()) return st;
+  if (auto st = positive("maxNodeRetriesForSystemFailures", sys, true); !st.ok()) return st;
+  if (auto st = positive("terminationGracePeriod", grace, true); !st.ok()) return st;
+  if (auto st = positive("executionWait", wait, true); !st.ok()) return st;
+  s.workers = static_cast<int>(workers);
+  s.max_system_failures = static_cast<int>(sys);
+  s.termination_grace = std::chrono::milliseconds(grace);
+  s.event_wait = std::chrono::milliseconds(wait);
+  if (auto st = list("inheritEnv", s.inherit_env); !st.ok()) return st;
+  return s;
+}
+
+WorkerPool::WorkerPool(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      while (true) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+          if (jobs_.empty()) return;
+          job = std::move(jobs_.front());
+          jobs_.pop_front();
+        }
+        job();
+      }
+    });
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void WorkerPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings settings)
+    : host_(host),
+      settings_(std::move(settings)),
+      pool_(std::make_unique<WorkerPool>(settings_.workers)) {
+  if (settings_.scratch_directory.empty())
+    settings_.scratch_directory =
+        (std::filesystem::temp_directory_path() / "flyte-local-executor").string();
+}
+
+LocalExecutor::~LocalExecutor() {
+  std::map<std::string, std::shared_ptr<Run>> runs;
+  {
+    std::lock_guard lock(mu_);
+    runs.swap(runs_);
+  }
+  for (auto& [key, run] : runs) run->RequestAbort("flyteadmin is shutting down", true);
+  for (auto& [key, run] : runs) run->Join();
+  pool_.reset();
+}
+
+void LocalExecutor::Reap() {
+  for (auto it = runs_.begin(); it != runs_.end();) {
+    if (it->second->finished()) {
+      it->second->Join();
+      it = runs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::ExecutionData& data) {
+  auto store = host_.Plugins().Get<plugin::ObjectStore>(plugin::plugin_id::kStorage);
+  if (!store)
+    return plugin::FailedPrecondition(
+        "the local executor needs an ObjectStore plugin (PluginID Storage)");
+  if (LocalPath(store->BaseUri()).empty()) {
+    return plugin::FailedPrecondition(
+        "the local executor needs a file:// object store; storage is at " + store->BaseUri());
+  }
+  if (auto s = CheckSupported(data.workflow_closure); !s.ok()) return s;
+  const std::string key = KeyOf(data.execution_id);
+  std::lock_guard lock(mu_);
+  Reap();
+  if (auto it = runs_.find(key); it != runs_.end())
+    return plugin::ExecutionResponse{settings_.cluster_id};
+  auto run = std::make_shared<Run>(*this, *store, data);
+  runs_[key] = run;
+  run->Start();
+  return plugin::ExecutionResponse{settings_.cluster_id};
+}
+
+Status LocalExecutor::Abort(const plugin::AbortData& data) {
+  std::shared_ptr<Run> run;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = runs_.find(KeyOf(data.execution_id));
+        it != runs_.end() && !it->second->finished())
+      run = it->second;
+  }
+  if (run) {
+    run->RequestAbort("Workflow aborted.", false);
+    return Status::Ok();
+  }
+  // Nothing runs here for it (a restart lost the run): what propeller reports once the
+  // workflow is gone.
+  auto id = data.execution_id;
+  pool_->Submit([this, id] { Run::ReportAborted(*this, id); });
+  return Status::Ok();
+}
+
+}  // namespace flyte::plugins::executor

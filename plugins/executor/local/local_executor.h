@@ -1,0 +1,83 @@
+// PluginID kWorkflowExecutor "local": runs an execution's compiled workflow on this machine as
+// flytepropeller would run it on a cluster, and reports progress only through the workflow, node
+// and task events propeller sends, so the admin's state is the same as with a cluster.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flyte/plugin/host_context.h"
+#include "flyte/plugin/workflow_executor.h"
+
+namespace flyte::plugins::executor {
+
+// The plugin's config section (see README.md).
+struct LocalExecutorSettings {
+  std::string cluster_id = "local";                                   // clusterId
+  std::vector<std::string> metadata_prefix{"metadata", "propeller"};  // metadataPrefix
+  std::string raw_output_prefix;  // rawOutputPrefix; default <storage base>/data
+  int workers = 8;                // workers
+  int max_system_failures = 3;    // maxNodeRetriesForSystemFailures
+  std::chrono::milliseconds termination_grace{5000};  // terminationGracePeriod (ms)
+  std::chrono::milliseconds event_wait{30000};        // executionWait (ms)
+  std::vector<std::string> inherit_env{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"};  // inheritEnv
+  std::string scratch_directory;  // scratchDirectory; default <tmp>/flyte-local-executor
+
+  static plugin::StatusOr<LocalExecutorSettings> FromConfig(const nlohmann::json& section);
+};
+
+// A fixed set of worker threads taking jobs in order.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  void Submit(std::function<void()> job);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+class Run;
+
+class LocalExecutor final : public plugin::WorkflowExecutor {
+ public:
+  LocalExecutor(plugin::HostContext& host, LocalExecutorSettings settings);
+  ~LocalExecutor() override;
+
+  std::string Id() const override { return "local"; }
+  // Starts the run on a thread of its own and returns at once with the configured cluster id.
+  // UNIMPLEMENTED for node kinds not run locally yet; FAILED_PRECONDITION without a file://
+  // object store.
+  plugin::StatusOr<plugin::ExecutionResponse> Execute(const plugin::ExecutionData& data) override;
+  // Terminates the run's processes; the run then reports ABORTED. A run this process does not
+  // know (e.g. lost in a restart) is reported ABORTED directly.
+  plugin::Status Abort(const plugin::AbortData& data) override;
+
+  plugin::HostContext& host() { return host_; }
+  const LocalExecutorSettings& settings() const { return settings_; }
+  WorkerPool& pool() { return *pool_; }
+
+ private:
+  void Reap();
+
+  plugin::HostContext& host_;
+  LocalExecutorSettings settings_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Run>> runs_;
+};
+
+}  // namespace flyte::plugins::executor

@@ -1,0 +1,365 @@
+// Template rendering, propeller's attempt names and child processes for the local executor.
+#include "task_runtime.h"
+
+#include <fcntl.h>
+#include <google/protobuf/util/time_util.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "flyte/manager/go_compat.h"
+
+namespace flyte::plugins::executor {
+
+namespace {
+
+namespace core = flyteidl::core;
+using plugin::Status;
+using plugin::StatusOr;
+
+constexpr std::regex::flag_type kIcase = std::regex::ECMAScript | std::regex::icase;
+
+const std::regex& InputFileRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]Input\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& InputPrefixRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]InputPrefix\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& OutputRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]OutputPrefix\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& InputVarRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]Inputs\.([^}\s]+)\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& RawOutputRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]RawOutputDataPrefix\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& PerRetryRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]PerRetryUniqueKey\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& TaskTemplateRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]TaskTemplatePath\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& PrevCheckpointRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]PrevCheckpointPrefix\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& CheckpointRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]CheckpointOutputPrefix\s*\}\})", kIcase);
+  return re;
+}
+const std::regex& NamespaceRe() {
+  static const std::regex re(R"(\{\{\s*[\.$]Namespace\s*\}\})", kIcase);
+  return re;
+}
+
+// std::regex_replace treats '$' in the replacement specially; values are literal.
+std::string ReplaceAll(const std::string& in, const std::regex& re, const std::string& value) {
+  std::string out;
+  auto begin = std::sregex_iterator(in.begin(), in.end(), re);
+  std::size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    out.append(in, last, static_cast<std::size_t>(it->position()) - last);
+    out += value;
+    last = static_cast<std::size_t>(it->position() + it->length());
+  }
+  out.append(in, last, std::string::npos);
+  return out;
+}
+
+// Go's ptypes.TimestampString: RFC 3339 with the fraction's trailing zeros dropped.
+std::string TimestampString(const google::protobuf::Timestamp& ts) {
+  std::string s = google::protobuf::util::TimeUtil::ToString(ts);
+  auto dot = s.find('.');
+  if (dot == std::string::npos) return s;
+  auto z = s.find('Z', dot);
+  std::string frac = s.substr(dot + 1, z - dot - 1);
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  return s.substr(0, dot) + (frac.empty() ? "" : "." + frac) + s.substr(z);
+}
+
+StatusOr<std::string> SerializePrimitive(const core::Primitive& p) {
+  switch (p.value_case()) {
+    case core::Primitive::kInteger:
+      return std::to_string(p.integer());
+    case core::Primitive::kBoolean:
+      return std::string(p.boolean() ? "true" : "false");
+    case core::Primitive::kDatetime:
+      return TimestampString(p.datetime());
+    case core::Primitive::kDuration:
+      return manager::GoProtoText(p.duration());
+    case core::Primitive::kFloatValue:
+      return manager::GoFormatFloat(p.float_value());
+    case core::Primitive::kStringValue:
+      return p.string_value();
+    default:
+      return plugin::InvalidArgument("received an unexpected primitive type");
+  }
+}
+
+uint32_t Fnv32a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+}  // namespace
+
+StatusOr<std::string> SerializeLiteral(const core::Literal& literal) {
+  if (literal.has_collection()) {
+    std::string out = "[";
+    bool first = true;
+    for (const auto& sub : literal.collection().literals()) {
+      auto s = SerializeLiteral(sub);
+      if (!s.ok()) return s;
+      if (!first) out += ",";
+      first = false;
+      out += s.value();
+    }
+    return out + "]";
+  }
+  if (literal.has_scalar()) {
+    const auto& scalar = literal.scalar();
+    switch (scalar.value_case()) {
+      case core::Scalar::kPrimitive:
+        return SerializePrimitive(scalar.primitive());
+      case core::Scalar::kBlob:
+        return scalar.blob().uri();
+      case core::Scalar::kSchema:
+        return scalar.schema().uri();
+      case core::Scalar::kBinary:
+        return plugin::InvalidArgument("unsupported binary tag [" + scalar.binary().tag() + "]");
+      default:
+        return plugin::InvalidArgument("received an unexpected scalar type");
+    }
+  }
+  return plugin::InvalidArgument("received an unexpected primitive type");
+}
+
+StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>& items,
+                                                  const TemplateValues& values) {
+  static const std::regex starts_with_alpha("^[^a-zA-Z_]+");
+  static const std::regex alpha_numeric_only("[^a-zA-Z0-9_]+");
+  std::string key = std::regex_replace(values.per_retry_unique_key, starts_with_alpha, "a");
+  key = std::regex_replace(key, alpha_numeric_only, "_");
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::string v = ReplaceAll(item, InputFileRe(), values.input_file);
+    v = ReplaceAll(v, OutputRe(), values.output_prefix);
+    v = ReplaceAll(v, InputPrefixRe(), values.input_prefix);
+    v = ReplaceAll(v, RawOutputRe(), values.raw_output_prefix);
+    v = ReplaceAll(v, PrevCheckpointRe(),
+                   values.prev_checkpoint_prefix.empty() ? "\"\"" : values.prev_checkpoint_prefix);
+    v = ReplaceAll(v, CheckpointRe(), values.checkpoint_prefix);
+    v = ReplaceAll(v, PerRetryRe(), key);
+    // As propeller, the template is offloaded only when a command asks for it.
+    if (std::regex_search(v, TaskTemplateRe())) {
+      if (!values.task_template_path) {
+        return plugin::InvalidArgument("input template [" + item +
+                                       "]: no task template path to substitute");
+      }
+      auto path = values.task_template_path();
+      if (!path.ok()) return path.status();
+      v = ReplaceAll(v, TaskTemplateRe(), path.value());
+    }
+    v = ReplaceAll(v, NamespaceRe(), values.ns);
+    if (values.inputs != nullptr) {
+      std::string rendered;
+      std::size_t last = 0;
+      std::vector<std::string> errors;
+      for (auto it = std::sregex_iterator(v.begin(), v.end(), InputVarRe());
+           it != std::sregex_iterator(); ++it) {
+        rendered.append(v, last, static_cast<std::size_t>(it->position()) - last);
+        last = static_cast<std::size_t>(it->position() + it->length());
+        const std::string name = (*it)[1].str();
+        auto found = values.inputs->literals().find(name);
+        if (found == values.inputs->literals().end()) {
+          errors.push_back("input template [" + it->str() + "]: requested input is not found [" +
+                           name + "]");
+          continue;
+        }
+        auto s = SerializeLiteral(found->second);
+        if (!s.ok()) {
+          errors.push_back("input template [" + it->str() +
+                           "]: failed to bind a value to inputName [" + name +
+                           "]: " + s.status().message());
+          continue;
+        }
+        rendered += s.value();
+      }
+      rendered.append(v, last, std::string::npos);
+      if (!errors.empty()) {
+        std::string msg;
+        for (std::size_t i = 0; i < errors.size(); ++i)
+          msg += std::to_string(i) + ": " + errors[i] + "\r\n";
+        return plugin::InvalidArgument(msg);
+      }
+      v = std::move(rendered);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string FixedLengthUniqueIdForParts(int max_length, const std::vector<std::string>& parts) {
+  std::string joined;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0 && !joined.empty()) joined += '-';
+    joined += parts[i];
+  }
+  if (static_cast<int>(joined.size()) <= max_length) return joined;
+  const uint32_t h = Fnv32a(joined);
+  const unsigned char bytes[4] = {
+      static_cast<unsigned char>(h >> 24), static_cast<unsigned char>(h >> 16),
+      static_cast<unsigned char>(h >> 8), static_cast<unsigned char>(h)};
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz123456";
+  std::string out = "f";
+  uint64_t buffer = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    buffer = (buffer << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += kAlphabet[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+std::string Base36ShardPrefix(const std::string& key) {
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const uint32_t idx = Fnv32a(key) % (36 * 36);
+  return {kChars[idx / 36], kChars[idx % 36]};
+}
+
+StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
+                                           const std::vector<std::string>& env,
+                                           const std::string& cwd, const std::string& log_file) {
+  if (argv.empty() || argv[0].empty())
+    return plugin::InvalidArgument("the task has no command to run");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  // The server's descriptors (sockets, database files) stay with the server.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return plugin::InvalidArgument("failed to start [" + argv[0] + "]: " + std::strerror(rc));
+  }
+  return ChildProcess(pid);
+}
+
+std::optional<int> ChildProcess::Poll() {
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) return status;
+  if (r < 0 && errno != EINTR) return 0;  // already reaped elsewhere: nothing left to wait for
+  return std::nullopt;
+}
+
+int ChildProcess::Terminate(std::chrono::milliseconds grace) {
+  kill(-pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto st = Poll()) {
+      kill(-pid_, SIGKILL);  // the group's stragglers
+      return *st;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(-pid_, SIGKILL);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::string FileTail(const std::string& path, std::size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const auto size = static_cast<std::size_t>(in.tellg());
+  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string out(size - start, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  return out;
+}
+
+std::string GoDurationString(std::chrono::nanoseconds d) {
+  int64_t ns = d.count();
+  if (ns == 0) return "0s";
+  std::string sign = ns < 0 ? "-" : "";
+  uint64_t u = ns < 0 ? static_cast<uint64_t>(-ns) : static_cast<uint64_t>(ns);
+  auto frac = [](uint64_t value, uint64_t unit) {
+    std::string s = std::to_string(value / unit);
+    uint64_t rest = value % unit;
+    if (rest == 0) return s;
+    std::string digits = std::to_string(rest);
+    std::string width = std::to_string(unit);
+    digits = std::string(width.size() - 1 - digits.size(), '0') + digits;
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    return s + "." + digits;
+  };
+  if (u < 1000) return sign + std::to_string(u) + "ns";
+  if (u < 1000000) return sign + frac(u, 1000) + "µs";
+  if (u < 1000000000) return sign + frac(u, 1000000) + "ms";
+  const uint64_t hours = u / 3600000000000ull;
+  u %= 3600000000000ull;
+  const uint64_t minutes = u / 60000000000ull;
+  u %= 60000000000ull;
+  std::string out = sign;
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (hours > 0 || minutes > 0) out += std::to_string(minutes) + "m";
+  return out + frac(u, 1000000000) + "s";
+}
+
+std::string LocalPath(const std::string& uri) {
+  constexpr std::string_view kScheme = "file://";
+  if (uri.compare(0, kScheme.size(), kScheme) != 0) return "";
+  return uri.substr(kScheme.size());
+}
+
+}  // namespace flyte::plugins::executor

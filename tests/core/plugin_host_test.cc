@@ -12,6 +12,7 @@
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/managers.h"
 #include "flyte/plugin/signal.h"
+#include "flyte/plugin/workflow_executor.h"
 #include "flyte/plugin/unary.h"
 #include "test_support.h"
 
@@ -41,7 +42,8 @@ const std::string kDefaults =
     "    - name: flyte_manager_execution\n"
     "    - name: flyte_manager_node_execution\n"
     "    - name: flyte_manager_task_execution\n"
-    "    - name: flyte_manager_metrics\n";
+    "    - name: flyte_manager_metrics\n"
+    "    - name: flyte_executor_local\n";
 
 struct Loaded {
   std::unique_ptr<core::Config> config;
@@ -88,7 +90,7 @@ void ExpectRefused(const std::string& extra_entry, const std::string& key, const
 TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-load]") {
   auto loaded = LoadYaml(kDefaults);
   REQUIRE(loaded.status.ok());
-  REQUIRE(loaded.host->loaded().size() == 17);
+  REQUIRE(loaded.host->loaded().size() == 18);
   auto& registry = loaded.host->registry();
   CHECK(registry.Get<plugin::VersionManager>(plugin::plugin_id::kVersionManager) != nullptr);
   CHECK(registry.Get<plugin::ProjectManager>(plugin::plugin_id::kProjectManager) != nullptr);
@@ -104,6 +106,7 @@ TEST_CASE("Every plugin of the default distribution loads by config", "[plugin-l
   CHECK(registry.Get<plugin::NodeExecutionManager>(plugin::plugin_id::kNodeExecutionManager) != nullptr);
   CHECK(registry.Get<plugin::TaskExecutionManager>(plugin::plugin_id::kTaskExecutionManager) != nullptr);
   CHECK(registry.Get<plugin::MetricsManager>(plugin::plugin_id::kMetricsManager) != nullptr);
+  CHECK(registry.Get<plugin::WorkflowExecutor>(plugin::plugin_id::kWorkflowExecutor) != nullptr);
   auto chain = registry.GetAll<plugin::UnaryInterceptor>(plugin::plugin_id::kInterceptor);
   REQUIRE(chain.size() == 3);
   std::vector<int> orders;
@@ -121,7 +124,7 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
                            "flyte_manager_named_entity", "flyte_manager_description_entity",
                            "flyte_manager_resource", "flyte_dataproxy_local", "flyte_manager_signal",
                            "flyte_manager_execution", "flyte_manager_node_execution",
-                           "flyte_manager_task_execution", "flyte_manager_metrics"}) {
+                           "flyte_manager_task_execution", "flyte_manager_metrics", "flyte_executor_local"}) {
     CHECK_THAT(run.out, Catch::Contains(name));
   }
   CHECK_THAT(run.out, Catch::Contains("registers VersionManager"));
@@ -129,37 +132,37 @@ TEST_CASE("The embedded default config loads every plugin from the build tree", 
 }
 
 TEST_CASE("A missing plugin file is refused", "[plugin-load]") {
-  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: /nonexistent/libnothing.so\n", "pluginHost.load[18]",
                 "/nonexistent/libnothing.so", "file not found");
 }
 
 TEST_CASE("A shared object without the entry point is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: " + Fixture("fixture_no_entry") + "\n", "pluginHost.load[18]",
                 Fixture("fixture_no_entry"), "no entry point 'flyte_plugin_info'");
 }
 
 TEST_CASE("A plugin built for another plugin API version is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_version") + "\n", "pluginHost.load[18]",
                 Fixture("fixture_bad_version"), "built for plugin API version 999");
 }
 
 TEST_CASE("A plugin with another build fingerprint is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: " + Fixture("fixture_bad_fingerprint") + "\n", "pluginHost.load[18]",
                 Fixture("fixture_bad_fingerprint"), "build fingerprint mismatch");
 }
 
 TEST_CASE("A plugin whose registration throws is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: " + Fixture("fixture_throws") + "\n", "pluginHost.load[18]",
                 Fixture("fixture_throws"), "registration threw: cannot reach the license server");
 }
 
 TEST_CASE("A second plugin registering the same PluginID is refused", "[plugin-load]") {
-  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[17]",
+  ExpectRefused("    - path: " + Fixture("fixture_duplicate_version") + "\n", "pluginHost.load[18]",
                 Fixture("fixture_duplicate_version"), "already been registered for [VersionManager]");
 }
 
 TEST_CASE("The same plugin listed twice is refused", "[plugin-load]") {
-  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[17]",
+  ExpectRefused("    - name: flyte_manager_version\n", "pluginHost.load[18]",
                 "libflyte_manager_version.so", "already loaded");
 }
 

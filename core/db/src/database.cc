@@ -170,8 +170,9 @@ class DatabaseImpl final : public Database {
       }
       // The console's ListExecutions/CountExecutions: project, domain and state = ACTIVE (the
       // manager adds it), newest first by created_at or execution_created_at, optionally a
-      // phase filter, optionally joined to launch_plans/workflows/tasks by name (those rows
-      // are found by id, the name checked per row). Ordered index scans stop after a page.
+      // phase filter, optionally joined to launch_plans/workflows by name. Ordered index scans
+      // stop after a page; for a launch plan's or workflow's executions the scan starts from
+      // the matching launch plan / workflow rows and walks each one's executions newest first.
       for (const char* sort : {"created_at", "execution_created_at"}) {
         const std::string c(sort);
         conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pds_" + c +
@@ -180,6 +181,11 @@ class DatabaseImpl final : public Database {
       conn.Exec(
           "CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pdsp_created_at_idx\" ON "
           "\"executions\" (execution_project, execution_domain, state, phase, created_at)");
+      for (const char* ref : {"launch_plan_id", "workflow_id"}) {
+        const std::string r(ref);
+        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_" + r +
+                  "_created_at_idx\" ON \"executions\" (" + r + ", created_at)");
+      }
       if (progress) progress("list indexes present");
       return Status::Ok();
     });

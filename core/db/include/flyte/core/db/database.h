@@ -33,9 +33,10 @@ class Database {
   // untouched. Errors: UNKNOWN/INTERNAL with the failing migration id and the database message.
   virtual plugin::Status MigrateUp(const ProgressFn& progress) = 0;
 
-  // Creates, if missing, this server's list indexes: (project, domain, created_at) and
-  // (project, domain, name, created_at) on tasks, workflows and launch_plans, named
-  // flyteadmin_cpp_*. Upstream has none, so a newest-first page sorts every row of the project;
+  // Creates, if missing, this server's list indexes, named flyteadmin_cpp_*: (project, domain,
+  // created_at) and (project, domain, name, created_at) on tasks, workflows and launch_plans;
+  // on executions (project, domain, state, created_at | execution_created_at), (project, domain,
+  // state, phase, created_at), (launch_plan_id, created_at) and (workflow_id, created_at). Upstream has none, so a newest-first page sorts every row of the project;
   // these make it an index walk. Not an upstream migration: nothing is recorded in
   // `migrations`, and Go FlyteAdmin ignores extra indexes. Idempotent.
   virtual plugin::Status EnsureListIndexes(const ProgressFn& progress) = 0;

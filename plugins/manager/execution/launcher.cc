@@ -539,29 +539,36 @@ plugin::StatusOr<ExecutionLauncher::Source> ExecutionLauncher::LoadSource(
   return source;
 }
 
+plugin::StatusOr<admin::ExecutionCreateRequest> ExecutionLauncher::RequestFromSource(
+    const Source& source, const std::string& name, bool legacy_spec_inputs) {
+  admin::ExecutionCreateRequest create;
+  create.set_project(source.id.project());
+  create.set_domain(source.id.domain());
+  create.set_name(name);
+  if (!source.model.user_inputs_uri.empty()) {
+    auto store = context_.services().Storage();
+    if (!store.ok()) return store.status();
+    if (auto s = ReadMessage(*store.value(), source.model.user_inputs_uri, *create.mutable_inputs()); !s.ok()) {
+      return s;
+    }
+  } else if (legacy_spec_inputs) {
+    // Rows of old admins kept the inputs in the spec.
+    *create.mutable_inputs() = source.spec.inputs();
+  }
+  *create.mutable_spec() = source.spec;
+  return create;
+}
+
 Status ExecutionLauncher::RelaunchExecution(plugin::CallContext& call,
                                             const admin::ExecutionRelaunchRequest& request,
                                             admin::ExecutionCreateResponse& response) {
   const db::Time requested_at = Now();
   auto source = LoadSource(request.id());
   if (!source.ok()) return source.status();
-  admin::ExecutionCreateRequest create;
-  create.set_project(request.id().project());
-  create.set_domain(request.id().domain());
-  create.set_name(request.name());
-  if (!source->model.user_inputs_uri.empty()) {
-    auto store = context_.services().Storage();
-    if (!store.ok()) return store.status();
-    if (auto s =
-            ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs());
-        !s.ok())
-      return s;
-  } else {
-    // Rows of old admins kept the inputs in the spec.
-    *create.mutable_inputs() = source->spec.inputs();
-  }
+  auto request_from_source = RequestFromSource(source.value(), request.name(), true);
+  if (!request_from_source.ok()) return request_from_source.status();
+  admin::ExecutionCreateRequest create = std::move(request_from_source.value());
   admin::ExecutionSpec& spec = *create.mutable_spec();
-  spec = source->spec;
   spec.mutable_metadata()->set_mode(admin::ExecutionMetadata::RELAUNCH);
   *spec.mutable_metadata()->mutable_reference_execution() = source->id;
   spec.set_overwrite_cache(request.overwrite_cache());
@@ -577,20 +584,10 @@ Status ExecutionLauncher::RecoverExecution(plugin::CallContext& call,
   const db::Time requested_at = Now();
   auto source = LoadSource(request.id());
   if (!source.ok()) return source.status();
-  admin::ExecutionCreateRequest create;
-  create.set_project(request.id().project());
-  create.set_domain(request.id().domain());
-  create.set_name(request.name());
-  if (!source->model.user_inputs_uri.empty()) {
-    auto store = context_.services().Storage();
-    if (!store.ok()) return store.status();
-    if (auto s =
-            ReadMessage(*store.value(), source->model.user_inputs_uri, *create.mutable_inputs());
-        !s.ok())
-      return s;
-  }
+  auto request_from_source = RequestFromSource(source.value(), request.name(), false);
+  if (!request_from_source.ok()) return request_from_source.status();
+  admin::ExecutionCreateRequest create = std::move(request_from_source.value());
   admin::ExecutionSpec& spec = *create.mutable_spec();
-  spec = source->spec;
   if (request.has_metadata()) {
     if (request.metadata().has_parent_node_execution()) {
       *spec.mutable_metadata()->mutable_parent_node_execution() =

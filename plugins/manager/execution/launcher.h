@@ -53,6 +53,12 @@ class ExecutionLauncher {
     flyteidl::core::WorkflowExecutionIdentifier id;
   };
   plugin::StatusOr<Source> LoadSource(const flyteidl::core::WorkflowExecutionIdentifier& id);
+  // A create request for a new execution `name` in the source's project and domain, with the
+  // source's spec and stored user inputs (`legacy_spec_inputs`: a row without stored inputs
+  // falls back to the spec's, as relaunch does upstream).
+  plugin::StatusOr<flyteidl::admin::ExecutionCreateRequest> RequestFromSource(const Source& source,
+                                                                              const std::string& name,
+                                                                              bool legacy_spec_inputs);
 
   ExecutionContext& context_;
 };

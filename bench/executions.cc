@@ -30,11 +30,16 @@
 #include "flyte/core/db/database.h"
 #include "flyteidl/admin/execution.pb.h"
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "bench_support.h"
 #include "grpc_helpers.h"
 #include "test_support.h"
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using flyte::bench::BenchDatabase;
+using flyte::bench::Clock;
+using flyte::bench::ConfigFrom;
+using flyte::bench::Micros;
+using flyte::bench::Percentiles;
+using flyte::bench::Stats;
 using google::protobuf::util::TimeUtil;
 
 namespace {
@@ -48,99 +53,31 @@ int EnvInt(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
-double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0;
-};
-
-Stats Percentiles(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return {};
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+// The database migrated, with the list indexes and the flytesnacks project.
+std::shared_ptr<flyte::core::db::Database> Prepare(const BenchDatabase& b) {
+  auto opened = flyte::core::db::OpenDatabase(ConfigFrom(b.db_yaml));
+  if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+  auto db = opened.value();
+  if (!db->MigrateUp([](const std::string&) {}).ok() || !db->EnsureListIndexes([](const std::string&) {}).ok() ||
+      !db->SeedProjects({kProject}).ok()) {
+    throw std::runtime_error("cannot prepare the " + b.backend + " database");
+  }
+  return db;
 }
-
-flyte::core::Config ConfigFrom(const std::string& yaml) {
-  auto c = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
-  if (!c.ok()) throw std::runtime_error(c.status().ToString());
-  return std::move(c.value());
-}
-
-// One database for one part of the run: a SQLite file, or a database of the PostgreSQL test
-// server (scripts/postgres-test.sh), with the yaml that points flyteadmin at it.
-struct Backend {
-  std::string name;
-  fs::path dir;
-  std::string db_yaml;
-  std::string soci_backend;
-  std::string soci_connect;
-  std::string pg_state;
-
-  static Backend Start(const std::string& name, const std::string& tag) {
-    Backend b;
-    b.name = name;
-    b.dir = fs::temp_directory_path() / ("flyteadmin-bench-exec-" + std::to_string(::getpid()) + "-" + tag);
-    fs::create_directories(b.dir);
-    if (name == "sqlite") {
-      auto file = (b.dir / "admin.db").string();
-      b.db_yaml = "database:\n  sqlite:\n    file: " + file + "\n";
-      b.soci_backend = "sqlite3";
-      b.soci_connect = "db=" + file + " timeout=30";
-      return b;
-    }
-    b.pg_state = (b.dir / "postgres.state").string();
-    const std::string root = FLYTE_SOURCE_DIR;
-    auto start = flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "start", b.pg_state},
-                                  std::chrono::seconds(120));
-    if (start.exit_code != 0) throw std::runtime_error("cannot start PostgreSQL: " + start.err);
-    std::ifstream in(b.pg_state);
-    std::string line, port;
-    while (std::getline(in, line)) {
-      if (line.rfind("PGPORT=", 0) == 0) port = line.substr(7);
-    }
-    b.db_yaml = "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + port +
-                "\n    dbname: bench\n    username: postgres\n    password: \"\"\n";
-    b.soci_backend = "postgresql";
-    b.soci_connect = "host=127.0.0.1 port=" + port + " dbname=bench user=postgres";
-    return b;
-  }
-
-  void Stop() {
-    if (std::getenv("BENCH_KEEP") != nullptr) {
-      std::printf("[%s] kept %s\n", name.c_str(), dir.c_str());
-      return;
-    }
-    if (!pg_state.empty()) {
-      flyte::test::Run({"/bin/bash", std::string(FLYTE_SOURCE_DIR) + "/scripts/postgres-test.sh", "stop", pg_state});
-    }
-    fs::remove_all(dir);
-  }
-
-  std::shared_ptr<flyte::core::db::Database> Prepare() const {
-    auto opened = flyte::core::db::OpenDatabase(ConfigFrom(db_yaml));
-    if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
-    auto db = opened.value();
-    if (!db->MigrateUp([](const std::string&) {}).ok() || !db->EnsureListIndexes([](const std::string&) {}).ok() ||
-        !db->SeedProjects({kProject}).ok()) {
-      throw std::runtime_error("cannot prepare the " + name + " database");
-    }
-    return db;
-  }
-};
 
 // `flyteadmin serve` on the backend with the execution managers and what they read.
 class Server {
  public:
-  explicit Server(const Backend& b) {
+  explicit Server(const BenchDatabase& b) {
     grpc_port = flyte::test::FreePort();
     int http_port = flyte::test::FreePort();
     const std::string plugins =
         "    - name: flyte_manager_project\n    - name: flyte_manager_task\n    - name: flyte_manager_workflow\n"
         "    - name: flyte_manager_launch_plan\n    - name: flyte_manager_execution\n"
         "    - name: flyte_manager_node_execution\n    - name: flyte_manager_task_execution\n";
-    auto base = flyte::test::WriteTempFile("bench-exec-" + b.name + ".yaml",
+    auto base = flyte::test::WriteTempFile("bench-exec-" + b.backend + ".yaml",
                                            flyte::test::ServerConfigYaml(grpc_port, http_port, plugins));
-    auto over = flyte::test::WriteTempFile("bench-exec-" + b.name + "-db.yaml", b.db_yaml);
+    auto over = flyte::test::WriteTempFile("bench-exec-" + b.backend + "-db.yaml", b.db_yaml);
     child_ = std::make_unique<flyte::test::Child>(
         std::vector<std::string>{FLYTEADMIN_BIN, "--config", base, "--config", over, "serve"});
     if (!flyte::test::WaitForPort(grpc_port, std::chrono::seconds(60))) {
@@ -339,7 +276,7 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes) {
 
 // The PostgreSQL floor: per event one transaction reading the row FOR UPDATE, updating it and
 // inserting an event row, on `lanes` connections at once, over node rows created beforehand.
-LoadResult RawPostgresLoop(const Backend& b, int executions, int nodes, int lanes) {
+LoadResult RawPostgresLoop(const BenchDatabase& b, int executions, int nodes, int lanes) {
   {
     soci::session s(b.soci_backend, b.soci_connect);
     for (int e = 0; e < executions; ++e) {
@@ -452,11 +389,11 @@ bool RunEvents(const std::string& backend_name) {
     echo_server.Wait(std::chrono::seconds(10));
   }
 
-  auto backend = Backend::Start(backend_name, "events");
+  auto backend = BenchDatabase::Start(backend_name, "events");
   bool ok = true;
   try {
     {
-      auto db = backend.Prepare();
+      auto db = Prepare(backend);
       auto repos = db->Repositories();
       SeedExecutions(*repos, "ev", executions);
       SeedExecutions(*repos, "warm", std::max(lanes, executions / 10));
@@ -523,7 +460,7 @@ ListIds SeedEntities(flyte::plugin::db::Repositories& repos, int names) {
 
 // One execution written through the repository (the template), then `rows` copies of it made by
 // the database itself with varied names, creation times, phases, launch plans and states.
-void SeedManyExecutions(const Backend& b, flyte::plugin::db::Repositories& repos, const ListIds& ids, int rows) {
+void SeedManyExecutions(const BenchDatabase& b, flyte::plugin::db::Repositories& repos, const ListIds& ids, int rows) {
   flyte::plugin::db::ExecutionModel m;
   m.key = {kProject, kDomain, "template"};
   m.phase = "SUCCEEDED";
@@ -612,12 +549,12 @@ void SeedManyExecutions(const Backend& b, flyte::plugin::db::Repositories& repos
 bool RunList(const std::string& backend_name) {
   int rows = EnvInt("BENCH_EXECUTIONS", 1000000);
   int page = EnvInt("BENCH_PAGE", 25);
-  auto backend = Backend::Start(backend_name, "list");
+  auto backend = BenchDatabase::Start(backend_name, "list");
   bool ok = true;
   try {
     auto seed_start = Clock::now();
     {
-      auto db = backend.Prepare();
+      auto db = Prepare(backend);
       auto repos = db->Repositories();
       auto ids = SeedEntities(*repos, 100);
       SeedManyExecutions(backend, *repos, ids, rows);

@@ -24,10 +24,11 @@
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
+#include "bench_support.h"
 #include "test_support.h"
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using flyte::bench::Clock;
+using flyte::bench::ConfigFrom;
 using namespace flyte::plugin::db;  // NOLINT: the models
 
 namespace {
@@ -36,11 +37,6 @@ constexpr int kExecutions = 200;
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
-flyte::core::Config ConfigFrom(const std::string& yaml) {
-  auto c = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
-  if (!c.ok()) throw std::runtime_error(c.status().ToString());
-  return std::move(c.value());
-}
 
 std::string ExecName(int i) { return "bench-exec-" + std::to_string(i); }
 
@@ -248,33 +244,12 @@ int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 16;
   double seconds = argc > 2 ? std::atof(argv[2]) : 6;
   std::string only = argc > 3 ? argv[3] : "";
-  const std::string root = std::string(FLYTE_SOURCE_DIR);
   for (std::string backend : {"sqlite", "postgres"}) {
     if (!only.empty() && only != backend) continue;
-    auto dir = fs::temp_directory_path() / ("flyteadmin-bench-ingest-" + std::to_string(::getpid()) + "-" + backend);
-    fs::create_directories(dir);
-    Target t{backend, "", ""};
-    std::string pg_state = (dir / "postgres.state").string();
-    if (backend == "sqlite") {
-      std::string file = (dir / "admin.db").string();
-      t.db_yaml = "database:\n  sqlite:\n    file: " + file + "\n";
-      t.raw_connect = "db=\"" + file + "\" timeout=30";
-    } else {
-      auto start = flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "start", pg_state},
-                                    std::chrono::seconds(120));
-      if (start.exit_code != 0) Die("cannot start PostgreSQL: " + start.err);
-      std::ifstream in(pg_state);
-      std::string line, port;
-      while (std::getline(in, line)) {
-        if (line.rfind("PGPORT=", 0) == 0) port = line.substr(7);
-      }
-      t.db_yaml = "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + port +
-                  "\n    dbname: bench\n    username: postgres\n    password: \"\"\n";
-      t.raw_connect = "host=127.0.0.1 port=" + port + " dbname=bench user=postgres sslmode=disable";
-    }
+    auto database = flyte::bench::BenchDatabase::Start(backend, "ingest");
+    Target t{backend, database.db_yaml, database.soci_connect};
     Measure(t, threads, seconds);
-    if (backend == "postgres") flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "stop", pg_state});
-    fs::remove_all(dir);
+    database.Stop();
   }
   return 0;
 }

@@ -22,10 +22,12 @@
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
+#include "bench_support.h"
 #include "test_support.h"
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using flyte::bench::Clock;
+using flyte::bench::ConfigFrom;
+using flyte::bench::Micros;
 using namespace flyte::plugin::db;  // NOLINT: the models
 
 namespace {
@@ -33,11 +35,6 @@ namespace {
 constexpr int kPairs = 30;         // 10 projects x 3 domains
 constexpr int kPlansPerPair = 7;   // launch plans (and workflows) per project/domain
 
-flyte::core::Config ConfigFrom(const std::string& yaml) {
-  auto c = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
-  if (!c.ok()) throw std::runtime_error(c.status().ToString());
-  return std::move(c.value());
-}
 
 [[noreturn]] void Die(const std::string& what) {
   std::cerr << "bench_list_executions: " << what << "\n";
@@ -155,7 +152,6 @@ std::vector<Shape> Shapes() {
   };
 }
 
-double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 std::pair<double, double> Time(int n, const std::function<void(int)>& fn) {
   std::vector<double> v;
@@ -194,31 +190,12 @@ int main(int argc, char** argv) {
   std::string only = argc > 2 ? argv[2] : "";
   // "keep": leave the databases (and the PostgreSQL server) behind for EXPLAIN; prints where.
   const bool keep = argc > 3 && std::string(argv[3]) == "keep";
-  const std::string root = std::string(FLYTE_SOURCE_DIR);
   for (std::string backend : {"sqlite", "postgres"}) {
     if (!only.empty() && only != backend) continue;
-    auto dir = fs::temp_directory_path() / ("flyteadmin-bench-list-" + std::to_string(::getpid()) + "-" + backend);
-    fs::create_directories(dir);
-    std::string pg_state = (dir / "postgres.state").string();
-    std::string db_yaml, raw;
+    auto database = flyte::bench::BenchDatabase::Start(backend, "list-db");
+    const std::string& db_yaml = database.db_yaml;
+    const std::string& raw = database.soci_connect;
     const bool pg = backend == "postgres";
-    if (!pg) {
-      std::string file = (dir / "admin.db").string();
-      db_yaml = "database:\n  sqlite:\n    file: " + file + "\n";
-      raw = "db=\"" + file + "\" timeout=30";
-    } else {
-      auto start = flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "start", pg_state},
-                                    std::chrono::seconds(120));
-      if (start.exit_code != 0) Die("cannot start PostgreSQL: " + start.err);
-      std::ifstream in(pg_state);
-      std::string line, port;
-      while (std::getline(in, line)) {
-        if (line.rfind("PGPORT=", 0) == 0) port = line.substr(7);
-      }
-      db_yaml = "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + port +
-                "\n    dbname: bench\n    username: postgres\n    password: \"\"\n";
-      raw = "host=127.0.0.1 port=" + port + " dbname=bench user=postgres sslmode=disable";
-    }
     {
       auto opened = flyte::core::db::OpenDatabase(ConfigFrom(db_yaml));
       if (!opened.ok()) Die(opened.status().ToString());
@@ -243,11 +220,10 @@ int main(int argc, char** argv) {
       Measure(backend, db->Repositories()->Executions(), "after indexes");
     }
     if (keep) {
-      std::printf("[%s] kept: %s (state file %s)\n", backend.c_str(), raw.c_str(), pg_state.c_str());
+      std::printf("[%s] kept: %s (state file %s)\n", backend.c_str(), raw.c_str(), database.pg_state.c_str());
       continue;
     }
-    if (pg) flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "stop", pg_state});
-    fs::remove_all(dir);
+    database.Stop();
   }
   return 0;
 }

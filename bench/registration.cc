@@ -19,12 +19,16 @@
 #include "flyteidl/admin/launch_plan.pb.h"
 #include "flyteidl/admin/task.pb.h"
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "bench_support.h"
 #include "grpc_helpers.h"
 #include "registration_client.h"
 #include "test_support.h"
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using flyte::bench::Clock;
+using flyte::bench::ConfigFrom;
+using flyte::bench::Micros;
+using flyte::bench::Percentiles;
+using flyte::bench::Stats;
 using flyte::plugin::db::EntityKey;
 
 namespace {
@@ -32,23 +36,6 @@ namespace {
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
-double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0;
-};
-
-Stats Percentiles(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return {};
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
-}
-
-flyte::core::Config ConfigFrom(const std::string& yaml) {
-  auto c = flyte::core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
-  if (!c.ok()) throw std::runtime_error(c.status().ToString());
-  return std::move(c.value());
-}
 
 // Seeds `rows` tasks, workflows and launch plans (1000 names x rows/1000 versions) with the
 // payloads of a real package entity, through the repositories, from `threads` threads.
@@ -208,30 +195,10 @@ int main(int argc, char** argv) {
   int rows = argc > 1 ? std::atoi(argv[1]) : 100000;
   int page = argc > 2 ? std::atoi(argv[2]) : 10;
   std::string only = argc > 3 ? argv[3] : "";
-  const std::string root = std::string(FLYTE_SOURCE_DIR);
   for (std::string backend : {"sqlite", "postgres"}) {
     if (!only.empty() && only != backend) continue;
-    auto dir = fs::temp_directory_path() / ("flyteadmin-bench-" + std::to_string(::getpid()) + "-" + backend);
-    fs::create_directories(dir);
-    std::string pg_state = (dir / "postgres.state").string();
-    std::string db_yaml;
-    if (backend == "sqlite") {
-      db_yaml = "database:\n  sqlite:\n    file: " + (dir / "admin.db").string() + "\n";
-    } else {
-      auto start = flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "start", pg_state},
-                                    std::chrono::seconds(120));
-      if (start.exit_code != 0) {
-        std::cerr << "cannot start PostgreSQL: " << start.err << "\n";
-        return 1;
-      }
-      std::ifstream in(pg_state);
-      std::string line, port;
-      while (std::getline(in, line)) {
-        if (line.rfind("PGPORT=", 0) == 0) port = line.substr(7);
-      }
-      db_yaml = "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " + port +
-                "\n    dbname: bench\n    username: postgres\n    password: \"\"\n";
-    }
+    auto database = flyte::bench::BenchDatabase::Start(backend, "registration");
+    const std::string& db_yaml = database.db_yaml;
     {
       auto opened = flyte::core::db::OpenDatabase(ConfigFrom(db_yaml));
       if (!opened.ok() || !opened.value()->MigrateUp([](const std::string&) {}).ok() ||
@@ -263,8 +230,7 @@ int main(int argc, char** argv) {
       server.Signal(SIGTERM);
       server.Wait(std::chrono::seconds(30));
     }
-    if (backend == "postgres") flyte::test::Run({"/bin/bash", root + "/scripts/postgres-test.sh", "stop", pg_state});
-    fs::remove_all(dir);
+    database.Stop();
   }
   return 0;
 }

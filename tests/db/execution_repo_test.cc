@@ -126,6 +126,14 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
   CHECK(got->launch_entity == "launch_plan");
   CHECK(got->created_at != Time{});
 
+  // The narrow read of the event handlers' cluster check.
+  auto cluster = executions.GetCluster(ExecutionKey{"p", "development", "e1"});
+  REQUIRE(cluster.ok());
+  CHECK(cluster.value() == "c1");
+  auto no_cluster = executions.GetCluster(ExecutionKey{"p", "development", "absent"});
+  CHECK(no_cluster.status().code() == flyte::plugin::StatusCode::kNotFound);
+  CHECK(no_cluster.status().message() == "entry not found");
+
   auto nasty = executions.Get(ExecutionKey{"p", "development", kNasty});
   REQUIRE(nasty.ok());
   CHECK(nasty->abort_cause == kNasty);

@@ -648,6 +648,25 @@ class SqlExecutionRepo final : public ExecutionRepo {
     return GetRow<ExecutionTraits>(*pool_, key);
   }
 
+  StatusOr<std::string> GetCluster(const ExecutionKey& key) override {
+    std::optional<std::string> cluster;
+    bool found = false;
+    Status status = pool_->Run([&](Conn& conn) -> Status {
+      Sql sql(conn.dialect());
+      sql << "SELECT " << QuoteIdent("cluster") << " FROM " << QuoteIdent(ExecutionTraits::kTable);
+      WhereKey<ExecutionTraits>(sql, key);
+      sql << " LIMIT 1";
+      auto rows = conn.Query(sql.Cached(), 1);
+      if (rows.empty()) return Status::Ok();
+      found = true;
+      cluster = rows[0][0];
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    if (!found) return NotFound(kEntryNotFound);
+    return cluster.value_or("");
+  }
+
   StatusOr<std::vector<ExecutionModel>> List(const ListInput& input) override {
     return ListRows<ExecutionTraits>(*pool_, input, Joins());
   }

@@ -518,13 +518,14 @@ Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const adm
   auto& repos = *db.value();
 
   const auto exec_key = ExecKeyOf(ev.id().execution_id());
-  auto execution = repos.Executions().Get(exec_key);
-  if (!execution.ok()) {
-    const Status err = MissingExecution(execution.status(), exec_key);
+  // Only the execution's cluster is needed here, on every event.
+  auto cluster = repos.Executions().GetCluster(exec_key);
+  if (!cluster.ok()) {
+    const Status err = MissingExecution(cluster.status(), exec_key);
     return {err.code(), "Failed to get existing execution id: [" +
                             TextOrNil(ev.id().has_execution_id(), ev.id().execution_id()) + "] with err: " + err.message()};
   }
-  if (auto s = ValidateCluster(execution->cluster, ev.producer_id()); !s.ok()) return s;
+  if (auto s = ValidateCluster(cluster.value(), ev.producer_id()); !s.ok()) return s;
 
   auto store = services_.Storage();
   if (!store.ok()) return store.status();

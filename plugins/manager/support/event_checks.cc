@@ -92,9 +92,9 @@ Status IncompatibleClusterError(const std::string& message, const std::string& c
 Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions,
                                    const core::WorkflowExecutionIdentifier& id,
                                    const std::string& producer_id) {
-  auto execution = executions.Get({id.project(), id.domain(), id.name()});
-  if (!execution.ok()) {
-    if (execution.status().code() != plugin::StatusCode::kNotFound) return execution.status();
+  auto cluster = executions.GetCluster({id.project(), id.domain(), id.name()});
+  if (!cluster.ok()) {
+    if (cluster.status().code() != plugin::StatusCode::kNotFound) return cluster.status();
     core::Identifier key;
     key.set_project(id.project());
     key.set_domain(id.domain());
@@ -102,7 +102,7 @@ Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions,
     return plugin::NotFound("missing entity of type execution with identifier " +
                             IdentifierText(key));
   }
-  return ValidateCluster(execution->cluster, producer_id);
+  return ValidateCluster(cluster.value(), producer_id);
 }
 
 Status AlreadyInTerminalStateError(const std::string& message, const std::string& current_phase) {

@@ -386,6 +386,9 @@ class FLYTE_PLUGIN_API_EXPORT ExecutionRepo {
                         const std::vector<ExecutionTagModel>& tags) = 0;
   // NOT_FOUND "entry not found" when absent.
   virtual StatusOr<ExecutionModel> Get(const ExecutionKey& key) = 0;
+  // Only the `cluster` column of the execution (the event handlers' cluster check reads nothing
+  // else, on every event). NOT_FOUND "entry not found" when absent.
+  virtual StatusOr<std::string> GetCluster(const ExecutionKey& key) = 0;
   // Requires limit > 0 and at least one filter (upstream ValidateListInput); sort on executions.
   virtual StatusOr<std::vector<ExecutionModel>> List(const ListInput& input) = 0;
   // Rows matching `filters` (same tables and joins as List; limit/offset/sort are ignored).

@@ -66,6 +66,7 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS
     "cmake, g++, libgrpc++-dev, libprotobuf-dev, nlohmann-json3-dev, libspdlog-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/conffiles
+    ${PROJECT_SOURCE_DIR}/packaging/triggers
     ${PROJECT_SOURCE_DIR}/packaging/postinst
     ${PROJECT_SOURCE_DIR}/packaging/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

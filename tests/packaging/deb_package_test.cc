@@ -44,6 +44,7 @@ TEST_CASE("The .deb holds a server that serves from its own files with the packa
   MustRun({FLYTE_DPKG_DEB, "-x", deb, root});
   MustRun({FLYTE_DPKG_DEB, "-e", deb, meta});
   CHECK(flyte::test::ReadFile(meta + "/conffiles") == "/etc/flyteadmin/flyteadmin.yaml\n");
+  CHECK_THAT(flyte::test::ReadFile(meta + "/triggers"), Catch::Contains("\nactivate-noawait ldconfig\n"));
 
   for (const char* f : {"usr/lib/libflyte_plugin_api.so.1", "usr/lib/libflyteidl_proto.so.1",
                         "usr/lib/flyteadmin/plugins/libflyte_executor_local.so",

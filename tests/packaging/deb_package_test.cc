@@ -3,6 +3,8 @@
 // that root with only the state paths and ports redirected by a second config layer.
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
 #include "flyte/core/build_info.h"
 #include "flyte/core/config.h"
 #include "flyteidl/service/admin.grpc.pb.h"
@@ -84,6 +86,20 @@ TEST_CASE("The .deb holds a server that serves from its own files with the packa
   }
   auto listed = MustRun({bin, "--config", etc_config, "--config", overlay, "plugins"}).out;
   CHECK_THAT(listed, Catch::Contains(root + "/usr/lib/flyteadmin/plugins/libflyte_manager_execution.so"));
+
+  // The packaged SDK builds a plugin that the packaged server loads.
+  std::string service = flyte::test::BuildExample(scratch, root + "/usr", "grpc_service", "example_agent_directory");
+  std::string with_plugin = scratch / "with-plugin.yaml";
+  {
+    std::ofstream out(with_plugin);
+    std::string defaults = MustRun({bin, "--config", etc_config, "config", "print"}).out;
+    auto load = nlohmann::json::parse(defaults)["pluginHost"]["load"];
+    load.push_back({{"path", service}});
+    out << nlohmann::json{{"pluginHost", {{"load", load}}}}.dump();
+  }
+  CHECK_THAT(MustRun({bin, "--config", etc_config, "--config", overlay, "--config", with_plugin, "plugins"}).out,
+             Catch::Contains("example_agent_directory 0.1.0  " + service) &&
+                 Catch::Contains("registers AdditionalGRPCService"));
 
   // The unit's command line, with the redirecting layer added.
   flyte::test::Child server({bin, "serve", "--config", etc_config, "--config", overlay});

@@ -53,4 +53,23 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// Configures and builds examples/plugins/<example> out of tree against the SDK installed in
+// `prefix`, exactly as examples/README.md tells a vendor to; returns the built plugin's path.
+inline std::string BuildExample(const ScratchDir& scratch, const std::string& prefix, const std::string& example,
+                                const std::string& library) {
+  std::string build = scratch / ("build-" + example);
+  std::vector<std::string> configure{FLYTE_CMAKE_COMMAND, "-S", FLYTE_SOURCE_DIR "/examples/plugins/" + example,
+                                     "-B", build, "-G", "Ninja", "-DCMAKE_PREFIX_PATH=" + prefix,
+                                     "-DCMAKE_CXX_COMPILER=" FLYTE_CXX_COMPILER};
+  if (std::string(FLYTE_CCACHE).size()) configure.push_back("-DCMAKE_CXX_COMPILER_LAUNCHER=" FLYTE_CCACHE);
+  MustRun(configure);
+  MustRun({FLYTE_CMAKE_COMMAND, "--build", build});
+  // It found the SDK in `prefix`, nothing of the build tree.
+  CHECK_THAT(ReadFile(build + "/CMakeCache.txt"),
+             Catch::Contains("FlyteadminPlugin_DIR:PATH=" + prefix + "/lib/cmake/FlyteadminPlugin"));
+  std::string so = build + "/lib" + library + ".so";
+  REQUIRE(std::filesystem::exists(so));
+  return so;
+}
+
 }  // namespace flyte::test

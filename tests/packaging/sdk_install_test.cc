@@ -29,24 +29,6 @@ namespace {
 
 constexpr const char* kBasicWf = "core.flyte_basics.basic_workflow.my_wf";
 
-// Configures and builds one example exactly as its README tells a vendor to.
-std::string BuildExample(const flyte::test::ScratchDir& scratch, const std::string& example,
-                         const std::string& library) {
-  std::string build = scratch / ("build-" + example);
-  std::vector<std::string> configure{FLYTE_CMAKE_COMMAND, "-S", FLYTE_SOURCE_DIR "/examples/plugins/" + example,
-                                     "-B", build, "-G", "Ninja", "-DCMAKE_PREFIX_PATH=" + (scratch / "prefix"),
-                                     "-DCMAKE_CXX_COMPILER=" FLYTE_CXX_COMPILER};
-  if (std::string(FLYTE_CCACHE).size()) configure.push_back("-DCMAKE_CXX_COMPILER_LAUNCHER=" FLYTE_CCACHE);
-  MustRun(configure);
-  MustRun({FLYTE_CMAKE_COMMAND, "--build", build});
-  // It found the installed SDK, not anything of the build tree.
-  CHECK_THAT(flyte::test::ReadFile(build + "/CMakeCache.txt"),
-             Catch::Contains("FlyteadminPlugin_DIR:PATH=" + (scratch / "prefix/lib/cmake/FlyteadminPlugin")));
-  std::string so = build + "/lib" + library + ".so";
-  REQUIRE(fs::exists(so));
-  return so;
-}
-
 std::string ServerConfig(const flyte::test::ScratchDir& scratch, int grpc_port, int http_port,
                          const std::string& executor, const std::string& hooks, const std::string& service) {
   return "server:\n  bindAddress: 127.0.0.1\n  httpPort: " + std::to_string(http_port) +
@@ -212,9 +194,9 @@ TEST_CASE("Example plugins built against the installed SDK run in the installed 
   }
   CHECK_FALSE(fs::exists(scratch.path() / "prefix/etc"));  // /etc files are the .deb's only
 
-  std::string executor = BuildExample(scratch, "workflow_executor", "example_spool_executor");
-  std::string hooks = BuildExample(scratch, "auth_hook", "example_auth_hooks");
-  std::string service = BuildExample(scratch, "grpc_service", "example_agent_directory");
+  std::string executor = flyte::test::BuildExample(scratch, scratch / "prefix", "workflow_executor", "example_spool_executor");
+  std::string hooks = flyte::test::BuildExample(scratch, scratch / "prefix", "auth_hook", "example_auth_hooks");
+  std::string service = flyte::test::BuildExample(scratch, scratch / "prefix", "grpc_service", "example_agent_directory");
 
   int grpc_port = flyte::test::FreePort(), http_port = flyte::test::FreePort();
   std::string config = scratch / "flyteadmin.yaml";

@@ -94,10 +94,13 @@ class SpoolExecutor final : public flyte::plugin::WorkflowExecutor {
 
 Status Register(flyte::plugin::HostContext& host) {
   const auto& config = host.PluginConfig();
-  std::string directory = config.value("directory", std::string());
-  if (directory.empty()) return flyte::plugin::InvalidArgument("directory: the spool directory is required");
+  auto directory = config.value("directory", nlohmann::json());
+  auto cluster = config.value("cluster", nlohmann::json("spool"));
+  if (!directory.is_string() || directory.get<std::string>().empty() || !cluster.is_string()) {
+    return flyte::plugin::InvalidArgument("directory (the spool directory) is required; cluster is a name");
+  }
   return host.Register(flyte::plugin::plugin_id::kWorkflowExecutor,
-                       std::make_shared<SpoolExecutor>(directory, config.value("cluster", std::string("spool")),
+                       std::make_shared<SpoolExecutor>(directory.get<std::string>(), cluster.get<std::string>(),
                                                        host.Logger()));
 }
 

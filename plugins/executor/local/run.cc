@@ -743,7 +743,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
       break;
     }
     CapLog(log_file, owner_.settings().max_log_size);
-    std::this_thread::sleep_for(kPollInterval);
+    child->WaitExit(kPollInterval);
   }
   owner_.processes().Remove(child->pid());
   CapLog(log_file, owner_.settings().max_log_size);

@@ -5,7 +5,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +301,20 @@ std::optional<int> ChildProcess::Poll() {
   if (r == pid_) return status;
   if (r < 0 && errno != EINTR) return 0;  // already reaped elsewhere: nothing left to wait for
   return std::nullopt;
+}
+
+void ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
+#ifdef SYS_pidfd_open
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, static_cast<int>(timeout.count())) < 0 && errno == EINTR) {
+    }
+    ::close(fd);
+    return;
+  }
+#endif
+  std::this_thread::sleep_for(timeout);
 }
 
 int ChildProcess::Terminate(std::chrono::milliseconds grace) {

@@ -62,6 +62,9 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Non-blocking: the wait status once the process has ended.
   std::optional<int> Poll();
+  // Blocks until the process ends (not reaped: Poll() then returns its status) or `timeout`
+  // passes, whichever is first; a pidfd wakes it at the exit where the kernel has them.
+  void WaitExit(std::chrono::milliseconds timeout);
   // SIGTERM to the group, SIGKILL after `grace` if still alive; returns the wait status.
   int Terminate(std::chrono::milliseconds grace);
 

@@ -471,7 +471,13 @@ class Recovery {
     bool failed = false, aborted = false;
     for (const auto& node : data->workflow_closure.primary().template_().nodes()) {
       auto found = nodes->find(node.id());
-      if (found == nodes->end() || !node.has_task_node()) continue;
+      if (found == nodes->end() || node.id() == "start-node" || node.id() == "end-node") continue;
+      if (!node.has_task_node()) {
+        // Only task nodes are picked up where they were; the other kinds keep state of their own
+        // (branches taken, child executions, signals) that a resumed walk would not know.
+        why = "node " + node.id() + " is not a task node and had started";
+        return nullptr;
+      }
       const admin::NodeExecution& ne = found->second;
       const auto& ref = node.task_node().reference_id();
       const core::TaskTemplate* task =

@@ -261,3 +261,29 @@ TEST_CASE("The restart and size settings are read and checked", "[unit]") {
   CHECK(zero.status().message() ==
         "flyte_executor_local config: maxOutputSize must be a positive integer");
 }
+
+TEST_CASE("Waiting for a task wakes at its exit, or at the timeout while it runs", "[unit]") {
+  const auto dir = TempDir("lx-wait-exit");
+  const std::string log = (dir / "log").string();
+  auto quick = ChildProcess::Spawn({"sleep", "0.2"}, {"PATH=/usr/bin:/bin"}, dir.string(), log);
+  REQUIRE(quick.ok());
+  auto start = std::chrono::steady_clock::now();
+  quick->WaitExit(std::chrono::milliseconds(10000));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  std::optional<int> status;
+  for (int i = 0; i < 100 && !status; ++i) {
+    status = quick->Poll();
+    if (!status) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+
+  auto slow = ChildProcess::Spawn({"sleep", "30"}, {"PATH=/usr/bin:/bin"}, dir.string(), log);
+  REQUIRE(slow.ok());
+  start = std::chrono::steady_clock::now();
+  slow->WaitExit(std::chrono::milliseconds(100));
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(90));
+  CHECK_FALSE(slow->Poll());
+  slow->Terminate(std::chrono::milliseconds(2000));
+  fs::remove_all(dir);
+}

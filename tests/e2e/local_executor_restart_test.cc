@@ -11,12 +11,15 @@
 #include <sstream>
 #include <thread>
 
+#include "flyte/core/config.h"
+#include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "served_server.h"
 #include "test_support.h"
 
-using namespace flyte;
+namespace test = flyte::test;
+namespace plugin = flyte::plugin;
 namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
 namespace fs = std::filesystem;
@@ -305,6 +308,28 @@ bool WaitDead(pid_t pid, std::chrono::seconds limit) {
   return Dead(pid);
 }
 
+// What TerminateExecution leaves when the server dies before the executor reports the abort.
+void MarkAborting(const std::string& dir, const core::WorkflowExecutionIdentifier& id) {
+  auto config = flyte::core::Config::FromDocuments(
+      {"database:\n  sqlite:\n    file: " + dir + "/admin.db\n"},
+      [](const std::string&) { return std::nullopt; });
+  REQUIRE(config.ok());
+  auto db = flyte::core::db::OpenDatabase(config.value());
+  REQUIRE(db.ok());
+  auto updated = db.value()->Repositories()->Executions().Update(
+      {id.project(), id.domain(), id.name()}, [](plugin::db::ExecutionModel& m) {
+        admin::ExecutionClosure closure;
+        closure.ParseFromString(m.closure);
+        closure.set_phase(core::WorkflowExecution::ABORTING);
+        closure.mutable_abort_metadata()->set_cause("enough");
+        m.closure = closure.SerializeAsString();
+        m.phase = "ABORTING";
+        m.abort_cause = "enough";
+        return plugin::Status::Ok();
+      });
+  REQUIRE(updated.ok());
+}
+
 std::string Unique(const std::string& what) {
   return what + "-" + std::to_string(test::FreePort());
 }
@@ -319,9 +344,10 @@ TEST_CASE(
   const std::string config = "        scratchDirectory: " + scratch + "\n";
   const std::string pid_file = test::WriteTempFile(Unique("lx-restart") + ".pid", "");
   const std::string lost_pid_file = test::WriteTempFile(Unique("lx-lost") + ".pid", "");
-  core::WorkflowExecutionIdentifier resumed, lost;
+  const std::string abort_pid_file = test::WriteTempFile(Unique("lx-abort") + ".pid", "");
+  core::WorkflowExecutionIdentifier resumed, lost, aborting;
   std::string dir;
-  pid_t pid = 0, lost_pid = 0;
+  pid_t pid = 0, lost_pid = 0, abort_pid = 0;
   {
     Server first(config);
     dir = first.dir;
@@ -331,16 +357,23 @@ TEST_CASE(
     RegisterTask(first, "sleepy-lost",
                  {"sleep-first", "{{.input}}", "{{.outputPrefix}}", "300", lost_pid_file});
     auto chain = RegisterChain(first, "chain", {"add", "sleepy"});
+    RegisterTask(first, "sleepy-abort",
+                 {"sleep-first", "{{.input}}", "{{.outputPrefix}}", "300", abort_pid_file});
     auto other = RegisterChain(first, "other", {"sleepy-lost"});
+    auto third = RegisterChain(first, "third", {"sleepy-abort"});
     resumed = Launch(first, chain, "resumed-run", 2, 3);
     lost = Launch(first, other, "lost-run", 1, 1);
+    aborting = Launch(first, third, "aborting-run", 1, 1);
     pid = WaitForPid(pid_file);
     lost_pid = WaitForPid(lost_pid_file);
+    abort_pid = WaitForPid(abort_pid_file);
     REQUIRE(pid > 0);
     REQUIRE(lost_pid > 0);
+    REQUIRE(abort_pid > 0);
     // Both attempts are reported running before the server goes.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while ((Tasks(first, resumed, "n1").empty() || Tasks(first, lost, "n0").empty()) &&
+    while ((Tasks(first, resumed, "n1").empty() || Tasks(first, lost, "n0").empty() ||
+            Tasks(first, aborting, "n0").empty()) &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     REQUIRE(Nodes(first, resumed)["n0"].closure().phase() == core::NodeExecution::SUCCEEDED);
@@ -354,6 +387,8 @@ TEST_CASE(
                           "flytesnacks-development-lost-run" / "local-executor" / "run.cbor";
   REQUIRE(fs::exists(record));
   fs::remove(record);
+  // The third was being terminated.
+  MarkAborting(dir, aborting);
 
   Server second(config, dir);
   auto done = WaitTerminal(second, resumed);
@@ -388,6 +423,16 @@ TEST_CASE(
   auto lost_tasks = Tasks(second, lost, "n0");
   REQUIRE(lost_tasks.size() == 1);
   CHECK(lost_tasks[0].closure().phase() == core::TaskExecution::ABORTED);
+
+  auto aborted = WaitTerminal(second, aborting);
+  CHECK(aborted.closure().phase() == core::WorkflowExecution::ABORTED);
+  CHECK(aborted.closure().abort_metadata().cause() == "enough");
+  CHECK(WaitDead(abort_pid, std::chrono::seconds(10)));
+  CHECK(Nodes(second, aborting)["n0"].closure().phase() == core::NodeExecution::ABORTED);
+  auto abort_tasks = Tasks(second, aborting, "n0");
+  REQUIRE(abort_tasks.size() == 1);
+  CHECK(abort_tasks[0].closure().phase() == core::TaskExecution::ABORTED);
+  CHECK(abort_tasks[0].closure().error().message() == "enough");
 
   // The new server runs new work as before.
   auto again =

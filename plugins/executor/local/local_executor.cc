@@ -222,6 +222,7 @@ bool LocalExecutor::Adopt(const std::string& key, std::shared_ptr<Run> run) {
   std::lock_guard lock(mu_);
   Reap();
   if (auto it = runs_.find(key); it != runs_.end()) return false;
+  if (aborted_.count(key) > 0) return false;  // terminated while start-up looked at it
   runs_[key] = run;
   run->Start();
   return true;
@@ -234,6 +235,7 @@ Status LocalExecutor::Abort(const plugin::AbortData& data) {
     if (auto it = runs_.find(KeyOf(data.execution_id));
         it != runs_.end() && !it->second->finished())
       run = it->second;
+    if (!run) aborted_.insert(KeyOf(data.execution_id));
   }
   if (run) {
     run->RequestAbort("Workflow aborted.", false);

@@ -98,6 +98,7 @@ class LocalExecutor final : public plugin::WorkflowExecutor {
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Run>> runs_;
   std::set<std::string> launched_;  // every execution Execute accepted in this process
+  std::set<std::string> aborted_;   // executions Abort found no run for: never adopted after
   std::atomic<bool> stopping_{false};
   std::thread recovery_;
 };

@@ -16,7 +16,7 @@
 //   wrong-type                              outputs c as a string
 //   big-output <bytes>                      a valid outputs.pb of about that size
 //   big-error <bytes>                       an error.pb of about that size
-//   spew <bytes>                            that much on stdout, then adds
+//   spew <bytes>                            that much on stdout, a pause, a last line, then adds
 #include <unistd.h>
 
 #include <cstdlib>
@@ -156,6 +156,10 @@ int main(int argc, char** argv) {
       std::cout.write(chunk.data(), static_cast<std::streamsize>(n));
       left -= n;
     }
+    std::cout.flush();
+    // The executor cuts the log while it grows; what is written during a cut can be lost, so the
+    // last line comes once the flood is over.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::cout << "\nspew done" << std::endl;
     return Add(inputs, prefix, "spewed");
   }

@@ -643,16 +643,28 @@ TEST_CASE("A single task launched as its own execution runs locally", "[e2e]") {
 TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with the reason",
           "[e2e]") {
   LocalServer s;
+  RegisterTask(s, "add", AddArgs());
   admin::WorkflowCreateRequest req;
   *req.mutable_id() = Id(core::WORKFLOW, "gated");
   auto* wf = req.mutable_spec()->mutable_template_();
   *wf->mutable_id() = req.id();
-  wf->mutable_interface()->mutable_inputs();
+  auto* in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
+  *(*in)["x"].mutable_type() = Simple(core::INTEGER);
+  *(*in)["y"].mutable_type() = Simple(core::INTEGER);
   wf->mutable_interface()->mutable_outputs();
-  auto* gate = wf->add_nodes();
-  gate->set_id("g0");
-  gate->mutable_metadata()->set_name("g0");
-  gate->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
+  auto add_node = [&](core::Node* node, const std::string& id) {
+    node->set_id(id);
+    node->mutable_metadata()->set_name(id);
+    *node->mutable_task_node()->mutable_reference_id() = Id(core::TASK, "add");
+    auto* a = node->add_inputs();
+    a->set_var("a");
+    *a->mutable_binding() = Promise("start-node", "x");
+    auto* b = node->add_inputs();
+    b->set_var("b");
+    *b->mutable_binding() = Promise("start-node", "y");
+  };
+  add_node(wf->add_nodes(), "n0");
+  add_node(wf->mutable_failure_node(), "fn");
   {
     grpc::ClientContext ctx;
     admin::WorkflowCreateResponse resp;
@@ -663,6 +675,11 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   admin::LaunchPlanCreateRequest lp;
   *lp.mutable_id() = Id(core::LAUNCH_PLAN, "gated");
   *lp.mutable_spec()->mutable_workflow_id() = req.id();
+  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
+  for (const char* v : {"x", "y"}) {
+    *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
+    *(*params)[v].mutable_default_() = Int(1);
+  }
   {
     grpc::ClientContext ctx;
     admin::LaunchPlanCreateResponse resp;
@@ -682,7 +699,7 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   CHECK(e.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(e.closure().error().code() == "Unimplemented");
   CHECK(e.closure().error().message() ==
-        "the local executor does not run gate nodes yet (node g0)");
+        "the local executor does not run failure nodes yet (node fn)");
   CHECK(Nodes(s, resp.id()).empty());
 }
 

@@ -10,6 +10,7 @@
 
 #include "flyte/plugin/call_context.h"
 #include "flyte/plugin/managers.h"
+#include "flyte/plugin/signal.h"
 #include "flyteidl/core/errors.pb.h"
 
 // Propeller still fills the deprecated TaskExecutionEvent.reason for older admins.
@@ -50,6 +51,49 @@ std::chrono::nanoseconds ToDuration(const google::protobuf::Duration& d) {
   return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
 }
 
+constexpr int kMaxNesting = 32;
+constexpr auto kSignalPollInterval = std::chrono::milliseconds(200);
+constexpr auto kChildPollInterval = std::chrono::milliseconds(100);
+
+std::string IdString(const core::Identifier& id) {
+  return core::ResourceType_Name(id.resource_type()) + ":" + id.project() + ":" + id.domain() +
+         ":" + id.name() + ":" + id.version();
+}
+
+bool SameId(const core::Identifier& a, const core::Identifier& b) {
+  return a.project() == b.project() && a.domain() == b.domain() && a.name() == b.name() &&
+         a.version() == b.version();
+}
+
+const core::CompiledWorkflow* FindSubWorkflow(const core::CompiledWorkflowClosure& closure,
+                                              const core::Identifier& id) {
+  for (const auto& sub : closure.sub_workflows()) {
+    if (SameId(sub.template_().id(), id)) return &sub;
+  }
+  return nullptr;
+}
+
+// Go's grpc codes.Code String(): "InvalidArgument" for INVALID_ARGUMENT.
+std::string GoCodeName(plugin::StatusCode code) {
+  std::string out;
+  bool upper = true;
+  for (const char* c = plugin::StatusCodeName(code); *c != 0; ++c) {
+    if (*c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? *c : static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+    upper = false;
+  }
+  return out;
+}
+
+bool CountsAsTask(const core::Node& node) {
+  // propeller's max_parallelism bounds task and launch-plan nodes.
+  return node.has_task_node() ||
+         (node.has_workflow_node() && node.workflow_node().has_launchplan_ref());
+}
+
 void CollectPromises(const core::BindingData& data, std::set<std::string>& out) {
   switch (data.value_case()) {
     case core::BindingData::kPromise:
@@ -63,6 +107,17 @@ void CollectPromises(const core::BindingData& data, std::set<std::string>& out) 
       break;
     default:
       break;
+  }
+}
+
+// A node's promises and, for a branch, those of the nodes it may run: the branch waits for them.
+void CollectNodePromises(const core::Node& node, std::set<std::string>& out) {
+  for (const auto& b : node.inputs()) CollectPromises(b.binding(), out);
+  if (node.has_branch_node()) {
+    const auto& ie = node.branch_node().if_else();
+    CollectNodePromises(ie.case_().then_node(), out);
+    for (const auto& b : ie.other()) CollectNodePromises(b.then_node(), out);
+    if (ie.has_else_node()) CollectNodePromises(ie.else_node(), out);
   }
 }
 
@@ -113,41 +168,81 @@ bool SendWorkflow(LocalExecutor& owner, const core::WorkflowExecutionIdentifier&
 
 }  // namespace
 
-Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
-  std::set<std::string> tasks;
-  for (const auto& t : closure.tasks()) {
-    if (t.template_().has_container()) tasks.insert(TaskKey(t.template_().id()));
-  }
-  const auto& wf = closure.primary().template_();
+namespace {
+
+Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                 const core::Node& node, int depth);
+
+Status CheckNodes(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                  const core::WorkflowTemplate& wf, int depth) {
   if (wf.has_failure_node()) {
     return plugin::Unimplemented("the local executor does not run failure nodes yet (node " +
                                  wf.failure_node().id() + ")");
   }
   for (const auto& node : wf.nodes()) {
     if (node.id() == kStartNode || node.id() == kEndNode) continue;
-    // Node ids become path segments of the store and of the scratch directory.
-    if (node.id().empty() || node.id() == "." || node.id() == ".." ||
-        node.id().find('/') != std::string::npos) {
-      return plugin::InvalidArgument("node id [" + node.id() +
-                                     "] cannot name a storage location for the local executor");
-    }
-    const char* kind = node.has_workflow_node() ? "workflow"
-                       : node.has_branch_node() ? "branch"
-                       : node.has_gate_node()   ? "gate"
-                       : node.has_array_node()  ? "array"
-                                                : nullptr;
-    if (kind != nullptr || !node.has_task_node()) {
-      return plugin::Unimplemented(std::string("the local executor does not run ") +
-                                   (kind ? kind : "target-less") + " nodes yet (node " + node.id() +
-                                   ")");
-    }
+    if (auto s = CheckNode(closure, tasks, node, depth); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                 const core::Node& node, int depth) {
+  // Node ids become path segments of the store and of the scratch directory.
+  if (node.id().empty() || node.id() == "." || node.id() == ".." ||
+      node.id().find('/') != std::string::npos) {
+    return plugin::InvalidArgument("node id [" + node.id() +
+                                   "] cannot name a storage location for the local executor");
+  }
+  // Compiled sub-workflows may not reference themselves; the bound only guards the walk.
+  if (depth > kMaxNesting) {
+    return plugin::InvalidArgument("node " + node.id() + " is nested more than " +
+                                   std::to_string(kMaxNesting) + " levels deep");
+  }
+  if (node.has_task_node()) {
     if (tasks.count(TaskKey(node.task_node().reference_id())) == 0) {
       return plugin::Unimplemented("the local executor runs container tasks only; task " +
                                    node.task_node().reference_id().name() + " of node " +
                                    node.id() + " has no container");
     }
+    return Status::Ok();
   }
-  return Status::Ok();
+  if (node.has_workflow_node()) {
+    if (node.workflow_node().has_launchplan_ref()) return Status::Ok();
+    const auto* sub = FindSubWorkflow(closure, node.workflow_node().sub_workflow_ref());
+    if (sub == nullptr) {
+      return plugin::InvalidArgument("failed to find sub workflow with ID [" +
+                                     IdString(node.workflow_node().sub_workflow_ref()) +
+                                     "] for node " + node.id());
+    }
+    return CheckNodes(closure, tasks, sub->template_(), depth + 1);
+  }
+  if (node.has_branch_node()) {
+    const auto& ie = node.branch_node().if_else();
+    if (!ie.has_case_() || !ie.case_().has_then_node())
+      return plugin::InvalidArgument("branch node " + node.id() + " has no case to run");
+    std::vector<const core::Node*> children{&ie.case_().then_node()};
+    for (const auto& b : ie.other()) children.push_back(&b.then_node());
+    if (ie.has_else_node()) children.push_back(&ie.else_node());
+    for (const auto* child : children) {
+      if (auto s = CheckNode(closure, tasks, *child, depth + 1); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  if (node.has_gate_node()) return Status::Ok();
+  const char* kind = node.has_array_node() ? "array" : "target-less";
+  return plugin::Unimplemented(std::string("the local executor does not run ") + kind +
+                               " nodes yet (node " + node.id() + ")");
+}
+
+}  // namespace
+
+Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
+  std::set<std::string> tasks;
+  for (const auto& t : closure.tasks()) {
+    if (t.template_().has_container()) tasks.insert(TaskKey(t.template_().id()));
+  }
+  return CheckNodes(closure, tasks, closure.primary().template_(), 0);
 }
 
 struct Run::AttemptResult {
@@ -158,25 +253,12 @@ struct Run::AttemptResult {
 
 Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData data)
     : owner_(owner), store_(store), data_(std::move(data)) {
-  std::map<std::string, const core::TaskTemplate*> by_key;
   for (const auto& t : data_.workflow_closure.tasks())
-    by_key[TaskKey(t.template_().id())] = &t.template_();
+    tasks_[TaskKey(t.template_().id())] = &t.template_();
   const auto& wf = data_.workflow_closure.primary();
-  for (const auto& node : wf.template_().nodes()) {
-    if (node.id() == kStartNode || node.id() == kEndNode) continue;
-    nodes_[node.id()] = &node;
-    tasks_[node.id()] = by_key[TaskKey(node.task_node().reference_id())];
-  }
-  for (const auto& [id, node] : nodes_) {
-    auto& state = states_[id];
-    if (auto it = wf.connections().upstream().find(id); it != wf.connections().upstream().end())
-      state.upstream.insert(it->second.ids().begin(), it->second.ids().end());
-    state.upstream.insert(node->upstream_node_ids().begin(), node->upstream_node_ids().end());
-    for (const auto& b : node->inputs()) CollectPromises(b.binding(), state.upstream);
-    for (auto it = state.upstream.begin(); it != state.upstream.end();) {
-      it = (*it == id || nodes_.count(*it) == 0) ? state.upstream.erase(it) : std::next(it);
-    }
-  }
+  std::vector<const core::Node*> nodes;
+  for (const auto& node : wf.template_().nodes()) nodes.push_back(&node);
+  InitScope(top_, wf.template_(), &wf.connections(), nodes);
   const auto& id = data_.execution_id;
   auto segments = owner_.settings().metadata_prefix;
   segments.push_back(id.project() + "-" + id.domain() + "-" + id.name());
@@ -185,6 +267,28 @@ Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData
   if (raw_prefix_.empty()) raw_prefix_ = owner_.settings().raw_output_prefix;
   if (raw_prefix_.empty()) raw_prefix_ = store_.BaseUri() + "/data";
   while (raw_prefix_.size() > 1 && raw_prefix_.back() == '/') raw_prefix_.pop_back();
+}
+
+void Run::InitScope(Scope& scope, const core::WorkflowTemplate& wf,
+                    const core::ConnectionSet* connections,
+                    const std::vector<const core::Node*>& nodes) {
+  scope.wf = &wf;
+  for (const auto* node : nodes) {
+    if (node->id() == kStartNode || node->id() == kEndNode) continue;
+    scope.nodes[node->id()] = node;
+  }
+  for (const auto& [id, node] : scope.nodes) {
+    auto& state = scope.states[id];
+    if (connections != nullptr) {
+      if (auto it = connections->upstream().find(id); it != connections->upstream().end())
+        state.upstream.insert(it->second.ids().begin(), it->second.ids().end());
+    }
+    state.upstream.insert(node->upstream_node_ids().begin(), node->upstream_node_ids().end());
+    CollectNodePromises(*node, state.upstream);
+    for (auto it = state.upstream.begin(); it != state.upstream.end();) {
+      it = (*it == id || scope.nodes.count(*it) == 0) ? state.upstream.erase(it) : std::next(it);
+    }
+  }
 }
 
 void Run::Start() {
@@ -200,10 +304,10 @@ void Run::RequestAbort(const std::string& reason, bool silent) {
     std::lock_guard lock(mu_);
     if (!abort_requested_) {
       abort_requested_ = true;
-      abort_reason_ = reason;
+      top_.abort_reason = reason;
     }
     silent_ = silent_ || silent;
-    cancel_ = true;
+    top_.cancel = true;
   }
   cv_.notify_all();
 }
@@ -222,8 +326,30 @@ std::string Run::Join(const std::string& base, const std::vector<std::string>& s
   return out;
 }
 
-std::string Run::NodeDataDir(const std::string& node_id) {
-  return Join(wf_dir_, {node_id, "data"});
+// propeller: `<workflow dir>/<node>/data` at the top, `<owning node's output dir>/<node>` below.
+std::string Run::NodeDataDir(const Scope& scope, const std::string& node_id) {
+  if (!scope.parent) return Join(wf_dir_, {node_id, "data"});
+  return Join(scope.data_base, {node_id});
+}
+
+bool Run::Cancelled(const Scope& scope) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
+    if (s->cancel) return true;
+  }
+  return false;
+}
+
+std::string Run::AbortReason(const Scope& scope) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
+    if (s->cancel) return s->abort_reason;
+  }
+  return "";
+}
+
+bool Run::WaitFor(const Scope& scope, std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return Cancelled(scope); });
+  return !Cancelled(scope);
 }
 
 bool Run::SendWorkflowEvent(core::WorkflowExecution::Phase phase, const core::ExecutionError* error,
@@ -280,10 +406,11 @@ bool Run::SendTaskEvent(event::TaskExecutionEvent e) {
   });
 }
 
-event::NodeExecutionEvent Run::NodeEvent(const core::Node& node, core::NodeExecution::Phase phase) {
+event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& node,
+                                         core::NodeExecution::Phase phase) {
   event::NodeExecutionEvent e;
   *e.mutable_id()->mutable_execution_id() = data_.execution_id;
-  e.mutable_id()->set_node_id(node.id());
+  e.mutable_id()->set_node_id(GenerateUniqueId(scope.parent, node.id()));
   e.set_phase(phase);
   *e.mutable_occurred_at() = Now();
   e.set_producer_id(owner_.settings().cluster_id);
@@ -291,7 +418,17 @@ event::NodeExecutionEvent Run::NodeEvent(const core::Node& node, core::NodeExecu
   *e.mutable_reported_at() = Now();
   e.set_spec_node_id(node.id());
   e.set_node_name(node.metadata().name());
+  if (scope.parent) {
+    e.mutable_parent_node_metadata()->set_node_id(scope.parent->unique_id);
+    e.set_retry_group(std::to_string(scope.parent->attempt));
+  }
   if (node.has_task_node()) *e.mutable_target_entity() = node.task_node().reference_id();
+  if (node.has_workflow_node()) {
+    if (node.workflow_node().has_launchplan_ref())
+      *e.mutable_target_entity() = node.workflow_node().launchplan_ref();
+    else
+      e.set_is_parent(true);
+  }
   return e;
 }
 
@@ -304,7 +441,7 @@ void Run::Main() {
   }
   // As propeller's ready workflow: the start node's outputs (the workflow's inputs) are stored
   // before the workflow is reported running.
-  const std::string start_out = Join(NodeDataDir(kStartNode), {"0"});
+  const std::string start_out = Join(NodeDataDir(top_, kStartNode), {"0"});
   if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString());
       !s.ok()) {
     auto err = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
@@ -324,18 +461,18 @@ void Run::Main() {
     finished_ = true;
     return;
   }
-  auto start_event = NodeEvent(start, core::NodeExecution::SUCCEEDED);
+  auto start_event = NodeEvent(top_, start, core::NodeExecution::SUCCEEDED);
   start_event.set_output_uri(start_out + "/outputs.pb");
   SendNodeEvent(std::move(start_event));
 
-  const bool all_succeeded = Coordinate();
+  const bool all_succeeded = Coordinate(top_);
   std::optional<core::ExecutionError> failure;
   bool aborted, failing_reported;
   {
     std::lock_guard lock(mu_);
-    failure = failure_;
+    failure = top_.failure;
     aborted = abort_requested_;
-    failing_reported = failure_.has_value() && cancel_ && !abort_requested_;
+    failing_reported = top_.failure.has_value() && top_.cancel && !abort_requested_;
   }
   if (aborted) {
     SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
@@ -344,10 +481,10 @@ void Run::Main() {
     SendWorkflowEvent(core::WorkflowExecution::FAILED, &*failure, "");
   } else if (all_succeeded) {
     core::ExecutionError error;
-    if (RunEndNode(error)) {
+    if (RunEndNode(top_, error)) {
       SendWorkflowEvent(core::WorkflowExecution::SUCCEEDING, nullptr, "");
       SendWorkflowEvent(core::WorkflowExecution::SUCCEEDED, nullptr,
-                        Join(NodeDataDir(kEndNode), {"0"}) + "/outputs.pb");
+                        Join(NodeDataDir(top_, kEndNode), {"0"}) + "/outputs.pb");
     } else {
       SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
       SendWorkflowEvent(core::WorkflowExecution::FAILED, &error, "");
@@ -356,105 +493,166 @@ void Run::Main() {
   finished_ = true;
 }
 
-bool Run::Coordinate() {
+bool Run::Coordinate(Scope& scope) {
+  // As propeller, the execution's failure policy applies at every level.
   const auto& wf = data_.workflow_closure.primary().template_();
   const bool fail_fast =
       wf.metadata().on_failure() != core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE;
   const int64_t max_parallelism = data_.parameters.execution_config.max_parallelism();
+  const bool top = &scope == &top_;
   std::unique_lock lock(mu_);
   bool failing_reported = false;
   while (true) {
-    if (!cancel_) {
-      for (auto& [id, state] : states_) {
+    if (!Cancelled(scope)) {
+      for (auto& [id, state] : scope.states) {
         if (state.phase != NodePhase::kNotStarted) continue;
         bool ready = true;
         for (const auto& up : state.upstream)
-          ready = ready && states_[up].phase == NodePhase::kSucceeded;
+          ready = ready && scope.states[up].phase == NodePhase::kSucceeded;
         if (!ready) continue;
-        if (max_parallelism > 0 && running_tasks_ >= max_parallelism) break;
+        const core::Node& node = *scope.nodes.at(id);
+        const bool task = CountsAsTask(node);
+        if (task && max_parallelism > 0 && running_tasks_ >= max_parallelism) continue;
         state.phase = NodePhase::kRunning;
-        ++running_;
-        ++running_tasks_;
-        owner_.pool().Submit([self = shared_from_this(), node_id = id] { self->RunNode(node_id); });
+        ++scope.running;
+        if (task) ++running_tasks_;
+        if (node.has_task_node()) {
+          owner_.pool().Submit(
+              [self = shared_from_this(), s = &scope, node_id = id] { self->RunNode(s, node_id); });
+        } else {
+          // Nodes that wait on others (children, signals, child executions) get a thread of
+          // their own so that they never hold a worker their children need.
+          scope.threads.emplace_back([this, s = &scope, node_id = id] { RunNode(s, node_id); });
+        }
       }
     }
-    if (fail_fast && failure_ && !failing_reported && !abort_requested_) {
-      // Propeller reports FAILING, then aborts what still runs, then reports FAILED.
+    if (fail_fast && scope.failure && !failing_reported && !abort_requested_) {
       failing_reported = true;
-      cancel_ = true;
-      abort_reason_ = "Some node execution failed, auto-abort.";
-      auto error = *failure_;
-      lock.unlock();
-      SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
-      lock.lock();
+      scope.cancel = true;
+      if (top) {
+        // Propeller reports FAILING, then aborts what still runs, then reports FAILED.
+        scope.abort_reason = "Some node execution failed, auto-abort.";
+        auto error = *scope.failure;
+        lock.unlock();
+        SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
+        lock.lock();
+      } else {
+        scope.abort_reason = "subworkflow failed";
+      }
       continue;
     }
-    if (running_ == 0) break;
+    if (scope.running == 0) break;
     cv_.wait(lock);
   }
-  if (failure_ || abort_requested_) return false;
-  for (const auto& [id, state] : states_) {
+  auto threads = std::move(scope.threads);
+  scope.threads.clear();
+  lock.unlock();
+  for (auto& t : threads) t.join();
+  lock.lock();
+  if (scope.failure || abort_requested_ || Cancelled(scope)) return false;
+  for (const auto& [id, state] : scope.states) {
     if (state.phase != NodePhase::kSucceeded) return false;
   }
   return true;
 }
 
-void Run::FinishNode(const std::string& node_id, NodePhase phase,
-                     const std::optional<core::ExecutionError>& error) {
+void Run::FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
+                     const std::optional<core::ExecutionError>& error, bool counts_as_task) {
   {
     std::lock_guard lock(mu_);
-    states_[node_id].phase = phase;
-    --running_;
-    --running_tasks_;
-    if (phase == NodePhase::kFailed && !failure_ && error) failure_ = error;
+    scope.states[node_id].phase = phase;
+    --scope.running;
+    if (counts_as_task) --running_tasks_;
+    if (phase == NodePhase::kFailed && !scope.failure && error) scope.failure = error;
   }
   cv_.notify_all();
 }
 
-void Run::RunNode(const std::string& node_id) {
-  const core::Node& node = *nodes_.at(node_id);
+void Run::EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
+                  const core::ExecutionError* error, event::NodeExecutionEvent e) {
+  if (phase == NodePhase::kAborted) {
+    std::string reason;
+    {
+      std::lock_guard lock(mu_);
+      reason = AbortReason(*ref.scope);
+    }
+    e.set_phase(core::NodeExecution::ABORTED);
+    e.mutable_error()->set_code("NodeAborted");
+    e.mutable_error()->set_message(reason);
+  } else if (phase == NodePhase::kFailed) {
+    e.set_phase(core::NodeExecution::FAILED);
+    if (error != nullptr) *e.mutable_error() = *error;
+  } else {
+    e.set_phase(core::NodeExecution::SUCCEEDED);
+  }
+  *e.mutable_occurred_at() = Now();
+  *e.mutable_reported_at() = Now();
+  SendNodeEvent(std::move(e));
+  if (phase == NodePhase::kSucceeded) {
+    std::lock_guard lock(mu_);
+    ref.scope->states[ref.node->id()].output_dir = output_dir;
+  }
+  std::optional<core::ExecutionError> err;
+  if (error != nullptr) err = *error;
+  FinishNode(*ref.scope, ref.node->id(), phase, err, CountsAsTask(*ref.node));
+}
+
+void Run::RunNode(Scope* scope, const std::string& node_id) {
+  const core::Node& node = *scope->nodes.at(node_id);
   {
     std::lock_guard lock(mu_);
-    if (cancel_) {
+    if (Cancelled(*scope)) {
       // Never started as far as the admin knows.
-      states_[node_id].phase = NodePhase::kAborted;
-      --running_;
-      --running_tasks_;
+      scope->states[node_id].phase = NodePhase::kAborted;
+      --scope->running;
+      if (CountsAsTask(node)) --running_tasks_;
       cv_.notify_all();
       return;
     }
   }
-  const std::string data_dir = NodeDataDir(node_id);
-  auto inputs = ResolveBindings(node.inputs());
+  NodeRef ref{scope, &node, GenerateUniqueId(scope->parent, node_id),
+              NodeDataDir(*scope, node_id)};
+  auto inputs = ResolveBindings(*scope, node.inputs());
   if (!inputs.ok()) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                            inputs.status().message());
-    auto e = NodeEvent(node, core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node_id, NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error, NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
-  const std::string input_uri = data_dir + "/inputs.pb";
+  const std::string input_uri = ref.data_dir + "/inputs.pb";
   if (auto s = store_.Write(input_uri, inputs->SerializeAsString()); !s.ok()) {
     auto error = MakeError(
         core::ExecutionError::SYSTEM, "StorageError",
         "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
-    auto e = NodeEvent(node, core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node_id, NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error, NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
-  auto queued = NodeEvent(node, core::NodeExecution::QUEUED);
+  auto queued = NodeEvent(*scope, node, core::NodeExecution::QUEUED);
   queued.set_input_uri(input_uri);
   SendNodeEvent(std::move(queued));
-  RunTaskNode(node, *tasks_.at(node_id), data_dir, input_uri, inputs.value());
+  if (node.has_task_node()) {
+    RunTaskNode(ref, *tasks_.at(TaskKey(node.task_node().reference_id())), input_uri,
+                inputs.value());
+  } else if (node.has_workflow_node() && node.workflow_node().has_launchplan_ref()) {
+    RunLaunchPlanNode(ref, input_uri, inputs.value());
+  } else if (node.has_workflow_node()) {
+    RunSubWorkflowNode(ref, input_uri, inputs.value());
+  } else if (node.has_branch_node()) {
+    RunBranchNode(ref, input_uri, inputs.value());
+  } else if (node.has_gate_node()) {
+    RunGateNode(ref, input_uri, inputs.value());
+  } else {
+    auto error = MakeError(core::ExecutionError::SYSTEM, "UnsupportedNode",
+                           "the local executor cannot run node " + node_id);
+    auto e = NodeEvent(*scope, node, core::NodeExecution::FAILED);
+    e.set_input_uri(input_uri);
+    EndNode(ref, NodePhase::kFailed, "", &error, std::move(e));
+  }
 }
 
-void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
-                      const std::string& data_dir, const std::string& input_uri,
-                      const core::LiteralMap& inputs) {
+void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
+                      const std::string& input_uri, const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
   uint32_t max_attempts = 1;
   if (node.metadata().retries().retries() != 0) {
     max_attempts = node.metadata().retries().retries() + 1;
@@ -463,57 +661,37 @@ void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
   }
   uint32_t attempts = 0, system_failures = 0;
   auto node_event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(node, phase);
+    auto e = NodeEvent(*ref.scope, node, phase);
     e.set_input_uri(input_uri);
     return e;
   };
   while (true) {
-    const std::string output_dir = Join(data_dir, {std::to_string(attempts)});
-    std::string reason;
+    const std::string output_dir = Join(ref.data_dir, {std::to_string(attempts)});
     AttemptResult r;
     bool cancelled;
     {
       std::lock_guard lock(mu_);
-      cancelled = cancel_;
+      cancelled = Cancelled(*ref.scope);
     }
     if (cancelled) {
       r.kind = AttemptResult::Kind::kAborted;
     } else {
-      r = RunAttempt(node, task, data_dir, output_dir, inputs, attempts);
-    }
-    {
-      std::lock_guard lock(mu_);
-      reason = abort_reason_;
+      r = RunAttempt(ref, task, output_dir, inputs, attempts);
     }
     switch (r.kind) {
       case AttemptResult::Kind::kSuccess: {
         auto e = node_event(core::NodeExecution::SUCCEEDED);
         e.set_output_uri(output_dir + "/outputs.pb");
         e.mutable_task_node_metadata()->set_checkpoint_uri(r.checkpoint_uri);
-        SendNodeEvent(std::move(e));
-        {
-          std::lock_guard lock(mu_);
-          states_[node.id()].output_dir = output_dir;
-        }
-        FinishNode(node.id(), NodePhase::kSucceeded, std::nullopt);
+        EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(e));
         return;
       }
-      case AttemptResult::Kind::kAborted: {
-        auto e = node_event(core::NodeExecution::ABORTED);
-        auto* err = e.mutable_error();
-        err->set_code("NodeAborted");
-        err->set_message(reason);
-        SendNodeEvent(std::move(e));
-        FinishNode(node.id(), NodePhase::kAborted, std::nullopt);
+      case AttemptResult::Kind::kAborted:
+        EndNode(ref, NodePhase::kAborted, "", nullptr, node_event(core::NodeExecution::ABORTED));
         return;
-      }
-      case AttemptResult::Kind::kPermanent: {
-        auto e = node_event(core::NodeExecution::FAILED);
-        *e.mutable_error() = r.error;
-        SendNodeEvent(std::move(e));
-        FinishNode(node.id(), NodePhase::kFailed, r.error);
+      case AttemptResult::Kind::kPermanent:
+        EndNode(ref, NodePhase::kFailed, "", &r.error, node_event(core::NodeExecution::FAILED));
         return;
-      }
       case AttemptResult::Kind::kRetryable:
         break;
     }
@@ -539,21 +717,20 @@ void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
                                "] currentAttempt done. Last Error: " +
                                core::ExecutionError::ErrorKind_Name(r.error.kind()) +
                                "::" + r.error.message());
-    auto e = node_event(core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node.id(), NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error, node_event(core::NodeExecution::FAILED));
     return;
   }
 }
 
-Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTemplate& task,
-                                   const std::string& data_dir, const std::string& output_dir,
-                                   const core::LiteralMap& inputs, uint32_t attempt) {
+Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate& task,
+                                   const std::string& output_dir, const core::LiteralMap& inputs,
+                                   uint32_t attempt) {
+  const core::Node& node = *ref.node;
+  const std::string& data_dir = ref.data_dir;
   const auto& id = data_.execution_id;
   auto raw_for = [&](uint32_t a) {
     const std::string unique = FixedLengthUniqueIdForParts(
-        kGeneratedNameMaxLength, {id.name(), node.id(), std::to_string(a)});
+        kGeneratedNameMaxLength, {id.name(), ref.unique_id, std::to_string(a)});
     return std::make_pair(unique, Join(raw_prefix_, {Base36ShardPrefix(unique), unique}));
   };
   const auto [generated_name, raw] = raw_for(attempt);
@@ -564,7 +741,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   *base.mutable_task_id() = task.id();
   base.mutable_task_id()->set_resource_type(core::TASK);
   *base.mutable_parent_node_execution_id()->mutable_execution_id() = id;
-  base.mutable_parent_node_execution_id()->set_node_id(node.id());
+  base.mutable_parent_node_execution_id()->set_node_id(ref.unique_id);
   base.set_retry_attempt(attempt);
   base.set_producer_id(owner_.settings().cluster_id);
   base.set_task_type(task.type());
@@ -643,7 +820,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
 
   namespace fs = std::filesystem;
   const fs::path scratch = fs::path(owner_.settings().scratch_directory) /
-                           (id.project() + "-" + id.domain() + "-" + id.name()) / node.id() /
+                           (id.project() + "-" + id.domain() + "-" + id.name()) / ref.unique_id /
                            std::to_string(attempt);
   std::error_code ec;
   fs::create_directories(scratch, ec);
@@ -661,10 +838,10 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     bool send = false;
     {
       std::lock_guard lock(mu_);
-      send = started_.insert(node.id()).second;
+      send = started_.insert(ref.unique_id).second;
     }
     if (send) {
-      auto e = NodeEvent(node, core::NodeExecution::RUNNING);
+      auto e = NodeEvent(*ref.scope, node, core::NodeExecution::RUNNING);
       e.set_input_uri(data_dir + "/inputs.pb");
       SendNodeEvent(std::move(e));
     }
@@ -687,7 +864,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     if (status) break;
     {
       std::lock_guard lock(mu_);
-      cancelled = cancel_;
+      cancelled = Cancelled(*ref.scope);
     }
     const auto now = std::chrono::steady_clock::now();
     if (cancelled) {
@@ -716,7 +893,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     std::string reason;
     {
       std::lock_guard lock(mu_);
-      reason = abort_reason_;
+      reason = AbortReason(*ref.scope);
     }
     auto e = base;
     e.set_phase(core::TaskExecution::ABORTED);
@@ -774,13 +951,13 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     return fail(
         AttemptResult::Kind::kRetryable,
         MakeError(core::ExecutionError::SYSTEM, "Interrupted",
-                  "[" + node.id() + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
+                  "[" + ref.unique_id + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
                       "). Output:\n" + FileTail(log_file, 2048)));
   }
   if (WIFEXITED(*status) && WEXITSTATUS(*status) != 0) {
     return fail(AttemptResult::Kind::kRetryable,
                 MakeError(core::ExecutionError::USER, "ProcessFailed",
-                          "[" + node.id() + "] terminated with exit code (" +
+                          "[" + ref.unique_id + "] terminated with exit code (" +
                               std::to_string(WEXITSTATUS(*status)) + "). Output:\n" +
                               FileTail(log_file, 2048)));
   }
@@ -798,27 +975,450 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   return result;
 }
 
-bool Run::RunEndNode(core::ExecutionError& error) {
-  const auto& wf = data_.workflow_closure.primary().template_();
+void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
+                             const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
+  auto event = [&](core::NodeExecution::Phase phase) {
+    auto e = NodeEvent(*ref.scope, node, phase);
+    e.set_input_uri(input_uri);
+    return e;
+  };
+  auto fail = [&](const core::ExecutionError& error) {
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+  };
+  const auto* sub =
+      FindSubWorkflow(data_.workflow_closure, node.workflow_node().sub_workflow_ref());
+  if (sub == nullptr) {
+    fail(MakeError(core::ExecutionError::SYSTEM, "SubWorkflowExecutionFailed",
+                   "failed to find sub workflow with ID [" +
+                       IdString(node.workflow_node().sub_workflow_ref()) + "]"));
+    return;
+  }
+  SendNodeEvent(event(core::NodeExecution::RUNNING));
+  // The children live under the node's first (only) attempt, as propeller's sub-node statuses.
+  const std::string output_dir = Join(ref.data_dir, {"0"});
+  Scope child;
+  child.parent_scope = ref.scope;
+  child.parent = ParentInfo{ref.unique_id, 0};
+  child.data_base = output_dir;
+  std::vector<const core::Node*> nodes;
+  for (const auto& n : sub->template_().nodes()) nodes.push_back(&n);
+  InitScope(child, sub->template_(), &sub->connections(), nodes);
+  core::ExecutionError error;
+  if (!RunStartNode(child, inputs, error)) {
+    fail(error);
+    return;
+  }
+  const bool all_succeeded = Coordinate(child);
+  std::optional<core::ExecutionError> failure;
+  {
+    std::lock_guard lock(mu_);
+    failure = child.failure;
+  }
+  if (failure) {
+    fail(*failure);
+    return;
+  }
+  if (!all_succeeded) {
+    EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED));
+    return;
+  }
+  if (!RunEndNode(child, error)) {
+    fail(error);
+    return;
+  }
+  auto done = event(core::NodeExecution::SUCCEEDED);
+  if (sub->template_().outputs_size() > 0) {
+    const std::string source = Join(NodeDataDir(child, kEndNode), {"0"}) + "/outputs.pb";
+    const std::string destination = output_dir + "/outputs.pb";
+    auto bytes = store_.Read(source);
+    Status copied = bytes.ok() ? store_.Write(destination, bytes.value()) : bytes.status();
+    if (!copied.ok()) {
+      fail(MakeError(core::ExecutionError::SYSTEM, "SubWorkflowExecutionFailed",
+                     "Failed to copy subworkflow outputs from [" + source + "] to [" +
+                         destination + "]"));
+      return;
+    }
+    done.set_output_uri(destination);
+  }
+  EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
+}
+
+void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
+                        const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
+  auto event = [&](core::NodeExecution::Phase phase) {
+    auto e = NodeEvent(*ref.scope, node, phase);
+    e.set_input_uri(input_uri);
+    return e;
+  };
+  auto decision = DecideBranch(node.branch_node(), inputs);
+  if (decision.node == nullptr) {
+    EndNode(ref, NodePhase::kFailed, "", &decision.error, event(core::NodeExecution::FAILED));
+    return;
+  }
+  SendNodeEvent(event(core::NodeExecution::RUNNING));
+  // The taken node runs as the branch's child; the others are skipped without events.
+  const std::string output_dir = Join(ref.data_dir, {"0"});
+  Scope child;
+  child.parent_scope = ref.scope;
+  child.parent = ParentInfo{ref.unique_id, 0};
+  child.resolve_in = ref.scope;
+  child.data_base = output_dir;
+  InitScope(child, *ref.scope->wf, nullptr, {decision.node});
+  Coordinate(child);
+  std::optional<core::ExecutionError> failure;
+  NodeState taken;
+  {
+    std::lock_guard lock(mu_);
+    failure = child.failure;
+    taken = child.states[decision.node->id()];
+  }
+  if (failure) {
+    EndNode(ref, NodePhase::kFailed, "", &*failure, event(core::NodeExecution::FAILED));
+    return;
+  }
+  if (taken.phase != NodePhase::kSucceeded) {
+    EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED));
+    return;
+  }
+  const std::string source = taken.output_dir + "/outputs.pb";
+  const std::string destination = output_dir + "/outputs.pb";
+  auto bytes = store_.Read(source);
+  Status copied = bytes.ok() ? store_.Write(destination, bytes.value()) : Status::Ok();
+  if (!bytes.ok() && bytes.status().code() != plugin::StatusCode::kNotFound) copied = bytes.status();
+  if (!copied.ok()) {
+    auto error = MakeError(core::ExecutionError::SYSTEM, "OutputsNotFound",
+                           "Failed to copy child node outputs from [" + source + "] to [" +
+                               destination + "]");
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    return;
+  }
+  auto done = event(core::NodeExecution::SUCCEEDED);
+  done.set_output_uri(destination);
+  EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
+}
+
+void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
+                      const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
+  const auto& gate = node.gate_node();
+  auto event = [&](core::NodeExecution::Phase phase) {
+    auto e = NodeEvent(*ref.scope, node, phase);
+    e.set_input_uri(input_uri);
+    return e;
+  };
+  auto fail = [&](core::ExecutionError::ErrorKind kind, const std::string& code,
+                  const std::string& message) {
+    auto error = MakeError(kind, code, message);
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+  };
+  auto aborted = [&] {
+    EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED));
+  };
+  if (gate.condition_case() == core::GateNode::CONDITION_NOT_SET) {
+    fail(core::ExecutionError::SYSTEM, "BadSpecificationError",
+         "gateNode does not have a supported condition reference");
+    return;
+  }
+  const std::string output_dir = Join(ref.data_dir, {"0"});
+  SendNodeEvent(event(core::NodeExecution::RUNNING));
+  if (gate.has_sleep()) {
+    const auto deadline = std::chrono::steady_clock::now() + ToDuration(gate.sleep().duration());
+    while (true) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+          std::chrono::milliseconds(1);
+      if (!WaitFor(*ref.scope, left)) return aborted();
+    }
+    EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, event(core::NodeExecution::SUCCEEDED));
+    return;
+  }
+  auto signals =
+      owner_.host().Plugins().Get<plugin::SignalManager>(plugin::plugin_id::kSignalManager);
+  if (!signals) {
+    fail(core::ExecutionError::SYSTEM, "RuntimeExecutionError",
+         "gate node " + node.id() +
+             " needs the SignalManager plugin (flyte_manager_signal), which is not loaded");
+    return;
+  }
+  admin::SignalGetOrCreateRequest request;
+  *request.mutable_id()->mutable_execution_id() = data_.execution_id;
+  if (gate.has_approve()) {
+    request.mutable_id()->set_signal_id(gate.approve().signal_id());
+    request.mutable_type()->set_simple(core::BOOLEAN);
+  } else {
+    request.mutable_id()->set_signal_id(gate.signal().signal_id());
+    *request.mutable_type() = gate.signal().type();
+  }
+  // When calls started failing (the epoch: they do not).
+  std::chrono::steady_clock::time_point failing_since{};
+  while (true) {
+    plugin::CallContext call("/flyteidl.service.SignalService/GetOrCreateSignal", {},
+                             "flyte_executor_local", false);
+    admin::Signal signal;
+    Status s = signals->GetOrCreateSignal(call, request, signal);
+    if (!s.ok()) {
+      // Propeller retries a failed call in its next round; a signal of another type or a bad
+      // request cannot get better.
+      const auto now = std::chrono::steady_clock::now();
+      if (failing_since == std::chrono::steady_clock::time_point{}) failing_since = now;
+      if (s.code() == plugin::StatusCode::kAlreadyExists ||
+          s.code() == plugin::StatusCode::kInvalidArgument ||
+          now - failing_since > owner_.settings().event_wait) {
+        fail(core::ExecutionError::SYSTEM, "RuntimeExecutionError",
+             "failed to get or create signal [" + request.id().signal_id() + "]: " + s.message());
+        return;
+      }
+    } else if (signal.has_value() && signal.value().value_case() != core::Literal::VALUE_NOT_SET) {
+      core::LiteralMap outputs;
+      if (gate.has_approve()) {
+        const auto& v = signal.value();
+        if (!v.has_scalar() || !v.scalar().has_primitive() ||
+            v.scalar().primitive().value_case() != core::Primitive::kBoolean) {
+          fail(core::ExecutionError::UNKNOWN, "RuntimeExecutionError",
+               "received a non-boolean approve signal value [" + v.ShortDebugString() + "]");
+          return;
+        }
+        if (!v.scalar().primitive().boolean()) {
+          fail(core::ExecutionError::USER, "ReceivedRejectSignal",
+               "received a reject signal to disapprove the node input values");
+          return;
+        }
+        outputs = inputs;
+      } else {
+        (*outputs.mutable_literals())[gate.signal().output_variable_name()] = signal.value();
+      }
+      const std::string output_uri = output_dir + "/outputs.pb";
+      if (auto w = store_.Write(output_uri, outputs.SerializeAsString()); !w.ok()) {
+        fail(core::ExecutionError::SYSTEM, "WriteOutputsFailed",
+             "failed to write signal value to [" + output_uri + "] with error: " + w.message());
+        return;
+      }
+      auto done = event(core::NodeExecution::SUCCEEDED);
+      done.set_output_uri(output_uri);
+      EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
+      return;
+    } else {
+      failing_since = {};
+    }
+    if (!WaitFor(*ref.scope, kSignalPollInterval)) return aborted();
+  }
+}
+
+void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
+                            const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
+  const auto& lp = node.workflow_node().launchplan_ref();
+  const auto& id = data_.execution_id;
+  core::WorkflowExecutionIdentifier child;
+  child.set_project(id.project());
+  child.set_domain(id.domain());
+  child.set_name(ChildExecutionName(id.name(), ref.unique_id, 0));
+  auto event = [&](core::NodeExecution::Phase phase, bool with_child) {
+    auto e = NodeEvent(*ref.scope, node, phase);
+    e.set_input_uri(input_uri);
+    if (with_child) *e.mutable_workflow_node_metadata()->mutable_execution_id() = child;
+    return e;
+  };
+  auto fail = [&](const core::ExecutionError& error, bool with_child) {
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED, with_child));
+  };
+  auto executions =
+      owner_.host().Plugins().Get<plugin::ExecutionManager>(plugin::plugin_id::kExecutionManager);
+  if (!executions) {
+    fail(MakeError(core::ExecutionError::SYSTEM, "RuntimeExecutionError",
+                   "no ExecutionManager plugin to launch child executions with"),
+         false);
+    return;
+  }
+  // As propeller's launch-plan executor: a CHILD_WORKFLOW execution whose parent is this node
+  // execution (the launcher takes nesting and principal from the parent execution).
+  admin::ExecutionCreateRequest create;
+  create.set_project(child.project());
+  create.set_domain(child.domain());
+  create.set_name(child.name());
+  *create.mutable_inputs() = inputs;
+  auto* spec = create.mutable_spec();
+  *spec->mutable_launch_plan() = lp;
+  auto* metadata = spec->mutable_metadata();
+  metadata->set_mode(admin::ExecutionMetadata::CHILD_WORKFLOW);
+  metadata->set_nesting(1);
+  *metadata->mutable_parent_node_execution()->mutable_execution_id() = id;
+  metadata->mutable_parent_node_execution()->set_node_id(ref.unique_id);
+  for (const auto& [k, v] : data_.parameters.labels) (*spec->mutable_labels()->mutable_values())[k] = v;
+  for (const auto& [k, v] : data_.parameters.annotations)
+    (*spec->mutable_annotations()->mutable_values())[k] = v;
+  const auto& config = data_.parameters.execution_config;
+  if (config.has_security_context()) *spec->mutable_security_context() = config.security_context();
+  spec->set_max_parallelism(config.max_parallelism());
+  if (!data_.parameters.raw_output_data_config.output_location_prefix().empty())
+    *spec->mutable_raw_output_data_config() = data_.parameters.raw_output_data_config;
+  if (config.has_interruptible()) *spec->mutable_interruptible() = config.interruptible();
+  spec->set_overwrite_cache(config.overwrite_cache());
+  *spec->mutable_envs() = config.envs();
+  {
+    plugin::CallContext call("/flyteidl.service.AdminService/CreateExecution", {},
+                             "flyte_executor_local", false);
+    admin::ExecutionCreateResponse response;
+    Status s = executions->CreateExecution(call, create, response);
+    if (!s.ok() && s.code() != plugin::StatusCode::kAlreadyExists) {
+      const bool system =
+          s.code() == plugin::StatusCode::kDataLoss ||
+          s.code() == plugin::StatusCode::kDeadlineExceeded ||
+          s.code() == plugin::StatusCode::kInternal || s.code() == plugin::StatusCode::kUnknown ||
+          s.code() == plugin::StatusCode::kCancelled;
+      const std::string cause =
+          "rpc error: code = " + GoCodeName(s.code()) + " desc = " + s.message();
+      fail(MakeError(system ? core::ExecutionError::SYSTEM : core::ExecutionError::USER,
+                     "RuntimeExecutionError",
+                     system ? "[RemoteErrorSystem] failed to launch workflow [" + lp.name() +
+                                  "], system error, caused by: " + cause
+                            : "[RemoteErrorUser] failed to launch workflow, caused by: " + cause),
+           false);
+      return;
+    }
+  }
+  SendNodeEvent(event(core::NodeExecution::RUNNING, true));
+  const std::string output_dir = Join(ref.data_dir, {"0"});
+  std::chrono::steady_clock::time_point missing_since{};  // the epoch: the child was found
+  while (true) {
+    if (!WaitFor(*ref.scope, kChildPollInterval)) {
+      bool silent;
+      std::string reason;
+      {
+        std::lock_guard lock(mu_);
+        silent = silent_;
+        reason = AbortReason(*ref.scope);
+      }
+      if (!silent) {
+        // Propeller's cascading abort of the child.
+        admin::ExecutionTerminateRequest terminate;
+        *terminate.mutable_id() = child;
+        terminate.set_cause("cascading abort as parent execution id [" + id.name() +
+                            "] aborted, reason [" + reason + "]");
+        plugin::CallContext call("/flyteidl.service.AdminService/TerminateExecution", {},
+                                 "flyte_executor_local", false);
+        admin::ExecutionTerminateResponse response;
+        if (auto s = executions->TerminateExecution(call, terminate, response);
+            !s.ok() && s.code() != plugin::StatusCode::kFailedPrecondition) {
+          owner_.host().Logger()->warn("local executor: terminating child execution {} failed: {}",
+                                       child.name(), s.message());
+        }
+      }
+      EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED, true));
+      return;
+    }
+    admin::WorkflowExecutionGetRequest get;
+    *get.mutable_id() = child;
+    admin::Execution execution;
+    plugin::CallContext call("/flyteidl.service.AdminService/GetExecution", {},
+                             "flyte_executor_local", false);
+    if (auto s = executions->GetExecution(call, get, execution); !s.ok()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (missing_since == std::chrono::steady_clock::time_point{}) missing_since = now;
+      if (now - missing_since > owner_.settings().event_wait) {
+        fail(MakeError(core::ExecutionError::SYSTEM, "RemoteErrorNotFound",
+                       "failed at Node[" + node.id() +
+                           "]. RemoteErrorNotFound: launch-plan not found, caused by: " +
+                           s.message()),
+             true);
+        return;
+      }
+      continue;
+    }
+    missing_since = {};
+    switch (execution.closure().phase()) {
+      case core::WorkflowExecution::SUCCEEDED: {
+        admin::WorkflowExecutionGetDataRequest data_request;
+        *data_request.mutable_id() = child;
+        admin::WorkflowExecutionGetDataResponse data;
+        plugin::CallContext data_call("/flyteidl.service.AdminService/GetExecutionData", {},
+                                      "flyte_executor_local", false);
+        Status s = executions->GetExecutionData(data_call, data_request, data);
+        const std::string output_uri = output_dir + "/outputs.pb";
+        if (s.ok()) s = store_.Write(output_uri, data.full_outputs().SerializeAsString());
+        if (!s.ok()) {
+          fail(MakeError(core::ExecutionError::SYSTEM, "CausedByError",
+                         "failed at Node[" + node.id() +
+                             "]. CausedByError: failed to copy outputs for child workflow, caused "
+                             "by: " +
+                             s.message()),
+               true);
+          return;
+        }
+        auto done = event(core::NodeExecution::SUCCEEDED, true);
+        done.set_output_uri(output_uri);
+        EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
+        return;
+      }
+      case core::WorkflowExecution::FAILED: {
+        core::ExecutionError error = execution.closure().has_error()
+                                         ? execution.closure().error()
+                                         : MakeError(core::ExecutionError::UNKNOWN,
+                                                     "LaunchPlanExecutionFailed", "Unknown Error");
+        fail(error, true);
+        return;
+      }
+      case core::WorkflowExecution::ABORTED:
+      case core::WorkflowExecution::TIMED_OUT: {
+        const bool aborted = execution.closure().phase() == core::WorkflowExecution::ABORTED;
+        fail(MakeError(core::ExecutionError::USER, "RemoteChildWorkflowExecutionFailed",
+                       "failed at Node[" + node.id() +
+                           "]. RemoteChildWorkflowExecutionFailed: launchplan [" + child.name() +
+                           (aborted ? "] aborted, caused by: launchplan execution aborted"
+                                    : "] timed out, caused by: launchplan execution timed out")),
+             true);
+        return;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+bool Run::RunStartNode(Scope& scope, const core::LiteralMap& inputs,
+                       core::ExecutionError& error) {
+  core::Node start;
+  start.set_id(kStartNode);
+  for (const auto& n : scope.wf->nodes()) {
+    if (n.id() == kStartNode) start = n;
+  }
+  const std::string out = Join(NodeDataDir(scope, kStartNode), {"0"}) + "/outputs.pb";
+  if (auto s = store_.Write(out, inputs.SerializeAsString()); !s.ok()) {
+    error = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
+                      "Failed to store workflow inputs (as start node): " + s.message());
+    return false;
+  }
+  auto e = NodeEvent(scope, start, core::NodeExecution::SUCCEEDED);
+  e.set_output_uri(out);
+  SendNodeEvent(std::move(e));
+  return true;
+}
+
+bool Run::RunEndNode(Scope& scope, core::ExecutionError& error) {
+  const auto& wf = *scope.wf;
   core::Node end;
   end.set_id(kEndNode);
   for (const auto& n : wf.nodes()) {
     if (n.id() == kEndNode) end = n;
   }
-  auto outputs = ResolveBindings(wf.outputs());
+  auto outputs = ResolveBindings(scope, wf.outputs());
   if (!outputs.ok()) {
     error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                       outputs.status().message());
-    auto e = NodeEvent(end, core::NodeExecution::FAILED);
+    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
     return false;
   }
-  const std::string dir = NodeDataDir(kEndNode);
+  const std::string dir = NodeDataDir(scope, kEndNode);
   const std::string bytes = outputs->SerializeAsString();
   Status s = store_.Write(dir + "/inputs.pb", bytes);
   if (s.ok()) {
-    auto queued = NodeEvent(end, core::NodeExecution::QUEUED);
+    auto queued = NodeEvent(scope, end, core::NodeExecution::QUEUED);
     queued.set_input_uri(dir + "/inputs.pb");
     SendNodeEvent(std::move(queued));
     s = store_.Write(Join(dir, {"0"}) + "/outputs.pb", bytes);
@@ -826,23 +1426,23 @@ bool Run::RunEndNode(core::ExecutionError& error) {
   if (!s.ok()) {
     error = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
                       "Failed to store workflow outputs, as end-node: " + s.message());
-    auto e = NodeEvent(end, core::NodeExecution::FAILED);
+    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED);
     e.set_input_uri(dir + "/inputs.pb");
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
     return false;
   }
-  auto done = NodeEvent(end, core::NodeExecution::SUCCEEDED);
+  auto done = NodeEvent(scope, end, core::NodeExecution::SUCCEEDED);
   done.set_input_uri(dir + "/inputs.pb");
   SendNodeEvent(std::move(done));
   return true;
 }
 
 StatusOr<core::LiteralMap> Run::ResolveBindings(
-    const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
+    const Scope& scope, const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
   core::LiteralMap out;
   for (const auto& b : bindings) {
-    auto literal = ResolveBindingData(b.binding());
+    auto literal = ResolveBindingData(scope, b.binding());
     if (!literal.ok()) {
       return plugin::Internal("Error binding Var [wf].[" + b.var() +
                               "], caused by: " + literal.status().message());
@@ -852,13 +1452,13 @@ StatusOr<core::LiteralMap> Run::ResolveBindings(
   return out;
 }
 
-StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
+StatusOr<core::Literal> Run::ResolveBindingData(const Scope& scope, const core::BindingData& data) {
   core::Literal literal;
   switch (data.value_case()) {
     case core::BindingData::kCollection: {
       auto* collection = literal.mutable_collection();
       for (const auto& b : data.collection().bindings()) {
-        auto l = ResolveBindingData(b);
+        auto l = ResolveBindingData(scope, b);
         if (!l.ok()) return l;
         *collection->add_literals() = std::move(l.value());
       }
@@ -867,7 +1467,7 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
     case core::BindingData::kMap: {
       auto* map = literal.mutable_map()->mutable_literals();
       for (const auto& [k, b] : data.map().bindings()) {
-        auto l = ResolveBindingData(b);
+        auto l = ResolveBindingData(scope, b);
         if (!l.ok()) return l;
         (*map)[k] = std::move(l.value());
       }
@@ -876,7 +1476,7 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
     case core::BindingData::kPromise:
       if (data.promise().node_id().empty())
         return plugin::InvalidArgument("No nodeId (missing) specified for binding in Workflow.");
-      return ExtractOutput(data.promise());
+      return ExtractOutput(scope, data.promise());
     case core::BindingData::kScalar:
       *literal.mutable_scalar() = data.scalar();
       return literal;
@@ -888,21 +1488,24 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
   }
 }
 
-StatusOr<core::Literal> Run::ExtractOutput(const core::OutputReference& ref) {
+StatusOr<core::Literal> Run::ExtractOutput(const Scope& in, const core::OutputReference& ref) {
+  // A branch's taken node reads the nodes around the branch.
+  const Scope* scope = &in;
+  while (scope->resolve_in != nullptr) scope = scope->resolve_in;
   const std::string& node_id = ref.node_id();
   std::string output_dir;
   std::string var = ref.var();
   if (node_id == kStartNode) {
-    output_dir = Join(NodeDataDir(kStartNode), {"0"});
+    output_dir = Join(NodeDataDir(*scope, kStartNode), {"0"});
   } else {
-    auto node = nodes_.find(node_id);
-    if (node == nodes_.end())
+    auto node = scope->nodes.find(node_id);
+    if (node == scope->nodes.end())
       return plugin::InvalidArgument("Undefined node in Workflow [" + node_id + "]");
     for (const auto& alias : node->second->output_aliases()) {
       if (alias.alias() == var) var = alias.var();
     }
     std::lock_guard lock(mu_);
-    output_dir = states_[node_id].output_dir;
+    output_dir = scope->states.at(node_id).output_dir;
   }
   const std::string uri = output_dir + "/outputs.pb";
   auto bytes = store_.Read(uri);

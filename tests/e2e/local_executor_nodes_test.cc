@@ -4,6 +4,7 @@
 // and for child executions.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "flyteidl/service/admin.grpc.pb.h"
@@ -622,4 +623,148 @@ TEST_CASE("Aborting a parent aborts the child execution its launch-plan node wai
   auto child = WaitTerminal(s, child_id, std::chrono::seconds(20));
   CHECK(child.closure().phase() == core::WorkflowExecution::ABORTED);
   CHECK(Nodes(s, id)["lp0"].closure().phase() == core::NodeExecution::ABORTED);
+}
+
+namespace {
+
+core::LiteralType IntList() {
+  core::LiteralType t;
+  *t.mutable_collection_type() = Simple(core::INTEGER);
+  return t;
+}
+
+// A map task over the stand-in program: a, b lists of integers; c, info lists.
+void RegisterMapTask(NodesServer& s, const std::string& name, std::vector<std::string> args) {
+  admin::TaskCreateRequest req;
+  *req.mutable_id() = Id(core::TASK, name);
+  auto* t = req.mutable_spec()->mutable_template_();
+  *t->mutable_id() = req.id();
+  t->set_type("python-task");
+  t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
+  t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
+  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
+  *(*in)["a"].mutable_type() = IntList();
+  *(*in)["b"].mutable_type() = IntList();
+  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
+  *(*out)["c"].mutable_type() = IntList();
+  (*out)["info"].mutable_type()->mutable_collection_type()->set_simple(core::STRING);
+  auto* c = t->mutable_container();
+  c->set_image("local/none:latest");
+  c->add_command(LOCAL_TASK_PROGRAM);
+  for (const auto& a : args) c->add_args(a);
+  grpc::ClientContext ctx;
+  admin::TaskCreateResponse resp;
+  auto st = s.stub->CreateTask(&ctx, req, &resp);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+}
+
+core::BindingData List(const std::vector<core::BindingData>& items) {
+  core::BindingData b;
+  for (const auto& item : items) *b.mutable_collection()->add_bindings() = item;
+  return b;
+}
+
+// A workflow of one array node m0 over `task` with inputs a and b, its output c as output cs.
+core::Identifier RegisterArrayWorkflow(NodesServer& s, const std::string& name,
+                                       const std::string& task, const core::BindingData& a,
+                                       const core::BindingData& b,
+                                       const std::function<void(core::ArrayNode&)>& tune) {
+  core::Node m0;
+  m0.set_id("m0");
+  m0.mutable_metadata()->set_name("m0-name");
+  auto* array = m0.mutable_array_node();
+  array->mutable_node()->set_id("m0-sub");
+  *array->mutable_node()->mutable_task_node()->mutable_reference_id() = Id(core::TASK, task);
+  tune(*array);
+  Bind(m0, "a", a);
+  Bind(m0, "b", b);
+  auto wf = Template(name, {m0}, {});
+  *(*wf.mutable_interface()->mutable_outputs()->mutable_variables())["cs"].mutable_type() =
+      IntList();
+  auto* o = wf.add_outputs();
+  o->set_var("cs");
+  *o->mutable_binding() = Promise("m0", "c");
+  return Register(s, wf);
+}
+
+}  // namespace
+
+TEST_CASE("An array node runs its task per index and gathers the outputs into lists", "[e2e]") {
+  NodesServer s;
+  RegisterMapTask(s, "add-map",
+                  {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
+                   "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
+                   "{{.prevCheckpointPrefix}}"});
+  RegisterMapTask(s, "picky-map",
+                  {"fail-if-a", "{{.input}}", "{{.outputPrefix}}", "3", "Picky", "three is bad"});
+  auto lp = RegisterArrayWorkflow(
+      s, "mapped", "add-map",
+      List({Promise("start-node", "x"), Promise("start-node", "y"), Scalar(3)}),
+      List({Scalar(10), Scalar(20), Scalar(30)}),
+      [](core::ArrayNode& a) { a.set_parallelism(2); });
+  auto id = Launch(s, lp, "map-run", 1, 2);
+  auto done = WaitTerminal(s, id);
+  INFO(done.closure().error().message());
+  REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+  auto outs = Outputs(s, id);
+  const auto& cs = outs.literals().at("cs").collection();
+  REQUIRE(cs.literals_size() == 3);
+  CHECK(cs.literals(0).scalar().primitive().integer() == 11);
+  CHECK(cs.literals(1).scalar().primitive().integer() == 22);
+  CHECK(cs.literals(2).scalar().primitive().integer() == 33);
+
+  // The array node is reported as propeller's legacy array events do: one node execution and
+  // one task execution whose external resources are the sub-nodes.
+  auto nodes = Nodes(s, id);
+  CHECK(Keys(nodes) == std::vector<std::string>{"end-node", "m0", "start-node"});
+  CHECK(nodes["m0"].closure().phase() == core::NodeExecution::SUCCEEDED);
+  CHECK(nodes["m0"].metadata().is_array());
+  CHECK_THAT(nodes["m0"].closure().output_uri(),
+             Catch::EndsWith("/flytesnacks-development-map-run/m0/data/0/outputs.pb"));
+  CHECK(Nodes(s, id, "m0").empty());
+  admin::TaskExecutionListRequest treq;
+  *treq.mutable_node_execution_id()->mutable_execution_id() = id;
+  treq.mutable_node_execution_id()->set_node_id("m0");
+  treq.set_limit(10);
+  grpc::ClientContext tctx;
+  admin::TaskExecutionList tasks;
+  REQUIRE(s.stub->ListTaskExecutions(&tctx, treq, &tasks).ok());
+  REQUIRE(tasks.task_executions_size() == 1);
+  const auto& t = tasks.task_executions(0);
+  CHECK(t.closure().phase() == core::TaskExecution::SUCCEEDED);
+  CHECK(t.closure().task_type() == "container_array");
+  REQUIRE(t.closure().metadata().external_resources_size() == 3);
+  for (const auto& r : t.closure().metadata().external_resources()) {
+    INFO(r.index());
+    CHECK(r.phase() == core::TaskExecution::SUCCEEDED);
+    CHECK(r.external_id() == "map-run-m0-0-n" + std::to_string(r.index()) + "-0");
+  }
+
+  // min_success_ratio: one of three may fail (its element is None); min_successes 3 may not.
+  auto lenient = RegisterArrayWorkflow(
+      s, "lenient", "picky-map", List({Scalar(1), Scalar(2), Scalar(3)}),
+      List({Scalar(0), Scalar(0), Scalar(0)}),
+      [](core::ArrayNode& a) { a.set_min_success_ratio(0.5); });
+  auto strict = RegisterArrayWorkflow(
+      s, "strict", "picky-map", List({Scalar(1), Scalar(3), Scalar(2)}),
+      List({Scalar(0), Scalar(0), Scalar(0)}),
+      [](core::ArrayNode& a) { a.set_min_successes(3); });
+  auto lenient_id = Launch(s, lenient, "lenient-run", 0, 0);
+  auto strict_id = Launch(s, strict, "strict-run", 0, 0);
+  auto lenient_done = WaitTerminal(s, lenient_id);
+  INFO(lenient_done.closure().error().message());
+  REQUIRE(lenient_done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+  const auto lenient_outputs = Outputs(s, lenient_id);
+  const auto& partial = lenient_outputs.literals().at("cs").collection();
+  REQUIRE(partial.literals_size() == 3);
+  CHECK(partial.literals(0).scalar().primitive().integer() == 1);
+  CHECK(partial.literals(1).scalar().primitive().integer() == 2);
+  CHECK(partial.literals(2).scalar().has_none_type());
+
+  auto strict_done = WaitTerminal(s, strict_id);
+  REQUIRE(strict_done.closure().phase() == core::WorkflowExecution::FAILED);
+  // The failed index and propeller's error collector summary of it.
+  CHECK(strict_done.closure().error().message() == "[1]: three is bad\n");
+  CHECK(Nodes(s, strict_id)["m0"].closure().phase() == core::NodeExecution::FAILED);
 }

@@ -193,12 +193,17 @@ TEST_CASE("Workflows with nodes the executor does not run yet are refused by nam
   CHECK(CheckSupported(closure).code() == flyte::plugin::StatusCode::kUnimplemented);
   taken->mutable_task_node()->mutable_reference_id()->set_name("t");
 
+  // Array nodes of container tasks run; of anything else they are refused.
   inner->clear_task_node();
-  inner->mutable_array_node();
+  inner->mutable_array_node()->mutable_node()->mutable_task_node()->mutable_reference_id()->set_name(
+      "t");
+  CHECK(CheckSupported(closure).ok());
+  inner->mutable_array_node()->mutable_node()->mutable_gate_node()->mutable_sleep();
   auto refused = CheckSupported(closure);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.code() == flyte::plugin::StatusCode::kUnimplemented);
-  CHECK(refused.message() == "the local executor does not run array nodes yet (node s-n0)");
+  CHECK(refused.message() ==
+        "the local executor runs array nodes over container tasks only (node s-n0)");
   inner->clear_array_node();
   inner->mutable_task_node()->mutable_reference_id()->set_name("t");
   sub->mutable_failure_node()->set_id("fail");

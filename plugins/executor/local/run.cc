@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "flyte/plugin/call_context.h"
@@ -89,8 +91,8 @@ std::string GoCodeName(plugin::StatusCode code) {
 }
 
 bool CountsAsTask(const core::Node& node) {
-  // propeller's max_parallelism bounds task and launch-plan nodes.
-  return node.has_task_node() ||
+  // propeller's max_parallelism bounds task, array and launch-plan nodes.
+  return node.has_task_node() || node.has_array_node() ||
          (node.has_workflow_node() && node.workflow_node().has_launchplan_ref());
 }
 
@@ -230,9 +232,17 @@ Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<st
     return Status::Ok();
   }
   if (node.has_gate_node()) return Status::Ok();
-  const char* kind = node.has_array_node() ? "array" : "target-less";
-  return plugin::Unimplemented(std::string("the local executor does not run ") + kind +
-                               " nodes yet (node " + node.id() + ")");
+  if (node.has_array_node()) {
+    const auto& sub = node.array_node().node();
+    if (!sub.has_task_node() || tasks.count(TaskKey(sub.task_node().reference_id())) == 0) {
+      return plugin::Unimplemented(
+          "the local executor runs array nodes over container tasks only (node " + node.id() +
+          ")");
+    }
+    return Status::Ok();
+  }
+  return plugin::Unimplemented("the local executor does not run target-less nodes (node " +
+                               node.id() + ")");
 }
 
 }  // namespace
@@ -406,6 +416,33 @@ bool Run::SendTaskEvent(event::TaskExecutionEvent e) {
   });
 }
 
+bool Run::SendNodeEvent(const NodeRef& ref, event::NodeExecutionEvent e) {
+  // An array's sub-nodes are reported through the array node's task events only.
+  if (ref.array != nullptr) return true;
+  return SendNodeEvent(std::move(e));
+}
+
+bool Run::SendTaskEvent(const NodeRef& ref, event::TaskExecutionEvent e) {
+  if (ref.array == nullptr) return SendTaskEvent(std::move(e));
+  // propeller's legacy (event version 0) array events: the sub-node's task event becomes an
+  // external resource of the array node's RUNNING task event, its phase version one higher.
+  auto out = ArrayTaskEvent(*ref.array, core::TaskExecution::RUNNING);
+  {
+    std::lock_guard lock(mu_);
+    out.set_phase_version(++ref.array->phase_version);
+  }
+  auto* resource = out.mutable_metadata()->add_external_resources();
+  resource->set_external_id(ref.array->external_id_prefix + "-n" +
+                            std::to_string(ref.array_index) + "-" +
+                            std::to_string(e.retry_attempt()));
+  resource->set_index(static_cast<uint32_t>(ref.array_index));
+  resource->set_retry_attempt(e.retry_attempt());
+  resource->set_phase(e.phase());
+  *resource->mutable_logs() = e.logs();
+  resource->set_cache_status(core::CACHE_DISABLED);
+  return SendTaskEvent(std::move(out));
+}
+
 event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& node,
                                          core::NodeExecution::Phase phase) {
   event::NodeExecutionEvent e;
@@ -423,6 +460,7 @@ event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& n
     e.set_retry_group(std::to_string(scope.parent->attempt));
   }
   if (node.has_task_node()) *e.mutable_target_entity() = node.task_node().reference_id();
+  if (node.has_array_node()) e.set_is_array(true);
   if (node.has_workflow_node()) {
     if (node.workflow_node().has_launchplan_ref())
       *e.mutable_target_entity() = node.workflow_node().launchplan_ref();
@@ -563,7 +601,10 @@ void Run::FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
     scope.states[node_id].phase = phase;
     --scope.running;
     if (counts_as_task) --running_tasks_;
-    if (phase == NodePhase::kFailed && !scope.failure && error) scope.failure = error;
+    if (phase == NodePhase::kFailed && error) {
+      scope.states[node_id].error = *error;
+      if (!scope.failure) scope.failure = error;
+    }
   }
   cv_.notify_all();
 }
@@ -587,14 +628,15 @@ void Run::EndNode(const NodeRef& ref, NodePhase phase, const std::string& output
   }
   *e.mutable_occurred_at() = Now();
   *e.mutable_reported_at() = Now();
-  SendNodeEvent(std::move(e));
+  SendNodeEvent(ref, std::move(e));
   if (phase == NodePhase::kSucceeded) {
     std::lock_guard lock(mu_);
     ref.scope->states[ref.node->id()].output_dir = output_dir;
   }
   std::optional<core::ExecutionError> err;
   if (error != nullptr) err = *error;
-  FinishNode(*ref.scope, ref.node->id(), phase, err, CountsAsTask(*ref.node));
+  FinishNode(*ref.scope, ref.node->id(), phase, err,
+             CountsAsTask(*ref.node) && ref.array == nullptr);
 }
 
 void Run::RunNode(Scope* scope, const std::string& node_id) {
@@ -611,7 +653,7 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
     }
   }
   NodeRef ref{scope, &node, GenerateUniqueId(scope->parent, node_id),
-              NodeDataDir(*scope, node_id)};
+              NodeDataDir(*scope, node_id), "", nullptr, -1};
   auto inputs = ResolveBindings(*scope, node.inputs());
   if (!inputs.ok()) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
@@ -641,6 +683,8 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
     RunBranchNode(ref, input_uri, inputs.value());
   } else if (node.has_gate_node()) {
     RunGateNode(ref, input_uri, inputs.value());
+  } else if (node.has_array_node()) {
+    RunArrayNode(ref, input_uri, inputs.value());
   } else {
     auto error = MakeError(core::ExecutionError::SYSTEM, "UnsupportedNode",
                            "the local executor cannot run node " + node_id);
@@ -726,7 +770,8 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
                                    const std::string& output_dir, const core::LiteralMap& inputs,
                                    uint32_t attempt) {
   const core::Node& node = *ref.node;
-  const std::string& data_dir = ref.data_dir;
+  // An array's sub-nodes read the array node's inputs (and their index from the environment).
+  const std::string& data_dir = ref.input_dir.empty() ? ref.data_dir : ref.input_dir;
   const auto& id = data_.execution_id;
   auto raw_for = [&](uint32_t a) {
     const std::string unique = FixedLengthUniqueIdForParts(
@@ -762,7 +807,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
       *reason->mutable_occurred_at() = e.occurred_at();
     }
     if (phase == core::TaskExecution::SUCCEEDED) e.set_output_uri(output_dir + "/outputs.pb");
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
   };
   auto fail = [&](AttemptResult::Kind kind, core::ExecutionError error) {
     result.kind = kind;
@@ -814,6 +859,10 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
   env["FLYTE_INTERNAL_TASK_VERSION"] = task.id().version();
   for (const auto& kv : data_.parameters.execution_config.envs().values())
     env[kv.key()] = kv.value();
+  if (ref.array != nullptr) {
+    env["BATCH_JOB_ARRAY_INDEX_VAR_NAME"] = "FLYTE_K8S_ARRAY_INDEX";
+    env["FLYTE_K8S_ARRAY_INDEX"] = std::to_string(ref.array_index);
+  }
   for (const auto& kv : task.container().env()) env[kv.key()] = kv.value();
   std::vector<std::string> envp;
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
@@ -843,7 +892,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
     if (send) {
       auto e = NodeEvent(*ref.scope, node, core::NodeExecution::RUNNING);
       e.set_input_uri(data_dir + "/inputs.pb");
-      SendNodeEvent(std::move(e));
+      SendNodeEvent(ref, std::move(e));
     }
   }
 
@@ -902,7 +951,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
     e.mutable_error()->set_code("Task Aborted");
     e.mutable_error()->set_message(reason);
     e.set_reason(reason);
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
     result.kind = AttemptResult::Kind::kAborted;
     return result;
   }
@@ -915,7 +964,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
     e.mutable_error()->set_code("Task Aborted");
     e.mutable_error()->set_message(timeout->message());
     e.set_reason(timeout->message());
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
     result.kind = AttemptResult::Kind::kRetryable;
     result.error = *timeout;
     return result;
@@ -1377,6 +1426,276 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
         break;
     }
   }
+}
+
+event::TaskExecutionEvent Run::ArrayTaskEvent(const ArrayRun& array,
+                                              core::TaskExecution::Phase phase) {
+  event::TaskExecutionEvent e;
+  *e.mutable_task_id() = array.task_id;
+  *e.mutable_parent_node_execution_id()->mutable_execution_id() = data_.execution_id;
+  e.mutable_parent_node_execution_id()->set_node_id(array.unique_id);
+  e.set_retry_attempt(0);  // an array node never retries
+  e.set_phase(phase);
+  e.set_producer_id(owner_.settings().cluster_id);
+  *e.mutable_occurred_at() = Now();
+  *e.mutable_reported_at() = Now();
+  e.mutable_metadata()->set_plugin_identifier("k8s-array");
+  e.set_task_type("container_array");
+  e.set_event_version(1);
+  return e;
+}
+
+namespace {
+
+// errorcollector.Summary: each message after the index ranges it came from ("[0-2][5]: msg").
+std::string ErrorSummary(const std::map<std::string, std::vector<int>>& messages) {
+  constexpr std::size_t kLimit = 1024 * 100;  // events.MaxErrorMessageLength
+  const std::string more = "... and many more.";
+  std::string out;
+  for (const auto& [message, indexes] : messages) {
+    std::string ranges;
+    for (std::size_t i = 0; i < indexes.size();) {
+      std::size_t j = i;
+      while (j + 1 < indexes.size() && indexes[j + 1] == indexes[j] + 1) ++j;
+      ranges += i == j ? "[" + std::to_string(indexes[i]) + "]"
+                       : "[" + std::to_string(indexes[i]) + "-" + std::to_string(indexes[j]) + "]";
+      i = j + 1;
+    }
+    out += ranges + ": " + message + "\n";
+    if (out.size() >= kLimit - more.size()) {
+      out += more;
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
+                       const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
+  const auto& array = node.array_node();
+  auto event = [&](core::NodeExecution::Phase phase) {
+    auto e = NodeEvent(*ref.scope, node, phase);
+    e.set_input_uri(input_uri);
+    return e;
+  };
+  auto fail = [&](core::ExecutionError::ErrorKind kind, const std::string& code,
+                  const std::string& message) {
+    auto error = MakeError(kind, code, message);
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+  };
+  const std::set<std::string> bound(array.bound_inputs().begin(), array.bound_inputs().end());
+  // The sub-node count: the length of the (equally long) collection inputs.
+  int size = -1;
+  for (const auto& [name, literal] : inputs.literals()) {
+    if (bound.count(name) > 0 || !literal.has_collection()) continue;
+    const int length = literal.collection().literals_size();
+    if (size == -1) {
+      size = length;
+    } else if (size != length) {
+      fail(core::ExecutionError::USER, "InvalidArrayLength",
+           "input arrays have different lengths: expecting '" + std::to_string(size) +
+               "' found '" + std::to_string(length) + "'");
+      return;
+    }
+  }
+  if (size == -1) {
+    if (static_cast<int>(bound.size()) != inputs.literals_size()) {
+      fail(core::ExecutionError::USER, "InvalidArrayLength", "no input array provided");
+      return;
+    }
+    size = 1;
+  }
+  const core::TaskTemplate& task = *tasks_.at(TaskKey(array.node().task_node().reference_id()));
+  const std::string output_dir = Join(ref.data_dir, {"0"});
+  ArrayRun run;
+  run.task_id = task.id();
+  run.task_id.set_resource_type(core::TASK);
+  run.unique_id = ref.unique_id;
+  run.input_uri = input_uri;
+  run.external_id_prefix = FixedLengthUniqueIdForParts(
+      kGeneratedNameMaxLength, {data_.execution_id.name(), ref.unique_id, "0"});
+
+  // As propeller: QUEUED with every sub-node, then the node runs.
+  auto all_resources = [&](event::TaskExecutionEvent& e,
+                           const std::function<core::TaskExecution::Phase(int)>& phase_of,
+                           const std::function<uint32_t(int)>& attempt_of) {
+    for (int i = 0; i < size; ++i) {
+      auto* r = e.mutable_metadata()->add_external_resources();
+      r->set_external_id(run.external_id_prefix + "-n" + std::to_string(i) + "-" +
+                         std::to_string(attempt_of(i)));
+      r->set_index(static_cast<uint32_t>(i));
+      r->set_retry_attempt(attempt_of(i));
+      r->set_phase(phase_of(i));
+    }
+  };
+  {
+    auto queued = ArrayTaskEvent(run, core::TaskExecution::QUEUED);
+    queued.set_input_uri(input_uri);
+    all_resources(
+        queued, [](int) { return core::TaskExecution::UNDEFINED; }, [](int) { return 0u; });
+    SendTaskEvent(std::move(queued));
+  }
+  SendNodeEvent(event(core::NodeExecution::RUNNING));
+
+  // The sub-nodes: copies of the array's node named n<i>, without bindings (their inputs are
+  // the i-th elements), under the array's output directory.
+  std::vector<core::Node> subs(size, array.node());
+  std::vector<core::LiteralMap> sub_inputs(size);
+  Scope child;
+  child.wf = ref.scope->wf;
+  child.parent_scope = ref.scope;
+  child.parent = ParentInfo{ref.unique_id, 0};
+  child.data_base = output_dir;
+  for (int i = 0; i < size; ++i) {
+    subs[i].set_id("n" + std::to_string(i));
+    subs[i].mutable_metadata()->set_name(subs[i].id());
+    subs[i].clear_inputs();
+    child.nodes[subs[i].id()] = &subs[i];
+    child.states[subs[i].id()];
+    for (const auto& [name, literal] : inputs.literals()) {
+      auto& out = (*sub_inputs[i].mutable_literals())[name];
+      out = literal.has_collection() && bound.count(name) == 0
+                ? literal.collection().literals(i)
+                : literal;
+    }
+  }
+  int min_successes = size;
+  if (array.success_criteria_case() == core::ArrayNode::kMinSuccesses) {
+    min_successes = static_cast<int>(array.min_successes());
+  } else if (array.success_criteria_case() == core::ArrayNode::kMinSuccessRatio) {
+    min_successes = static_cast<int>(std::ceil(array.min_success_ratio() * size));
+  }
+  const int parallelism = array.parallelism() > 0 ? static_cast<int>(array.parallelism()) : size;
+  std::vector<uint32_t> attempts(size, 0);
+  {
+    std::unique_lock lock(mu_);
+    int next = 0;
+    while (true) {
+      int failed = 0;
+      for (const auto& [id, state] : child.states) failed += state.phase == NodePhase::kFailed;
+      if (size - failed < min_successes && !child.cancel) {
+        // Too few can still succeed: propeller aborts the others.
+        child.cancel = true;
+        child.abort_reason = "ArrayNodeFailing";
+        cv_.notify_all();
+      }
+      while (!Cancelled(child) && next < size && child.running < parallelism) {
+        const int i = next++;
+        auto& state = child.states[subs[i].id()];
+        state.phase = NodePhase::kRunning;
+        ++child.running;
+        NodeRef sub{&child, &subs[i], GenerateUniqueId(child.parent, subs[i].id()),
+                    Join(output_dir, {std::to_string(i)}), ref.data_dir, &run, i};
+        owner_.pool().Submit([self = shared_from_this(), sub, &task, &sub_inputs, i] {
+          self->RunTaskNode(sub, task, sub.input_dir + "/inputs.pb", sub_inputs[i]);
+        });
+      }
+      if (child.running == 0 && (next == size || Cancelled(child))) break;
+      cv_.wait(lock);
+    }
+  }
+
+  // Gather: each output a collection over the sub-nodes, a failed one's element None.
+  std::map<std::string, std::vector<int>> failures;
+  std::vector<NodePhase> phases(size);
+  std::vector<std::string> output_dirs(size);
+  bool aborted_by_parent;
+  {
+    std::lock_guard lock(mu_);
+    aborted_by_parent = Cancelled(*ref.scope);
+    for (int i = 0; i < size; ++i) {
+      const auto& state = child.states[subs[i].id()];
+      phases[i] = state.phase;
+      output_dirs[i] = state.output_dir;
+    }
+  }
+  int succeeded = 0, failed = 0;
+  for (int i = 0; i < size; ++i) {
+    if (phases[i] == NodePhase::kSucceeded) ++succeeded;
+    if (phases[i] == NodePhase::kFailed) ++failed;
+    if (phases[i] == NodePhase::kSucceeded && !output_dirs[i].empty()) {
+      auto pos = output_dirs[i].rfind('/');
+      attempts[i] = static_cast<uint32_t>(std::stoul(output_dirs[i].substr(pos + 1)));
+    }
+  }
+  auto phase_of = [&](int i) {
+    switch (phases[i]) {
+      case NodePhase::kSucceeded:
+        return core::TaskExecution::SUCCEEDED;
+      case NodePhase::kFailed:
+        return core::TaskExecution::FAILED;
+      case NodePhase::kAborted:
+        return core::TaskExecution::ABORTED;
+      default:
+        return core::TaskExecution::UNDEFINED;
+    }
+  };
+  auto attempt_of = [&](int i) { return attempts[i]; };
+  if (aborted_by_parent) {
+    auto e = ArrayTaskEvent(run, core::TaskExecution::ABORTED);
+    all_resources(e, phase_of, attempt_of);
+    SendTaskEvent(std::move(e));
+    EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED));
+    return;
+  }
+  if (size - failed < min_successes) {
+    // The sub-nodes' errors, as their failed node events carried them.
+    for (int i = 0; i < size; ++i) {
+      if (phases[i] != NodePhase::kFailed) continue;
+      std::lock_guard lock(mu_);
+      failures[child.states[subs[i].id()].error.message()].push_back(i);
+    }
+    core::ExecutionError error;
+    error.set_message(ErrorSummary(failures));
+    auto e = ArrayTaskEvent(run, core::TaskExecution::FAILED);
+    all_resources(e, phase_of, attempt_of);
+    *e.mutable_error() = error;
+    SendTaskEvent(std::move(e));
+    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    return;
+  }
+  core::LiteralMap outputs;
+  for (const auto& [name, var] : task.interface().outputs().variables())
+    (*outputs.mutable_literals())[name].mutable_collection();
+  for (int i = 0; i < size; ++i) {
+    core::LiteralMap sub_outputs;
+    if (phases[i] == NodePhase::kSucceeded) {
+      const std::string uri = output_dirs[i] + "/outputs.pb";
+      auto bytes = store_.Read(uri);
+      if (!bytes.ok() || !sub_outputs.ParseFromString(bytes.value())) {
+        fail(core::ExecutionError::SYSTEM, "OutputsNotFound",
+             "failed to read the outputs of sub-node " + std::to_string(i) + " from [" + uri +
+                 "]");
+        return;
+      }
+    }
+    for (const auto& [name, var] : task.interface().outputs().variables()) {
+      core::Literal element;
+      auto it = sub_outputs.literals().find(name);
+      if (phases[i] == NodePhase::kSucceeded && it != sub_outputs.literals().end()) {
+        element = it->second;
+      } else {
+        element.mutable_scalar()->mutable_none_type();
+      }
+      *(*outputs.mutable_literals())[name].mutable_collection()->add_literals() = element;
+    }
+  }
+  const std::string output_uri = output_dir + "/outputs.pb";
+  if (auto s = store_.Write(output_uri, outputs.SerializeAsString()); !s.ok()) {
+    fail(core::ExecutionError::SYSTEM, "StorageError",
+         "failed to write the array node's outputs to [" + output_uri + "]: " + s.message());
+    return;
+  }
+  auto e = ArrayTaskEvent(run, core::TaskExecution::SUCCEEDED);
+  all_resources(e, phase_of, attempt_of);
+  e.set_output_uri(output_uri);
+  SendTaskEvent(std::move(e));
+  auto done = event(core::NodeExecution::SUCCEEDED);
+  done.set_output_uri(output_uri);
+  EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
 }
 
 bool Run::RunStartNode(Scope& scope, const core::LiteralMap& inputs,

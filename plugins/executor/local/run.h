@@ -46,6 +46,7 @@ class Run : public std::enable_shared_from_this<Run> {
     NodePhase phase = NodePhase::kNotStarted;
     std::set<std::string> upstream;
     std::string output_dir;  // of the attempt that succeeded
+    flyteidl::core::ExecutionError error;  // of a failed node
   };
   // The nodes one walk covers: the workflow's, a sub-workflow's (under the sub-workflow node),
   // or a branch's taken node (under the branch node, its bindings resolved in the branch's scope).
@@ -63,12 +64,23 @@ class Run : public std::enable_shared_from_this<Run> {
     std::string abort_reason;
     std::vector<std::thread> threads;  // nodes other than task nodes
   };
+  // An array node running: what its task events need.
+  struct ArrayRun {
+    flyteidl::core::Identifier task_id;
+    std::string unique_id;           // the array node's
+    std::string input_uri;           // the array node's inputs.pb
+    std::string external_id_prefix;  // propeller's `<execution>-<node>-<attempt>` unique id
+    uint32_t phase_version = 0;      // guarded by mu_
+  };
   // One node in its scope.
   struct NodeRef {
     Scope* scope;
     const flyteidl::core::Node* node;
     std::string unique_id;
     std::string data_dir;
+    std::string input_dir;       // where inputs.pb is, when not data_dir (array sub-nodes)
+    ArrayRun* array = nullptr;   // set for an array's sub-node
+    int array_index = -1;
   };
   struct AttemptResult;
 
@@ -94,6 +106,10 @@ class Run : public std::enable_shared_from_this<Run> {
                    const flyteidl::core::LiteralMap& inputs);
   void RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
                          const flyteidl::core::LiteralMap& inputs);
+  void RunArrayNode(const NodeRef& ref, const std::string& input_uri,
+                    const flyteidl::core::LiteralMap& inputs);
+  flyteidl::event::TaskExecutionEvent ArrayTaskEvent(const ArrayRun& array,
+                                                     flyteidl::core::TaskExecution::Phase phase);
   // Sends the node's final event (output_uri when it succeeded) and records its end.
   void EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir, const flyteidl::core::ExecutionError* error,
                flyteidl::event::NodeExecutionEvent event);
@@ -123,6 +139,9 @@ class Run : public std::enable_shared_from_this<Run> {
                          const std::string& output_uri);
   bool SendNodeEvent(flyteidl::event::NodeExecutionEvent event);
   bool SendTaskEvent(flyteidl::event::TaskExecutionEvent event);
+  // The same for a node's own events; an array's sub-nodes report through the array node.
+  bool SendNodeEvent(const NodeRef& ref, flyteidl::event::NodeExecutionEvent event);
+  bool SendTaskEvent(const NodeRef& ref, flyteidl::event::TaskExecutionEvent event);
   flyteidl::event::NodeExecutionEvent NodeEvent(const Scope& scope, const flyteidl::core::Node& node,
                                                 flyteidl::core::NodeExecution::Phase phase);
   // Waits on cv_ for up to `d`; false once the scope is cancelled.

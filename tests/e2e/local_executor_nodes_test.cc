@@ -87,10 +87,11 @@ core::BindingData Scalar(int64_t v) {
   return b;
 }
 
-// The stand-in program's add task: c = a + b (integers), info (string).
-void RegisterAdd(NodesServer& s) {
+// A task of the stand-in program: a, b (integers) in, c (integer) and info (string) out.
+void RegisterProgramTask(NodesServer& s, const std::string& name,
+                         const std::vector<std::string>& args) {
   admin::TaskCreateRequest req;
-  *req.mutable_id() = Id(core::TASK, "add");
+  *req.mutable_id() = Id(core::TASK, name);
   auto* t = req.mutable_spec()->mutable_template_();
   *t->mutable_id() = req.id();
   t->set_type("python-task");
@@ -105,15 +106,20 @@ void RegisterAdd(NodesServer& s) {
   auto* c = t->mutable_container();
   c->set_image("local/none:latest");
   c->add_command(LOCAL_TASK_PROGRAM);
-  for (const char* a : {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
-                        "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
-                        "{{.prevCheckpointPrefix}}"})
-    c->add_args(a);
+  for (const auto& a : args) c->add_args(a);
   grpc::ClientContext ctx;
   admin::TaskCreateResponse resp;
   auto st = s.stub->CreateTask(&ctx, req, &resp);
   INFO(st.error_message());
   REQUIRE(st.ok());
+}
+
+// The add task: c = a + b.
+void RegisterAdd(NodesServer& s) {
+  RegisterProgramTask(s, "add",
+                      {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
+                       "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
+                       "{{.prevCheckpointPrefix}}"});
 }
 
 // A node running the add task on a and b.
@@ -767,4 +773,52 @@ TEST_CASE("An array node runs its task per index and gathers the outputs into li
   // The failed index and propeller's error collector summary of it.
   CHECK(strict_done.closure().error().message() == "[1]: three is bad\n");
   CHECK(Nodes(s, strict_id)["m0"].closure().phase() == core::NodeExecution::FAILED);
+}
+
+TEST_CASE("A workflow's failure node runs after a node failed, and its own failure wins",
+          "[e2e]") {
+  NodesServer s;
+  RegisterAdd(s);
+  RegisterProgramTask(s, "fatal",
+                      {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal",
+                       "no way"});
+  RegisterProgramTask(s, "cleanup-fails",
+                      {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Cleanup",
+                       "cleanup broke"});
+  auto make = [&](const std::string& name, const std::string& cleanup_task) {
+    auto wf = Template(name, {AddNode("n0", Promise("start-node", "x"), Promise("start-node", "y"))},
+                       {});
+    *wf.mutable_nodes(0)->mutable_task_node()->mutable_reference_id() = Id(core::TASK, "fatal");
+    auto fn = AddNode("fn", Promise("start-node", "x"), Promise("start-node", "y"));
+    *fn.mutable_task_node()->mutable_reference_id() = Id(core::TASK, cleanup_task);
+    *wf.mutable_failure_node() = fn;
+    return Register(s, wf);
+  };
+  auto cleans = make("cleans-up", "add");
+  auto breaks = make("cleanup-breaks", "cleanup-fails");
+  auto id = Launch(s, cleans, "cleanup-run", 3, 4);
+  auto broken_id = Launch(s, breaks, "cleanup-broken", 3, 4);
+
+  auto done = WaitTerminal(s, id);
+  REQUIRE(done.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(done.closure().error().code() == "Fatal");
+  CHECK(done.closure().error().message() == "no way");
+  auto nodes = Nodes(s, id);
+  CHECK(nodes["n0"].closure().phase() == core::NodeExecution::FAILED);
+  REQUIRE(nodes.count("fn") == 1);
+  CHECK(nodes["fn"].closure().phase() == core::NodeExecution::SUCCEEDED);
+  CHECK_THAT(nodes["fn"].input_uri(),
+             Catch::EndsWith("/flytesnacks-development-cleanup-run/fn/data/inputs.pb"));
+  admin::NodeExecutionGetDataRequest dreq;
+  *dreq.mutable_id() = nodes["fn"].id();
+  admin::NodeExecutionGetDataResponse data;
+  grpc::ClientContext dctx;
+  REQUIRE(s.stub->GetNodeExecutionData(&dctx, dreq, &data).ok());
+  CHECK(IntOf(data.full_outputs(), "c") == 7);
+
+  auto broken = WaitTerminal(s, broken_id);
+  REQUIRE(broken.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(broken.closure().error().code() == "Cleanup");
+  CHECK(broken.closure().error().message() == "cleanup broke");
+  CHECK(Nodes(s, broken_id)["fn"].closure().phase() == core::NodeExecution::FAILED);
 }

@@ -664,7 +664,13 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
     *b->mutable_binding() = Promise("start-node", "y");
   };
   add_node(wf->add_nodes(), "n0");
-  add_node(wf->mutable_failure_node(), "fn");
+  // An array node over a sleep gate.
+  auto* array = wf->add_nodes();
+  array->set_id("m0");
+  array->mutable_metadata()->set_name("m0");
+  auto* inner = array->mutable_array_node()->mutable_node();
+  inner->set_id("m0-sub");
+  inner->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
   {
     grpc::ClientContext ctx;
     admin::WorkflowCreateResponse resp;
@@ -699,7 +705,7 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   CHECK(e.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(e.closure().error().code() == "Unimplemented");
   CHECK(e.closure().error().message() ==
-        "the local executor does not run failure nodes yet (node fn)");
+        "the local executor runs array nodes over container tasks only (node m0)");
   CHECK(Nodes(s, resp.id()).empty());
 }
 

@@ -13,6 +13,9 @@
 
 #include "node_logic.h"
 #include "run.h"
+
+// Branch conditions are built with the (deprecated) primitive operands propeller reads.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include "task_runtime.h"
 
 using namespace flyte::plugins::executor;
@@ -206,9 +209,15 @@ TEST_CASE("Workflows with nodes the executor does not run yet are refused by nam
         "the local executor runs array nodes over container tasks only (node s-n0)");
   inner->clear_array_node();
   inner->mutable_task_node()->mutable_reference_id()->set_name("t");
-  sub->mutable_failure_node()->set_id("fail");
+  // Failure nodes are checked like the others.
+  auto* on_failure = sub->mutable_failure_node();
+  on_failure->set_id("fail");
+  on_failure->mutable_task_node()->mutable_reference_id()->set_name("t");
+  CHECK(CheckSupported(closure).ok());
+  on_failure->mutable_task_node()->mutable_reference_id()->set_name("no-container");
   CHECK(CheckSupported(closure).message() ==
-        "the local executor does not run failure nodes yet (node fail)");
+        "the local executor runs container tasks only; task no-container of node fail has no "
+        "container");
 }
 
 namespace {

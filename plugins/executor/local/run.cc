@@ -178,8 +178,7 @@ Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<st
 Status CheckNodes(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
                   const core::WorkflowTemplate& wf, int depth) {
   if (wf.has_failure_node()) {
-    return plugin::Unimplemented("the local executor does not run failure nodes yet (node " +
-                                 wf.failure_node().id() + ")");
+    if (auto s = CheckNode(closure, tasks, wf.failure_node(), depth + 1); !s.ok()) return s;
   }
   for (const auto& node : wf.nodes()) {
     if (node.id() == kStartNode || node.id() == kEndNode) continue;
@@ -346,14 +345,30 @@ bool Run::Cancelled(const Scope& scope) {
   for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
     if (s->cancel) return true;
   }
-  return false;
+  // A failure node runs after its workflow failed, beside the cancelled scope.
+  return abort_requested_;
 }
 
 std::string Run::AbortReason(const Scope& scope) {
   for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
     if (s->cancel) return s->abort_reason;
   }
-  return "";
+  return top_.abort_reason;
+}
+
+core::ExecutionError Run::RunFailureNode(Scope& failed, const core::Node& failure_node,
+                                         const core::ExecutionError& error) {
+  // propeller's failure node lookup: the failed scope's nodes, under the same parent.
+  Scope scope;
+  scope.parent_scope = failed.parent_scope;
+  scope.parent = failed.parent;
+  scope.resolve_in = &failed;
+  scope.data_base = failed.data_base;
+  scope.original_error = &error;
+  InitScope(scope, *failed.wf, nullptr, {&failure_node});
+  Coordinate(scope);
+  std::lock_guard lock(mu_);
+  return scope.failure ? *scope.failure : error;
 }
 
 bool Run::WaitFor(const Scope& scope, std::chrono::milliseconds d) {
@@ -516,7 +531,17 @@ void Run::Main() {
     SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
   } else if (failure) {
     if (!failing_reported) SendWorkflowEvent(core::WorkflowExecution::FAILING, &*failure, "");
-    SendWorkflowEvent(core::WorkflowExecution::FAILED, &*failure, "");
+    core::ExecutionError error = *failure;
+    if (wf.has_failure_node()) error = RunFailureNode(top_, wf.failure_node(), *failure);
+    {
+      std::lock_guard lock(mu_);
+      aborted = abort_requested_;
+    }
+    if (aborted) {
+      SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
+    } else {
+      SendWorkflowEvent(core::WorkflowExecution::FAILED, &error, "");
+    }
   } else if (all_succeeded) {
     core::ExecutionError error;
     if (RunEndNode(top_, error)) {
@@ -660,6 +685,19 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
                            inputs.status().message());
     EndNode(ref, NodePhase::kFailed, "", &error, NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
+  }
+  if (scope->original_error != nullptr) {
+    // A failure node's `err` input is the error that failed the workflow (propeller names the
+    // failure node as the failed node).
+    auto it = inputs->mutable_literals()->find("err");
+    if (it != inputs->mutable_literals()->end()) {
+      auto* u = it->second.mutable_scalar()->mutable_union_();
+      auto* e = u->mutable_value()->mutable_scalar()->mutable_error();
+      e->set_message(scope->original_error->message());
+      e->set_failed_node_id(node_id);
+      u->mutable_type()->set_simple(core::ERROR);
+      u->mutable_type()->mutable_structure()->set_tag("FlyteError");
+    }
   }
   const std::string input_uri = ref.data_dir + "/inputs.pb";
   if (auto s = store_.Write(input_uri, inputs->SerializeAsString()); !s.ok()) {
@@ -1065,6 +1103,9 @@ void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
     failure = child.failure;
   }
   if (failure) {
+    if (sub->template_().has_failure_node()) {
+      failure = RunFailureNode(child, sub->template_().failure_node(), *failure);
+    }
     fail(*failure);
     return;
   }

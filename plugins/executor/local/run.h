@@ -63,6 +63,7 @@ class Run : public std::enable_shared_from_this<Run> {
     bool cancel = false;  // stop launching and terminate what runs (a failed node or abort)
     std::string abort_reason;
     std::vector<std::thread> threads;  // nodes other than task nodes
+    const flyteidl::core::ExecutionError* original_error = nullptr;  // a failure node's scope
   };
   // An array node running: what its task events need.
   struct ArrayRun {
@@ -120,6 +121,10 @@ class Run : public std::enable_shared_from_this<Run> {
   bool RunStartNode(Scope& scope, const flyteidl::core::LiteralMap& inputs,
                     flyteidl::core::ExecutionError& error);
   bool RunEndNode(Scope& scope, flyteidl::core::ExecutionError& error);
+  // Runs a workflow's failure node after `error` failed `failed`; the error the workflow then
+  // fails with (the failure node's own when it fails).
+  flyteidl::core::ExecutionError RunFailureNode(Scope& failed, const flyteidl::core::Node& node,
+                                                const flyteidl::core::ExecutionError& error);
   bool Cancelled(const Scope& scope);            // mu_ held
   std::string AbortReason(const Scope& scope);  // mu_ held
 

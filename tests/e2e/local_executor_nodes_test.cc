@@ -116,10 +116,10 @@ void RegisterProgramTask(NodesServer& s, const std::string& name,
 
 // The add task: c = a + b.
 void RegisterAdd(NodesServer& s) {
-  RegisterProgramTask(s, "add",
-                      {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
-                       "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
-                       "{{.prevCheckpointPrefix}}"});
+  RegisterProgramTask(
+      s, "add",
+      {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "{{.rawOutputDataPrefix}}",
+       "{{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}"});
 }
 
 // A node running the add task on a and b.
@@ -144,8 +144,9 @@ void Bind(core::Node& node, const std::string& var, const core::BindingData& dat
 }
 
 // A workflow template with integer inputs x, y and integer outputs bound as given.
-core::WorkflowTemplate Template(const std::string& name, const std::vector<core::Node>& nodes,
-                                const std::vector<std::pair<std::string, core::BindingData>>& outputs) {
+core::WorkflowTemplate Template(
+    const std::string& name, const std::vector<core::Node>& nodes,
+    const std::vector<std::pair<std::string, core::BindingData>>& outputs) {
   core::WorkflowTemplate wf;
   *wf.mutable_id() = Id(core::WORKFLOW, name);
   auto* in = wf.mutable_interface()->mutable_inputs()->mutable_variables();
@@ -312,11 +313,10 @@ core::Node GateNode(const std::string& id) {
 TEST_CASE("A sub-workflow node runs its nodes as children and passes on their outputs", "[e2e]") {
   NodesServer s;
   RegisterAdd(s);
-  auto inner = Template(
-      "inner",
-      {AddNode("s0", Promise("start-node", "x"), Promise("start-node", "y")),
-       AddNode("s1", Promise("s0", "c"), Scalar(10))},
-      {{"total", Promise("s1", "c")}});
+  auto inner = Template("inner",
+                        {AddNode("s0", Promise("start-node", "x"), Promise("start-node", "y")),
+                         AddNode("s1", Promise("s0", "c"), Scalar(10))},
+                        {{"total", Promise("s1", "c")}});
   core::Node sw;
   sw.set_id("sw");
   sw.mutable_metadata()->set_name("sw-name");
@@ -376,8 +376,7 @@ TEST_CASE("A sub-workflow node runs its nodes as children and passes on their ou
   CHECK(IntOf(data.full_outputs(), "total") == 15);
 }
 
-TEST_CASE("A branch runs the case its condition selects, else its else node, else fails",
-          "[e2e]") {
+TEST_CASE("A branch runs the case its condition selects, else its else node, else fails", "[e2e]") {
   NodesServer s;
   RegisterAdd(s);
   // b0: if n0.c > 10 then big (c + 1000) elif n0.c == 5 then five (c + 500) else small (c + 1).
@@ -395,8 +394,7 @@ TEST_CASE("A branch runs the case its condition selects, else its else node, els
       return e;
     };
     *ie->mutable_case_()->mutable_condition() = condition(core::ComparisonExpression::GT, 10);
-    *ie->mutable_case_()->mutable_then_node() =
-        AddNode("big", Promise("n0", "c"), Scalar(1000));
+    *ie->mutable_case_()->mutable_then_node() = AddNode("big", Promise("n0", "c"), Scalar(1000));
     auto* other = ie->add_other();
     *other->mutable_condition() = condition(core::ComparisonExpression::EQ, 5);
     *other->mutable_then_node() = AddNode("five", Promise("n0", "c"), Scalar(500));
@@ -409,15 +407,14 @@ TEST_CASE("A branch runs the case its condition selects, else its else node, els
     return b0;
   };
   auto n0 = AddNode("n0", Promise("start-node", "x"), Promise("start-node", "y"));
-  auto lp = Register(s, Template("branchy",
-                                 {n0, make_branch(true),
-                                  AddNode("n1", Promise("b0", "c"), Scalar(0))},
-                                 {{"out", Promise("n1", "c")}}));
+  auto lp = Register(
+      s, Template("branchy", {n0, make_branch(true), AddNode("n1", Promise("b0", "c"), Scalar(0))},
+                  {{"out", Promise("n1", "c")}}));
   auto five = Launch(s, lp, "branch-five", 2, 3);
   auto big = Launch(s, lp, "branch-big", 10, 5);
   auto small = Launch(s, lp, "branch-small", 1, 1);
-  auto failing = Register(s, Template("branch-or-fail", {n0, make_branch(false)},
-                                      {{"out", Promise("b0", "c")}}));
+  auto failing = Register(
+      s, Template("branch-or-fail", {n0, make_branch(false)}, {{"out", Promise("b0", "c")}}));
   auto failed_id = Launch(s, failing, "branch-fails", 1, 1);
 
   for (const auto& [id, expected] :
@@ -444,8 +441,7 @@ TEST_CASE("A branch runs the case its condition selects, else its else node, els
   auto failed = WaitTerminal(s, failed_id);
   REQUIRE(failed.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(failed.closure().error().code() == "UserProvidedError");
-  CHECK(failed.closure().error().message() ==
-        "[UserProvidedError] n0.c is neither big nor five");
+  CHECK(failed.closure().error().message() == "[UserProvidedError] n0.c is neither big nor five");
   CHECK(failed.closure().error().kind() == core::ExecutionError::USER);
   auto failed_nodes = Nodes(s, failed_id);
   CHECK(failed_nodes["b0"].closure().phase() == core::NodeExecution::FAILED);
@@ -594,8 +590,7 @@ TEST_CASE("A launch-plan node runs a child execution and takes its outputs", "[e
   CHECK(IntOf(Outputs(s, child_id), "c") == 42);
 }
 
-TEST_CASE("Aborting a parent aborts the child execution its launch-plan node waits for",
-          "[e2e]") {
+TEST_CASE("Aborting a parent aborts the child execution its launch-plan node waits for", "[e2e]") {
   NodesServer s;
   RegisterAdd(s);
   auto hold = GateNode("hold");
@@ -698,17 +693,16 @@ core::Identifier RegisterArrayWorkflow(NodesServer& s, const std::string& name,
 
 TEST_CASE("An array node runs its task per index and gathers the outputs into lists", "[e2e]") {
   NodesServer s;
-  RegisterMapTask(s, "add-map",
-                  {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
-                   "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
-                   "{{.prevCheckpointPrefix}}"});
+  RegisterMapTask(
+      s, "add-map",
+      {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "{{.rawOutputDataPrefix}}",
+       "{{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}"});
   RegisterMapTask(s, "picky-map",
                   {"fail-if-a", "{{.input}}", "{{.outputPrefix}}", "3", "Picky", "three is bad"});
   auto lp = RegisterArrayWorkflow(
       s, "mapped", "add-map",
       List({Promise("start-node", "x"), Promise("start-node", "y"), Scalar(3)}),
-      List({Scalar(10), Scalar(20), Scalar(30)}),
-      [](core::ArrayNode& a) { a.set_parallelism(2); });
+      List({Scalar(10), Scalar(20), Scalar(30)}), [](core::ArrayNode& a) { a.set_parallelism(2); });
   auto id = Launch(s, lp, "map-run", 1, 2);
   auto done = WaitTerminal(s, id);
   INFO(done.closure().error().message());
@@ -748,14 +742,13 @@ TEST_CASE("An array node runs its task per index and gathers the outputs into li
   }
 
   // min_success_ratio: one of three may fail (its element is None); min_successes 3 may not.
-  auto lenient = RegisterArrayWorkflow(
-      s, "lenient", "picky-map", List({Scalar(1), Scalar(2), Scalar(3)}),
-      List({Scalar(0), Scalar(0), Scalar(0)}),
-      [](core::ArrayNode& a) { a.set_min_success_ratio(0.5); });
+  auto lenient =
+      RegisterArrayWorkflow(s, "lenient", "picky-map", List({Scalar(1), Scalar(2), Scalar(3)}),
+                            List({Scalar(0), Scalar(0), Scalar(0)}),
+                            [](core::ArrayNode& a) { a.set_min_success_ratio(0.5); });
   auto strict = RegisterArrayWorkflow(
       s, "strict", "picky-map", List({Scalar(1), Scalar(3), Scalar(2)}),
-      List({Scalar(0), Scalar(0), Scalar(0)}),
-      [](core::ArrayNode& a) { a.set_min_successes(3); });
+      List({Scalar(0), Scalar(0), Scalar(0)}), [](core::ArrayNode& a) { a.set_min_successes(3); });
   auto lenient_id = Launch(s, lenient, "lenient-run", 0, 0);
   auto strict_id = Launch(s, strict, "strict-run", 0, 0);
   auto lenient_done = WaitTerminal(s, lenient_id);
@@ -775,19 +768,17 @@ TEST_CASE("An array node runs its task per index and gathers the outputs into li
   CHECK(Nodes(s, strict_id)["m0"].closure().phase() == core::NodeExecution::FAILED);
 }
 
-TEST_CASE("A workflow's failure node runs after a node failed, and its own failure wins",
-          "[e2e]") {
+TEST_CASE("A workflow's failure node runs after a node failed, and its own failure wins", "[e2e]") {
   NodesServer s;
   RegisterAdd(s);
-  RegisterProgramTask(s, "fatal",
-                      {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal",
-                       "no way"});
-  RegisterProgramTask(s, "cleanup-fails",
-                      {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Cleanup",
-                       "cleanup broke"});
+  RegisterProgramTask(
+      s, "fatal", {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
+  RegisterProgramTask(
+      s, "cleanup-fails",
+      {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Cleanup", "cleanup broke"});
   auto make = [&](const std::string& name, const std::string& cleanup_task) {
-    auto wf = Template(name, {AddNode("n0", Promise("start-node", "x"), Promise("start-node", "y"))},
-                       {});
+    auto wf =
+        Template(name, {AddNode("n0", Promise("start-node", "x"), Promise("start-node", "y"))}, {});
     *wf.mutable_nodes(0)->mutable_task_node()->mutable_reference_id() = Id(core::TASK, "fatal");
     auto fn = AddNode("fn", Promise("start-node", "x"), Promise("start-node", "y"));
     *fn.mutable_task_node()->mutable_reference_id() = Id(core::TASK, cleanup_task);

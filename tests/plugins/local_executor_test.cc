@@ -198,8 +198,11 @@ TEST_CASE("Workflows with nodes the executor does not run yet are refused by nam
 
   // Array nodes of container tasks run; of anything else they are refused.
   inner->clear_task_node();
-  inner->mutable_array_node()->mutable_node()->mutable_task_node()->mutable_reference_id()->set_name(
-      "t");
+  inner->mutable_array_node()
+      ->mutable_node()
+      ->mutable_task_node()
+      ->mutable_reference_id()
+      ->set_name("t");
   CHECK(CheckSupported(closure).ok());
   inner->mutable_array_node()->mutable_node()->mutable_gate_node()->mutable_sleep();
   auto refused = CheckSupported(closure);
@@ -359,9 +362,8 @@ TEST_CASE("Nested node and child execution ids are propeller's", "[unit]") {
   // flyteplugins' and propeller's own test vectors.
   CHECK(FixedLengthUniqueIdForParts(20, {"first-name-is-pretty-large", "hello-world", "1"}) ==
         "fav2uxxi");
-  CHECK(FixedLengthUniqueIdForParts64(
-            15, {"x", "y", "z", "m", "n", "y", "z", "m", "n", "y", "z", "m", "n"}) ==
-        "fwp4bky2kucex5");
+  CHECK(FixedLengthUniqueIdForParts64(15, {"x", "y", "z", "m", "n", "y", "z", "m", "n", "y", "z",
+                                           "m", "n"}) == "fwp4bky2kucex5");
   CHECK(ChildExecutionName("abc", "n0", 0) == "abc-n0-0");
   // fnv64a past 20 characters: "f" + 13 base32 characters.
   const std::string child = ChildExecutionName("a1b2c3d4e5f6g7h8i9j0", "n0", 0);

@@ -85,9 +85,9 @@ void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
     auto bytes = store_.Read(source);
     Status copied = bytes.ok() ? store_.Write(destination, bytes.value()) : bytes.status();
     if (!copied.ok()) {
-      fail(MakeError(core::ExecutionError::SYSTEM, "SubWorkflowExecutionFailed",
-                     "Failed to copy subworkflow outputs from [" + source + "] to [" +
-                         destination + "]"));
+      fail(MakeError(
+          core::ExecutionError::SYSTEM, "SubWorkflowExecutionFailed",
+          "Failed to copy subworkflow outputs from [" + source + "] to [" + destination + "]"));
       return;
     }
     done.set_output_uri(destination);
@@ -137,11 +137,12 @@ void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
   const std::string destination = output_dir + "/outputs.pb";
   auto bytes = store_.Read(source);
   Status copied = bytes.ok() ? store_.Write(destination, bytes.value()) : Status::Ok();
-  if (!bytes.ok() && bytes.status().code() != plugin::StatusCode::kNotFound) copied = bytes.status();
+  if (!bytes.ok() && bytes.status().code() != plugin::StatusCode::kNotFound)
+    copied = bytes.status();
   if (!copied.ok()) {
-    auto error = MakeError(core::ExecutionError::SYSTEM, "OutputsNotFound",
-                           "Failed to copy child node outputs from [" + source + "] to [" +
-                               destination + "]");
+    auto error = MakeError(
+        core::ExecutionError::SYSTEM, "OutputsNotFound",
+        "Failed to copy child node outputs from [" + source + "] to [" + destination + "]");
     EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
     return;
   }
@@ -179,9 +180,8 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
     while (true) {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
-          std::chrono::milliseconds(1);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                        std::chrono::milliseconds(1);
       if (!WaitFor(*ref.scope, left)) return aborted();
     }
     EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, event(core::NodeExecution::SUCCEEDED));
@@ -299,7 +299,8 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
   metadata->set_nesting(1);
   *metadata->mutable_parent_node_execution()->mutable_execution_id() = id;
   metadata->mutable_parent_node_execution()->set_node_id(ref.unique_id);
-  for (const auto& [k, v] : data_.parameters.labels) (*spec->mutable_labels()->mutable_values())[k] = v;
+  for (const auto& [k, v] : data_.parameters.labels)
+    (*spec->mutable_labels()->mutable_values())[k] = v;
   for (const auto& [k, v] : data_.parameters.annotations)
     (*spec->mutable_annotations()->mutable_values())[k] = v;
   const auto& config = data_.parameters.execution_config;
@@ -316,11 +317,11 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
     admin::ExecutionCreateResponse response;
     Status s = executions->CreateExecution(call, create, response);
     if (!s.ok() && s.code() != plugin::StatusCode::kAlreadyExists) {
-      const bool system =
-          s.code() == plugin::StatusCode::kDataLoss ||
-          s.code() == plugin::StatusCode::kDeadlineExceeded ||
-          s.code() == plugin::StatusCode::kInternal || s.code() == plugin::StatusCode::kUnknown ||
-          s.code() == plugin::StatusCode::kCancelled;
+      const bool system = s.code() == plugin::StatusCode::kDataLoss ||
+                          s.code() == plugin::StatusCode::kDeadlineExceeded ||
+                          s.code() == plugin::StatusCode::kInternal ||
+                          s.code() == plugin::StatusCode::kUnknown ||
+                          s.code() == plugin::StatusCode::kCancelled;
       const std::string cause =
           "rpc error: code = " + GoCodeName(s.code()) + " desc = " + s.message();
       fail(MakeError(system ? core::ExecutionError::SYSTEM : core::ExecutionError::USER,
@@ -371,10 +372,10 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
       const auto now = std::chrono::steady_clock::now();
       if (missing_since == std::chrono::steady_clock::time_point{}) missing_since = now;
       if (now - missing_since > owner_.settings().event_wait) {
-        fail(MakeError(core::ExecutionError::SYSTEM, "RemoteErrorNotFound",
-                       "failed at Node[" + node.id() +
-                           "]. RemoteErrorNotFound: launch-plan not found, caused by: " +
-                           s.message()),
+        fail(MakeError(
+                 core::ExecutionError::SYSTEM, "RemoteErrorNotFound",
+                 "failed at Node[" + node.id() +
+                     "]. RemoteErrorNotFound: launch-plan not found, caused by: " + s.message()),
              true);
         return;
       }
@@ -498,8 +499,8 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
       size = length;
     } else if (size != length) {
       fail(core::ExecutionError::USER, "InvalidArrayLength",
-           "input arrays have different lengths: expecting '" + std::to_string(size) +
-               "' found '" + std::to_string(length) + "'");
+           "input arrays have different lengths: expecting '" + std::to_string(size) + "' found '" +
+               std::to_string(length) + "'");
       return;
     }
   }
@@ -559,9 +560,8 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
     child.states[subs[i].id()];
     for (const auto& [name, literal] : inputs.literals()) {
       auto& out = (*sub_inputs[i].mutable_literals())[name];
-      out = literal.has_collection() && bound.count(name) == 0
-                ? literal.collection().literals(i)
-                : literal;
+      out = literal.has_collection() && bound.count(name) == 0 ? literal.collection().literals(i)
+                                                               : literal;
     }
   }
   int min_successes = size;
@@ -589,8 +589,13 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
         auto& state = child.states[subs[i].id()];
         state.phase = NodePhase::kRunning;
         ++child.running;
-        NodeRef sub{&child, &subs[i], GenerateUniqueId(child.parent, subs[i].id()),
-                    Join(output_dir, {std::to_string(i)}), ref.data_dir, &run, i};
+        NodeRef sub{&child,
+                    &subs[i],
+                    GenerateUniqueId(child.parent, subs[i].id()),
+                    Join(output_dir, {std::to_string(i)}),
+                    ref.data_dir,
+                    &run,
+                    i};
         owner_.pool().Submit([self = shared_from_this(), sub, &task, &sub_inputs, i] {
           self->RunTaskNode(sub, task, sub.input_dir + "/inputs.pb", sub_inputs[i]);
         });
@@ -669,8 +674,7 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
       auto bytes = store_.Read(uri);
       if (!bytes.ok() || !sub_outputs.ParseFromString(bytes.value())) {
         fail(core::ExecutionError::SYSTEM, "OutputsNotFound",
-             "failed to read the outputs of sub-node " + std::to_string(i) + " from [" + uri +
-                 "]");
+             "failed to read the outputs of sub-node " + std::to_string(i) + " from [" + uri + "]");
         return;
       }
     }

@@ -171,8 +171,8 @@ plugin::StatusOr<bool> EvaluateComparison(const core::ComparisonExpression& expr
 
 std::string GenerateUniqueId(const std::optional<ParentInfo>& parent, const std::string& node_id) {
   if (!parent) return FixedLengthUniqueIdForParts(kMaxUniqueIdLength, {"", "", node_id});
-  return FixedLengthUniqueIdForParts(
-      kMaxUniqueIdLength, {parent->unique_id, std::to_string(parent->attempt), node_id});
+  return FixedLengthUniqueIdForParts(kMaxUniqueIdLength,
+                                     {parent->unique_id, std::to_string(parent->attempt), node_id});
 }
 
 std::string ChildExecutionName(const std::string& execution_name, const std::string& node_unique_id,
@@ -258,7 +258,8 @@ BranchDecision DecideBranch(const core::BranchNode& branch, const core::LiteralM
   }
   if (d.node == nullptr && ie.has_else_node()) d.node = &ie.else_node();
   if (d.node != nullptr) return d;
-  if (ie.has_error()) return fail(kUserProvidedError, "[UserProvidedError] " + ie.error().message());
+  if (ie.has_error())
+    return fail(kUserProvidedError, "[UserProvidedError] " + ie.error().message());
   return fail(kMalformedBranch, "[MalformedBranchUserError] No branch satisfied");
 }
 

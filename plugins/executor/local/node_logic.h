@@ -29,8 +29,8 @@ std::string GenerateUniqueId(const std::optional<ParentInfo>& parent, const std:
 // "f" + base32(fnv64a) when longer than max_length.
 std::string FixedLengthUniqueIdForParts64(int max_length, const std::vector<std::string>& parts);
 
-// subworkflow.GetChildWorkflowExecutionIDV2's name: `<execution>-<parent node unique id>-<attempt>`,
-// hashed to "f" + base32(fnv64a) past 20 characters.
+// subworkflow.GetChildWorkflowExecutionIDV2's name: `<execution>-<parent node unique
+// id>-<attempt>`, hashed to "f" + base32(fnv64a) past 20 characters.
 std::string ChildExecutionName(const std::string& execution_name, const std::string& node_unique_id,
                                uint32_t attempt);
 

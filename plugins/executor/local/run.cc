@@ -168,8 +168,7 @@ Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<st
     const auto& sub = node.array_node().node();
     if (!sub.has_task_node() || tasks.count(TaskKey(sub.task_node().reference_id())) == 0) {
       return plugin::Unimplemented(
-          "the local executor runs array nodes over container tasks only (node " + node.id() +
-          ")");
+          "the local executor runs array nodes over container tasks only (node " + node.id() + ")");
     }
     return Status::Ok();
   }
@@ -380,9 +379,8 @@ bool Run::SendTaskEvent(const NodeRef& ref, event::TaskExecutionEvent e) {
     out.set_phase_version(++ref.array->phase_version);
   }
   auto* resource = out.mutable_metadata()->add_external_resources();
-  resource->set_external_id(ref.array->external_id_prefix + "-n" +
-                            std::to_string(ref.array_index) + "-" +
-                            std::to_string(e.retry_attempt()));
+  resource->set_external_id(ref.array->external_id_prefix + "-n" + std::to_string(ref.array_index) +
+                            "-" + std::to_string(e.retry_attempt()));
   resource->set_index(static_cast<uint32_t>(ref.array_index));
   resource->set_retry_attempt(e.retry_attempt());
   resource->set_phase(e.phase());
@@ -610,13 +608,15 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
       return;
     }
   }
-  NodeRef ref{scope, &node, GenerateUniqueId(scope->parent, node_id),
-              NodeDataDir(*scope, node_id), "", nullptr, -1};
+  NodeRef ref{
+      scope,   &node, GenerateUniqueId(scope->parent, node_id), NodeDataDir(*scope, node_id), "",
+      nullptr, -1};
   auto inputs = ResolveBindings(*scope, node.inputs());
   if (!inputs.ok()) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                            inputs.status().message());
-    EndNode(ref, NodePhase::kFailed, "", &error, NodeEvent(*scope, node, core::NodeExecution::FAILED));
+    EndNode(ref, NodePhase::kFailed, "", &error,
+            NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
   if (scope->original_error != nullptr) {
@@ -637,7 +637,8 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
     auto error = MakeError(
         core::ExecutionError::SYSTEM, "StorageError",
         "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
-    EndNode(ref, NodePhase::kFailed, "", &error, NodeEvent(*scope, node, core::NodeExecution::FAILED));
+    EndNode(ref, NodePhase::kFailed, "", &error,
+            NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
   auto queued = NodeEvent(*scope, node, core::NodeExecution::QUEUED);
@@ -968,11 +969,11 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
                 error);
   }
   if (WIFSIGNALED(*status)) {
-    return fail(
-        AttemptResult::Kind::kRetryable,
-        MakeError(core::ExecutionError::SYSTEM, "Interrupted",
-                  "[" + ref.unique_id + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
-                      "). Output:\n" + FileTail(log_file, 2048)));
+    return fail(AttemptResult::Kind::kRetryable,
+                MakeError(core::ExecutionError::SYSTEM, "Interrupted",
+                          "[" + ref.unique_id + "] terminated by signal (" +
+                              std::to_string(WTERMSIG(*status)) + "). Output:\n" +
+                              FileTail(log_file, 2048)));
   }
   if (WIFEXITED(*status) && WEXITSTATUS(*status) != 0) {
     return fail(AttemptResult::Kind::kRetryable,
@@ -995,8 +996,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
   return result;
 }
 
-bool Run::RunStartNode(Scope& scope, const core::LiteralMap& inputs,
-                       core::ExecutionError& error) {
+bool Run::RunStartNode(Scope& scope, const core::LiteralMap& inputs, core::ExecutionError& error) {
   core::Node start;
   start.set_id(kStartNode);
   for (const auto& n : scope.wf->nodes()) {

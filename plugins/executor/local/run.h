@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -13,7 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <chrono>
 
 #include "flyte/plugin/storage.h"
 #include "flyte/plugin/workflow_executor.h"
@@ -45,24 +45,24 @@ class Run : public std::enable_shared_from_this<Run> {
   struct NodeState {
     NodePhase phase = NodePhase::kNotStarted;
     std::set<std::string> upstream;
-    std::string output_dir;  // of the attempt that succeeded
+    std::string output_dir;                // of the attempt that succeeded
     flyteidl::core::ExecutionError error;  // of a failed node
   };
   // The nodes one walk covers: the workflow's, a sub-workflow's (under the sub-workflow node),
   // or a branch's taken node (under the branch node, its bindings resolved in the branch's scope).
   struct Scope {
     const flyteidl::core::WorkflowTemplate* wf = nullptr;
-    Scope* parent_scope = nullptr;          // null for the workflow itself
-    std::optional<ParentInfo> parent;       // the node owning the scope
-    const Scope* resolve_in = nullptr;      // where promises resolve (null: here)
-    std::string data_base;                  // nested: the owning node's output dir
+    Scope* parent_scope = nullptr;      // null for the workflow itself
+    std::optional<ParentInfo> parent;   // the node owning the scope
+    const Scope* resolve_in = nullptr;  // where promises resolve (null: here)
+    std::string data_base;              // nested: the owning node's output dir
     std::map<std::string, const flyteidl::core::Node*> nodes;
     std::map<std::string, NodeState> states;  // guarded by mu_, as the fields below
     int running = 0;
     std::optional<flyteidl::core::ExecutionError> failure;
     bool cancel = false;  // stop launching and terminate what runs (a failed node or abort)
     std::string abort_reason;
-    std::vector<std::thread> threads;  // nodes other than task nodes
+    std::vector<std::thread> threads;                                // nodes other than task nodes
     const flyteidl::core::ExecutionError* original_error = nullptr;  // a failure node's scope
   };
   // An array node running: what its task events need.
@@ -79,8 +79,8 @@ class Run : public std::enable_shared_from_this<Run> {
     const flyteidl::core::Node* node;
     std::string unique_id;
     std::string data_dir;
-    std::string input_dir;       // where inputs.pb is, when not data_dir (array sub-nodes)
-    ArrayRun* array = nullptr;   // set for an array's sub-node
+    std::string input_dir;      // where inputs.pb is, when not data_dir (array sub-nodes)
+    ArrayRun* array = nullptr;  // set for an array's sub-node
     int array_index = -1;
   };
   struct AttemptResult;
@@ -112,11 +112,11 @@ class Run : public std::enable_shared_from_this<Run> {
   flyteidl::event::TaskExecutionEvent ArrayTaskEvent(const ArrayRun& array,
                                                      flyteidl::core::TaskExecution::Phase phase);
   // Sends the node's final event (output_uri when it succeeded) and records its end.
-  void EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir, const flyteidl::core::ExecutionError* error,
+  void EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
+               const flyteidl::core::ExecutionError* error,
                flyteidl::event::NodeExecutionEvent event);
   void FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
-                  const std::optional<flyteidl::core::ExecutionError>& error,
-                  bool counts_as_task);
+                  const std::optional<flyteidl::core::ExecutionError>& error, bool counts_as_task);
   // A scope's start node (its inputs as outputs) and end node (its output bindings).
   bool RunStartNode(Scope& scope, const flyteidl::core::LiteralMap& inputs,
                     flyteidl::core::ExecutionError& error);
@@ -125,14 +125,15 @@ class Run : public std::enable_shared_from_this<Run> {
   // fails with (the failure node's own when it fails).
   flyteidl::core::ExecutionError RunFailureNode(Scope& failed, const flyteidl::core::Node& node,
                                                 const flyteidl::core::ExecutionError& error);
-  bool Cancelled(const Scope& scope);            // mu_ held
+  bool Cancelled(const Scope& scope);           // mu_ held
   std::string AbortReason(const Scope& scope);  // mu_ held
 
   // Storage layout.
   std::string NodeDataDir(const Scope& scope, const std::string& node_id);
   std::string Join(const std::string& base, const std::vector<std::string>& segments);
   plugin::StatusOr<flyteidl::core::LiteralMap> ResolveBindings(
-      const Scope& scope, const google::protobuf::RepeatedPtrField<flyteidl::core::Binding>& bindings);
+      const Scope& scope,
+      const google::protobuf::RepeatedPtrField<flyteidl::core::Binding>& bindings);
   plugin::StatusOr<flyteidl::core::Literal> ResolveBindingData(
       const Scope& scope, const flyteidl::core::BindingData& data);
   plugin::StatusOr<flyteidl::core::Literal> ExtractOutput(
@@ -147,7 +148,8 @@ class Run : public std::enable_shared_from_this<Run> {
   // The same for a node's own events; an array's sub-nodes report through the array node.
   bool SendNodeEvent(const NodeRef& ref, flyteidl::event::NodeExecutionEvent event);
   bool SendTaskEvent(const NodeRef& ref, flyteidl::event::TaskExecutionEvent event);
-  flyteidl::event::NodeExecutionEvent NodeEvent(const Scope& scope, const flyteidl::core::Node& node,
+  flyteidl::event::NodeExecutionEvent NodeEvent(const Scope& scope,
+                                                const flyteidl::core::Node& node,
                                                 flyteidl::core::NodeExecution::Phase phase);
   // Waits on cv_ for up to `d`; false once the scope is cancelled.
   bool WaitFor(const Scope& scope, std::chrono::milliseconds d);

@@ -29,7 +29,7 @@ inline std::string TaskKey(const core::Identifier& id) {
 }
 
 inline core::ExecutionError MakeError(core::ExecutionError::ErrorKind kind, std::string code,
-                               std::string message) {
+                                      std::string message) {
   core::ExecutionError e;
   e.set_kind(kind);
   e.set_code(std::move(code));
@@ -56,7 +56,7 @@ inline bool SameId(const core::Identifier& a, const core::Identifier& b) {
 }
 
 inline const core::CompiledWorkflow* FindSubWorkflow(const core::CompiledWorkflowClosure& closure,
-                                              const core::Identifier& id) {
+                                                     const core::Identifier& id) {
   for (const auto& sub : closure.sub_workflows()) {
     if (SameId(sub.template_().id(), id)) return &sub;
   }

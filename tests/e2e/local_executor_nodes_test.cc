@@ -813,3 +813,48 @@ TEST_CASE("A workflow's failure node runs after a node failed, and its own failu
   CHECK(broken.closure().error().message() == "cleanup broke");
   CHECK(Nodes(s, broken_id)["fn"].closure().phase() == core::NodeExecution::FAILED);
 }
+
+TEST_CASE("A failed child fails its sub-workflow or launch-plan node with the child's error",
+          "[e2e]") {
+  NodesServer s;
+  RegisterAdd(s);
+  RegisterProgramTask(
+      s, "fatal", {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
+  auto bad = AddNode("s0", Promise("start-node", "x"), Promise("start-node", "y"));
+  *bad.mutable_task_node()->mutable_reference_id() = Id(core::TASK, "fatal");
+  auto inner = Template("bad-inner", {bad}, {{"c", Promise("s0", "c")}});
+  core::Node sw;
+  sw.set_id("sw");
+  sw.mutable_metadata()->set_name("sw-name");
+  *sw.mutable_workflow_node()->mutable_sub_workflow_ref() = inner.id();
+  Bind(sw, "x", Promise("start-node", "x"));
+  Bind(sw, "y", Promise("start-node", "y"));
+  auto sub_lp = Register(s, Template("bad-outer", {sw}, {{"c", Promise("sw", "c")}}), {inner});
+
+  auto child_lp = Register(s, Template("bad-child", {bad}, {{"c", Promise("s0", "c")}}));
+  core::Node lp0;
+  lp0.set_id("lp0");
+  lp0.mutable_metadata()->set_name("lp0-name");
+  *lp0.mutable_workflow_node()->mutable_launchplan_ref() = child_lp;
+  Bind(lp0, "x", Promise("start-node", "x"));
+  Bind(lp0, "y", Promise("start-node", "y"));
+  auto parent_lp = Register(s, Template("bad-parent", {lp0}, {{"c", Promise("lp0", "c")}}));
+
+  auto sub_id = Launch(s, sub_lp, "bad-sub-run", 1, 2);
+  auto lp_id = Launch(s, parent_lp, "bad-lp-run", 1, 2);
+  for (const auto& id : {sub_id, lp_id}) {
+    auto done = WaitTerminal(s, id);
+    INFO(id.name());
+    REQUIRE(done.closure().phase() == core::WorkflowExecution::FAILED);
+    CHECK(done.closure().error().code() == "Fatal");
+    CHECK(done.closure().error().message() == "no way");
+  }
+  CHECK(Nodes(s, sub_id)["sw"].closure().phase() == core::NodeExecution::FAILED);
+  CHECK(Nodes(s, sub_id, "sw")["sw-0-s0"].closure().phase() == core::NodeExecution::FAILED);
+  auto lp_node = Nodes(s, lp_id)["lp0"];
+  CHECK(lp_node.closure().phase() == core::NodeExecution::FAILED);
+  CHECK(lp_node.closure().workflow_node_metadata().executionid().name() == "bad-lp-run-lp0-0");
+  core::WorkflowExecutionIdentifier child = lp_id;
+  child.set_name("bad-lp-run-lp0-0");
+  CHECK(Get(s, child).closure().phase() == core::WorkflowExecution::FAILED);
+}

@@ -1,6 +1,7 @@
 // One execution on this machine: propeller's walk of the compiled workflow (start node, nodes as
 // their upstreams succeed, end node; sub-workflows and branches walked the same way one level
-// down), with its storage layout and its events.
+// down), with its storage layout and its events. The node kinds other than tasks are in
+// node_kinds.cc.
 #pragma once
 
 #include <atomic>

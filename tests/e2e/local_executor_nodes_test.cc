@@ -508,9 +508,17 @@ TEST_CASE("A sleep gate holds its downstream nodes, and an abort interrupts it",
   };
   auto short_lp = make("short-nap", 1);
   auto long_lp = make("long-nap", 600);
+  // An approval nobody gives within the node's timeout fails the node as propeller's execution
+  // deadline does.
+  auto impatient = GateNode("approve");
+  impatient.mutable_gate_node()->mutable_approve()->set_signal_id("never");
+  impatient.mutable_metadata()->mutable_timeout()->set_seconds(1);
+  Bind(impatient, "x", Promise("start-node", "x"));
+  auto impatient_lp = Register(s, Template("impatient", {impatient}, {}));
   const auto started = std::chrono::steady_clock::now();
   auto id = Launch(s, short_lp, "nap-run", 4, 5);
   auto long_id = Launch(s, long_lp, "long-nap-run", 4, 5);
+  auto impatient_id = Launch(s, impatient_lp, "impatient-run", 4, 5);
   auto done = WaitTerminal(s, id);
   INFO(done.closure().error().message());
   REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
@@ -520,6 +528,12 @@ TEST_CASE("A sleep gate holds its downstream nodes, and an abort interrupts it",
   CHECK(nodes["nap"].closure().phase() == core::NodeExecution::SUCCEEDED);
   CHECK(nodes["nap"].closure().duration().seconds() >= 1);
   CHECK(nodes["nap"].closure().output_uri().empty());
+
+  auto timed_out = WaitTerminal(s, impatient_id, std::chrono::seconds(20));
+  REQUIRE(timed_out.closure().phase() == core::WorkflowExecution::FAILED);
+  CHECK(timed_out.closure().error().code() == "RetriesExhausted|TimeoutExpired");
+  CHECK(timed_out.closure().error().message() ==
+        "[1/1] currentAttempt done. Last Error: USER::task execution timeout [1s] expired");
 
   // A ten-minute nap ends with the execution.
   while (Nodes(s, long_id)["nap"].closure().phase() != core::NodeExecution::RUNNING) {

@@ -2,6 +2,7 @@
 // gates, launch plans and arrays.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -14,6 +15,7 @@
 #include "flyte/plugin/signal.h"
 #include "run.h"
 #include "run_support.h"
+#include "task_runtime.h"
 
 namespace flyte::plugins::executor {
 
@@ -173,18 +175,47 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
          "gateNode does not have a supported condition reference");
     return;
   }
-  const std::string output_dir = Join(ref.data_dir, {"0"});
+  // The node's timeout bounds each attempt (propeller's execution deadline); a timed-out attempt
+  // is retried within the node's retries, then fails the node.
+  using Clock = std::chrono::steady_clock;
+  const auto timeout = node.metadata().has_timeout() ? ToDuration(node.metadata().timeout())
+                                                     : std::chrono::nanoseconds(0);
+  const uint32_t max_attempts = node.metadata().retries().retries() + 1;
+  uint32_t attempt = 0;
+  Clock::time_point attempt_deadline =
+      timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
+  // False when the node failed: no attempt left.
+  auto next_attempt = [&]() {
+    if (attempt + 1 >= max_attempts) {
+      fail(core::ExecutionError::USER, "RetriesExhausted|TimeoutExpired",
+           "[" + std::to_string(attempt + 1) + "/" + std::to_string(max_attempts) +
+               "] currentAttempt done. Last Error: USER::task execution timeout [" +
+               GoDurationString(timeout) + "] expired");
+      return false;
+    }
+    ++attempt;
+    attempt_deadline = Clock::now() + timeout;
+    return true;
+  };
+  auto output_dir = [&] { return Join(ref.data_dir, {std::to_string(attempt)}); };
   SendNodeEvent(event(core::NodeExecution::RUNNING));
   if (gate.has_sleep()) {
-    const auto deadline = std::chrono::steady_clock::now() + ToDuration(gate.sleep().duration());
+    auto deadline = Clock::now() + ToDuration(gate.sleep().duration());
     while (true) {
-      const auto now = std::chrono::steady_clock::now();
+      const auto now = Clock::now();
       if (now >= deadline) break;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+      if (now >= attempt_deadline) {
+        if (!next_attempt()) return;
+        deadline = Clock::now() + ToDuration(gate.sleep().duration());
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::min(deadline, attempt_deadline) - now) +
                         std::chrono::milliseconds(1);
       if (!WaitFor(*ref.scope, left)) return aborted();
     }
-    EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, event(core::NodeExecution::SUCCEEDED));
+    EndNode(ref, NodePhase::kSucceeded, output_dir(), nullptr,
+            event(core::NodeExecution::SUCCEEDED));
     return;
   }
   auto signals =
@@ -242,7 +273,7 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
       } else {
         (*outputs.mutable_literals())[gate.signal().output_variable_name()] = signal.value();
       }
-      const std::string output_uri = output_dir + "/outputs.pb";
+      const std::string output_uri = output_dir() + "/outputs.pb";
       if (auto w = store_.Write(output_uri, outputs.SerializeAsString()); !w.ok()) {
         fail(core::ExecutionError::SYSTEM, "WriteOutputsFailed",
              "failed to write signal value to [" + output_uri + "] with error: " + w.message());
@@ -250,11 +281,12 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
       }
       auto done = event(core::NodeExecution::SUCCEEDED);
       done.set_output_uri(output_uri);
-      EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(done));
+      EndNode(ref, NodePhase::kSucceeded, output_dir(), nullptr, std::move(done));
       return;
     } else {
       failing_since = {};
     }
+    if (Clock::now() >= attempt_deadline && !next_attempt()) return;
     if (!WaitFor(*ref.scope, kSignalPollInterval)) return aborted();
   }
 }

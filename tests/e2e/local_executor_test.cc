@@ -644,16 +644,34 @@ TEST_CASE("A single task launched as its own execution runs locally", "[e2e]") {
 TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with the reason",
           "[e2e]") {
   LocalServer s;
+  RegisterTask(s, "add", AddArgs());
   admin::WorkflowCreateRequest req;
   *req.mutable_id() = Id(core::WORKFLOW, "gated");
   auto* wf = req.mutable_spec()->mutable_template_();
   *wf->mutable_id() = req.id();
-  wf->mutable_interface()->mutable_inputs();
+  auto* in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
+  *(*in)["x"].mutable_type() = Simple(core::INTEGER);
+  *(*in)["y"].mutable_type() = Simple(core::INTEGER);
   wf->mutable_interface()->mutable_outputs();
-  auto* gate = wf->add_nodes();
-  gate->set_id("g0");
-  gate->mutable_metadata()->set_name("g0");
-  gate->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
+  auto add_node = [&](core::Node* node, const std::string& id) {
+    node->set_id(id);
+    node->mutable_metadata()->set_name(id);
+    *node->mutable_task_node()->mutable_reference_id() = Id(core::TASK, "add");
+    auto* a = node->add_inputs();
+    a->set_var("a");
+    *a->mutable_binding() = Promise("start-node", "x");
+    auto* b = node->add_inputs();
+    b->set_var("b");
+    *b->mutable_binding() = Promise("start-node", "y");
+  };
+  add_node(wf->add_nodes(), "n0");
+  // An array node over a sleep gate.
+  auto* array = wf->add_nodes();
+  array->set_id("m0");
+  array->mutable_metadata()->set_name("m0");
+  auto* inner = array->mutable_array_node()->mutable_node();
+  inner->set_id("m0-sub");
+  inner->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
   {
     grpc::ClientContext ctx;
     admin::WorkflowCreateResponse resp;
@@ -664,6 +682,11 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   admin::LaunchPlanCreateRequest lp;
   *lp.mutable_id() = Id(core::LAUNCH_PLAN, "gated");
   *lp.mutable_spec()->mutable_workflow_id() = req.id();
+  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
+  for (const char* v : {"x", "y"}) {
+    *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
+    *(*params)[v].mutable_default_() = Int(1);
+  }
   {
     grpc::ClientContext ctx;
     admin::LaunchPlanCreateResponse resp;
@@ -683,7 +706,7 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
   CHECK(e.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(e.closure().error().code() == "Unimplemented");
   CHECK(e.closure().error().message() ==
-        "the local executor does not run gate nodes yet (node g0)");
+        "the local executor runs array nodes over container tasks only (node m0)");
   CHECK(Nodes(s, resp.id()).empty());
 }
 

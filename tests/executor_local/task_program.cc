@@ -8,6 +8,7 @@
 //       a>;raw=...;ckpt=...;prev=...;attempt=...;env=$LOCAL_TEST_ENV"
 //   fail-until <attempt> <code> <message>   recoverable error.pb before that attempt, then add
 //   fail <recoverable|nonrecoverable> <code> <message>  (after 300 ms)
+//   fail-if-a <value> <code> <message>      non-recoverable error.pb when a is value, else add
 //   exit <n>                                exits with n and writes nothing
 //   sleep <seconds> <pid file>              writes its pid, sleeps, then adds
 //   garbage                                 outputs.pb that is not a LiteralMap
@@ -89,6 +90,19 @@ int main(int argc, char** argv) {
       return 3;
     }
   }
+  // An array node's sub-task reads the array's inputs and takes its element of each collection,
+  // at the index named by the variable BATCH_JOB_ARRAY_INDEX_VAR_NAME names (as flytekit's map
+  // tasks do).
+  if (const char* index_var = std::getenv("BATCH_JOB_ARRAY_INDEX_VAR_NAME")) {
+    const char* index_env = std::getenv(index_var);
+    const int index = index_env ? std::atoi(index_env) : 0;
+    for (auto& [name, literal] : *inputs.mutable_literals()) {
+      if (literal.has_collection() && index < literal.collection().literals_size()) {
+        core::Literal element = literal.collection().literals(index);
+        literal = element;
+      }
+    }
+  }
   const char* attempt_env = std::getenv("FLYTE_ATTEMPT_NUMBER");
   const int attempt = attempt_env ? std::atoi(attempt_env) : -1;
   if (op == "add" && argc >= 8) {
@@ -117,6 +131,13 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     WriteError(prefix, std::string(argv[4]) == "recoverable", argv[5], argv[6]);
     return 0;
+  }
+  if (op == "fail-if-a" && argc >= 7) {
+    if (IntInput(inputs, "a") == std::atoll(argv[4])) {
+      WriteError(prefix, false, argv[5], argv[6]);
+      return 0;
+    }
+    return Add(inputs, prefix, "a=" + std::to_string(IntInput(inputs, "a")));
   }
   if (op == "exit" && argc >= 5) {
     std::cerr << "exiting with " << argv[4] << "\n";

@@ -11,7 +11,11 @@
 #include <csignal>
 #include <thread>
 
+#include "node_logic.h"
 #include "run.h"
+
+// Branch conditions are built with the (deprecated) primitive operands propeller reads.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include "task_runtime.h"
 
 using namespace flyte::plugins::executor;
@@ -162,11 +166,208 @@ TEST_CASE("Workflows with nodes the executor does not run yet are refused by nam
   n->set_id("../n0");
   CHECK(CheckSupported(closure).code() == flyte::plugin::StatusCode::kInvalidArgument);
   n->set_id("n0");
+  // Branches, sub-workflows, launch plans and gates run; their nested nodes are checked too.
   auto* b = wf->add_nodes();
   b->set_id("b0");
-  b->mutable_branch_node();
+  auto* taken = b->mutable_branch_node()->mutable_if_else()->mutable_case_()->mutable_then_node();
+  taken->set_id("b0-n0");
+  taken->mutable_task_node()->mutable_reference_id()->set_name("t");
+  b->mutable_branch_node()->mutable_if_else()->mutable_error()->set_message("no");
+  auto* g = wf->add_nodes();
+  g->set_id("g0");
+  g->mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(1);
+  auto* lp = wf->add_nodes();
+  lp->set_id("lp0");
+  lp->mutable_workflow_node()->mutable_launchplan_ref()->set_name("child");
+  auto* sw = wf->add_nodes();
+  sw->set_id("sw0");
+  sw->mutable_workflow_node()->mutable_sub_workflow_ref()->set_name("sub");
+  auto missing_sub = CheckSupported(closure);
+  CHECK(missing_sub.code() == flyte::plugin::StatusCode::kInvalidArgument);
+  CHECK(missing_sub.message() ==
+        "failed to find sub workflow with ID [UNSPECIFIED:::sub:] for node sw0");
+  auto* sub = closure.add_sub_workflows()->mutable_template_();
+  sub->mutable_id()->set_name("sub");
+  auto* inner = sub->add_nodes();
+  inner->set_id("s-n0");
+  inner->mutable_task_node()->mutable_reference_id()->set_name("t");
+  CHECK(CheckSupported(closure).ok());
+  taken->mutable_task_node()->mutable_reference_id()->set_name("no-container");
+  CHECK(CheckSupported(closure).code() == flyte::plugin::StatusCode::kUnimplemented);
+  taken->mutable_task_node()->mutable_reference_id()->set_name("t");
+
+  // Array nodes of container tasks run; of anything else they are refused.
+  inner->clear_task_node();
+  inner->mutable_array_node()
+      ->mutable_node()
+      ->mutable_task_node()
+      ->mutable_reference_id()
+      ->set_name("t");
+  CHECK(CheckSupported(closure).ok());
+  inner->mutable_array_node()->mutable_node()->mutable_gate_node()->mutable_sleep();
   auto refused = CheckSupported(closure);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.code() == flyte::plugin::StatusCode::kUnimplemented);
-  CHECK(refused.message() == "the local executor does not run branch nodes yet (node b0)");
+  CHECK(refused.message() ==
+        "the local executor runs array nodes over container tasks only (node s-n0)");
+  inner->clear_array_node();
+  inner->mutable_task_node()->mutable_reference_id()->set_name("t");
+  // Failure nodes are checked like the others.
+  auto* on_failure = sub->mutable_failure_node();
+  on_failure->set_id("fail");
+  on_failure->mutable_task_node()->mutable_reference_id()->set_name("t");
+  CHECK(CheckSupported(closure).ok());
+  on_failure->mutable_task_node()->mutable_reference_id()->set_name("no-container");
+  CHECK(CheckSupported(closure).message() ==
+        "the local executor runs container tasks only; task no-container of node fail has no "
+        "container");
+}
+
+namespace {
+
+core::Literal IntLiteral(int64_t v) {
+  core::Literal l;
+  l.mutable_scalar()->mutable_primitive()->set_integer(v);
+  return l;
+}
+
+core::BooleanExpression Compare(const std::string& var, core::ComparisonExpression::Operator op,
+                                const core::Primitive& right) {
+  core::BooleanExpression e;
+  e.mutable_comparison()->set_operator_(op);
+  e.mutable_comparison()->mutable_left_value()->set_var(var);
+  *e.mutable_comparison()->mutable_right_value()->mutable_primitive() = right;
+  return e;
+}
+
+core::Primitive IntPrimitive(int64_t v) {
+  core::Primitive p;
+  p.set_integer(v);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("Branch conditions evaluate as propeller's comparator and conjunctions", "[unit]") {
+  core::LiteralMap inputs;
+  (*inputs.mutable_literals())["n0.x"] = IntLiteral(5);
+  (*inputs.mutable_literals())["n0.s"].mutable_scalar()->mutable_primitive()->set_string_value("b");
+  (*inputs.mutable_literals())["n0.flag"].mutable_scalar()->mutable_primitive()->set_boolean(true);
+  (*inputs.mutable_literals())["n0.list"].mutable_collection();
+  using Op = core::ComparisonExpression;
+  CHECK(EvaluateBooleanExpression(Compare("n0.x", Op::GT, IntPrimitive(4)), inputs).value());
+  CHECK_FALSE(EvaluateBooleanExpression(Compare("n0.x", Op::GT, IntPrimitive(5)), inputs).value());
+  CHECK(EvaluateBooleanExpression(Compare("n0.x", Op::GTE, IntPrimitive(5)), inputs).value());
+  CHECK(EvaluateBooleanExpression(Compare("n0.x", Op::LT, IntPrimitive(6)), inputs).value());
+  CHECK_FALSE(EvaluateBooleanExpression(Compare("n0.x", Op::LTE, IntPrimitive(4)), inputs).value());
+  CHECK(EvaluateBooleanExpression(Compare("n0.x", Op::EQ, IntPrimitive(5)), inputs).value());
+  CHECK(EvaluateBooleanExpression(Compare("n0.x", Op::NEQ, IntPrimitive(3)), inputs).value());
+  core::Primitive a;
+  a.set_string_value("a");
+  CHECK(EvaluateBooleanExpression(Compare("n0.s", Op::GT, a), inputs).value());
+
+  // Both sides variables; and / or.
+  core::BooleanExpression vars;
+  vars.mutable_comparison()->set_operator_(Op::EQ);
+  vars.mutable_comparison()->mutable_left_value()->set_var("n0.x");
+  vars.mutable_comparison()->mutable_right_value()->set_var("n0.x");
+  core::BooleanExpression conj;
+  conj.mutable_conjunction()->set_operator_(core::ConjunctionExpression::AND);
+  *conj.mutable_conjunction()->mutable_left_expression() = vars;
+  *conj.mutable_conjunction()->mutable_right_expression() =
+      Compare("n0.x", Op::LT, IntPrimitive(0));
+  CHECK_FALSE(EvaluateBooleanExpression(conj, inputs).value());
+  conj.mutable_conjunction()->set_operator_(core::ConjunctionExpression::OR);
+  CHECK(EvaluateBooleanExpression(conj, inputs).value());
+
+  // Propeller's errors, with their codes.
+  std::string code;
+  auto mixed = EvaluateBooleanExpression(Compare("n0.s", Op::EQ, IntPrimitive(1)), inputs, &code);
+  REQUIRE_FALSE(mixed.ok());
+  CHECK(code == "MalformedBranchUserError");
+  CHECK(mixed.status().message() ==
+        "[MalformedBranchUserError] Comparison between different primitives types. "
+        "lVal[*core.Primitive_StringValue]:rVal[*core.Primitive_Integer]");
+  core::Primitive yes;
+  yes.set_boolean(true);
+  auto bool_gt = EvaluateBooleanExpression(Compare("n0.flag", Op::GT, yes), inputs, &code);
+  CHECK(bool_gt.status().message() ==
+        "[MalformedBranchUserError] [GT] not defined for boolean operands.");
+  CHECK(EvaluateBooleanExpression(Compare("n0.flag", Op::EQ, yes), inputs).value());
+  auto unknown = EvaluateBooleanExpression(Compare("n0.y", Op::EQ, yes), inputs, &code);
+  CHECK(unknown.status().message() ==
+        "[MalformedBranchUserError] Failed to find Value for Variable [n0.y]");
+  auto list = EvaluateBooleanExpression(Compare("n0.list", Op::EQ, yes), inputs, &code);
+  CHECK(list.status().message() ==
+        "[MalformedBranchUserError] Only primitives can be compared. LHS Variable is non "
+        "primitive.");
+  CHECK(EvaluateBooleanExpression(core::BooleanExpression(), inputs, &code).status().message() ==
+        "[MalformedBranchUserError] No Comparison or Conjunction found in Branch node "
+        "expression.");
+}
+
+TEST_CASE("A branch takes the first true case, else its else node, else fails", "[unit]") {
+  core::LiteralMap inputs;
+  (*inputs.mutable_literals())["n0.x"] = IntLiteral(5);
+  using Op = core::ComparisonExpression;
+  core::BranchNode branch;
+  auto* ie = branch.mutable_if_else();
+  *ie->mutable_case_()->mutable_condition() = Compare("n0.x", Op::LT, IntPrimitive(0));
+  ie->mutable_case_()->mutable_then_node()->set_id("negative");
+  auto* other = ie->add_other();
+  *other->mutable_condition() = Compare("n0.x", Op::GT, IntPrimitive(3));
+  other->mutable_then_node()->set_id("big");
+  auto* other2 = ie->add_other();
+  *other2->mutable_condition() = Compare("n0.x", Op::GT, IntPrimitive(1));
+  other2->mutable_then_node()->set_id("also-big");
+  ie->mutable_else_node()->set_id("small");
+  auto d = DecideBranch(branch, inputs);
+  REQUIRE(d.node != nullptr);
+  CHECK(d.node->id() == "big");
+  (*inputs.mutable_literals())["n0.x"] = IntLiteral(0);
+  CHECK(DecideBranch(branch, inputs).node->id() == "small");
+
+  ie->mutable_error()->set_message("x is too small");
+  auto failed = DecideBranch(branch, inputs);
+  CHECK(failed.node == nullptr);
+  CHECK(failed.error.kind() == core::ExecutionError::USER);
+  CHECK(failed.error.code() == "UserProvidedError");
+  CHECK(failed.error.message() == "[UserProvidedError] x is too small");
+  ie->clear_error();
+  auto none = DecideBranch(branch, inputs);
+  CHECK(none.error.code() == "MalformedBranchUserError");
+  CHECK(none.error.message() == "[MalformedBranchUserError] No branch satisfied");
+
+  // A comparator propeller does not define is a system error.
+  core::Primitive empty;
+  *ie->mutable_case_()->mutable_condition() = Compare("n0.x", Op::EQ, empty);
+  (*inputs.mutable_literals())["n0.x"] = core::Literal();
+  (*inputs.mutable_literals())["n0.x"].mutable_scalar()->mutable_primitive();
+  auto system = DecideBranch(branch, inputs);
+  CHECK(system.error.kind() == core::ExecutionError::SYSTEM);
+  CHECK(system.error.code() == "IllegalStateError");
+  CHECK(system.error.message() ==
+        "Branch evaluation failed. Error [comparator not defined for type: [<nil>]]");
+}
+
+TEST_CASE("Nested node and child execution ids are propeller's", "[unit]") {
+  CHECK(GenerateUniqueId(std::nullopt, "n0") == "n0");
+  CHECK(GenerateUniqueId(ParentInfo{"n1", 0}, "n0") == "n1-0-n0");
+  CHECK(GenerateUniqueId(ParentInfo{"n1-0-n0", 2}, "n5") == "n1-0-n0-2-n5");
+  // Past 20 characters: "f" + base32(fnv32a) of the joined id.
+  const std::string hashed = GenerateUniqueId(ParentInfo{"n1-0-n0-0-n5", 0}, "node-long");
+  CHECK(hashed == FixedLengthUniqueIdForParts(20, {"n1-0-n0-0-n5", "0", "node-long"}));
+  CHECK(hashed.size() == 8);
+  CHECK(hashed[0] == 'f');
+  // flyteplugins' and propeller's own test vectors.
+  CHECK(FixedLengthUniqueIdForParts(20, {"first-name-is-pretty-large", "hello-world", "1"}) ==
+        "fav2uxxi");
+  CHECK(FixedLengthUniqueIdForParts64(15, {"x", "y", "z", "m", "n", "y", "z", "m", "n", "y", "z",
+                                           "m", "n"}) == "fwp4bky2kucex5");
+  CHECK(ChildExecutionName("abc", "n0", 0) == "abc-n0-0");
+  // fnv64a past 20 characters: "f" + 13 base32 characters.
+  const std::string child = ChildExecutionName("a1b2c3d4e5f6g7h8i9j0", "n0", 0);
+  CHECK(child.size() == 14);
+  CHECK(child[0] == 'f');
+  CHECK(child != ChildExecutionName("a1b2c3d4e5f6g7h8i9j0", "n0", 1));
 }

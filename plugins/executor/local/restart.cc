@@ -18,6 +18,7 @@
 #include "flyte/plugin/managers.h"
 #include "flyte/plugin/repositories.h"
 #include "local_executor.h"
+#include "node_logic.h"
 #include "run.h"
 
 // Propeller still fills the deprecated TaskExecutionEvent.reason for older admins.
@@ -470,7 +471,8 @@ class Recovery {
         phase == core::WorkflowExecution::UNDEFINED || phase == core::WorkflowExecution::QUEUED;
     bool failed = false, aborted = false;
     for (const auto& node : data->workflow_closure.primary().template_().nodes()) {
-      auto found = nodes->find(node.id());
+      // Stored under the id its events carried: propeller's unique id (hashed when long).
+      auto found = nodes->find(GenerateUniqueId(std::nullopt, node.id()));
       if (found == nodes->end() || node.id() == "start-node" || node.id() == "end-node") continue;
       if (!node.has_task_node()) {
         // Only task nodes are picked up where they were; the other kinds keep state of their own

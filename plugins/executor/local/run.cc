@@ -12,7 +12,9 @@
 #include "flyte/plugin/compiler.h"
 #include "flyte/plugin/managers.h"
 #include "flyteidl/core/errors.pb.h"
+#include "node_logic.h"
 #include "restart.h"
+#include "run_support.h"
 
 // Propeller still fills the deprecated TaskExecutionEvent.reason for older admins.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -24,33 +26,11 @@ namespace {
 namespace core = flyteidl::core;
 namespace event = flyteidl::event;
 namespace admin = flyteidl::admin;
-using google::protobuf::util::TimeUtil;
 using plugin::Status;
 using plugin::StatusOr;
+using namespace run_support;
 
-constexpr char kStartNode[] = "start-node";
-constexpr char kEndNode[] = "end-node";
-constexpr int kGeneratedNameMaxLength = 50;  // propeller's IDMaxLength
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
-
-google::protobuf::Timestamp Now() { return TimeUtil::GetCurrentTime(); }
-
-std::string TaskKey(const core::Identifier& id) {
-  return id.project() + "/" + id.domain() + "/" + id.name() + "/" + id.version();
-}
-
-core::ExecutionError MakeError(core::ExecutionError::ErrorKind kind, std::string code,
-                               std::string message) {
-  core::ExecutionError e;
-  e.set_kind(kind);
-  e.set_code(std::move(code));
-  e.set_message(std::move(message));
-  return e;
-}
-
-std::chrono::nanoseconds ToDuration(const google::protobuf::Duration& d) {
-  return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
-}
 
 void CollectPromises(const core::BindingData& data, std::set<std::string>& out) {
   switch (data.value_case()) {
@@ -65,6 +45,17 @@ void CollectPromises(const core::BindingData& data, std::set<std::string>& out) 
       break;
     default:
       break;
+  }
+}
+
+// A node's promises and, for a branch, those of the nodes it may run: the branch waits for them.
+void CollectNodePromises(const core::Node& node, std::set<std::string>& out) {
+  for (const auto& b : node.inputs()) CollectPromises(b.binding(), out);
+  if (node.has_branch_node()) {
+    const auto& ie = node.branch_node().if_else();
+    CollectNodePromises(ie.case_().then_node(), out);
+    for (const auto& b : ie.other()) CollectNodePromises(b.then_node(), out);
+    if (ie.has_else_node()) CollectNodePromises(ie.else_node(), out);
   }
 }
 
@@ -115,41 +106,87 @@ bool SendWorkflow(LocalExecutor& owner, const core::WorkflowExecutionIdentifier&
 
 }  // namespace
 
-Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
-  std::set<std::string> tasks;
-  for (const auto& t : closure.tasks()) {
-    if (t.template_().has_container()) tasks.insert(TaskKey(t.template_().id()));
-  }
-  const auto& wf = closure.primary().template_();
+namespace {
+
+Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                 const core::Node& node, int depth);
+
+Status CheckNodes(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                  const core::WorkflowTemplate& wf, int depth) {
   if (wf.has_failure_node()) {
-    return plugin::Unimplemented("the local executor does not run failure nodes yet (node " +
-                                 wf.failure_node().id() + ")");
+    if (auto s = CheckNode(closure, tasks, wf.failure_node(), depth + 1); !s.ok()) return s;
   }
   for (const auto& node : wf.nodes()) {
     if (node.id() == kStartNode || node.id() == kEndNode) continue;
-    // Node ids become path segments of the store and of the scratch directory.
-    if (node.id().empty() || node.id() == "." || node.id() == ".." ||
-        node.id().find('/') != std::string::npos) {
-      return plugin::InvalidArgument("node id [" + node.id() +
-                                     "] cannot name a storage location for the local executor");
-    }
-    const char* kind = node.has_workflow_node() ? "workflow"
-                       : node.has_branch_node() ? "branch"
-                       : node.has_gate_node()   ? "gate"
-                       : node.has_array_node()  ? "array"
-                                                : nullptr;
-    if (kind != nullptr || !node.has_task_node()) {
-      return plugin::Unimplemented(std::string("the local executor does not run ") +
-                                   (kind ? kind : "target-less") + " nodes yet (node " + node.id() +
-                                   ")");
-    }
+    if (auto s = CheckNode(closure, tasks, node, depth); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status CheckNode(const core::CompiledWorkflowClosure& closure, const std::set<std::string>& tasks,
+                 const core::Node& node, int depth) {
+  // Node ids become path segments of the store and of the scratch directory.
+  if (node.id().empty() || node.id() == "." || node.id() == ".." ||
+      node.id().find('/') != std::string::npos) {
+    return plugin::InvalidArgument("node id [" + node.id() +
+                                   "] cannot name a storage location for the local executor");
+  }
+  // Compiled sub-workflows may not reference themselves; the bound only guards the walk.
+  if (depth > kMaxNesting) {
+    return plugin::InvalidArgument("node " + node.id() + " is nested more than " +
+                                   std::to_string(kMaxNesting) + " levels deep");
+  }
+  if (node.has_task_node()) {
     if (tasks.count(TaskKey(node.task_node().reference_id())) == 0) {
       return plugin::Unimplemented("the local executor runs container tasks only; task " +
                                    node.task_node().reference_id().name() + " of node " +
                                    node.id() + " has no container");
     }
+    return Status::Ok();
   }
-  return Status::Ok();
+  if (node.has_workflow_node()) {
+    if (node.workflow_node().has_launchplan_ref()) return Status::Ok();
+    const auto* sub = FindSubWorkflow(closure, node.workflow_node().sub_workflow_ref());
+    if (sub == nullptr) {
+      return plugin::InvalidArgument("failed to find sub workflow with ID [" +
+                                     IdString(node.workflow_node().sub_workflow_ref()) +
+                                     "] for node " + node.id());
+    }
+    return CheckNodes(closure, tasks, sub->template_(), depth + 1);
+  }
+  if (node.has_branch_node()) {
+    const auto& ie = node.branch_node().if_else();
+    if (!ie.has_case_() || !ie.case_().has_then_node())
+      return plugin::InvalidArgument("branch node " + node.id() + " has no case to run");
+    std::vector<const core::Node*> children{&ie.case_().then_node()};
+    for (const auto& b : ie.other()) children.push_back(&b.then_node());
+    if (ie.has_else_node()) children.push_back(&ie.else_node());
+    for (const auto* child : children) {
+      if (auto s = CheckNode(closure, tasks, *child, depth + 1); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  if (node.has_gate_node()) return Status::Ok();
+  if (node.has_array_node()) {
+    const auto& sub = node.array_node().node();
+    if (!sub.has_task_node() || tasks.count(TaskKey(sub.task_node().reference_id())) == 0) {
+      return plugin::Unimplemented(
+          "the local executor runs array nodes over container tasks only (node " + node.id() + ")");
+    }
+    return Status::Ok();
+  }
+  return plugin::Unimplemented("the local executor does not run target-less nodes (node " +
+                               node.id() + ")");
+}
+
+}  // namespace
+
+Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
+  std::set<std::string> tasks;
+  for (const auto& t : closure.tasks()) {
+    if (t.template_().has_container()) tasks.insert(TaskKey(t.template_().id()));
+  }
+  return CheckNodes(closure, tasks, closure.primary().template_(), 0);
 }
 
 struct Run::AttemptResult {
@@ -160,25 +197,12 @@ struct Run::AttemptResult {
 
 Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData data)
     : owner_(owner), store_(store), data_(std::move(data)) {
-  std::map<std::string, const core::TaskTemplate*> by_key;
   for (const auto& t : data_.workflow_closure.tasks())
-    by_key[TaskKey(t.template_().id())] = &t.template_();
+    tasks_[TaskKey(t.template_().id())] = &t.template_();
   const auto& wf = data_.workflow_closure.primary();
-  for (const auto& node : wf.template_().nodes()) {
-    if (node.id() == kStartNode || node.id() == kEndNode) continue;
-    nodes_[node.id()] = &node;
-    tasks_[node.id()] = by_key[TaskKey(node.task_node().reference_id())];
-  }
-  for (const auto& [id, node] : nodes_) {
-    auto& state = states_[id];
-    if (auto it = wf.connections().upstream().find(id); it != wf.connections().upstream().end())
-      state.upstream.insert(it->second.ids().begin(), it->second.ids().end());
-    state.upstream.insert(node->upstream_node_ids().begin(), node->upstream_node_ids().end());
-    for (const auto& b : node->inputs()) CollectPromises(b.binding(), state.upstream);
-    for (auto it = state.upstream.begin(); it != state.upstream.end();) {
-      it = (*it == id || nodes_.count(*it) == 0) ? state.upstream.erase(it) : std::next(it);
-    }
-  }
+  std::vector<const core::Node*> nodes;
+  for (const auto& node : wf.template_().nodes()) nodes.push_back(&node);
+  InitScope(top_, wf.template_(), &wf.connections(), nodes);
   const auto& id = data_.execution_id;
   auto segments = owner_.settings().metadata_prefix;
   segments.push_back(id.project() + "-" + id.domain() + "-" + id.name());
@@ -191,8 +215,9 @@ Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData
 
 void Run::Resume(ResumePoint point) {
   for (const auto& [id, node] : point.nodes) {
-    auto it = states_.find(id);
-    if (it == states_.end()) continue;
+    // Only the workflow's own task nodes are resumed (restart.cc refuses any other started node).
+    auto it = top_.states.find(id);
+    if (it == top_.states.end()) continue;
     switch (node.phase) {
       case ResumePoint::Node::Phase::kSucceeded:
         it->second.phase = NodePhase::kSucceeded;
@@ -200,14 +225,36 @@ void Run::Resume(ResumePoint point) {
         break;
       case ResumePoint::Node::Phase::kFailed:
         it->second.phase = NodePhase::kFailed;
-        if (!failure_) failure_ = node.error;
+        if (!top_.failure) top_.failure = node.error;
         break;
       case ResumePoint::Node::Phase::kRerun:
-        if (node.reported_running) started_.insert(id);
+        if (node.reported_running) started_.insert(GenerateUniqueId(std::nullopt, id));
         break;
     }
   }
   resume_ = std::move(point);
+}
+
+void Run::InitScope(Scope& scope, const core::WorkflowTemplate& wf,
+                    const core::ConnectionSet* connections,
+                    const std::vector<const core::Node*>& nodes) {
+  scope.wf = &wf;
+  for (const auto* node : nodes) {
+    if (node->id() == kStartNode || node->id() == kEndNode) continue;
+    scope.nodes[node->id()] = node;
+  }
+  for (const auto& [id, node] : scope.nodes) {
+    auto& state = scope.states[id];
+    if (connections != nullptr) {
+      if (auto it = connections->upstream().find(id); it != connections->upstream().end())
+        state.upstream.insert(it->second.ids().begin(), it->second.ids().end());
+    }
+    state.upstream.insert(node->upstream_node_ids().begin(), node->upstream_node_ids().end());
+    CollectNodePromises(*node, state.upstream);
+    for (auto it = state.upstream.begin(); it != state.upstream.end();) {
+      it = (*it == id || scope.nodes.count(*it) == 0) ? state.upstream.erase(it) : std::next(it);
+    }
+  }
 }
 
 void Run::Start() {
@@ -223,10 +270,10 @@ void Run::RequestAbort(const std::string& reason, bool silent) {
     std::lock_guard lock(mu_);
     if (!abort_requested_) {
       abort_requested_ = true;
-      abort_reason_ = reason;
+      top_.abort_reason = reason;
     }
     silent_ = silent_ || silent;
-    cancel_ = true;
+    top_.cancel = true;
   }
   cv_.notify_all();
 }
@@ -245,8 +292,46 @@ std::string Run::Join(const std::string& base, const std::vector<std::string>& s
   return out;
 }
 
-std::string Run::NodeDataDir(const std::string& node_id) {
-  return Join(wf_dir_, {node_id, "data"});
+// propeller: `<workflow dir>/<node>/data` at the top, `<owning node's output dir>/<node>` below.
+std::string Run::NodeDataDir(const Scope& scope, const std::string& node_id) {
+  if (!scope.parent) return Join(wf_dir_, {node_id, "data"});
+  return Join(scope.data_base, {node_id});
+}
+
+bool Run::Cancelled(const Scope& scope) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
+    if (s->cancel) return true;
+  }
+  // A failure node runs after its workflow failed, beside the cancelled scope.
+  return abort_requested_;
+}
+
+std::string Run::AbortReason(const Scope& scope) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent_scope) {
+    if (s->cancel) return s->abort_reason;
+  }
+  return top_.abort_reason;
+}
+
+core::ExecutionError Run::RunFailureNode(Scope& failed, const core::Node& failure_node,
+                                         const core::ExecutionError& error) {
+  // propeller's failure node lookup: the failed scope's nodes, under the same parent.
+  Scope scope;
+  scope.parent_scope = failed.parent_scope;
+  scope.parent = failed.parent;
+  scope.resolve_in = &failed;
+  scope.data_base = failed.data_base;
+  scope.original_error = &error;
+  InitScope(scope, *failed.wf, nullptr, {&failure_node});
+  Coordinate(scope);
+  std::lock_guard lock(mu_);
+  return scope.failure ? *scope.failure : error;
+}
+
+bool Run::WaitFor(const Scope& scope, std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return Cancelled(scope); });
+  return !Cancelled(scope);
 }
 
 bool Run::SendWorkflowEvent(core::WorkflowExecution::Phase phase, const core::ExecutionError* error,
@@ -303,10 +388,37 @@ bool Run::SendTaskEvent(event::TaskExecutionEvent e) {
   });
 }
 
-event::NodeExecutionEvent Run::NodeEvent(const core::Node& node, core::NodeExecution::Phase phase) {
+bool Run::SendNodeEvent(const NodeRef& ref, event::NodeExecutionEvent e) {
+  // An array's sub-nodes are reported through the array node's task events only.
+  if (ref.array != nullptr) return true;
+  return SendNodeEvent(std::move(e));
+}
+
+bool Run::SendTaskEvent(const NodeRef& ref, event::TaskExecutionEvent e) {
+  if (ref.array == nullptr) return SendTaskEvent(std::move(e));
+  // propeller's legacy (event version 0) array events: the sub-node's task event becomes an
+  // external resource of the array node's RUNNING task event, its phase version one higher.
+  auto out = ArrayTaskEvent(*ref.array, core::TaskExecution::RUNNING);
+  {
+    std::lock_guard lock(mu_);
+    out.set_phase_version(++ref.array->phase_version);
+  }
+  auto* resource = out.mutable_metadata()->add_external_resources();
+  resource->set_external_id(ref.array->external_id_prefix + "-n" + std::to_string(ref.array_index) +
+                            "-" + std::to_string(e.retry_attempt()));
+  resource->set_index(static_cast<uint32_t>(ref.array_index));
+  resource->set_retry_attempt(e.retry_attempt());
+  resource->set_phase(e.phase());
+  *resource->mutable_logs() = e.logs();
+  resource->set_cache_status(core::CACHE_DISABLED);
+  return SendTaskEvent(std::move(out));
+}
+
+event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& node,
+                                         core::NodeExecution::Phase phase) {
   event::NodeExecutionEvent e;
   *e.mutable_id()->mutable_execution_id() = data_.execution_id;
-  e.mutable_id()->set_node_id(node.id());
+  e.mutable_id()->set_node_id(GenerateUniqueId(scope.parent, node.id()));
   e.set_phase(phase);
   *e.mutable_occurred_at() = Now();
   e.set_producer_id(owner_.settings().cluster_id);
@@ -314,7 +426,18 @@ event::NodeExecutionEvent Run::NodeEvent(const core::Node& node, core::NodeExecu
   *e.mutable_reported_at() = Now();
   e.set_spec_node_id(node.id());
   e.set_node_name(node.metadata().name());
+  if (scope.parent) {
+    e.mutable_parent_node_metadata()->set_node_id(scope.parent->unique_id);
+    e.set_retry_group(std::to_string(scope.parent->attempt));
+  }
   if (node.has_task_node()) *e.mutable_target_entity() = node.task_node().reference_id();
+  if (node.has_array_node()) e.set_is_array(true);
+  if (node.has_workflow_node()) {
+    if (node.workflow_node().has_launchplan_ref())
+      *e.mutable_target_entity() = node.workflow_node().launchplan_ref();
+    else
+      e.set_is_parent(true);
+  }
   return e;
 }
 
@@ -327,7 +450,7 @@ void Run::Main() {
   }
   // As propeller's ready workflow: the start node's outputs (the workflow's inputs) are stored
   // before the workflow is reported running.
-  const std::string start_out = Join(NodeDataDir(kStartNode), {"0"});
+  const std::string start_out = Join(NodeDataDir(top_, kStartNode), {"0"});
   if (auto s = store_.Write(start_out + "/outputs.pb", data_.parameters.inputs.SerializeAsString());
       !s.ok()) {
     auto err = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
@@ -348,30 +471,40 @@ void Run::Main() {
     finished_ = true;
     return;
   }
-  auto start_event = NodeEvent(start, core::NodeExecution::SUCCEEDED);
+  auto start_event = NodeEvent(top_, start, core::NodeExecution::SUCCEEDED);
   start_event.set_output_uri(start_out + "/outputs.pb");
   SendNodeEvent(std::move(start_event));
 
-  const bool all_succeeded = Coordinate();
+  const bool all_succeeded = Coordinate(top_);
   std::optional<core::ExecutionError> failure;
   bool aborted, failing_reported;
   {
     std::lock_guard lock(mu_);
-    failure = failure_;
+    failure = top_.failure;
     aborted = abort_requested_;
-    failing_reported = failure_.has_value() && cancel_ && !abort_requested_;
+    failing_reported = top_.failure.has_value() && top_.cancel && !abort_requested_;
   }
   if (aborted) {
     SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
   } else if (failure) {
     if (!failing_reported) SendWorkflowEvent(core::WorkflowExecution::FAILING, &*failure, "");
-    SendWorkflowEvent(core::WorkflowExecution::FAILED, &*failure, "");
+    core::ExecutionError error = *failure;
+    if (wf.has_failure_node()) error = RunFailureNode(top_, wf.failure_node(), *failure);
+    {
+      std::lock_guard lock(mu_);
+      aborted = abort_requested_;
+    }
+    if (aborted) {
+      SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
+    } else {
+      SendWorkflowEvent(core::WorkflowExecution::FAILED, &error, "");
+    }
   } else if (all_succeeded) {
     core::ExecutionError error;
-    if (RunEndNode(error)) {
+    if (RunEndNode(top_, error)) {
       SendWorkflowEvent(core::WorkflowExecution::SUCCEEDING, nullptr, "");
       SendWorkflowEvent(core::WorkflowExecution::SUCCEEDED, nullptr,
-                        Join(NodeDataDir(kEndNode), {"0"}) + "/outputs.pb");
+                        Join(NodeDataDir(top_, kEndNode), {"0"}) + "/outputs.pb");
     } else {
       SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
       SendWorkflowEvent(core::WorkflowExecution::FAILED, &error, "");
@@ -380,107 +513,191 @@ void Run::Main() {
   finished_ = true;
 }
 
-bool Run::Coordinate() {
+bool Run::Coordinate(Scope& scope) {
+  // As propeller, the execution's failure policy applies at every level.
   const auto& wf = data_.workflow_closure.primary().template_();
   const bool fail_fast =
       wf.metadata().on_failure() != core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE;
   const int64_t max_parallelism = data_.parameters.execution_config.max_parallelism();
+  const bool top = &scope == &top_;
   std::unique_lock lock(mu_);
   bool failing_reported = false;
   while (true) {
-    if (!cancel_) {
-      for (auto& [id, state] : states_) {
+    if (!Cancelled(scope)) {
+      for (auto& [id, state] : scope.states) {
         if (state.phase != NodePhase::kNotStarted) continue;
         bool ready = true;
         for (const auto& up : state.upstream)
-          ready = ready && states_[up].phase == NodePhase::kSucceeded;
+          ready = ready && scope.states[up].phase == NodePhase::kSucceeded;
         if (!ready) continue;
-        if (max_parallelism > 0 && running_tasks_ >= max_parallelism) break;
+        const core::Node& node = *scope.nodes.at(id);
+        const bool task = CountsAsTask(node);
+        if (task && max_parallelism > 0 && running_tasks_ >= max_parallelism) continue;
         state.phase = NodePhase::kRunning;
-        ++running_;
-        ++running_tasks_;
-        owner_.pool().Submit([self = shared_from_this(), node_id = id] { self->RunNode(node_id); });
+        ++scope.running;
+        if (task) ++running_tasks_;
+        if (node.has_task_node()) {
+          owner_.pool().Submit(
+              [self = shared_from_this(), s = &scope, node_id = id] { self->RunNode(s, node_id); });
+        } else {
+          // Nodes that wait on others (children, signals, child executions) get a thread of
+          // their own so that they never hold a worker their children need.
+          scope.threads.emplace_back([this, s = &scope, node_id = id] { RunNode(s, node_id); });
+        }
       }
     }
-    if (fail_fast && failure_ && !failing_reported && !abort_requested_) {
-      // Propeller reports FAILING, then aborts what still runs, then reports FAILED.
+    if (fail_fast && scope.failure && !failing_reported && !abort_requested_) {
       failing_reported = true;
-      cancel_ = true;
-      abort_reason_ = "Some node execution failed, auto-abort.";
-      auto error = *failure_;
-      lock.unlock();
-      SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
-      lock.lock();
+      scope.cancel = true;
+      if (top) {
+        // Propeller reports FAILING, then aborts what still runs, then reports FAILED.
+        scope.abort_reason = "Some node execution failed, auto-abort.";
+        auto error = *scope.failure;
+        lock.unlock();
+        SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
+        lock.lock();
+      } else {
+        scope.abort_reason = "subworkflow failed";
+      }
       continue;
     }
-    if (running_ == 0) break;
+    if (scope.running == 0) break;
     cv_.wait(lock);
   }
-  if (failure_ || abort_requested_) return false;
-  for (const auto& [id, state] : states_) {
+  auto threads = std::move(scope.threads);
+  scope.threads.clear();
+  lock.unlock();
+  for (auto& t : threads) t.join();
+  lock.lock();
+  if (scope.failure || abort_requested_ || Cancelled(scope)) return false;
+  for (const auto& [id, state] : scope.states) {
     if (state.phase != NodePhase::kSucceeded) return false;
   }
   return true;
 }
 
-void Run::FinishNode(const std::string& node_id, NodePhase phase,
-                     const std::optional<core::ExecutionError>& error) {
+void Run::FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
+                     const std::optional<core::ExecutionError>& error, bool counts_as_task) {
   {
     std::lock_guard lock(mu_);
-    states_[node_id].phase = phase;
-    --running_;
-    --running_tasks_;
-    if (phase == NodePhase::kFailed && !failure_ && error) failure_ = error;
+    scope.states[node_id].phase = phase;
+    --scope.running;
+    if (counts_as_task) --running_tasks_;
+    if (phase == NodePhase::kFailed && error) {
+      scope.states[node_id].error = *error;
+      if (!scope.failure) scope.failure = error;
+    }
   }
   cv_.notify_all();
 }
 
-void Run::RunNode(const std::string& node_id) {
-  const core::Node& node = *nodes_.at(node_id);
+void Run::EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
+                  const core::ExecutionError* error, event::NodeExecutionEvent e) {
+  if (phase == NodePhase::kAborted) {
+    std::string reason;
+    {
+      std::lock_guard lock(mu_);
+      reason = AbortReason(*ref.scope);
+    }
+    e.set_phase(core::NodeExecution::ABORTED);
+    e.mutable_error()->set_code("NodeAborted");
+    e.mutable_error()->set_message(reason);
+  } else if (phase == NodePhase::kFailed) {
+    e.set_phase(core::NodeExecution::FAILED);
+    if (error != nullptr) *e.mutable_error() = *error;
+  } else {
+    e.set_phase(core::NodeExecution::SUCCEEDED);
+  }
+  *e.mutable_occurred_at() = Now();
+  *e.mutable_reported_at() = Now();
+  SendNodeEvent(ref, std::move(e));
+  if (phase == NodePhase::kSucceeded) {
+    std::lock_guard lock(mu_);
+    ref.scope->states[ref.node->id()].output_dir = output_dir;
+  }
+  std::optional<core::ExecutionError> err;
+  if (error != nullptr) err = *error;
+  FinishNode(*ref.scope, ref.node->id(), phase, err,
+             CountsAsTask(*ref.node) && ref.array == nullptr);
+}
+
+void Run::RunNode(Scope* scope, const std::string& node_id) {
+  const core::Node& node = *scope->nodes.at(node_id);
   {
     std::lock_guard lock(mu_);
-    if (cancel_) {
+    if (Cancelled(*scope)) {
       // Never started as far as the admin knows.
-      states_[node_id].phase = NodePhase::kAborted;
-      --running_;
-      --running_tasks_;
+      scope->states[node_id].phase = NodePhase::kAborted;
+      --scope->running;
+      if (CountsAsTask(node)) --running_tasks_;
       cv_.notify_all();
       return;
     }
   }
-  const std::string data_dir = NodeDataDir(node_id);
-  auto inputs = ResolveBindings(node.inputs());
+  NodeRef ref{
+      scope,   &node, GenerateUniqueId(scope->parent, node_id), NodeDataDir(*scope, node_id), "",
+      nullptr, -1};
+  auto inputs = ResolveBindings(*scope, node.inputs());
   if (!inputs.ok()) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                            inputs.status().message());
-    auto e = NodeEvent(node, core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node_id, NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error,
+            NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
-  const std::string input_uri = data_dir + "/inputs.pb";
+  if (scope->original_error != nullptr) {
+    // A failure node's `err` input is the error that failed the workflow (propeller names the
+    // failure node as the failed node).
+    auto it = inputs->mutable_literals()->find("err");
+    if (it != inputs->mutable_literals()->end()) {
+      auto* u = it->second.mutable_scalar()->mutable_union_();
+      auto* e = u->mutable_value()->mutable_scalar()->mutable_error();
+      e->set_message(scope->original_error->message());
+      e->set_failed_node_id(node_id);
+      u->mutable_type()->set_simple(core::ERROR);
+      u->mutable_type()->mutable_structure()->set_tag("FlyteError");
+    }
+  }
+  const std::string input_uri = ref.data_dir + "/inputs.pb";
   if (auto s = store_.Write(input_uri, inputs->SerializeAsString()); !s.ok()) {
     auto error = MakeError(
         core::ExecutionError::SYSTEM, "StorageError",
         "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
-    auto e = NodeEvent(node, core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node_id, NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error,
+            NodeEvent(*scope, node, core::NodeExecution::FAILED));
     return;
   }
-  if (!resume_ || resume_->nodes.count(node_id) == 0) {  // a resumed node was queued before
-    auto queued = NodeEvent(node, core::NodeExecution::QUEUED);
+  // A resumed node (always one of the workflow's own) was queued before the restart.
+  if (!resume_ || scope != &top_ || resume_->nodes.count(node_id) == 0) {
+    auto queued = NodeEvent(*scope, node, core::NodeExecution::QUEUED);
     queued.set_input_uri(input_uri);
     SendNodeEvent(std::move(queued));
   }
-  RunTaskNode(node, *tasks_.at(node_id), data_dir, input_uri, inputs.value());
+  if (node.has_task_node()) {
+    RunTaskNode(ref, *tasks_.at(TaskKey(node.task_node().reference_id())), input_uri,
+                inputs.value());
+  } else if (node.has_workflow_node() && node.workflow_node().has_launchplan_ref()) {
+    RunLaunchPlanNode(ref, input_uri, inputs.value());
+  } else if (node.has_workflow_node()) {
+    RunSubWorkflowNode(ref, input_uri, inputs.value());
+  } else if (node.has_branch_node()) {
+    RunBranchNode(ref, input_uri, inputs.value());
+  } else if (node.has_gate_node()) {
+    RunGateNode(ref, input_uri, inputs.value());
+  } else if (node.has_array_node()) {
+    RunArrayNode(ref, input_uri, inputs.value());
+  } else {
+    auto error = MakeError(core::ExecutionError::SYSTEM, "UnsupportedNode",
+                           "the local executor cannot run node " + node_id);
+    auto e = NodeEvent(*scope, node, core::NodeExecution::FAILED);
+    e.set_input_uri(input_uri);
+    EndNode(ref, NodePhase::kFailed, "", &error, std::move(e));
+  }
 }
 
-void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
-                      const std::string& data_dir, const std::string& input_uri,
-                      const core::LiteralMap& inputs) {
+void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
+                      const std::string& input_uri, const core::LiteralMap& inputs) {
+  const core::Node& node = *ref.node;
   uint32_t max_attempts = 1;
   if (node.metadata().retries().retries() != 0) {
     max_attempts = node.metadata().retries().retries() + 1;
@@ -488,64 +705,44 @@ void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
     max_attempts = task.metadata().retries().retries() + 1;
   }
   uint32_t attempts = 0, system_failures = 0;
-  if (resume_) {
+  if (resume_ && ref.scope == &top_) {
     if (auto it = resume_->nodes.find(node.id()); it != resume_->nodes.end()) {
       attempts = it->second.next_attempt;
       system_failures = it->second.system_failures;
     }
   }
   auto node_event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(node, phase);
+    auto e = NodeEvent(*ref.scope, node, phase);
     e.set_input_uri(input_uri);
     return e;
   };
   while (true) {
-    const std::string output_dir = Join(data_dir, {std::to_string(attempts)});
-    std::string reason;
+    const std::string output_dir = Join(ref.data_dir, {std::to_string(attempts)});
     AttemptResult r;
     bool cancelled;
     {
       std::lock_guard lock(mu_);
-      cancelled = cancel_;
+      cancelled = Cancelled(*ref.scope);
     }
     if (cancelled) {
       r.kind = AttemptResult::Kind::kAborted;
     } else {
-      r = RunAttempt(node, task, data_dir, output_dir, inputs, attempts);
-    }
-    {
-      std::lock_guard lock(mu_);
-      reason = abort_reason_;
+      r = RunAttempt(ref, task, output_dir, inputs, attempts);
     }
     switch (r.kind) {
       case AttemptResult::Kind::kSuccess: {
         auto e = node_event(core::NodeExecution::SUCCEEDED);
         e.set_output_uri(output_dir + "/outputs.pb");
         e.mutable_task_node_metadata()->set_checkpoint_uri(r.checkpoint_uri);
-        SendNodeEvent(std::move(e));
-        {
-          std::lock_guard lock(mu_);
-          states_[node.id()].output_dir = output_dir;
-        }
-        FinishNode(node.id(), NodePhase::kSucceeded, std::nullopt);
+        EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(e));
         return;
       }
-      case AttemptResult::Kind::kAborted: {
-        auto e = node_event(core::NodeExecution::ABORTED);
-        auto* err = e.mutable_error();
-        err->set_code("NodeAborted");
-        err->set_message(reason);
-        SendNodeEvent(std::move(e));
-        FinishNode(node.id(), NodePhase::kAborted, std::nullopt);
+      case AttemptResult::Kind::kAborted:
+        EndNode(ref, NodePhase::kAborted, "", nullptr, node_event(core::NodeExecution::ABORTED));
         return;
-      }
-      case AttemptResult::Kind::kPermanent: {
-        auto e = node_event(core::NodeExecution::FAILED);
-        *e.mutable_error() = r.error;
-        SendNodeEvent(std::move(e));
-        FinishNode(node.id(), NodePhase::kFailed, r.error);
+      case AttemptResult::Kind::kPermanent:
+        EndNode(ref, NodePhase::kFailed, "", &r.error, node_event(core::NodeExecution::FAILED));
         return;
-      }
       case AttemptResult::Kind::kRetryable:
         break;
     }
@@ -571,21 +768,21 @@ void Run::RunTaskNode(const core::Node& node, const core::TaskTemplate& task,
                                "] currentAttempt done. Last Error: " +
                                core::ExecutionError::ErrorKind_Name(r.error.kind()) +
                                "::" + r.error.message());
-    auto e = node_event(core::NodeExecution::FAILED);
-    *e.mutable_error() = error;
-    SendNodeEvent(std::move(e));
-    FinishNode(node.id(), NodePhase::kFailed, error);
+    EndNode(ref, NodePhase::kFailed, "", &error, node_event(core::NodeExecution::FAILED));
     return;
   }
 }
 
-Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTemplate& task,
-                                   const std::string& data_dir, const std::string& output_dir,
-                                   const core::LiteralMap& inputs, uint32_t attempt) {
+Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate& task,
+                                   const std::string& output_dir, const core::LiteralMap& inputs,
+                                   uint32_t attempt) {
+  const core::Node& node = *ref.node;
+  // An array's sub-nodes read the array node's inputs (and their index from the environment).
+  const std::string& data_dir = ref.input_dir.empty() ? ref.data_dir : ref.input_dir;
   const auto& id = data_.execution_id;
   auto raw_for = [&](uint32_t a) {
     const std::string unique = FixedLengthUniqueIdForParts(
-        kGeneratedNameMaxLength, {id.name(), node.id(), std::to_string(a)});
+        kGeneratedNameMaxLength, {id.name(), ref.unique_id, std::to_string(a)});
     return std::make_pair(unique, Join(raw_prefix_, {Base36ShardPrefix(unique), unique}));
   };
   const auto [generated_name, raw] = raw_for(attempt);
@@ -596,7 +793,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   *base.mutable_task_id() = task.id();
   base.mutable_task_id()->set_resource_type(core::TASK);
   *base.mutable_parent_node_execution_id()->mutable_execution_id() = id;
-  base.mutable_parent_node_execution_id()->set_node_id(node.id());
+  base.mutable_parent_node_execution_id()->set_node_id(ref.unique_id);
   base.set_retry_attempt(attempt);
   base.set_producer_id(owner_.settings().cluster_id);
   base.set_task_type(task.type());
@@ -617,7 +814,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
       *reason->mutable_occurred_at() = e.occurred_at();
     }
     if (phase == core::TaskExecution::SUCCEEDED) e.set_output_uri(output_dir + "/outputs.pb");
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
   };
   auto fail = [&](AttemptResult::Kind kind, core::ExecutionError error) {
     result.kind = kind;
@@ -669,13 +866,17 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   env["FLYTE_INTERNAL_TASK_VERSION"] = task.id().version();
   for (const auto& kv : data_.parameters.execution_config.envs().values())
     env[kv.key()] = kv.value();
+  if (ref.array != nullptr) {
+    env["BATCH_JOB_ARRAY_INDEX_VAR_NAME"] = "FLYTE_K8S_ARRAY_INDEX";
+    env["FLYTE_K8S_ARRAY_INDEX"] = std::to_string(ref.array_index);
+  }
   for (const auto& kv : task.container().env()) env[kv.key()] = kv.value();
   std::vector<std::string> envp;
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
 
   namespace fs = std::filesystem;
   const fs::path scratch = fs::path(owner_.settings().scratch_directory) /
-                           (id.project() + "-" + id.domain() + "-" + id.name()) / node.id() /
+                           (id.project() + "-" + id.domain() + "-" + id.name()) / ref.unique_id /
                            std::to_string(attempt);
   std::error_code ec;
   fs::create_directories(scratch, ec);
@@ -694,12 +895,12 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     bool send = false;
     {
       std::lock_guard lock(mu_);
-      send = started_.insert(node.id()).second;
+      send = started_.insert(ref.unique_id).second;
     }
     if (send) {
-      auto e = NodeEvent(node, core::NodeExecution::RUNNING);
+      auto e = NodeEvent(*ref.scope, node, core::NodeExecution::RUNNING);
       e.set_input_uri(data_dir + "/inputs.pb");
-      SendNodeEvent(std::move(e));
+      SendNodeEvent(ref, std::move(e));
     }
   }
 
@@ -720,7 +921,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     if (status) break;
     {
       std::lock_guard lock(mu_);
-      cancelled = cancel_;
+      cancelled = Cancelled(*ref.scope);
     }
     const auto now = std::chrono::steady_clock::now();
     if (cancelled) {
@@ -752,7 +953,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     std::string reason;
     {
       std::lock_guard lock(mu_);
-      reason = abort_reason_;
+      reason = AbortReason(*ref.scope);
     }
     auto e = base;
     e.set_phase(core::TaskExecution::ABORTED);
@@ -761,7 +962,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     e.mutable_error()->set_code("Task Aborted");
     e.mutable_error()->set_message(reason);
     e.set_reason(reason);
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
     result.kind = AttemptResult::Kind::kAborted;
     return result;
   }
@@ -774,7 +975,7 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     e.mutable_error()->set_code("Task Aborted");
     e.mutable_error()->set_message(timeout->message());
     e.set_reason(timeout->message());
-    SendTaskEvent(std::move(e));
+    SendTaskEvent(ref, std::move(e));
     result.kind = AttemptResult::Kind::kRetryable;
     result.error = *timeout;
     return result;
@@ -811,16 +1012,16 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
                 error);
   }
   if (WIFSIGNALED(*status)) {
-    return fail(
-        AttemptResult::Kind::kRetryable,
-        MakeError(core::ExecutionError::SYSTEM, "Interrupted",
-                  "[" + node.id() + "] terminated by signal (" + std::to_string(WTERMSIG(*status)) +
-                      "). Output:\n" + FileTail(log_file, 2048)));
+    return fail(AttemptResult::Kind::kRetryable,
+                MakeError(core::ExecutionError::SYSTEM, "Interrupted",
+                          "[" + ref.unique_id + "] terminated by signal (" +
+                              std::to_string(WTERMSIG(*status)) + "). Output:\n" +
+                              FileTail(log_file, 2048)));
   }
   if (WIFEXITED(*status) && WEXITSTATUS(*status) != 0) {
     return fail(AttemptResult::Kind::kRetryable,
                 MakeError(core::ExecutionError::USER, "ProcessFailed",
-                          "[" + node.id() + "] terminated with exit code (" +
+                          "[" + ref.unique_id + "] terminated with exit code (" +
                               std::to_string(WEXITSTATUS(*status)) + "). Output:\n" +
                               FileTail(log_file, 2048)));
   }
@@ -842,8 +1043,17 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
     auto bytes = store_.Read(outputs_uri);
     auto compiler =
         owner_.host().Plugins().Get<plugin::WorkflowCompiler>(plugin::plugin_id::kCompiler);
-    auto mismatch = bytes.ok() ? CheckOutputs(bytes.value(), outputs_uri, task.interface().outputs(),
-                                              compiler.get())
+    // An array's sub-node writes one element of each output its task declares as a list.
+    core::VariableMap expected = task.interface().outputs();
+    if (ref.array != nullptr) {
+      for (auto& [name, var] : *expected.mutable_variables()) {
+        if (var.type().has_collection_type()) {
+          core::LiteralType element = var.type().collection_type();
+          *var.mutable_type() = std::move(element);
+        }
+      }
+    }
+    auto mismatch = bytes.ok() ? CheckOutputs(bytes.value(), outputs_uri, expected, compiler.get())
                                : std::optional<core::ExecutionError>(MakeError(
                                      core::ExecutionError::SYSTEM, "OutputsNotFound",
                                      "failed to read outputs @[" + outputs_uri +
@@ -855,27 +1065,45 @@ Run::AttemptResult Run::RunAttempt(const core::Node& node, const core::TaskTempl
   return result;
 }
 
-bool Run::RunEndNode(core::ExecutionError& error) {
-  const auto& wf = data_.workflow_closure.primary().template_();
+bool Run::RunStartNode(Scope& scope, const core::LiteralMap& inputs, core::ExecutionError& error) {
+  core::Node start;
+  start.set_id(kStartNode);
+  for (const auto& n : scope.wf->nodes()) {
+    if (n.id() == kStartNode) start = n;
+  }
+  const std::string out = Join(NodeDataDir(scope, kStartNode), {"0"}) + "/outputs.pb";
+  if (auto s = store_.Write(out, inputs.SerializeAsString()); !s.ok()) {
+    error = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
+                      "Failed to store workflow inputs (as start node): " + s.message());
+    return false;
+  }
+  auto e = NodeEvent(scope, start, core::NodeExecution::SUCCEEDED);
+  e.set_output_uri(out);
+  SendNodeEvent(std::move(e));
+  return true;
+}
+
+bool Run::RunEndNode(Scope& scope, core::ExecutionError& error) {
+  const auto& wf = *scope.wf;
   core::Node end;
   end.set_id(kEndNode);
   for (const auto& n : wf.nodes()) {
     if (n.id() == kEndNode) end = n;
   }
-  auto outputs = ResolveBindings(wf.outputs());
+  auto outputs = ResolveBindings(scope, wf.outputs());
   if (!outputs.ok()) {
     error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                       outputs.status().message());
-    auto e = NodeEvent(end, core::NodeExecution::FAILED);
+    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED);
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
     return false;
   }
-  const std::string dir = NodeDataDir(kEndNode);
+  const std::string dir = NodeDataDir(scope, kEndNode);
   const std::string bytes = outputs->SerializeAsString();
   Status s = store_.Write(dir + "/inputs.pb", bytes);
   if (s.ok()) {
-    auto queued = NodeEvent(end, core::NodeExecution::QUEUED);
+    auto queued = NodeEvent(scope, end, core::NodeExecution::QUEUED);
     queued.set_input_uri(dir + "/inputs.pb");
     SendNodeEvent(std::move(queued));
     s = store_.Write(Join(dir, {"0"}) + "/outputs.pb", bytes);
@@ -883,23 +1111,23 @@ bool Run::RunEndNode(core::ExecutionError& error) {
   if (!s.ok()) {
     error = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
                       "Failed to store workflow outputs, as end-node: " + s.message());
-    auto e = NodeEvent(end, core::NodeExecution::FAILED);
+    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED);
     e.set_input_uri(dir + "/inputs.pb");
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
     return false;
   }
-  auto done = NodeEvent(end, core::NodeExecution::SUCCEEDED);
+  auto done = NodeEvent(scope, end, core::NodeExecution::SUCCEEDED);
   done.set_input_uri(dir + "/inputs.pb");
   SendNodeEvent(std::move(done));
   return true;
 }
 
 StatusOr<core::LiteralMap> Run::ResolveBindings(
-    const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
+    const Scope& scope, const google::protobuf::RepeatedPtrField<core::Binding>& bindings) {
   core::LiteralMap out;
   for (const auto& b : bindings) {
-    auto literal = ResolveBindingData(b.binding());
+    auto literal = ResolveBindingData(scope, b.binding());
     if (!literal.ok()) {
       return plugin::Internal("Error binding Var [wf].[" + b.var() +
                               "], caused by: " + literal.status().message());
@@ -909,13 +1137,13 @@ StatusOr<core::LiteralMap> Run::ResolveBindings(
   return out;
 }
 
-StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
+StatusOr<core::Literal> Run::ResolveBindingData(const Scope& scope, const core::BindingData& data) {
   core::Literal literal;
   switch (data.value_case()) {
     case core::BindingData::kCollection: {
       auto* collection = literal.mutable_collection();
       for (const auto& b : data.collection().bindings()) {
-        auto l = ResolveBindingData(b);
+        auto l = ResolveBindingData(scope, b);
         if (!l.ok()) return l;
         *collection->add_literals() = std::move(l.value());
       }
@@ -924,7 +1152,7 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
     case core::BindingData::kMap: {
       auto* map = literal.mutable_map()->mutable_literals();
       for (const auto& [k, b] : data.map().bindings()) {
-        auto l = ResolveBindingData(b);
+        auto l = ResolveBindingData(scope, b);
         if (!l.ok()) return l;
         (*map)[k] = std::move(l.value());
       }
@@ -933,7 +1161,7 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
     case core::BindingData::kPromise:
       if (data.promise().node_id().empty())
         return plugin::InvalidArgument("No nodeId (missing) specified for binding in Workflow.");
-      return ExtractOutput(data.promise());
+      return ExtractOutput(scope, data.promise());
     case core::BindingData::kScalar:
       *literal.mutable_scalar() = data.scalar();
       return literal;
@@ -945,21 +1173,24 @@ StatusOr<core::Literal> Run::ResolveBindingData(const core::BindingData& data) {
   }
 }
 
-StatusOr<core::Literal> Run::ExtractOutput(const core::OutputReference& ref) {
+StatusOr<core::Literal> Run::ExtractOutput(const Scope& in, const core::OutputReference& ref) {
+  // A branch's taken node reads the nodes around the branch.
+  const Scope* scope = &in;
+  while (scope->resolve_in != nullptr) scope = scope->resolve_in;
   const std::string& node_id = ref.node_id();
   std::string output_dir;
   std::string var = ref.var();
   if (node_id == kStartNode) {
-    output_dir = Join(NodeDataDir(kStartNode), {"0"});
+    output_dir = Join(NodeDataDir(*scope, kStartNode), {"0"});
   } else {
-    auto node = nodes_.find(node_id);
-    if (node == nodes_.end())
+    auto node = scope->nodes.find(node_id);
+    if (node == scope->nodes.end())
       return plugin::InvalidArgument("Undefined node in Workflow [" + node_id + "]");
     for (const auto& alias : node->second->output_aliases()) {
       if (alias.alias() == var) var = alias.var();
     }
     std::lock_guard lock(mu_);
-    output_dir = states_[node_id].output_dir;
+    output_dir = scope->states.at(node_id).output_dir;
   }
   const std::string uri = output_dir + "/outputs.pb";
   if (auto size = store_.Size(uri);

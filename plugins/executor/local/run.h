@@ -1,8 +1,11 @@
-// One execution on this machine: propeller's walk of the compiled workflow (start node, task
-// nodes as their upstreams succeed, end node), with its storage layout and its events.
+// One execution on this machine: propeller's walk of the compiled workflow (start node, nodes as
+// their upstreams succeed, end node; sub-workflows and branches walked the same way one level
+// down), with its storage layout and its events. The node kinds other than tasks are in
+// node_kinds.cc.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -11,12 +14,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "flyte/plugin/storage.h"
 #include "flyte/plugin/workflow_executor.h"
 #include "flyteidl/core/execution.pb.h"
 #include "flyteidl/event/event.pb.h"
 #include "local_executor.h"
+#include "node_logic.h"
 #include "task_runtime.h"
 
 namespace flyte::plugins::executor {
@@ -59,33 +64,99 @@ class Run : public std::enable_shared_from_this<Run> {
   struct NodeState {
     NodePhase phase = NodePhase::kNotStarted;
     std::set<std::string> upstream;
-    std::string output_dir;  // of the attempt that succeeded
+    std::string output_dir;                // of the attempt that succeeded
+    flyteidl::core::ExecutionError error;  // of a failed node
+  };
+  // The nodes one walk covers: the workflow's, a sub-workflow's (under the sub-workflow node),
+  // or a branch's taken node (under the branch node, its bindings resolved in the branch's scope).
+  struct Scope {
+    const flyteidl::core::WorkflowTemplate* wf = nullptr;
+    Scope* parent_scope = nullptr;      // null for the workflow itself
+    std::optional<ParentInfo> parent;   // the node owning the scope
+    const Scope* resolve_in = nullptr;  // where promises resolve (null: here)
+    std::string data_base;              // nested: the owning node's output dir
+    std::map<std::string, const flyteidl::core::Node*> nodes;
+    std::map<std::string, NodeState> states;  // guarded by mu_, as the fields below
+    int running = 0;
+    std::optional<flyteidl::core::ExecutionError> failure;
+    bool cancel = false;  // stop launching and terminate what runs (a failed node or abort)
+    std::string abort_reason;
+    std::vector<std::thread> threads;                                // nodes other than task nodes
+    const flyteidl::core::ExecutionError* original_error = nullptr;  // a failure node's scope
+  };
+  // An array node running: what its task events need.
+  struct ArrayRun {
+    flyteidl::core::Identifier task_id;
+    std::string unique_id;           // the array node's
+    std::string input_uri;           // the array node's inputs.pb
+    std::string external_id_prefix;  // propeller's `<execution>-<node>-<attempt>` unique id
+    uint32_t phase_version = 0;      // guarded by mu_
+  };
+  // One node in its scope.
+  struct NodeRef {
+    Scope* scope;
+    const flyteidl::core::Node* node;
+    std::string unique_id;
+    std::string data_dir;
+    std::string input_dir;      // where inputs.pb is, when not data_dir (array sub-nodes)
+    ArrayRun* array = nullptr;  // set for an array's sub-node
+    int array_index = -1;
   };
   struct AttemptResult;
 
   void Main();
-  bool Coordinate();  // true when every node succeeded
-  void RunNode(const std::string& node_id);
-  void RunTaskNode(const flyteidl::core::Node& node, const flyteidl::core::TaskTemplate& task,
-                   const std::string& data_dir, const std::string& input_uri,
+  void InitScope(Scope& scope, const flyteidl::core::WorkflowTemplate& wf,
+                 const flyteidl::core::ConnectionSet* connections,
+                 const std::vector<const flyteidl::core::Node*>& nodes);
+  bool Coordinate(Scope& scope);  // true when every node succeeded
+  void RunNode(Scope* scope, const std::string& node_id);
+  // Runs one node whose inputs are stored; every path ends in FinishNode.
+  void ExecuteNode(const NodeRef& ref, const std::string& input_uri,
                    const flyteidl::core::LiteralMap& inputs);
-  AttemptResult RunAttempt(const flyteidl::core::Node& node,
-                           const flyteidl::core::TaskTemplate& task, const std::string& data_dir,
+  void RunTaskNode(const NodeRef& ref, const flyteidl::core::TaskTemplate& task,
+                   const std::string& input_uri, const flyteidl::core::LiteralMap& inputs);
+  AttemptResult RunAttempt(const NodeRef& ref, const flyteidl::core::TaskTemplate& task,
                            const std::string& output_dir, const flyteidl::core::LiteralMap& inputs,
                            uint32_t attempt);
-  void FinishNode(const std::string& node_id, NodePhase phase,
-                  const std::optional<flyteidl::core::ExecutionError>& error);
-  bool RunEndNode(flyteidl::core::ExecutionError& error);
+  void RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
+                          const flyteidl::core::LiteralMap& inputs);
+  void RunBranchNode(const NodeRef& ref, const std::string& input_uri,
+                     const flyteidl::core::LiteralMap& inputs);
+  void RunGateNode(const NodeRef& ref, const std::string& input_uri,
+                   const flyteidl::core::LiteralMap& inputs);
+  void RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
+                         const flyteidl::core::LiteralMap& inputs);
+  void RunArrayNode(const NodeRef& ref, const std::string& input_uri,
+                    const flyteidl::core::LiteralMap& inputs);
+  flyteidl::event::TaskExecutionEvent ArrayTaskEvent(const ArrayRun& array,
+                                                     flyteidl::core::TaskExecution::Phase phase);
+  // Sends the node's final event (output_uri when it succeeded) and records its end.
+  void EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
+               const flyteidl::core::ExecutionError* error,
+               flyteidl::event::NodeExecutionEvent event);
+  void FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
+                  const std::optional<flyteidl::core::ExecutionError>& error, bool counts_as_task);
+  // A scope's start node (its inputs as outputs) and end node (its output bindings).
+  bool RunStartNode(Scope& scope, const flyteidl::core::LiteralMap& inputs,
+                    flyteidl::core::ExecutionError& error);
+  bool RunEndNode(Scope& scope, flyteidl::core::ExecutionError& error);
+  // Runs a workflow's failure node after `error` failed `failed`; the error the workflow then
+  // fails with (the failure node's own when it fails).
+  flyteidl::core::ExecutionError RunFailureNode(Scope& failed, const flyteidl::core::Node& node,
+                                                const flyteidl::core::ExecutionError& error);
+  bool Cancelled(const Scope& scope);           // mu_ held
+  std::string AbortReason(const Scope& scope);  // mu_ held
 
   // Storage layout.
-  std::string NodeDataDir(const std::string& node_id);
+  std::string NodeDataDir(const Scope& scope, const std::string& node_id);
   std::string Join(const std::string& base, const std::vector<std::string>& segments);
   plugin::StatusOr<flyteidl::core::LiteralMap> ResolveBindings(
+      const Scope& scope,
       const google::protobuf::RepeatedPtrField<flyteidl::core::Binding>& bindings);
   plugin::StatusOr<flyteidl::core::Literal> ResolveBindingData(
-      const flyteidl::core::BindingData& data);
+      const Scope& scope, const flyteidl::core::BindingData& data);
   plugin::StatusOr<flyteidl::core::Literal> ExtractOutput(
-      const flyteidl::core::OutputReference& ref);
+      const Scope& scope, const flyteidl::core::OutputReference& ref);
 
   // Events, as propeller sends them; false when the admin refused one the run cannot go on after.
   bool SendWorkflowEvent(flyteidl::core::WorkflowExecution::Phase phase,
@@ -93,28 +164,29 @@ class Run : public std::enable_shared_from_this<Run> {
                          const std::string& output_uri);
   bool SendNodeEvent(flyteidl::event::NodeExecutionEvent event);
   bool SendTaskEvent(flyteidl::event::TaskExecutionEvent event);
-  flyteidl::event::NodeExecutionEvent NodeEvent(const flyteidl::core::Node& node,
+  // The same for a node's own events; an array's sub-nodes report through the array node.
+  bool SendNodeEvent(const NodeRef& ref, flyteidl::event::NodeExecutionEvent event);
+  bool SendTaskEvent(const NodeRef& ref, flyteidl::event::TaskExecutionEvent event);
+  flyteidl::event::NodeExecutionEvent NodeEvent(const Scope& scope,
+                                                const flyteidl::core::Node& node,
                                                 flyteidl::core::NodeExecution::Phase phase);
+  // Waits on cv_ for up to `d`; false once the scope is cancelled.
+  bool WaitFor(const Scope& scope, std::chrono::milliseconds d);
 
   LocalExecutor& owner_;
   plugin::ObjectStore& store_;
   plugin::ExecutionData data_;
   std::string wf_dir_;
   std::string raw_prefix_;
-  std::map<std::string, const flyteidl::core::Node*> nodes_;
-  std::map<std::string, const flyteidl::core::TaskTemplate*> tasks_;
+  std::map<std::string, const flyteidl::core::TaskTemplate*> tasks_;  // by TaskKey
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, NodeState> states_;
-  std::set<std::string> started_;  // nodes reported RUNNING
-  int running_ = 0;
-  int running_tasks_ = 0;
-  std::optional<flyteidl::core::ExecutionError> failure_;
-  std::string abort_reason_;
+  Scope top_;
+  std::set<std::string> started_;  // node unique ids reported RUNNING
+  int running_tasks_ = 0;          // over all scopes, for max_parallelism
   bool abort_requested_ = false;
   bool silent_ = false;
-  bool cancel_ = false;  // stop launching and terminate what runs (abort or a failed node)
   std::atomic<bool> finished_{false};
   std::thread thread_;
   std::optional<ResumePoint> resume_;  // set before Start only

@@ -195,9 +195,15 @@ std::string ConfigReferenceMarkdown() {
   md << "## Top-level sections\n\n";
   for (const auto& [key, sub] : root["properties"].items()) {
     std::vector<KeyDoc> keys;
-    if (!sub.contains("properties")) keys.push_back({key, &sub});  // a section documents itself above
     Collect(sub, key, keys);
     md << "### `" << key << "`\n\n" << Cell(sub.value("description", std::string())) << "\n\n";
+    if (keys.empty()) {
+      // A section without documented keys of its own: its type and default in one line.
+      KeyDoc self{key, &sub};
+      md << "Type: " << Cell(TypeOf(sub)) << "; default: " << Cell(DefaultOf(self, d, s)) << ".\n\n";
+      continue;
+    }
+    if (!sub.contains("properties")) keys.insert(keys.begin(), {key, &sub});
     Table(md, keys, d, s);
     md << "\n";
   }

@@ -136,4 +136,5 @@ TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", 
   CHECK(serving == "serving gRPC on 127.0.0.1:" + std::to_string(grpc_port) + " and HTTP on 127.0.0.1:" +
                        std::to_string(http_port));
   CHECK_THAT(result.err, Catch::Contains("[1/66] applied migration 2019-05-22-projects"));
+  CHECK_THAT(result.err, Catch::Contains("projects present: flytesnacks"));
 }

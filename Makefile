@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := include_file_mtime,include_file_ctime,time_macros,pch_defines
 
-.PHONY: all setup configure build run test test-unit bench clean
+.PHONY: all setup configure build run test test-unit bench package clean
 
 all: build
 
@@ -33,6 +33,11 @@ test: build
 
 test-unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS)
+
+# The Debian package (server, default plugins, plugin SDK, /etc config, systemd unit) in
+# $(BUILD_DIR)/packages; docs/packaging.md describes it.
+package: build
+	@cpack -G DEB --config $(BUILD_DIR)/CPackConfig.cmake -B $(BUILD_DIR)/packages
 
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)

@@ -16,6 +16,7 @@ packages=(
   postgresql
   nodejs npm
   curl procps openssl
+  dpkg-dev   # dpkg-shlibdeps, for `make package`
 )
 
 missing=()

@@ -194,6 +194,9 @@ int ValidateConfig(const Config& config) {
 int main(int argc, char** argv) {
   CLI::App app{"flyteadmin: a FlyteAdmin-compatible control plane built from plugins"};
   app.require_subcommand(1);
+  // `flyteadmin serve --config f` (as the systemd unit writes it) works as well as
+  // `flyteadmin --config f serve`: options a subcommand does not know go to the app.
+  app.fallthrough();
   std::vector<std::string> config_files;
   app.add_option("--config", config_files,
                  "Config file (YAML or JSON); repeat to merge several, later ones win")

@@ -166,6 +166,53 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
     CHECK(executions.List(Input({Eq("tasks", "name", "t")}))->empty());
   }
 
+  SECTION("a sorted page of one launch plan's or workflow's executions spans its versions") {
+    LaunchPlanModel v2;
+    v2.key = EntityKey{"p", "development", "lp-a", "v2"};
+    v2.spec = "spec";
+    v2.closure = "closure";
+    v2.workflow_id = wf_a;
+    v2.digest = "d2";
+    REQUIRE(repos.LaunchPlans().Create(v2).ok());
+    auto lp_a2 = repos.LaunchPlans().Get(v2.key);
+    REQUIRE(lp_a2.ok());
+    REQUIRE(executions.Create(Execution("e5", lp_a2->id, wf_a), {}).ok());
+    REQUIRE(executions.Create(Execution("e6", lp_a2->id, wf_a), {}).ok());
+    auto archived = Execution("e7", lp_a2->id, wf_a);
+    archived.state = 1;
+    REQUIRE(executions.Create(archived, {}).ok());
+
+    auto page = [&](std::vector<Filter> filters, bool ascending, uint32_t limit,
+                    uint64_t offset) {
+      ListInput in = Input(std::move(filters), limit);
+      in.sort = Sort{"execution_name", ascending};
+      in.offset = offset;
+      auto rows = executions.List(in);
+      REQUIRE(rows.ok());
+      std::vector<std::string> names;
+      for (const auto& r : *rows) names.push_back(r.key.name);
+      return names;
+    };
+    const Filter lp_name = Eq("launch_plans", "name", "lp-a");
+    CHECK(page({project, active, lp_name}, true, 2, 1) == std::vector<std::string>{"e2", "e5"});
+    CHECK(page({project, active, lp_name}, false, 3, 0) ==
+          std::vector<std::string>{"e6", "e5", "e2"});
+    CHECK(page({project, active, lp_name}, false, 3, 3) == std::vector<std::string>{"e1"});
+    CHECK(page({project, lp_name}, false, 1, 0) == std::vector<std::string>{"e7"});
+    CHECK(page({lp_name, Eq("launch_plans", "version", "v1")}, true, 10, 0) ==
+          std::vector<std::string>{"e1", "e2"});
+    CHECK(page({project, Eq("executions", "execution_name", "e3"), lp_name}, true, 10, 0).empty());
+    CHECK(page({active, Eq("workflows", "name", "wf-a")}, false, 10, 0) ==
+          std::vector<std::string>{"e6", "e5", "e2", "e1"});
+    CHECK(page({active, Eq("workflows", "name", "wf-a"), lp_name}, true, 2, 0) ==
+          std::vector<std::string>{"e1", "e2"});
+    ListInput bad = Input({lp_name});
+    bad.sort = Sort{"no_such_column", true};
+    CHECK(executions.List(bad).status().code() == StatusCode::kInvalidArgument);
+    CHECK(executions.List(Input({Eq("launch_plans", "no_such_column", "x")})).status().code() ==
+          StatusCode::kInvalidArgument);
+  }
+
   SECTION("filters on execution tags join them") {
     CHECK(Names(*executions.List(Input({Eq("execution_tags", "key", "team"),
                                         Eq("execution_tags", "value", "ml")}))) ==

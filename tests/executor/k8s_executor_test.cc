@@ -228,6 +228,19 @@ TEST_CASE("Execute POSTs the FlyteWorkflow with the bearer token over verified T
   CHECK(json::parse(requests[0].body)["metadata"]["name"] == "exec-1");
 }
 
+TEST_CASE("Upstream's server.kube-config names the kubeconfig when the plugin has none",
+          "[integration]") {
+  FakeKubeApi api(Certs());
+  auto config = ParseK8sExecutorConfig(
+      json::object(), {{"server", {{"kube-config", Kubeconfig(api.url(), false)}}}});
+  REQUIRE(config.ok());
+  K8sWorkflowExecutor executor(std::move(config.value()));
+  REQUIRE(executor.Execute(Data()).ok());
+  auto requests = api.Requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].headers["authorization"] == "Bearer s3cr3t-token");
+}
+
 TEST_CASE("A client certificate from the kubeconfig authenticates the executor", "[integration]") {
   FakeKubeApi api(Certs(), /*require_client_cert=*/true);
   auto executor = Executor(Kubeconfig(api.url(), true));

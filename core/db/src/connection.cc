@@ -440,6 +440,9 @@ struct Pool::GroupOp {
   const std::function<Status(Conn&)>* fn;
   Status status;
   bool done = false;
+  // Each caller sleeps on its own condition: a finished batch wakes its own callers and, when
+  // leadership is free, the oldest waiter, never the whole queue.
+  std::condition_variable cv;
 };
 
 Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
@@ -451,7 +454,7 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
   group_queue_.push_back(&op);
   while (!op.done) {
     if (group_leaders_ >= max_leaders || group_queue_.empty()) {
-      group_cv_.wait(lock);
+      op.cv.wait(lock);
       continue;
     }
     // Lead: take the oldest waiting operations (not necessarily this caller's own).
@@ -469,12 +472,17 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
       }
     }
     lock.lock();
-    // After this, a waiting caller may return and destroy its GroupOp: touch none of them.
-    for (GroupOp* o : batch) o->done = true;
+    // Notified under the lock: once `done` is seen a caller may return and destroy its GroupOp.
+    for (GroupOp* o : batch) {
+      o->done = true;
+      if (o != &op) o->cv.notify_one();
+    }
     group_stats_.transactions++;
     group_stats_.operations += batch.size();
     --group_leaders_;
-    group_cv_.notify_all();
+    // A leader whose own operation is still queued leads again; one that is answered hands the
+    // queue to its oldest waiter.
+    if (op.done && !group_queue_.empty()) group_queue_.front()->cv.notify_one();
   }
   return op.status;
 }

@@ -174,7 +174,6 @@ class Pool {
 
   // Group commit: operations waiting for a leader, and the number of batches running.
   std::mutex group_mu_;
-  std::condition_variable group_cv_;
   std::vector<GroupOp*> group_queue_;
   int group_leaders_ = 0;
   GroupStats group_stats_;

@@ -71,7 +71,8 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
   if (configs.empty()) {
     // Upstream NewInCluster: a kubeconfig when given, else the pod's service account.
     K8sTarget target;
-    const std::string kubeconfig = Str(pc, "kubeConfig", Str(server, "kubeConfig"));
+    // The plugin's own key, else upstream's `server.kube-config`.
+    const std::string kubeconfig = Str(pc, "kubeConfig", Str(server, "kube-config"));
     plugin::StatusOr<KubeCredentials> cred = plugin::Internal("unset");
     if (!kubeconfig.empty()) {
       cred = LoadKubeconfig(kubeconfig, Str(pc, "kubeContext"));

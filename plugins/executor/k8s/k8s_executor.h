@@ -38,7 +38,7 @@ struct K8sExecutorConfig {
   std::string role_name_key;
 };
 
-// Reads the plugin's section (falling back to upstream's root keys server.kubeConfig,
+// Reads the plugin's section (falling back to upstream's root keys server.kube-config,
 // server.master, clusters.*, flyteadmin.*). See README.md for the keys.
 plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const nlohmann::json& plugin_config,
                                                            const nlohmann::json& root_config);

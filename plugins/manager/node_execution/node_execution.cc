@@ -563,9 +563,10 @@ Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const adm
   if (auto t = TimeOf(OccurredAt(ev)); t.ok()) event_row.occurred_at = t.value();
   event_row.phase = PhaseName(ev.phase());
 
-  auto existing = nodes.Get(key);
-  if (!existing.ok() && existing.status().code() != plugin::StatusCode::kNotFound) return existing.status();
-  if (!existing.ok()) {
+  // Existence only: the update below reads the row under its lock anyway.
+  auto existing = nodes.Exists(key);
+  if (!existing.ok()) return existing.status();
+  if (!existing.value()) {
     // First event of this node: create the row (createNodeExecutionWithEvent).
     CreateInput input;
     input.dynamic_workflow_reference = dynamic_reference;

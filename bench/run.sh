@@ -7,3 +7,4 @@ build="${1:-build}"
 "$build/bin/bench_ingest_db" "${BENCH_CONCURRENCY:-16}" "${BENCH_SECONDS:-5}"
 "$build/bin/bench_list_executions" "${BENCH_EXECUTIONS:-1000000}"
 "$build/bin/bench_executions" all both
+"$build/bin/bench_local_executor" "${BENCH_LOCAL_NODES:-1000}" "${BENCH_LOCAL_WORKERS:-8}"

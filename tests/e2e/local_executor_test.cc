@@ -517,8 +517,7 @@ TEST_CASE("A command that does not exist fails the task without retries", "[e2e]
 }
 
 TEST_CASE(
-    "Malformed outputs fail the node that reads them; a non-zero exit "
-    "and a timeout fail their task",
+    "Malformed outputs, a non-zero exit and a timeout fail their task",
     "[e2e]") {
   LocalServer s;
   RegisterTask(s, "garbage", {"garbage", "{{.input}}", "{{.outputPrefix}}"});
@@ -543,17 +542,19 @@ TEST_CASE(
   auto crash = Launch(s, crash_lp, "crash-run", 1, 1);
   auto slow = Launch(s, slow_lp, "slow-run", 1, 1);
 
+  // Unlike propeller, the outputs are read when the task ends, so the task that wrote them fails.
   auto g = WaitTerminal(s, garbage);
   REQUIRE(g.closure().phase() == core::WorkflowExecution::FAILED);
-  CHECK(g.closure().error().code() == "BindingResolutionFailure");
-  CHECK(g.closure().error().kind() == core::ExecutionError::SYSTEM);
+  CHECK(g.closure().error().code() == "RetriesExhausted|OutputsBadFormat");
+  CHECK(g.closure().error().kind() == core::ExecutionError::USER);
   CHECK_THAT(g.closure().error().message(),
-             Catch::Contains("Error binding Var [wf].[total]") &&
-                 Catch::Contains("Failed to GetPrevious data from outputDir"));
+             Catch::StartsWith("[1/1] currentAttempt done. Last Error: USER::failed to read "
+                               "outputs @[file://") &&
+                 Catch::EndsWith("/n0/data/0/outputs.pb]: the file is not a "
+                                 "flyteidl.core.LiteralMap"));
   auto g_nodes = Nodes(s, garbage);
-  CHECK(g_nodes["n0"].closure().phase() == core::NodeExecution::SUCCEEDED);  // as propeller: only
-                                                                             // existence is checked
-  CHECK(g_nodes["end-node"].closure().phase() == core::NodeExecution::FAILED);
+  CHECK(g_nodes["n0"].closure().phase() == core::NodeExecution::FAILED);
+  CHECK(g_nodes.count("end-node") == 0);
 
   auto c = WaitTerminal(s, crash);
   REQUIRE(c.closure().phase() == core::WorkflowExecution::FAILED);

@@ -11,6 +11,12 @@
 //   exit <n>                                exits with n and writes nothing
 //   sleep <seconds> <pid file>              writes its pid, sleeps, then adds
 //   garbage                                 outputs.pb that is not a LiteralMap
+//   sleep-first <seconds> <pid file>        attempt 0 writes its pid and sleeps; later attempts add
+//   nothing                                 exits 0 and writes nothing
+//   wrong-type                              outputs c as a string
+//   big-output <bytes>                      a valid outputs.pb of about that size
+//   big-error <bytes>                       an error.pb of about that size
+//   spew <bytes>                            that much on stdout, a pause, a last line, then adds
 #include <unistd.h>
 
 #include <cstdlib>
@@ -120,6 +126,42 @@ int main(int argc, char** argv) {
     std::ofstream(argv[5]) << getpid();
     std::this_thread::sleep_for(std::chrono::seconds(std::atoi(argv[4])));
     return Add(inputs, prefix, "slept");
+  }
+  if (op == "sleep-first" && argc >= 6) {
+    if (attempt == 0) {
+      std::ofstream(argv[5]) << getpid();
+      std::this_thread::sleep_for(std::chrono::seconds(std::atoi(argv[4])));
+    }
+    return Add(inputs, prefix, "attempt=" + std::to_string(attempt));
+  }
+  if (op == "nothing") return 0;
+  if (op == "wrong-type") {
+    core::LiteralMap out;
+    (*out.mutable_literals())["c"].mutable_scalar()->mutable_primitive()->set_string_value("7");
+    (*out.mutable_literals())["info"].mutable_scalar()->mutable_primitive()->set_string_value("x");
+    WriteFile(prefix + "/outputs.pb", out.SerializeAsString());
+    return 0;
+  }
+  if (op == "big-output" && argc >= 5) {
+    return Add(inputs, prefix, std::string(std::strtoull(argv[4], nullptr, 10), 'x'));
+  }
+  if (op == "big-error" && argc >= 5) {
+    WriteError(prefix, false, "Big", std::string(std::strtoull(argv[4], nullptr, 10), 'e'));
+    return 1;
+  }
+  if (op == "spew" && argc >= 5) {
+    const std::string chunk(64 * 1024, 'z');
+    for (unsigned long long left = std::strtoull(argv[4], nullptr, 10); left > 0;) {
+      const std::size_t n = left < chunk.size() ? static_cast<std::size_t>(left) : chunk.size();
+      std::cout.write(chunk.data(), static_cast<std::streamsize>(n));
+      left -= n;
+    }
+    std::cout.flush();
+    // The executor cuts the log while it grows; what is written during a cut can be lost, so the
+    // last line comes once the flood is over.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::cout << "\nspew done" << std::endl;
+    return Add(inputs, prefix, "spewed");
   }
   if (op == "garbage") {
     WriteFile(prefix + "/outputs.pb", "\xff\xff\xff\xff not a literal map");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "flyte/plugin/storage.h"
+#include "restart.h"
 #include "run.h"
 #include "task_runtime.h"
 
@@ -40,7 +41,10 @@ StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann
                                            "terminationGracePeriod",
                                            "executionWait",
                                            "inheritEnv",
-                                           "scratchDirectory"};
+                                           "scratchDirectory",
+                                           "onRestart",
+                                           "maxOutputSize",
+                                           "maxLogSize"};
   for (const auto& [key, value] : section.items()) {
     if (known.count(key) == 0)
       return plugin::InvalidArgument("flyte_executor_local config: unknown key " + key);
@@ -100,6 +104,17 @@ StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann
   s.termination_grace = std::chrono::milliseconds(grace);
   s.event_wait = std::chrono::milliseconds(wait);
   if (auto st = list("inheritEnv", s.inherit_env); !st.ok()) return st;
+  std::string on_restart = "resume";
+  if (auto st = str("onRestart", on_restart); !st.ok()) return st;
+  if (on_restart == "resume") {
+    s.on_restart = LocalExecutorSettings::OnRestart::kResume;
+  } else if (on_restart == "fail") {
+    s.on_restart = LocalExecutorSettings::OnRestart::kFail;
+  } else {
+    return WrongType("onRestart", "resume or fail");
+  }
+  if (auto st = positive("maxOutputSize", s.max_output_size, false); !st.ok()) return st;
+  if (auto st = positive("maxLogSize", s.max_log_size, true); !st.ok()) return st;
   return s;
 }
 
@@ -145,9 +160,16 @@ LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings se
   if (settings_.scratch_directory.empty())
     settings_.scratch_directory =
         (std::filesystem::temp_directory_path() / "flyte-local-executor").string();
+  processes_ = std::make_unique<ProcessTable>(
+      (std::filesystem::path(settings_.scratch_directory) / "processes").string());
+  // Runs a previous server left are looked at once the managers are there, without holding up
+  // start-up.
+  recovery_ = std::thread([this] { Recover(); });
 }
 
 LocalExecutor::~LocalExecutor() {
+  stopping_ = true;
+  if (recovery_.joinable()) recovery_.join();
   std::map<std::string, std::shared_ptr<Run>> runs;
   {
     std::lock_guard lock(mu_);
@@ -180,14 +202,30 @@ StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::Executi
   }
   if (auto s = CheckSupported(data.workflow_closure); !s.ok()) return s;
   const std::string key = KeyOf(data.execution_id);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = runs_.find(key); it != runs_.end())
+      return plugin::ExecutionResponse{settings_.cluster_id};
+    launched_.insert(key);
+  }
+  // What the run is given is kept so that a server started after this one can resume it.
+  const std::string record = RunRecordUri(*store, settings_, data.execution_id);
+  if (auto s = store->Write(record, EncodeRunRecord(data)); !s.ok()) {
+    return plugin::Internal("the local executor cannot keep the run record " + record + ": " +
+                            s.message());
+  }
+  Adopt(key, std::make_shared<Run>(*this, *store, data));
+  return plugin::ExecutionResponse{settings_.cluster_id};
+}
+
+bool LocalExecutor::Adopt(const std::string& key, std::shared_ptr<Run> run) {
   std::lock_guard lock(mu_);
   Reap();
-  if (auto it = runs_.find(key); it != runs_.end())
-    return plugin::ExecutionResponse{settings_.cluster_id};
-  auto run = std::make_shared<Run>(*this, *store, data);
+  if (auto it = runs_.find(key); it != runs_.end()) return false;
+  if (aborted_.count(key) > 0) return false;  // terminated while start-up looked at it
   runs_[key] = run;
   run->Start();
-  return plugin::ExecutionResponse{settings_.cluster_id};
+  return true;
 }
 
 Status LocalExecutor::Abort(const plugin::AbortData& data) {
@@ -197,6 +235,7 @@ Status LocalExecutor::Abort(const plugin::AbortData& data) {
     if (auto it = runs_.find(KeyOf(data.execution_id));
         it != runs_.end() && !it->second->finished())
       run = it->second;
+    if (!run) aborted_.insert(KeyOf(data.execution_id));
   }
   if (run) {
     run->RequestAbort("Workflow aborted.", false);

@@ -3,6 +3,7 @@
 // and task events propeller sends, so the admin's state is the same as with a cluster.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -31,6 +33,15 @@ struct LocalExecutorSettings {
   std::chrono::milliseconds event_wait{30000};        // executionWait (ms)
   std::vector<std::string> inherit_env{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"};  // inheritEnv
   std::string scratch_directory;  // scratchDirectory; default <tmp>/flyte-local-executor
+  // onRestart: what start-up does with the runs of this cluster a previous server left
+  // unfinished: resume them, or fail them (SYSTEM LocalExecutorRestarted).
+  enum class OnRestart { kResume, kFail } on_restart = OnRestart::kResume;
+  // maxOutputSize: the largest outputs.pb / error.pb read (flytestdlib's storage
+  // limits.maxDownloadMBs default, 2 MB).
+  int64_t max_output_size = 2 * 1024 * 1024;
+  // maxLogSize: an attempt's output.log is cut back to its tail beyond this (kubelet's
+  // containerLogMaxSize default, 10 Mi); 0: unbounded.
+  int64_t max_log_size = 10 * 1024 * 1024;
 
   static plugin::StatusOr<LocalExecutorSettings> FromConfig(const nlohmann::json& section);
 };
@@ -51,6 +62,7 @@ class WorkerPool {
 };
 
 class Run;
+class ProcessTable;
 
 class LocalExecutor final : public plugin::WorkflowExecutor {
  public:
@@ -69,15 +81,26 @@ class LocalExecutor final : public plugin::WorkflowExecutor {
   plugin::HostContext& host() { return host_; }
   const LocalExecutorSettings& settings() const { return settings_; }
   WorkerPool& pool() { return *pool_; }
+  // The task processes this server runs, recorded so a later server can stop them (restart.h).
+  ProcessTable& processes() { return *processes_; }
+  // Registers and starts a run unless one runs for the execution already.
+  bool Adopt(const std::string& key, std::shared_ptr<Run> run);
 
  private:
   void Reap();
+  // Start-up's pass over the runs a previous server left (restart.cc), on a thread of its own.
+  void Recover();
 
   plugin::HostContext& host_;
   LocalExecutorSettings settings_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<ProcessTable> processes_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Run>> runs_;
+  std::set<std::string> launched_;  // every execution Execute accepted in this process
+  std::set<std::string> aborted_;   // executions Abort found no run for: never adopted after
+  std::atomic<bool> stopping_{false};
+  std::thread recovery_;
 };
 
 }  // namespace flyte::plugins::executor

@@ -21,9 +21,27 @@
 
 namespace flyte::plugins::executor {
 
+// Where a run resumes after a restart (restart.cc builds it from what the admin recorded).
+struct ResumePoint {
+  // False once the workflow was reported RUNNING or later: the event is not sent again.
+  bool report_running = true;
+  struct Node {
+    enum class Phase { kSucceeded, kFailed, kRerun } phase = Phase::kRerun;
+    std::string output_dir;                 // kSucceeded
+    flyteidl::core::ExecutionError error;  // kFailed
+    uint32_t next_attempt = 0;              // kRerun: the attempt numbers go on from here
+    uint32_t system_failures = 0;           // kRerun: SYSTEM failures already counted
+    bool reported_running = false;          // kRerun: node RUNNING already recorded
+  };
+  std::map<std::string, Node> nodes;  // nodes the admin knows; the others start afresh
+};
+
 class Run : public std::enable_shared_from_this<Run> {
  public:
   Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData data);
+
+  // Before Start: continue a run a previous server began (restart.cc).
+  void Resume(ResumePoint point);
 
   // Starts the coordinating thread.
   void Start();
@@ -99,6 +117,7 @@ class Run : public std::enable_shared_from_this<Run> {
   bool cancel_ = false;  // stop launching and terminate what runs (abort or a failed node)
   std::atomic<bool> finished_{false};
   std::thread thread_;
+  std::optional<ResumePoint> resume_;  // set before Start only
 };
 
 // Whether this executor can run every node of the workflow; the reason when not.

@@ -5,6 +5,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,6 +303,20 @@ std::optional<int> ChildProcess::Poll() {
   return std::nullopt;
 }
 
+void ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
+#ifdef SYS_pidfd_open
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, static_cast<int>(timeout.count())) < 0 && errno == EINTR) {
+    }
+    ::close(fd);
+    return;
+  }
+#endif
+  std::this_thread::sleep_for(timeout);
+}
+
 int ChildProcess::Terminate(std::chrono::milliseconds grace) {
   kill(-pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -315,6 +332,82 @@ int ChildProcess::Terminate(std::chrono::milliseconds grace) {
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   return status;
+}
+
+core::ExecutionError OutputTooLarge(const std::string& uri, int64_t size, int64_t max_size) {
+  core::ExecutionError e;
+  e.set_code("OutputSizeExceeded");
+  e.set_message("Remote output size exceeds max, err: [output file @[" + uri + "] is too large [" +
+                std::to_string(size) + "] bytes, max allowed [" + std::to_string(max_size) +
+                "] bytes: remote file exceeds max size]");
+  return e;
+}
+
+std::optional<core::ExecutionError> CheckOutputs(const std::string& bytes, const std::string& uri,
+                                                 const core::VariableMap& declared,
+                                                 plugin::WorkflowCompiler* compiler) {
+  auto error = [](const std::string& code, const std::string& message) {
+    core::ExecutionError e;
+    e.set_kind(core::ExecutionError::USER);
+    e.set_code(code);
+    e.set_message(message);
+    return e;
+  };
+  core::LiteralMap outputs;
+  if (!outputs.ParseFromString(bytes)) {
+    return error("OutputsBadFormat", "failed to read outputs @[" + uri +
+                                         "]: the file is not a flyteidl.core.LiteralMap");
+  }
+  std::vector<std::string> problems;
+  for (const auto& [name, variable] : declared.variables()) {
+    auto it = outputs.literals().find(name);
+    if (it == outputs.literals().end()) {
+      problems.push_back("output [" + name + "] is missing");
+      continue;
+    }
+    if (compiler == nullptr) continue;
+    auto type = compiler->LiteralTypeForLiteral(it->second);
+    if (!type.ok()) {
+      problems.push_back("output [" + name + "] has no type: " + type.status().message());
+    } else if (!compiler->AreTypesCastable(type.value(), variable.type())) {
+      problems.push_back("output [" + name + "] has type [" + type->ShortDebugString() +
+                         "], the interface declares [" + variable.type().ShortDebugString() +
+                         "]");
+    }
+  }
+  if (problems.empty()) return std::nullopt;
+  std::string message = "outputs @[" + uri + "] do not match the task's interface: ";
+  for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+  return error("OutputsMismatch", message);
+}
+
+bool CapLog(const std::string& path, int64_t max_bytes) {
+  if (max_bytes <= 0) return false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size <= max_bytes) return false;
+  const std::size_t keep = static_cast<std::size_t>(max_bytes / 4);
+  std::string tail = FileTail(path, keep);
+  if (::truncate(path.c_str(), 0) != 0) return false;
+  const std::string note = "[flyte local executor: the log exceeded " +
+                           std::to_string(max_bytes) + " bytes; " +
+                           std::to_string(static_cast<int64_t>(st.st_size) -
+                                          static_cast<int64_t>(tail.size())) +
+                           " earlier bytes were dropped]\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
+  if (fd < 0) return true;
+  auto write_all = [fd](const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      done += static_cast<std::size_t>(n);
+    }
+  };
+  write_all(note);
+  write_all(tail);
+  ::close(fd);
+  return true;
 }
 
 std::string FileTail(const std::string& path, std::size_t max_bytes) {

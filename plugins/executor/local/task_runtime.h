@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "flyte/plugin/compiler.h"
 #include "flyte/plugin/status.h"
+#include "flyteidl/core/execution.pb.h"
+#include "flyteidl/core/interface.pb.h"
 #include "flyteidl/core/literals.pb.h"
 
 namespace flyte::plugins::executor {
@@ -59,6 +62,9 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Non-blocking: the wait status once the process has ended.
   std::optional<int> Poll();
+  // Blocks until the process ends (not reaped: Poll() then returns its status) or `timeout`
+  // passes, whichever is first; a pidfd wakes it at the exit where the kernel has them.
+  void WaitExit(std::chrono::milliseconds timeout);
   // SIGTERM to the group, SIGKILL after `grace` if still alive; returns the wait status.
   int Terminate(std::chrono::milliseconds grace);
 
@@ -66,6 +72,23 @@ class ChildProcess {
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
   pid_t pid_ = -1;
 };
+
+// flyteplugins' error for an outputs.pb or error.pb above the size limit, as propeller reports
+// it (OutputSizeExceeded, not recoverable).
+flyteidl::core::ExecutionError OutputTooLarge(const std::string& uri, int64_t size,
+                                              int64_t max_size);
+
+// What is wrong with a task's outputs.pb for its declared outputs: not a LiteralMap
+// (OutputsBadFormat), a declared output missing or of a type the interface does not accept
+// (OutputsMismatch; types are checked only with a compiler). nullopt when they are fine.
+std::optional<flyteidl::core::ExecutionError> CheckOutputs(
+    const std::string& bytes, const std::string& uri, const flyteidl::core::VariableMap& declared,
+    plugin::WorkflowCompiler* compiler);
+
+// Keeps a task's log file bounded, as the kubelet rotates container logs: once the file is larger
+// than `max_bytes` (0: unbounded) it is cut back to a note and its last quarter. The task appends
+// (O_APPEND), so it goes on writing after the cut. Returns whether it cut.
+bool CapLog(const std::string& path, int64_t max_bytes);
 
 // The last `max_bytes` of a file (empty when unreadable).
 std::string FileTail(const std::string& path, std::size_t max_bytes);

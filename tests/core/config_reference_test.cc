@@ -1,5 +1,6 @@
 // The configuration reference and the schema behind it: every key described, the committed
 // docs/config-reference.md current, the embedded defaults covered, every problem reported.
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "flyte/core/config.h"
+#include "local_executor.h"
 #include "test_support.h"
 
 using flyte::core::Config;
@@ -154,4 +156,57 @@ TEST_CASE("Keys read by plugins from the root config validate by type", "[unit]"
             "server.dataProxy.upload.defaultFileNameLength: must be at least 1, got 0",
             "server.dataProxy.upload.maxSize: expected string or integer, got list",
             "task_resources.defaults.cpu: expected string, integer or number, got list"});
+}
+
+namespace {
+
+json PluginSchema(const std::string& name) {
+  for (const auto& [plugin, text] : Config::EmbeddedPluginSchemas()) {
+    if (plugin == name) return json::parse(text);
+  }
+  FAIL("no schema for " << name);
+  return {};
+}
+
+// The keys of the first Markdown table after `heading` in a README, in order.
+std::vector<std::string> ReadmeTableKeys(const std::string& readme, const std::string& heading) {
+  std::vector<std::string> keys;
+  std::istringstream in(readme.substr(readme.find(heading)));
+  bool table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| `", 0) == 0) {
+      table = true;
+      keys.push_back(line.substr(3, line.find('`', 3) - 3));
+    } else if (table) {
+      break;
+    }
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("The local executor accepts every key its schema declares, at its default", "[unit]") {
+  const json schema = PluginSchema("flyte_executor_local");
+  json section = json::object();
+  for (const auto& [key, sub] : schema["properties"].items()) {
+    section[key] = sub.contains("default") ? sub["default"] : json("/tmp/flyte-schema-check");
+  }
+  REQUIRE(section.size() >= 12);
+  auto settings = flyte::plugins::executor::LocalExecutorSettings::FromConfig(section);
+  INFO(settings.status().message());
+  CHECK(settings.ok());
+}
+
+TEST_CASE("The local executor's schema declares the keys its README documents", "[unit]") {
+  const json schema = PluginSchema("flyte_executor_local");
+  std::vector<std::string> in_schema;
+  for (const auto& [key, sub] : schema["properties"].items()) {
+    in_schema.push_back(key);
+  }
+  auto in_readme = ReadmeTableKeys(ReadFile(FLYTE_SOURCE_DIR "/plugins/executor/local/README.md"),
+                                   "## Config keys");
+  std::sort(in_schema.begin(), in_schema.end());
+  std::sort(in_readme.begin(), in_readme.end());
+  CHECK(in_schema == in_readme);
 }

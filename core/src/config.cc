@@ -1,15 +1,11 @@
 // Config loading, merging, environment overrides and schema validation.
 #include "flyte/core/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "embedded_config.h"
@@ -135,33 +131,6 @@ StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
   return c;
 }
 
-namespace {
-
-void FindUnknown(const json& value, const json& schema, const std::string& path,
-                 std::vector<ConfigProblem>& out) {
-  if (!value.is_object() && !value.is_array()) return;
-  if (value.is_array()) {
-    auto items = schema.find("items");
-    if (items == schema.end()) return;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      FindUnknown(value[i], *items, path + "[" + std::to_string(i) + "]", out);
-    }
-    return;
-  }
-  auto props = schema.find("properties");
-  auto additional = schema.find("additionalProperties");
-  bool closed = additional != schema.end() && additional->is_boolean() && !additional->get<bool>();
-  for (auto& [key, sub] : value.items()) {
-    std::string sub_path = path.empty() ? key : path + "." + key;
-    if (props != schema.end() && props->contains(key)) {
-      FindUnknown(sub, (*props)[key], sub_path, out);
-    } else if (closed) {
-      out.push_back({sub_path, "unknown key", true});
-    }
-  }
-}
-
-}  // namespace
 
 StatusOr<json> YamlToJson(std::string_view text) {
   try {
@@ -246,42 +215,176 @@ const json* Config::Find(std::string_view path) const {
   }
 }
 
-std::vector<ConfigProblem> Config::Validate() const {
-  std::vector<ConfigProblem> problems;
-  FindUnknown(root_, ParsedSchema(), "", problems);
+namespace {
 
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(ParsedSchema());
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(root_);
-  if (!validator.validate(schema, target, &results)) {
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) {
-      if (error.description.find("additional") != std::string::npos) continue;  // reported above
-      std::string path;
-      for (const auto& part : error.context) {
-        if (part == "<root>") continue;
-        std::string p = part;
-        if (p.size() >= 2 && p.front() == '[' && p.back() == ']') p = p.substr(1, p.size() - 2);
-        bool index = !p.empty() && std::all_of(p.begin(), p.end(), ::isdigit);
-        if (index) {
-          path += "[" + p + "]";
-        } else {
-          path += (path.empty() ? "" : ".") + p;
+std::string TypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "number";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "list";
+    case json::value_t::object: return "map";
+    default: return "value";
+  }
+}
+
+bool HasType(const std::string& type, const json& v) {
+  if (type == "integer") return v.is_number_integer();
+  if (type == "number") return v.is_number();
+  if (type == "string") return v.is_string();
+  if (type == "boolean") return v.is_boolean();
+  if (type == "array") return v.is_array();
+  if (type == "object") return v.is_object();
+  if (type == "null") return v.is_null();
+  return false;
+}
+
+std::string SchemaTypeName(const std::string& type) {
+  if (type == "array") return "list";
+  if (type == "object") return "map";
+  return type;
+}
+
+std::string Join(const std::vector<std::string>& parts, const std::string& last_sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += (i + 1 == parts.size()) ? last_sep : ", ";
+    out += parts[i];
+  }
+  return out;
+}
+
+// Checks `value` against the subset of JSON Schema the config schemas use (type, enum, minimum,
+// maximum, minLength, required, properties, additionalProperties, items), collecting every
+// problem rather than stopping at the first. A null value counts as absent, as readers do.
+void Check(const json& value, const json& schema, const std::string& path,
+           std::vector<ConfigProblem>& out) {
+  if (value.is_null() || !schema.is_object()) return;
+  if (auto t = schema.find("type"); t != schema.end()) {
+    std::vector<std::string> types;
+    if (t->is_string()) types.push_back(t->get<std::string>());
+    if (t->is_array()) {
+      for (const auto& item : *t) types.push_back(item.get<std::string>());
+    }
+    bool matches = std::any_of(types.begin(), types.end(),
+                               [&](const std::string& type) { return HasType(type, value); });
+    if (!matches) {
+      std::vector<std::string> names;
+      for (const auto& type : types) names.push_back(SchemaTypeName(type));
+      out.push_back({path, "expected " + Join(names, " or ") + ", got " + TypeName(value), false});
+      return;
+    }
+  }
+  if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
+    if (std::find(e->begin(), e->end(), value) == e->end()) {
+      std::vector<std::string> names;
+      for (const auto& item : *e) names.push_back(item.dump());
+      out.push_back({path, "expected one of " + Join(names, ", ") + ", got " + value.dump(), false});
+      return;
+    }
+  }
+  if (value.is_number()) {
+    if (auto m = schema.find("minimum"); m != schema.end() && value.get<double>() < m->get<double>()) {
+      out.push_back({path, "must be at least " + m->dump() + ", got " + value.dump(), false});
+    }
+    if (auto m = schema.find("maximum"); m != schema.end() && value.get<double>() > m->get<double>()) {
+      out.push_back({path, "must be at most " + m->dump() + ", got " + value.dump(), false});
+    }
+  }
+  if (value.is_string()) {
+    if (auto m = schema.find("minLength");
+        m != schema.end() && value.get<std::string>().size() < m->get<std::size_t>()) {
+      out.push_back({path, "must be at least " + m->dump() + " characters long", false});
+    }
+  }
+  auto sub_path = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
+  if (value.is_object()) {
+    if (auto r = schema.find("required"); r != schema.end() && r->is_array()) {
+      for (const auto& key : *r) {
+        if (!value.contains(key.get<std::string>()) || value[key.get<std::string>()].is_null()) {
+          out.push_back({sub_path(key.get<std::string>()), "required key missing", false});
         }
       }
-      // valijson reports a failing leaf and then every enclosing object; keep the leaf.
-      bool covered = false;
-      for (const auto& existing : problems) {
-        if (existing.path.rfind(path, 0) == 0 && !existing.unknown_key) covered = true;
+    }
+    auto props = schema.find("properties");
+    auto additional = schema.find("additionalProperties");
+    for (const auto& [key, sub] : value.items()) {
+      if (props != schema.end() && props->contains(key)) {
+        Check(sub, (*props)[key], sub_path(key), out);
+      } else if (additional != schema.end() && additional->is_boolean() && !additional->get<bool>()) {
+        out.push_back({sub_path(key), "unknown key (ignored)", true});
+      } else if (additional != schema.end() && additional->is_object()) {
+        Check(sub, *additional, sub_path(key), out);
       }
-      if (!covered) problems.push_back({path, error.description, false});
+    }
+  }
+  if (value.is_array()) {
+    if (auto items = schema.find("items"); items != schema.end()) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        Check(value[i], *items, path + "[" + std::to_string(i) + "]", out);
+      }
+    }
+  }
+}
+
+// The plugin a pluginHost.load entry names: `name`, else the file name of `path` without
+// its lib prefix and .so suffix.
+std::string PluginNameOf(const json& entry) {
+  if (!entry.is_object()) return "";
+  if (auto n = entry.find("name"); n != entry.end() && n->is_string() && !n->get<std::string>().empty()) {
+    return n->get<std::string>();
+  }
+  auto p = entry.find("path");
+  if (p == entry.end() || !p->is_string()) return "";
+  std::string file = p->get<std::string>();
+  if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+  if (file.rfind("lib", 0) == 0) file = file.substr(3);
+  if (auto dot = file.find(".so"); dot != std::string::npos) file = file.substr(0, dot);
+  return file;
+}
+
+}  // namespace
+
+std::vector<ConfigProblem> Config::Validate() const {
+  std::vector<ConfigProblem> problems;
+  Check(root_, ParsedSchema(), "", problems);
+  // Each plugin section against the schema its plugin publishes under schemas/plugins/.
+  const json* load = Find("pluginHost.load");
+  if (load && load->is_array()) {
+    for (std::size_t i = 0; i < load->size(); ++i) {
+      const json& entry = (*load)[i];
+      if (!entry.is_object() || !entry.contains("config")) continue;
+      for (const auto& [name, text] : EmbeddedPluginSchemas()) {
+        if (name != PluginNameOf(entry)) continue;
+        json schema = json::parse(text);
+        std::vector<ConfigProblem> found;
+        Check(entry["config"], schema, "pluginHost.load[" + std::to_string(i) + "].config", found);
+        // A plugin that refuses unknown keys at start-up says so in its schema.
+        bool refuses_unknown = schema.value("x-flyte-unknown-keys", std::string()) == "refused";
+        for (auto& p : found) {
+          if (p.unknown_key && refuses_unknown) p = {p.path, "unknown key (the plugin refuses it)", false};
+          problems.push_back(std::move(p));
+        }
+      }
     }
   }
   return problems;
+}
+
+const std::vector<std::pair<std::string, std::string>>& Config::EmbeddedPluginSchemas() {
+  static const std::vector<std::pair<std::string, std::string>> schemas{
+      {"flyte_dataproxy_local", embedded::kDataproxyLocalSchemaJson},
+      {"flyte_executor_local", embedded::kExecutorLocalSchemaJson},
+      {"flyte_executor_k8s", embedded::kExecutorK8sSchemaJson}};
+  return schemas;
+}
+
+const std::string& Config::EmbeddedStandalone() {
+  static const std::string text(embedded::kStandaloneYaml);
+  return text;
 }
 
 const std::string& Config::EmbeddedDefaults() {

@@ -25,6 +25,11 @@ plugin::StatusOr<CoreServices> OpenCoreServices(const Config& config, const Prog
       if (auto s = services.database->SeedProjects(seeds); !s.ok()) {
         return plugin::Status(s.code(), "seeding projects: " + s.message());
       }
+      if (progress) {
+        std::string names;
+        for (const auto& name : seeds) names += (names.empty() ? "" : ", ") + name;
+        progress("projects present: " + names);
+      }
     }
   }
   auto storage = OpenObjectStore(config);

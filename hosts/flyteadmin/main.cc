@@ -1,6 +1,8 @@
 // flyteadmin: the server binary. `serve` runs it, `plugins` lists what a config would load,
-// `config validate|print` checks a configuration.
+// `config validate|print|reference` checks, shows and documents the configuration, `migrate`
+// runs the database migrations.
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -38,11 +40,16 @@ std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& files, int& e
 }
 
 // Type errors are fatal; unknown keys are reported and tolerated, as upstream tolerates them.
+// A plugin's own section is the plugin's to accept or refuse when it loads (its refusal names
+// the key too), so problems there are only warned about: a plugin newer than its schema in
+// schemas/plugins/ still starts.
 bool CheckConfig(const Config& config, spdlog::logger& logger) {
   bool ok = true;
   for (const auto& p : config.Validate()) {
-    if (p.unknown_key) {
-      logger.warn("config: unknown key {} (ignored)", p.path);
+    bool plugin_section = p.path.rfind("pluginHost.load[", 0) == 0 &&
+                          p.path.find("].config") != std::string::npos;
+    if (p.unknown_key || plugin_section) {
+      logger.warn("config: {}: {}", p.path, p.message);
     } else {
       std::cerr << "flyteadmin: config: " << p.path << ": " << p.message << std::endl;
       ok = false;
@@ -119,7 +126,7 @@ int ListPlugins(const Config& config) {
   return 0;
 }
 
-// `migrate run|rollback|seed-projects`: one progress line per step on stdout.
+// `migrate run|rollback|seed-projects`: one progress line per step on stdout, then a summary.
 int Migrate(const Config& config, const std::string& action, const std::vector<std::string>& projects) {
   auto database = flyte::core::db::OpenDatabase(config);
   if (!database.ok()) return Fail("database: " + database.status().message());
@@ -131,20 +138,60 @@ int Migrate(const Config& config, const std::string& action, const std::vector<s
   } else if (action == "rollback") {
     s = database.value()->RollbackLast(progress);
   } else {
-    s = database.value()->SeedProjects(projects);
+    // One project at a time, so a person seeding many sees each one land.
+    for (std::size_t i = 0; i < projects.size() && s.ok(); ++i) {
+      s = database.value()->SeedProjects({projects[i]});
+      if (s.ok()) {
+        std::cout << "[" << i + 1 << "/" << projects.size() << "] project " << projects[i]
+                  << std::endl;
+      }
+    }
     if (s.ok()) std::cout << "seeded " << projects.size() << " project(s)" << std::endl;
   }
   if (!s.ok()) return Fail("migrate " + action + ": " + s.message());
   return 0;
 }
 
+std::string Plural(std::size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+// `config validate`: every problem on its own line with its key path, errors and warnings
+// (unknown keys) told apart; plugins listed in pluginHost.load must exist. Exit status 1 when
+// there is an error, 0 with warnings only.
 int ValidateConfig(const Config& config) {
-  auto problems = config.Validate();
-  for (const auto& p : problems) {
-    std::cout << p.path << ": " << p.message << "\n";
+  std::size_t errors = 0;
+  std::size_t warnings = 0;
+  for (const auto& p : config.Validate()) {
+    std::cout << (p.unknown_key ? "warning: " : "error: ") << p.path << ": " << p.message << "\n";
+    ++(p.unknown_key ? warnings : errors);
   }
-  if (problems.empty()) std::cout << "config is valid\n";
-  return problems.empty() ? 0 : 1;
+  auto logger = flyte::core::MakeLogger(nlohmann::json{{"level", 2}});
+  flyte::core::PluginHost host(config, logger, std::make_shared<prometheus::Registry>(),
+                               flyte::core::ThisBuild());
+  auto specs = host.SpecsFromConfig();
+  if (!specs.ok()) {
+    std::cout << "error: " << specs.status().message() << "\n";
+    ++errors;
+  } else {
+    for (const auto& spec : specs.value()) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(spec.path, ec)) {
+        std::cout << "error: " << spec.config_key << ": plugin "
+                  << (spec.name.empty() ? spec.path : spec.name) << " not found at " << spec.path
+                  << "\n";
+        ++errors;
+      }
+    }
+  }
+  if (errors == 0) {
+    std::cout << "config is valid" << (warnings ? " (" + Plural(warnings, "warning") + ")" : "")
+              << std::endl;
+    return 0;
+  }
+  std::cout << "config is invalid: " << Plural(errors, "error")
+            << (warnings ? ", " + Plural(warnings, "warning") : "") << std::endl;
+  return 1;
 }
 
 }  // namespace
@@ -165,6 +212,8 @@ int main(int argc, char** argv) {
   config_cmd->require_subcommand(1);
   auto* validate = config_cmd->add_subcommand("validate", "Report each problem with its key path");
   auto* print = config_cmd->add_subcommand("print", "Print the merged configuration as JSON");
+  auto* reference = config_cmd->add_subcommand(
+      "reference", "Print the configuration reference (every key, type, default) as Markdown");
   auto* version = app.add_subcommand("version", "Print the version");
   auto* migrate = app.add_subcommand("migrate", "Database migrations (upstream's ids, both backends)");
   migrate->require_subcommand(1);
@@ -179,6 +228,10 @@ int main(int argc, char** argv) {
   if (version->parsed()) {
     const auto& b = flyte::core::ThisBuild();
     std::cout << "flyteadmin " << b.version << " (commit " << b.commit << ", built " << b.build_time << ")\n";
+    return 0;
+  }
+  if (reference->parsed()) {
+    std::cout << flyte::core::ConfigReferenceMarkdown();
     return 0;
   }
   int exit_code = 0;

@@ -86,6 +86,9 @@ TEST_CASE(
   CHECK(Applied(t) == UpstreamMigrationIds());
   CHECK(UpstreamMigrationIds().size() == 66);
   CHECK(lines.back() == "applied 66 migrations");
+  REQUIRE(lines.size() == 67);
+  CHECK(lines.front() == "[1/66] applied migration 2019-05-22-projects");
+  CHECK(lines[65] == "[66/66] applied migration 2025-05-29-add-index-executions-phase");
 
   std::set<std::string> expected_tables(ExpectedTables().begin(), ExpectedTables().end());
   CHECK(TableNames(t) == expected_tables);
@@ -148,8 +151,8 @@ TEST_CASE("RollbackLast undoes the last migration and MigrateUp reapplies it", "
   lines.clear();
   REQUIRE(t.db().MigrateUp([&](const std::string& l) { lines.push_back(l); }).ok());
   CHECK(lines ==
-        std::vector<std::string>{"applied migration 2024-08-08-remove-input-uri-for-start-nodes",
-                                 "applied migration 2025-05-29-add-index-executions-phase",
+        std::vector<std::string>{"[65/66] applied migration 2024-08-08-remove-input-uri-for-start-nodes",
+                                 "[66/66] applied migration 2025-05-29-add-index-executions-phase",
                                  "applied 2 migrations"});
   CHECK(Applied(t) == UpstreamMigrationIds());
   CHECK(Fingerprint(t) == full);
@@ -204,7 +207,7 @@ TEST_CASE("A database migrated by an older FlyteAdmin receives only the missing 
   }
   std::vector<std::string> lines;
   REQUIRE(t.db().MigrateUp([&](const std::string& l) { lines.push_back(l); }).ok());
-  CHECK(lines == std::vector<std::string>{"applied migration 2025-05-29-add-index-executions-phase",
+  CHECK(lines == std::vector<std::string>{"[66/66] applied migration 2025-05-29-add-index-executions-phase",
                                           "applied 1 migrations"});
   CHECK(Fingerprint(t) == full);
 }

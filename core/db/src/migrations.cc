@@ -420,7 +420,13 @@ Status RunMigrateUp(Pool& pool, const ProgressFn& progress) {
                                        (step.ids.size() > 1 ? ".." + step.ids.back() : "") + ": " +
                                        status.message());
     }
-    for (const auto& id : recorded) say("applied migration " + id);
+    // "[12/66] applied migration <id>": the id's place in upstream's order, so a person
+    // waiting sees how far the database has come.
+    const auto& all = UpstreamMigrationIds();
+    for (const auto& id : recorded) {
+      auto at = std::find(all.begin(), all.end(), id) - all.begin() + 1;
+      say("[" + std::to_string(at) + "/" + std::to_string(all.size()) + "] applied migration " + id);
+    }
     applied_total += recorded.size();
   }
   if (applied_total == 0) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,9 +16,9 @@
 namespace flyte::core {
 
 struct ConfigProblem {
-  std::string path;     // "server.grpc.port"
-  std::string message;  // "must be an integer"
-  bool unknown_key = false;
+  std::string path;     // "server.grpc.port", "pluginHost.load[3].config.workers"
+  std::string message;  // "expected integer, got string"
+  bool unknown_key = false;  // a warning: the key is ignored
 };
 
 // Reads an environment variable; nullopt when unset. Injected so tests need not touch environ.
@@ -37,7 +38,9 @@ class Config {
 
   const nlohmann::json& root() const { return root_; }
 
-  // Problems against the schema: type errors and unknown keys, each with its key path.
+  // Every problem against the schema (not only the first), each with its key path: wrong
+  // types, values out of range or not in an enum, missing required keys, and unknown keys
+  // (warnings). Plugin sections are checked against their plugin's schema (schemas/plugins/).
   std::vector<ConfigProblem> Validate() const;
 
   // The value at a dotted path, or `fallback` when absent or of another type.
@@ -55,6 +58,9 @@ class Config {
 
   static const std::string& EmbeddedDefaults();
   static const std::string& EmbeddedSchema();
+  static const std::string& EmbeddedStandalone();
+  // (plugin name, JSON Schema of its `config` section) for the plugins that publish one.
+  static const std::vector<std::pair<std::string, std::string>>& EmbeddedPluginSchemas();
 
  private:
   static plugin::StatusOr<Config> Finish(nlohmann::json root, const EnvLookup& env);
@@ -64,6 +70,13 @@ class Config {
 // Parses YAML (or JSON) text into JSON: plain scalars become null/bool/int/float when they read
 // as such, quoted scalars stay strings.
 plugin::StatusOr<nlohmann::json> YamlToJson(std::string_view text);
+
+// The configuration reference (docs/config-reference.md): every key of the embedded schema
+// and of each plugin schema with its type, default and meaning, as Markdown.
+std::string ConfigReferenceMarkdown();
+
+// Key paths of the embedded schemas that have no description (the reference needs one each).
+std::vector<std::string> UndescribedConfigKeys();
 
 // Deep merge: objects merge key by key, anything else in `overlay` replaces `base`.
 void MergeInto(nlohmann::json& base, const nlohmann::json& overlay);

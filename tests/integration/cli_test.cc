@@ -1,0 +1,140 @@
+// The flyteadmin commands a person runs and waits on, driven as a user would: `config
+// validate` lines and exit status, `config reference`, migration and seeding progress, and the
+// start-up lines of `serve` (one per plugin, then the ports).
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "flyte/core/config.h"
+#include "test_support.h"
+
+using namespace flyte;
+
+namespace {
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A SQLite config of its own, in a fresh directory.
+std::string SqliteConfig(const std::string& name) {
+  std::string dir = test::WriteTempFile(name + "/.keep", "");
+  dir = dir.substr(0, dir.rfind('/'));
+  return test::WriteTempFile(name + "/config.yaml",
+                             "database:\n  sqlite:\n    file: " + dir + "/admin.db\n");
+}
+
+}  // namespace
+
+TEST_CASE("config validate prints every problem with its key path and exits 1 on errors",
+          "[integration]") {
+  auto config = test::WriteTempFile(
+      "cli-bad.yaml",
+      "server:\n  httpPortt: 1\n  httpPort: 70000\n  grpc:\n    port: eighty\n"
+      "logger:\n  formatter:\n    type: xml\n"
+      "pluginHost:\n  directory: " FLYTE_PLUGIN_DIR "\n  load:\n"
+      "    - name: flyte_manager_version\n"
+      "    - name: flyte_manager_nosuch\n"
+      "    - name: flyte_executor_local\n      config:\n        workers: many\n");
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "config", "validate"});
+  CHECK(r.exit_code == 1);
+  CHECK(SplitLines(r.out) ==
+        std::vector<std::string>{
+            "error: logger.formatter.type: expected one of \"text\", \"json\", got \"xml\"",
+            "error: server.grpc.port: expected integer, got string",
+            "error: server.httpPort: must be at most 65535, got 70000",
+            "warning: server.httpPortt: unknown key (ignored)",
+            "error: pluginHost.load[2].config.workers: expected integer, got string",
+            "error: pluginHost.load[1]: plugin flyte_manager_nosuch not found at " FLYTE_PLUGIN_DIR
+            "/libflyte_manager_nosuch.so",
+            "config is invalid: 5 errors, 1 warning"});
+}
+
+TEST_CASE("config validate exits 0 when a config has only warnings", "[integration]") {
+  auto config = test::WriteTempFile(
+      "cli-warn.yaml", "server:\n  httpPortt: 1\nflyteadmin:\n  someFutureKey: 1\nsurprise: {}\n");
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "config", "validate"});
+  CHECK(r.exit_code == 0);
+  CHECK(SplitLines(r.out) == std::vector<std::string>{
+                                 "warning: server.httpPortt: unknown key (ignored)",
+                                 "warning: surprise: unknown key (ignored)",
+                                 "config is valid (2 warnings)"});
+}
+
+TEST_CASE("config validate accepts the embedded defaults with the built plugins", "[integration]") {
+  // No --config: the defaults plus the standalone layer, plugins next to the binary.
+  auto r = test::Run({FLYTEADMIN_BIN, "config", "validate"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "config is valid\n");
+}
+
+TEST_CASE("config reference prints the generated Markdown reference", "[integration]") {
+  auto r = test::Run({FLYTEADMIN_BIN, "config", "reference"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == core::ConfigReferenceMarkdown());
+}
+
+TEST_CASE("migrate run reports each migration with its place and a summary", "[integration]") {
+  auto config = SqliteConfig("cli-migrate");
+  auto first = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"});
+  REQUIRE(first.exit_code == 0);
+  auto lines = SplitLines(first.out);
+  REQUIRE(lines.size() == 68);
+  CHECK(lines[0] == "[1/66] applied migration 2019-05-22-projects");
+  CHECK(lines[1] == "[2/66] applied migration 2018-05-23-tasks");
+  CHECK(lines[65] == "[66/66] applied migration 2025-05-29-add-index-executions-phase");
+  CHECK(lines[66] == "applied 66 migrations");
+  CHECK(lines[67] == "list indexes present");
+
+  auto again = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(SplitLines(again.out) == std::vector<std::string>{
+                                     "database is up to date (66 migrations recorded)",
+                                     "list indexes present"});
+}
+
+TEST_CASE("migrate seed-projects reports each project and a summary", "[integration]") {
+  auto config = SqliteConfig("cli-seed");
+  REQUIRE(test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"}).exit_code == 0);
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "seed-projects", "alpha", "beta"});
+  CHECK(r.exit_code == 0);
+  CHECK(SplitLines(r.out) == std::vector<std::string>{"[1/2] project alpha", "[2/2] project beta",
+                                                      "seeded 2 project(s)"});
+}
+
+TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", "[integration]") {
+  int grpc_port = test::FreePort();
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile(
+      "cli-serve.yaml", test::ServerConfigYaml(grpc_port, http_port,
+                                               "    - name: flyte_manager_project\n"));
+  auto verbose = test::WriteTempFile("cli-serve-info.yaml", "logger:\n  level: 4\n");
+  test::Child server({FLYTEADMIN_BIN, "--config", config, "--config", verbose, "serve"});
+  REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(20)));
+  REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(20)));
+  server.Signal(SIGTERM);
+  auto result = server.Wait(std::chrono::seconds(20));
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::string> loaded;
+  std::string serving;
+  for (const auto& line : SplitLines(result.err)) {
+    if (auto at = line.find("loaded plugin "); at != std::string::npos) {
+      std::string rest = line.substr(at + 14);
+      loaded.push_back(rest.substr(0, rest.find(' ')));
+    }
+    if (auto at = line.find("serving gRPC on "); at != std::string::npos) serving = line.substr(at);
+  }
+  CHECK(loaded == std::vector<std::string>{"flyte_interceptor_recovery", "flyte_interceptor_request_id",
+                                           "flyte_interceptor_metrics", "flyte_manager_version",
+                                           "flyte_manager_project"});
+  CHECK(serving == "serving gRPC on 127.0.0.1:" + std::to_string(grpc_port) + " and HTTP on 127.0.0.1:" +
+                       std::to_string(http_port));
+  CHECK_THAT(result.err, Catch::Contains("[1/66] applied migration 2019-05-22-projects"));
+  CHECK_THAT(result.err, Catch::Contains("projects present: flytesnacks"));
+}

@@ -203,6 +203,16 @@ int64_t Conn::Exec(const Sql& sql) {
 
 void Conn::Exec(const std::string& literal_sql) { session_ << literal_sql; }
 
+void Conn::ExecRepeated(const std::string& literal_sql) {
+  if (cache_ && dialect_ == Dialect::kSqlite) {
+    Sql sql(dialect_);
+    sql << literal_sql;
+    Exec(sql.Cached());
+    return;
+  }
+  session_ << literal_sql;
+}
+
 std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
   std::vector<Row> rows;
   auto collect = [&](soci::statement& st, const std::vector<std::string>& out,
@@ -383,21 +393,21 @@ Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
   std::unique_lock<std::mutex> write_lock;
   if (options_.dialect == Dialect::kSqlite) write_lock = std::unique_lock(sqlite_write_mu_);
   return Run([&](Conn& conn) -> Status {
-    conn.Exec(options_.dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    conn.ExecRepeated(options_.dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
     Status status;
     try {
       status = fn(conn);
     } catch (...) {
       try {
-        conn.Exec("ROLLBACK");
+        conn.ExecRepeated("ROLLBACK");
       } catch (...) {
       }
       throw;
     }
     if (status.ok()) {
-      conn.Exec("COMMIT");
+      conn.ExecRepeated("COMMIT");
     } else {
-      conn.Exec("ROLLBACK");
+      conn.ExecRepeated("ROLLBACK");
     }
     return status;
   });
@@ -506,7 +516,7 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       GroupOp* op = batch[i];
       const bool last = i + 1 == batch.size();
-      if (!open) conn.Exec("SAVEPOINT flyte_group");
+      if (!open) conn.ExecRepeated("SAVEPOINT flyte_group");
       open = true;
       Status s;
       try {
@@ -529,8 +539,8 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
         if (!next.empty()) conn.Exec(next);
         open = !last;
       } else {
-        if (!s.ok()) conn.Exec("ROLLBACK TO SAVEPOINT flyte_group");
-        conn.Exec("RELEASE SAVEPOINT flyte_group");
+        if (!s.ok()) conn.ExecRepeated("ROLLBACK TO SAVEPOINT flyte_group");
+        conn.ExecRepeated("RELEASE SAVEPOINT flyte_group");
         open = false;
       }
       op->status = std::move(s);

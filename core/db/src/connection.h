@@ -101,6 +101,9 @@ class Conn {
   // Executes and returns the affected row count. Throws soci::soci_error.
   int64_t Exec(const Sql& sql);
   void Exec(const std::string& literal_sql);
+  // A statement without parameters run over and over (BEGIN, COMMIT, SAVEPOINT ...): SQLite
+  // prepares it once per connection instead of on every call.
+  void ExecRepeated(const std::string& literal_sql);
   // Executes a query selecting `columns` columns; every value is read as text (NULL as nullopt).
   std::vector<Row> Query(const Sql& sql, size_t columns);
 

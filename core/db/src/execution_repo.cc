@@ -436,6 +436,22 @@ std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key
   return ReadRow<T>(conn.dialect(), rows[0]);
 }
 
+// Whether the row with `key` exists, reading only its id.
+template <class T>
+StatusOr<bool> ExistsRow(Pool& pool, const typename T::Key& key) {
+  Sql sql(pool.dialect());
+  sql << "SELECT " << QuoteIdent(T::kTable) << ".\"id\" FROM " << QuoteIdent(T::kTable);
+  WhereKey<T>(sql, key);
+  sql << " LIMIT 1";
+  bool exists = false;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    exists = !conn.Query(sql.Cached(), 1).empty();
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return exists;
+}
+
 template <class T>
 StatusOr<std::optional<typename T::Model>> Find(Pool& pool, const typename T::Key& key) {
   std::optional<typename T::Model> found;
@@ -797,17 +813,7 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
   }
 
   StatusOr<bool> Exists(const NodeExecutionKey& key) override {
-    Sql sql(pool_->dialect());
-    sql << "SELECT \"node_executions\".\"id\" FROM \"node_executions\"";
-    WhereKey<NodeExecutionTraits>(sql, key);
-    sql << " LIMIT 1";
-    bool exists = false;
-    Status status = pool_->Run([&](Conn& conn) -> Status {
-      exists = !conn.Query(sql.Cached(), 1).empty();
-      return Status::Ok();
-    });
-    if (!status.ok()) return status;
-    return exists;
+    return ExistsRow<NodeExecutionTraits>(*pool_, key);
   }
 
   StatusOr<std::vector<NodeExecutionModel>> List(const ListInput& input) override {
@@ -858,6 +864,10 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
 
   StatusOr<TaskExecutionModel> Get(const TaskExecutionKey& key) override {
     return GetRow<TaskExecutionTraits>(*pool_, key);
+  }
+
+  StatusOr<bool> Exists(const TaskExecutionKey& key) override {
+    return ExistsRow<TaskExecutionTraits>(*pool_, key);
   }
 
   StatusOr<std::vector<TaskExecutionModel>> List(const ListInput& input) override {

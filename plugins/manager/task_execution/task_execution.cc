@@ -102,9 +102,10 @@ Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&,
   const auto key = TaskExecutionKeyOf(id);
   auto& repo = db.value()->TaskExecutions();
 
-  auto existing = repo.Get(key);
-  if (!existing.ok()) {
-    if (existing.status().code() != plugin::StatusCode::kNotFound) return existing.status();
+  // Existence only: the update below reads the row under its lock anyway.
+  auto existing = repo.Exists(key);
+  if (!existing.ok()) return existing.status();
+  if (!existing.value()) {
     // The first event of an attempt creates its row; its node execution must exist.
     const auto& node = e.parent_node_execution_id();
     auto exists = db.value()->NodeExecutions().Exists(key.node_execution);

@@ -431,6 +431,7 @@ class FLYTE_PLUGIN_API_EXPORT TaskExecutionRepo {
   virtual ~TaskExecutionRepo();
   virtual Status Create(const TaskExecutionModel& task_execution) = 0;
   virtual StatusOr<TaskExecutionModel> Get(const TaskExecutionKey& key) = 0;
+  virtual StatusOr<bool> Exists(const TaskExecutionKey& key) = 0;
   virtual StatusOr<std::vector<TaskExecutionModel>> List(const ListInput& input) = 0;
   virtual StatusOr<int64_t> Count(const ListInput& input) = 0;
   // As ExecutionRepo::Update (no event table for task executions).

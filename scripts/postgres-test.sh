@@ -9,9 +9,13 @@
 # it), uses trust authentication for local test use only, keeps its unix socket inside the data
 # directory and listens on 127.0.0.1 only. PostgreSQL refuses to run as root, so when run as
 # root the server runs as the `postgres` user (Debian's package creates it).
+# Tests run it without durability (fsync and synchronous_commit off); PG_DURABLE=1 keeps
+# PostgreSQL's production defaults, for benchmarks whose acknowledged writes must be durable.
 set -euo pipefail
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[[ "${PG_DURABLE:-0}" == 1 ]] && durability=""
 
 usage() {
   echo "usage: $0 start|stop STATE_FILE" >&2
@@ -77,7 +81,7 @@ start_cluster() {
     candidate=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
     port_in_use "$candidate" && continue
     if as_server_user "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 \
-        -o "-p $candidate -k $root/data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-p $candidate -k $root/data -c listen_addresses=127.0.0.1 $durability -c max_connections=200" \
         start >/dev/null 2>&1; then
       port="$candidate"
       break

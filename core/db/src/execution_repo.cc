@@ -584,6 +584,20 @@ std::vector<TableRef> AppendFrom(Sql& sql, const std::vector<Filter>& filters,
   return refs;
 }
 
+// Runs a query selecting SelectList<T>() and reads its rows.
+template <class T>
+StatusOr<std::vector<typename T::Model>> QueryModels(Pool& pool, const Sql& sql) {
+  std::vector<typename T::Model> out;
+  Status status = pool.Run([&](Conn& conn) -> Status {
+    for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) {
+      out.push_back(ReadRow<T>(conn.dialect(), row));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
 template <class T>
 StatusOr<std::vector<typename T::Model>> ListRows(Pool& pool, const ListInput& input,
                                                   const std::vector<JoinDef>& joins) {
@@ -594,15 +608,7 @@ StatusOr<std::vector<typename T::Model>> ListRows(Pool& pool, const ListInput& i
   if (Status s = AppendFilters(sql, input.filters, refs, {}, " WHERE "); !s.ok()) return s;
   if (Status s = AppendSort(sql, input.sort, refs.front()); !s.ok()) return s;
   AppendLimitOffset(sql, input.limit, input.offset);
-  std::vector<typename T::Model> out;
-  Status status = pool.Run([&](Conn& conn) -> Status {
-    for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) {
-      out.push_back(ReadRow<T>(conn.dialect(), row));
-    }
-    return Status::Ok();
-  });
-  if (!status.ok()) return status;
-  return out;
+  return QueryModels<T>(pool, sql);
 }
 
 // PostgreSQL plans "newest executions of launch plan X" by walking the project's newest
@@ -647,15 +653,7 @@ std::optional<StatusOr<std::vector<typename T::Model>>> ListThroughJoinedIds(
   sql << ") AS " << QuoteIdent(T::kTable);
   if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
   AppendLimitOffset(sql, input.limit, input.offset);
-  std::vector<typename T::Model> out;
-  Status status = pool.Run([&](Conn& conn) -> Status {
-    for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) {
-      out.push_back(ReadRow<T>(conn.dialect(), row));
-    }
-    return Status::Ok();
-  });
-  if (!status.ok()) return status;
-  return out;
+  return QueryModels<T>(pool, sql);
 }
 
 template <class T>

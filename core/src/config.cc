@@ -4,8 +4,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "embedded_config.h"
@@ -231,17 +237,6 @@ std::string TypeName(const json& v) {
   }
 }
 
-bool HasType(const std::string& type, const json& v) {
-  if (type == "integer") return v.is_number_integer();
-  if (type == "number") return v.is_number();
-  if (type == "string") return v.is_string();
-  if (type == "boolean") return v.is_boolean();
-  if (type == "array") return v.is_array();
-  if (type == "object") return v.is_object();
-  if (type == "null") return v.is_null();
-  return false;
-}
-
 std::string SchemaTypeName(const std::string& type) {
   if (type == "array") return "list";
   if (type == "object") return "map";
@@ -257,77 +252,230 @@ std::string Join(const std::vector<std::string>& parts, const std::string& last_
   return out;
 }
 
-// Checks `value` against the subset of JSON Schema the config schemas use (type, enum, minimum,
-// maximum, minLength, required, properties, additionalProperties, items), collecting every
-// problem rather than stopping at the first. A null value counts as absent, as readers do.
-void Check(const json& value, const json& schema, const std::string& path,
-           std::vector<ConfigProblem>& out) {
-  if (value.is_null() || !schema.is_object()) return;
-  if (auto t = schema.find("type"); t != schema.end()) {
-    std::vector<std::string> types;
-    if (t->is_string()) types.push_back(t->get<std::string>());
-    if (t->is_array()) {
-      for (const auto& item : *t) types.push_back(item.get<std::string>());
-    }
-    bool matches = std::any_of(types.begin(), types.end(),
-                               [&](const std::string& type) { return HasType(type, value); });
-    if (!matches) {
-      std::vector<std::string> names;
-      for (const auto& type : types) names.push_back(SchemaTypeName(type));
-      out.push_back({path, "expected " + Join(names, " or ") + ", got " + TypeName(value), false});
-      return;
-    }
-  }
-  if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
-    if (std::find(e->begin(), e->end(), value) == e->end()) {
-      std::vector<std::string> names;
-      for (const auto& item : *e) names.push_back(item.dump());
-      out.push_back({path, "expected one of " + Join(names, ", ") + ", got " + value.dump(), false});
-      return;
-    }
-  }
-  if (value.is_number()) {
-    if (auto m = schema.find("minimum"); m != schema.end() && value.get<double>() < m->get<double>()) {
-      out.push_back({path, "must be at least " + m->dump() + ", got " + value.dump(), false});
-    }
-    if (auto m = schema.find("maximum"); m != schema.end() && value.get<double>() > m->get<double>()) {
-      out.push_back({path, "must be at most " + m->dump() + ", got " + value.dump(), false});
-    }
-  }
-  if (value.is_string()) {
-    if (auto m = schema.find("minLength");
-        m != schema.end() && value.get<std::string>().size() < m->get<std::size_t>()) {
-      out.push_back({path, "must be at least " + m->dump() + " characters long", false});
-    }
-  }
-  auto sub_path = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
+const json& NoSchema() {
+  static const json empty = json::object();
+  return empty;
+}
+
+// The schema a map's member `key` is checked against: its property, else the
+// additionalProperties schema; nullptr when the schema says nothing about the key.
+const json* MemberSchema(const json& schema, const std::string& key) {
+  if (!schema.is_object()) return nullptr;
+  auto props = schema.find("properties");
+  if (props != schema.end() && props->is_object() && props->contains(key)) return &(*props)[key];
+  auto additional = schema.find("additionalProperties");
+  if (additional != schema.end() && additional->is_object()) return &*additional;
+  return nullptr;
+}
+
+const json& ItemSchema(const json& schema) {
+  if (!schema.is_object()) return NoSchema();
+  auto items = schema.find("items");
+  return items != schema.end() && items->is_object() ? *items : NoSchema();
+}
+
+// A copy without the null members the schema knows: readers treat an empty YAML key as absent,
+// so the schema must too (a required key given as `key:` is missing, not of the wrong type).
+// A null member the schema does not know stays, so it is still reported as an unknown key.
+json WithoutNulls(const json& value, const json& schema) {
   if (value.is_object()) {
-    if (auto r = schema.find("required"); r != schema.end() && r->is_array()) {
-      for (const auto& key : *r) {
-        if (!value.contains(key.get<std::string>()) || value[key.get<std::string>()].is_null()) {
-          out.push_back({sub_path(key.get<std::string>()), "required key missing", false});
-        }
-      }
-    }
-    auto props = schema.find("properties");
-    auto additional = schema.find("additionalProperties");
+    json out = json::object();
     for (const auto& [key, sub] : value.items()) {
-      if (props != schema.end() && props->contains(key)) {
-        Check(sub, (*props)[key], sub_path(key), out);
-      } else if (additional != schema.end() && additional->is_boolean() && !additional->get<bool>()) {
-        out.push_back({sub_path(key), "unknown key (ignored)", true});
-      } else if (additional != schema.end() && additional->is_object()) {
-        Check(sub, *additional, sub_path(key), out);
-      }
+      const json* sub_schema = MemberSchema(schema, key);
+      if (sub.is_null() && sub_schema) continue;
+      out[key] = WithoutNulls(sub, sub_schema ? *sub_schema : NoSchema());
     }
+    return out;
   }
   if (value.is_array()) {
-    if (auto items = schema.find("items"); items != schema.end()) {
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        Check(value[i], *items, path + "[" + std::to_string(i) + "]", out);
+    json out = json::array();
+    for (const auto& item : value) out.push_back(WithoutNulls(item, ItemSchema(schema)));
+    return out;
+  }
+  return value;
+}
+
+// One step of a key path: a map key or a list index. Steps order as the document lists them
+// (nlohmann keeps map keys sorted), so problems come out in document order.
+struct Step {
+  bool is_index = false;
+  std::size_t index = 0;
+  std::string key;
+  bool operator<(const Step& o) const { return is_index && o.is_index ? index < o.index : key < o.key; }
+  bool operator==(const Step& o) const { return is_index == o.is_index && index == o.index && key == o.key; }
+  bool operator!=(const Step& o) const { return !(*this == o); }
+};
+
+// A problem with where it sorts: the steps of the value it concerns, then what kind it is
+// (type, enum, range and length before the required keys an object lacks).
+struct Located {
+  std::vector<Step> at;
+  int rank = 0;
+  std::size_t order = 0;
+  ConfigProblem problem;
+};
+
+enum Rank { kKey = 0, kType, kEnum, kRange, kLength, kRequired, kOther };
+
+// valijson's error context (`<root>`, `[server]`, `[grpc]`, `[port]`; list items as `[0]`)
+// resolved against the validated document and its schema: the steps, dotted key path, value
+// and schema node there.
+struct Resolved {
+  std::vector<Step> at;
+  std::string path;
+  const json* value = nullptr;
+  const json* schema = nullptr;
+};
+
+std::string SubPath(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+Resolved Resolve(const std::vector<std::string>& context, const json& doc, const json& schema,
+                 const std::string& prefix) {
+  Resolved r{{}, prefix, &doc, &schema};
+  for (std::size_t i = 1; i < context.size(); ++i) {  // context[0] is "<root>"
+    std::string name = context[i];
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+      name = name.substr(1, name.size() - 2);
+    }
+    const json* value = r.value;
+    if (value && value->is_array()) {
+      std::size_t index = std::stoul(name);
+      r.at.push_back({true, index, ""});
+      r.path += "[" + name + "]";
+      r.value = index < value->size() ? &(*value)[index] : nullptr;
+      r.schema = &ItemSchema(*r.schema);
+      continue;
+    }
+    r.at.push_back({false, 0, name});
+    r.path = SubPath(r.path, name);
+    r.value = nullptr;
+    if (value && value->is_object()) {
+      if (auto it = value->find(name); it != value->end()) r.value = &*it;
+    }
+    const json* sub_schema = MemberSchema(*r.schema, name);
+    r.schema = sub_schema ? sub_schema : &NoSchema();
+  }
+  return r;
+}
+
+bool StartsWith(const std::string& text, std::string_view prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// The keys of the map at `r` that its schema does not declare (valijson names only the first).
+std::vector<std::string> UndeclaredKeys(const Resolved& r) {
+  std::vector<std::string> keys;
+  if (!r.value || !r.value->is_object()) return keys;
+  const json& node = *r.schema;
+  auto props = node.find("properties");
+  auto patterns = node.find("patternProperties");
+  for (const auto& [key, sub] : r.value->items()) {
+    bool declared = props != node.end() && props->is_object() && props->contains(key);
+    if (!declared && patterns != node.end() && patterns->is_object()) {
+      for (const auto& [pattern, unused] : patterns->items()) {
+        if (std::regex_search(key, std::regex(pattern))) declared = true;
       }
     }
+    if (!declared) keys.push_back(key);
   }
+  return keys;
+}
+
+// Turns one valijson error into the problems it stands for, phrased from the failing
+// constraint, the value at the error's path and the schema node there. Errors that only say
+// an enclosing map or list failed because of a member are dropped: the member's error says it.
+void Phrase(const valijson::ValidationResults::Error& error, const json& doc, const json& schema,
+            const std::string& prefix, std::vector<Located>& out) {
+  static constexpr std::string_view kMissing = "Missing required property '";
+  const std::string& d = error.description;
+  if (StartsWith(d, "Failed to validate against schema associated with property name") ||
+      StartsWith(d, "Failed to validate against additional properties schema") ||
+      StartsWith(d, "Failed to validate item #")) {
+    return;
+  }
+  Resolved r = Resolve(error.context, doc, schema, prefix);
+  if (r.value && r.value->is_null()) return;  // a null list item counts as absent, as readers do
+  const json& node = *r.schema;
+  auto add = [&](Rank rank, std::string message) {
+    out.push_back({r.at, rank, 0, {r.path, std::move(message), false}});
+  };
+  if (StartsWith(d, "Object contains a property that could not be validated")) {
+    for (const auto& key : UndeclaredKeys(r)) {
+      std::vector<Step> at = r.at;
+      at.push_back({false, 0, key});
+      out.push_back({std::move(at), kKey, 0, {SubPath(r.path, key), "unknown key (ignored)", true}});
+    }
+  } else if (StartsWith(d, kMissing)) {
+    std::string key = d.substr(kMissing.size(), d.rfind('\'') - kMissing.size());
+    std::size_t order = 0;
+    if (auto req = node.find("required"); req != node.end() && req->is_array()) {
+      order = std::find(req->begin(), req->end(), key) - req->begin();
+    }
+    out.push_back({r.at, kRequired, order, {SubPath(r.path, key), "required key missing", false}});
+  } else if (!r.value) {
+    add(kOther, d);
+  } else if (StartsWith(d, "Value type not permitted") && node.contains("type")) {
+    std::vector<std::string> names;
+    const json& t = node["type"];
+    if (t.is_string()) names.push_back(SchemaTypeName(t.get<std::string>()));
+    if (t.is_array()) {
+      for (const auto& item : t) names.push_back(SchemaTypeName(item.get<std::string>()));
+    }
+    add(kType, "expected " + Join(names, " or ") + ", got " + TypeName(*r.value));
+  } else if (StartsWith(d, "Failed to match against any enum values") && node.contains("enum")) {
+    std::vector<std::string> names;
+    for (const auto& item : node["enum"]) names.push_back(item.dump());
+    add(kEnum, "expected one of " + Join(names, ", ") + ", got " + r.value->dump());
+  } else if (StartsWith(d, "Expected number greater than or equal to") && node.contains("minimum")) {
+    add(kRange, "must be at least " + node["minimum"].dump() + ", got " + r.value->dump());
+  } else if (StartsWith(d, "Expected number less than or equal to") && node.contains("maximum")) {
+    add(kRange, "must be at most " + node["maximum"].dump() + ", got " + r.value->dump());
+  } else if (StartsWith(d, "String should be no fewer than") && node.contains("minLength")) {
+    add(kLength, "must be at least " + node["minLength"].dump() + " characters long");
+  } else {
+    add(kOther, d);  // a constraint the config schemas do not use yet: valijson's own words
+  }
+}
+
+// Validates `doc` against `schema_json` with valijson, collecting every error rather than
+// stopping at the first, and returns them as problems under `prefix`, in document order.
+std::vector<ConfigProblem> SchemaProblems(const json& doc, const json& schema_json,
+                                          const std::string& prefix) {
+  const json target = WithoutNulls(doc, schema_json);
+  valijson::Schema schema;
+  valijson::SchemaParser parser;
+  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_json);
+  parser.populateSchema(schema_adapter, schema);
+  // Strong types: "8080" is not an integer. Passing results makes valijson go on past a failure.
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target_adapter(target);
+  if (validator.validate(schema, target_adapter, &results)) return {};
+
+  std::vector<Located> found;
+  valijson::ValidationResults::Error error;
+  while (results.popError(error)) Phrase(error, target, schema_json, prefix, found);
+  std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
+    if (a.at != b.at) {
+      return std::lexicographical_compare(a.at.begin(), a.at.end(), b.at.begin(), b.at.end());
+    }
+    if (a.rank != b.rank) return a.rank < b.rank;
+    return a.order < b.order;
+  });
+  std::vector<ConfigProblem> problems;
+  const Located* last = nullptr;
+  for (const auto& f : found) {
+    // A value of the wrong type, or not among the allowed ones, is reported for that alone.
+    if (last && last->at == f.at && (last->rank == kType || last->rank == kEnum) &&
+        f.rank != kRequired && f.rank != kKey) {
+      continue;
+    }
+    problems.push_back(f.problem);
+    last = &f;
+  }
+  return problems;
 }
 
 // The plugin a pluginHost.load entry names: `name`, else the file name of `path` without
@@ -349,8 +497,7 @@ std::string PluginNameOf(const json& entry) {
 }  // namespace
 
 std::vector<ConfigProblem> Config::Validate() const {
-  std::vector<ConfigProblem> problems;
-  Check(root_, ParsedSchema(), "", problems);
+  std::vector<ConfigProblem> problems = SchemaProblems(root_, ParsedSchema(), "");
   // Each plugin section against the schema its plugin publishes under schemas/plugins/.
   const json* load = Find("pluginHost.load");
   if (load && load->is_array()) {
@@ -360,8 +507,8 @@ std::vector<ConfigProblem> Config::Validate() const {
       for (const auto& [name, text] : EmbeddedPluginSchemas()) {
         if (name != PluginNameOf(entry)) continue;
         json schema = json::parse(text);
-        std::vector<ConfigProblem> found;
-        Check(entry["config"], schema, "pluginHost.load[" + std::to_string(i) + "].config", found);
+        auto found = SchemaProblems(entry["config"], schema,
+                                    "pluginHost.load[" + std::to_string(i) + "].config");
         // A plugin that refuses unknown keys at start-up says so in its schema.
         bool refuses_unknown = schema.value("x-flyte-unknown-keys", std::string()) == "refused";
         for (auto& p : found) {

@@ -100,8 +100,17 @@ StatusOr<std::vector<PluginSpec>> PluginHost::SpecsFromConfig() const {
     PluginSpec spec;
     spec.config_key = "pluginHost.load[" + std::to_string(i) + "]";
     if (!entry.is_object()) return plugin::InvalidArgument(spec.config_key + ": must be a map with name or path");
-    spec.name = entry.value("name", std::string());
-    std::string path = entry.value("path", std::string());
+    // An empty value (`name:`) counts as absent; anything but a string is refused by key.
+    std::string path;
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"name", &spec.name}, {"path", &path}}) {
+      auto it = entry.find(key);
+      if (it == entry.end() || it->is_null()) continue;
+      if (!it->is_string()) {
+        return plugin::InvalidArgument(spec.config_key + "." + key + ": expected string, got " +
+                                       std::string(it->type_name()));
+      }
+      *out = it->get<std::string>();
+    }
     if (spec.name.empty() && path.empty()) {
       return plugin::InvalidArgument(spec.config_key + ": needs `name` (found in " + dir + ") or `path`");
     }

@@ -188,3 +188,27 @@ TEST_CASE("A plugin entry with neither name nor path is refused by key", "[plugi
   REQUIRE_FALSE(specs.ok());
   CHECK_THAT(specs.status().message(), Catch::Contains("pluginHost.load[0]"));
 }
+
+TEST_CASE("A plugin entry whose name or path is not a string is refused by key", "[plugin-load]") {
+  for (const auto& [yaml, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"pluginHost:\n  load:\n    - name: [a]\n", "pluginHost.load[0].name: expected string, got array"},
+           {"pluginHost:\n  load:\n    - nmae: x\n      name: null\n      path: {p: 1}\n",
+            "pluginHost.load[0].path: expected string, got object"}}) {
+    auto c = core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
+    REQUIRE(c.ok());
+    core::PluginHost host(*c, spdlog::default_logger(), std::make_shared<prometheus::Registry>(),
+                          core::ThisBuild());
+    auto specs = host.SpecsFromConfig();
+    REQUIRE_FALSE(specs.ok());
+    CHECK(specs.status().message() == expected);
+  }
+  auto c = core::Config::FromDocuments({"pluginHost:\n  load:\n    - nmae: x\n      name: null\n"},
+                                       [](const std::string&) { return std::nullopt; });
+  REQUIRE(c.ok());
+  core::PluginHost host(*c, spdlog::default_logger(), std::make_shared<prometheus::Registry>(),
+                        core::ThisBuild());
+  auto specs = host.SpecsFromConfig();
+  REQUIRE_FALSE(specs.ok());
+  CHECK_THAT(specs.status().message(), Catch::Contains("needs `name`"));
+}

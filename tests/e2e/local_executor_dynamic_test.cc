@@ -2,10 +2,13 @@
 // flytekit's @dynamic does) runs the workflow it describes as the node's children, nested
 // dynamics included, with what the admin then stores (children under the node, the compiled
 // closure for GetDynamicNodeWorkflow), and the ways it fails.
+#include <signal.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <thread>
-#include <unistd.h>
 
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "served_server.h"
@@ -177,8 +180,11 @@ core::Literal Int(int64_t v) {
 }
 
 core::WorkflowExecutionIdentifier Launch(DynamicServer& s, const core::Identifier& lp,
-                                         const std::string& name, int64_t x, int64_t y) {
+                                         const std::string& name, int64_t x, int64_t y,
+                                         bool interruptible = false, int max_parallelism = 0) {
   admin::ExecutionCreateRequest req;
+  req.mutable_spec()->set_max_parallelism(max_parallelism);
+  if (interruptible) req.mutable_spec()->mutable_interruptible()->set_value(true);
   req.set_project(kProject);
   req.set_domain(kDomain);
   req.set_name(name);
@@ -305,6 +311,8 @@ TEST_CASE("A dynamic task runs the workflow its futures.pb describes as the node
     INFO(node);
     REQUIRE(tasks.task_executions_size() == 1);
     CHECK(tasks.task_executions(0).closure().phase() == core::TaskExecution::SUCCEEDED);
+    CHECK(tasks.task_executions(0).closure().metadata().instance_class() ==
+          flyteidl::event::TaskExecutionMetadata::DEFAULT);
   }
 
   // The admin serves the compiled closure the node reported.
@@ -330,6 +338,7 @@ TEST_CASE("A dynamic task runs the workflow its futures.pb describes as the node
 
 TEST_CASE("A dynamic task inside a dynamic task runs its workflow one level further down",
           "[e2e]") {
+  // With max_parallelism 1: a dynamic node gives its slot to its children once its task is done.
   DynamicServer s;
   const auto add = AddTask();
   RegisterTask(s, add);
@@ -340,7 +349,7 @@ TEST_CASE("A dynamic task inside a dynamic task runs its workflow one level furt
       "outer", {"dynamic-nested", "{{.input}}", "{{.outputPrefix}}", TemplateFile(dyn)}, true);
   RegisterTask(s, outer);
   auto lp = RegisterWorkflow(s, "nested-wf", outer.id());
-  auto id = Launch(s, lp, "nested-run", 10, 1);
+  auto id = Launch(s, lp, "nested-run", 10, 1, false, 1);
   auto done = WaitTerminal(s, id);
   INFO(done.closure().error().message());
   REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
@@ -415,4 +424,59 @@ TEST_CASE("A malformed futures.pb or dynamic workflow fails the node clearly", "
   CHECK_THAT(b.closure().error().message(), Catch::Contains("nope"));
   // Nothing ran under the node.
   CHECK(Nodes(s, broken_id, "d").empty());
+}
+
+TEST_CASE("Aborting a run stops the dynamic node's running children", "[e2e]") {
+  DynamicServer s;
+  const std::string pid_file =
+      test::WriteTempFile("dynamic-" + std::to_string(getpid()) + "-sleeper.pid", "");
+  const auto sleeper = ProgramTask(
+      "sleeper", {"sleep", "{{.input}}", "{{.outputPrefix}}", "60", pid_file}, false);
+  RegisterTask(s, sleeper);
+  const auto dyn = ProgramTask(
+      "dyn-sleepy", {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(sleeper), "1"},
+      true);
+  RegisterTask(s, dyn);
+  auto lp = RegisterWorkflow(s, "sleepy-wf", dyn.id());
+  auto id = Launch(s, lp, "sleepy-run", 1, 1, /*interruptible=*/true);
+
+  // Wait for the child's process.
+  pid_t pid = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (pid == 0) {
+    std::ifstream in(pid_file);
+    in >> pid;
+    if (pid == 0) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  {
+    admin::ExecutionTerminateRequest req;
+    *req.mutable_id() = id;
+    req.set_cause("enough");
+    grpc::ClientContext ctx;
+    admin::ExecutionTerminateResponse resp;
+    auto st = s.stub->TerminateExecution(&ctx, req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
+  auto done = WaitTerminal(s, id);
+  CHECK(done.closure().phase() == core::WorkflowExecution::ABORTED);
+  CHECK(kill(pid, 0) != 0);
+  CHECK(Nodes(s, id)["d"].closure().phase() == core::NodeExecution::ABORTED);
+  auto child = Nodes(s, id, "d")["d-0-dn0"];
+  CHECK(child.closure().phase() == core::NodeExecution::ABORTED);
+
+  // The execution asked for interruptible tasks: the task events say so.
+  admin::TaskExecutionListRequest treq;
+  *treq.mutable_node_execution_id() = child.id();
+  treq.set_limit(10);
+  grpc::ClientContext tctx;
+  admin::TaskExecutionList tasks;
+  REQUIRE(s.stub->ListTaskExecutions(&tctx, treq, &tasks).ok());
+  REQUIRE(tasks.task_executions_size() == 1);
+  CHECK(tasks.task_executions(0).closure().phase() == core::TaskExecution::ABORTED);
+  CHECK(tasks.task_executions(0).closure().metadata().instance_class() ==
+        flyteidl::event::TaskExecutionMetadata::INTERRUPTIBLE);
 }

@@ -313,6 +313,8 @@ TEST_CASE("A dynamic task runs the workflow its futures.pb describes as the node
     CHECK(tasks.task_executions(0).closure().phase() == core::TaskExecution::SUCCEEDED);
     CHECK(tasks.task_executions(0).closure().metadata().instance_class() ==
           flyteidl::event::TaskExecutionMetadata::DEFAULT);
+    // The dynamic task's attempt reports no outputs of its own.
+    CHECK(tasks.task_executions(0).closure().output_uri().empty() == (std::string(node) == "d"));
   }
 
   // The admin serves the compiled closure the node reported.

@@ -1100,7 +1100,12 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
   if (ref.array == nullptr) {
     const std::string futures_uri = output_dir + "/futures.pb";
     if (store_.Size(futures_uri).ok()) {
-      task_event(core::TaskExecution::SUCCEEDED, nullptr);
+      // No outputs yet: propeller's task handler observes no output for a dynamic parent.
+      auto e = base;
+      e.set_phase(core::TaskExecution::SUCCEEDED);
+      *e.mutable_occurred_at() = Now();
+      *e.mutable_reported_at() = Now();
+      SendTaskEvent(ref, std::move(e));
       result.kind = AttemptResult::Kind::kSuccess;
       result.dynamic = true;
       return result;

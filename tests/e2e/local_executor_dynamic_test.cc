@@ -112,11 +112,11 @@ std::string TemplateFile(const core::TaskTemplate& t) {
 }
 
 core::TaskTemplate AddTask() {
-  return ProgramTask("add",
-                     {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}",
-                      "{{.rawOutputDataPrefix}}", "{{.checkpointOutputPrefix}}",
-                      "{{.prevCheckpointPrefix}}"},
-                     false);
+  return ProgramTask(
+      "add",
+      {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "{{.rawOutputDataPrefix}}",
+       "{{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}"},
+      false);
 }
 
 // A workflow of one node `d` running the task on x and y, with its cs and first as outputs;
@@ -288,8 +288,8 @@ TEST_CASE("A dynamic task runs the workflow its futures.pb describes as the node
   CHECK_THAT(d.closure().output_uri(),
              Catch::EndsWith("/flytesnacks-development-dyn-run/d/data/0/outputs.pb"));
   auto children = Nodes(s, id, "d");
-  CHECK(Keys(children) == std::vector<std::string>{"d-0-dn0", "d-0-dn1", "d-0-dn2",
-                                                   "d-0-end-node", "d-0-start-node"});
+  CHECK(Keys(children) == std::vector<std::string>{"d-0-dn0", "d-0-dn1", "d-0-dn2", "d-0-end-node",
+                                                   "d-0-start-node"});
   for (const auto& [key, n] : children) {
     INFO(key);
     CHECK(n.closure().phase() == core::NodeExecution::SUCCEEDED);
@@ -359,8 +359,7 @@ TEST_CASE("A dynamic task inside a dynamic task runs its workflow one level furt
   CHECK(Ints(outs.literals().at("cs")) == std::vector<int64_t>{11, 12});
   CHECK(outs.literals().at("first").scalar().primitive().integer() == 11);
   auto inner = Nodes(s, id, "d");
-  CHECK(Keys(inner) ==
-        std::vector<std::string>{"d-0-end-node", "d-0-inner", "d-0-start-node"});
+  CHECK(Keys(inner) == std::vector<std::string>{"d-0-end-node", "d-0-inner", "d-0-start-node"});
   CHECK(inner["d-0-inner"].metadata().is_dynamic());
   auto leaves = Nodes(s, id, "d-0-inner");
   // Past 20 characters propeller hashes the unique ids.
@@ -374,13 +373,12 @@ TEST_CASE("A dynamic task inside a dynamic task runs its workflow one level furt
 
 TEST_CASE("A failed dynamic child fails the run with its error", "[e2e]") {
   DynamicServer s;
-  const auto fragile =
-      ProgramTask("fragile", {"fail-if-a", "{{.input}}", "{{.outputPrefix}}", "3", "Boom", "a was 3"},
-                  false);
+  const auto fragile = ProgramTask(
+      "fragile", {"fail-if-a", "{{.input}}", "{{.outputPrefix}}", "3", "Boom", "a was 3"}, false);
   RegisterTask(s, fragile);
-  const auto dyn = ProgramTask(
-      "dyn-fragile", {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(fragile), "3"},
-      true);
+  const auto dyn =
+      ProgramTask("dyn-fragile",
+                  {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(fragile), "3"}, true);
   RegisterTask(s, dyn);
   auto lp = RegisterWorkflow(s, "fragile-wf", dyn.id());
   auto id = Launch(s, lp, "fragile-run", 2, 0);
@@ -400,7 +398,8 @@ TEST_CASE("A malformed futures.pb or dynamic workflow fails the node clearly", "
   DynamicServer s;
   const auto add = AddTask();
   RegisterTask(s, add);
-  const auto garbage = ProgramTask("garbled", {"bad-futures", "{{.input}}", "{{.outputPrefix}}"}, true);
+  const auto garbage =
+      ProgramTask("garbled", {"bad-futures", "{{.input}}", "{{.outputPrefix}}"}, true);
   RegisterTask(s, garbage);
   const auto broken = ProgramTask(
       "broken", {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(add), "2", "broken"},
@@ -432,12 +431,12 @@ TEST_CASE("Aborting a run stops the dynamic node's running children", "[e2e]") {
   DynamicServer s;
   const std::string pid_file =
       test::WriteTempFile("dynamic-" + std::to_string(getpid()) + "-sleeper.pid", "");
-  const auto sleeper = ProgramTask(
-      "sleeper", {"sleep", "{{.input}}", "{{.outputPrefix}}", "60", pid_file}, false);
+  const auto sleeper =
+      ProgramTask("sleeper", {"sleep", "{{.input}}", "{{.outputPrefix}}", "60", pid_file}, false);
   RegisterTask(s, sleeper);
-  const auto dyn = ProgramTask(
-      "dyn-sleepy", {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(sleeper), "1"},
-      true);
+  const auto dyn =
+      ProgramTask("dyn-sleepy",
+                  {"dynamic", "{{.input}}", "{{.outputPrefix}}", TemplateFile(sleeper), "1"}, true);
   RegisterTask(s, dyn);
   auto lp = RegisterWorkflow(s, "sleepy-wf", dyn.id());
   auto id = Launch(s, lp, "sleepy-run", 1, 1, /*interruptible=*/true);

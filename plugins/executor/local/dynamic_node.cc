@@ -55,12 +55,12 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
   auto bytes = store_.Read(futures_uri);
   core::DynamicJobSpec spec;
   if (!bytes.ok() || !spec.ParseFromString(bytes.value())) {
-    return fail(kPermanent,
-                BuildFailure(core::ExecutionError::SYSTEM,
-                             "unable to read futures file, maybe corrupted",
-                             "[system] Failed to read futures protobuf file., caused by: " +
-                                 (bytes.ok() ? std::string("proto: cannot parse invalid wire-format data")
-                                             : bytes.status().message())));
+    return fail(
+        kPermanent,
+        BuildFailure(core::ExecutionError::SYSTEM, "unable to read futures file, maybe corrupted",
+                     "[system] Failed to read futures protobuf file., caused by: " +
+                         (bytes.ok() ? std::string("proto: cannot parse invalid wire-format data")
+                                     : bytes.status().message())));
   }
   if (ref.scope->depth + 1 > kMaxNesting) {
     return fail(kPermanent, BuildFailure(core::ExecutionError::USER, "malformed dynamic workflow",
@@ -72,9 +72,9 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
   auto compiler =
       owner_.host().Plugins().Get<plugin::WorkflowCompiler>(plugin::plugin_id::kCompiler);
   if (!compiler) {
-    return fail(kPermanent, BuildFailure(core::ExecutionError::SYSTEM,
-                                         "failed to build dynamic workflow",
-                                         "no Compiler plugin is loaded"));
+    return fail(kPermanent,
+                BuildFailure(core::ExecutionError::SYSTEM, "failed to build dynamic workflow",
+                             "no Compiler plugin is loaded"));
   }
   auto built = BuildDynamicWorkflowSpec(spec, task, data_.execution_id, ref.unique_id,
                                         RandomDynamicVersion());
@@ -82,9 +82,9 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
   for (const auto& t : built.tasks) {
     auto compiled = compiler->CompileTask(t);
     if (!compiled.ok()) {
-      return fail(kPermanent, BuildFailure(core::ExecutionError::USER,
-                                           "failed to compile dynamic tasks",
-                                           compiled.status().message()));
+      return fail(kPermanent,
+                  BuildFailure(core::ExecutionError::USER, "failed to compile dynamic tasks",
+                               compiled.status().message()));
     }
     compiled_tasks.push_back(std::move(compiled.value()));
   }
@@ -102,10 +102,10 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
         plugin::plugin_id::kLaunchPlanManager);
     for (const auto& id : requirements->launch_plan_ids) {
       if (!manager) {
-        return fail(kPermanent, BuildFailure(core::ExecutionError::SYSTEM,
-                                             "unable to retrieve launchplan information " +
-                                                 LaunchPlanText(id),
-                                             "no LaunchPlanManager plugin is loaded"));
+        return fail(kPermanent,
+                    BuildFailure(core::ExecutionError::SYSTEM,
+                                 "unable to retrieve launchplan information " + LaunchPlanText(id),
+                                 "no LaunchPlanManager plugin is loaded"));
       }
       admin::ObjectGetRequest request;
       *request.mutable_id() = id;
@@ -194,13 +194,13 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
                                 source + "."));
     }
     auto outputs = store_.Read(source);
-    plugin::Status copied = outputs.ok() ? store_.Write(destination, outputs.value())
-                                         : outputs.status();
+    plugin::Status copied =
+        outputs.ok() ? store_.Write(destination, outputs.value()) : outputs.status();
     if (!copied.ok()) {
-      return fail(kPermanent, MakeError(core::ExecutionError::SYSTEM, "OutputsNotFound",
-                                        "Failed to copy subworkflow outputs from [" + source +
-                                            "] to [" + destination +
-                                            "]. Error: " + copied.message()));
+      return fail(kPermanent,
+                  MakeError(core::ExecutionError::SYSTEM, "OutputsNotFound",
+                            "Failed to copy subworkflow outputs from [" + source + "] to [" +
+                                destination + "]. Error: " + copied.message()));
     }
   }
   // Then the task's outputs are checked as a task's are (propeller's ValidateOutput).
@@ -212,8 +212,8 @@ Run::AttemptResult Run::RunDynamic(const NodeRef& ref, const core::TaskTemplate&
       mismatch = MakeError(core::ExecutionError::SYSTEM, "OutputsNotFound",
                            "Outputs not generated by task execution");
     } else {
-      mismatch = CheckOutputs(outputs.value(), outputs_uri, task.interface().outputs(),
-                              compiler.get());
+      mismatch =
+          CheckOutputs(outputs.value(), outputs_uri, task.interface().outputs(), compiler.get());
     }
     if (mismatch) return fail(AttemptResult::Kind::kRetryable, *mismatch);
   }

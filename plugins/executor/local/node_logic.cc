@@ -289,7 +289,8 @@ DynamicWorkflowSpec BuildDynamicWorkflowSpec(const core::DynamicJobSpec& spec,
     if (!seen.insert(t.id().SerializeAsString()).second) continue;
     core::TaskTemplate task = t;
     if (task.has_container() && parent_task.has_container()) {
-      for (const auto& kv : parent_task.container().config()) *task.mutable_container()->add_config() = kv;
+      for (const auto& kv : parent_task.container().config())
+        *task.mutable_container()->add_config() = kv;
     }
     out.tasks.push_back(std::move(task));
   }

@@ -66,11 +66,10 @@ struct DynamicWorkflowSpec {
   flyteidl::core::WorkflowTemplate workflow;
   std::vector<flyteidl::core::TaskTemplate> tasks;
 };
-DynamicWorkflowSpec BuildDynamicWorkflowSpec(const flyteidl::core::DynamicJobSpec& spec,
-                                             const flyteidl::core::TaskTemplate& parent_task,
-                                             const flyteidl::core::WorkflowExecutionIdentifier& execution,
-                                             const std::string& node_unique_id,
-                                             const std::string& version);
+DynamicWorkflowSpec BuildDynamicWorkflowSpec(
+    const flyteidl::core::DynamicJobSpec& spec, const flyteidl::core::TaskTemplate& parent_task,
+    const flyteidl::core::WorkflowExecutionIdentifier& execution, const std::string& node_unique_id,
+    const std::string& version);
 
 // k8s.io rand.String(n): n characters of "bcdfghjklmnpqrstvwxz2456789", the dynamic workflow's
 // version.

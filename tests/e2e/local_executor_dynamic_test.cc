@@ -362,13 +362,38 @@ TEST_CASE("A dynamic task inside a dynamic task runs its workflow one level furt
   CHECK(Keys(inner) == std::vector<std::string>{"d-0-end-node", "d-0-inner", "d-0-start-node"});
   CHECK(inner["d-0-inner"].metadata().is_dynamic());
   auto leaves = Nodes(s, id, "d-0-inner");
-  // Past 20 characters propeller hashes the unique ids.
+  // The start node's id passes 20 characters: propeller hashes it.
   REQUIRE(leaves.size() == 4);
+  CHECK(leaves.count("d-0-inner-0-dn0") == 1);
+  CHECK(leaves.count("d-0-inner-0-dn1") == 1);
+  CHECK(leaves.count("d-0-inner-0-end-node") == 1);
   for (const auto& [key, n] : leaves) {
     INFO(key);
     CHECK(n.closure().phase() == core::NodeExecution::SUCCEEDED);
     CHECK(n.metadata().spec_node_id() != "");
   }
+}
+
+TEST_CASE("A dynamic workflow's sub-workflows come from its own closure", "[e2e]") {
+  DynamicServer s;
+  const auto add = AddTask();
+  RegisterTask(s, add);
+  const auto dyn = ProgramTask(
+      "dyn-sub", {"dynamic-sub", "{{.input}}", "{{.outputPrefix}}", TemplateFile(add)}, true);
+  RegisterTask(s, dyn);
+  auto lp = RegisterWorkflow(s, "sub-wf", dyn.id());
+  auto id = Launch(s, lp, "dyn-sub-run", 4, 5);
+  auto done = WaitTerminal(s, id);
+  INFO(done.closure().error().message());
+  REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+  auto outs = Outputs(s, id);
+  CHECK(Ints(outs.literals().at("cs")) == std::vector<int64_t>{9});
+  CHECK(outs.literals().at("first").scalar().primitive().integer() == 9);
+  auto children = Nodes(s, id, "d");
+  REQUIRE(children.count("d-0-sw") == 1);
+  CHECK(children["d-0-sw"].metadata().is_parent_node());
+  auto grandchildren = Nodes(s, id, "d-0-sw");
+  CHECK(grandchildren.count("d-0-sw-0-s0") == 1);
 }
 
 TEST_CASE("A failed dynamic child fails the run with its error", "[e2e]") {

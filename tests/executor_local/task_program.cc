@@ -23,6 +23,9 @@
 //       bound to a node that does not exist)
 //   dynamic-nested <task.pb path>           futures.pb with one node `inner` of that (dynamic)
 //       task on a and b, its cs and first as outputs
+//   dynamic-sub <task.pb path>              futures.pb with a sub-workflow `dsub` (one node s0 of
+//       that task on its inputs a and b, output c) and one node `sw` of it on a and b; outputs
+//       cs = [sw.c] and first = sw.c
 //   bad-futures                             a futures.pb that is not a DynamicJobSpec
 #include <unistd.h>
 
@@ -267,6 +270,41 @@ int main(int argc, char** argv) {
     *spec.add_nodes() = TaskNode("inner", task, IntInput(inputs, "a"), IntInput(inputs, "b"));
     AddOutput(spec, "cs", PromiseBinding("inner", "cs"));
     AddOutput(spec, "first", PromiseBinding("inner", "first"));
+    WriteFile(prefix + "/futures.pb", spec.SerializeAsString());
+    return 0;
+  }
+  if (op == "dynamic-sub" && argc >= 5) {
+    core::TaskTemplate task;
+    if (!ReadTemplate(argv[4], task)) {
+      std::cerr << "cannot read the task template " << argv[4] << "\n";
+      return 3;
+    }
+    core::DynamicJobSpec spec;
+    *spec.add_tasks() = task;
+    spec.set_min_successes(1);
+    auto* sub = spec.add_subworkflows();
+    *sub->mutable_id() = task.id();
+    sub->mutable_id()->set_resource_type(core::WORKFLOW);
+    sub->mutable_id()->set_name("dsub");
+    *sub->mutable_interface()->mutable_inputs() = task.interface().inputs();
+    (*sub->mutable_interface()->mutable_outputs()->mutable_variables())["c"] =
+        task.interface().outputs().variables().at("c");
+    core::Node s0 = TaskNode("s0", task, 0, 0);
+    for (auto& input : *s0.mutable_inputs()) {
+      *input.mutable_binding() = PromiseBinding("start-node", input.var());
+    }
+    *sub->add_nodes() = s0;
+    auto* out = sub->add_outputs();
+    out->set_var("c");
+    *out->mutable_binding() = PromiseBinding("s0", "c");
+    core::Node sw = TaskNode("sw", task, IntInput(inputs, "a"), IntInput(inputs, "b"));
+    sw.clear_task_node();
+    *sw.mutable_workflow_node()->mutable_sub_workflow_ref() = sub->id();
+    *spec.add_nodes() = sw;
+    core::BindingData cs;
+    *cs.mutable_collection()->add_bindings() = PromiseBinding("sw", "c");
+    AddOutput(spec, "cs", cs);
+    AddOutput(spec, "first", PromiseBinding("sw", "c"));
     WriteFile(prefix + "/futures.pb", spec.SerializeAsString());
     return 0;
   }

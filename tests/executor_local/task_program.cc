@@ -18,6 +18,15 @@
 //   big-output <bytes>                      a valid outputs.pb of about that size
 //   big-error <bytes>                       an error.pb of about that size
 //   spew <bytes>                            that much on stdout, a pause, a last line, then adds
+//   dynamic <task.pb path> <n> [broken]     futures.pb (flytekit's @dynamic): n nodes dn<i> of
+//       that task on a + i and b, outputs cs = [dn<i>.c...] and first = dn0.c (broken: first
+//       bound to a node that does not exist)
+//   dynamic-nested <task.pb path>           futures.pb with one node `inner` of that (dynamic)
+//       task on a and b, its cs and first as outputs
+//   dynamic-sub <task.pb path>              futures.pb with a sub-workflow `dsub` (one node s0 of
+//       that task on its inputs a and b, output c) and one node `sw` of it on a and b; outputs
+//       cs = [sw.c] and first = sw.c
+//   bad-futures                             a futures.pb that is not a DynamicJobSpec
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,6 +37,7 @@
 #include <string>
 #include <thread>
 
+#include "flyteidl/core/dynamic_job.pb.h"
 #include "flyteidl/core/errors.pb.h"
 #include "flyteidl/core/literals.pb.h"
 #include "flyteidl/core/tasks.pb.h"
@@ -70,6 +80,46 @@ void WriteError(const std::string& prefix, bool recoverable, const std::string& 
                                             : core::ContainerError::NON_RECOVERABLE);
   doc.mutable_error()->set_origin(core::ExecutionError::USER);
   WriteFile(prefix + "/error.pb", doc.SerializeAsString());
+}
+
+bool ReadTemplate(const std::string& path, core::TaskTemplate& task) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return in && task.ParseFromString(buffer.str());
+}
+
+core::BindingData IntBinding(int64_t v) {
+  core::BindingData b;
+  b.mutable_scalar()->mutable_primitive()->set_integer(v);
+  return b;
+}
+
+core::BindingData PromiseBinding(const std::string& node, const std::string& var) {
+  core::BindingData b;
+  b.mutable_promise()->set_node_id(node);
+  b.mutable_promise()->set_var(var);
+  return b;
+}
+
+core::Node TaskNode(const std::string& id, const core::TaskTemplate& task, int64_t a, int64_t b) {
+  core::Node node;
+  node.set_id(id);
+  node.mutable_metadata()->set_name(id + "-name");
+  *node.mutable_task_node()->mutable_reference_id() = task.id();
+  auto* ia = node.add_inputs();
+  ia->set_var("a");
+  *ia->mutable_binding() = IntBinding(a);
+  auto* ib = node.add_inputs();
+  ib->set_var("b");
+  *ib->mutable_binding() = IntBinding(b);
+  return node;
+}
+
+void AddOutput(core::DynamicJobSpec& spec, const std::string& var, const core::BindingData& b) {
+  auto* o = spec.add_outputs();
+  o->set_var(var);
+  *o->mutable_binding() = b;
 }
 
 }  // namespace
@@ -183,6 +233,84 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::cout << "\nspew done" << std::endl;
     return Add(inputs, prefix, "spewed");
+  }
+  if (op == "dynamic" && argc >= 6) {
+    core::TaskTemplate task;
+    if (!ReadTemplate(argv[4], task)) {
+      std::cerr << "cannot read the task template " << argv[4] << "\n";
+      return 3;
+    }
+    const int n = std::atoi(argv[5]);
+    core::DynamicJobSpec spec;
+    *spec.add_tasks() = task;
+    spec.set_min_successes(n);
+    core::BindingData cs;
+    cs.mutable_collection();
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "dn" + std::to_string(i);
+      *spec.add_nodes() =
+          TaskNode(id, task, IntInput(inputs, "a") + i, IntInput(inputs, "b"));
+      *cs.mutable_collection()->add_bindings() = PromiseBinding(id, "c");
+    }
+    AddOutput(spec, "cs", cs);
+    const bool broken = argc >= 7 && std::string(argv[6]) == "broken";
+    AddOutput(spec, "first", PromiseBinding(broken ? "nope" : "dn0", "c"));
+    WriteFile(prefix + "/futures.pb", spec.SerializeAsString());
+    return 0;
+  }
+  if (op == "dynamic-nested" && argc >= 5) {
+    core::TaskTemplate task;
+    if (!ReadTemplate(argv[4], task)) {
+      std::cerr << "cannot read the task template " << argv[4] << "\n";
+      return 3;
+    }
+    core::DynamicJobSpec spec;
+    *spec.add_tasks() = task;
+    spec.set_min_successes(1);
+    *spec.add_nodes() = TaskNode("inner", task, IntInput(inputs, "a"), IntInput(inputs, "b"));
+    AddOutput(spec, "cs", PromiseBinding("inner", "cs"));
+    AddOutput(spec, "first", PromiseBinding("inner", "first"));
+    WriteFile(prefix + "/futures.pb", spec.SerializeAsString());
+    return 0;
+  }
+  if (op == "dynamic-sub" && argc >= 5) {
+    core::TaskTemplate task;
+    if (!ReadTemplate(argv[4], task)) {
+      std::cerr << "cannot read the task template " << argv[4] << "\n";
+      return 3;
+    }
+    core::DynamicJobSpec spec;
+    *spec.add_tasks() = task;
+    spec.set_min_successes(1);
+    auto* sub = spec.add_subworkflows();
+    *sub->mutable_id() = task.id();
+    sub->mutable_id()->set_resource_type(core::WORKFLOW);
+    sub->mutable_id()->set_name("dsub");
+    *sub->mutable_interface()->mutable_inputs() = task.interface().inputs();
+    (*sub->mutable_interface()->mutable_outputs()->mutable_variables())["c"] =
+        task.interface().outputs().variables().at("c");
+    core::Node s0 = TaskNode("s0", task, 0, 0);
+    for (auto& input : *s0.mutable_inputs()) {
+      *input.mutable_binding() = PromiseBinding("start-node", input.var());
+    }
+    *sub->add_nodes() = s0;
+    auto* out = sub->add_outputs();
+    out->set_var("c");
+    *out->mutable_binding() = PromiseBinding("s0", "c");
+    core::Node sw = TaskNode("sw", task, IntInput(inputs, "a"), IntInput(inputs, "b"));
+    sw.clear_task_node();
+    *sw.mutable_workflow_node()->mutable_sub_workflow_ref() = sub->id();
+    *spec.add_nodes() = sw;
+    core::BindingData cs;
+    *cs.mutable_collection()->add_bindings() = PromiseBinding("sw", "c");
+    AddOutput(spec, "cs", cs);
+    AddOutput(spec, "first", PromiseBinding("sw", "c"));
+    WriteFile(prefix + "/futures.pb", spec.SerializeAsString());
+    return 0;
+  }
+  if (op == "bad-futures") {
+    WriteFile(prefix + "/futures.pb", "\xff\xff\xff\xff not a dynamic job spec");
+    return 0;
   }
   if (op == "garbage") {
     WriteFile(prefix + "/outputs.pb", "\xff\xff\xff\xff not a literal map");

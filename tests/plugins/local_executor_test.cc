@@ -371,3 +371,81 @@ TEST_CASE("Nested node and child execution ids are propeller's", "[unit]") {
   CHECK(child[0] == 'f');
   CHECK(child != ChildExecutionName("a1b2c3d4e5f6g7h8i9j0", "n0", 1));
 }
+
+TEST_CASE("A futures.pb becomes propeller's dynamic workflow template and task list", "[unit]") {
+  core::TaskTemplate parent;
+  parent.mutable_id()->set_name("dyn");
+  auto* out = parent.mutable_interface()->mutable_outputs()->mutable_variables();
+  (*out)["o"].mutable_type()->set_simple(core::INTEGER);
+  (*parent.mutable_interface()->mutable_inputs()->mutable_variables())["i"]
+      .mutable_type()
+      ->set_simple(core::INTEGER);
+  (*parent.mutable_container()->add_config()).set_key("k");
+  parent.mutable_container()->mutable_config(0)->set_value("v");
+
+  core::DynamicJobSpec spec;
+  core::TaskTemplate child;
+  child.mutable_id()->set_name("add");
+  child.mutable_id()->set_version("1");
+  child.mutable_container()->add_command("run");
+  *spec.add_tasks() = child;
+  *spec.add_tasks() = child;  // listed twice: compiled once
+  core::TaskTemplate plugin_task;
+  plugin_task.mutable_id()->set_name("sql");
+  *spec.add_tasks() = plugin_task;
+  spec.add_nodes()->set_id("n0");
+  spec.add_nodes()->set_id("n1");
+  auto* o = spec.add_outputs();
+  o->set_var("o");
+  o->mutable_binding()->mutable_promise()->set_node_id("n1");
+
+  core::WorkflowExecutionIdentifier exec;
+  exec.set_project("p");
+  exec.set_domain("d");
+  exec.set_name("e");
+  auto built = BuildDynamicWorkflowSpec(spec, parent, exec, "sw-0-n3", "abcdefghij");
+  const auto& wf = built.workflow;
+  CHECK(wf.id().resource_type() == core::WORKFLOW);
+  CHECK(wf.id().project() == "p");
+  CHECK(wf.id().domain() == "d");
+  CHECK(wf.id().name() == "dynamic_sw-0-n3");
+  CHECK(wf.id().version() == "abcdefghij");
+  REQUIRE(wf.nodes_size() == 2);
+  CHECK(wf.nodes(1).id() == "n1");
+  REQUIRE(wf.outputs_size() == 1);
+  CHECK(wf.outputs(0).binding().promise().node_id() == "n1");
+  // The interface: the parent task's outputs, no inputs.
+  CHECK(wf.interface().outputs().variables().count("o") == 1);
+  CHECK(wf.interface().inputs().variables().empty());
+  REQUIRE(built.tasks.size() == 2);
+  REQUIRE(built.tasks[0].container().config_size() == 1);
+  CHECK(built.tasks[0].container().config(0).key() == "k");
+  CHECK_FALSE(built.tasks[1].has_container());
+}
+
+TEST_CASE("Dynamic workflow versions are ten characters of k8s's random alphabet", "[unit]") {
+  const std::string alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  const auto a = RandomDynamicVersion();
+  const auto b = RandomDynamicVersion();
+  CHECK(a.size() == 10);
+  CHECK(a.find_first_not_of(alphabet) == std::string::npos);
+  CHECK(a != b);
+  CHECK(RandomDynamicVersion(3).size() == 3);
+}
+
+TEST_CASE("A node is interruptible by its own metadata, else the execution's, else the workflow's",
+          "[unit]") {
+  core::NodeMetadata node;
+  flyteidl::admin::WorkflowExecutionConfig config;
+  core::WorkflowTemplate wf;
+  CHECK_FALSE(ResolveInterruptible(node, config, wf));
+  wf.mutable_metadata_defaults()->set_interruptible(true);
+  CHECK(ResolveInterruptible(node, config, wf));
+  config.mutable_interruptible()->set_value(false);
+  CHECK_FALSE(ResolveInterruptible(node, config, wf));
+  node.set_interruptible(true);
+  CHECK(ResolveInterruptible(node, config, wf));
+  node.set_interruptible(false);
+  config.mutable_interruptible()->set_value(true);
+  CHECK_FALSE(ResolveInterruptible(node, config, wf));
+}

@@ -37,7 +37,7 @@ void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
     EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
   };
   const auto* sub =
-      FindSubWorkflow(data_.workflow_closure, node.workflow_node().sub_workflow_ref());
+      FindSubWorkflow(ClosureOf(*ref.scope), node.workflow_node().sub_workflow_ref());
   if (sub == nullptr) {
     fail(MakeError(core::ExecutionError::SYSTEM, "SubWorkflowExecutionFailed",
                    "failed to find sub workflow with ID [" +
@@ -49,6 +49,7 @@ void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
   const std::string output_dir = Join(ref.data_dir, {"0"});
   Scope child;
   child.parent_scope = ref.scope;
+  Inherit(child, *ref.scope);
   child.parent = ParentInfo{ref.unique_id, 0};
   child.data_base = output_dir;
   std::vector<const core::Node*> nodes;
@@ -115,6 +116,7 @@ void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
   const std::string output_dir = Join(ref.data_dir, {"0"});
   Scope child;
   child.parent_scope = ref.scope;
+  Inherit(child, *ref.scope);
   child.parent = ParentInfo{ref.unique_id, 0};
   child.resolve_in = ref.scope;
   child.data_base = output_dir;
@@ -543,7 +545,14 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
     }
     size = 1;
   }
-  const core::TaskTemplate& task = *tasks_.at(TaskKey(array.node().task_node().reference_id()));
+  const core::TaskTemplate* task_template =
+      FindTask(*ref.scope, array.node().task_node().reference_id());
+  if (task_template == nullptr) {
+    fail(core::ExecutionError::SYSTEM, "BadSpecificationError",
+         "task [" + IdString(array.node().task_node().reference_id()) + "] not found");
+    return;
+  }
+  const core::TaskTemplate& task = *task_template;
   const std::string output_dir = Join(ref.data_dir, {"0"});
   ArrayRun run;
   run.task_id = task.id();
@@ -582,6 +591,7 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
   Scope child;
   child.wf = ref.scope->wf;
   child.parent_scope = ref.scope;
+  Inherit(child, *ref.scope);
   child.parent = ParentInfo{ref.unique_id, 0};
   child.data_base = output_dir;
   for (int i = 0; i < size; ++i) {

@@ -2,6 +2,8 @@
 #include "node_logic.h"
 
 #include <functional>
+#include <random>
+#include <set>
 
 #include "task_runtime.h"
 
@@ -261,6 +263,57 @@ BranchDecision DecideBranch(const core::BranchNode& branch, const core::LiteralM
   if (ie.has_error())
     return fail(kUserProvidedError, "[UserProvidedError] " + ie.error().message());
   return fail(kMalformedBranch, "[MalformedBranchUserError] No branch satisfied");
+}
+
+DynamicWorkflowSpec BuildDynamicWorkflowSpec(const core::DynamicJobSpec& spec,
+                                             const core::TaskTemplate& parent_task,
+                                             const core::WorkflowExecutionIdentifier& execution,
+                                             const std::string& node_unique_id,
+                                             const std::string& version) {
+  DynamicWorkflowSpec out;
+  auto& wf = out.workflow;
+  auto* id = wf.mutable_id();
+  id->set_resource_type(core::WORKFLOW);
+  id->set_project(execution.project());
+  id->set_domain(execution.domain());
+  id->set_name("dynamic_" + node_unique_id);
+  id->set_version(version);
+  *wf.mutable_nodes() = spec.nodes();
+  *wf.mutable_outputs() = spec.outputs();
+  if (parent_task.has_interface())
+    *wf.mutable_interface()->mutable_outputs() = parent_task.interface().outputs();
+  else
+    wf.mutable_interface();
+  std::set<std::string> seen;
+  for (const auto& t : spec.tasks()) {
+    if (!seen.insert(t.id().SerializeAsString()).second) continue;
+    core::TaskTemplate task = t;
+    if (task.has_container() && parent_task.has_container()) {
+      for (const auto& kv : parent_task.container().config())
+        *task.mutable_container()->add_config() = kv;
+    }
+    out.tasks.push_back(std::move(task));
+  }
+  return out;
+}
+
+std::string RandomDynamicVersion(int n) {
+  static constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::random_device device;
+  std::mt19937_64 gen(device());
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
+  std::string out;
+  for (int i = 0; i < n; ++i) out += kAlphabet[pick(gen)];
+  return out;
+}
+
+bool ResolveInterruptible(const core::NodeMetadata& node,
+                          const flyteidl::admin::WorkflowExecutionConfig& execution_config,
+                          const core::WorkflowTemplate& workflow) {
+  if (node.interruptible_value_case() == core::NodeMetadata::kInterruptible)
+    return node.interruptible();
+  if (execution_config.has_interruptible()) return execution_config.interruptible().value();
+  return workflow.metadata_defaults().interruptible();
 }
 
 }  // namespace flyte::plugins::executor

@@ -8,14 +8,19 @@
 #include <vector>
 
 #include "flyte/plugin/status.h"
+#include "flyteidl/admin/matchable_resource.pb.h"
 #include "flyteidl/core/condition.pb.h"
+#include "flyteidl/core/dynamic_job.pb.h"
+#include "flyteidl/core/execution.pb.h"
+#include "flyteidl/core/identifier.pb.h"
+#include "flyteidl/core/tasks.pb.h"
 #include "flyteidl/core/literals.pb.h"
 #include "flyteidl/core/workflow.pb.h"
 
 namespace flyte::plugins::executor {
 
-// The node that owns a nested scope (a sub-workflow's nodes, a branch's taken node): its unique
-// node execution id and its current attempt (propeller's ParentInfo).
+// The node that owns a nested scope (a sub-workflow's nodes, a branch's taken node, a dynamic
+// task's nodes): its unique node execution id and its current attempt (propeller's ParentInfo).
 struct ParentInfo {
   std::string unique_id;
   uint32_t attempt = 0;
@@ -51,5 +56,30 @@ plugin::StatusOr<bool> EvaluateBooleanExpression(const flyteidl::core::BooleanEx
 // branch.DecideBranch then the handler's mapping of its errors to a node failure.
 BranchDecision DecideBranch(const flyteidl::core::BranchNode& branch,
                             const flyteidl::core::LiteralMap& inputs);
+
+// What a dynamic task's futures.pb asks to run, before compilation (propeller's
+// buildDynamicWorkflowTemplate and compileTasks): a workflow named `dynamic_<node unique id>` in
+// the execution's project and domain, at `version`, with the spec's nodes and output bindings and
+// the parent task's outputs as its interface (no inputs); the spec's tasks, each once, their
+// containers given the parent container's config too.
+struct DynamicWorkflowSpec {
+  flyteidl::core::WorkflowTemplate workflow;
+  std::vector<flyteidl::core::TaskTemplate> tasks;
+};
+DynamicWorkflowSpec BuildDynamicWorkflowSpec(
+    const flyteidl::core::DynamicJobSpec& spec, const flyteidl::core::TaskTemplate& parent_task,
+    const flyteidl::core::WorkflowExecutionIdentifier& execution, const std::string& node_unique_id,
+    const std::string& version);
+
+// k8s.io rand.String(n): n characters of "bcdfghjklmnpqrstvwxz2456789", the dynamic workflow's
+// version.
+std::string RandomDynamicVersion(int n = 10);
+
+// Whether a node runs interruptible (propeller's NodeExecutionMetadata.IsInterruptible): the
+// node's own metadata when set, else the execution config's `interruptible` when set, else the
+// workflow's metadata defaults.
+bool ResolveInterruptible(const flyteidl::core::NodeMetadata& node,
+                          const flyteidl::admin::WorkflowExecutionConfig& execution_config,
+                          const flyteidl::core::WorkflowTemplate& workflow);
 
 }  // namespace flyte::plugins::executor

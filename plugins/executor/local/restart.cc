@@ -509,6 +509,13 @@ class Recovery {
           aborted = true;
           continue;
         default: {
+          if (ne.metadata().is_dynamic() ||
+              ne.closure().phase() == core::NodeExecution::DYNAMIC_RUNNING) {
+            // Its children ran under the attempt the restart stopped; a resumed walk would not
+            // know them.
+            why = "node " + node.id() + " is a dynamic node and had started";
+            return nullptr;
+          }
           if (task == nullptr) {
             why = "the task of node " + node.id() + " is not in the workflow";
             return nullptr;
@@ -552,6 +559,10 @@ class Recovery {
             case NodeResumePlan::Action::kSucceeded: {
               if (plan.output_dir.empty()) {
                 why = "the last attempt of node " + node.id() + " has no outputs location";
+                return nullptr;
+              }
+              if (m_.store->Size(plan.output_dir + "/futures.pb").ok()) {
+                why = "node " + node.id() + " is a dynamic node and had started";
                 return nullptr;
               }
               state.phase = ResumePoint::Node::Phase::kSucceeded;

@@ -11,6 +11,7 @@
 #include "flyte/plugin/call_context.h"
 #include "flyte/plugin/compiler.h"
 #include "flyte/plugin/managers.h"
+#include "flyteidl/core/dynamic_job.pb.h"
 #include "flyteidl/core/errors.pb.h"
 #include "node_logic.h"
 #include "restart.h"
@@ -189,12 +190,6 @@ Status CheckSupported(const core::CompiledWorkflowClosure& closure) {
   return CheckNodes(closure, tasks, closure.primary().template_(), 0);
 }
 
-struct Run::AttemptResult {
-  enum class Kind { kSuccess, kRetryable, kPermanent, kAborted } kind = Kind::kSuccess;
-  core::ExecutionError error;
-  std::string checkpoint_uri;
-};
-
 Run::Run(LocalExecutor& owner, plugin::ObjectStore& store, plugin::ExecutionData data)
     : owner_(owner), store_(store), data_(std::move(data)) {
   for (const auto& t : data_.workflow_closure.tasks())
@@ -322,10 +317,35 @@ core::ExecutionError Run::RunFailureNode(Scope& failed, const core::Node& failur
   scope.resolve_in = &failed;
   scope.data_base = failed.data_base;
   scope.original_error = &error;
+  scope.closure = failed.closure;
+  scope.in_dynamic_chain = failed.in_dynamic_chain;
+  scope.depth = failed.depth;
   InitScope(scope, *failed.wf, nullptr, {&failure_node});
   Coordinate(scope);
   std::lock_guard lock(mu_);
   return scope.failure ? *scope.failure : error;
+}
+
+const core::CompiledWorkflowClosure& Run::ClosureOf(const Scope& scope) const {
+  return scope.closure != nullptr ? *scope.closure : data_.workflow_closure;
+}
+
+const core::TaskTemplate* Run::FindTask(const Scope& scope, const core::Identifier& id) const {
+  if (scope.closure == nullptr) {
+    auto it = tasks_.find(TaskKey(id));
+    return it == tasks_.end() ? nullptr : it->second;
+  }
+  // A dynamic workflow's closure holds every task its nodes run.
+  for (const auto& t : scope.closure->tasks()) {
+    if (SameId(t.template_().id(), id)) return &t.template_();
+  }
+  return nullptr;
+}
+
+void Run::Inherit(Scope& child, Scope& parent) {
+  child.closure = parent.closure;
+  child.in_dynamic_chain = parent.in_dynamic_chain;
+  child.depth = parent.depth + 1;
 }
 
 bool Run::WaitFor(const Scope& scope, std::chrono::milliseconds d) {
@@ -430,6 +450,7 @@ event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& n
     e.mutable_parent_node_metadata()->set_node_id(scope.parent->unique_id);
     e.set_retry_group(std::to_string(scope.parent->attempt));
   }
+  if (scope.in_dynamic_chain) e.set_is_in_dynamic_chain(true);
   if (node.has_task_node()) *e.mutable_target_entity() = node.task_node().reference_id();
   if (node.has_array_node()) e.set_is_array(true);
   if (node.has_workflow_node()) {
@@ -557,7 +578,7 @@ bool Run::Coordinate(Scope& scope) {
         SendWorkflowEvent(core::WorkflowExecution::FAILING, &error, "");
         lock.lock();
       } else {
-        scope.abort_reason = "subworkflow failed";
+        scope.abort_reason = scope.failure_abort_reason;
       }
       continue;
     }
@@ -618,7 +639,7 @@ void Run::EndNode(const NodeRef& ref, NodePhase phase, const std::string& output
   std::optional<core::ExecutionError> err;
   if (error != nullptr) err = *error;
   FinishNode(*ref.scope, ref.node->id(), phase, err,
-             CountsAsTask(*ref.node) && ref.array == nullptr);
+             CountsAsTask(*ref.node) && ref.array == nullptr && !ref.slot_released);
 }
 
 void Run::RunNode(Scope* scope, const std::string& node_id) {
@@ -673,9 +694,16 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
     queued.set_input_uri(input_uri);
     SendNodeEvent(std::move(queued));
   }
-  if (node.has_task_node()) {
-    RunTaskNode(ref, *tasks_.at(TaskKey(node.task_node().reference_id())), input_uri,
-                inputs.value());
+  const core::TaskTemplate* task =
+      node.has_task_node() ? FindTask(*scope, node.task_node().reference_id()) : nullptr;
+  if (node.has_task_node() && task == nullptr) {
+    auto error = MakeError(core::ExecutionError::SYSTEM, "BadSpecificationError",
+                           "task [" + IdString(node.task_node().reference_id()) + "] not found");
+    auto e = NodeEvent(*scope, node, core::NodeExecution::FAILED);
+    e.set_input_uri(input_uri);
+    EndNode(ref, NodePhase::kFailed, "", &error, std::move(e));
+  } else if (node.has_task_node()) {
+    RunTaskNode(ref, *task, input_uri, inputs.value());
   } else if (node.has_workflow_node() && node.workflow_node().has_launchplan_ref()) {
     RunLaunchPlanNode(ref, input_uri, inputs.value());
   } else if (node.has_workflow_node()) {
@@ -697,6 +725,19 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
 
 void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
                       const std::string& input_uri, const core::LiteralMap& inputs) {
+  uint32_t attempts = 0, system_failures = 0;
+  if (resume_ && ref.scope == &top_) {
+    if (auto it = resume_->nodes.find(ref.node->id()); it != resume_->nodes.end()) {
+      attempts = it->second.next_attempt;
+      system_failures = it->second.system_failures;
+    }
+  }
+  TaskAttempts(ref, task, input_uri, inputs, attempts, system_failures, false);
+}
+
+void Run::TaskAttempts(NodeRef ref, const core::TaskTemplate& task, std::string input_uri,
+                       core::LiteralMap inputs, uint32_t attempts, uint32_t system_failures,
+                       bool dynamic_pending) {
   const core::Node& node = *ref.node;
   uint32_t max_attempts = 1;
   if (node.metadata().retries().retries() != 0) {
@@ -704,16 +745,11 @@ void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
   } else if (task.metadata().retries().retries() != 0) {
     max_attempts = task.metadata().retries().retries() + 1;
   }
-  uint32_t attempts = 0, system_failures = 0;
-  if (resume_ && ref.scope == &top_) {
-    if (auto it = resume_->nodes.find(node.id()); it != resume_->nodes.end()) {
-      attempts = it->second.next_attempt;
-      system_failures = it->second.system_failures;
-    }
-  }
-  auto node_event = [&](core::NodeExecution::Phase phase) {
+  // Once a task left a futures.pb, propeller's node events say the node is dynamic.
+  auto node_event = [&](core::NodeExecution::Phase phase, bool dynamic) {
     auto e = NodeEvent(*ref.scope, node, phase);
     e.set_input_uri(input_uri);
+    if (dynamic) e.set_is_dynamic(true);
     return e;
   };
   while (true) {
@@ -726,22 +762,49 @@ void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
     }
     if (cancelled) {
       r.kind = AttemptResult::Kind::kAborted;
+      r.dynamic = dynamic_pending;
+    } else if (dynamic_pending) {
+      dynamic_pending = false;
+      r = RunDynamic(ref, task, output_dir, attempts);
     } else {
       r = RunAttempt(ref, task, output_dir, inputs, attempts);
+      if (r.kind == AttemptResult::Kind::kSuccess && r.dynamic) {
+        // The dynamic workflow's nodes need the workers: the node waits for them on a thread of
+        // its own, and gives back its max_parallelism slot, which its children take.
+        {
+          std::lock_guard lock(mu_);
+          if (!ref.slot_released) {
+            --running_tasks_;
+            ref.slot_released = true;
+          }
+          ref.scope->threads.emplace_back([this, ref, &task, input_uri, inputs, attempts,
+                                           system_failures] {
+            TaskAttempts(ref, task, input_uri, inputs, attempts, system_failures, true);
+          });
+        }
+        cv_.notify_all();
+        return;
+      }
     }
     switch (r.kind) {
       case AttemptResult::Kind::kSuccess: {
-        auto e = node_event(core::NodeExecution::SUCCEEDED);
-        e.set_output_uri(output_dir + "/outputs.pb");
-        e.mutable_task_node_metadata()->set_checkpoint_uri(r.checkpoint_uri);
+        auto e = node_event(core::NodeExecution::SUCCEEDED, r.dynamic);
+        if (!r.dynamic) {
+          e.set_output_uri(output_dir + "/outputs.pb");
+          e.mutable_task_node_metadata()->set_checkpoint_uri(r.checkpoint_uri);
+        } else if (task.interface().outputs().variables_size() > 0) {
+          e.set_output_uri(output_dir + "/outputs.pb");
+        }
         EndNode(ref, NodePhase::kSucceeded, output_dir, nullptr, std::move(e));
         return;
       }
       case AttemptResult::Kind::kAborted:
-        EndNode(ref, NodePhase::kAborted, "", nullptr, node_event(core::NodeExecution::ABORTED));
+        EndNode(ref, NodePhase::kAborted, "", nullptr,
+                node_event(core::NodeExecution::ABORTED, r.dynamic));
         return;
       case AttemptResult::Kind::kPermanent:
-        EndNode(ref, NodePhase::kFailed, "", &r.error, node_event(core::NodeExecution::FAILED));
+        EndNode(ref, NodePhase::kFailed, "", &r.error,
+                node_event(core::NodeExecution::FAILED, r.dynamic));
         return;
       case AttemptResult::Kind::kRetryable:
         break;
@@ -768,7 +831,8 @@ void Run::RunTaskNode(const NodeRef& ref, const core::TaskTemplate& task,
                                "] currentAttempt done. Last Error: " +
                                core::ExecutionError::ErrorKind_Name(r.error.kind()) +
                                "::" + r.error.message());
-    EndNode(ref, NodePhase::kFailed, "", &error, node_event(core::NodeExecution::FAILED));
+    EndNode(ref, NodePhase::kFailed, "", &error,
+            node_event(core::NodeExecution::FAILED, r.dynamic));
     return;
   }
 }
@@ -801,6 +865,12 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
   base.mutable_metadata()->set_plugin_identifier("local");
   base.set_event_version(1);
   base.set_input_uri(data_dir + "/inputs.pb");
+  // Nothing differs for a local process; the event tells the instance class propeller would ask.
+  base.mutable_metadata()->set_instance_class(
+      ResolveInterruptible(node.metadata(), data_.parameters.execution_config,
+                           data_.workflow_closure.primary().template_())
+          ? event::TaskExecutionMetadata::INTERRUPTIBLE
+          : event::TaskExecutionMetadata::DEFAULT);
   auto task_event = [&](core::TaskExecution::Phase phase, const core::ExecutionError* error) {
     auto e = base;
     e.set_phase(phase);
@@ -1024,6 +1094,22 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
                           "[" + ref.unique_id + "] terminated with exit code (" +
                               std::to_string(WEXITSTATUS(*status)) + "). Output:\n" +
                               FileTail(log_file, 2048)));
+  }
+  // A dynamic task (flytekit's @dynamic) leaves a futures.pb; its outputs come from the workflow
+  // it describes, so propeller's task handler does not check them now.
+  if (ref.array == nullptr) {
+    const std::string futures_uri = output_dir + "/futures.pb";
+    if (store_.Size(futures_uri).ok()) {
+      // No outputs yet: propeller's task handler observes no output for a dynamic parent.
+      auto e = base;
+      e.set_phase(core::TaskExecution::SUCCEEDED);
+      *e.mutable_occurred_at() = Now();
+      *e.mutable_reported_at() = Now();
+      SendTaskEvent(ref, std::move(e));
+      result.kind = AttemptResult::Kind::kSuccess;
+      result.dynamic = true;
+      return result;
+    }
   }
   if (task.interface().outputs().variables_size() > 0) {
     const std::string outputs_uri = output_dir + "/outputs.pb";

@@ -83,6 +83,13 @@ class Run : public std::enable_shared_from_this<Run> {
     std::string abort_reason;
     std::vector<std::thread> threads;                                // nodes other than task nodes
     const flyteidl::core::ExecutionError* original_error = nullptr;  // a failure node's scope
+    // Where the scope's tasks and sub-workflows are found: a dynamic workflow's closure, or null
+    // for the execution's. Inherited by the scopes below.
+    const flyteidl::core::CompiledWorkflowClosure* closure = nullptr;
+    bool in_dynamic_chain = false;  // under a dynamic node: events say is_in_dynamic_chain
+    int depth = 0;                  // scopes above this one
+    // Why a failed node aborts its running siblings here.
+    std::string failure_abort_reason = "subworkflow failed";
   };
   // An array node running: what its task events need.
   struct ArrayRun {
@@ -101,6 +108,9 @@ class Run : public std::enable_shared_from_this<Run> {
     std::string input_dir;      // where inputs.pb is, when not data_dir (array sub-nodes)
     ArrayRun* array = nullptr;  // set for an array's sub-node
     int array_index = -1;
+    // A dynamic node gives back its max_parallelism slot once its task is done (its children
+    // take slots of their own).
+    bool slot_released = false;
   };
   struct AttemptResult;
 
@@ -115,6 +125,20 @@ class Run : public std::enable_shared_from_this<Run> {
                    const flyteidl::core::LiteralMap& inputs);
   void RunTaskNode(const NodeRef& ref, const flyteidl::core::TaskTemplate& task,
                    const std::string& input_uri, const flyteidl::core::LiteralMap& inputs);
+  // The attempts of a task node from `attempts` on; with `dynamic_pending`, attempt `attempts`
+  // ended with a futures.pb and its dynamic workflow runs first (on a thread of the node's own).
+  void TaskAttempts(NodeRef ref, const flyteidl::core::TaskTemplate& task, std::string input_uri,
+                    flyteidl::core::LiteralMap inputs, uint32_t attempts, uint32_t system_failures,
+                    bool dynamic_pending);
+  // Compiles and runs the dynamic workflow the attempt's futures.pb describes as the node's
+  // children, then takes its outputs (propeller's dynamic node handler).
+  AttemptResult RunDynamic(const NodeRef& ref, const flyteidl::core::TaskTemplate& task,
+                           const std::string& output_dir, uint32_t attempt);
+  const flyteidl::core::TaskTemplate* FindTask(const Scope& scope,
+                                               const flyteidl::core::Identifier& id) const;
+  const flyteidl::core::CompiledWorkflowClosure& ClosureOf(const Scope& scope) const;
+  // A child scope under `parent`: what it inherits (closure, dynamic chain, depth).
+  static void Inherit(Scope& child, Scope& parent);
   AttemptResult RunAttempt(const NodeRef& ref, const flyteidl::core::TaskTemplate& task,
                            const std::string& output_dir, const flyteidl::core::LiteralMap& inputs,
                            uint32_t attempt);
@@ -190,6 +214,14 @@ class Run : public std::enable_shared_from_this<Run> {
   std::atomic<bool> finished_{false};
   std::thread thread_;
   std::optional<ResumePoint> resume_;  // set before Start only
+};
+
+// How one attempt of a task node ended (or the dynamic workflow it left).
+struct Run::AttemptResult {
+  enum class Kind { kSuccess, kRetryable, kPermanent, kAborted } kind = Kind::kSuccess;
+  flyteidl::core::ExecutionError error;
+  std::string checkpoint_uri;
+  bool dynamic = false;  // the task left a futures.pb / the result of its dynamic workflow
 };
 
 // Whether this executor can run every node of the workflow; the reason when not.

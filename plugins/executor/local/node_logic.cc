@@ -21,22 +21,6 @@ constexpr int kMaxChildExecutionLength = 20;  // subworkflow.maxLengthForSubWork
 constexpr char kMalformedBranch[] = "MalformedBranchUserError";
 constexpr char kUserProvidedError[] = "UserProvidedError";
 
-std::string Base32(const unsigned char* bytes, std::size_t n) {
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz123456";
-  std::string out;
-  uint64_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    buffer = (buffer << 8) | bytes[i];
-    bits += 8;
-    while (bits >= 5) {
-      out += kAlphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
-  return out;
-}
 
 // flytestdlib errors render as "[code] message"; `code` receives the code.
 plugin::Status CodedError(std::string* code_out, const std::string& code,
@@ -197,7 +181,7 @@ std::string FixedLengthUniqueIdForParts64(int max_length, const std::vector<std:
   }
   unsigned char bytes[8];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(h >> (56 - 8 * i));
-  return "f" + Base32(bytes, 8);
+  return "f" + PropellerBase32(bytes, 8);
 }
 
 plugin::StatusOr<bool> EvaluateBooleanExpression(const core::BooleanExpression& expr,

@@ -222,6 +222,23 @@ StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>
   return out;
 }
 
+std::string PropellerBase32(const unsigned char* bytes, std::size_t n) {
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz123456";
+  std::string out;
+  uint64_t buffer = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    buffer = (buffer << 8) | bytes[i];
+    bits += 8;
+    while (bits >= 5) {
+      out += kAlphabet[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
 std::string FixedLengthUniqueIdForParts(int max_length, const std::vector<std::string>& parts) {
   std::string joined;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -233,20 +250,7 @@ std::string FixedLengthUniqueIdForParts(int max_length, const std::vector<std::s
   const unsigned char bytes[4] = {
       static_cast<unsigned char>(h >> 24), static_cast<unsigned char>(h >> 16),
       static_cast<unsigned char>(h >> 8), static_cast<unsigned char>(h)};
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz123456";
-  std::string out = "f";
-  uint64_t buffer = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += kAlphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
-  return out;
+  return "f" + PropellerBase32(bytes, sizeof(bytes));
 }
 
 std::string Base36ShardPrefix(const std::string& key) {

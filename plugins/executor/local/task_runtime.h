@@ -43,6 +43,9 @@ plugin::StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std:
 // How flyteplugins prints a literal into a command line ({{.Inputs.x}}).
 plugin::StatusOr<std::string> SerializeLiteral(const flyteidl::core::Literal& literal);
 
+// Base32 with propeller's lower-case alphabet (a-z, 1-6) and no padding.
+std::string PropellerBase32(const unsigned char* bytes, std::size_t n);
+
 // encoding.FixedLengthUniqueIDForParts: the parts joined by '-', or "f" + base32(fnv32a) when
 // longer than max_length.
 std::string FixedLengthUniqueIdForParts(int max_length, const std::vector<std::string>& parts);

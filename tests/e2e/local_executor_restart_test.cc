@@ -1,7 +1,6 @@
 // flyte_executor_local across a server restart (SIGKILL mid-run, then a new server on the same
 // database, storage and scratch directory) and against tasks that write the wrong thing: every
 // run ends with a clear state and the server keeps serving.
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>

@@ -7,7 +7,6 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include "flyteidl/service/admin.grpc.pb.h"

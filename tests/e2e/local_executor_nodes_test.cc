@@ -9,7 +9,7 @@
 
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "flyteidl/service/signal.grpc.pb.h"
-#include "served_server.h"
+#include "local_executor_support.h"
 #include "test_support.h"
 
 // The admin still fills the deprecated closure output_uri fields.
@@ -21,102 +21,18 @@ namespace core = flyteidl::core;
 
 namespace {
 
-constexpr const char* kProject = "flytesnacks";
-constexpr const char* kDomain = "development";
-constexpr const char* kVersion = "v1";
+using namespace flyte::test::local;
 
-struct NodesServer {
-  NodesServer()
-      : served(
-            "    - name: flyte_manager_project\n"
-            "    - name: flyte_manager_task\n"
-            "    - name: flyte_manager_workflow\n"
-            "    - name: flyte_manager_launch_plan\n"
-            "    - name: flyte_manager_signal\n"
-            "    - name: flyte_manager_execution\n"
-            "    - name: flyte_manager_node_execution\n"
-            "    - name: flyte_manager_task_execution\n"
-            "    - name: flyte_executor_local\n"
-            "      config:\n"
-            "        terminationGracePeriod: 2000\n"),
-        stub(flyteidl::service::AdminService::NewStub(served.channel())),
-        signals(flyteidl::service::SignalService::NewStub(served.channel())) {}
-  test::ServedServer served;
-  std::unique_ptr<flyteidl::service::AdminService::Stub> stub;
-  std::unique_ptr<flyteidl::service::SignalService::Stub> signals;
-};
-
-core::Identifier Id(core::ResourceType type, const std::string& name) {
-  core::Identifier id;
-  id.set_resource_type(type);
-  id.set_project(kProject);
-  id.set_domain(kDomain);
-  id.set_name(name);
-  id.set_version(kVersion);
-  return id;
-}
-
-core::LiteralType Simple(core::SimpleType t) {
-  core::LiteralType type;
-  type.set_simple(t);
-  return type;
-}
-
-core::Literal Int(int64_t v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_integer(v);
-  return l;
-}
-
-core::Literal Bool(bool v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_boolean(v);
-  return l;
-}
-
-core::BindingData Promise(const std::string& node, const std::string& var) {
-  core::BindingData b;
-  b.mutable_promise()->set_node_id(node);
-  b.mutable_promise()->set_var(var);
-  return b;
-}
-
-core::BindingData Scalar(int64_t v) {
-  core::BindingData b;
-  *b.mutable_scalar() = Int(v).scalar();
-  return b;
-}
-
-// A task of the stand-in program: a, b (integers) in, c (integer) and info (string) out.
-void RegisterProgramTask(NodesServer& s, const std::string& name,
-                         const std::vector<std::string>& args) {
-  admin::TaskCreateRequest req;
-  *req.mutable_id() = Id(core::TASK, name);
-  auto* t = req.mutable_spec()->mutable_template_();
-  *t->mutable_id() = req.id();
-  t->set_type("python-task");
-  t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
-  t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
-  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["a"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["b"].mutable_type() = Simple(core::INTEGER);
-  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
-  *(*out)["c"].mutable_type() = Simple(core::INTEGER);
-  *(*out)["info"].mutable_type() = Simple(core::STRING);
-  auto* c = t->mutable_container();
-  c->set_image("local/none:latest");
-  c->add_command(LOCAL_TASK_PROGRAM);
-  for (const auto& a : args) c->add_args(a);
-  grpc::ClientContext ctx;
-  admin::TaskCreateResponse resp;
-  auto st = s.stub->CreateTask(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+// The servers here also serve the SignalService, which gates wait on.
+ServerOptions Options() {
+  ServerOptions options;
+  options.signal = true;
+  return options;
 }
 
 // The add task: c = a + b.
-void RegisterAdd(NodesServer& s) {
-  RegisterProgramTask(
+void RegisterAdd(LocalServer& s) {
+  RegisterTask(
       s, "add",
       {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "{{.rawOutputDataPrefix}}",
        "{{.checkpointOutputPrefix}}", "{{.prevCheckpointPrefix}}"});
@@ -124,155 +40,7 @@ void RegisterAdd(NodesServer& s) {
 
 // A node running the add task on a and b.
 core::Node AddNode(const std::string& id, const core::BindingData& a, const core::BindingData& b) {
-  core::Node node;
-  node.set_id(id);
-  node.mutable_metadata()->set_name(id + "-name");
-  *node.mutable_task_node()->mutable_reference_id() = Id(core::TASK, "add");
-  auto* ia = node.add_inputs();
-  ia->set_var("a");
-  *ia->mutable_binding() = a;
-  auto* ib = node.add_inputs();
-  ib->set_var("b");
-  *ib->mutable_binding() = b;
-  return node;
-}
-
-void Bind(core::Node& node, const std::string& var, const core::BindingData& data) {
-  auto* b = node.add_inputs();
-  b->set_var(var);
-  *b->mutable_binding() = data;
-}
-
-// A workflow template with integer inputs x, y and integer outputs bound as given.
-core::WorkflowTemplate Template(
-    const std::string& name, const std::vector<core::Node>& nodes,
-    const std::vector<std::pair<std::string, core::BindingData>>& outputs) {
-  core::WorkflowTemplate wf;
-  *wf.mutable_id() = Id(core::WORKFLOW, name);
-  auto* in = wf.mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["x"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["y"].mutable_type() = Simple(core::INTEGER);
-  auto* out = wf.mutable_interface()->mutable_outputs()->mutable_variables();
-  for (const auto& [var, binding] : outputs) {
-    *(*out)[var].mutable_type() = Simple(core::INTEGER);
-    auto* o = wf.add_outputs();
-    o->set_var(var);
-    *o->mutable_binding() = binding;
-  }
-  for (const auto& n : nodes) *wf.add_nodes() = n;
-  return wf;
-}
-
-// Registers the workflow (with its sub-workflows) and its default launch plan (x, y required).
-core::Identifier Register(NodesServer& s, const core::WorkflowTemplate& wf,
-                          const std::vector<core::WorkflowTemplate>& subs = {}) {
-  admin::WorkflowCreateRequest req;
-  *req.mutable_id() = wf.id();
-  *req.mutable_spec()->mutable_template_() = wf;
-  for (const auto& sub : subs) *req.mutable_spec()->add_sub_workflows() = sub;
-  {
-    grpc::ClientContext ctx;
-    admin::WorkflowCreateResponse resp;
-    auto st = s.stub->CreateWorkflow(&ctx, req, &resp);
-    INFO(st.error_message());
-    REQUIRE(st.ok());
-  }
-  admin::LaunchPlanCreateRequest lp;
-  *lp.mutable_id() = Id(core::LAUNCH_PLAN, wf.id().name());
-  *lp.mutable_spec()->mutable_workflow_id() = wf.id();
-  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
-  for (const char* v : {"x", "y"}) {
-    *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
-    (*params)[v].set_required(true);
-  }
-  grpc::ClientContext ctx;
-  admin::LaunchPlanCreateResponse resp;
-  auto st = s.stub->CreateLaunchPlan(&ctx, lp, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return lp.id();
-}
-
-core::WorkflowExecutionIdentifier Launch(NodesServer& s, const core::Identifier& lp,
-                                         const std::string& name, int64_t x, int64_t y) {
-  admin::ExecutionCreateRequest req;
-  req.set_project(kProject);
-  req.set_domain(kDomain);
-  req.set_name(name);
-  *req.mutable_spec()->mutable_launch_plan() = lp;
-  (*req.mutable_inputs()->mutable_literals())["x"] = Int(x);
-  (*req.mutable_inputs()->mutable_literals())["y"] = Int(y);
-  grpc::ClientContext ctx;
-  admin::ExecutionCreateResponse resp;
-  auto st = s.stub->CreateExecution(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return resp.id();
-}
-
-admin::Execution Get(NodesServer& s, const core::WorkflowExecutionIdentifier& id) {
-  admin::WorkflowExecutionGetRequest req;
-  *req.mutable_id() = id;
-  grpc::ClientContext ctx;
-  admin::Execution out;
-  auto st = s.stub->GetExecution(&ctx, req, &out);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return out;
-}
-
-bool Terminal(core::WorkflowExecution::Phase p) {
-  return p == core::WorkflowExecution::SUCCEEDED || p == core::WorkflowExecution::FAILED ||
-         p == core::WorkflowExecution::ABORTED || p == core::WorkflowExecution::TIMED_OUT;
-}
-
-admin::Execution WaitTerminal(NodesServer& s, const core::WorkflowExecutionIdentifier& id,
-                              std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (true) {
-    auto e = Get(s, id);
-    if (Terminal(e.closure().phase())) return e;
-    if (std::chrono::steady_clock::now() > deadline) {
-      FAIL("execution " << id.name() << " still "
-                        << core::WorkflowExecution::Phase_Name(e.closure().phase()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
-core::LiteralMap Outputs(NodesServer& s, const core::WorkflowExecutionIdentifier& id) {
-  admin::WorkflowExecutionGetDataRequest req;
-  *req.mutable_id() = id;
-  admin::WorkflowExecutionGetDataResponse data;
-  grpc::ClientContext ctx;
-  auto st = s.stub->GetExecutionData(&ctx, req, &data);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return data.full_outputs();
-}
-
-int64_t IntOf(const core::LiteralMap& m, const std::string& var) {
-  auto it = m.literals().find(var);
-  REQUIRE(it != m.literals().end());
-  return it->second.scalar().primitive().integer();
-}
-
-// The node executions as the console lists them: the top level, or a parent's children.
-std::map<std::string, admin::NodeExecution> Nodes(NodesServer& s,
-                                                  const core::WorkflowExecutionIdentifier& id,
-                                                  const std::string& parent = "") {
-  admin::NodeExecutionListRequest req;
-  *req.mutable_workflow_execution_id() = id;
-  req.set_limit(100);
-  req.set_unique_parent_id(parent);
-  grpc::ClientContext ctx;
-  admin::NodeExecutionList list;
-  auto st = s.stub->ListNodeExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  std::map<std::string, admin::NodeExecution> out;
-  for (const auto& n : list.node_executions()) out[n.id().node_id()] = n;
-  return out;
+  return TaskNode(id, "add", a, b);
 }
 
 std::vector<std::string> Keys(const std::map<std::string, admin::NodeExecution>& m) {
@@ -282,7 +50,7 @@ std::vector<std::string> Keys(const std::map<std::string, admin::NodeExecution>&
 }
 
 // Sets a signal once the gate has created it (SetSignal needs an existing signal).
-void SetSignalWhenAsked(NodesServer& s, const core::WorkflowExecutionIdentifier& id,
+void SetSignalWhenAsked(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
                         const std::string& signal_id, const core::Literal& value) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
@@ -311,7 +79,7 @@ core::Node GateNode(const std::string& id) {
 }  // namespace
 
 TEST_CASE("A sub-workflow node runs its nodes as children and passes on their outputs", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   auto inner = Template("inner",
                         {AddNode("s0", Promise("start-node", "x"), Promise("start-node", "y")),
@@ -377,7 +145,7 @@ TEST_CASE("A sub-workflow node runs its nodes as children and passes on their ou
 }
 
 TEST_CASE("A branch runs the case its condition selects, else its else node, else fails", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   // b0: if n0.c > 10 then big (c + 1000) elif n0.c == 5 then five (c + 500) else small (c + 1).
   auto make_branch = [](bool with_else) {
@@ -449,7 +217,7 @@ TEST_CASE("A branch runs the case its condition selects, else its else node, els
 }
 
 TEST_CASE("Gates wait for their signals: approved, typed, rejected", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   auto approve = GateNode("approve");
   approve.mutable_gate_node()->mutable_approve()->set_signal_id("go");
@@ -497,7 +265,7 @@ TEST_CASE("Gates wait for their signals: approved, typed, rejected", "[e2e]") {
 }
 
 TEST_CASE("A sleep gate holds its downstream nodes, and an abort interrupts it", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   auto make = [&](const std::string& name, int64_t seconds) {
     auto nap = GateNode("nap");
@@ -554,7 +322,7 @@ TEST_CASE("A sleep gate holds its downstream nodes, and an abort interrupts it",
 }
 
 TEST_CASE("A launch-plan node runs a child execution and takes its outputs", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   auto child_lp = Register(
       s, Template("child", {AddNode("c0", Promise("start-node", "x"), Promise("start-node", "y"))},
@@ -605,7 +373,7 @@ TEST_CASE("A launch-plan node runs a child execution and takes its outputs", "[e
 }
 
 TEST_CASE("Aborting a parent aborts the child execution its launch-plan node waits for", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
   auto hold = GateNode("hold");
   hold.mutable_gate_node()->mutable_sleep()->mutable_duration()->set_seconds(600);
@@ -649,29 +417,10 @@ core::LiteralType IntList() {
 }
 
 // A map task over the stand-in program: a, b lists of integers; c, info lists.
-void RegisterMapTask(NodesServer& s, const std::string& name, std::vector<std::string> args) {
-  admin::TaskCreateRequest req;
-  *req.mutable_id() = Id(core::TASK, name);
-  auto* t = req.mutable_spec()->mutable_template_();
-  *t->mutable_id() = req.id();
-  t->set_type("python-task");
-  t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
-  t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
-  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["a"].mutable_type() = IntList();
-  *(*in)["b"].mutable_type() = IntList();
-  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
-  *(*out)["c"].mutable_type() = IntList();
-  (*out)["info"].mutable_type()->mutable_collection_type()->set_simple(core::STRING);
-  auto* c = t->mutable_container();
-  c->set_image("local/none:latest");
-  c->add_command(LOCAL_TASK_PROGRAM);
-  for (const auto& a : args) c->add_args(a);
-  grpc::ClientContext ctx;
-  admin::TaskCreateResponse resp;
-  auto st = s.stub->CreateTask(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+void RegisterMapTask(LocalServer& s, const std::string& name, std::vector<std::string> args) {
+  core::LiteralType strings;
+  *strings.mutable_collection_type() = Simple(core::STRING);
+  CreateTask(s, ProgramTask(name, args, IntList(), strings));
 }
 
 core::BindingData List(const std::vector<core::BindingData>& items) {
@@ -681,7 +430,7 @@ core::BindingData List(const std::vector<core::BindingData>& items) {
 }
 
 // A workflow of one array node m0 over `task` with inputs a and b, its output c as output cs.
-core::Identifier RegisterArrayWorkflow(NodesServer& s, const std::string& name,
+core::Identifier RegisterArrayWorkflow(LocalServer& s, const std::string& name,
                                        const std::string& task, const core::BindingData& a,
                                        const core::BindingData& b,
                                        const std::function<void(core::ArrayNode&)>& tune) {
@@ -706,7 +455,7 @@ core::Identifier RegisterArrayWorkflow(NodesServer& s, const std::string& name,
 }  // namespace
 
 TEST_CASE("An array node runs its task per index and gathers the outputs into lists", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterMapTask(
       s, "add-map",
       {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "{{.rawOutputDataPrefix}}",
@@ -783,11 +532,11 @@ TEST_CASE("An array node runs its task per index and gathers the outputs into li
 }
 
 TEST_CASE("A workflow's failure node runs after a node failed, and its own failure wins", "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
-  RegisterProgramTask(
-      s, "fatal", {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
-  RegisterProgramTask(
+  RegisterTask(s, "fatal",
+               {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
+  RegisterTask(
       s, "cleanup-fails",
       {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Cleanup", "cleanup broke"});
   auto make = [&](const std::string& name, const std::string& cleanup_task) {
@@ -830,10 +579,10 @@ TEST_CASE("A workflow's failure node runs after a node failed, and its own failu
 
 TEST_CASE("A failed child fails its sub-workflow or launch-plan node with the child's error",
           "[e2e]") {
-  NodesServer s;
+  LocalServer s(Options());
   RegisterAdd(s);
-  RegisterProgramTask(
-      s, "fatal", {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
+  RegisterTask(s, "fatal",
+               {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
   auto bad = AddNode("s0", Promise("start-node", "x"), Promise("start-node", "y"));
   *bad.mutable_task_node()->mutable_reference_id() = Id(core::TASK, "fatal");
   auto inner = Template("bad-inner", {bad}, {{"c", Promise("s0", "c")}});

@@ -1,7 +1,6 @@
 // flyte_executor_local across a server restart (SIGKILL mid-run, then a new server on the same
 // database, storage and scratch directory) and against tasks that write the wrong thing: every
 // run ends with a clear state and the server keeps serving.
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -14,8 +13,7 @@
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
-#include "grpc_helpers.h"
-#include "served_server.h"
+#include "local_executor_support.h"
 #include "test_support.h"
 
 namespace test = flyte::test;
@@ -26,271 +24,33 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kProject = "flytesnacks";
-constexpr const char* kDomain = "development";
-constexpr const char* kVersion = "v1";
+using namespace flyte::test::local;
 
-std::string Plugins(const std::string& executor_config) {
-  return "    - name: flyte_manager_project\n"
-         "    - name: flyte_manager_task\n"
-         "    - name: flyte_manager_workflow\n"
-         "    - name: flyte_manager_launch_plan\n"
-         "    - name: flyte_manager_execution\n"
-         "    - name: flyte_manager_node_execution\n"
-         "    - name: flyte_manager_task_execution\n"
-         "    - name: flyte_executor_local\n"
-         "      config:\n"
-         "        terminationGracePeriod: 1000\n" +
-         executor_config;
-}
-
-// `flyteadmin serve` as a child this test may kill; `dir` is where ServerConfigYaml put its
-// database and storage.
-struct Server {
-  Server(const std::string& executor_config, const std::string& reuse_dir = "") {
-    grpc_port = test::FreePort();
-    const int http_port = test::FreePort();
-    const std::string prefix = "restart-" + std::to_string(grpc_port);
-    const std::string base = test::WriteTempFile(
-        prefix + ".yaml", test::ServerConfigYaml(grpc_port, http_port, Plugins(executor_config)));
-    dir = (fs::path(base).parent_path() / ("server-" + std::to_string(grpc_port))).string();
-    std::vector<std::string> argv{FLYTEADMIN_BIN, "--config", base};
-    if (!reuse_dir.empty()) {
-      dir = reuse_dir;
-      argv.push_back("--config");
-      argv.push_back(test::WriteTempFile(
-          prefix + "-reuse.yaml", "database:\n  sqlite:\n    file: " + reuse_dir +
-                                      "/admin.db\nstorage:\n  stow:\n    config:\n      path: " +
-                                      reuse_dir + "/storage\n"));
-    }
-    argv.push_back("serve");
-    child = std::make_unique<test::Child>(argv);
-    if (!test::WaitForPort(http_port, std::chrono::seconds(30)) ||
-        !test::WaitForPort(grpc_port, std::chrono::seconds(30))) {
-      FAIL("flyteadmin did not start: " << child->Stderr());
-    }
-    stub = flyteidl::service::AdminService::NewStub(test::Channel(grpc_port));
-  }
-  // Stops it as an operator would; it must exit cleanly.
-  void Stop() {
-    stub.reset();
-    child->Signal(SIGTERM);
-    auto r = child->Wait(std::chrono::seconds(30));
-    CHECK(r.exit_code == 0);
-  }
-  int grpc_port = 0;
-  std::string dir;
-  std::unique_ptr<test::Child> child;
-  std::unique_ptr<flyteidl::service::AdminService::Stub> stub;
-};
-
-core::Identifier Id(core::ResourceType type, const std::string& name) {
-  core::Identifier id;
-  id.set_resource_type(type);
-  id.set_project(kProject);
-  id.set_domain(kDomain);
-  id.set_name(name);
-  id.set_version(kVersion);
-  return id;
-}
-
-core::LiteralType Simple(core::SimpleType t) {
-  core::LiteralType type;
-  type.set_simple(t);
-  return type;
-}
-
-core::Literal Int(int64_t v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_integer(v);
-  return l;
-}
-
-core::BindingData Promise(const std::string& node, const std::string& var) {
-  core::BindingData b;
-  b.mutable_promise()->set_node_id(node);
-  b.mutable_promise()->set_var(var);
-  return b;
-}
-
-// A task of the stand-in program: inputs a, b (integers), outputs c (integer), info (string).
-void RegisterTask(Server& s, const std::string& name, const std::vector<std::string>& args,
-                  uint32_t retries = 0) {
-  admin::TaskCreateRequest req;
-  *req.mutable_id() = Id(core::TASK, name);
-  auto* t = req.mutable_spec()->mutable_template_();
-  *t->mutable_id() = req.id();
-  t->set_type("python-task");
-  t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
-  t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
-  if (retries > 0) t->mutable_metadata()->mutable_retries()->set_retries(retries);
-  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["a"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["b"].mutable_type() = Simple(core::INTEGER);
-  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
-  *(*out)["c"].mutable_type() = Simple(core::INTEGER);
-  *(*out)["info"].mutable_type() = Simple(core::STRING);
-  auto* c = t->mutable_container();
-  c->set_image("local/none:latest");
-  c->add_command(LOCAL_TASK_PROGRAM);
-  for (const auto& a : args) c->add_args(a);
-  grpc::ClientContext ctx;
-  admin::TaskCreateResponse resp;
-  auto st = s.stub->CreateTask(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+// The executor with a 1 s termination grace period and `executor_config`; on another server's
+// database and storage (`data_dir`) when it is one restarted.
+ServerOptions Options(const std::string& executor_config, const std::string& data_dir = "") {
+  ServerOptions options;
+  options.termination_grace_period_ms = 1000;
+  options.executor_config = executor_config;
+  options.data_dir = data_dir;
+  return options;
 }
 
 // A workflow of a chain of task nodes: the first adds the inputs x and y, each next one adds its
 // predecessor's c to y; the output total is the last node's c.
-core::Identifier RegisterChain(Server& s, const std::string& name,
+core::Identifier RegisterChain(LocalServer& s, const std::string& name,
                                const std::vector<std::string>& tasks) {
-  admin::WorkflowCreateRequest req;
-  *req.mutable_id() = Id(core::WORKFLOW, name);
-  auto* wf = req.mutable_spec()->mutable_template_();
-  *wf->mutable_id() = req.id();
-  auto* in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["x"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["y"].mutable_type() = Simple(core::INTEGER);
-  *(*wf->mutable_interface()->mutable_outputs()->mutable_variables())["total"].mutable_type() =
-      Simple(core::INTEGER);
+  std::vector<core::Node> nodes;
   for (std::size_t i = 0; i < tasks.size(); ++i) {
-    auto* node = wf->add_nodes();
-    node->set_id("n" + std::to_string(i));
-    node->mutable_metadata()->set_name(node->id());
-    *node->mutable_task_node()->mutable_reference_id() = Id(core::TASK, tasks[i]);
-    auto* a = node->add_inputs();
-    a->set_var("a");
-    *a->mutable_binding() =
-        i == 0 ? Promise("start-node", "x") : Promise("n" + std::to_string(i - 1), "c");
-    auto* b = node->add_inputs();
-    b->set_var("b");
-    *b->mutable_binding() = Promise("start-node", "y");
+    const std::string id = "n" + std::to_string(i);
+    nodes.push_back(
+        TaskNode(id, tasks[i],
+                 i == 0 ? Promise("start-node", "x") : Promise("n" + std::to_string(i - 1), "c"),
+                 Promise("start-node", "y")));
+    nodes.back().mutable_metadata()->set_name(id);
   }
-  auto* o = wf->add_outputs();
-  o->set_var("total");
-  *o->mutable_binding() = Promise("n" + std::to_string(tasks.size() - 1), "c");
-  {
-    grpc::ClientContext ctx;
-    admin::WorkflowCreateResponse resp;
-    auto st = s.stub->CreateWorkflow(&ctx, req, &resp);
-    INFO(st.error_message());
-    REQUIRE(st.ok());
-  }
-  admin::LaunchPlanCreateRequest lp;
-  *lp.mutable_id() = Id(core::LAUNCH_PLAN, name);
-  *lp.mutable_spec()->mutable_workflow_id() = req.id();
-  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
-  for (const char* v : {"x", "y"}) {
-    *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
-    (*params)[v].set_required(true);
-  }
-  grpc::ClientContext ctx;
-  admin::LaunchPlanCreateResponse resp;
-  auto st = s.stub->CreateLaunchPlan(&ctx, lp, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return lp.id();
-}
-
-core::WorkflowExecutionIdentifier Launch(Server& s, const core::Identifier& lp,
-                                         const std::string& name, int64_t x, int64_t y) {
-  admin::ExecutionCreateRequest req;
-  req.set_project(kProject);
-  req.set_domain(kDomain);
-  req.set_name(name);
-  *req.mutable_spec()->mutable_launch_plan() = lp;
-  (*req.mutable_inputs()->mutable_literals())["x"] = Int(x);
-  (*req.mutable_inputs()->mutable_literals())["y"] = Int(y);
-  grpc::ClientContext ctx;
-  admin::ExecutionCreateResponse resp;
-  auto st = s.stub->CreateExecution(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return resp.id();
-}
-
-admin::Execution Get(Server& s, const core::WorkflowExecutionIdentifier& id) {
-  admin::WorkflowExecutionGetRequest req;
-  *req.mutable_id() = id;
-  grpc::ClientContext ctx;
-  admin::Execution out;
-  auto st = s.stub->GetExecution(&ctx, req, &out);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return out;
-}
-
-bool Terminal(core::WorkflowExecution::Phase p) {
-  return p == core::WorkflowExecution::SUCCEEDED || p == core::WorkflowExecution::FAILED ||
-         p == core::WorkflowExecution::ABORTED || p == core::WorkflowExecution::TIMED_OUT;
-}
-
-admin::Execution WaitTerminal(Server& s, const core::WorkflowExecutionIdentifier& id,
-                              std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (true) {
-    auto e = Get(s, id);
-    if (Terminal(e.closure().phase())) return e;
-    if (std::chrono::steady_clock::now() > deadline) {
-      FAIL("execution " << id.name() << " still "
-                        << core::WorkflowExecution::Phase_Name(e.closure().phase()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
-std::map<std::string, admin::NodeExecution> Nodes(Server& s,
-                                                  const core::WorkflowExecutionIdentifier& id) {
-  admin::NodeExecutionListRequest req;
-  *req.mutable_workflow_execution_id() = id;
-  req.set_limit(100);
-  grpc::ClientContext ctx;
-  admin::NodeExecutionList list;
-  auto st = s.stub->ListNodeExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  std::map<std::string, admin::NodeExecution> out;
-  for (const auto& n : list.node_executions()) out[n.id().node_id()] = n;
-  return out;
-}
-
-std::vector<admin::TaskExecution> Tasks(Server& s, const core::WorkflowExecutionIdentifier& id,
-                                        const std::string& node) {
-  admin::TaskExecutionListRequest req;
-  *req.mutable_node_execution_id()->mutable_execution_id() = id;
-  req.mutable_node_execution_id()->set_node_id(node);
-  req.set_limit(100);
-  req.mutable_sort_by()->set_key("retry_attempt");
-  req.mutable_sort_by()->set_direction(admin::Sort::ASCENDING);
-  grpc::ClientContext ctx;
-  admin::TaskExecutionList list;
-  auto st = s.stub->ListTaskExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return {list.task_executions().begin(), list.task_executions().end()};
-}
-
-int64_t Output(Server& s, const core::WorkflowExecutionIdentifier& id, const std::string& name) {
-  admin::WorkflowExecutionGetDataRequest req;
-  *req.mutable_id() = id;
-  admin::WorkflowExecutionGetDataResponse data;
-  grpc::ClientContext ctx;
-  auto st = s.stub->GetExecutionData(&ctx, req, &data);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return data.full_outputs().literals().at(name).scalar().primitive().integer();
-}
-
-pid_t WaitForPid(const std::string& file) {
-  pid_t pid = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (pid == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(file);
-    in >> pid;
-    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pid;
+  return Register(
+      s, Template(name, nodes, {{"total", Promise("n" + std::to_string(tasks.size() - 1), "c")}}));
 }
 
 // Gone, or a zombie nobody reaps (its parent, the killed server, is gone too).
@@ -349,8 +109,8 @@ TEST_CASE(
   std::string dir;
   pid_t pid = 0, lost_pid = 0, abort_pid = 0;
   {
-    Server first(config);
-    dir = first.dir;
+    LocalServer first(Options(config));
+    dir = first.served.data_dir();
     RegisterTask(first, "add", {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "r",
                                 "c", "p"});
     RegisterTask(first, "sleepy", {"sleep-first", "{{.input}}", "{{.outputPrefix}}", "300", pid_file});
@@ -378,8 +138,7 @@ TEST_CASE(
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     REQUIRE(Nodes(first, resumed)["n0"].closure().phase() == core::NodeExecution::SUCCEEDED);
     REQUIRE(Get(first, resumed).closure().phase() == core::WorkflowExecution::RUNNING);
-    first.child->Signal(SIGKILL);
-    first.child->Wait(std::chrono::seconds(10));
+    first.served.Kill();
   }
   CHECK_FALSE(Dead(pid));  // the task outlived its server
   // The second run cannot be resumed: its run record is gone.
@@ -390,11 +149,11 @@ TEST_CASE(
   // The third was being terminated.
   MarkAborting(dir, aborting);
 
-  Server second(config, dir);
+  LocalServer second(Options(config, dir));
   auto done = WaitTerminal(second, resumed);
   INFO(done.closure().error().message());
   REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
-  CHECK(Output(second, resumed, "total") == 8);  // (2 + 3) + 3
+  CHECK(IntOf(Outputs(second, resumed), "total") == 8);  // (2 + 3) + 3
   CHECK(WaitDead(pid, std::chrono::seconds(10)));
   CHECK(Tasks(second, resumed, "n0").size() == 1);  // finished before the restart: not run again
   auto attempts = Tasks(second, resumed, "n1");
@@ -449,16 +208,16 @@ TEST_CASE("With onRestart: fail a run interrupted by a restart is failed with th
   std::string dir;
   pid_t pid = 0;
   {
-    Server first("        scratchDirectory: " + scratch + "\n");
-    dir = first.dir;
+    LocalServer first(Options("        scratchDirectory: " + scratch + "\n"));
+    dir = first.served.data_dir();
     RegisterTask(first, "sleepy", {"sleep-first", "{{.input}}", "{{.outputPrefix}}", "300", pid_file});
     id = Launch(first, RegisterChain(first, "one", {"sleepy"}), "fail-run", 1, 1);
     pid = WaitForPid(pid_file);
     REQUIRE(pid > 0);
-    first.child->Signal(SIGKILL);
-    first.child->Wait(std::chrono::seconds(10));
+    first.served.Kill();
   }
-  Server second("        scratchDirectory: " + scratch + "\n        onRestart: fail\n", dir);
+  LocalServer second(
+      Options("        scratchDirectory: " + scratch + "\n        onRestart: fail\n", dir));
   auto done = WaitTerminal(second, id);
   REQUIRE(done.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(done.closure().error().code() == "LocalExecutorRestarted");
@@ -475,8 +234,8 @@ TEST_CASE(
     "flood of output fail clearly or stay bounded, and the server keeps serving",
     "[e2e]") {
   const std::string scratch = (fs::temp_directory_path() / Unique("lx-bad-scratch")).string();
-  Server s("        scratchDirectory: " + scratch +
-           "\n        maxOutputSize: 4096\n        maxLogSize: 65536\n");
+  LocalServer s(Options("        scratchDirectory: " + scratch +
+                        "\n        maxOutputSize: 4096\n        maxLogSize: 65536\n"));
   RegisterTask(s, "nothing", {"nothing", "{{.input}}", "{{.outputPrefix}}"});
   RegisterTask(s, "wrong-type", {"wrong-type", "{{.input}}", "{{.outputPrefix}}"});
   RegisterTask(s, "big-output", {"big-output", "{{.input}}", "{{.outputPrefix}}", "1048576"});
@@ -516,7 +275,7 @@ TEST_CASE(
   auto spew = WaitTerminal(s, runs["spew"]);
   INFO(spew.closure().error().message());
   REQUIRE(spew.closure().phase() == core::WorkflowExecution::SUCCEEDED);
-  CHECK(Output(s, runs["spew"], "total") == 3);
+  CHECK(IntOf(Outputs(s, runs["spew"]), "total") == 3);
   const fs::path log =
       fs::path(scratch) / "flytesnacks-development-spew-run" / "n0" / "0" / "output.log";
   REQUIRE(fs::exists(log));
@@ -530,7 +289,7 @@ TEST_CASE(
   RegisterTask(s, "add", {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "r", "c", "p"});
   auto good = WaitTerminal(s, Launch(s, RegisterChain(s, "good", {"add"}), "good-run", 20, 22));
   REQUIRE(good.closure().phase() == core::WorkflowExecution::SUCCEEDED);
-  CHECK(Output(s, good.id(), "total") == 42);
+  CHECK(IntOf(Outputs(s, good.id()), "total") == 42);
   s.Stop();
   fs::remove_all(scratch);
 }

@@ -7,7 +7,6 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include "flyteidl/service/admin.grpc.pb.h"
@@ -15,7 +14,7 @@
 // The admin still fills the deprecated closure output_uri fields, which these
 // checks read.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include "served_server.h"
+#include "local_executor_support.h"
 #include "test_support.h"
 
 using namespace flyte;
@@ -24,98 +23,7 @@ namespace core = flyteidl::core;
 
 namespace {
 
-constexpr const char* kProject = "flytesnacks";
-constexpr const char* kDomain = "development";
-constexpr const char* kVersion = "v1";
-
-struct LocalServer {
-  LocalServer()
-      : served(
-            "    - name: flyte_manager_project\n"
-            "    - name: flyte_manager_task\n"
-            "    - name: flyte_manager_workflow\n"
-            "    - name: flyte_manager_launch_plan\n"
-            "    - name: flyte_manager_execution\n"
-            "    - name: flyte_manager_node_execution\n"
-            "    - name: flyte_manager_task_execution\n"
-            "    - name: flyte_manager_metrics\n"
-            "    - name: flyte_executor_local\n"
-            "      config:\n"
-            "        terminationGracePeriod: 2000\n"),
-        stub(flyteidl::service::AdminService::NewStub(served.channel())) {}
-  test::ServedServer served;
-  std::unique_ptr<flyteidl::service::AdminService::Stub> stub;
-};
-
-core::Identifier Id(core::ResourceType type, const std::string& name) {
-  core::Identifier id;
-  id.set_resource_type(type);
-  id.set_project(kProject);
-  id.set_domain(kDomain);
-  id.set_name(name);
-  id.set_version(kVersion);
-  return id;
-}
-
-core::LiteralType Simple(core::SimpleType t) {
-  core::LiteralType type;
-  type.set_simple(t);
-  return type;
-}
-
-core::Literal Int(int64_t v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_integer(v);
-  return l;
-}
-
-// A task of the stand-in program: inputs a, b (integers), outputs c (integer)
-// and info (string).
-void RegisterTask(LocalServer& s, const std::string& name, std::vector<std::string> args,
-                  uint32_t retries = 0,
-                  const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  admin::TaskCreateRequest req;
-  *req.mutable_id() = Id(core::TASK, name);
-  auto* t = req.mutable_spec()->mutable_template_();
-  *t->mutable_id() = req.id();
-  t->set_type("python-task");
-  t->mutable_metadata()->mutable_runtime()->set_type(core::RuntimeMetadata::FLYTE_SDK);
-  t->mutable_metadata()->mutable_runtime()->set_version("1.16.0");
-  if (retries > 0) t->mutable_metadata()->mutable_retries()->set_retries(retries);
-  auto* in = t->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["a"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["b"].mutable_type() = Simple(core::INTEGER);
-  auto* out = t->mutable_interface()->mutable_outputs()->mutable_variables();
-  *(*out)["c"].mutable_type() = Simple(core::INTEGER);
-  *(*out)["info"].mutable_type() = Simple(core::STRING);
-  auto* c = t->mutable_container();
-  c->set_image("local/none:latest");
-  c->add_command(LOCAL_TASK_PROGRAM);
-  for (auto& a : args) c->add_args(a);
-  for (const auto& [k, v] : env) {
-    auto* kv = c->add_env();
-    kv->set_key(k);
-    kv->set_value(v);
-  }
-  grpc::ClientContext ctx;
-  admin::TaskCreateResponse resp;
-  auto st = s.stub->CreateTask(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-}
-
-core::BindingData Promise(const std::string& node, const std::string& var) {
-  core::BindingData b;
-  b.mutable_promise()->set_node_id(node);
-  b.mutable_promise()->set_var(var);
-  return b;
-}
-
-core::BindingData Scalar(int64_t v) {
-  core::BindingData b;
-  *b.mutable_scalar() = Int(v).scalar();
-  return b;
-}
+using namespace flyte::test::local;
 
 struct NodeDef {
   std::string id, task;
@@ -130,138 +38,33 @@ core::Identifier RegisterWorkflow(
     const std::vector<std::pair<std::string, core::BindingData>>& outputs,
     const std::map<std::string, core::LiteralType>& output_types,
     core::WorkflowMetadata::OnFailurePolicy on_failure = core::WorkflowMetadata::FAIL_IMMEDIATELY) {
-  admin::WorkflowCreateRequest req;
-  *req.mutable_id() = Id(core::WORKFLOW, name);
-  auto* wf = req.mutable_spec()->mutable_template_();
-  *wf->mutable_id() = req.id();
-  wf->mutable_metadata()->set_on_failure(on_failure);
-  auto* in = wf->mutable_interface()->mutable_inputs()->mutable_variables();
-  *(*in)["x"].mutable_type() = Simple(core::INTEGER);
-  *(*in)["y"].mutable_type() = Simple(core::INTEGER);
-  auto* out = wf->mutable_interface()->mutable_outputs()->mutable_variables();
-  for (const auto& [k, t] : output_types) *(*out)[k].mutable_type() = t;
+  std::vector<core::Node> task_nodes;
   for (const auto& n : nodes) {
-    auto* node = wf->add_nodes();
-    node->set_id(n.id);
-    node->mutable_metadata()->set_name(n.id + "-name");
-    if (n.timeout.seconds() > 0) *node->mutable_metadata()->mutable_timeout() = n.timeout;
-    *node->mutable_task_node()->mutable_reference_id() = Id(core::TASK, n.task);
-    auto* a = node->add_inputs();
-    a->set_var("a");
-    *a->mutable_binding() = n.a;
-    auto* b = node->add_inputs();
-    b->set_var("b");
-    *b->mutable_binding() = n.b;
-  }
-  for (const auto& [var, binding] : outputs) {
-    auto* o = wf->add_outputs();
-    o->set_var(var);
-    *o->mutable_binding() = binding;
-  }
-  {
-    grpc::ClientContext ctx;
-    admin::WorkflowCreateResponse resp;
-    auto st = s.stub->CreateWorkflow(&ctx, req, &resp);
-    INFO(st.error_message());
-    REQUIRE(st.ok());
-  }
-  admin::LaunchPlanCreateRequest lp;
-  *lp.mutable_id() = Id(core::LAUNCH_PLAN, name);
-  *lp.mutable_spec()->mutable_workflow_id() = req.id();
-  auto* params = lp.mutable_spec()->mutable_default_inputs()->mutable_parameters();
-  for (const char* v : {"x", "y"}) {
-    *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
-    (*params)[v].set_required(true);
-  }
-  grpc::ClientContext ctx;
-  admin::LaunchPlanCreateResponse resp;
-  auto st = s.stub->CreateLaunchPlan(&ctx, lp, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return lp.id();
-}
-
-core::WorkflowExecutionIdentifier Launch(LocalServer& s, const core::Identifier& lp,
-                                         const std::string& name, int64_t x, int64_t y,
-                                         int max_parallelism = 0) {
-  admin::ExecutionCreateRequest req;
-  req.set_project(kProject);
-  req.set_domain(kDomain);
-  req.set_name(name);
-  *req.mutable_spec()->mutable_launch_plan() = lp;
-  if (max_parallelism > 0) req.mutable_spec()->set_max_parallelism(max_parallelism);
-  auto* env = req.mutable_spec()->mutable_envs()->add_values();
-  env->set_key("LOCAL_TEST_ENV");
-  env->set_value("from-execution");
-  (*req.mutable_inputs()->mutable_literals())["x"] = Int(x);
-  (*req.mutable_inputs()->mutable_literals())["y"] = Int(y);
-  grpc::ClientContext ctx;
-  admin::ExecutionCreateResponse resp;
-  auto st = s.stub->CreateExecution(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return resp.id();
-}
-
-admin::Execution Get(LocalServer& s, const core::WorkflowExecutionIdentifier& id) {
-  admin::WorkflowExecutionGetRequest req;
-  *req.mutable_id() = id;
-  grpc::ClientContext ctx;
-  admin::Execution out;
-  auto st = s.stub->GetExecution(&ctx, req, &out);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return out;
-}
-
-bool Terminal(core::WorkflowExecution::Phase p) {
-  return p == core::WorkflowExecution::SUCCEEDED || p == core::WorkflowExecution::FAILED ||
-         p == core::WorkflowExecution::ABORTED || p == core::WorkflowExecution::TIMED_OUT;
-}
-
-admin::Execution WaitTerminal(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
-                              std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (true) {
-    auto e = Get(s, id);
-    if (Terminal(e.closure().phase())) return e;
-    if (std::chrono::steady_clock::now() > deadline) {
-      FAIL("execution " << id.name() << " still "
-                        << core::WorkflowExecution::Phase_Name(e.closure().phase()));
+    task_nodes.push_back(TaskNode(n.id, n.task, n.a, n.b));
+    if (n.timeout.seconds() > 0) {
+      *task_nodes.back().mutable_metadata()->mutable_timeout() = n.timeout;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  auto wf = Template(name, task_nodes, outputs);
+  wf.mutable_metadata()->set_on_failure(on_failure);
+  auto* out = wf.mutable_interface()->mutable_outputs()->mutable_variables();
+  out->clear();
+  for (const auto& [k, t] : output_types) *(*out)[k].mutable_type() = t;
+  return Register(s, wf);
 }
 
-std::map<std::string, admin::NodeExecution> Nodes(LocalServer& s,
-                                                  const core::WorkflowExecutionIdentifier& id) {
-  admin::NodeExecutionListRequest req;
-  *req.mutable_workflow_execution_id() = id;
-  req.set_limit(100);
-  grpc::ClientContext ctx;
-  admin::NodeExecutionList list;
-  auto st = s.stub->ListNodeExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  std::map<std::string, admin::NodeExecution> out;
-  for (const auto& n : list.node_executions()) out[n.id().node_id()] = n;
-  return out;
+// The servers here also serve the execution metrics.
+ServerOptions Options() {
+  ServerOptions options;
+  options.metrics = true;
+  return options;
 }
 
-std::vector<admin::TaskExecution> Tasks(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
-                                        const std::string& node) {
-  admin::TaskExecutionListRequest req;
-  *req.mutable_node_execution_id()->mutable_execution_id() = id;
-  req.mutable_node_execution_id()->set_node_id(node);
-  req.set_limit(100);
-  req.mutable_sort_by()->set_key("retry_attempt");
-  req.mutable_sort_by()->set_direction(admin::Sort::ASCENDING);
-  grpc::ClientContext ctx;
-  admin::TaskExecutionList list;
-  auto st = s.stub->ListTaskExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return {list.task_executions().begin(), list.task_executions().end()};
+// Every run here carries LOCAL_TEST_ENV, which the add task reports in its info output.
+core::WorkflowExecutionIdentifier LaunchWithEnv(LocalServer& s, const core::Identifier& lp,
+                                                const std::string& name, int64_t x, int64_t y,
+                                                int max_parallelism = 0) {
+  return Launch(s, lp, name, x, y, {max_parallelism, {{"LOCAL_TEST_ENV", "from-execution"}}});
 }
 
 std::vector<std::string> AddArgs() {
@@ -281,7 +84,7 @@ TEST_CASE(
     "A workflow runs locally: parallel nodes, promises, collections and "
     "the workflow outputs",
     "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "add", AddArgs());
   core::BindingData parts;
   *parts.mutable_collection()->add_bindings() = Promise("n0", "c");
@@ -295,7 +98,7 @@ TEST_CASE(
        {"n2", "add", Promise("n0", "c"), Promise("n1", "c"), {}}},
       {{"total", Promise("n2", "c")}, {"parts", parts}, {"info", Promise("n0", "info")}},
       {{"total", Simple(core::INTEGER)}, {"parts", int_list}, {"info", Simple(core::STRING)}});
-  auto id = Launch(s, lp, "sum-run", 2, 3);
+  auto id = LaunchWithEnv(s, lp, "sum-run", 2, 3);
   auto done = WaitTerminal(s, id);
   INFO(done.closure().error().message());
   REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
@@ -376,13 +179,13 @@ TEST_CASE(
 }
 
 TEST_CASE("A recoverable task error is retried and a later attempt succeeds", "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "flaky",
                {"fail-until", "{{.input}}", "{{.outputPrefix}}", "1", "Flaky", "not yet"}, 2);
   auto lp = RegisterWorkflow(
       s, "flaky", {{"n0", "flaky", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
       {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto id = Launch(s, lp, "flaky-run", 1, 1);
+  auto id = LaunchWithEnv(s, lp, "flaky-run", 1, 1);
   auto done = WaitTerminal(s, id);
   INFO(done.closure().error().message());
   REQUIRE(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
@@ -403,7 +206,7 @@ TEST_CASE(
     "A task that keeps failing exhausts its retries and fails the "
     "workflow with its error",
     "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "boom",
                {"fail", "{{.input}}", "{{.outputPrefix}}", "recoverable", "Boom", "it broke"}, 1);
   RegisterTask(s, "fatal",
@@ -414,7 +217,7 @@ TEST_CASE(
                        {{"n0", "boom", Promise("start-node", "x"), Promise("start-node", "y"), {}},
                         {"n1", "add", Promise("n0", "c"), Scalar(1), {}}},
                        {{"total", Promise("n1", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto id = Launch(s, lp, "boom-run", 1, 1);
+  auto id = LaunchWithEnv(s, lp, "boom-run", 1, 1);
   auto done = WaitTerminal(s, id);
   REQUIRE(done.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(done.closure().error().code() == "RetriesExhausted|Boom");
@@ -434,7 +237,7 @@ TEST_CASE(
   auto fatal_lp = RegisterWorkflow(
       s, "fatal", {{"n0", "fatal", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
       {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto fatal = WaitTerminal(s, Launch(s, fatal_lp, "fatal-run", 1, 1));
+  auto fatal = WaitTerminal(s, LaunchWithEnv(s, fatal_lp, "fatal-run", 1, 1));
   REQUIRE(fatal.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(fatal.closure().error().code() == "Fatal");
   CHECK(fatal.closure().error().message() == "no way");
@@ -442,21 +245,16 @@ TEST_CASE(
 }
 
 TEST_CASE("TerminateExecution stops the running process and the run reports ABORTED", "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   const std::string pid_file =
       test::WriteTempFile("local-abort-" + std::to_string(test::FreePort()) + ".pid", "");
   RegisterTask(s, "sleepy", {"sleep", "{{.input}}", "{{.outputPrefix}}", "120", pid_file});
   auto lp = RegisterWorkflow(
       s, "sleepy", {{"n0", "sleepy", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
       {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto id = Launch(s, lp, "sleepy-run", 1, 1);
-  pid_t pid = 0;
+  auto id = LaunchWithEnv(s, lp, "sleepy-run", 1, 1);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (pid == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(pid_file);
-    in >> pid;
-    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const pid_t pid = WaitForPid(pid_file);
   REQUIRE(pid > 0);
   // The task is reported running before the admin is asked to stop it.
   while (Tasks(s, id, "n0").empty() && std::chrono::steady_clock::now() < deadline)
@@ -482,7 +280,7 @@ TEST_CASE("TerminateExecution stops the running process and the run reports ABOR
 }
 
 TEST_CASE("A command that does not exist fails the task without retries", "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   admin::TaskCreateRequest req;
   RegisterTask(s, "add", AddArgs());
   // Same interface, another program.
@@ -505,7 +303,7 @@ TEST_CASE("A command that does not exist fails the task without retries", "[e2e]
   auto lp = RegisterWorkflow(
       s, "missing", {{"n0", "missing", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
       {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto done = WaitTerminal(s, Launch(s, lp, "missing-run", 1, 1));
+  auto done = WaitTerminal(s, LaunchWithEnv(s, lp, "missing-run", 1, 1));
   REQUIRE(done.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(done.closure().error().code() == "ProcessStartFailure");
   CHECK_THAT(
@@ -519,7 +317,7 @@ TEST_CASE("A command that does not exist fails the task without retries", "[e2e]
 TEST_CASE(
     "Malformed outputs, a non-zero exit and a timeout fail their task",
     "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "garbage", {"garbage", "{{.input}}", "{{.outputPrefix}}"});
   RegisterTask(s, "crash", {"exit", "{{.input}}", "{{.outputPrefix}}", "7"});
   RegisterTask(
@@ -538,9 +336,9 @@ TEST_CASE(
       s, "slow",
       {{"n0", "slow", Promise("start-node", "x"), Promise("start-node", "y"), one_second}},
       {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-  auto garbage = Launch(s, garbage_lp, "garbage-run", 1, 1);
-  auto crash = Launch(s, crash_lp, "crash-run", 1, 1);
-  auto slow = Launch(s, slow_lp, "slow-run", 1, 1);
+  auto garbage = LaunchWithEnv(s, garbage_lp, "garbage-run", 1, 1);
+  auto crash = LaunchWithEnv(s, crash_lp, "crash-run", 1, 1);
+  auto slow = LaunchWithEnv(s, slow_lp, "slow-run", 1, 1);
 
   // Unlike propeller, the outputs are read when the task ends, so the task that wrote them fails.
   auto g = WaitTerminal(s, garbage);
@@ -576,7 +374,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "nap",
                {"sleep", "{{.input}}", "{{.outputPrefix}}", "1",
                 test::WriteTempFile("local-nap-" + std::to_string(test::FreePort()) + ".pid", "")});
@@ -586,7 +384,7 @@ TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
                         {"n1", "nap", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
                        {{"a", Promise("n0", "c")}, {"b", Promise("n1", "c")}},
                        {{"a", Simple(core::INTEGER)}, {"b", Simple(core::INTEGER)}});
-  auto serial = WaitTerminal(s, Launch(s, lp, "serial-run", 1, 1, 1));
+  auto serial = WaitTerminal(s, LaunchWithEnv(s, lp, "serial-run", 1, 1, 1));
   REQUIRE(serial.closure().phase() == core::WorkflowExecution::SUCCEEDED);
   auto nodes = Nodes(s, serial.id());
   const auto& n0 = nodes["n0"].closure();
@@ -604,7 +402,7 @@ TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
   CHECK(ms(second.started_at()) >= end(first) - 50);
 
   // Without the bound both run at once.
-  auto parallel = WaitTerminal(s, Launch(s, lp, "parallel-run", 1, 1));
+  auto parallel = WaitTerminal(s, LaunchWithEnv(s, lp, "parallel-run", 1, 1));
   REQUIRE(parallel.closure().phase() == core::WorkflowExecution::SUCCEEDED);
   auto both = Nodes(s, parallel.id());
   const auto& p0 = both["n0"].closure();
@@ -614,7 +412,7 @@ TEST_CASE("Max parallelism bounds how many task nodes run at once", "[e2e]") {
 }
 
 TEST_CASE("A single task launched as its own execution runs locally", "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "add", AddArgs());
   admin::ExecutionCreateRequest req;
   req.set_project(kProject);
@@ -643,7 +441,7 @@ TEST_CASE("A single task launched as its own execution runs locally", "[e2e]") {
 
 TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with the reason",
           "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "add", AddArgs());
   admin::WorkflowCreateRequest req;
   *req.mutable_id() = Id(core::WORKFLOW, "gated");
@@ -712,7 +510,7 @@ TEST_CASE("A workflow with a node kind not run locally yet is stored FAILED with
 
 TEST_CASE("A failed node aborts the running ones, unless the workflow lets them complete",
           "[e2e]") {
-  LocalServer s;
+  LocalServer s(Options());
   RegisterTask(s, "fatal",
                {"fail", "{{.input}}", "{{.outputPrefix}}", "nonrecoverable", "Fatal", "no way"});
   RegisterTask(
@@ -730,7 +528,7 @@ TEST_CASE("A failed node aborts the running ones, unless the workflow lets them 
   auto patient = RegisterWorkflow(s, "patient", nodes, outputs, types,
                                   core::WorkflowMetadata::FAIL_AFTER_EXECUTABLE_NODES_COMPLETE);
 
-  auto f = WaitTerminal(s, Launch(s, fast, "fast-run", 1, 1));
+  auto f = WaitTerminal(s, LaunchWithEnv(s, fast, "fast-run", 1, 1));
   REQUIRE(f.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(f.closure().error().code() == "Fatal");
   auto f_nodes = Nodes(s, f.id());
@@ -740,7 +538,7 @@ TEST_CASE("A failed node aborts the running ones, unless the workflow lets them 
   REQUIRE(f_tasks.size() == 1);
   CHECK(f_tasks[0].closure().phase() == core::TaskExecution::ABORTED);
 
-  auto p = WaitTerminal(s, Launch(s, patient, "patient-run", 1, 1));
+  auto p = WaitTerminal(s, LaunchWithEnv(s, patient, "patient-run", 1, 1));
   REQUIRE(p.closure().phase() == core::WorkflowExecution::FAILED);
   CHECK(p.closure().error().code() == "Fatal");
   CHECK(Nodes(s, p.id())["n1"].closure().phase() == core::NodeExecution::SUCCEEDED);
@@ -751,18 +549,13 @@ TEST_CASE("Stopping flyteadmin terminates the processes of the runs in progress"
       test::WriteTempFile("local-shutdown-" + std::to_string(test::FreePort()) + ".pid", "");
   pid_t pid = 0;
   {
-    LocalServer s;
+    LocalServer s(Options());
     RegisterTask(s, "sleepy", {"sleep", "{{.input}}", "{{.outputPrefix}}", "120", pid_file});
     auto lp = RegisterWorkflow(
         s, "sleepy", {{"n0", "sleepy", Promise("start-node", "x"), Promise("start-node", "y"), {}}},
         {{"total", Promise("n0", "c")}}, {{"total", Simple(core::INTEGER)}});
-    Launch(s, lp, "shutdown-run", 1, 1);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (pid == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(pid_file);
-      in >> pid;
-      if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    LaunchWithEnv(s, lp, "shutdown-run", 1, 1);
+    pid = WaitForPid(pid_file);
     REQUIRE(pid > 0);
     CHECK(kill(pid, 0) == 0);
   }                           // the server exits cleanly (checked by ServedServer) ...

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flyteidl/service/signal.grpc.pb.h"
+#include "literals.h"
 #include "served_server.h"
 #include "test_support.h"
 
@@ -13,6 +14,10 @@ namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
 
 namespace {
+
+using test::Int;
+using test::Simple;
+using test::Str;
 
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
@@ -33,24 +38,6 @@ core::SignalIdentifier Id(const std::string& execution, const std::string& signa
   id.mutable_execution_id()->set_name(execution);
   id.set_signal_id(signal);
   return id;
-}
-
-core::LiteralType Simple(core::SimpleType t) {
-  core::LiteralType type;
-  type.set_simple(t);
-  return type;
-}
-
-core::Literal Int(int64_t v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_integer(v);
-  return l;
-}
-
-core::Literal Str(const std::string& v) {
-  core::Literal l;
-  l.mutable_scalar()->mutable_primitive()->set_string_value(v);
-  return l;
 }
 
 struct Client {

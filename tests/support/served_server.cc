@@ -31,10 +31,21 @@ ServedServer::ServedServer(const std::string& extra_plugins, const std::vector<s
 }
 
 ServedServer::~ServedServer() {
+  if (!stopped_) Stop();
+}
+
+void ServedServer::Stop() {
+  stopped_ = true;
   channel_.reset();
   child_->Signal(SIGTERM);
   auto r = child_->Wait(std::chrono::seconds(20));
   CHECK(r.exit_code == 0);
+}
+
+void ServedServer::Kill() {
+  stopped_ = true;
+  child_->Signal(SIGKILL);
+  child_->Wait(std::chrono::seconds(10));
 }
 
 std::string PostgresLayer(const std::string& dbname) {

@@ -23,12 +23,22 @@ class ServedServer {
   ServedServer& operator=(const ServedServer&) = delete;
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // Where the base config puts its SQLite file (admin.db) and storage (storage/), unless a layer
+  // moves them; a later server can take them over with a layer pointing database.sqlite.file and
+  // storage.stow.config.path there.
+  std::string data_dir() const { return ServerDataDir(grpc_port); }
+  // Stops it now, as an operator would (SIGTERM), and requires a clean exit; the destructor
+  // then does nothing more.
+  void Stop();
+  // Kills it (SIGKILL), as a crash would; nothing is required of its exit.
+  void Kill();
   int grpc_port = 0;
   int http_port = 0;
 
  private:
   std::unique_ptr<Child> child_;
   std::shared_ptr<grpc::Channel> channel_;
+  bool stopped_ = false;
 };
 
 // A config layer moving the server to the PostgreSQL test fixture (FLYTE_TEST_PG_STATE), in a

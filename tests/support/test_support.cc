@@ -73,10 +73,14 @@ std::string WriteTempFile(const std::string& name, const std::string& content) {
   return path.string();
 }
 
+std::string ServerDataDir(int grpc_port) {
+  return (TempDir() / ("server-" + std::to_string(grpc_port))).string();
+}
+
 std::string ServerConfigYaml(int grpc_port, int http_port, const std::string& extra_plugins,
                              const std::string& extra) {
   // Each server gets its own SQLite file and storage directory.
-  std::string dir = (TempDir() / ("server-" + std::to_string(grpc_port))).string();
+  std::string dir = ServerDataDir(grpc_port);
   std::filesystem::create_directories(dir);
   std::string data = "database:\n  sqlite:\n    file: " + dir + "/admin.db\n  migrateOnStart: true\n"
                      "  seedProjects: [flytesnacks]\n"

@@ -15,6 +15,10 @@ int FreePort();
 // A file under a per-process temp directory, removed with it at exit.
 std::string WriteTempFile(const std::string& name, const std::string& content);
 
+// The directory ServerConfigYaml gives the server on `grpc_port` for its SQLite file (admin.db)
+// and its storage (storage/).
+std::string ServerDataDir(int grpc_port);
+
 // Config YAML that loads the default distribution's plugins from the build tree, listening on
 // 127.0.0.1 at the given ports, with its own migrated SQLite file (project flytesnacks) and
 // storage directory, plus `extra_plugins` (pluginHost.load entries) and `extra` YAML appended

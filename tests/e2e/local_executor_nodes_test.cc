@@ -43,12 +43,6 @@ core::Node AddNode(const std::string& id, const core::BindingData& a, const core
   return TaskNode(id, "add", a, b);
 }
 
-std::vector<std::string> Keys(const std::map<std::string, admin::NodeExecution>& m) {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : m) out.push_back(k);
-  return out;
-}
-
 // Sets a signal once the gate has created it (SetSignal needs an existing signal).
 void SetSignalWhenAsked(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
                         const std::string& signal_id, const core::Literal& value) {
@@ -409,12 +403,6 @@ TEST_CASE("Aborting a parent aborts the child execution its launch-plan node wai
 }
 
 namespace {
-
-core::LiteralType IntList() {
-  core::LiteralType t;
-  *t.mutable_collection_type() = Simple(core::INTEGER);
-  return t;
-}
 
 // A map task over the stand-in program: a, b lists of integers; c, info lists.
 void RegisterMapTask(LocalServer& s, const std::string& name, std::vector<std::string> args) {

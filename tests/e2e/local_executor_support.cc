@@ -19,6 +19,20 @@ std::vector<std::string> Layers(const ServerOptions& options) {
           "/storage\n"};
 }
 
+using Stub = flyteidl::service::AdminService::Stub;
+
+// Calls the admin's `rpc` with `req`, failing the test on an error status.
+template <typename Req, typename Resp>
+Resp Call(LocalServer& s, grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
+          const Req& req) {
+  grpc::ClientContext ctx;
+  Resp resp;
+  auto st = (s.stub.get()->*rpc)(&ctx, req, &resp);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  return resp;
+}
+
 }  // namespace
 
 std::string Plugins(const ServerOptions& options) {
@@ -74,6 +88,12 @@ core::BindingData Scalar(int64_t v) {
   return b;
 }
 
+core::LiteralType IntList() {
+  core::LiteralType t;
+  *t.mutable_collection_type() = Simple(core::INTEGER);
+  return t;
+}
+
 admin::TaskCreateRequest ProgramTask(const std::string& name, const std::vector<std::string>& args,
                                      const core::LiteralType& number,
                                      const core::LiteralType& text) {
@@ -98,11 +118,7 @@ admin::TaskCreateRequest ProgramTask(const std::string& name, const std::vector<
 }
 
 void CreateTask(LocalServer& s, const admin::TaskCreateRequest& req) {
-  grpc::ClientContext ctx;
-  admin::TaskCreateResponse resp;
-  auto st = s.stub->CreateTask(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+  Call(s, &Stub::CreateTask, req);
 }
 
 void RegisterTask(LocalServer& s, const std::string& name, const std::vector<std::string>& args,
@@ -160,13 +176,7 @@ core::Identifier Register(LocalServer& s, const core::WorkflowTemplate& wf,
   *req.mutable_id() = wf.id();
   *req.mutable_spec()->mutable_template_() = wf;
   for (const auto& sub : subs) *req.mutable_spec()->add_sub_workflows() = sub;
-  {
-    grpc::ClientContext ctx;
-    admin::WorkflowCreateResponse resp;
-    auto st = s.stub->CreateWorkflow(&ctx, req, &resp);
-    INFO(st.error_message());
-    REQUIRE(st.ok());
-  }
+  Call(s, &Stub::CreateWorkflow, req);
   admin::LaunchPlanCreateRequest lp;
   *lp.mutable_id() = Id(core::LAUNCH_PLAN, wf.id().name());
   *lp.mutable_spec()->mutable_workflow_id() = wf.id();
@@ -175,11 +185,7 @@ core::Identifier Register(LocalServer& s, const core::WorkflowTemplate& wf,
     *(*params)[v].mutable_var()->mutable_type() = Simple(core::INTEGER);
     (*params)[v].set_required(true);
   }
-  grpc::ClientContext ctx;
-  admin::LaunchPlanCreateResponse resp;
-  auto st = s.stub->CreateLaunchPlan(&ctx, lp, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+  Call(s, &Stub::CreateLaunchPlan, lp);
   return lp.id();
 }
 
@@ -192,6 +198,7 @@ core::WorkflowExecutionIdentifier Launch(LocalServer& s, const core::Identifier&
   req.set_name(name);
   *req.mutable_spec()->mutable_launch_plan() = lp;
   if (options.max_parallelism > 0) req.mutable_spec()->set_max_parallelism(options.max_parallelism);
+  if (options.interruptible) req.mutable_spec()->mutable_interruptible()->set_value(true);
   for (const auto& [k, v] : options.envs) {
     auto* env = req.mutable_spec()->mutable_envs()->add_values();
     env->set_key(k);
@@ -199,28 +206,26 @@ core::WorkflowExecutionIdentifier Launch(LocalServer& s, const core::Identifier&
   }
   (*req.mutable_inputs()->mutable_literals())["x"] = Int(x);
   (*req.mutable_inputs()->mutable_literals())["y"] = Int(y);
-  grpc::ClientContext ctx;
-  admin::ExecutionCreateResponse resp;
-  auto st = s.stub->CreateExecution(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return resp.id();
+  return Call(s, &Stub::CreateExecution, req).id();
 }
 
 admin::Execution Get(LocalServer& s, const core::WorkflowExecutionIdentifier& id) {
   admin::WorkflowExecutionGetRequest req;
   *req.mutable_id() = id;
-  grpc::ClientContext ctx;
-  admin::Execution out;
-  auto st = s.stub->GetExecution(&ctx, req, &out);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return out;
+  return Call(s, &Stub::GetExecution, req);
 }
 
 bool Terminal(core::WorkflowExecution::Phase p) {
   return p == core::WorkflowExecution::SUCCEEDED || p == core::WorkflowExecution::FAILED ||
          p == core::WorkflowExecution::ABORTED || p == core::WorkflowExecution::TIMED_OUT;
+}
+
+void Terminate(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
+               const std::string& cause) {
+  admin::ExecutionTerminateRequest req;
+  *req.mutable_id() = id;
+  req.set_cause(cause);
+  Call(s, &Stub::TerminateExecution, req);
 }
 
 admin::Execution WaitTerminal(LocalServer& s, const core::WorkflowExecutionIdentifier& id,
@@ -244,13 +249,15 @@ std::map<std::string, admin::NodeExecution> Nodes(LocalServer& s,
   *req.mutable_workflow_execution_id() = id;
   req.set_limit(100);
   req.set_unique_parent_id(parent);
-  grpc::ClientContext ctx;
-  admin::NodeExecutionList list;
-  auto st = s.stub->ListNodeExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+  const auto list = Call(s, &Stub::ListNodeExecutions, req);
   std::map<std::string, admin::NodeExecution> out;
   for (const auto& n : list.node_executions()) out[n.id().node_id()] = n;
+  return out;
+}
+
+std::vector<std::string> Keys(const std::map<std::string, admin::NodeExecution>& nodes) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : nodes) out.push_back(k);
   return out;
 }
 
@@ -262,23 +269,14 @@ std::vector<admin::TaskExecution> Tasks(LocalServer& s, const core::WorkflowExec
   req.set_limit(100);
   req.mutable_sort_by()->set_key("retry_attempt");
   req.mutable_sort_by()->set_direction(admin::Sort::ASCENDING);
-  grpc::ClientContext ctx;
-  admin::TaskExecutionList list;
-  auto st = s.stub->ListTaskExecutions(&ctx, req, &list);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
+  const auto list = Call(s, &Stub::ListTaskExecutions, req);
   return {list.task_executions().begin(), list.task_executions().end()};
 }
 
 core::LiteralMap Outputs(LocalServer& s, const core::WorkflowExecutionIdentifier& id) {
   admin::WorkflowExecutionGetDataRequest req;
   *req.mutable_id() = id;
-  admin::WorkflowExecutionGetDataResponse data;
-  grpc::ClientContext ctx;
-  auto st = s.stub->GetExecutionData(&ctx, req, &data);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  return data.full_outputs();
+  return Call(s, &Stub::GetExecutionData, req).full_outputs();
 }
 
 int64_t IntOf(const core::LiteralMap& m, const std::string& var) {

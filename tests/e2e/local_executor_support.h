@@ -58,6 +58,8 @@ struct LocalServer {
 flyteidl::core::Identifier Id(flyteidl::core::ResourceType type, const std::string& name);
 flyteidl::core::BindingData Promise(const std::string& node, const std::string& var);
 flyteidl::core::BindingData Scalar(int64_t v);
+// The type of a list of integers.
+flyteidl::core::LiteralType IntList();
 
 // A task of the stand-in program with `args`: inputs a and b and output c of type `number`,
 // output info of type `text`.
@@ -88,7 +90,8 @@ flyteidl::core::Identifier Register(LocalServer& s, const flyteidl::core::Workfl
 
 struct LaunchOptions {
   int max_parallelism = 0;  // 0: not set
-  std::vector<std::pair<std::string, std::string>> envs;
+  std::vector<std::pair<std::string, std::string>> envs{};
+  bool interruptible = false;  // the execution's interruptible override
 };
 // Creates execution `name` of launch plan `lp` with inputs x and y.
 flyteidl::core::WorkflowExecutionIdentifier Launch(LocalServer& s,
@@ -99,6 +102,9 @@ flyteidl::core::WorkflowExecutionIdentifier Launch(LocalServer& s,
 flyteidl::admin::Execution Get(LocalServer& s,
                                const flyteidl::core::WorkflowExecutionIdentifier& id);
 bool Terminal(flyteidl::core::WorkflowExecution::Phase p);
+// TerminateExecution with `cause`; fails the test if the admin refuses.
+void Terminate(LocalServer& s, const flyteidl::core::WorkflowExecutionIdentifier& id,
+               const std::string& cause);
 // Polls until the execution is terminal; fails the test after `limit`.
 flyteidl::admin::Execution WaitTerminal(LocalServer& s,
                                         const flyteidl::core::WorkflowExecutionIdentifier& id,
@@ -108,6 +114,8 @@ flyteidl::admin::Execution WaitTerminal(LocalServer& s,
 std::map<std::string, flyteidl::admin::NodeExecution> Nodes(
     LocalServer& s, const flyteidl::core::WorkflowExecutionIdentifier& id,
     const std::string& parent = "");
+// The node ids of `nodes`, in order.
+std::vector<std::string> Keys(const std::map<std::string, flyteidl::admin::NodeExecution>& nodes);
 // A node's task executions, first attempt first.
 std::vector<flyteidl::admin::TaskExecution> Tasks(
     LocalServer& s, const flyteidl::core::WorkflowExecutionIdentifier& id, const std::string& node);

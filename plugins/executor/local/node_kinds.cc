@@ -29,13 +29,9 @@ void Run::RunSubWorkflowNode(const NodeRef& ref, const std::string& input_uri,
                              const core::LiteralMap& inputs) {
   const core::Node& node = *ref.node;
   auto event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
-    return e;
+    return NodeEvent(*ref.scope, node, phase, input_uri);
   };
-  auto fail = [&](const core::ExecutionError& error) {
-    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
-  };
+  auto fail = [&](const core::ExecutionError& error) { FailNode(ref, input_uri, error); };
   const auto* sub =
       FindSubWorkflow(ClosureOf(*ref.scope), node.workflow_node().sub_workflow_ref());
   if (sub == nullptr) {
@@ -102,13 +98,11 @@ void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
                         const core::LiteralMap& inputs) {
   const core::Node& node = *ref.node;
   auto event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
-    return e;
+    return NodeEvent(*ref.scope, node, phase, input_uri);
   };
   auto decision = DecideBranch(node.branch_node(), inputs);
   if (decision.node == nullptr) {
-    EndNode(ref, NodePhase::kFailed, "", &decision.error, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, decision.error);
     return;
   }
   SendNodeEvent(event(core::NodeExecution::RUNNING));
@@ -130,7 +124,7 @@ void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
     taken = child.states[decision.node->id()];
   }
   if (failure) {
-    EndNode(ref, NodePhase::kFailed, "", &*failure, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, *failure);
     return;
   }
   if (taken.phase != NodePhase::kSucceeded) {
@@ -147,7 +141,7 @@ void Run::RunBranchNode(const NodeRef& ref, const std::string& input_uri,
     auto error = MakeError(
         core::ExecutionError::SYSTEM, "OutputsNotFound",
         "Failed to copy child node outputs from [" + source + "] to [" + destination + "]");
-    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, error);
     return;
   }
   auto done = event(core::NodeExecution::SUCCEEDED);
@@ -160,14 +154,11 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
   const core::Node& node = *ref.node;
   const auto& gate = node.gate_node();
   auto event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
-    return e;
+    return NodeEvent(*ref.scope, node, phase, input_uri);
   };
   auto fail = [&](core::ExecutionError::ErrorKind kind, const std::string& code,
                   const std::string& message) {
-    auto error = MakeError(kind, code, message);
-    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, MakeError(kind, code, message));
   };
   auto aborted = [&] {
     EndNode(ref, NodePhase::kAborted, "", nullptr, event(core::NodeExecution::ABORTED));
@@ -303,8 +294,7 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
   child.set_domain(id.domain());
   child.set_name(ChildExecutionName(id.name(), ref.unique_id, 0));
   auto event = [&](core::NodeExecution::Phase phase, bool with_child) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
+    auto e = NodeEvent(*ref.scope, node, phase, input_uri);
     if (with_child) *e.mutable_workflow_node_metadata()->mutable_execution_id() = child;
     return e;
   };
@@ -514,14 +504,11 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
   const core::Node& node = *ref.node;
   const auto& array = node.array_node();
   auto event = [&](core::NodeExecution::Phase phase) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
-    return e;
+    return NodeEvent(*ref.scope, node, phase, input_uri);
   };
   auto fail = [&](core::ExecutionError::ErrorKind kind, const std::string& code,
                   const std::string& message) {
-    auto error = MakeError(kind, code, message);
-    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, MakeError(kind, code, message));
   };
   const std::set<std::string> bound(array.bound_inputs().begin(), array.bound_inputs().end());
   // The sub-node count: the length of the (equally long) collection inputs.
@@ -703,7 +690,7 @@ void Run::RunArrayNode(const NodeRef& ref, const std::string& input_uri,
     all_resources(e, phase_of, attempt_of);
     *e.mutable_error() = error;
     SendTaskEvent(std::move(e));
-    EndNode(ref, NodePhase::kFailed, "", &error, event(core::NodeExecution::FAILED));
+    FailNode(ref, input_uri, error);
     return;
   }
   core::LiteralMap outputs;

@@ -435,8 +435,10 @@ bool Run::SendTaskEvent(const NodeRef& ref, event::TaskExecutionEvent e) {
 }
 
 event::NodeExecutionEvent Run::NodeEvent(const Scope& scope, const core::Node& node,
-                                         core::NodeExecution::Phase phase) {
+                                         core::NodeExecution::Phase phase,
+                                         const std::string& input_uri) {
   event::NodeExecutionEvent e;
+  if (!input_uri.empty()) e.set_input_uri(input_uri);
   *e.mutable_id()->mutable_execution_id() = data_.execution_id;
   e.mutable_id()->set_node_id(GenerateUniqueId(scope.parent, node.id()));
   e.set_phase(phase);
@@ -612,6 +614,12 @@ void Run::FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
   cv_.notify_all();
 }
 
+void Run::FailNode(const NodeRef& ref, const std::string& input_uri,
+                   const core::ExecutionError& error) {
+  EndNode(ref, NodePhase::kFailed, "", &error,
+          NodeEvent(*ref.scope, *ref.node, core::NodeExecution::FAILED, input_uri));
+}
+
 void Run::EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
                   const core::ExecutionError* error, event::NodeExecutionEvent e) {
   if (phase == NodePhase::kAborted) {
@@ -662,8 +670,7 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
   if (!inputs.ok()) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BindingResolutionFailure",
                            inputs.status().message());
-    EndNode(ref, NodePhase::kFailed, "", &error,
-            NodeEvent(*scope, node, core::NodeExecution::FAILED));
+    FailNode(ref, "", error);  // no inputs stored
     return;
   }
   if (scope->original_error != nullptr) {
@@ -684,14 +691,12 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
     auto error = MakeError(
         core::ExecutionError::SYSTEM, "StorageError",
         "Failed to store inputs for Node. InputsFile [" + input_uri + "]: " + s.message());
-    EndNode(ref, NodePhase::kFailed, "", &error,
-            NodeEvent(*scope, node, core::NodeExecution::FAILED));
+    FailNode(ref, "", error);  // no inputs stored
     return;
   }
   // A resumed node (always one of the workflow's own) was queued before the restart.
   if (!resume_ || scope != &top_ || resume_->nodes.count(node_id) == 0) {
-    auto queued = NodeEvent(*scope, node, core::NodeExecution::QUEUED);
-    queued.set_input_uri(input_uri);
+    auto queued = NodeEvent(*scope, node, core::NodeExecution::QUEUED, input_uri);
     SendNodeEvent(std::move(queued));
   }
   const core::TaskTemplate* task =
@@ -699,9 +704,7 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
   if (node.has_task_node() && task == nullptr) {
     auto error = MakeError(core::ExecutionError::SYSTEM, "BadSpecificationError",
                            "task [" + IdString(node.task_node().reference_id()) + "] not found");
-    auto e = NodeEvent(*scope, node, core::NodeExecution::FAILED);
-    e.set_input_uri(input_uri);
-    EndNode(ref, NodePhase::kFailed, "", &error, std::move(e));
+    FailNode(ref, input_uri, error);
   } else if (node.has_task_node()) {
     RunTaskNode(ref, *task, input_uri, inputs.value());
   } else if (node.has_workflow_node() && node.workflow_node().has_launchplan_ref()) {
@@ -717,9 +720,7 @@ void Run::RunNode(Scope* scope, const std::string& node_id) {
   } else {
     auto error = MakeError(core::ExecutionError::SYSTEM, "UnsupportedNode",
                            "the local executor cannot run node " + node_id);
-    auto e = NodeEvent(*scope, node, core::NodeExecution::FAILED);
-    e.set_input_uri(input_uri);
-    EndNode(ref, NodePhase::kFailed, "", &error, std::move(e));
+    FailNode(ref, input_uri, error);
   }
 }
 
@@ -747,8 +748,7 @@ void Run::TaskAttempts(NodeRef ref, const core::TaskTemplate& task, std::string 
   }
   // Once a task left a futures.pb, propeller's node events say the node is dynamic.
   auto node_event = [&](core::NodeExecution::Phase phase, bool dynamic) {
-    auto e = NodeEvent(*ref.scope, node, phase);
-    e.set_input_uri(input_uri);
+    auto e = NodeEvent(*ref.scope, node, phase, input_uri);
     if (dynamic) e.set_is_dynamic(true);
     return e;
   };
@@ -968,8 +968,7 @@ Run::AttemptResult Run::RunAttempt(const NodeRef& ref, const core::TaskTemplate&
       send = started_.insert(ref.unique_id).second;
     }
     if (send) {
-      auto e = NodeEvent(*ref.scope, node, core::NodeExecution::RUNNING);
-      e.set_input_uri(data_dir + "/inputs.pb");
+      auto e = NodeEvent(*ref.scope, node, core::NodeExecution::RUNNING, data_dir + "/inputs.pb");
       SendNodeEvent(ref, std::move(e));
     }
   }
@@ -1189,22 +1188,19 @@ bool Run::RunEndNode(Scope& scope, core::ExecutionError& error) {
   const std::string bytes = outputs->SerializeAsString();
   Status s = store_.Write(dir + "/inputs.pb", bytes);
   if (s.ok()) {
-    auto queued = NodeEvent(scope, end, core::NodeExecution::QUEUED);
-    queued.set_input_uri(dir + "/inputs.pb");
+    auto queued = NodeEvent(scope, end, core::NodeExecution::QUEUED, dir + "/inputs.pb");
     SendNodeEvent(std::move(queued));
     s = store_.Write(Join(dir, {"0"}) + "/outputs.pb", bytes);
   }
   if (!s.ok()) {
     error = MakeError(core::ExecutionError::SYSTEM, "CausedByError",
                       "Failed to store workflow outputs, as end-node: " + s.message());
-    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED);
-    e.set_input_uri(dir + "/inputs.pb");
+    auto e = NodeEvent(scope, end, core::NodeExecution::FAILED, dir + "/inputs.pb");
     *e.mutable_error() = error;
     SendNodeEvent(std::move(e));
     return false;
   }
-  auto done = NodeEvent(scope, end, core::NodeExecution::SUCCEEDED);
-  done.set_input_uri(dir + "/inputs.pb");
+  auto done = NodeEvent(scope, end, core::NodeExecution::SUCCEEDED, dir + "/inputs.pb");
   SendNodeEvent(std::move(done));
   return true;
 }

@@ -158,6 +158,9 @@ class Run : public std::enable_shared_from_this<Run> {
   void EndNode(const NodeRef& ref, NodePhase phase, const std::string& output_dir,
                const flyteidl::core::ExecutionError* error,
                flyteidl::event::NodeExecutionEvent event);
+  // EndNode(kFailed) with the node's FAILED event carrying `input_uri`.
+  void FailNode(const NodeRef& ref, const std::string& input_uri,
+                const flyteidl::core::ExecutionError& error);
   void FinishNode(Scope& scope, const std::string& node_id, NodePhase phase,
                   const std::optional<flyteidl::core::ExecutionError>& error, bool counts_as_task);
   // A scope's start node (its inputs as outputs) and end node (its output bindings).
@@ -191,9 +194,11 @@ class Run : public std::enable_shared_from_this<Run> {
   // The same for a node's own events; an array's sub-nodes report through the array node.
   bool SendNodeEvent(const NodeRef& ref, flyteidl::event::NodeExecutionEvent event);
   bool SendTaskEvent(const NodeRef& ref, flyteidl::event::TaskExecutionEvent event);
+  // The node's event in `phase`, carrying `input_uri` when given.
   flyteidl::event::NodeExecutionEvent NodeEvent(const Scope& scope,
                                                 const flyteidl::core::Node& node,
-                                                flyteidl::core::NodeExecution::Phase phase);
+                                                flyteidl::core::NodeExecution::Phase phase,
+                                                const std::string& input_uri = {});
   // Waits on cv_ for up to `d`; false once the scope is cancelled.
   bool WaitFor(const Scope& scope, std::chrono::milliseconds d);
 

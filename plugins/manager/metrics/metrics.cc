@@ -371,13 +371,7 @@ class SpanBuilder {
         kNodeReset);
     auto workflow = DynamicWorkflow(node.id());
     if (!workflow.ok()) return workflow.status();
-    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok())
-      return s;
-    const auto* latest = LatestUpstream(kEndNode, workflow.value(), children.value());
-    if (latest != nullptr && !Before(c.updated_at(), latest->closure().updated_at())) {
-      *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(c), kNodeTeardown);
-    }
-    return Status::Ok();
+    return ParseChildren(children.value(), workflow.value(), c, out, depth);
   }
 
   Status ParseBranchNode(const admin::NodeExecution& node, const core::BranchNode& branch,
@@ -455,13 +449,7 @@ class SpanBuilder {
         kNodeSetup);
     auto workflow = GetWorkflowClosure(workflow_id);
     if (!workflow.ok()) return workflow.status();
-    if (auto s = ParseNodeExecutions(children.value(), workflow.value(), out, depth); !s.ok())
-      return s;
-    const auto* latest = LatestUpstream(kEndNode, workflow.value(), children.value());
-    if (latest != nullptr && !Before(c.updated_at(), latest->closure().updated_at())) {
-      *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(c), kNodeTeardown);
-    }
-    return Status::Ok();
+    return ParseChildren(children.value(), workflow.value(), c, out, depth);
   }
 
   Status ParseNodeExecution(const admin::NodeExecution& node, const core::Node& definition,
@@ -502,6 +490,18 @@ class SpanBuilder {
     if (c.has_created_at()) *out.mutable_start_time() = c.created_at();
     if (c.has_updated_at()) *out.mutable_end_time() = c.updated_at();
     *out.mutable_node_id() = node.id();
+    return Status::Ok();
+  }
+
+  // The spans of a node's child executions, then its teardown after the end node's upstream
+  // (sub-workflow and dynamic nodes).
+  Status ParseChildren(const NodeExecutions& children, const core::CompiledWorkflowClosure& workflow,
+                       const admin::NodeExecutionClosure& c, core::Span& out, int depth) {
+    if (auto s = ParseNodeExecutions(children, workflow, out, depth); !s.ok()) return s;
+    const auto* latest = LatestUpstream(kEndNode, workflow, children);
+    if (latest != nullptr && !Before(c.updated_at(), latest->closure().updated_at())) {
+      *out.add_spans() = Operation(UpdatedAt(latest->closure()), UpdatedAt(c), kNodeTeardown);
+    }
     return Status::Ok();
   }
 

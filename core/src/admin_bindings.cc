@@ -39,7 +39,7 @@ Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher) {
   // For each manager area: if a manager is registered, bind each of its RPCs.
 #define FLYTE_BIND_RPC_(NAME, REQUEST, RESPONSE)                                      \
   if (auto s = Bind(dispatcher, admin + #NAME, m, &Manager::NAME, owner); !s.ok()) return s;
-#define FLYTE_BIND_AREA_(CLASS, ID, RPCS)                                                 \
+#define FLYTE_BIND_AREA_(CLASS, ID, RPCS, ASYNC_RPCS)                                               \
   if (auto m = registry.Get<plugin::CLASS>(plugin::plugin_id::ID)) {                      \
     using Manager = plugin::CLASS;                                                       \
     std::string owner = OwnerOf(registry, plugin::plugin_id::ID);                        \

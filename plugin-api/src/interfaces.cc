@@ -18,7 +18,7 @@ UnaryInterceptor::~UnaryInterceptor() = default;
 ServiceRegistrar::~ServiceRegistrar() = default;
 AdditionalGrpcService::~AdditionalGrpcService() = default;
 HostContext::~HostContext() = default;
-#define FLYTE_MANAGER_DESTRUCTOR_(CLASS, ID, RPCS) CLASS::~CLASS() = default;
+#define FLYTE_MANAGER_DESTRUCTOR_(CLASS, ID, RPCS, ASYNC_RPCS) CLASS::~CLASS() = default;
 FLYTE_MANAGER_AREAS(FLYTE_MANAGER_DESTRUCTOR_)
 #undef FLYTE_MANAGER_DESTRUCTOR_
 WorkflowExecutor::~WorkflowExecutor() = default;

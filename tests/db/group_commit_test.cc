@@ -77,19 +77,25 @@ void Burst(int n, Fn fn) {
   for (auto& th : threads) th.join();
 }
 
-// Occupies every batch leader (SQLite one, PostgreSQL up to four) with an operation that waits
+// Occupies every batch thread (SQLite one, PostgreSQL up to four) with an operation that waits
 // on `gate`, so the operations started meanwhile queue up and run as one batch after it opens.
 class LeaderBlocker {
  public:
   template <class StartBlocked>
   explicit LeaderBlocker(StartBlocked start) {
+    // One at a time, so that each gets a batch thread of its own while one is free (on
+    // PostgreSQL, operations queued at once may share a batch and leave a thread idle).
     for (int i = 0; i < 4; ++i) {
       threads_.emplace_back([this, start, i] { start(i, [this] {
                               ++inside_;
                               gate_.Wait();
                             }); });
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+      while (inside_.load() <= i && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
-    REQUIRE(Eventually([&] { return inside_.load() >= 1; }));
+    REQUIRE(inside_.load() >= 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   void Release() {
@@ -463,6 +469,130 @@ TEST_CASE("An update writes exactly the mutated row, unchanged columns included"
   CHECK(!stored->parent_id.has_value());
   CHECK(stored->cache_status == std::optional<std::string>("CACHE_HIT"));
   CHECK(stored->phase == "FAILED");
+}
+
+TEST_CASE("Calls made inside a grouped operation join its transaction; a failing nested write "
+          "rolls back alone",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  auto pool = PoolOf(t);
+  REQUIRE(pool->Run([](Conn& conn) {
+                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
+                return Status::Ok();
+              }).ok());
+  auto insert = [&](const std::string& k) {
+    return pool->RunTx([&](Conn& conn) {
+      Sql sql(conn.dialect());
+      sql << "INSERT INTO gc_rows (k) VALUES (";
+      sql.BindText(k) << ")";
+      conn.Exec(sql.Cached());
+      return Status::Ok();
+    });
+  };
+  auto count = [&](int64_t& out) {
+    return pool->Run([&](Conn& conn) {
+      out = std::stoll(*conn.Query(Sql(conn.dialect()) << "SELECT COUNT(*) FROM gc_rows", 1)[0][0]);
+      return Status::Ok();
+    });
+  };
+
+  Status nested_duplicate, nested_grouped;
+  int64_t seen_inside = -1;
+  Status outer = pool->RunGrouped("outer", [&](Conn&) -> Status {
+    // Each of these would wait for the write lock (SQLite) or a batch thread if it did not join.
+    if (auto s = insert("a"); !s.ok()) return s;
+    nested_duplicate = insert("a");
+    nested_grouped = pool->RunGrouped("inner", [&](Conn& conn) {
+      conn.Exec("INSERT INTO gc_rows (k) VALUES ('b')");
+      return Status::Ok();
+    });
+    // The reads see the transaction's own writes.
+    return count(seen_inside);
+  });
+  REQUIRE(outer.ok());
+  CHECK(nested_duplicate.code() == StatusCode::kAlreadyExists);
+  CHECK(nested_grouped.ok());
+  CHECK(seen_inside == 2);
+  CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM gc_rows") == 2);
+
+  // A failing grouped operation undoes its nested writes too.
+  Status failed = pool->RunGrouped("outer", [&](Conn&) -> Status {
+    if (auto s = insert("c"); !s.ok()) return s;
+    return Status(StatusCode::kFailedPrecondition, "refused after writing");
+  });
+  CHECK(failed.code() == StatusCode::kFailedPrecondition);
+  CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM gc_rows WHERE k = 'c'") == 0);
+}
+
+TEST_CASE("An asynchronous grouped operation is answered after its commit, on the batch thread",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
+
+  constexpr int kOps = 40;
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::vector<Status> results(kOps);
+  std::vector<int64_t> committed(kOps, -1);
+  std::set<std::thread::id> answer_threads;
+  for (int i = 0; i < kOps; ++i) {
+    repos.RunGroupedAsync(
+        "node" + std::to_string(i),
+        [&, i]() -> Status {
+          // The whole operation through the repositories: a read, then a create with its event.
+          if (!repos.Executions().GetCluster({"p", "development", "ex"}).ok()) return Status(StatusCode::kInternal, "");
+          auto exists = repos.NodeExecutions().Exists({{"p", "development", "ex"}, "n" + std::to_string(i)});
+          if (!exists.ok() || exists.value()) return Status(StatusCode::kInternal, "unexpected row");
+          if (i % 10 == 9) {
+            // Written, then refused: nothing of it may remain.
+            (void)repos.NodeExecutions().Create(Node("ex", "n" + std::to_string(i)), std::nullopt);
+            return Status(StatusCode::kFailedPrecondition, "op refuses");
+          }
+          return repos.NodeExecutions().Create(Node("ex", "n" + std::to_string(i)),
+                                               NodeExecutionEventModel{"r", std::chrono::system_clock::now(), "QUEUED"});
+        },
+        [&, i](Status s) {
+          // Committed already: another connection sees the row.
+          int64_t n = -1;
+          try {
+            auto check = t.Raw();
+            *check << "SELECT COUNT(*) FROM node_executions WHERE node_id = :n", soci::into(n),
+                soci::use("n" + std::to_string(i));
+          } catch (...) {
+          }
+          std::lock_guard lock(mu);
+          results[i] = std::move(s);
+          committed[i] = n;
+          answer_threads.insert(std::this_thread::get_id());
+          ++answered;
+          cv.notify_one();
+        });
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == kOps; }));
+  }
+  for (int i = 0; i < kOps; ++i) {
+    CAPTURE(i);
+    if (i % 10 == 9) {
+      CHECK(results[i].code() == StatusCode::kFailedPrecondition);
+      CHECK(committed[i] == 0);
+    } else {
+      CHECK(results[i].ok());
+      CHECK(committed[i] == 1);
+    }
+  }
+  CHECK(answer_threads.count(std::this_thread::get_id()) == 0);
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_executions") == kOps - kOps / 10);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == kOps - kOps / 10);
 }
 
 }  // namespace

@@ -386,6 +386,11 @@ class FakeNodeManager final : public flyte::plugin::NodeExecutionManager {
                                         flyteidl::admin::NodeExecutionEventResponse&) override {
     return flyte::plugin::Unimplemented("CreateNodeEvent");
   }
+  void CreateNodeEventAsync(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionEventRequest&,
+                            flyteidl::admin::NodeExecutionEventResponse&,
+                            std::function<void(flyte::plugin::Status)> done) override {
+    done(flyte::plugin::Unimplemented("CreateNodeEvent"));
+  }
   flyte::plugin::Status GetNodeExecution(flyte::plugin::CallContext&, const flyteidl::admin::NodeExecutionGetRequest& r,
                                          flyteidl::admin::NodeExecution& out) override {
     if (r.id().node_id() != "n0") return flyte::plugin::NotFound("missing entity of type node execution");
@@ -421,6 +426,11 @@ class FakeTaskManager final : public flyte::plugin::TaskExecutionManager {
   flyte::plugin::Status CreateTaskEvent(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionEventRequest&,
                                         flyteidl::admin::TaskExecutionEventResponse&) override {
     return flyte::plugin::Unimplemented("CreateTaskEvent");
+  }
+  void CreateTaskEventAsync(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionEventRequest&,
+                            flyteidl::admin::TaskExecutionEventResponse&,
+                            std::function<void(flyte::plugin::Status)> done) override {
+    done(flyte::plugin::Unimplemented("CreateTaskEvent"));
   }
   flyte::plugin::Status GetTaskExecution(flyte::plugin::CallContext&, const flyteidl::admin::TaskExecutionGetRequest&,
                                          flyteidl::admin::TaskExecution&) override {

@@ -263,7 +263,15 @@ struct Pool::Entry {
 
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
 
-Pool::~Pool() = default;
+Pool::~Pool() {
+  // The batch threads answer what is queued, then stop.
+  {
+    std::lock_guard lock(group_mu_);
+    group_stop_ = true;
+  }
+  group_cv_.notify_all();
+  for (auto& th : group_threads_) th.join();
+}
 
 std::unique_ptr<Pool::Entry> Pool::Open() {
   auto entry = std::make_unique<Entry>();
@@ -357,13 +365,74 @@ void Pool::Release(std::unique_ptr<Entry> entry, bool healthy) {
 
 namespace {
 
+// A batch is bounded so that a caller waits for at most one batch ahead of its own: SQLite runs
+// one batch at a time (one writer), PostgreSQL a few (one per batch thread, each on its own
+// connection), each smaller.
+constexpr size_t kSqliteMaxBatch = 128;
+constexpr size_t kPostgresMaxBatch = 32;
+constexpr int kPostgresLeaders = 4;
+
+// Errors after which the batch's transaction cannot go on (PostgreSQL deadlock or
+// serialization failure, a lost connection; SQLite busy, I/O, full or out-of-memory errors,
+// which may roll the whole transaction back): the batch is rolled back and its operations
+// are run again, each alone, so each gets its own outcome.
+bool AbortsBatch(const soci::soci_error& e) {
+  if (e.get_error_category() == soci::soci_error::connection_error) return true;
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    std::string state = pg->sqlstate();
+    return state == "40P01" || state == "40001" || state.rfind("08", 0) == 0 ||
+           state.rfind("57P", 0) == 0;
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    int code = lite->result() & 0xff;
+    return code == 5 /* BUSY */ || code == 6 /* LOCKED */ || code == 7 /* NOMEM */ ||
+           code == 10 /* IOERR */ || code == 13 /* FULL */;
+  }
+  return false;
+}
+
 bool IsConnectionError(const soci::soci_error& e) {
   return e.get_error_category() == soci::soci_error::connection_error;
 }
 
+// The transaction the calling thread is running for a pool, if any (RunTx sets it around its
+// function), so that the pool's calls made from inside it join it.
+struct ActiveTransaction {
+  const Pool* pool;
+  Conn* conn;
+};
+thread_local ActiveTransaction* t_active_transaction = nullptr;
+
 }  // namespace
 
+bool Pool::InTransaction() const {
+  return t_active_transaction != nullptr && t_active_transaction->pool == this;
+}
+
+Status Pool::RunNested(const std::function<Status(Conn&)>& fn, bool savepoint) {
+  Conn& conn = *t_active_transaction->conn;
+  if (savepoint) conn.ExecRepeated("SAVEPOINT flyte_nested");
+  Status status;
+  try {
+    status = fn(conn);
+  } catch (const soci::soci_error& e) {
+    // The enclosing batch decides what a deadlock or a lost connection means, and a failed
+    // statement outside a savepoint leaves PostgreSQL's transaction unusable: the enclosing
+    // operation fails with it.
+    if (AbortsBatch(e) || (!savepoint && options_.dialect == Dialect::kPostgres)) throw;
+    status = MapError(e, options_.dialect);
+  } catch (const std::exception& e) {
+    status = MapError(e, options_.dialect);
+  }
+  if (savepoint) {
+    if (!status.ok()) conn.ExecRepeated("ROLLBACK TO SAVEPOINT flyte_nested");
+    conn.ExecRepeated("RELEASE SAVEPOINT flyte_nested");
+  }
+  return status;
+}
+
 Status Pool::Run(const std::function<Status(Conn&)>& fn) {
+  if (InTransaction()) return RunNested(fn, false);
   std::unique_ptr<Entry> entry;
   try {
     entry = Acquire();
@@ -390,14 +459,19 @@ Status Pool::Run(const std::function<Status(Conn&)>& fn) {
 }
 
 Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
+  if (InTransaction()) return RunNested(fn, true);
   std::unique_lock<std::mutex> write_lock;
   if (options_.dialect == Dialect::kSqlite) write_lock = std::unique_lock(sqlite_write_mu_);
   return Run([&](Conn& conn) -> Status {
     conn.ExecRepeated(options_.dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
     Status status;
+    ActiveTransaction active{this, &conn};
     try {
+      t_active_transaction = &active;
       status = fn(conn);
+      t_active_transaction = nullptr;
     } catch (...) {
+      t_active_transaction = nullptr;
       try {
         conn.ExecRepeated("ROLLBACK");
       } catch (...) {
@@ -416,96 +490,111 @@ Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
 // ---------------------------------------------------------------------------------------------
 // Group commit
 
-namespace {
-
-// A batch is bounded so that a caller waits for at most one batch ahead of its own: SQLite runs
-// one batch at a time (one writer), PostgreSQL a few on separate connections, each smaller.
-constexpr size_t kSqliteMaxBatch = 128;
-constexpr size_t kPostgresMaxBatch = 32;
-constexpr int kPostgresLeaders = 4;
-
-// Errors after which the batch's transaction cannot go on (PostgreSQL deadlock or
-// serialization failure, a lost connection; SQLite busy, I/O, full or out-of-memory errors,
-// which may roll the whole transaction back): the batch is rolled back and its operations
-// are run again, each alone, so each gets its own outcome.
-bool AbortsBatch(const soci::soci_error& e) {
-  if (e.get_error_category() == soci::soci_error::connection_error) return true;
-  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
-    std::string state = pg->sqlstate();
-    return state == "40P01" || state == "40001" || state.rfind("08", 0) == 0 ||
-           state.rfind("57P", 0) == 0;
-  }
-  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
-    int code = lite->result() & 0xff;
-    return code == 5 /* BUSY */ || code == 6 /* LOCKED */ || code == 7 /* NOMEM */ ||
-           code == 10 /* IOERR */ || code == 13 /* FULL */;
-  }
-  return false;
-}
-
-}  // namespace
-
 struct Pool::GroupOp {
-  const std::string* key;
-  const std::function<Status(Conn&)>* fn;
+  std::string key;
+  std::function<Status(Conn&)> fn;
+  std::function<void(Status)> done;
   Status status;
-  bool done = false;
-  // Each caller sleeps on its own condition: a finished batch wakes its own callers and, when
-  // leadership is free, the oldest waiter, never the whole queue.
-  std::condition_variable cv;
 };
 
-Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
-  const bool sqlite = options_.dialect == Dialect::kSqlite;
-  const size_t max_batch = sqlite ? kSqliteMaxBatch : kPostgresMaxBatch;
-  const int max_leaders = sqlite ? 1 : kPostgresLeaders;
-  GroupOp op{&order_key, &fn, Status::Ok()};
+void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> fn,
+                           std::function<void(Status)> done) {
+  if (InTransaction()) {
+    done(RunNested(fn, true));
+    return;
+  }
+  const size_t max_threads = options_.dialect == Dialect::kSqlite ? 1 : kPostgresLeaders;
+  auto op = std::make_unique<GroupOp>();
+  op->key = std::move(order_key);
+  op->fn = std::move(fn);
+  op->done = std::move(done);
   std::unique_lock lock(group_mu_);
-  group_queue_.push_back(&op);
-  while (!op.done) {
-    if (group_leaders_ >= max_leaders || group_queue_.empty()) {
-      op.cv.wait(lock);
+  group_queue_.push_back(std::move(op));
+  if (group_idle_ > 0) {
+    lock.unlock();
+    group_cv_.notify_one();
+  } else if (group_threads_.size() < max_threads) {
+    group_threads_.emplace_back([this] { BatchThread(); });
+  }
+  // Otherwise every batch thread is busy and takes the operation with its next batch.
+}
+
+Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
+  if (InTransaction()) return RunNested(fn, true);
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  } waiter;
+  RunGroupedAsync(
+      order_key, [&fn](Conn& conn) { return fn(conn); },
+      [&waiter](Status s) {
+        std::lock_guard lock(waiter.mu);
+        waiter.status = std::move(s);
+        waiter.done = true;
+        // Notified under the lock: once `done` is seen the caller returns and `waiter` goes.
+        waiter.cv.notify_one();
+      });
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return waiter.done; });
+  return waiter.status;
+}
+
+void Pool::BatchThread() {
+  const size_t max_batch =
+      options_.dialect == Dialect::kSqlite ? kSqliteMaxBatch : kPostgresMaxBatch;
+  std::unique_lock lock(group_mu_);
+  for (;;) {
+    if (group_queue_.empty()) {
+      if (group_stop_) return;
+      ++group_idle_;
+      group_cv_.wait(lock, [&] { return group_stop_ || !group_queue_.empty(); });
+      --group_idle_;
       continue;
     }
-    // Lead: take the oldest waiting operations (not necessarily this caller's own).
-    ++group_leaders_;
+    // The oldest waiting operations.
     size_t n = std::min(group_queue_.size(), max_batch);
-    std::vector<GroupOp*> batch(group_queue_.begin(), group_queue_.begin() + n);
+    std::vector<std::unique_ptr<GroupOp>> batch(std::make_move_iterator(group_queue_.begin()),
+                                                std::make_move_iterator(group_queue_.begin() + n));
     group_queue_.erase(group_queue_.begin(), group_queue_.begin() + n);
+    group_stats_.transactions++;
+    group_stats_.operations += n;
     lock.unlock();
     try {
       RunBatch(batch);
     } catch (...) {
       // Not a database or standard exception (those become statuses): still answer everyone.
-      for (GroupOp* o : batch) {
+      for (auto& o : batch) {
         o->status = Status(StatusCode::kInternal, "unexpected exception in a database operation");
       }
     }
-    lock.lock();
-    // Notified under the lock: once `done` is seen a caller may return and destroy its GroupOp.
-    for (GroupOp* o : batch) {
-      o->done = true;
-      if (o != &op) o->cv.notify_one();
+    // Answered in arrival order within the batch, outside the lock.
+    for (auto& o : batch) {
+      try {
+        o->done(std::move(o->status));
+      } catch (...) {
+        // A callback must not throw; one that does cannot stop the others' answers.
+      }
     }
-    group_stats_.transactions++;
-    group_stats_.operations += batch.size();
-    --group_leaders_;
-    // A leader whose own operation is still queued leads again; one that is answered hands the
-    // queue to its oldest waiter.
-    if (op.done && !group_queue_.empty()) group_queue_.front()->cv.notify_one();
+    batch.clear();
+    lock.lock();
   }
-  return op.status;
 }
 
-void Pool::RunBatch(std::vector<GroupOp*>& batch) {
+void Pool::RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch) {
   if (batch.size() == 1) {
     // No concurrency: no savepoint either.
-    batch[0]->status = RunTx(*batch[0]->fn);
+    batch[0]->status = RunTx(batch[0]->fn);
     return;
   }
   // One lock order for every batch; stable, so operations on one row keep their arrival order.
-  std::stable_sort(batch.begin(), batch.end(),
-                   [](const GroupOp* a, const GroupOp* b) { return *a->key < *b->key; });
+  // The operations are answered in the order they arrived, so the sort works on a view.
+  std::vector<GroupOp*> order;
+  order.reserve(batch.size());
+  for (auto& o : batch) order.push_back(o.get());
+  std::stable_sort(order.begin(), order.end(),
+                   [](const GroupOp* a, const GroupOp* b) { return a->key < b->key; });
   bool abort_batch = false;
   const bool pg = options_.dialect == Dialect::kPostgres;
   Status status = RunTx([&](Conn& conn) -> Status {
@@ -513,14 +602,14 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
     // operation's savepoint and opening the next cost one; COMMIT releases the last one.
     // SQLite compiles only the first statement of a string, and its statements are local.
     bool open = false;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      GroupOp* op = batch[i];
-      const bool last = i + 1 == batch.size();
+    for (size_t i = 0; i < order.size(); ++i) {
+      GroupOp* op = order[i];
+      const bool last = i + 1 == order.size();
       if (!open) conn.ExecRepeated("SAVEPOINT flyte_group");
       open = true;
       Status s;
       try {
-        s = (*op->fn)(conn);
+        s = op->fn(conn);
       } catch (const soci::soci_error& e) {
         if (AbortsBatch(e)) {
           abort_batch = true;
@@ -550,7 +639,7 @@ void Pool::RunBatch(std::vector<GroupOp*>& batch) {
   if (status.ok()) return;
   // Nothing of the batch is committed. After a deadlock and the like each operation is retried
   // alone; any other failure (the COMMIT itself, a savepoint) is every operation's answer.
-  for (GroupOp* op : batch) op->status = abort_batch ? RunTx(*op->fn) : status;
+  for (auto& op : batch) op->status = abort_batch ? RunTx(op->fn) : status;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flyte/plugin/status.h"
@@ -136,16 +137,26 @@ class Pool {
   // SQLite, writers are serialized in-process and take the write lock up front.
   plugin::Status RunTx(const std::function<plugin::Status(Conn&)>& fn);
 
-  // As RunTx, but concurrent callers share transactions (group commit): one of them, the
-  // leader, runs the waiting operations in one transaction, each inside its own SAVEPOINT (a
-  // failing operation rolls back alone and gets its own status), commits once, and only then
-  // returns each caller its status. Operations with equal `order_key` (the row they lock) run
-  // in the order they arrived; a batch runs its operations sorted by key, so that concurrent
-  // batches (PostgreSQL, several processes) lock rows in one order. A lone caller runs exactly
-  // as RunTx. `fn` may run on another caller's thread, and once more, alone, when a batch is
-  // aborted by a deadlock or serialization failure.
+  // As RunTx, but concurrent callers share transactions (group commit): the pool's batch
+  // threads (SQLite one, PostgreSQL a few, each on its own connection) take the waiting
+  // operations, run them in one transaction, each inside its own SAVEPOINT (a failing operation
+  // rolls back alone and gets its own status), commit once, and only then answer each caller.
+  // Operations with equal `order_key` (the row they lock) run in the order they arrived; a batch
+  // runs its operations sorted by key, so that concurrent batches (PostgreSQL, several
+  // processes) lock rows in one order. `fn` runs on a batch thread, and once more, alone, when
+  // a batch is aborted by a deadlock or serialization failure.
+  //
+  // While `fn` (or any RunTx function) runs, Run, RunTx and RunGrouped calls made on its thread
+  // for this pool join its transaction instead of taking another connection: reads run as they
+  // are, writes in a nested savepoint that rolls back alone when they fail. So a whole event
+  // (its reads, checks and writes through the repositories) can run as one grouped operation.
   plugin::Status RunGrouped(const std::string& order_key,
                             const std::function<plugin::Status(Conn&)>& fn);
+  // The same without waiting: `done` receives the operation's status on the batch thread once
+  // its transaction is committed (or rolled back). Called from inside a transaction of this
+  // pool, `fn` joins that transaction and `done` is called at once.
+  void RunGroupedAsync(std::string order_key, std::function<plugin::Status(Conn&)> fn,
+                       std::function<void(plugin::Status)> done);
 
   // Transactions RunGrouped committed and the operations they held (for tests and metrics).
   struct GroupStats {
@@ -161,7 +172,11 @@ class Pool {
 
  private:
   struct GroupOp;
-  void RunBatch(std::vector<GroupOp*>& batch);
+  void RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch);
+  void BatchThread();
+  // Runs `fn` inside the calling thread's transaction of this pool (see RunGrouped).
+  plugin::Status RunNested(const std::function<plugin::Status(Conn&)>& fn, bool savepoint);
+  bool InTransaction() const;
 
   struct Entry;
   std::unique_ptr<Entry> Acquire();
@@ -175,10 +190,13 @@ class Pool {
   int open_ = 0;
   std::mutex sqlite_write_mu_;
 
-  // Group commit: operations waiting for a leader, and the number of batches running.
+  // Group commit: operations waiting for a batch thread, and the threads.
   std::mutex group_mu_;
-  std::vector<GroupOp*> group_queue_;
-  int group_leaders_ = 0;
+  std::condition_variable group_cv_;
+  std::vector<std::unique_ptr<GroupOp>> group_queue_;
+  std::vector<std::thread> group_threads_;
+  int group_idle_ = 0;
+  bool group_stop_ = false;
   GroupStats group_stats_;
 };
 

@@ -766,7 +766,8 @@ class SqlDescriptionEntityRepo final : public DescriptionEntityRepo {
 class SqlRepositories final : public Repositories {
  public:
   explicit SqlRepositories(std::shared_ptr<Pool> pool)
-      : projects_(pool),
+      : pool_(pool),
+        projects_(pool),
         tasks_(pool),
         workflows_(pool),
         launch_plans_(pool),
@@ -790,7 +791,14 @@ class SqlRepositories final : public Repositories {
   TaskExecutionRepo& TaskExecutions() override { return *task_executions_; }
   SignalRepo& Signals() override { return *signals_; }
 
+  void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
+                       std::function<void(Status)> done) override {
+    pool_->RunGroupedAsync(
+        order_key, [work = std::move(work)](Conn&) { return work(); }, std::move(done));
+  }
+
  private:
+  std::shared_ptr<Pool> pool_;
   SqlProjectRepo projects_;
   SqlTaskRepo tasks_;
   SqlWorkflowRepo workflows_;

@@ -29,6 +29,11 @@ class ExecutionManagerImpl final : public plugin::ExecutionManager {
   FLYTE_FORWARD_(operations_, CreateWorkflowEvent, admin::WorkflowExecutionEventRequest,
                  admin::WorkflowExecutionEventResponse)
 #undef FLYTE_FORWARD_
+  void CreateWorkflowEventAsync(plugin::CallContext& call, const flyteidl::admin::WorkflowExecutionEventRequest& request,
+                                flyteidl::admin::WorkflowExecutionEventResponse& response,
+                                std::function<void(plugin::Status)> done) override {
+    operations_.CreateWorkflowEventAsync(call, request, response, std::move(done));
+  }
 
  private:
   ExecutionContext context_;

@@ -340,8 +340,37 @@ Status ExecutionOperations::TerminateExecution(plugin::CallContext& call, const 
   return executor.value()->Abort(abort);
 }
 
+namespace {
+
+// The group-commit key of a workflow event: the execution it locks.
+std::string WorkflowEventOrderKey(const core::WorkflowExecutionIdentifier& id) {
+  return "executions\x1f" + id.project() + '\x1f' + id.domain() + '\x1f' + id.name();
+}
+
+}  // namespace
+
 Status ExecutionOperations::CreateWorkflowEvent(plugin::CallContext&, const admin::WorkflowExecutionEventRequest& request,
                                                 admin::WorkflowExecutionEventResponse&) {
+  if (auto s = CheckWorkflowEvent(request); !s.ok()) return s;
+  auto repos = context_.services().Db();
+  if (!repos.ok()) return repos.status();
+  return repos.value()->RunGrouped(WorkflowEventOrderKey(request.event().execution_id()),
+                                   [&] { return ApplyWorkflowEventRequest(request); });
+}
+
+void ExecutionOperations::CreateWorkflowEventAsync(plugin::CallContext&,
+                                                   const admin::WorkflowExecutionEventRequest& request,
+                                                   admin::WorkflowExecutionEventResponse&,
+                                                   std::function<void(Status)> done) {
+  if (auto s = CheckWorkflowEvent(request); !s.ok()) return done(s);
+  auto repos = context_.services().Db();
+  if (!repos.ok()) return done(repos.status());
+  // `request` lives until `done` is called, which is after the work has run.
+  repos.value()->RunGroupedAsync(WorkflowEventOrderKey(request.event().execution_id()),
+                                 [this, &request] { return ApplyWorkflowEventRequest(request); }, std::move(done));
+}
+
+Status ExecutionOperations::CheckWorkflowEvent(const admin::WorkflowExecutionEventRequest& request) const {
   if (!request.has_event()) return plugin::InvalidArgument("Workflow event handler was called without event");
   const events::WorkflowExecutionEvent& event = request.event();
   if (!event.has_execution_id()) {
@@ -357,6 +386,14 @@ Status ExecutionOperations::CreateWorkflowEvent(plugin::CallContext&, const admi
                                                         std::to_string(data.max_size_in_bytes) + ")");
     }
   }
+  return Status::Ok();
+}
+
+// The event's checks and update, run inside one grouped database operation: every repository
+// call below joins its transaction.
+Status ExecutionOperations::ApplyWorkflowEventRequest(const admin::WorkflowExecutionEventRequest& request) {
+  const events::WorkflowExecutionEvent& event = request.event();
+  const RemoteDataSettings& data = context_.settings().data;
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   plugin::ObjectStore* store = nullptr;

@@ -24,8 +24,16 @@ class ExecutionOperations {
   plugin::Status CreateWorkflowEvent(plugin::CallContext& call,
                                      const flyteidl::admin::WorkflowExecutionEventRequest& request,
                                      flyteidl::admin::WorkflowExecutionEventResponse& response);
+  void CreateWorkflowEventAsync(plugin::CallContext& call, const flyteidl::admin::WorkflowExecutionEventRequest& request,
+                                flyteidl::admin::WorkflowExecutionEventResponse& response,
+                                std::function<void(plugin::Status)> done);
 
  private:
+  // The checks made before the database is read (the request's shape and size).
+  plugin::Status CheckWorkflowEvent(const flyteidl::admin::WorkflowExecutionEventRequest& request) const;
+  // The event's reads, checks and update, run inside one grouped database operation.
+  plugin::Status ApplyWorkflowEventRequest(const flyteidl::admin::WorkflowExecutionEventRequest& request);
+
   ExecutionContext& context_;
 };
 

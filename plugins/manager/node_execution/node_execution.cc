@@ -505,13 +505,46 @@ void SplitInto(const std::string& key, std::vector<std::string>& out) {
 NodeExecutionManagerImpl::NodeExecutionManagerImpl(const plugin::HostContext& host, RemoteDataSettings settings)
     : services_(host), settings_(std::move(settings)), logger_(host.Logger()) {}
 
+namespace {
+
+// The group-commit key of a node event: the node execution it locks.
+std::string NodeEventOrderKey(const core::NodeExecutionIdentifier& id) {
+  const auto& e = id.execution_id();
+  return "node_executions\x1f" + e.project() + '\x1f' + e.domain() + '\x1f' + e.name() + '\x1f' + id.node_id();
+}
+
+}  // namespace
+
 Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const admin::NodeExecutionEventRequest& request,
                                                  admin::NodeExecutionEventResponse&) {
+  LogInvalidEvent(request);
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  return db.value()->RunGrouped(NodeEventOrderKey(request.event().id()), [&] { return ApplyNodeEvent(request); });
+}
+
+void NodeExecutionManagerImpl::CreateNodeEventAsync(plugin::CallContext&, const admin::NodeExecutionEventRequest& request,
+                                                    admin::NodeExecutionEventResponse&,
+                                                    std::function<void(Status)> done) {
+  LogInvalidEvent(request);
+  auto db = services_.Db();
+  if (!db.ok()) return done(db.status());
+  // `request` lives until `done` is called, which is after the work has run.
+  db.value()->RunGroupedAsync(
+      NodeEventOrderKey(request.event().id()), [this, &request] { return ApplyNodeEvent(request); }, std::move(done));
+}
+
+void NodeExecutionManagerImpl::LogInvalidEvent(const admin::NodeExecutionEventRequest& request) const {
   // Upstream only logs a failed validation and carries on.
   if (auto s = ValidateNodeEventRequest(request, settings_.max_size_in_bytes); !s.ok() && logger_) {
     logger_->debug("CreateNodeEvent called with invalid identifier [{}]: {}", GoProtoText(request.event().id()),
                    s.message());
   }
+}
+
+// The whole event, run as one grouped database operation: every repository call below joins
+// its transaction.
+Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventRequest& request) {
   const auto& ev = request.event();
   auto db = services_.Db();
   if (!db.ok()) return db.status();

@@ -24,8 +24,15 @@ class NodeExecutionManagerImpl final : public plugin::NodeExecutionManager {
   plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
   FLYTE_NODE_EXECUTION_MANAGER_RPCS(FLYTE_DECLARE_)
 #undef FLYTE_DECLARE_
+  void CreateNodeEventAsync(plugin::CallContext& call, const flyteidl::admin::NodeExecutionEventRequest& request,
+                            flyteidl::admin::NodeExecutionEventResponse& response,
+                            std::function<void(plugin::Status)> done) override;
 
  private:
+  void LogInvalidEvent(const flyteidl::admin::NodeExecutionEventRequest& request) const;
+  // The event's reads, checks and writes (createNodeExecutionWithEvent or
+  // updateNodeExecutionWithEvent), run inside one grouped database operation.
+  plugin::Status ApplyNodeEvent(const flyteidl::admin::NodeExecutionEventRequest& request);
   // fetchDynamicWorkflowClosure: the stored closure, which must have a primary template.
   static plugin::Status FetchDynamicWorkflow(plugin::ObjectStore& store, const std::string& reference,
                                              flyteidl::core::CompiledWorkflowClosure& out);

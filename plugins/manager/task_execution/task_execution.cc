@@ -82,11 +82,46 @@ StatusOr<bool> HasChildNodeExecutions(plugin::db::NodeExecutionRepo& nodes, int6
   return count.value() > 0;
 }
 
+namespace {
+
+// The group-commit key of a task event: the task execution it locks.
+std::string TaskEventOrderKey(const plugin::db::TaskExecutionKey& key) {
+  const auto& n = key.node_execution;
+  const auto& t = key.task;
+  return "task_executions\x1f" + n.execution.project + '\x1f' + n.execution.domain + '\x1f' +
+         n.execution.name + '\x1f' + n.node_id + '\x1f' + t.project + '\x1f' + t.domain + '\x1f' +
+         t.name + '\x1f' + t.version + '\x1f' + std::to_string(key.retry_attempt);
+}
+
+}  // namespace
+
 Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&,
                                                  const admin::TaskExecutionEventRequest& request,
                                                  admin::TaskExecutionEventResponse&) {
   if (auto s = ValidateTaskExecutionEventRequest(request, settings_.max_size_in_bytes); !s.ok())
     return s;
+  auto db = services_.Db();
+  if (!db.ok()) return db.status();
+  return db.value()->RunGrouped(TaskEventOrderKey(TaskExecutionKeyOf(TaskExecutionIdOf(request.event()))),
+                                [&] { return ApplyTaskEvent(request); });
+}
+
+void TaskExecutionManagerImpl::CreateTaskEventAsync(plugin::CallContext&,
+                                                    const admin::TaskExecutionEventRequest& request,
+                                                    admin::TaskExecutionEventResponse&,
+                                                    std::function<void(Status)> done) {
+  if (auto s = ValidateTaskExecutionEventRequest(request, settings_.max_size_in_bytes); !s.ok())
+    return done(s);
+  auto db = services_.Db();
+  if (!db.ok()) return done(db.status());
+  // `request` lives until `done` is called, which is after the work has run.
+  db.value()->RunGroupedAsync(TaskEventOrderKey(TaskExecutionKeyOf(TaskExecutionIdOf(request.event()))),
+                              [this, &request] { return ApplyTaskEvent(request); }, std::move(done));
+}
+
+// The whole event, run as one grouped database operation: every repository call below joins
+// its transaction.
+Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventRequest& request) {
   auto db = services_.Db();
   if (!db.ok()) return db.status();
   auto store = services_.Storage();

@@ -19,8 +19,13 @@ class TaskExecutionManagerImpl final : public plugin::TaskExecutionManager {
                       flyteidl::RESPONSE& response) override;
   FLYTE_TASK_EXECUTION_MANAGER_RPCS(FLYTE_DECLARE_)
 #undef FLYTE_DECLARE_
+  void CreateTaskEventAsync(plugin::CallContext& call, const flyteidl::admin::TaskExecutionEventRequest& request,
+                            flyteidl::admin::TaskExecutionEventResponse& response,
+                            std::function<void(plugin::Status)> done) override;
 
  private:
+  // The event's reads, checks and writes, run inside one grouped database operation.
+  plugin::Status ApplyTaskEvent(const flyteidl::admin::TaskExecutionEventRequest& request);
   // The stored task execution as a message, with is_parent from its child node executions.
   plugin::StatusOr<flyteidl::admin::TaskExecution> Load(
       plugin::db::Repositories& db, const flyteidl::core::TaskExecutionIdentifier& id);

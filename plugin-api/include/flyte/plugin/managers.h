@@ -6,6 +6,8 @@
 // flyteidl::), and both the interface below and the host's bindings are generated from them.
 #pragma once
 
+#include <functional>
+
 #include "flyteidl/admin/common.pb.h"
 #include "flyteidl/admin/description_entity.pb.h"
 #include "flyteidl/admin/event.pb.h"
@@ -117,40 +119,58 @@
   X(ListTaskExecutions, admin::TaskExecutionListRequest, admin::TaskExecutionList)              \
   X(GetTaskExecutionData, admin::TaskExecutionGetDataRequest, admin::TaskExecutionGetDataResponse)
 
+// The event RPCs, flytepropeller's ingestion path, also have a form that answers through a
+// callback (declared as `void NAMEAsync(call, request, response, done)`), through which the host
+// serves them: the manager hands the work to the database's batch thread and returns, and no
+// thread waits while the shared commit is made. The synchronous form stays for in-process
+// callers (the local executor). Both must behave the same.
+#define FLYTE_EXECUTION_MANAGER_ASYNC_RPCS(X) \
+  X(CreateWorkflowEvent, admin::WorkflowExecutionEventRequest, admin::WorkflowExecutionEventResponse)
+#define FLYTE_NODE_EXECUTION_MANAGER_ASYNC_RPCS(X) \
+  X(CreateNodeEvent, admin::NodeExecutionEventRequest, admin::NodeExecutionEventResponse)
+#define FLYTE_TASK_EXECUTION_MANAGER_ASYNC_RPCS(X) \
+  X(CreateTaskEvent, admin::TaskExecutionEventRequest, admin::TaskExecutionEventResponse)
+#define FLYTE_NO_ASYNC_RPCS(X)
+
 // The console's timeline spans (upstream's MetricsManager).
 #define FLYTE_METRICS_MANAGER_RPCS(X) \
   X(GetExecutionMetrics, admin::WorkflowExecutionGetMetricsRequest, admin::WorkflowExecutionGetMetricsResponse)
 
-// Every manager area: (interface, PluginID, RPC list).
+// Every manager area: (interface, PluginID, RPC list, RPCs also answered through a callback).
 #define FLYTE_MANAGER_AREAS(X)                                                  \
-  X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS)                \
-  X(ProjectManager, kProjectManager, FLYTE_PROJECT_MANAGER_RPCS)                \
-  X(TaskManager, kTaskManager, FLYTE_TASK_MANAGER_RPCS)                         \
-  X(WorkflowManager, kWorkflowManager, FLYTE_WORKFLOW_MANAGER_RPCS)             \
-  X(LaunchPlanManager, kLaunchPlanManager, FLYTE_LAUNCH_PLAN_MANAGER_RPCS)      \
-  X(NamedEntityManager, kNamedEntityManager, FLYTE_NAMED_ENTITY_MANAGER_RPCS)   \
-  X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS) \
-  X(ResourceManager, kResourceManager, FLYTE_RESOURCE_MANAGER_RPCS)                \
-  X(ExecutionManager, kExecutionManager, FLYTE_EXECUTION_MANAGER_RPCS)          \
-  X(NodeExecutionManager, kNodeExecutionManager, FLYTE_NODE_EXECUTION_MANAGER_RPCS) \
-  X(TaskExecutionManager, kTaskExecutionManager, FLYTE_TASK_EXECUTION_MANAGER_RPCS) \
-  X(MetricsManager, kMetricsManager, FLYTE_METRICS_MANAGER_RPCS)
+  X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                \
+  X(ProjectManager, kProjectManager, FLYTE_PROJECT_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                \
+  X(TaskManager, kTaskManager, FLYTE_TASK_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                         \
+  X(WorkflowManager, kWorkflowManager, FLYTE_WORKFLOW_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)             \
+  X(LaunchPlanManager, kLaunchPlanManager, FLYTE_LAUNCH_PLAN_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)      \
+  X(NamedEntityManager, kNamedEntityManager, FLYTE_NAMED_ENTITY_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)   \
+  X(DescriptionEntityManager, kDescriptionEntityManager, FLYTE_DESCRIPTION_ENTITY_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS) \
+  X(ResourceManager, kResourceManager, FLYTE_RESOURCE_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                \
+  X(ExecutionManager, kExecutionManager, FLYTE_EXECUTION_MANAGER_RPCS, FLYTE_EXECUTION_MANAGER_ASYNC_RPCS)          \
+  X(NodeExecutionManager, kNodeExecutionManager, FLYTE_NODE_EXECUTION_MANAGER_RPCS, FLYTE_NODE_EXECUTION_MANAGER_ASYNC_RPCS) \
+  X(TaskExecutionManager, kTaskExecutionManager, FLYTE_TASK_EXECUTION_MANAGER_RPCS, FLYTE_TASK_EXECUTION_MANAGER_ASYNC_RPCS) \
+  X(MetricsManager, kMetricsManager, FLYTE_METRICS_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)
 
 namespace flyte::plugin {
 
 #define FLYTE_MANAGER_METHOD_(NAME, REQUEST, RESPONSE)                                   \
   virtual Status NAME(CallContext& call, const flyteidl::REQUEST& request, \
                       flyteidl::RESPONSE& response) = 0;
-#define FLYTE_MANAGER_INTERFACE_(CLASS, ID, RPCS)          \
-  class FLYTE_PLUGIN_API_EXPORT CLASS : public PluginBase { \
-   public:                                                  \
-    ~CLASS() override;                                      \
-    RPCS(FLYTE_MANAGER_METHOD_)                             \
+#define FLYTE_MANAGER_ASYNC_METHOD_(NAME, REQUEST, RESPONSE)                                        \
+  virtual void NAME##Async(CallContext& call, const flyteidl::REQUEST& request,                  \
+                           flyteidl::RESPONSE& response, std::function<void(Status)> done) = 0;
+#define FLYTE_MANAGER_INTERFACE_(CLASS, ID, RPCS, ASYNC_RPCS) \
+  class FLYTE_PLUGIN_API_EXPORT CLASS : public PluginBase {    \
+   public:                                                     \
+    ~CLASS() override;                                         \
+    RPCS(FLYTE_MANAGER_METHOD_)                                \
+    ASYNC_RPCS(FLYTE_MANAGER_ASYNC_METHOD_)                    \
   };
 
 FLYTE_MANAGER_AREAS(FLYTE_MANAGER_INTERFACE_)
 
 #undef FLYTE_MANAGER_INTERFACE_
+#undef FLYTE_MANAGER_ASYNC_METHOD_
 #undef FLYTE_MANAGER_METHOD_
 
 }  // namespace flyte::plugin

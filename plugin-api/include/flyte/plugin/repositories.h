@@ -468,6 +468,21 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   virtual NodeExecutionRepo& NodeExecutions() = 0;
   virtual TaskExecutionRepo& TaskExecutions() = 0;
   virtual SignalRepo& Signals() = 0;
+
+  // Runs `work` in a write transaction shared with concurrent callers (group commit): every
+  // repository call `work` makes on its thread joins that transaction (reads see its writes;
+  // each write runs in a nested savepoint and rolls back alone when it fails); everything `work`
+  // wrote is rolled back when it returns an error; `done` receives its status once the
+  // transaction is committed. `work` and `done` run on the database's batch thread, which
+  // writes nothing else meanwhile: keep them short and free of waits on other work. `work` may
+  // run a second time, alone, when a shared transaction is aborted by a deadlock: keep its
+  // effects to the database and to writes that may be repeated. `order_key` names the row it
+  // locks first; works of equal keys run in the order they were submitted. Called from inside
+  // another work, `work` joins that transaction and `done` is called at once.
+  virtual void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
+                               std::function<void(Status)> done) = 0;
+  // The same, waiting for the status.
+  Status RunGrouped(const std::string& order_key, std::function<Status()> work);
 };
 
 }  // namespace flyte::plugin::db

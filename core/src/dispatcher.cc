@@ -2,6 +2,9 @@
 // to both.
 #include "flyte/core/dispatcher.h"
 
+#include <atomic>
+#include <future>
+
 #include <google/protobuf/message.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +19,11 @@ using plugin::Status;
 
 namespace {
 
+Status Unserved(const MethodEntry& entry) {
+  return plugin::Unimplemented("method " + entry.grpc_path.substr(1) +
+                               " is not implemented by any loaded plugin");
+}
+
 class ChainNext final : public plugin::UnaryNext {
  public:
   ChainNext(const std::vector<std::shared_ptr<plugin::UnaryInterceptor>>& chain, std::size_t index,
@@ -28,10 +36,7 @@ class ChainNext final : public plugin::UnaryNext {
       ChainNext next(chain_, index_ + 1, entry_);
       return chain_[index_]->Intercept(call, request, response, next);
     }
-    if (!entry_.handler) {
-      return plugin::Unimplemented("method " + entry_.grpc_path.substr(1) +
-                                   " is not implemented by any loaded plugin");
-    }
+    if (!entry_.handler) return Unserved(entry_);
     return entry_.handler(call, request, response);
   }
 
@@ -39,6 +44,113 @@ class ChainNext final : public plugin::UnaryNext {
   const std::vector<std::shared_ptr<plugin::UnaryInterceptor>>& chain_;
   std::size_t index_;
   const MethodEntry& entry_;
+};
+
+// The answer of one asynchronous call: the caller's `done`, called at most once. Every link's
+// callback and every frame of the chain holds it, so the caller's state (bound into `done`)
+// lives until the chain has let go of the call entirely, not only until it answered.
+class AsyncAnswer {
+ public:
+  AsyncAnswer(std::shared_ptr<spdlog::logger> logger, const MethodEntry& entry,
+              plugin::UnaryCallback done)
+      : logger_(std::move(logger)), entry_(entry), done_(std::move(done)) {}
+
+  // Answers unless already answered; returns whether this answered.
+  bool Answer(Status status) {
+    if (answered_.exchange(true, std::memory_order_acq_rel)) return false;
+    try {
+      done_(std::move(status));
+    } catch (const std::exception& e) {
+      logger_->error("{}: answering the call threw: {}", entry_.grpc_path, e.what());
+    } catch (...) {
+      logger_->error("{}: answering the call threw a non-standard exception", entry_.grpc_path);
+    }
+    return true;
+  }
+
+  // An exception nothing in the chain caught: INTERNAL, as Invoke answers, unless already
+  // answered. `what` is null for a non-standard exception.
+  void Fail(const char* what) {
+    bool answered = answered_.load(std::memory_order_acquire);
+    if (what) {
+      logger_->error("{} failed with an exception{}: {}", entry_.grpc_path,
+                     answered ? " after answering" : "", what);
+    } else {
+      logger_->error("{} failed with a non-standard exception{}", entry_.grpc_path,
+                     answered ? " after answering" : "");
+    }
+    if (!answered) Answer(plugin::Internal(""));
+  }
+
+  // The callback given to the outermost link.
+  plugin::UnaryCallback Outer(const std::shared_ptr<AsyncAnswer>& self) {
+    return [self](Status status) {
+      if (!self->Answer(std::move(status))) {
+        self->logger_->error("{}: an interceptor answered the call twice; the first answer stands",
+                             self->entry_.grpc_path);
+      }
+    };
+  }
+
+  // The callback given to the handler: runs the links' completion work (`inner`, from the
+  // innermost link) once, and answers INTERNAL if that work throws before answering, so the
+  // thread completing the call (a database writer, say) never sees the exception.
+  plugin::UnaryCallback Handler(const std::shared_ptr<AsyncAnswer>& self, plugin::UnaryCallback inner) {
+    return [self, inner = std::move(inner)](Status status) {
+      if (self->handler_answered_.exchange(true, std::memory_order_acq_rel)) {
+        self->logger_->error("{}: the handler answered the call twice; the first answer stands",
+                             self->entry_.grpc_path);
+        return;
+      }
+      try {
+        inner(std::move(status));
+      } catch (const std::exception& e) {
+        self->Fail(e.what());
+      } catch (...) {
+        self->Fail(nullptr);
+      }
+    };
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+  const MethodEntry& entry_;
+  plugin::UnaryCallback done_;
+  std::atomic<bool> answered_{false};
+  std::atomic<bool> handler_answered_{false};
+};
+
+class ChainNextAsync final : public plugin::UnaryNextAsync {
+ public:
+  ChainNextAsync(const std::vector<std::shared_ptr<plugin::UnaryInterceptor>>& chain,
+                 std::size_t index, const MethodEntry& entry,
+                 const std::shared_ptr<AsyncAnswer>& answer)
+      : chain_(chain), index_(index), entry_(entry), answer_(answer) {}
+
+  void operator()(plugin::CallContext& call, const Message& request, Message& response,
+                  plugin::UnaryCallback done) const override {
+    if (index_ < chain_.size()) {
+      ChainNextAsync next(chain_, index_ + 1, entry_, answer_);
+      chain_[index_]->InterceptAsync(call, request, response, next, std::move(done));
+      return;
+    }
+    plugin::UnaryCallback answer = answer_->Handler(answer_, std::move(done));
+    if (entry_.async_handler) {
+      entry_.async_handler(call, request, response, std::move(answer));
+    } else if (entry_.handler) {
+      // A synchronous handler behind an asynchronous chain answers at once.
+      answer(entry_.handler(call, request, response));
+    } else {
+      answer(Unserved(entry_));
+    }
+  }
+
+ private:
+  const std::vector<std::shared_ptr<plugin::UnaryInterceptor>>& chain_;
+  std::size_t index_;
+  const MethodEntry& entry_;
+  // Held by every frame of the chain (see AsyncAnswer).
+  std::shared_ptr<AsyncAnswer> answer_;
 };
 
 std::string Normalise(std::string_view full_method) {
@@ -92,12 +204,11 @@ Status Dispatcher::AddUnary(std::string_view full_method, plugin::UnaryHandler h
   return AddUnaryFor(full_method, std::move(handler), owner_for_add_);
 }
 
-Status Dispatcher::AddUnaryFor(std::string_view full_method, plugin::UnaryHandler handler,
-                               std::string owner) {
+plugin::StatusOr<MethodEntry*> Dispatcher::DeclareServable(std::string_view full_method) {
   auto declared = Declare(full_method);
   if (!declared.ok()) return declared.status();
   MethodEntry* entry = declared.value();
-  if (entry->handler) {
+  if (entry->handler || entry->async_handler) {
     return plugin::AlreadyExists("method " + entry->grpc_path.substr(1) + " is already served by '" +
                                  entry->owner + "'");
   }
@@ -105,13 +216,43 @@ Status Dispatcher::AddUnaryFor(std::string_view full_method, plugin::UnaryHandle
     return plugin::InvalidArgument("method " + entry->grpc_path.substr(1) +
                                    " is streaming; only unary methods can be added");
   }
-  entry->handler = std::move(handler);
-  entry->owner = std::move(owner);
+  return entry;
+}
+
+Status Dispatcher::AddUnaryFor(std::string_view full_method, plugin::UnaryHandler handler,
+                               std::string owner) {
+  auto entry = DeclareServable(full_method);
+  if (!entry.ok()) return entry.status();
+  entry.value()->handler = std::move(handler);
+  entry.value()->owner = std::move(owner);
+  return Status::Ok();
+}
+
+Status Dispatcher::AddAsyncUnary(std::string_view full_method, plugin::AsyncUnaryHandler handler) {
+  return AddAsyncUnaryFor(full_method, std::move(handler), owner_for_add_);
+}
+
+Status Dispatcher::AddAsyncUnaryFor(std::string_view full_method,
+                                    plugin::AsyncUnaryHandler handler, std::string owner) {
+  auto entry = DeclareServable(full_method);
+  if (!entry.ok()) return entry.status();
+  entry.value()->async_handler = std::move(handler);
+  entry.value()->owner = std::move(owner);
   return Status::Ok();
 }
 
 void Dispatcher::SetChain(std::vector<std::shared_ptr<plugin::UnaryInterceptor>> chain) {
   chain_ = std::move(chain);
+  chain_is_async_ = true;
+  for (const auto& link : chain_) {
+    bool supports = false;
+    try {
+      supports = link->SupportsAsync();
+    } catch (...) {
+      // A link that cannot say is served the safe way: its waiting default.
+    }
+    chain_is_async_ = chain_is_async_ && supports;
+  }
 }
 
 const MethodEntry* Dispatcher::Find(std::string_view grpc_path) const {
@@ -126,6 +267,14 @@ const MethodEntry* Dispatcher::FindByDescriptor(
 
 Status Dispatcher::Invoke(const MethodEntry& entry, plugin::CallContext& call,
                           const Message& request, Message& response) const {
+  if (entry.async_handler) {
+    // Shared with the callback: the answer may arrive on another thread while this one wakes.
+    auto answered = std::make_shared<std::promise<Status>>();
+    std::future<Status> status = answered->get_future();
+    InvokeAsync(entry, call, request, response,
+                [answered](Status s) { answered->set_value(std::move(s)); });
+    return status.get();
+  }
   try {
     ChainNext first(chain_, 0, entry);
     return first(call, request, response);
@@ -135,6 +284,20 @@ Status Dispatcher::Invoke(const MethodEntry& entry, plugin::CallContext& call,
     logger_->error("{} failed with a non-standard exception", entry.grpc_path);
   }
   return plugin::Internal("");
+}
+
+void Dispatcher::InvokeAsync(const MethodEntry& entry, plugin::CallContext& call,
+                             const Message& request, Message& response,
+                             plugin::UnaryCallback done) const {
+  auto answer = std::make_shared<AsyncAnswer>(logger_, entry, std::move(done));
+  try {
+    ChainNextAsync first(chain_, 0, entry, answer);
+    first(call, request, response, answer->Outer(answer));
+  } catch (const std::exception& e) {
+    answer->Fail(e.what());
+  } catch (...) {
+    answer->Fail(nullptr);
+  }
 }
 
 std::vector<const google::protobuf::ServiceDescriptor*> Dispatcher::Services() const {

@@ -3,6 +3,10 @@
 // method's generated prototype and handed to the dispatcher, so every interceptor applies.
 // Raw unary handlers answer in a single batch (unlike a generic bidi stream), and registering
 // the services by name lets server reflection list them.
+// A method with an asynchronous handler, behind a chain whose every link is asynchronous, runs
+// without a waiting thread: the callback thread parses and starts the chain, and whichever
+// thread completes the call answers it (DefaultReactor::Finish may be called from any thread,
+// before or after the reactor is returned).
 #include "flyte/core/grpc_server.h"
 
 #include <map>
@@ -40,32 +44,80 @@ plugin::CallContext::Metadata IncomingMetadata(const grpc::CallbackServerContext
   return md;
 }
 
-// Runs one call to completion on the calling (gRPC callback) thread.
-grpc::Status Handle(const Dispatcher& dispatcher, const MethodEntry& entry,
-                    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request_bytes,
-                    grpc::ByteBuffer* response_bytes) {
+// The request message, or null (with `error` set) when the bytes are not one.
+std::unique_ptr<Message> ParseRequest(const MethodEntry& entry, const grpc::ByteBuffer* request_bytes,
+                                      grpc::Status& error) {
   std::unique_ptr<Message> request(entry.request_prototype->New());
-  {
-    // ProtoBufferReader reads without copying; it needs a non-const buffer but does not modify it.
-    grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
-    if (!request->ParseFromZeroCopyStream(&reader)) {
-      return grpc::Status(grpc::StatusCode::INTERNAL,
-                          "grpc: error unmarshalling request: not a valid " +
-                              entry.descriptor->input_type()->full_name());
-    }
+  // ProtoBufferReader reads without copying; it needs a non-const buffer but does not modify it.
+  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
+  if (!request->ParseFromZeroCopyStream(&reader)) {
+    error = grpc::Status(grpc::StatusCode::INTERNAL, "grpc: error unmarshalling request: not a valid " +
+                                                         entry.descriptor->input_type()->full_name());
+    return nullptr;
   }
-  std::unique_ptr<Message> response(entry.response_prototype->New());
-  plugin::CallContext call(entry.grpc_path, IncomingMetadata(*ctx), ctx->peer(), false);
-  plugin::Status status = dispatcher.Invoke(entry, call, *request, *response);
+  return request;
+}
+
+// The wire answer of a completed call: its outgoing metadata, then the status, or the response.
+// Runs on the thread that completed the call, before Finish (which sends both).
+grpc::Status Answer(grpc::CallbackServerContext* ctx, const plugin::CallContext& call,
+                    const plugin::Status& status, const Message& response,
+                    grpc::ByteBuffer* response_bytes) {
   for (const auto& [k, v] : call.outgoing()) ctx->AddInitialMetadata(k, v);
   if (!status.ok()) return ToGrpc(status);
   std::string bytes;
-  if (!response->SerializeToString(&bytes)) {
+  if (!response.SerializeToString(&bytes)) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "the response could not be serialized");
   }
   grpc::Slice slice(std::move(bytes));
   *response_bytes = grpc::ByteBuffer(&slice, 1);
   return grpc::Status::OK;
+}
+
+// Runs one call to completion on the calling thread.
+grpc::Status Handle(const Dispatcher& dispatcher, const MethodEntry& entry,
+                    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request_bytes,
+                    grpc::ByteBuffer* response_bytes) {
+  grpc::Status error;
+  std::unique_ptr<Message> request = ParseRequest(entry, request_bytes, error);
+  if (!request) return error;
+  std::unique_ptr<Message> response(entry.response_prototype->New());
+  plugin::CallContext call(entry.grpc_path, IncomingMetadata(*ctx), ctx->peer(), false);
+  plugin::Status status = dispatcher.Invoke(entry, call, *request, *response);
+  return Answer(ctx, call, status, *response, response_bytes);
+}
+
+// What an asynchronous call needs until it is answered. Owned by the answer callback, which the
+// dispatcher keeps until the chain has let go of the call.
+struct AsyncCall {
+  AsyncCall(const MethodEntry& entry, grpc::CallbackServerContext* ctx,
+            std::unique_ptr<Message> request_message)
+      : request(std::move(request_message)),
+        response(entry.response_prototype->New()),
+        call(entry.grpc_path, IncomingMetadata(*ctx), ctx->peer(), false) {}
+  std::unique_ptr<Message> request;
+  std::unique_ptr<Message> response;
+  plugin::CallContext call;
+};
+
+// Starts one call on the calling (gRPC callback) thread; whichever thread completes it finishes
+// the reactor. ctx and response_bytes stay valid until Finish, and are not touched after it.
+void StartAsync(const Dispatcher& dispatcher, const MethodEntry& entry,
+                grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request_bytes,
+                grpc::ByteBuffer* response_bytes, grpc::ServerUnaryReactor* reactor) {
+  grpc::Status error;
+  std::unique_ptr<Message> request = ParseRequest(entry, request_bytes, error);
+  if (!request) {
+    reactor->Finish(error);
+    return;
+  }
+  auto state = std::make_shared<AsyncCall>(entry, ctx, std::move(request));
+  AsyncCall& s = *state;
+  dispatcher.InvokeAsync(
+      entry, s.call, *s.request, *s.response,
+      [state = std::move(state), ctx, response_bytes, reactor](plugin::Status status) {
+        reactor->Finish(Answer(ctx, state->call, status, *state->response, response_bytes));
+      });
 }
 
 }  // namespace
@@ -85,7 +137,9 @@ class GrpcServer::Service final : public grpc::Service {
                        [&dispatcher, entry, handlers](grpc::CallbackServerContext* ctx,
                                                       const grpc::ByteBuffer* req, grpc::ByteBuffer* resp) {
                          auto* reactor = ctx->DefaultReactor();
-                         if (handlers == nullptr) {
+                         if (entry->async_handler && dispatcher.ChainIsAsync()) {
+                           StartAsync(dispatcher, *entry, ctx, req, resp, reactor);
+                         } else if (handlers == nullptr) {
                            reactor->Finish(Handle(dispatcher, *entry, ctx, req, resp));
                          } else {
                            // ctx, req and resp stay valid until Finish.

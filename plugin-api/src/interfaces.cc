@@ -1,4 +1,8 @@
-// Out-of-line destructors: each plugin interface's vtable and type info live here, once.
+// Out-of-line destructors: each plugin interface's vtable and type info live here, once; and the
+// default (waiting) asynchronous form of an interceptor.
+#include <future>
+#include <memory>
+
 #include "flyte/plugin/compiler.h"
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/host_context.h"
@@ -14,7 +18,45 @@
 namespace flyte::plugin {
 
 UnaryNext::~UnaryNext() = default;
+UnaryNextAsync::~UnaryNextAsync() = default;
 UnaryInterceptor::~UnaryInterceptor() = default;
+
+namespace {
+
+// The asynchronous rest of the chain seen as a synchronous UnaryNext: starts it and waits for its
+// callback. The promise is shared with the callback, so a callback that arrives while the waiter
+// is already unwinding (the rest of the chain threw after answering) touches nothing freed.
+class WaitingNext final : public UnaryNext {
+ public:
+  explicit WaitingNext(const UnaryNextAsync& next) : next_(next) {}
+
+  Status operator()(CallContext& call, const google::protobuf::Message& request,
+                    google::protobuf::Message& response) const override {
+    auto answered = std::make_shared<std::promise<Status>>();
+    std::future<Status> status = answered->get_future();
+    next_(call, request, response, [answered](Status s) {
+      try {
+        answered->set_value(std::move(s));
+      } catch (const std::future_error&) {
+        // A second answer from a link that broke the exactly-once contract: the first stands.
+      }
+    });
+    return status.get();
+  }
+
+ private:
+  const UnaryNextAsync& next_;
+};
+
+}  // namespace
+
+void UnaryInterceptor::InterceptAsync(CallContext& call, const google::protobuf::Message& request,
+                                      google::protobuf::Message& response,
+                                      const UnaryNextAsync& next, UnaryCallback done) {
+  // An exception from Intercept propagates without calling `done`, as the contract says.
+  Status status = Intercept(call, request, response, WaitingNext(next));
+  done(std::move(status));
+}
 ServiceRegistrar::~ServiceRegistrar() = default;
 AdditionalGrpcService::~AdditionalGrpcService() = default;
 HostContext::~HostContext() = default;

@@ -90,15 +90,15 @@ MetricsInterceptor::PerMethod& MetricsInterceptor::For(const std::string& full_m
   return ref;
 }
 
-plugin::Status MetricsInterceptor::Intercept(plugin::CallContext& call,
-                                             const google::protobuf::Message& request,
-                                             google::protobuf::Message& response,
-                                             const plugin::UnaryNext& next) {
+MetricsInterceptor::PerMethod& MetricsInterceptor::Begin(const plugin::CallContext& call) {
   PerMethod& m = For(call.full_method());
   m.started->Increment();
   m.received->Increment();
-  auto start = std::chrono::steady_clock::now();
-  plugin::Status status = next(call, request, response);
+  return m;
+}
+
+void MetricsInterceptor::End(PerMethod& m, std::chrono::steady_clock::time_point start,
+                             const plugin::Status& status) {
   if (m.latency) {
     m.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
@@ -117,7 +117,31 @@ plugin::Status MetricsInterceptor::Intercept(plugin::CallContext& call,
     }
   }
   counter->Increment();
+}
+
+plugin::Status MetricsInterceptor::Intercept(plugin::CallContext& call,
+                                             const google::protobuf::Message& request,
+                                             google::protobuf::Message& response,
+                                             const plugin::UnaryNext& next) {
+  PerMethod& m = Begin(call);
+  auto start = std::chrono::steady_clock::now();
+  plugin::Status status = next(call, request, response);
+  End(m, start, status);
   return status;
+}
+
+void MetricsInterceptor::InterceptAsync(plugin::CallContext& call,
+                                        const google::protobuf::Message& request,
+                                        google::protobuf::Message& response,
+                                        const plugin::UnaryNextAsync& next,
+                                        plugin::UnaryCallback done) {
+  PerMethod& m = Begin(call);
+  auto start = std::chrono::steady_clock::now();
+  // The latency runs until the call is answered, on whichever thread answers it.
+  next(call, request, response, [this, &m, start, done = std::move(done)](plugin::Status status) {
+    End(m, start, status);
+    done(std::move(status));
+  });
 }
 
 }  // namespace flyte::plugins

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -28,10 +29,17 @@ class MetricsInterceptor final : public plugin::UnaryInterceptor {
   int Order() const override { return kMetricsOrder; }
   plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& request,
                            google::protobuf::Message& response, const plugin::UnaryNext& next) override;
+  bool SupportsAsync() const override { return true; }
+  void InterceptAsync(plugin::CallContext& call, const google::protobuf::Message& request,
+                      google::protobuf::Message& response, const plugin::UnaryNextAsync& next,
+                      plugin::UnaryCallback done) override;
 
  private:
   struct PerMethod;
   PerMethod& For(const std::string& full_method);
+  // A call's series: Begin counts it started and received; End counts how it was handled.
+  PerMethod& Begin(const plugin::CallContext& call);
+  void End(PerMethod& m, std::chrono::steady_clock::time_point start, const plugin::Status& status);
 
   prometheus::Family<prometheus::Counter>& started_;
   prometheus::Family<prometheus::Counter>& handled_;

@@ -14,15 +14,37 @@ std::string GenerateRequestId() {
   return id;
 }
 
+namespace {
+
+// Gives the call its id and echoes it; returns it.
+const std::string& AssignRequestId(plugin::CallContext& call) {
+  std::string_view given = call.Header(kRequestIdKey);
+  call.set_request_id(given.empty() ? GenerateRequestId() : std::string(given));
+  call.AddResponseHeader(kRequestIdKey, call.request_id());
+  return call.request_id();
+}
+
+}  // namespace
+
 plugin::Status RequestIdInterceptor::Intercept(plugin::CallContext& call,
                                                const google::protobuf::Message& request,
                                                google::protobuf::Message& response,
                                                const plugin::UnaryNext& next) {
-  std::string_view given = call.Header(kRequestIdKey);
-  call.set_request_id(given.empty() ? GenerateRequestId() : std::string(given));
-  call.AddResponseHeader(kRequestIdKey, call.request_id());
-  plugin::ScopedRequestId scope(call.request_id());
+  plugin::ScopedRequestId scope(AssignRequestId(call));
   return next(call, request, response);
+}
+
+void RequestIdInterceptor::InterceptAsync(plugin::CallContext& call,
+                                          const google::protobuf::Message& request,
+                                          google::protobuf::Message& response,
+                                          const plugin::UnaryNextAsync& next,
+                                          plugin::UnaryCallback done) {
+  // The id is current while the rest of the chain starts on this thread, as in Intercept. The
+  // thread that completes the call later does not carry it (links' completion work runs there
+  // innermost first, so no callback of this link could cover it); a handler that logs there
+  // sets it itself with ScopedRequestId(call.request_id()).
+  plugin::ScopedRequestId scope(AssignRequestId(call));
+  next(call, request, response, std::move(done));
 }
 
 }  // namespace flyte::plugins

@@ -18,6 +18,10 @@ class RequestIdInterceptor final : public plugin::UnaryInterceptor {
   int Order() const override { return kRequestIdOrder; }
   plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& request,
                            google::protobuf::Message& response, const plugin::UnaryNext& next) override;
+  bool SupportsAsync() const override { return true; }
+  void InterceptAsync(plugin::CallContext& call, const google::protobuf::Message& request,
+                      google::protobuf::Message& response, const plugin::UnaryNextAsync& next,
+                      plugin::UnaryCallback done) override;
 };
 
 }  // namespace flyte::plugins

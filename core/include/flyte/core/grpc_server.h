@@ -25,7 +25,9 @@ struct GrpcServerOptions {
   int max_concurrent_streams = 0;  // 0: gRPC's default
   // Threads that run the handlers. Handlers block (database, storage, group commit), and gRPC's
   // callback threads are few, so blocking there caps how many calls are in flight; 0 runs each
-  // handler on the gRPC callback thread.
+  // handler on the gRPC callback thread. Methods with an asynchronous handler behind a chain of
+  // asynchronous interceptors (Dispatcher::ChainIsAsync) never use these threads: they start on
+  // the callback thread and are answered by whichever thread completes them.
   int handler_threads = 64;
 };
 

@@ -25,6 +25,20 @@ Status Bind(Dispatcher& dispatcher, const std::string& method, const std::shared
       owner);
 }
 
+// Adapts `void (Manager::*)(CallContext&, const Req&, Resp&, done)` to an asynchronous handler.
+template <typename Manager, typename Req, typename Resp>
+Status BindAsync(Dispatcher& dispatcher, const std::string& method, const std::shared_ptr<Manager>& manager,
+                 void (Manager::*fn)(plugin::CallContext&, const Req&, Resp&, std::function<void(Status)>),
+                 const std::string& owner) {
+  return dispatcher.AddAsyncUnaryFor(
+      method,
+      [manager, fn](plugin::CallContext& call, const Message& request, Message& response,
+                    plugin::UnaryCallback done) {
+        ((*manager).*fn)(call, static_cast<const Req&>(request), static_cast<Resp&>(response), std::move(done));
+      },
+      owner);
+}
+
 std::string OwnerOf(const plugin::Registry& registry, plugin::PluginId id) {
   for (const auto& e : registry.Entries()) {
     if (e.id == id && e.name.empty()) return e.owner;
@@ -36,17 +50,24 @@ std::string OwnerOf(const plugin::Registry& registry, plugin::PluginId id) {
 
 Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher) {
   const std::string admin = "flyteidl.service.AdminService/";
-  // For each manager area: if a manager is registered, bind each of its RPCs.
-#define FLYTE_BIND_RPC_(NAME, REQUEST, RESPONSE)                                      \
-  if (auto s = Bind(dispatcher, admin + #NAME, m, &Manager::NAME, owner); !s.ok()) return s;
-#define FLYTE_BIND_AREA_(CLASS, ID, RPCS, ASYNC_RPCS)                                               \
-  if (auto m = registry.Get<plugin::CLASS>(plugin::plugin_id::ID)) {                      \
-    using Manager = plugin::CLASS;                                                       \
-    std::string owner = OwnerOf(registry, plugin::plugin_id::ID);                        \
-    RPCS(FLYTE_BIND_RPC_)                                                                 \
+  // For each manager area: if a manager is registered, bind each of its RPCs, through the
+  // callback form for those that have one.
+#define FLYTE_BIND_ASYNC_RPC_(NAME, REQUEST, RESPONSE)                                            \
+  if (auto s = BindAsync(dispatcher, admin + #NAME, m, &Manager::NAME##Async, owner); !s.ok()) return s;
+#define FLYTE_BIND_RPC_(NAME, REQUEST, RESPONSE)                                                   \
+  if (auto* e = dispatcher.Find("/" + admin + #NAME); !(e && e->async_handler)) {                       \
+    if (auto s = Bind(dispatcher, admin + #NAME, m, &Manager::NAME, owner); !s.ok()) return s;    \
+  }
+#define FLYTE_BIND_AREA_(CLASS, ID, RPCS, ASYNC_RPCS)                  \
+  if (auto m = registry.Get<plugin::CLASS>(plugin::plugin_id::ID)) {   \
+    using Manager = plugin::CLASS;                                      \
+    std::string owner = OwnerOf(registry, plugin::plugin_id::ID);       \
+    ASYNC_RPCS(FLYTE_BIND_ASYNC_RPC_)                                   \
+    RPCS(FLYTE_BIND_RPC_)                                               \
   }
   FLYTE_MANAGER_AREAS(FLYTE_BIND_AREA_)
 #undef FLYTE_BIND_AREA_
+#undef FLYTE_BIND_ASYNC_RPC_
 #undef FLYTE_BIND_RPC_
 
   if (auto m = registry.Get<plugin::DataProxy>(plugin::plugin_id::kDataProxy)) {

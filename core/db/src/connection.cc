@@ -288,6 +288,9 @@ std::unique_ptr<Pool::Entry> Pool::Open() {
     s << "PRAGMA synchronous=FULL";
     // PostgreSQL's LIKE is case-sensitive; make SQLite's agree.
     s << "PRAGMA case_sensitive_like=ON";
+    // Savepoint journals (every grouped operation runs in one) stay in memory instead of
+    // spilling to a temporary file created and deleted once per batch.
+    s << "PRAGMA temp_store=MEMORY";
   } else {
     entry->session = std::make_unique<soci::session>(soci::postgresql, options_.connect_string);
     soci::session& s = *entry->session;

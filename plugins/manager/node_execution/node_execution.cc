@@ -596,11 +596,8 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   if (auto t = TimeOf(OccurredAt(ev)); t.ok()) event_row.occurred_at = t.value();
   event_row.phase = PhaseName(ev.phase());
 
-  // Existence only: the update below reads the row under its lock anyway.
-  auto existing = nodes.Exists(key);
-  if (!existing.ok()) return existing.status();
-  if (!existing.value()) {
-    // First event of this node: create the row (createNodeExecutionWithEvent).
+  // The first event of a node creates its row (createNodeExecutionWithEvent).
+  auto create_row = [&]() -> Status {
     CreateInput input;
     input.dynamic_workflow_reference = dynamic_reference;
     if (ev.has_parent_task_metadata()) {
@@ -619,14 +616,11 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     }
     auto model = CreateModel(ctx, input, logger_);
     if (!model.ok()) return model.status();
-    Status created = nodes.Create(model.value(), event_row);
-    // A concurrent first event won the insert: this one is applied to its row as an update
-    // below, so neither is lost (upstream would answer ALREADY_EXISTS here).
-    if (created.code() != plugin::StatusCode::kAlreadyExists) return created;
-  }
+    return nodes.Create(model.value(), event_row);
+  };
 
-  // Later events (updateNodeExecutionWithEvent). A child execution the event names must exist;
-  // the lookup is made before the row is locked and reported after the phase checks.
+  // A child execution the event names must exist; the lookup is made before the row is locked
+  // and reported after the phase checks of an update.
   std::optional<Status> target_error;
   const core::WorkflowExecutionIdentifier* target = nullptr;
   if (ev.has_workflow_node_metadata()) {
@@ -657,7 +651,16 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     if (target_error) return *target_error;
     return UpdateModel(ctx, m, target, dynamic_reference, logger_);
   };
+  // Later events (updateNodeExecutionWithEvent) are the common case, so the update is tried
+  // first: it reads the row under its lock, and finds none for a node's first event.
   auto updated = nodes.Update(key, mutate, event_row);
+  if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
+    Status created = create_row();
+    // A concurrent first event won the insert: this one is applied to its row as an update,
+    // so neither is lost (upstream would answer ALREADY_EXISTS here).
+    if (created.code() != plugin::StatusCode::kAlreadyExists) return created;
+    updated = nodes.Update(key, mutate, event_row);
+  }
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kAlreadyExists && !mutated) {
     // The event row of this phase exists from an earlier visit of the phase: upstream's event
     // writer drops such rows and still applies the event to the node execution.

@@ -137,10 +137,19 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
   const auto key = TaskExecutionKeyOf(id);
   auto& repo = db.value()->TaskExecutions();
 
-  // Existence only: the update below reads the row under its lock anyway.
-  auto existing = repo.Exists(key);
-  if (!existing.ok()) return existing.status();
-  if (!existing.value()) {
+  // Later events are the common case, so the update is tried first: its checks and merge run
+  // on the row read under its lock, so concurrent senders of one task execution serialize and
+  // none overwrites another. A task execution's first event finds no row and creates it.
+  bool mutated = false;
+  auto update = [&] {
+    return repo.Update(key, [&](plugin::db::TaskExecutionModel& row) -> Status {
+      mutated = true;
+      if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
+      return UpdateTaskExecutionModel(request, row, policy);
+    });
+  };
+  auto updated = update();
+  if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
     // The first event of an attempt creates its row; its node execution must exist.
     const auto& node = e.parent_node_execution_id();
     auto exists = db.value()->NodeExecutions().Exists(key.node_execution);
@@ -157,14 +166,8 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
     // Another sender created the row first: this event is applied to it like any later event,
     // so concurrent first events are not lost.
     if (created.code() != plugin::StatusCode::kAlreadyExists) return created;
+    updated = update();
   }
-
-  // Later events: the checks and the merge run on the row read under the update's lock, so
-  // concurrent senders of one task execution serialize and none overwrites another.
-  auto updated = repo.Update(key, [&](plugin::db::TaskExecutionModel& row) -> Status {
-    if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
-    return UpdateTaskExecutionModel(request, row, policy);
-  });
   return updated.ok() ? Status::Ok() : updated.status();
 }
 

@@ -526,7 +526,7 @@ TEST_CASE("Calls made inside a grouped operation join its transaction; a failing
   CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM gc_rows WHERE k = 'c'") == 0);
 }
 
-TEST_CASE("An asynchronous grouped operation is answered after its commit, on the batch thread",
+TEST_CASE("An asynchronous grouped operation is answered after its commit, off the caller's thread",
           "[integration]") {
   const std::string backend = GENERATE(from_range(Backends()));
   CAPTURE(backend);

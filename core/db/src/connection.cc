@@ -264,13 +264,19 @@ struct Pool::Entry {
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
 
 Pool::~Pool() {
-  // The batch threads answer what is queued, then stop.
+  // The batch threads run what is queued and the completion thread answers it, then they stop.
   {
     std::lock_guard lock(group_mu_);
     group_stop_ = true;
   }
   group_cv_.notify_all();
   for (auto& th : group_threads_) th.join();
+  {
+    std::lock_guard lock(completion_mu_);
+    completion_stop_ = true;
+  }
+  completion_cv_.notify_all();
+  if (completion_thread_.joinable()) completion_thread_.join();
 }
 
 std::unique_ptr<Pool::Entry> Pool::Open() {
@@ -572,15 +578,36 @@ void Pool::BatchThread() {
         o->status = Status(StatusCode::kInternal, "unexpected exception in a database operation");
       }
     }
-    // Answered in arrival order within the batch, outside the lock.
-    for (auto& o : batch) {
+    // The answers (which serialize responses and hand them to gRPC) are given on the
+    // completion thread, while this thread runs the next batch.
+    {
+      std::lock_guard clock(completion_mu_);
+      for (auto& o : batch) completions_.push_back(std::move(o));
+      if (!completion_thread_.joinable()) completion_thread_ = std::thread([this] { CompletionThread(); });
+    }
+    completion_cv_.notify_one();
+    batch.clear();
+    lock.lock();
+  }
+}
+
+void Pool::CompletionThread() {
+  std::unique_lock lock(completion_mu_);
+  for (;;) {
+    completion_cv_.wait(lock, [&] { return completion_stop_ || !completions_.empty(); });
+    if (completions_.empty()) return;
+    std::vector<std::unique_ptr<GroupOp>> ready;
+    ready.swap(completions_);
+    lock.unlock();
+    // Answered in arrival order, outside the lock.
+    for (auto& o : ready) {
       try {
         o->done(std::move(o->status));
       } catch (...) {
         // A callback must not throw; one that does cannot stop the others' answers.
       }
     }
-    batch.clear();
+    ready.clear();
     lock.lock();
   }
 }

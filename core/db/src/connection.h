@@ -138,7 +138,7 @@ class Pool {
   plugin::Status RunTx(const std::function<plugin::Status(Conn&)>& fn);
 
   // As RunTx, but concurrent callers share transactions (group commit): the pool's batch
-  // threads (SQLite one, PostgreSQL a few, each on its own connection) take the waiting
+  // threads (SQLite one, PostgreSQL four, each on its own connection) take the waiting
   // operations, run them in one transaction, each inside its own SAVEPOINT (a failing operation
   // rolls back alone and gets its own status), commit once, and only then answer each caller.
   // Operations with equal `order_key` (the row they lock) run in the order they arrived; a batch
@@ -152,8 +152,9 @@ class Pool {
   // (its reads, checks and writes through the repositories) can run as one grouped operation.
   plugin::Status RunGrouped(const std::string& order_key,
                             const std::function<plugin::Status(Conn&)>& fn);
-  // The same without waiting: `done` receives the operation's status on the batch thread once
-  // its transaction is committed (or rolled back). Called from inside a transaction of this
+  // The same without waiting: `done` receives the operation's status once its transaction is
+  // committed (or rolled back), on the pool's completion thread, which answers a batch while the
+  // next one runs (keep `done` short: it delays the answers of the batches after it). Called from inside a transaction of this
   // pool, `fn` joins that transaction and `done` is called at once.
   void RunGroupedAsync(std::string order_key, std::function<plugin::Status(Conn&)> fn,
                        std::function<void(plugin::Status)> done);
@@ -174,6 +175,7 @@ class Pool {
   struct GroupOp;
   void RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch);
   void BatchThread();
+  void CompletionThread();
   // Runs `fn` inside the calling thread's transaction of this pool (see RunGrouped).
   plugin::Status RunNested(const std::function<plugin::Status(Conn&)>& fn, bool savepoint);
   bool InTransaction() const;
@@ -198,6 +200,12 @@ class Pool {
   int group_idle_ = 0;
   bool group_stop_ = false;
   GroupStats group_stats_;
+  // Operations run and not yet answered, and the thread answering them.
+  std::mutex completion_mu_;
+  std::condition_variable completion_cv_;
+  std::vector<std::unique_ptr<GroupOp>> completions_;
+  std::thread completion_thread_;
+  bool completion_stop_ = false;
 };
 
 // Upstream's mapping (repositories/errors/postgres.go) for an exception thrown by SOCI.

@@ -473,8 +473,9 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   // repository call `work` makes on its thread joins that transaction (reads see its writes;
   // each write runs in a nested savepoint and rolls back alone when it fails); everything `work`
   // wrote is rolled back when it returns an error; `done` receives its status once the
-  // transaction is committed. `work` and `done` run on the database's batch thread, which
-  // writes nothing else meanwhile: keep them short and free of waits on other work. `work` may
+  // transaction is committed. `work` runs on the database's batch thread, which writes nothing
+  // else meanwhile, and `done` on its completion thread, which answers one batch after another:
+  // keep both short and free of waits on other work. `work` may
   // run a second time, alone, when a shared transaction is aborted by a deadlock: keep its
   // effects to the database and to writes that may be repeated. `order_key` names the row it
   // locks first; works of equal keys run in the order they were submitted. Called from inside

@@ -595,5 +595,51 @@ TEST_CASE("An asynchronous grouped operation is answered after its commit, off t
   CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == kOps - kOps / 10);
 }
 
+TEST_CASE("Inside a grouped operation, a refused create or update writes nothing and the operation "
+          "goes on",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
+  REQUIRE(repos.NodeExecutions().Create(Node("ex", "n0"), std::nullopt).ok());
+  const NodeExecutionKey n0{{"p", "development", "ex"}, "n0"};
+  auto now = std::chrono::system_clock::now();
+
+  Status duplicate_create, refused_update, duplicate_task;
+  Status work = repos.RunGrouped("work", [&]() -> Status {
+    duplicate_create = repos.NodeExecutions().Create(Node("ex", "n0"), NodeExecutionEventModel{"r", now, "QUEUED"});
+    // The event row is written before the mutation refuses: it must go again.
+    auto refused = repos.NodeExecutions().Update(
+        n0, [](NodeExecutionModel&) { return Status(StatusCode::kFailedPrecondition, "refused"); },
+        NodeExecutionEventModel{"r", now, "RUNNING"});
+    refused_update = refused.status();
+    if (auto s = repos.TaskExecutions().Create(Task("ex", "n0")); !s.ok()) return s;
+    duplicate_task = repos.TaskExecutions().Create(Task("ex", "n0"));
+    // Applied after the refusals, in the same transaction.
+    auto applied = repos.NodeExecutions().Update(
+        n0,
+        [](NodeExecutionModel& m) {
+          m.phase = "SUCCEEDED";
+          return Status::Ok();
+        },
+        NodeExecutionEventModel{"r", now, "SUCCEEDED"});
+    return applied.status();
+  });
+  REQUIRE(work.ok());
+  CHECK(duplicate_create.code() == StatusCode::kAlreadyExists);
+  CHECK(refused_update.code() == StatusCode::kFailedPrecondition);
+  CHECK(refused_update.message() == "refused");
+  CHECK(duplicate_task.code() == StatusCode::kAlreadyExists);
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_executions") == 1);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events WHERE phase IN ('QUEUED', 'RUNNING')") == 0);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events WHERE phase = 'SUCCEEDED'") == 1);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM task_executions") == 1);
+  CHECK(repos.NodeExecutions().Get(n0)->phase == "SUCCEEDED");
+}
+
 }  // namespace
 }  // namespace flyte::test::db

@@ -418,19 +418,23 @@ bool Pool::InTransaction() const {
   return t_active_transaction != nullptr && t_active_transaction->pool == this;
 }
 
-Status Pool::RunNested(const std::function<Status(Conn&)>& fn, bool savepoint) {
+Status Pool::RunNested(const std::function<Status(Conn&)>& fn, Nested how) {
   Conn& conn = *t_active_transaction->conn;
+  const bool savepoint = how == Nested::kSavepoint;
   if (savepoint) conn.ExecRepeated("SAVEPOINT flyte_nested");
   Status status;
   try {
     status = fn(conn);
   } catch (const soci::soci_error& e) {
-    // The enclosing batch decides what a deadlock or a lost connection means, and a failed
-    // statement outside a savepoint leaves PostgreSQL's transaction unusable: the enclosing
-    // operation fails with it.
-    if (AbortsBatch(e) || (!savepoint && options_.dialect == Dialect::kPostgres)) throw;
+    // The enclosing batch decides what a deadlock or a lost connection means; an error without
+    // a savepoint to return to fails the enclosing operation (after a failed statement
+    // PostgreSQL's transaction is unusable, and an atomic write may have written part).
+    if (AbortsBatch(e) || how == Nested::kAtomic || (how == Nested::kRead && options_.dialect == Dialect::kPostgres)) {
+      throw;
+    }
     status = MapError(e, options_.dialect);
   } catch (const std::exception& e) {
+    if (how == Nested::kAtomic) throw;
     status = MapError(e, options_.dialect);
   }
   if (savepoint) {
@@ -441,7 +445,7 @@ Status Pool::RunNested(const std::function<Status(Conn&)>& fn, bool savepoint) {
 }
 
 Status Pool::Run(const std::function<Status(Conn&)>& fn) {
-  if (InTransaction()) return RunNested(fn, false);
+  if (InTransaction()) return RunNested(fn, Nested::kRead);
   std::unique_ptr<Entry> entry;
   try {
     entry = Acquire();
@@ -468,7 +472,7 @@ Status Pool::Run(const std::function<Status(Conn&)>& fn) {
 }
 
 Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
-  if (InTransaction()) return RunNested(fn, true);
+  if (InTransaction()) return RunNested(fn, Nested::kSavepoint);
   std::unique_lock<std::mutex> write_lock;
   if (options_.dialect == Dialect::kSqlite) write_lock = std::unique_lock(sqlite_write_mu_);
   return Run([&](Conn& conn) -> Status {
@@ -509,7 +513,7 @@ struct Pool::GroupOp {
 void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> fn,
                            std::function<void(Status)> done) {
   if (InTransaction()) {
-    done(RunNested(fn, true));
+    done(RunNested(fn, Nested::kSavepoint));
     return;
   }
   const size_t max_threads = options_.dialect == Dialect::kSqlite ? 1 : kPostgresLeaders;
@@ -529,7 +533,7 @@ void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> f
 }
 
 Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
-  if (InTransaction()) return RunNested(fn, true);
+  if (InTransaction()) return RunNested(fn, Nested::kSavepoint);
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
@@ -548,6 +552,11 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [&] { return waiter.done; });
   return waiter.status;
+}
+
+Status Pool::RunGroupedAtomic(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
+  if (InTransaction()) return RunNested(fn, Nested::kAtomic);
+  return RunGrouped(order_key, fn);
 }
 
 void Pool::BatchThread() {

@@ -368,8 +368,10 @@ typename T::Model ReadRow(Dialect dialect, const Row& row) {
 
 // INSERT of `columns`/`values`, with the id on SQLite (the next one, under the write lock every
 // transaction of this library holds); PostgreSQL's sequence fills it otherwise.
-void Insert(Conn& conn, const std::string& table, const std::vector<std::string>& columns,
-            const std::vector<Binder>& values) {
+// Returns the rows inserted: with `if_absent`, a row whose key is taken is skipped (0) instead
+// of failing, so that a transaction can go on without a savepoint.
+int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::string>& columns,
+               const std::vector<Binder>& values, bool if_absent = false) {
   Sql sql(conn.dialect());
   const bool sqlite = conn.dialect() == Dialect::kSqlite;
   sql << "INSERT INTO " << QuoteIdent(table) << " (";
@@ -382,11 +384,12 @@ void Insert(Conn& conn, const std::string& table, const std::vector<std::string>
     values[i](sql);
   }
   sql << ")";
-  conn.Exec(sql.Cached());
+  if (if_absent) sql << " ON CONFLICT DO NOTHING";
+  return conn.Exec(sql.Cached());
 }
 
 template <class T>
-void InsertRow(Conn& conn, const typename T::Model& m) {
+int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false) {
   Time now = std::chrono::system_clock::now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
   std::vector<Binder> vals = {TimeV(m.created_at == Time{} ? now : m.created_at),
@@ -395,8 +398,9 @@ void InsertRow(Conn& conn, const typename T::Model& m) {
   for (auto& v : T::KeyValues(T::KeyOf(m))) vals.push_back(std::move(v));
   for (auto& c : T::DataColumns()) cols.push_back(c);
   for (auto& v : T::DataValues(m)) vals.push_back(std::move(v));
-  Insert(conn, T::kTable, cols, vals);
+  return Insert(conn, T::kTable, cols, vals, if_absent);
 }
+
 
 // The group-commit order key of a row: its table and key values (operations on one row keep
 // their arrival order; batches lock rows in this order).
@@ -421,6 +425,15 @@ void WhereKey(Sql& sql, const typename T::Key& key) {
         << " = ";
     vals[i](sql);
   }
+}
+
+// DELETE of the row with `key` (undoing an insert made in the same transaction).
+template <class T>
+void DeleteRow(Conn& conn, const typename T::Key& key) {
+  Sql sql(conn.dialect());
+  sql << "DELETE FROM " << QuoteIdent(T::kTable);
+  WhereKey<T>(sql, key);
+  conn.Exec(sql.Cached());
 }
 
 // The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL).
@@ -512,19 +525,35 @@ int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model
   return conn.Exec(sql.Cached());
 }
 
-// The read-modify-write of an Update: lock, `before` (event insert), mutate, write back.
+// An event row written with an Update: inserted unless its key is taken, removed again when the
+// update fails after it.
+struct EventWrite {
+  std::function<bool(Conn&)> insert;  // false: an event of this key exists
+  std::function<void(Conn&)> remove;
+};
+
+// The read-modify-write of an Update: lock, the event insert, mutate, write back. Nothing is
+// written when it fails with a status, so when it joins a grouped operation it needs no
+// savepoint of its own.
 template <class T>
 StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const std::function<Status(typename T::Model&)>& mutate,
-                                      const std::function<void(Conn&)>& before) {
+                                      const std::optional<EventWrite>& event) {
   typename T::Model result;
-  Status status = pool.RunGrouped(OrderKey<T>(key), [&](Conn& conn) -> Status {
+  Status status = pool.RunGroupedAtomic(OrderKey<T>(key), [&](Conn& conn) -> Status {
     auto row = QueryRow<T>(conn, key, true);
     if (!row) return NotFound(kEntryNotFound);
-    if (before) before(conn);
+    if (event && !event->insert(conn)) {
+      return Status(plugin::StatusCode::kAlreadyExists,
+                    "value with matching already exists (an event of this phase is already recorded)");
+    }
+    auto undo = [&](Status s) {
+      if (event) event->remove(conn);
+      return s;
+    };
     typename T::Model m = *row;
     if (mutate) {
-      if (Status s = mutate(m); !s.ok()) return s;
+      if (Status s = mutate(m); !s.ok()) return undo(std::move(s));
     }
     // Identity columns stay as read.
     m.id = row->id;
@@ -533,7 +562,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
     // At the precision both databases store, so the row returned is the row written.
     m.updated_at = std::chrono::time_point_cast<std::chrono::microseconds>(
         std::chrono::system_clock::now());
-    if (WriteRow<T>(conn, key, m, *row) == 0) return NotFound(kEntryNotFound);
+    if (WriteRow<T>(conn, key, m, *row) == 0) return undo(NotFound(kEntryNotFound));
     result = std::move(m);
     return Status::Ok();
   });
@@ -677,7 +706,7 @@ StatusOr<int64_t> CountRows(Pool& pool, const ListInput& input, const std::vecto
 
 // An event row: the owner's key columns and values, then request_id, occurred_at, phase.
 template <class Event>
-void InsertEvent(Conn& conn, const std::string& table, std::vector<std::string> key_columns,
+bool InsertEvent(Conn& conn, const std::string& table, std::vector<std::string> key_columns,
                  std::vector<Binder> key_values, const Event& e) {
   Time now = std::chrono::system_clock::now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
@@ -688,7 +717,33 @@ void InsertEvent(Conn& conn, const std::string& table, std::vector<std::string> 
   vals.push_back(TextV(e.request_id));
   vals.push_back(TimeV(e.occurred_at));
   vals.push_back(TextV(e.phase));
-  Insert(conn, table, cols, vals);
+  return Insert(conn, table, cols, vals, true) > 0;
+}
+
+// DELETE of the event row of `phase` (undoing InsertEvent in the same transaction).
+void DeleteEvent(Conn& conn, const std::string& table, const std::vector<std::string>& key_columns,
+                 const std::vector<Binder>& key_values, const std::string& phase) {
+  Sql sql(conn.dialect());
+  sql << "DELETE FROM " << QuoteIdent(table);
+  for (size_t i = 0; i < key_columns.size(); ++i) {
+    sql << (i ? " AND " : " WHERE ") << QuoteIdent(key_columns[i]) << " = ";
+    key_values[i](sql);
+  }
+  sql << " AND \"phase\" = ";
+  sql.BindText(phase);
+  conn.Exec(sql.Cached());
+}
+
+// The event write of an Update of a row of `T`.
+template <class T, class Event>
+EventWrite EventWriteOf(const std::string& table, const typename T::Key& key, const Event& e) {
+  return EventWrite{
+      [table, &key, &e](Conn& conn) {
+        return InsertEvent(conn, table, T::KeyColumns(), T::KeyValues(key), e);
+      },
+      [table, &key, &e](Conn& conn) {
+        DeleteEvent(conn, table, T::KeyColumns(), T::KeyValues(key), e.phase);
+      }};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -754,14 +809,9 @@ class SqlExecutionRepo final : public ExecutionRepo {
 
   StatusOr<ExecutionModel> Update(const ExecutionKey& key, const ExecutionMutation& mutate,
                                   const std::optional<ExecutionEventModel>& event) override {
-    std::function<void(Conn&)> before;
-    if (event) {
-      before = [&](Conn& conn) {
-        InsertEvent(conn, "execution_events", ExecutionTraits::KeyColumns(),
-                    ExecutionTraits::KeyValues(key), *event);
-      };
-    }
-    return MutateRow<ExecutionTraits>(*pool_, key, mutate, before);
+    std::optional<EventWrite> write;
+    if (event) write = EventWriteOf<ExecutionTraits>("execution_events", key, *event);
+    return MutateRow<ExecutionTraits>(*pool_, key, mutate, write);
   }
 
  private:
@@ -798,12 +848,20 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
 
   Status Create(const NodeExecutionModel& node_execution,
                 const std::optional<NodeExecutionEventModel>& event) override {
-    return pool_->RunGrouped(OrderKey<NodeExecutionTraits>(node_execution.key),
-                             [&](Conn& conn) -> Status {
-      InsertRow<NodeExecutionTraits>(conn, node_execution);
-      if (event) {
-        InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
-                    NodeExecutionTraits::KeyValues(node_execution.key), *event);
+    // Writes nothing when the row or its event exists, so it joins a grouped operation without
+    // a savepoint of its own.
+    return pool_->RunGroupedAtomic(OrderKey<NodeExecutionTraits>(node_execution.key),
+                                   [&](Conn& conn) -> Status {
+      if (InsertRow<NodeExecutionTraits>(conn, node_execution, true) == 0) {
+        return Status(plugin::StatusCode::kAlreadyExists,
+                      "value with matching already exists (node execution " + node_execution.key.node_id +
+                          " of execution " + node_execution.key.execution.name + ")");
+      }
+      if (event && !InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
+                                NodeExecutionTraits::KeyValues(node_execution.key), *event)) {
+        DeleteRow<NodeExecutionTraits>(conn, node_execution.key);
+        return Status(plugin::StatusCode::kAlreadyExists,
+                      "value with matching already exists (an event of this phase is already recorded)");
       }
       return Status::Ok();
     });
@@ -828,14 +886,9 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
   StatusOr<NodeExecutionModel> Update(
       const NodeExecutionKey& key, const NodeExecutionMutation& mutate,
       const std::optional<NodeExecutionEventModel>& event) override {
-    std::function<void(Conn&)> before;
-    if (event) {
-      before = [&](Conn& conn) {
-        InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
-                    NodeExecutionTraits::KeyValues(key), *event);
-      };
-    }
-    return MutateRow<NodeExecutionTraits>(*pool_, key, mutate, before);
+    std::optional<EventWrite> write;
+    if (event) write = EventWriteOf<NodeExecutionTraits>("node_execution_events", key, *event);
+    return MutateRow<NodeExecutionTraits>(*pool_, key, mutate, write);
   }
 
  private:
@@ -856,9 +909,15 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
   explicit SqlTaskExecutionRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
   Status Create(const TaskExecutionModel& task_execution) override {
-    return pool_->RunGrouped(OrderKey<TaskExecutionTraits>(task_execution.key),
-                             [&](Conn& conn) -> Status {
-      InsertRow<TaskExecutionTraits>(conn, task_execution);
+    // Writes nothing when the row exists, so it joins a grouped operation without a savepoint.
+    return pool_->RunGroupedAtomic(OrderKey<TaskExecutionTraits>(task_execution.key),
+                                   [&](Conn& conn) -> Status {
+      if (InsertRow<TaskExecutionTraits>(conn, task_execution, true) == 0) {
+        return Status(plugin::StatusCode::kAlreadyExists,
+                      "value with matching already exists (task execution " + task_execution.key.task.name +
+                          " attempt " + std::to_string(task_execution.key.retry_attempt) + " of node " +
+                          task_execution.key.node_execution.node_id + ")");
+      }
       return Status::Ok();
     });
   }
@@ -881,7 +940,7 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
 
   StatusOr<TaskExecutionModel> Update(const TaskExecutionKey& key,
                                       const TaskExecutionMutation& mutate) override {
-    return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, nullptr);
+    return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, std::nullopt);
   }
 
  private:

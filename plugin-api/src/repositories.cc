@@ -6,7 +6,7 @@
 
 namespace flyte::plugin::db {
 
-Status Repositories::RunGrouped(const std::string& order_key, std::function<Status()> work) {
+Status Repositories::RunGrouped(const std::string& order_key, std::function<Status()> work, bool atomic) {
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
@@ -19,7 +19,7 @@ Status Repositories::RunGrouped(const std::string& order_key, std::function<Stat
     waiter->status = std::move(s);
     waiter->done = true;
     waiter->cv.notify_one();
-  });
+  }, atomic);
   std::unique_lock lock(waiter->mu);
   waiter->cv.wait(lock, [&] { return waiter->done; });
   return waiter->status;

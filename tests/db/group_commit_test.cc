@@ -1,6 +1,7 @@
 // Group commit of the event-ingestion writes (Pool::RunGrouped and the execution repositories
 // over it), on SQLite and a real PostgreSQL: concurrent operations share a transaction, each
 // in its own savepoint, and keep the semantics of running one at a time.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -639,6 +640,87 @@ TEST_CASE("Inside a grouped operation, a refused create or update writes nothing
   CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events WHERE phase = 'SUCCEEDED'") == 1);
   CHECK(Count(*raw, "SELECT COUNT(*) FROM task_executions") == 1);
   CHECK(repos.NodeExecutions().Get(n0)->phase == "SUCCEEDED");
+}
+
+TEST_CASE("Atomic operations share a batch without savepoints; one that throws makes the batch run "
+          "again one operation at a time",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  const bool with_throw = GENERATE(false, true);
+  CAPTURE(with_throw);
+  TestDb t(backend);
+  auto pool = PoolOf(t);
+  REQUIRE(pool->Run([](Conn& conn) {
+                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
+                return Status::Ok();
+              }).ok());
+  auto insert = [](Conn& conn, const std::string& k) {
+    Sql sql(conn.dialect());
+    sql << "INSERT INTO gc_rows (k) VALUES (";
+    sql.BindText(k) << ")";
+    conn.Exec(sql.Cached());
+  };
+  constexpr int kOps = 6;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Status>> results(kOps);
+  {
+    LeaderBlocker blocker([&](int i, auto wait) {
+      pool->RunGrouped("blocker" + std::to_string(i), [&, i](Conn& conn) {
+        wait();
+        insert(conn, "blocker" + std::to_string(i));
+        return Status::Ok();
+      });
+    });
+    for (int i = 0; i < kOps; ++i) {
+      const bool atomic = i != 2 && i != 5;
+      pool->RunGroupedAsync(
+          "op" + std::to_string(i),
+          [&, i](Conn& conn) -> Status {
+            switch (i) {
+              case 1:
+                return Status(StatusCode::kFailedPrecondition, "refused before writing");
+              case 2:
+                insert(conn, "k2");
+                return Status(StatusCode::kFailedPrecondition, "refused after writing");
+              case 4:
+                // A duplicate key: the database error of an atomic operation.
+                if (with_throw) insert(conn, "k0");
+                return Status::Ok();
+              default:
+                insert(conn, "k" + std::to_string(i));
+                return Status::Ok();
+            }
+          },
+          [&, i](Status s) {
+            std::lock_guard lock(mu);
+            results[i] = std::move(s);
+            cv.notify_one();
+          },
+          atomic);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    blocker.Release();
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] {
+      return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
+    }));
+  }
+  CHECK(results[0]->ok());
+  CHECK(results[1]->code() == StatusCode::kFailedPrecondition);
+  CHECK(results[2]->message() == "refused after writing");
+  CHECK(results[3]->ok());
+  if (with_throw) {
+    CHECK(results[4]->code() == StatusCode::kAlreadyExists);
+  } else {
+    CHECK(results[4]->ok());
+  }
+  CHECK(results[5]->ok());
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'k%'") == 3);  // k0, k3, k5
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k = 'k2'") == 0);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'blocker%'") == 4);
 }
 
 }  // namespace

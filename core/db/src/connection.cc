@@ -507,13 +507,14 @@ struct Pool::GroupOp {
   std::string key;
   std::function<Status(Conn&)> fn;
   std::function<void(Status)> done;
+  bool atomic = false;  // writes nothing when it fails with a status
   Status status;
 };
 
 void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> fn,
-                           std::function<void(Status)> done) {
+                           std::function<void(Status)> done, bool atomic) {
   if (InTransaction()) {
-    done(RunNested(fn, Nested::kSavepoint));
+    done(RunNested(fn, atomic ? Nested::kAtomic : Nested::kSavepoint));
     return;
   }
   const size_t max_threads = options_.dialect == Dialect::kSqlite ? 1 : kPostgresLeaders;
@@ -521,6 +522,7 @@ void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> f
   op->key = std::move(order_key);
   op->fn = std::move(fn);
   op->done = std::move(done);
+  op->atomic = atomic;
   std::unique_lock lock(group_mu_);
   group_queue_.push_back(std::move(op));
   if (group_idle_ > 0) {
@@ -534,6 +536,11 @@ void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> f
 
 Status Pool::RunGrouped(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
   if (InTransaction()) return RunNested(fn, Nested::kSavepoint);
+  return RunGroupedWaiting(order_key, fn, false);
+}
+
+Status Pool::RunGroupedWaiting(const std::string& order_key, const std::function<Status(Conn&)>& fn,
+                               bool atomic) {
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
@@ -548,7 +555,8 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
         waiter.done = true;
         // Notified under the lock: once `done` is seen the caller returns and `waiter` goes.
         waiter.cv.notify_one();
-      });
+      },
+      atomic);
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [&] { return waiter.done; });
   return waiter.status;
@@ -556,7 +564,7 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
 
 Status Pool::RunGroupedAtomic(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
   if (InTransaction()) return RunNested(fn, Nested::kAtomic);
-  return RunGrouped(order_key, fn);
+  return RunGroupedWaiting(order_key, fn, true);
 }
 
 void Pool::BatchThread() {
@@ -637,42 +645,56 @@ void Pool::RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch) {
   bool abort_batch = false;
   const bool pg = options_.dialect == Dialect::kPostgres;
   Status status = RunTx([&](Conn& conn) -> Status {
-    // PostgreSQL runs a statement list without parameters in one round trip, so closing one
-    // operation's savepoint and opening the next cost one; COMMIT releases the last one.
-    // SQLite compiles only the first statement of a string, and its statements are local.
+    // Each operation runs in a savepoint of its own, so that a failing one rolls back alone,
+    // except an atomic one, which writes nothing when it fails. Savepoint statements are held
+    // back and sent with the next ones: PostgreSQL runs a statement list without parameters in
+    // one round trip, so closing one operation's savepoint and opening the next cost one, and
+    // COMMIT releases the last. SQLite compiles only the first statement of a string, and its
+    // statements are local.
+    std::vector<const char*> pending;
+    auto flush = [&] {
+      if (pending.empty()) return;
+      if (pg) {
+        std::string list;
+        for (const char* stmt : pending) list += (list.empty() ? "" : "; ") + std::string(stmt);
+        conn.Exec(list);
+      } else {
+        for (const char* stmt : pending) conn.ExecRepeated(stmt);
+      }
+      pending.clear();
+    };
     bool open = false;
-    for (size_t i = 0; i < order.size(); ++i) {
-      GroupOp* op = order[i];
-      const bool last = i + 1 == order.size();
-      if (!open) conn.ExecRepeated("SAVEPOINT flyte_group");
-      open = true;
+    for (GroupOp* op : order) {
+      if (!op->atomic && !open) pending.push_back("SAVEPOINT flyte_group");
+      open = !op->atomic;
+      flush();
       Status s;
       try {
         s = op->fn(conn);
       } catch (const soci::soci_error& e) {
-        if (AbortsBatch(e)) {
+        // Without a savepoint of its own, an atomic operation's error may leave part of it
+        // written: the batch is rolled back and run again, one operation at a time.
+        if (AbortsBatch(e) || op->atomic) {
           abort_batch = true;
           throw;
         }
         s = MapError(e, options_.dialect);
       } catch (const std::exception& e) {
+        if (op->atomic) {
+          abort_batch = true;
+          throw;
+        }
         s = MapError(e, options_.dialect);
       }
-      if (pg) {
-        std::string next = s.ok() ? "" : "ROLLBACK TO SAVEPOINT flyte_group";
-        if (!last) {
-          next += s.ok() ? "" : "; ";
-          next += "RELEASE SAVEPOINT flyte_group; SAVEPOINT flyte_group";
-        }
-        if (!next.empty()) conn.Exec(next);
-        open = !last;
-      } else {
-        if (!s.ok()) conn.ExecRepeated("ROLLBACK TO SAVEPOINT flyte_group");
-        conn.ExecRepeated("RELEASE SAVEPOINT flyte_group");
+      if (open) {
+        if (!s.ok()) pending.push_back("ROLLBACK TO SAVEPOINT flyte_group");
+        pending.push_back("RELEASE SAVEPOINT flyte_group");
         open = false;
       }
       op->status = std::move(s);
     }
+    // What is left to send: a release (COMMIT does it) after a rollback, which must be sent.
+    if (!pending.empty() && std::string(pending.front()) != "RELEASE SAVEPOINT flyte_group") flush();
     return Status::Ok();
   });
   if (status.ok()) return;

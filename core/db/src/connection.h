@@ -161,8 +161,11 @@ class Pool {
   // committed (or rolled back), on the pool's completion thread, which answers a batch while the
   // next one runs (keep `done` short: it delays the answers of the batches after it). Called from inside a transaction of this
   // pool, `fn` joins that transaction and `done` is called at once.
+  // With `atomic`, `fn` promises to write nothing when it returns an error status: it runs
+  // without a savepoint (see RunGroupedAtomic), and a database error it throws makes the batch
+  // run again one operation at a time.
   void RunGroupedAsync(std::string order_key, std::function<plugin::Status(Conn&)> fn,
-                       std::function<void(plugin::Status)> done);
+                       std::function<void(plugin::Status)> done, bool atomic = false);
 
   // Transactions RunGrouped committed and the operations they held (for tests and metrics).
   struct GroupStats {
@@ -183,6 +186,8 @@ class Pool {
   void CompletionThread();
   // Runs `fn` inside the calling thread's transaction of this pool (see RunGrouped).
   enum class Nested { kRead, kSavepoint, kAtomic };
+  plugin::Status RunGroupedWaiting(const std::string& order_key,
+                                   const std::function<plugin::Status(Conn&)>& fn, bool atomic);
   plugin::Status RunNested(const std::function<plugin::Status(Conn&)>& fn, Nested how);
   bool InTransaction() const;
 

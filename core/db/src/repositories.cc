@@ -792,9 +792,9 @@ class SqlRepositories final : public Repositories {
   SignalRepo& Signals() override { return *signals_; }
 
   void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
-                       std::function<void(Status)> done) override {
+                       std::function<void(Status)> done, bool atomic) override {
     pool_->RunGroupedAsync(
-        order_key, [work = std::move(work)](Conn&) { return work(); }, std::move(done));
+        order_key, [work = std::move(work)](Conn&) { return work(); }, std::move(done), atomic);
   }
 
  private:

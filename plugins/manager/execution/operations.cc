@@ -342,6 +342,10 @@ Status ExecutionOperations::TerminateExecution(plugin::CallContext& call, const 
 
 namespace {
 
+// ApplyWorkflowEventRequest writes through one execution update at a time, each of which writes
+// nothing when it refuses, and returns right after the one that succeeds.
+constexpr bool kEventWorkIsAtomic = true;
+
 // The group-commit key of a workflow event: the execution it locks.
 std::string WorkflowEventOrderKey(const core::WorkflowExecutionIdentifier& id) {
   return "executions\x1f" + id.project() + '\x1f' + id.domain() + '\x1f' + id.name();
@@ -355,7 +359,7 @@ Status ExecutionOperations::CreateWorkflowEvent(plugin::CallContext&, const admi
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   return repos.value()->RunGrouped(WorkflowEventOrderKey(request.event().execution_id()),
-                                   [&] { return ApplyWorkflowEventRequest(request); });
+                                   [&] { return ApplyWorkflowEventRequest(request); }, kEventWorkIsAtomic);
 }
 
 void ExecutionOperations::CreateWorkflowEventAsync(plugin::CallContext&,
@@ -367,7 +371,8 @@ void ExecutionOperations::CreateWorkflowEventAsync(plugin::CallContext&,
   if (!repos.ok()) return done(repos.status());
   // `request` lives until `done` is called, which is after the work has run.
   repos.value()->RunGroupedAsync(WorkflowEventOrderKey(request.event().execution_id()),
-                                 [this, &request] { return ApplyWorkflowEventRequest(request); }, std::move(done));
+                                 [this, &request] { return ApplyWorkflowEventRequest(request); }, std::move(done),
+                                 kEventWorkIsAtomic);
 }
 
 Status ExecutionOperations::CheckWorkflowEvent(const admin::WorkflowExecutionEventRequest& request) const {

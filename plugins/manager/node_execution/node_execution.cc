@@ -507,6 +507,10 @@ NodeExecutionManagerImpl::NodeExecutionManagerImpl(const plugin::HostContext& ho
 
 namespace {
 
+// ApplyNodeEvent writes through one repository write at a time (an update, else a create),
+// each of which writes nothing when it refuses, and returns right after the one that succeeds.
+constexpr bool kEventWorkIsAtomic = true;
+
 // The group-commit key of a node event: the node execution it locks.
 std::string NodeEventOrderKey(const core::NodeExecutionIdentifier& id) {
   const auto& e = id.execution_id();
@@ -520,7 +524,8 @@ Status NodeExecutionManagerImpl::CreateNodeEvent(plugin::CallContext&, const adm
   LogInvalidEvent(request);
   auto db = services_.Db();
   if (!db.ok()) return db.status();
-  return db.value()->RunGrouped(NodeEventOrderKey(request.event().id()), [&] { return ApplyNodeEvent(request); });
+  return db.value()->RunGrouped(NodeEventOrderKey(request.event().id()), [&] { return ApplyNodeEvent(request); },
+                                kEventWorkIsAtomic);
 }
 
 void NodeExecutionManagerImpl::CreateNodeEventAsync(plugin::CallContext&, const admin::NodeExecutionEventRequest& request,
@@ -531,7 +536,8 @@ void NodeExecutionManagerImpl::CreateNodeEventAsync(plugin::CallContext&, const 
   if (!db.ok()) return done(db.status());
   // `request` lives until `done` is called, which is after the work has run.
   db.value()->RunGroupedAsync(
-      NodeEventOrderKey(request.event().id()), [this, &request] { return ApplyNodeEvent(request); }, std::move(done));
+      NodeEventOrderKey(request.event().id()), [this, &request] { return ApplyNodeEvent(request); }, std::move(done),
+      kEventWorkIsAtomic);
 }
 
 void NodeExecutionManagerImpl::LogInvalidEvent(const admin::NodeExecutionEventRequest& request) const {

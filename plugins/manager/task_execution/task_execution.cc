@@ -84,6 +84,10 @@ StatusOr<bool> HasChildNodeExecutions(plugin::db::NodeExecutionRepo& nodes, int6
 
 namespace {
 
+// ApplyTaskEvent writes through one repository write at a time (an update, else a create),
+// each of which writes nothing when it refuses, and returns right after the one that succeeds.
+constexpr bool kEventWorkIsAtomic = true;
+
 // The group-commit key of a task event: the task execution it locks.
 std::string TaskEventOrderKey(const plugin::db::TaskExecutionKey& key) {
   const auto& n = key.node_execution;
@@ -103,7 +107,7 @@ Status TaskExecutionManagerImpl::CreateTaskEvent(plugin::CallContext&,
   auto db = services_.Db();
   if (!db.ok()) return db.status();
   return db.value()->RunGrouped(TaskEventOrderKey(TaskExecutionKeyOf(TaskExecutionIdOf(request.event()))),
-                                [&] { return ApplyTaskEvent(request); });
+                                [&] { return ApplyTaskEvent(request); }, kEventWorkIsAtomic);
 }
 
 void TaskExecutionManagerImpl::CreateTaskEventAsync(plugin::CallContext&,
@@ -116,7 +120,8 @@ void TaskExecutionManagerImpl::CreateTaskEventAsync(plugin::CallContext&,
   if (!db.ok()) return done(db.status());
   // `request` lives until `done` is called, which is after the work has run.
   db.value()->RunGroupedAsync(TaskEventOrderKey(TaskExecutionKeyOf(TaskExecutionIdOf(request.event()))),
-                              [this, &request] { return ApplyTaskEvent(request); }, std::move(done));
+                              [this, &request] { return ApplyTaskEvent(request); }, std::move(done),
+                              kEventWorkIsAtomic);
 }
 
 // The whole event, run as one grouped database operation: every repository call below joins

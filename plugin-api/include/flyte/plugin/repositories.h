@@ -480,10 +480,15 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   // effects to the database and to writes that may be repeated. `order_key` names the row it
   // locks first; works of equal keys run in the order they were submitted. Called from inside
   // another work, `work` joins that transaction and `done` is called at once.
+  //
+  // `atomic` promises that `work` writes nothing to the database when it returns an error
+  // status (each of its writes refuses without writing, and none follows a write that
+  // succeeded): it then runs without a savepoint of its own, and a database error it throws
+  // makes its shared transaction run again one work at a time.
   virtual void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
-                               std::function<void(Status)> done) = 0;
+                               std::function<void(Status)> done, bool atomic = false) = 0;
   // The same, waiting for the status.
-  Status RunGrouped(const std::string& order_key, std::function<Status()> work);
+  Status RunGrouped(const std::string& order_key, std::function<Status()> work, bool atomic = false);
 };
 
 }  // namespace flyte::plugin::db

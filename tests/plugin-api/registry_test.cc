@@ -17,6 +17,10 @@ class NamedVersion : public VersionManager {
     r.mutable_control_plane_version()->set_version(name);
     return Status::Ok();
   }
+  void GetVersionAsync(CallContext& call, const flyteidl::admin::GetVersionRequest& request,
+                       flyteidl::admin::GetVersionResponse& r, std::function<void(Status)> done) override {
+    done(GetVersion(call, request, r));
+  }
   std::string name;
 };
 

@@ -11,6 +11,12 @@ class VersionManagerImpl final : public plugin::VersionManager {
   explicit VersionManagerImpl(plugin::BuildInfo build);
   plugin::Status GetVersion(plugin::CallContext& call, const flyteidl::admin::GetVersionRequest& request,
                             flyteidl::admin::GetVersionResponse& response) override;
+  // Answers at once, on the calling thread.
+  void GetVersionAsync(plugin::CallContext& call, const flyteidl::admin::GetVersionRequest& request,
+                       flyteidl::admin::GetVersionResponse& response,
+                       std::function<void(plugin::Status)> done) override {
+    done(GetVersion(call, request, response));
+  }
 
  private:
   plugin::BuildInfo build_;

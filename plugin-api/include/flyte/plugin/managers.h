@@ -130,6 +130,10 @@
   X(CreateNodeEvent, admin::NodeExecutionEventRequest, admin::NodeExecutionEventResponse)
 #define FLYTE_TASK_EXECUTION_MANAGER_ASYNC_RPCS(X) \
   X(CreateTaskEvent, admin::TaskExecutionEventRequest, admin::TaskExecutionEventResponse)
+// GetVersion answers without waiting on anything: through its callback form it is answered on
+// the gRPC thread that received it, without a hand-off to the handler pool.
+#define FLYTE_VERSION_MANAGER_ASYNC_RPCS(X) \
+  X(GetVersion, admin::GetVersionRequest, admin::GetVersionResponse)
 #define FLYTE_NO_ASYNC_RPCS(X)
 
 // The console's timeline spans (upstream's MetricsManager).
@@ -138,7 +142,7 @@
 
 // Every manager area: (interface, PluginID, RPC list, RPCs also answered through a callback).
 #define FLYTE_MANAGER_AREAS(X)                                                  \
-  X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                \
+  X(VersionManager, kVersionManager, FLYTE_VERSION_MANAGER_RPCS, FLYTE_VERSION_MANAGER_ASYNC_RPCS)                \
   X(ProjectManager, kProjectManager, FLYTE_PROJECT_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                \
   X(TaskManager, kTaskManager, FLYTE_TASK_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)                         \
   X(WorkflowManager, kWorkflowManager, FLYTE_WORKFLOW_MANAGER_RPCS, FLYTE_NO_ASYNC_RPCS)             \

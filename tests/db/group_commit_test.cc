@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -70,6 +71,30 @@ std::unique_ptr<Pool> PoolOf(const TestDb& t) {
   return std::make_unique<Pool>(options);
 }
 
+// A pool on `t` with the scratch table gc_rows: a text key `k`, and a bigint `v` when `with_value`.
+std::unique_ptr<Pool> PoolWithRows(const TestDb& t, bool with_value = false) {
+  auto pool = PoolOf(t);
+  REQUIRE(pool->Run([&](Conn& conn) {
+                conn.Exec(with_value ? "CREATE TABLE gc_rows (k text PRIMARY KEY, v bigint NOT NULL)"
+                                     : "CREATE TABLE gc_rows (k text PRIMARY KEY)");
+                return Status::Ok();
+              }).ok());
+  return pool;
+}
+
+// INSERT of a gc_rows row (with `v` when given), as a cached statement.
+void InsertKey(Conn& conn, const std::string& k, std::optional<int64_t> v = std::nullopt) {
+  Sql sql(conn.dialect());
+  sql << (v ? "INSERT INTO gc_rows (k, v) VALUES (" : "INSERT INTO gc_rows (k) VALUES (");
+  sql.BindText(k);
+  if (v) {
+    sql << ", ";
+    sql.BindInt(*v);
+  }
+  sql << ")";
+  conn.Exec(sql.Cached());
+}
+
 // Runs `fn(i)` on `n` threads at once and waits for them.
 template <class Fn>
 void Burst(int n, Fn fn) {
@@ -119,18 +144,8 @@ TEST_CASE("Concurrent grouped operations share one transaction and each keeps it
   const std::string backend = GENERATE(from_range(Backends()));
   CAPTURE(backend);
   TestDb t(backend);
-  auto pool = PoolOf(t);
-  REQUIRE(pool->Run([](Conn& conn) {
-                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY, v bigint NOT NULL)");
-                return Status::Ok();
-              }).ok());
-  auto insert = [](Conn& conn, const std::string& k, int64_t v) {
-    Sql sql(conn.dialect());
-    sql << "INSERT INTO gc_rows (k, v) VALUES (";
-    sql.BindText(k) << ", ";
-    sql.BindInt(v) << ")";
-    conn.Exec(sql.Cached());
-  };
+  auto pool = PoolWithRows(t, true);
+  auto insert = [](Conn& conn, const std::string& k, int64_t v) { InsertKey(conn, k, v); };
   // The transaction an operation ran in: PostgreSQL's top-level transaction id.
   auto tx_of = [&](Conn& conn) -> std::string {
     if (conn.dialect() != Dialect::kPostgres) return "";
@@ -201,11 +216,7 @@ TEST_CASE("A lone grouped operation runs as a plain transaction", "[integration]
   const std::string backend = GENERATE(from_range(Backends()));
   CAPTURE(backend);
   TestDb t(backend);
-  auto pool = PoolOf(t);
-  REQUIRE(pool->Run([](Conn& conn) {
-                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
-                return Status::Ok();
-              }).ok());
+  auto pool = PoolWithRows(t);
   Status s = pool->RunGrouped("a", [](Conn& conn) {
     conn.Exec("INSERT INTO gc_rows (k) VALUES ('a')");
     return Status(StatusCode::kAborted, "no");
@@ -478,17 +489,10 @@ TEST_CASE("Calls made inside a grouped operation join its transaction; a failing
   const std::string backend = GENERATE(from_range(Backends()));
   CAPTURE(backend);
   TestDb t(backend);
-  auto pool = PoolOf(t);
-  REQUIRE(pool->Run([](Conn& conn) {
-                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
-                return Status::Ok();
-              }).ok());
+  auto pool = PoolWithRows(t);
   auto insert = [&](const std::string& k) {
     return pool->RunTx([&](Conn& conn) {
-      Sql sql(conn.dialect());
-      sql << "INSERT INTO gc_rows (k) VALUES (";
-      sql.BindText(k) << ")";
-      conn.Exec(sql.Cached());
+      InsertKey(conn, k);
       return Status::Ok();
     });
   };
@@ -650,17 +654,8 @@ TEST_CASE("Atomic operations share a batch without savepoints; one that throws m
   const bool with_throw = GENERATE(false, true);
   CAPTURE(with_throw);
   TestDb t(backend);
-  auto pool = PoolOf(t);
-  REQUIRE(pool->Run([](Conn& conn) {
-                conn.Exec("CREATE TABLE gc_rows (k text PRIMARY KEY)");
-                return Status::Ok();
-              }).ok());
-  auto insert = [](Conn& conn, const std::string& k) {
-    Sql sql(conn.dialect());
-    sql << "INSERT INTO gc_rows (k) VALUES (";
-    sql.BindText(k) << ")";
-    conn.Exec(sql.Cached());
-  };
+  auto pool = PoolWithRows(t);
+  auto insert = [](Conn& conn, const std::string& k) { InsertKey(conn, k); };
   constexpr int kOps = 6;
   std::mutex mu;
   std::condition_variable cv;

@@ -22,6 +22,7 @@
 #include "flyteidl/service/signal.grpc.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc_helpers.h"
+#include "in_process_server.h"
 #include "test_support.h"
 
 using namespace flyte;
@@ -30,39 +31,12 @@ namespace {
 
 // `plugin_config` is the fixture's config (YAML lines indented for its `config:` key);
 // `server_yaml` a second document merged over the test config (server.* keys).
-struct AsyncServer {
-  AsyncServer(const std::string& plugin_config, const std::string& server_yaml) {
-    grpc_port = test::FreePort();
-    http_port = test::FreePort();
-    std::string yaml = test::ServerConfigYaml(
-        grpc_port, http_port,
-        "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_async_service.so\n"
-        "      config:\n" + plugin_config);
-    auto c = core::Config::FromDocuments({yaml, server_yaml}, [](const std::string&) { return std::nullopt; });
-    REQUIRE(c.ok());
-    config = std::make_unique<core::Config>(std::move(c.value()));
-    host = std::make_unique<core::PluginHost>(
-        *config, std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        std::make_shared<prometheus::Registry>(), core::ThisBuild());
-    auto specs = host->SpecsFromConfig();
-    REQUIRE(specs.ok());
-    auto loaded = host->LoadAll(specs.value());
-    INFO(loaded.ToString());
-    REQUIRE(loaded.ok());
-    server = std::make_unique<core::AdminServer>(*host);
-    auto s = server->Start();
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-  }
-  ~AsyncServer() {
-    server->Shutdown();
-    server.reset();
-    host->Shutdown();
-  }
-  int grpc_port, http_port;
-  std::unique_ptr<core::Config> config;
-  std::unique_ptr<core::PluginHost> host;
-  std::unique_ptr<core::AdminServer> server;
+struct AsyncServer : test::InProcessServer {
+  AsyncServer(const std::string& plugin_config, const std::string& server_yaml)
+      : InProcessServer("    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_async_service.so\n"
+                        "      config:\n" +
+                            plugin_config,
+                        {server_yaml}) {}
 };
 
 struct Answer {

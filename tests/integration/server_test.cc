@@ -16,42 +16,16 @@
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "flyteidl/service/signal.grpc.pb.h"
 #include "grpc_helpers.h"
+#include "in_process_server.h"
 #include "test_support.h"
 
 using namespace flyte;
 
 namespace {
 
-struct Server {
-  Server() {
-    grpc_port = test::FreePort();
-    http_port = test::FreePort();
-    std::string yaml = test::ServerConfigYaml(
-        grpc_port, http_port,
-        "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_faulty_service.so\n");
-    auto c = core::Config::FromDocuments({yaml}, [](const std::string&) { return std::nullopt; });
-    REQUIRE(c.ok());
-    config = std::make_unique<core::Config>(std::move(c.value()));
-    host = std::make_unique<core::PluginHost>(
-        *config, std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        std::make_shared<prometheus::Registry>(), core::ThisBuild());
-    auto specs = host->SpecsFromConfig();
-    REQUIRE(specs.ok());
-    REQUIRE(host->LoadAll(specs.value()).ok());
-    server = std::make_unique<core::AdminServer>(*host);
-    auto s = server->Start();
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-  }
-  ~Server() {
-    server->Shutdown();
-    server.reset();
-    host->Shutdown();
-  }
-  int grpc_port, http_port;
-  std::unique_ptr<core::Config> config;
-  std::unique_ptr<core::PluginHost> host;
-  std::unique_ptr<core::AdminServer> server;
+// The server with the faulty-service fixture (a method that throws, one with details...).
+struct Server : test::InProcessServer {
+  Server() : InProcessServer("    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_faulty_service.so\n") {}
 };
 
 grpc::Status ListSignals(int port, const std::string& name) {

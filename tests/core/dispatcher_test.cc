@@ -24,27 +24,6 @@ std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
-class Recording : public plugin::UnaryInterceptor {
- public:
-  Recording(std::string name, int order, std::vector<std::string>& log) : name_(std::move(name)), order_(order), log_(log) {}
-  int Order() const override { return order_; }
-  plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& req,
-                           google::protobuf::Message& resp, const plugin::UnaryNext& next) override {
-    log_.push_back(name_ + ">");
-    auto s = next(call, req, resp);
-    log_.push_back("<" + name_);
-    return s;
-  }
-
- private:
-  std::string name_;
-  int order_;
-  std::vector<std::string>& log_;
-};
-
-const char* kGetVersion = "/flyteidl.service.AdminService/GetVersion";
-
-// A log shared by threads.
 class Log {
  public:
   void Add(std::string line) {
@@ -60,6 +39,31 @@ class Log {
   mutable std::mutex mu_;
   std::vector<std::string> lines_;
 };
+
+// A synchronous-only link (the default InterceptAsync waits for the rest of the chain): "name>"
+// before the rest of the chain, "<name" after it.
+class Recording : public plugin::UnaryInterceptor {
+ public:
+  Recording(std::string name, int order, Log& log) : name_(std::move(name)), order_(order), log_(log) {}
+  Recording(std::string name, Log& log) : Recording(std::move(name), 0, log) {}
+  int Order() const override { return order_; }
+  plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& req,
+                           google::protobuf::Message& resp, const plugin::UnaryNext& next) override {
+    log_.Add(name_ + ">");
+    auto s = next(call, req, resp);
+    log_.Add("<" + name_);
+    return s;
+  }
+
+ private:
+  std::string name_;
+  int order_;
+  Log& log_;
+};
+
+const char* kGetVersion = "/flyteidl.service.AdminService/GetVersion";
+
+// A log shared by threads.
 
 // A link with an asynchronous form: "name>" as the call starts, "<name" as it completes, on
 // whichever thread completes it.
@@ -88,23 +92,6 @@ class AsyncRecording : public plugin::UnaryInterceptor {
   Log& log_;
 };
 
-// A synchronous-only link (the default InterceptAsync waits for the rest of the chain).
-class SyncRecording : public plugin::UnaryInterceptor {
- public:
-  SyncRecording(std::string name, Log& log) : name_(std::move(name)), log_(log) {}
-  int Order() const override { return 0; }
-  plugin::Status Intercept(plugin::CallContext& call, const google::protobuf::Message& req,
-                           google::protobuf::Message& resp, const plugin::UnaryNext& next) override {
-    log_.Add(name_ + ">");
-    auto s = next(call, req, resp);
-    log_.Add("<" + name_);
-    return s;
-  }
-
- private:
-  std::string name_;
-  Log& log_;
-};
 
 // Answers from a thread of its own, after the test releases it.
 class LaterThread {
@@ -194,10 +181,10 @@ TEST_CASE("A method served twice is refused", "[unit]") {
 
 TEST_CASE("Interceptors run outermost first around the handler", "[unit]") {
   core::Dispatcher d(NullLogger());
-  std::vector<std::string> log;
+  Log log;
   REQUIRE(d.AddUnaryFor(kGetVersion,
                         [&](plugin::CallContext&, const google::protobuf::Message&, google::protobuf::Message& r) {
-                          log.push_back("handler");
+                          log.Add("handler");
                           static_cast<flyteidl::admin::GetVersionResponse&>(r)
                               .mutable_control_plane_version()->set_version("v");
                           return plugin::Status::Ok();
@@ -210,7 +197,7 @@ TEST_CASE("Interceptors run outermost first around the handler", "[unit]") {
   flyteidl::admin::GetVersionResponse resp;
   REQUIRE(d.Invoke(*entry, call, req, resp).ok());
   CHECK(resp.control_plane_version().version() == "v");
-  CHECK(log == std::vector<std::string>{"a>", "b>", "handler", "<b", "<a"});
+  CHECK(log.Lines() == std::vector<std::string>{"a>", "b>", "handler", "<b", "<a"});
 }
 
 TEST_CASE("An exception no interceptor catches becomes INTERNAL", "[unit]") {
@@ -328,7 +315,7 @@ TEST_CASE("A link without an asynchronous form makes the chain wait for the rest
                                });
                              },
                              "t").ok());
-  d.SetChain({std::make_shared<AsyncRecording>("a", log), std::make_shared<SyncRecording>("b", log),
+  d.SetChain({std::make_shared<AsyncRecording>("a", log), std::make_shared<Recording>("b", log),
               std::make_shared<AsyncRecording>("c", log)});
   CHECK_FALSE(d.ChainIsAsync());
   const auto* entry = d.Find(kGetVersion);
@@ -365,7 +352,7 @@ TEST_CASE("Invoke on an asynchronous method waits for the answer from another th
                                });
                              },
                              "t").ok());
-  d.SetChain({std::make_shared<AsyncRecording>("a", log), std::make_shared<SyncRecording>("b", log)});
+  d.SetChain({std::make_shared<AsyncRecording>("a", log), std::make_shared<Recording>("b", log)});
   const auto* entry = d.Find(kGetVersion);
   plugin::CallContext call(kGetVersion, {}, "", false);
   flyteidl::admin::GetVersionRequest req;

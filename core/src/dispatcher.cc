@@ -3,7 +3,6 @@
 #include "flyte/core/dispatcher.h"
 
 #include <atomic>
-#include <future>
 
 #include <google/protobuf/message.h>
 #include <spdlog/spdlog.h>
@@ -268,12 +267,8 @@ const MethodEntry* Dispatcher::FindByDescriptor(
 Status Dispatcher::Invoke(const MethodEntry& entry, plugin::CallContext& call,
                           const Message& request, Message& response) const {
   if (entry.async_handler) {
-    // Shared with the callback: the answer may arrive on another thread while this one wakes.
-    auto answered = std::make_shared<std::promise<Status>>();
-    std::future<Status> status = answered->get_future();
-    InvokeAsync(entry, call, request, response,
-                [answered](Status s) { answered->set_value(std::move(s)); });
-    return status.get();
+    return plugin::AwaitStatus(
+        [&](plugin::UnaryCallback done) { InvokeAsync(entry, call, request, response, std::move(done)); });
   }
   try {
     ChainNext first(chain_, 0, entry);

@@ -1,6 +1,5 @@
 // Out-of-line destructors: each plugin interface's vtable and type info live here, once; and the
 // default (waiting) asynchronous form of an interceptor.
-#include <future>
 #include <memory>
 
 #include "flyte/plugin/compiler.h"
@@ -24,24 +23,14 @@ UnaryInterceptor::~UnaryInterceptor() = default;
 namespace {
 
 // The asynchronous rest of the chain seen as a synchronous UnaryNext: starts it and waits for its
-// callback. The promise is shared with the callback, so a callback that arrives while the waiter
-// is already unwinding (the rest of the chain threw after answering) touches nothing freed.
+// callback.
 class WaitingNext final : public UnaryNext {
  public:
   explicit WaitingNext(const UnaryNextAsync& next) : next_(next) {}
 
   Status operator()(CallContext& call, const google::protobuf::Message& request,
                     google::protobuf::Message& response) const override {
-    auto answered = std::make_shared<std::promise<Status>>();
-    std::future<Status> status = answered->get_future();
-    next_(call, request, response, [answered](Status s) {
-      try {
-        answered->set_value(std::move(s));
-      } catch (const std::future_error&) {
-        // A second answer from a link that broke the exactly-once contract: the first stands.
-      }
-    });
-    return status.get();
+    return AwaitStatus([&](UnaryCallback done) { next_(call, request, response, std::move(done)); });
   }
 
  private:

@@ -1,6 +1,9 @@
 // Status names and formatting.
 #include "flyte/plugin/status.h"
 
+#include <future>
+#include <memory>
+
 namespace flyte::plugin {
 
 const char* StatusCodeName(StatusCode code) {
@@ -29,6 +32,21 @@ const char* StatusCodeName(StatusCode code) {
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(StatusCodeName(code_)) + ": " + message_;
+}
+
+Status AwaitStatus(const std::function<void(std::function<void(Status)>)>& start) {
+  // Shared with the callback, so one that arrives while the waiter is already unwinding (the
+  // work threw after answering) touches nothing freed.
+  auto answered = std::make_shared<std::promise<Status>>();
+  std::future<Status> status = answered->get_future();
+  start([answered](Status s) {
+    try {
+      answered->set_value(std::move(s));
+    } catch (const std::future_error&) {
+      // A second answer from work that broke the exactly-once contract: the first stands.
+    }
+  });
+  return status.get();
 }
 
 }  // namespace flyte::plugin

@@ -544,25 +544,9 @@ Status Pool::RunGrouped(const std::string& order_key, const std::function<Status
 
 Status Pool::RunGroupedWaiting(const std::string& order_key, const std::function<Status(Conn&)>& fn,
                                bool atomic) {
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    Status status;
-  } waiter;
-  RunGroupedAsync(
-      order_key, [&fn](Conn& conn) { return fn(conn); },
-      [&waiter](Status s) {
-        std::lock_guard lock(waiter.mu);
-        waiter.status = std::move(s);
-        waiter.done = true;
-        // Notified under the lock: once `done` is seen the caller returns and `waiter` goes.
-        waiter.cv.notify_one();
-      },
-      atomic);
-  std::unique_lock lock(waiter.mu);
-  waiter.cv.wait(lock, [&] { return waiter.done; });
-  return waiter.status;
+  return plugin::AwaitStatus([&](std::function<void(Status)> done) {
+    RunGroupedAsync(order_key, [&fn](Conn& conn) { return fn(conn); }, std::move(done), atomic);
+  });
 }
 
 Status Pool::RunGroupedAtomic(const std::string& order_key, const std::function<Status(Conn&)>& fn) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -102,5 +103,9 @@ class StatusOr {
   Status status_;
   std::optional<T> value_;
 };
+
+// Starts asynchronous work with `start(done)` and waits until `done` is called, from any thread;
+// returns the status it was given. A second call of `done` is ignored.
+FLYTE_PLUGIN_API_EXPORT Status AwaitStatus(const std::function<void(std::function<void(Status)>)>& start);
 
 }  // namespace flyte::plugin

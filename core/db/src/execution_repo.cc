@@ -441,8 +441,10 @@ template <class T>
 std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock) {
   Sql sql(conn.dialect());
   sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM " << QuoteIdent(T::kTable);
+  // No LIMIT on these primary-key lookups: PostgreSQL's generic plan for a prepared
+  // "... LIMIT 1" walks the first index whose leading columns match (project and domain, the
+  // same on every row) and filters the rest, reading half the table per lookup.
   WhereKey<T>(sql, key);
-  sql << " LIMIT 1";
   if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
   auto rows = conn.Query(sql.Cached(), SelectedColumns<T>().size());
   if (rows.empty()) return std::nullopt;
@@ -454,8 +456,7 @@ template <class T>
 StatusOr<bool> ExistsRow(Pool& pool, const typename T::Key& key) {
   Sql sql(pool.dialect());
   sql << "SELECT " << QuoteIdent(T::kTable) << ".\"id\" FROM " << QuoteIdent(T::kTable);
-  WhereKey<T>(sql, key);
-  sql << " LIMIT 1";
+  WhereKey<T>(sql, key);  // no LIMIT: see QueryRow
   bool exists = false;
   Status status = pool.Run([&](Conn& conn) -> Status {
     exists = !conn.Query(sql.Cached(), 1).empty();
@@ -779,8 +780,7 @@ class SqlExecutionRepo final : public ExecutionRepo {
     Status status = pool_->Run([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
       sql << "SELECT " << QuoteIdent("cluster") << " FROM " << QuoteIdent(ExecutionTraits::kTable);
-      WhereKey<ExecutionTraits>(sql, key);
-      sql << " LIMIT 1";
+      WhereKey<ExecutionTraits>(sql, key);  // no LIMIT: see QueryRow
       auto rows = conn.Query(sql.Cached(), 1);
       if (rows.empty()) return Status::Ok();
       found = true;

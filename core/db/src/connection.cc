@@ -6,6 +6,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -21,8 +22,20 @@ using plugin::StatusCode;
 
 Sql& Sql::Bind(Value value) {
   params_.push_back(std::move(value));
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof(digits), params_.size()).ptr;
   sql_ += ":p";
-  sql_ += std::to_string(params_.size());
+  sql_.append(digits, end);
+  return *this;
+}
+
+Sql& Sql::Ident(std::string_view name) {
+  sql_.push_back('"');
+  for (char c : name) {
+    if (c == '"') sql_.push_back('"');
+    sql_.push_back(c);
+  }
+  sql_.push_back('"');
   return *this;
 }
 
@@ -129,7 +142,9 @@ class StatementCache {
 
   // The prepared statement for `sql` selecting `columns` columns, preparing it on first use.
   Entry& Get(soci::session& session, const Sql& sql, size_t columns) {
-    std::string key = sql.sql();
+    std::string key;
+    key.reserve(sql.sql().size() + sql.params().size() + 8);
+    key += sql.sql();
     key += '\x1f';
     for (const Value& p : sql.params()) key += p.kind == Value::Kind::kInt ? 'i' : 't';
     key += '\x1f';
@@ -804,11 +819,30 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00:00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
+  const int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00:00", year, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
+    return buf;
+  }
+  // The common case without snprintf: it runs several times per event on the writer thread.
+  // "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
+  std::string out = "0000-00-00 00:00:00.000000+00:00";
+  auto put = [&out](size_t at, int width, int64_t v) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, 4, year);
+  put(5, 2, tm.tm_mon + 1);
+  put(8, 2, tm.tm_mday);
+  put(11, 2, tm.tm_hour);
+  put(14, 2, tm.tm_min);
+  put(17, 2, tm.tm_sec);
+  put(20, 6, frac);
+  return out;
 }
 
 std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {

@@ -54,6 +54,8 @@ class Sql {
     sql_.append(fragment);
     return *this;
   }
+  // Appends `name` as a double-quoted identifier (QuoteIdent without the temporary string).
+  Sql& Ident(std::string_view name);
   // Appends a placeholder for `value`.
   Sql& Bind(Value value);
   Sql& BindText(std::string s) { return Bind(Value::Text(std::move(s))); }

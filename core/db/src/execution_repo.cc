@@ -104,8 +104,9 @@ struct ExecutionTraits {
   using Model = ExecutionModel;
   using Key = ExecutionKey;
   static constexpr const char* kTable = "executions";
-  static std::vector<std::string> KeyColumns() {
-    return {"execution_project", "execution_domain", "execution_name"};
+  static const std::vector<std::string>& KeyColumns() {
+    static const std::vector<std::string> cols = {"execution_project", "execution_domain", "execution_name"};
+    return cols;
   }
   static std::vector<Binder> KeyValues(const Key& k) {
     return {TextV(k.project), TextV(k.domain), TextV(k.name)};
@@ -118,12 +119,13 @@ struct ExecutionTraits {
     k.name = r.Text();
     return k;
   }
-  static std::vector<std::string> DataColumns() {
-    return {"launch_plan_id", "workflow_id", "task_id", "phase", "closure", "spec",
+  static const std::vector<std::string>& DataColumns() {
+    static const std::vector<std::string> cols = {"launch_plan_id", "workflow_id", "task_id", "phase", "closure", "spec",
             "started_at", "execution_created_at", "execution_updated_at", "duration",
             "abort_cause", "mode", "source_execution_id", "parent_node_execution_id", "cluster",
             "inputs_uri", "user_inputs_uri", "error_kind", "error_code", "user", "state",
             "launch_entity"};
+    return cols;
   }
   static std::vector<Binder> DataValues(const Model& m) {
     return {IntV(m.launch_plan_id),
@@ -179,8 +181,9 @@ struct NodeExecutionTraits {
   using Model = NodeExecutionModel;
   using Key = NodeExecutionKey;
   static constexpr const char* kTable = "node_executions";
-  static std::vector<std::string> KeyColumns() {
-    return {"execution_project", "execution_domain", "execution_name", "node_id"};
+  static const std::vector<std::string>& KeyColumns() {
+    static const std::vector<std::string> cols = {"execution_project", "execution_domain", "execution_name", "node_id"};
+    return cols;
   }
   static std::vector<Binder> KeyValues(const Key& k) {
     return {TextV(k.execution.project), TextV(k.execution.domain), TextV(k.execution.name),
@@ -193,8 +196,8 @@ struct NodeExecutionTraits {
     k.node_id = r.Text();
     return k;
   }
-  static std::vector<std::string> DataColumns() {
-    return {"phase",
+  static const std::vector<std::string>& DataColumns() {
+    static const std::vector<std::string> cols = {"phase",
             "input_uri",
             "closure",
             "started_at",
@@ -209,6 +212,7 @@ struct NodeExecutionTraits {
             "cache_status",
             "dynamic_workflow_remote_closure_reference",
             "internal_data"};
+    return cols;
   }
   static std::vector<Binder> DataValues(const Model& m) {
     return {TextV(m.phase),
@@ -250,9 +254,10 @@ struct TaskExecutionTraits {
   using Model = TaskExecutionModel;
   using Key = TaskExecutionKey;
   static constexpr const char* kTable = "task_executions";
-  static std::vector<std::string> KeyColumns() {
-    return {"project",          "domain",         "name",    "version",      "execution_project",
+  static const std::vector<std::string>& KeyColumns() {
+    static const std::vector<std::string> cols = {"project",          "domain",         "name",    "version",      "execution_project",
             "execution_domain", "execution_name", "node_id", "retry_attempt"};
+    return cols;
   }
   static std::vector<Binder> KeyValues(const Key& k) {
     return {TextV(k.task.project),
@@ -276,9 +281,10 @@ struct TaskExecutionTraits {
     k.retry_attempt = static_cast<uint32_t>(r.Int());
     return k;
   }
-  static std::vector<std::string> DataColumns() {
-    return {"phase",      "phase_version",          "input_uri", "closure", "started_at",
+  static const std::vector<std::string>& DataColumns() {
+    static const std::vector<std::string> cols = {"phase",      "phase_version",          "input_uri", "closure", "started_at",
             "task_execution_created_at", "task_execution_updated_at", "duration"};
+    return cols;
   }
   static std::vector<Binder> DataValues(const Model& m) {
     return {TextV(m.phase),
@@ -306,8 +312,9 @@ struct SignalTraits {
   using Model = SignalModel;
   using Key = SignalKey;
   static constexpr const char* kTable = "signals";
-  static std::vector<std::string> KeyColumns() {
-    return {"execution_project", "execution_domain", "execution_name", "signal_id"};
+  static const std::vector<std::string>& KeyColumns() {
+    static const std::vector<std::string> cols = {"execution_project", "execution_domain", "execution_name", "signal_id"};
+    return cols;
   }
   static std::vector<Binder> KeyValues(const Key& k) {
     return {TextV(k.execution.project), TextV(k.execution.domain), TextV(k.execution.name),
@@ -320,7 +327,10 @@ struct SignalTraits {
     k.signal_id = r.Text();
     return k;
   }
-  static std::vector<std::string> DataColumns() { return {"type", "value"}; }
+  static const std::vector<std::string>& DataColumns() {
+    static const std::vector<std::string> cols = {"type", "value"};
+    return cols;
+  }
   static std::vector<Binder> DataValues(const Model& m) {
     return {BytesV(m.type), OptBytesV(m.value)};
   }
@@ -334,24 +344,33 @@ struct SignalTraits {
 // Generic statements over a mapping
 
 template <class T>
-std::vector<std::string> SelectedColumns() {
-  std::vector<std::string> cols = {"id", "created_at", "updated_at"};
-  for (auto& c : T::KeyColumns()) cols.push_back(c);
-  for (auto& c : T::DataColumns()) cols.push_back(c);
+const std::vector<std::string>& SelectedColumns() {
+  static const std::vector<std::string> cols = [] {
+    std::vector<std::string> all = {"id", "created_at", "updated_at"};
+    for (auto& c : T::KeyColumns()) all.push_back(c);
+    for (auto& c : T::DataColumns()) all.push_back(c);
+    return all;
+  }();
   return cols;
 }
 
+// The select list of SelectedColumns, built once per dialect (it is part of every read).
 template <class T>
-std::string SelectList(Dialect dialect) {
-  const TableDef* def = FindTable(T::kTable);
-  std::string out;
-  bool first = true;
-  for (const auto& c : SelectedColumns<T>()) {
-    if (!first) out += ", ";
-    first = false;
-    out += ReadExpr(dialect, T::kTable, *FindColumn(*def, c));
-  }
-  return out;
+const std::string& SelectList(Dialect dialect) {
+  auto build = [](Dialect d) {
+    const TableDef* def = FindTable(T::kTable);
+    std::string out;
+    bool first = true;
+    for (const auto& c : SelectedColumns<T>()) {
+      if (!first) out += ", ";
+      first = false;
+      out += ReadExpr(d, T::kTable, *FindColumn(*def, c));
+    }
+    return out;
+  };
+  static const std::string sqlite = build(Dialect::kSqlite);
+  static const std::string postgres = build(Dialect::kPostgres);
+  return dialect == Dialect::kSqlite ? sqlite : postgres;
 }
 
 template <class T>
@@ -374,11 +393,12 @@ int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::stri
                const std::vector<Binder>& values, bool if_absent = false) {
   Sql sql(conn.dialect());
   const bool sqlite = conn.dialect() == Dialect::kSqlite;
-  sql << "INSERT INTO " << QuoteIdent(table) << " (";
+  sql << "INSERT INTO ";
+  sql.Ident(table) << " (";
   if (sqlite) sql << "\"id\", ";
-  for (size_t i = 0; i < columns.size(); ++i) sql << (i ? ", " : "") << QuoteIdent(columns[i]);
+  for (size_t i = 0; i < columns.size(); ++i) (sql << (i ? ", " : "")).Ident(columns[i]);
   sql << ") VALUES (";
-  if (sqlite) sql << "(SELECT COALESCE(MAX(\"id\"), 0) + 1 FROM " << QuoteIdent(table) << "), ";
+  if (sqlite) (sql << "(SELECT COALESCE(MAX(\"id\"), 0) + 1 FROM ").Ident(table) << "), ";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) sql << ", ";
     values[i](sql);
@@ -418,11 +438,11 @@ std::string OrderKey(const typename T::Key& key) {
 
 template <class T>
 void WhereKey(Sql& sql, const typename T::Key& key) {
-  auto cols = T::KeyColumns();
+  const auto& cols = T::KeyColumns();
   auto vals = T::KeyValues(key);
   for (size_t i = 0; i < cols.size(); ++i) {
-    sql << (i ? " AND " : " WHERE ") << QuoteIdent(T::kTable) << "." << QuoteIdent(cols[i])
-        << " = ";
+    (sql << (i ? " AND " : " WHERE ")).Ident(T::kTable) << ".";
+    sql.Ident(cols[i]) << " = ";
     vals[i](sql);
   }
 }
@@ -440,7 +460,8 @@ void DeleteRow(Conn& conn, const typename T::Key& key) {
 template <class T>
 std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock) {
   Sql sql(conn.dialect());
-  sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM " << QuoteIdent(T::kTable);
+  sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM ";
+  sql.Ident(T::kTable);
   // No LIMIT on these primary-key lookups: PostgreSQL's generic plan for a prepared
   // "... LIMIT 1" walks the first index whose leading columns match (project and domain, the
   // same on every row) and filters the rest, reading half the table per lookup.
@@ -504,12 +525,13 @@ bool SameParams(const std::vector<Value>& a, size_t a_from, size_t a_to, const s
 template <class T>
 int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
                  const typename T::Model& stored) {
-  auto cols = T::DataColumns();
+  const auto& cols = T::DataColumns();
   auto vals = T::DataValues(m);
   auto old_vals = T::DataValues(stored);
   Sql now_bound(conn.dialect()), old_bound(conn.dialect());
   Sql sql(conn.dialect());
-  sql << "UPDATE " << QuoteIdent(T::kTable) << " SET \"updated_at\" = ";
+  sql << "UPDATE ";
+  sql.Ident(T::kTable) << " SET \"updated_at\" = ";
   sql.BindTime(m.updated_at);
   for (size_t i = 0; i < cols.size(); ++i) {
     size_t a = now_bound.params().size(), b = old_bound.params().size();
@@ -519,7 +541,8 @@ int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model
                    old_bound.params().size())) {
       continue;
     }
-    sql << ", " << QuoteIdent(cols[i]) << " = ";
+    sql << ", ";
+    sql.Ident(cols[i]) << " = ";
     vals[i](sql);
   }
   WhereKey<T>(sql, key);

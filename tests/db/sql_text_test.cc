@@ -1,0 +1,49 @@
+// The text helpers of the statement layer: timestamps as both databases store them, quoted
+// identifiers and placeholders.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "connection.h"
+
+using flyte::core::db::Dialect;
+using flyte::core::db::FormatTime;
+using flyte::core::db::ParseTime;
+using flyte::core::db::QuoteIdent;
+using flyte::core::db::Sql;
+using std::chrono::microseconds;
+using std::chrono::system_clock;
+
+namespace {
+system_clock::time_point AtMicros(int64_t us) { return system_clock::time_point(microseconds(us)); }
+}  // namespace
+
+TEST_CASE("FormatTime writes UTC with microseconds", "[unit]") {
+  CHECK(FormatTime(AtMicros(0)) == "1970-01-01 00:00:00.000000+00:00");
+  // 2024-02-29 23:59:58.000042 UTC
+  CHECK(FormatTime(AtMicros(1709251198000042LL)) == "2024-02-29 23:59:58.000042+00:00");
+  CHECK(FormatTime(AtMicros(-1)) == "1969-12-31 23:59:59.999999+00:00");
+  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
+  CHECK(FormatTime(AtMicros(-5364662400000000LL)) == "1800-01-01 00:00:00.000000+00:00");
+  CHECK(FormatTime(AtMicros(7258118399999999LL)) == "2199-12-31 23:59:59.999999+00:00");
+}
+
+TEST_CASE("FormatTime and ParseTime round-trip", "[unit]") {
+  for (int64_t us : {0LL, 1LL, -1LL, 999999LL, 1709251198000042LL, 1764403200123456LL, -86400000001LL}) {
+    auto parsed = ParseTime(FormatTime(AtMicros(us)));
+    REQUIRE(parsed);
+    CHECK(std::chrono::duration_cast<microseconds>(parsed->time_since_epoch()).count() == us);
+  }
+}
+
+TEST_CASE("Sql::Ident quotes as QuoteIdent does; placeholders count up", "[unit]") {
+  Sql sql(Dialect::kSqlite);
+  sql << "SELECT ";
+  sql.Ident("a\"b") << " FROM ";
+  sql.Ident("node_executions") << " WHERE x = ";
+  for (int i = 0; i < 11; ++i) sql.BindInt(i) << (i < 10 ? " OR x = " : "");
+  CHECK(QuoteIdent("a\"b") == "\"a\"\"b\"");
+  CHECK(sql.sql().rfind("SELECT \"a\"\"b\" FROM \"node_executions\" WHERE x = :p1 OR x = :p2", 0) == 0);
+  CHECK(sql.sql().substr(sql.sql().size() - 4) == ":p11");
+  CHECK(sql.params().size() == 11);
+}

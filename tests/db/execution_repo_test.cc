@@ -346,6 +346,23 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
     CHECK(Count(*raw, "SELECT COUNT(*) FROM execution_events") == 1);
   }
 
+  SECTION("the mutation judges first: its refusal wins over a duplicate event") {
+    bool called = false;
+    auto refused = executions.Update(
+        key,
+        [&](ExecutionModel&) {
+          called = true;
+          return plugin::FailedPrecondition("terminal");
+        },
+        ExecutionEventModel{"req-5", std::chrono::system_clock::now(), "RUNNING"});
+    CHECK(called);
+    CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+    CHECK(executions.Get(key)->updated_at == got->updated_at);
+    auto raw = t.Raw();
+    CHECK(Strings(*raw, "SELECT request_id FROM execution_events") ==
+          std::vector<std::string>{"req-1"});
+  }
+
   SECTION("a missing execution is NOT_FOUND and writes no event") {
     auto missing = executions.Update(
         ExecutionKey{"p", "development", "absent"}, [](ExecutionModel&) { return Status::Ok(); },
@@ -491,6 +508,102 @@ TEST_CASE("Node executions are created with events, read, listed, counted and up
                     [](NodeExecutionModel&) { return Status::Ok(); })
             .status()
             .code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row",
+          "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  t.MigrateOrFail();
+  auto& repos = t.repos();
+  auto& nodes = repos.NodeExecutions();
+  auto& tasks = repos.TaskExecutions();
+  REQUIRE(repos.Executions().Create(Execution("ex", 1, 2), {}).ok());  // cluster c1
+  auto other = Execution("blank", 1, 2);
+  other.cluster = "";
+  REQUIRE(repos.Executions().Create(other, {}).ok());
+  REQUIRE(nodes.Create(Node("ex", "n1"), std::nullopt).ok());
+  REQUIRE(nodes.Create(Node("blank", "n1"), std::nullopt).ok());
+  REQUIRE(nodes.Create(Node("gone", "n1"), std::nullopt).ok());  // no execution row
+  const auto now = std::chrono::system_clock::now();
+
+  std::vector<std::string> seen;
+  auto accept = [&](const std::string& cluster) {
+    seen.push_back(cluster);
+    return Status::Ok();
+  };
+  bool mutated = false;
+  auto to_running = [&](NodeExecutionModel& n) {
+    mutated = true;
+    n.phase = "RUNNING";
+    return Status::Ok();
+  };
+
+  SECTION("the check sees the cluster, then the update and its event are written") {
+    auto updated = nodes.UpdateChecked(Node("ex", "n1").key, accept, to_running,
+                                       NodeExecutionEventModel{"r1", now, "RUNNING"});
+    REQUIRE(updated.ok());
+    CHECK(seen == std::vector<std::string>{"c1"});
+    CHECK(nodes.Get(Node("ex", "n1").key)->phase == "RUNNING");
+    CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM node_execution_events") == 1);
+    REQUIRE(nodes.UpdateChecked(Node("blank", "n1").key, accept, to_running).ok());
+    CHECK(seen == std::vector<std::string>{"c1", ""});
+  }
+
+  SECTION("a refusing check returns its status and writes nothing") {
+    auto refused = nodes.UpdateChecked(
+        Node("ex", "n1").key, [](const std::string&) { return plugin::FailedPrecondition("other cluster"); },
+        to_running, NodeExecutionEventModel{"r1", now, "RUNNING"});
+    CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+    CHECK_FALSE(mutated);
+    CHECK(nodes.Get(Node("ex", "n1").key)->phase == "QUEUED");
+    CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM node_execution_events") == 0);
+  }
+
+  SECTION("a missing row or execution is NOT_FOUND without calling either function") {
+    CHECK(nodes.UpdateChecked(Node("ex", "absent").key, accept, to_running).status().code() ==
+          StatusCode::kNotFound);
+    CHECK(nodes.UpdateChecked(Node("gone", "n1").key, accept, to_running).status().code() ==
+          StatusCode::kNotFound);
+    CHECK(seen.empty());
+    CHECK_FALSE(mutated);
+    CHECK(nodes.Get(Node("gone", "n1").key)->phase == "QUEUED");
+  }
+
+  SECTION("task executions: the cluster of the node execution's execution") {
+    TaskModel task;
+    task.key = EntityKey{"p", "development", "my-task", "v1"};
+    task.closure = "c";
+    task.digest = "d";
+    task.type = "python-task";
+    REQUIRE(repos.Tasks().Create(task, std::nullopt).ok());
+    TaskExecutionModel te;
+    te.key.task = task.key;
+    te.key.node_execution = Node("ex", "n1").key;
+    te.phase = "QUEUED";
+    te.closure = kBytes;
+    REQUIRE(tasks.Create(te).ok());
+    auto task_running = [](TaskExecutionModel& row) {
+      row.phase = "RUNNING";
+      return Status::Ok();
+    };
+    REQUIRE(tasks.UpdateChecked(te.key, accept, task_running).ok());
+    CHECK(seen == std::vector<std::string>{"c1"});
+    CHECK(tasks.Get(te.key)->phase == "RUNNING");
+    CHECK(tasks
+              .UpdateChecked(te.key, [](const std::string&) { return plugin::FailedPrecondition("no"); },
+                             [](TaskExecutionModel& row) {
+                               row.phase = "FAILED";
+                               return Status::Ok();
+                             })
+              .status()
+              .code() == StatusCode::kFailedPrecondition);
+    CHECK(tasks.Get(te.key)->phase == "RUNNING");
+    auto absent = te.key;
+    absent.retry_attempt = 5;
+    CHECK(tasks.UpdateChecked(absent, accept, task_running).status().code() == StatusCode::kNotFound);
+  }
 }
 
 TEST_CASE("Task executions are created, read, listed with joins, counted and updated",

@@ -389,10 +389,9 @@ typename T::Model ReadRow(Dialect dialect, const Row& row) {
 // transaction of this library holds); PostgreSQL's sequence fills it otherwise.
 // Returns the rows inserted: with `if_absent`, a row whose key is taken is skipped (0) instead
 // of failing, so that a transaction can go on without a savepoint.
-int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::string>& columns,
-               const std::vector<Binder>& values, bool if_absent = false) {
-  Sql sql(conn.dialect());
-  const bool sqlite = conn.dialect() == Dialect::kSqlite;
+void AppendInsert(Sql& sql, const std::string& table, const std::vector<std::string>& columns,
+                  const std::vector<Binder>& values, bool if_absent) {
+  const bool sqlite = sql.dialect() == Dialect::kSqlite;
   sql << "INSERT INTO ";
   sql.Ident(table) << " (";
   if (sqlite) sql << "\"id\", ";
@@ -405,6 +404,12 @@ int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::stri
   }
   sql << ")";
   if (if_absent) sql << " ON CONFLICT DO NOTHING";
+}
+
+int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::string>& columns,
+               const std::vector<Binder>& values, bool if_absent = false) {
+  Sql sql(conn.dialect());
+  AppendInsert(sql, table, columns, values, if_absent);
   return conn.Exec(sql.Cached());
 }
 
@@ -458,17 +463,30 @@ void DeleteRow(Conn& conn, const typename T::Key& key) {
 
 // The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL).
 template <class T>
-std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock) {
+std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock,
+                                          const ExecutionKey* cluster_of = nullptr,
+                                          std::optional<std::string>* cluster = nullptr) {
   Sql sql(conn.dialect());
-  sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM ";
+  sql << "SELECT " << SelectList<T>(conn.dialect());
+  if (cluster_of) {
+    // The execution's cluster ('' when NULL), or NULL when there is no such execution.
+    sql << ", (SELECT COALESCE(\"executions\".\"cluster\", '') FROM \"executions\" WHERE "
+           "\"executions\".\"execution_project\" = ";
+    sql.BindText(cluster_of->project) << " AND \"executions\".\"execution_domain\" = ";
+    sql.BindText(cluster_of->domain) << " AND \"executions\".\"execution_name\" = ";
+    sql.BindText(cluster_of->name) << ")";
+  }
+  sql << " FROM ";
   sql.Ident(T::kTable);
   // No LIMIT on these primary-key lookups: PostgreSQL's generic plan for a prepared
   // "... LIMIT 1" walks the first index whose leading columns match (project and domain, the
   // same on every row) and filters the rest, reading half the table per lookup.
   WhereKey<T>(sql, key);
   if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
-  auto rows = conn.Query(sql.Cached(), SelectedColumns<T>().size());
+  const size_t columns = SelectedColumns<T>().size();
+  auto rows = conn.Query(sql.Cached(), columns + (cluster_of ? 1 : 0));
   if (rows.empty()) return std::nullopt;
+  if (cluster_of && cluster) *cluster = rows[0][columns];
   return ReadRow<T>(conn.dialect(), rows[0]);
 }
 
@@ -523,13 +541,12 @@ bool SameParams(const std::vector<Value>& a, size_t a_from, size_t a_to, const s
 // column). Leaving unchanged columns out of SET spares SQLite rewriting the index entries of
 // those columns (it rewrites every index on a SET column, changed or not).
 template <class T>
-int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
+void AppendWrite(Sql& sql, const typename T::Key& key, const typename T::Model& m,
                  const typename T::Model& stored) {
   const auto& cols = T::DataColumns();
   auto vals = T::DataValues(m);
   auto old_vals = T::DataValues(stored);
-  Sql now_bound(conn.dialect()), old_bound(conn.dialect());
-  Sql sql(conn.dialect());
+  Sql now_bound(sql.dialect()), old_bound(sql.dialect());
   sql << "UPDATE ";
   sql.Ident(T::kTable) << " SET \"updated_at\" = ";
   sql.BindTime(m.updated_at);
@@ -546,38 +563,52 @@ int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model
     vals[i](sql);
   }
   WhereKey<T>(sql, key);
+}
+
+template <class T>
+int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
+                 const typename T::Model& stored) {
+  Sql sql(conn.dialect());
+  AppendWrite<T>(sql, key, m, stored);
   return conn.Exec(sql.Cached());
 }
 
-// An event row written with an Update: inserted unless its key is taken, removed again when the
-// update fails after it.
+// An event row written with an Update: its INSERT (skipped when an event of its key exists),
+// and the DELETE that removes it again.
 struct EventWrite {
-  std::function<bool(Conn&)> insert;  // false: an event of this key exists
+  std::function<void(Sql&)> append_insert;
   std::function<void(Conn&)> remove;
 };
 
-// The read-modify-write of an Update: lock, the event insert, mutate, write back. Nothing is
-// written when it fails with a status, so when it joins a grouped operation it needs no
-// savepoint of its own.
+Status EventExists() {
+  return Status(plugin::StatusCode::kAlreadyExists,
+                "value with matching already exists (an event of this phase is already recorded)");
+}
+
+// The read-modify-write of an Update: lock, mutate, then the event insert and the write back.
+// Nothing is written when it fails with a status (a refused mutation, or an event of this key
+// already recorded), so when it joins a grouped operation it needs no savepoint of its own.
+// On PostgreSQL the event insert and the update are one statement (a data-modifying WITH whose
+// UPDATE applies only when the insert did): one round trip fewer per event.
+// With `check`, the row is read with the cluster of `execution` (UpdateChecked).
 template <class T>
 StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const std::function<Status(typename T::Model&)>& mutate,
-                                      const std::optional<EventWrite>& event) {
+                                      const std::optional<EventWrite>& event,
+                                      const ExecutionClusterCheck* check = nullptr,
+                                      const ExecutionKey* execution = nullptr) {
   typename T::Model result;
   Status status = pool.RunGroupedAtomic(OrderKey<T>(key), [&](Conn& conn) -> Status {
-    auto row = QueryRow<T>(conn, key, true);
+    std::optional<std::string> cluster;
+    auto row = QueryRow<T>(conn, key, true, check ? execution : nullptr, &cluster);
     if (!row) return NotFound(kEntryNotFound);
-    if (event && !event->insert(conn)) {
-      return Status(plugin::StatusCode::kAlreadyExists,
-                    "value with matching already exists (an event of this phase is already recorded)");
+    if (check) {
+      if (!cluster) return NotFound(kEntryNotFound);
+      if (Status s = (*check)(*cluster); !s.ok()) return s;
     }
-    auto undo = [&](Status s) {
-      if (event) event->remove(conn);
-      return s;
-    };
     typename T::Model m = *row;
     if (mutate) {
-      if (Status s = mutate(m); !s.ok()) return undo(std::move(s));
+      if (Status s = mutate(m); !s.ok()) return s;
     }
     // Identity columns stay as read.
     m.id = row->id;
@@ -586,7 +617,26 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
     // At the precision both databases store, so the row returned is the row written.
     m.updated_at = std::chrono::time_point_cast<std::chrono::microseconds>(
         std::chrono::system_clock::now());
-    if (WriteRow<T>(conn, key, m, *row) == 0) return undo(NotFound(kEntryNotFound));
+    if (event && conn.dialect() == Dialect::kPostgres) {
+      Sql sql(conn.dialect());
+      sql << "WITH \"flyte_event\" AS (";
+      event->append_insert(sql);
+      sql << " RETURNING 1) ";
+      AppendWrite<T>(sql, key, m, *row);
+      sql << " AND EXISTS (SELECT 1 FROM \"flyte_event\")";
+      // The row is locked: no update means the event insert was skipped.
+      if (conn.Exec(sql.Cached()) == 0) return EventExists();
+    } else {
+      if (event) {
+        Sql insert(conn.dialect());
+        event->append_insert(insert);
+        if (conn.Exec(insert.Cached()) == 0) return EventExists();
+      }
+      if (WriteRow<T>(conn, key, m, *row) == 0) {
+        if (event) event->remove(conn);
+        return NotFound(kEntryNotFound);
+      }
+    }
     result = std::move(m);
     return Status::Ok();
   });
@@ -730,18 +780,27 @@ StatusOr<int64_t> CountRows(Pool& pool, const ListInput& input, const std::vecto
 
 // An event row: the owner's key columns and values, then request_id, occurred_at, phase.
 template <class Event>
-bool InsertEvent(Conn& conn, const std::string& table, std::vector<std::string> key_columns,
-                 std::vector<Binder> key_values, const Event& e) {
+void AppendEventInsert(Sql& sql, const std::string& table, const std::vector<std::string>& key_columns,
+                       std::vector<Binder> key_values, const Event& e) {
   Time now = std::chrono::system_clock::now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
   std::vector<Binder> vals = {TimeV(now), TimeV(now)};
-  for (auto& c : key_columns) cols.push_back(std::move(c));
+  cols.insert(cols.end(), key_columns.begin(), key_columns.end());
   for (auto& v : key_values) vals.push_back(std::move(v));
   cols.insert(cols.end(), {"request_id", "occurred_at", "phase"});
   vals.push_back(TextV(e.request_id));
   vals.push_back(TimeV(e.occurred_at));
   vals.push_back(TextV(e.phase));
-  return Insert(conn, table, cols, vals, true) > 0;
+  AppendInsert(sql, table, cols, vals, true);
+}
+
+// Inserts an event row unless one of its key exists; whether it did.
+template <class Event>
+bool InsertEvent(Conn& conn, const std::string& table, const std::vector<std::string>& key_columns,
+                 std::vector<Binder> key_values, const Event& e) {
+  Sql sql(conn.dialect());
+  AppendEventInsert(sql, table, key_columns, std::move(key_values), e);
+  return conn.Exec(sql.Cached()) > 0;
 }
 
 // DELETE of the event row of `phase` (undoing InsertEvent in the same transaction).
@@ -762,9 +821,7 @@ void DeleteEvent(Conn& conn, const std::string& table, const std::vector<std::st
 template <class T, class Event>
 EventWrite EventWriteOf(const std::string& table, const typename T::Key& key, const Event& e) {
   return EventWrite{
-      [table, &key, &e](Conn& conn) {
-        return InsertEvent(conn, table, T::KeyColumns(), T::KeyValues(key), e);
-      },
+      [table, &key, &e](Sql& sql) { AppendEventInsert(sql, table, T::KeyColumns(), T::KeyValues(key), e); },
       [table, &key, &e](Conn& conn) {
         DeleteEvent(conn, table, T::KeyColumns(), T::KeyValues(key), e.phase);
       }};
@@ -914,6 +971,15 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
     return MutateRow<NodeExecutionTraits>(*pool_, key, mutate, write);
   }
 
+  StatusOr<NodeExecutionModel> UpdateChecked(
+      const NodeExecutionKey& key, const ExecutionClusterCheck& check,
+      const NodeExecutionMutation& mutate,
+      const std::optional<NodeExecutionEventModel>& event) override {
+    std::optional<EventWrite> write;
+    if (event) write = EventWriteOf<NodeExecutionTraits>("node_execution_events", key, *event);
+    return MutateRow<NodeExecutionTraits>(*pool_, key, mutate, write, &check, &key.execution);
+  }
+
  private:
   static const std::vector<JoinDef>& Joins() {
     static const std::vector<JoinDef> joins = {
@@ -964,6 +1030,13 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
   StatusOr<TaskExecutionModel> Update(const TaskExecutionKey& key,
                                       const TaskExecutionMutation& mutate) override {
     return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, std::nullopt);
+  }
+
+  StatusOr<TaskExecutionModel> UpdateChecked(const TaskExecutionKey& key,
+                                             const ExecutionClusterCheck& check,
+                                             const TaskExecutionMutation& mutate) override {
+    return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, std::nullopt, &check,
+                                          &key.node_execution.execution);
   }
 
  private:

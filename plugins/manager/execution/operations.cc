@@ -416,19 +416,19 @@ Status ExecutionOperations::ApplyWorkflowEventRequest(const admin::WorkflowExecu
 
   // Checks and update run on the row read under the repository's write lock, so concurrent
   // senders are serialized: one of several identical events wins, the rest see its phase.
-  bool mutated = false;
+  bool refused = false;
   auto mutate = [&](db::ExecutionModel& m) -> Status {
-    mutated = true;
-    if (auto s = CheckPhaseTransition(m, event); !s.ok()) return s;
-    return ApplyWorkflowEvent(m, request, data, store);
+    Status s = CheckPhaseTransition(m, event);
+    if (s.ok()) s = ApplyWorkflowEvent(m, request, data, store);
+    refused = !s.ok();
+    return s;
   };
   db::ExecutionRepo& executions = repos.value()->Executions();
   auto updated = executions.Update(ExecutionKeyOf(event.execution_id()), mutate, event_row);
-  if (!updated.ok() && updated.status().code() == StatusCode::kAlreadyExists && !mutated) {
+  if (!updated.ok() && updated.status().code() == StatusCode::kAlreadyExists && !refused) {
     // An execution_events row for this phase exists although it is not the current phase (a
     // repeated QUEUED, or a phase entered again): upstream records event rows best effort, so
     // the event itself is still judged by the phase rules and applied.
-    mutated = false;
     updated = executions.Update(ExecutionKeyOf(event.execution_id()), mutate, std::nullopt);
   }
   if (!updated.ok()) return MissingExecution(updated.status(), event.execution_id());

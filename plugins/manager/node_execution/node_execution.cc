@@ -557,22 +557,31 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   auto& repos = *db.value();
 
   const auto exec_key = ExecKeyOf(ev.id().execution_id());
-  // Only the execution's cluster is needed here, on every event.
-  auto cluster = repos.Executions().GetCluster(exec_key);
-  if (!cluster.ok()) {
-    const Status err = MissingExecution(cluster.status(), exec_key);
-    return {err.code(), "Failed to get existing execution id: [" +
-                            TextOrNil(ev.id().has_execution_id(), ev.id().execution_id()) + "] with err: " + err.message()};
-  }
-  if (auto s = ValidateCluster(cluster.value(), ev.producer_id()); !s.ok()) return s;
+  // Only the execution's cluster is needed here, on every event. It is read on its own before
+  // anything else is done for an event that stores a dynamic workflow or creates the row;
+  // otherwise together with the locked row (UpdateChecked).
+  bool cluster_checked = false;
+  auto check_cluster = [&]() -> Status {
+    cluster_checked = true;
+    auto cluster = repos.Executions().GetCluster(exec_key);
+    if (!cluster.ok()) {
+      const Status err = MissingExecution(cluster.status(), exec_key);
+      return {err.code(), "Failed to get existing execution id: [" +
+                              TextOrNil(ev.id().has_execution_id(), ev.id().execution_id()) +
+                              "] with err: " + err.message()};
+    }
+    return ValidateCluster(cluster.value(), ev.producer_id());
+  };
 
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
   const EventContext ctx{request, settings_, *store.value()};
 
-  // The dynamic workflow's closure is stored before anything else, as upstream.
+  // The dynamic workflow's closure is stored before anything else (after the cluster check),
+  // as upstream.
   std::string dynamic_reference;
   if (ev.has_task_node_metadata() && ev.task_node_metadata().has_dynamic_workflow()) {
+    if (auto s = check_cluster(); !s.ok()) return s;
     const auto& dyn = ev.task_node_metadata().dynamic_workflow();
     const std::string node_text = TextOrNil(ev.has_id(), ev.id());
     const std::string wf_text = TextOrNil(dyn.has_id(), dyn.id());
@@ -640,9 +649,9 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     }
   }
 
-  bool mutated = false;
-  auto mutate = [&](db::NodeExecutionModel& m) -> Status {
-    mutated = true;
+  bool mutated = false;  // the row was found
+  bool refused = false;  // and the event refused
+  auto judge = [&](db::NodeExecutionModel& m) -> Status {
     const int current = PhaseOf(m.phase);
     if (current == ev.phase()) {
       return plugin::AlreadyExists("This phase was already recorded " + PhaseName(current) + " for " +
@@ -657,20 +666,39 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     if (target_error) return *target_error;
     return UpdateModel(ctx, m, target, dynamic_reference, logger_);
   };
+  auto mutate = [&](db::NodeExecutionModel& m) -> Status {
+    mutated = true;
+    Status s = judge(m);
+    refused = !s.ok();
+    return s;
+  };
   // Later events (updateNodeExecutionWithEvent) are the common case, so the update is tried
   // first: it reads the row under its lock, and finds none for a node's first event.
-  auto updated = nodes.Update(key, mutate, event_row);
+  bool cluster_refused = false;
+  auto updated = cluster_checked
+                     ? nodes.Update(key, mutate, event_row)
+                     : nodes.UpdateChecked(
+                           key,
+                           [&](const std::string& cluster) {
+                             Status s = ValidateCluster(cluster, ev.producer_id());
+                             cluster_refused = !s.ok();
+                             return s;
+                           },
+                           mutate, event_row);
+  if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
+    if (!cluster_checked) {
+      if (auto s = check_cluster(); !s.ok()) return s;
+    }
     Status created = create_row();
     // A concurrent first event won the insert: this one is applied to its row as an update,
     // so neither is lost (upstream would answer ALREADY_EXISTS here).
     if (created.code() != plugin::StatusCode::kAlreadyExists) return created;
     updated = nodes.Update(key, mutate, event_row);
   }
-  if (!updated.ok() && updated.status().code() == plugin::StatusCode::kAlreadyExists && !mutated) {
+  if (!updated.ok() && updated.status().code() == plugin::StatusCode::kAlreadyExists && mutated && !refused) {
     // The event row of this phase exists from an earlier visit of the phase: upstream's event
     // writer drops such rows and still applies the event to the node execution.
-    mutated = false;
     updated = nodes.Update(key, mutate);
   }
   if (!updated.ok()) return mutated ? updated.status() : MissingNodeExecution(updated.status(), key);

@@ -132,11 +132,6 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
   const auto& e = request.event();
-  if (auto s = ValidateClusterForExecution(
-          db.value()->Executions(), e.parent_node_execution_id().execution_id(), e.producer_id());
-      !s.ok()) {
-    return s;
-  }
   const EventDataPolicy policy{settings_.store_inline_event_data, store.value()};
   const auto id = TaskExecutionIdOf(e);
   const auto key = TaskExecutionKeyOf(id);
@@ -144,17 +139,31 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
 
   // Later events are the common case, so the update is tried first: its checks and merge run
   // on the row read under its lock, so concurrent senders of one task execution serialize and
-  // none overwrites another. A task execution's first event finds no row and creates it.
+  // none overwrites another. The execution's cluster is checked first, read with that row.
+  // A task execution's first event finds no row: the cluster is then read on its own and the
+  // row created.
   bool mutated = false;
-  auto update = [&] {
-    return repo.Update(key, [&](plugin::db::TaskExecutionModel& row) -> Status {
-      mutated = true;
-      if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
-      return UpdateTaskExecutionModel(request, row, policy);
-    });
+  bool cluster_refused = false;
+  auto mutate = [&](plugin::db::TaskExecutionModel& row) -> Status {
+    mutated = true;
+    if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
+    return UpdateTaskExecutionModel(request, row, policy);
   };
-  auto updated = update();
+  auto updated = repo.UpdateChecked(
+      key,
+      [&](const std::string& cluster) {
+        Status s = ValidateCluster(cluster, e.producer_id());
+        cluster_refused = !s.ok();
+        return s;
+      },
+      mutate);
+  if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
+    if (auto s = ValidateClusterForExecution(db.value()->Executions(),
+                                             e.parent_node_execution_id().execution_id(), e.producer_id());
+        !s.ok()) {
+      return s;
+    }
     // The first event of an attempt creates its row; its node execution must exist.
     const auto& node = e.parent_node_execution_id();
     auto exists = db.value()->NodeExecutions().Exists(key.node_execution);
@@ -171,7 +180,7 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
     // Another sender created the row first: this event is applied to it like any later event,
     // so concurrent first events are not lost.
     if (created.code() != plugin::StatusCode::kAlreadyExists) return created;
-    updated = update();
+    updated = repo.Update(key, mutate);
   }
   return updated.ok() ? Status::Ok() : updated.status();
 }

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
@@ -29,13 +28,19 @@ Sql& Sql::Bind(Value value) {
   return *this;
 }
 
-Sql& Sql::Ident(std::string_view name) {
-  sql_.push_back('"');
+namespace {
+void AppendQuotedIdent(std::string& out, std::string_view name) {
+  out.push_back('"');
   for (char c : name) {
-    if (c == '"') sql_.push_back('"');
-    sql_.push_back(c);
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
   }
-  sql_.push_back('"');
+  out.push_back('"');
+}
+}  // namespace
+
+Sql& Sql::Ident(std::string_view name) {
+  AppendQuotedIdent(sql_, name);
   return *this;
 }
 
@@ -819,14 +824,8 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  const int year = tm.tm_year + 1900;
-  if (year < 0 || year > 9999) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00:00", year, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
-    return buf;
-  }
-  // The common case without snprintf: it runs several times per event on the writer thread.
+  // Without snprintf: it runs several times per event on the writer thread. system_clock's
+  // 64-bit nanoseconds span the years 1677-2262, so the year always has four digits.
   // "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
   std::string out = "0000-00-00 00:00:00.000000+00:00";
   auto put = [&out](size_t at, int width, int64_t v) {
@@ -835,7 +834,7 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
       v /= 10;
     }
   };
-  put(0, 4, year);
+  put(0, 4, tm.tm_year + 1900);
   put(5, 2, tm.tm_mon + 1);
   put(8, 2, tm.tm_mday);
   put(11, 2, tm.tm_hour);
@@ -916,12 +915,8 @@ std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string
 }
 
 std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  std::string out;
+  AppendQuotedIdent(out, name);
   return out;
 }
 

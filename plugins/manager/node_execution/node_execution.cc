@@ -677,14 +677,7 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   bool cluster_refused = false;
   auto updated = cluster_checked
                      ? nodes.Update(key, mutate, event_row)
-                     : nodes.UpdateChecked(
-                           key,
-                           [&](const std::string& cluster) {
-                             Status s = ValidateCluster(cluster, ev.producer_id());
-                             cluster_refused = !s.ok();
-                             return s;
-                           },
-                           mutate, event_row);
+                     : nodes.UpdateChecked(key, ClusterCheck(ev.producer_id(), cluster_refused), mutate, event_row);
   if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
     if (!cluster_checked) {

@@ -81,6 +81,14 @@ Status ValidateCluster(const std::string& cluster, const std::string& producer_i
                                   producer_id);
 }
 
+plugin::db::ExecutionClusterCheck ClusterCheck(const std::string& producer_id, bool& refused) {
+  return [&producer_id, &refused](const std::string& cluster) {
+    Status s = ValidateCluster(cluster, producer_id);
+    refused = !s.ok();
+    return s;
+  };
+}
+
 Status IncompatibleClusterError(const std::string& message, const std::string& cluster) {
   Status status = plugin::FailedPrecondition(message);
   admin::EventFailureReason reason;

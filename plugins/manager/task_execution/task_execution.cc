@@ -149,14 +149,7 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
     if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
     return UpdateTaskExecutionModel(request, row, policy);
   };
-  auto updated = repo.UpdateChecked(
-      key,
-      [&](const std::string& cluster) {
-        Status s = ValidateCluster(cluster, e.producer_id());
-        cluster_refused = !s.ok();
-        return s;
-      },
-      mutate);
+  auto updated = repo.UpdateChecked(key, ClusterCheck(e.producer_id(), cluster_refused), mutate);
   if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
     if (auto s = ValidateClusterForExecution(db.value()->Executions(),

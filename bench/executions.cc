@@ -389,16 +389,22 @@ bool RunEvents(const std::string& backend_name) {
   auto lanes_main = BuildLanes("ev", executions, nodes, lanes);
   auto lanes_warm = BuildLanes("warm", std::max(lanes, executions / 10), 2, lanes);
 
-  LoadResult echo;
-  {
+  auto run_echo = [&](bool deferred) {
     int port = flyte::test::FreePort();
-    flyte::test::Child echo_server({BENCH_ECHO_BIN, std::to_string(port)});
+    std::vector<std::string> argv = {BENCH_ECHO_BIN, std::to_string(port)};
+    if (deferred) argv.push_back("--deferred");
+    flyte::test::Child echo_server(argv);
     if (!flyte::test::WaitForPort(port, std::chrono::seconds(10))) throw std::runtime_error("echo did not start");
     SendLanes(port, lanes_warm);
-    echo = SendLanes(port, lanes_main);
+    LoadResult r = SendLanes(port, lanes_main);
     echo_server.Signal(SIGTERM);
     echo_server.Wait(std::chrono::seconds(10));
-  }
+    return r;
+  };
+  LoadResult echo = run_echo(false);
+  // The same echo answering from another thread: what handing each call to a worker and back
+  // costs by itself, the ceiling of any server whose work happens off the gRPC threads.
+  LoadResult echo_deferred = run_echo(true);
 
   auto backend = BenchDatabase::Start(backend_name, "events");
   bool ok = true;
@@ -417,6 +423,7 @@ bool RunEvents(const std::string& backend_name) {
       admin = SendLanes(server.grpc_port, lanes_main);
     }
     PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
+    PrintLoad(backend_name, "echo answered elsewhere", echo_deferred, &echo, "of echo (hand-off ceiling)");
     PrintLoad(backend_name, "flyteadmin", admin, &echo,
               backend_name == "sqlite" ? "of echo (goal >= 0.50)" : "of echo (goal: see the raw loop)");
     ok = admin.errors == 0;

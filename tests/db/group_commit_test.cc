@@ -718,5 +718,92 @@ TEST_CASE("Atomic operations share a batch without savepoints; one that throws m
   CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'blocker%'") == 4);
 }
 
+// The statements the writer repeats (Sql::Cached()) are prepared once per connection; on SQLite
+// they run through SQLite's own API instead of SOCI. Whatever path runs them, a value must read
+// back as a one-time statement reads it, and errors must mean the same.
+TEST_CASE("Cached statements bind, read and fail exactly as one-time statements", "[integration]") {
+  const std::string backend = GENERATE(from_range(Backends()));
+  CAPTURE(backend);
+  TestDb t(backend);
+  auto pool = PoolOf(t);
+  const std::string blob_type = t.pg() ? "bytea" : "blob";
+  REQUIRE(pool->Run([&](Conn& conn) {
+                conn.Exec("CREATE TABLE st_rows (k text PRIMARY KEY, t text, n bigint, b " + blob_type + ")");
+                return Status::Ok();
+              }).ok());
+  const std::string with_nul("a\0b\xff\x01", 5);
+  struct Case {
+    std::string k;
+    std::optional<std::string> t;
+    std::optional<int64_t> n;
+    std::optional<std::string> b;
+  };
+  const std::vector<Case> cases = {
+      {"empty", std::string(), 0, std::string()},
+      {"nulls", std::nullopt, std::nullopt, std::nullopt},
+      {"values", std::string("h\xc3\xa9llo 'quoted' \"x\""), INT64_MIN, with_nul},
+      {"max", std::string(70000, 'z'), INT64_MAX, std::string(70000, '\0')},
+  };
+  auto insert = [&](Conn& conn, const Case& c, bool cached) {
+    Sql sql(conn.dialect());
+    sql << "INSERT INTO st_rows (k, t, n, b) VALUES (";
+    sql.BindText(c.k) << ", ";
+    sql.BindOptText(c.t) << ", ";
+    sql.Bind(c.n ? core::db::Value::Int(*c.n) : core::db::Value::Null()) << ", ";
+    sql.BindOptBytes(c.b) << ")";
+    return conn.Exec(cached ? sql.Cached() : sql);
+  };
+  auto select = [&](Conn& conn, const std::string& k, bool cached) {
+    Sql sql(conn.dialect());
+    sql << "SELECT t, n, " << (t.pg() ? "encode(b, 'hex')" : "b") << " FROM st_rows WHERE k = ";
+    sql.BindText(k);
+    return conn.Query(cached ? sql.Cached() : sql, 3);
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.k);
+    REQUIRE(pool->RunTx([&](Conn& conn) {
+                  CHECK(insert(conn, c, true) == 1);
+                  return Status::Ok();
+                }).ok());
+    REQUIRE(pool->Run([&](Conn& conn) {
+                  auto cached = select(conn, c.k, true);
+                  auto once = select(conn, c.k, false);
+                  REQUIRE(cached.size() == 1);
+                  CHECK(cached == once);
+                  const auto& row = cached[0];
+                  CHECK(row[0] == c.t);
+                  CHECK(row[1] == (c.n ? std::optional<std::string>(std::to_string(*c.n)) : std::nullopt));
+                  if (c.b) {
+                    REQUIRE(row[2]);
+                    CHECK((t.pg() ? core::db::HexDecode(*row[2]) : *row[2]) == *c.b);
+                  } else {
+                    CHECK_FALSE(row[2]);
+                  }
+                  return Status::Ok();
+                }).ok());
+  }
+  // A failing run leaves the cached statement usable, and maps as the one-time one does.
+  Status cached_dup = pool->RunTx([&](Conn& conn) {
+    insert(conn, cases[0], true);
+    return Status::Ok();
+  });
+  Status once_dup = pool->RunTx([&](Conn& conn) {
+    insert(conn, cases[0], false);
+    return Status::Ok();
+  });
+  CHECK(cached_dup.code() == StatusCode::kAlreadyExists);
+  CHECK(cached_dup.ToString() == once_dup.ToString());
+  REQUIRE(pool->RunTx([&](Conn& conn) {
+                CHECK(insert(conn, {"after", std::string("ok"), 7, std::nullopt}, true) == 1);
+                // Affected rows of an update, and a query that matches nothing.
+                Sql update(conn.dialect());
+                update << "UPDATE st_rows SET n = n + 1 WHERE n IS NOT NULL AND k <> ";
+                update.BindText("max");
+                CHECK(conn.Exec(update.Cached()) == 3);
+                CHECK(select(conn, "absent", true).empty());
+                return Status::Ok();
+              }).ok());
+}
+
 }  // namespace
 }  // namespace flyte::test::db

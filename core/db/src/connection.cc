@@ -112,10 +112,90 @@ struct Bound {
 
 }  // namespace
 
-// Statements prepared once per connection (Sql::Cached()), keyed by text and parameter kinds,
-// with parameter and result storage whose addresses SOCI keeps for the statement's life.
+// SQLite's error for the last call on `db`, as SOCI's backend reports it (MapError and the batch
+// logic read its result code).
+[[noreturn]] void ThrowSqlite(sqlite_api::sqlite3* db, int rc) {
+  const char* message = db != nullptr ? sqlite_api::sqlite3_errmsg(db) : sqlite_api::sqlite3_errstr(rc);
+  throw soci::sqlite3_soci_error(message != nullptr ? message : "unknown SQLite error", rc);
+}
+
+// Statements prepared once per connection (Sql::Cached()). On PostgreSQL they are SOCI
+// statements keyed by text and parameter kinds, with parameter and result storage whose
+// addresses SOCI keeps for the statement's life. On SQLite they bypass SOCI: prepared and run
+// through SQLite's API, parameters bound in place and every column read as text (as SOCI reads
+// a value into a string), without SOCI's copies of each parameter and column: these statements
+// are the group-commit writer's whole workload.
 class StatementCache {
  public:
+  ~StatementCache() {
+    for (auto& [text, st] : lite_) sqlite_api::sqlite3_finalize(st);
+  }
+
+  // The prepared SQLite statement for `sql`, preparing it on first use. Parameter kinds and
+  // result columns do not change it: SQLite binds and reads values of any type.
+  sqlite_api::sqlite3_stmt* GetSqlite(sqlite_api::sqlite3* db, const Sql& sql) {
+    auto it = lite_.find(sql.sql());
+    if (it != lite_.end()) return it->second;
+    if (lite_.size() >= kMaxEntries) {
+      for (auto& [text, st] : lite_) sqlite_api::sqlite3_finalize(st);
+      lite_.clear();
+    }
+    sqlite_api::sqlite3_stmt* st = nullptr;
+    int rc = sqlite_api::sqlite3_prepare_v3(db, sql.sql().data(), static_cast<int>(sql.sql().size()),
+                                            SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite_api::sqlite3_finalize(st);
+      ThrowSqlite(db, rc);
+    }
+    lite_.emplace(sql.sql(), st);
+    return st;
+  }
+
+  // Runs a statement from GetSqlite with `sql`'s parameters; rows (of `columns` columns) go to
+  // `rows` when given. Returns the rows the statement changed.
+  static int64_t RunSqlite(sqlite_api::sqlite3* db, sqlite_api::sqlite3_stmt* st, const Sql& sql, size_t columns,
+                           std::vector<Row>* rows) {
+    // Reset on every way out: a statement left mid-step would hold its read of the database.
+    struct ResetOnExit {
+      sqlite_api::sqlite3_stmt* st;
+      ~ResetOnExit() { sqlite_api::sqlite3_reset(st); }
+    } reset{st};
+    const auto& params = sql.params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& p = params[i];
+      const int index = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      switch (p.kind) {
+        case Value::Kind::kNull:
+          rc = sqlite_api::sqlite3_bind_null(st, index);
+          break;
+        case Value::Kind::kText:
+          // `sql` outlives the statement's run; the reset above ends the statement's use of it.
+          rc = sqlite_api::sqlite3_bind_text64(st, index, p.text.data(), p.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+          break;
+        case Value::Kind::kInt:
+          rc = sqlite_api::sqlite3_bind_int64(st, index, p.integer);
+          break;
+      }
+      if (rc != SQLITE_OK) ThrowSqlite(db, rc);
+    }
+    for (;;) {
+      int rc = sqlite_api::sqlite3_step(st);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) ThrowSqlite(db, rc);
+      if (rows == nullptr) continue;
+      Row row(columns);
+      for (size_t c = 0; c < columns; ++c) {
+        const int col = static_cast<int>(c);
+        if (sqlite_api::sqlite3_column_type(st, col) == SQLITE_NULL) continue;
+        const auto* text = reinterpret_cast<const char*>(sqlite_api::sqlite3_column_text(st, col));
+        const int bytes = sqlite_api::sqlite3_column_bytes(st, col);
+        row[c].emplace(text != nullptr ? text : "", static_cast<size_t>(bytes));
+      }
+      rows->push_back(std::move(row));
+    }
+    return sqlite_api::sqlite3_changes64(db);
+  }
   struct Entry {
     std::unique_ptr<soci::statement> st;
     std::vector<std::string> texts;
@@ -180,36 +260,31 @@ class StatementCache {
     return *entries_.emplace(std::move(key), std::move(e)).first->second;
   }
 
-  // Drops a statement after an error (SQLite: finalizes it, so it holds nothing). PostgreSQL
-  // statements stay: the server keeps them valid and a DEALLOCATE in an aborted transaction
-  // would fail.
-  void Forget(const Sql& sql, Dialect dialect) {
-    if (dialect != Dialect::kSqlite) return;
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->first.compare(0, sql.sql().size(), sql.sql()) == 0) {
-        it = entries_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
 
  private:
   static constexpr size_t kMaxEntries = 256;
   std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+  std::unordered_map<std::string, sqlite_api::sqlite3_stmt*> lite_;
 };
 
+namespace {
+sqlite_api::sqlite3* SqliteHandle(soci::session& session) {
+  return static_cast<soci::sqlite3_session_backend*>(session.get_backend())->conn_;
+}
+}  // namespace
+
 int64_t Conn::Exec(const Sql& sql) {
+  if (cache_ && sql.cached() && dialect_ == Dialect::kSqlite) {
+    sqlite_api::sqlite3* db = SqliteHandle(session_);
+    return StatementCache::RunSqlite(db, cache_->GetSqlite(db, sql), sql, 0, nullptr);
+  }
   if (cache_ && sql.cached()) {
-    try {
-      StatementCache::Entry& e = cache_->Get(session_, sql, 0);
-      e.SetParams(sql.params());
-      e.st->execute(true);
-      return static_cast<int64_t>(e.st->get_affected_rows());
-    } catch (...) {
-      cache_->Forget(sql, dialect_);
-      throw;
-    }
+    // PostgreSQL: a statement stays prepared after an error (the server keeps it valid, and a
+    // DEALLOCATE in an aborted transaction would fail).
+    StatementCache::Entry& e = cache_->Get(session_, sql, 0);
+    e.SetParams(sql.params());
+    e.st->execute(true);
+    return static_cast<int64_t>(e.st->get_affected_rows());
   }
   soci::statement st(session_);
   Bound bound;
@@ -247,16 +322,16 @@ std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
       got = st.fetch();
     }
   };
+  if (cache_ && sql.cached() && dialect_ == Dialect::kSqlite) {
+    sqlite_api::sqlite3* db = SqliteHandle(session_);
+    StatementCache::RunSqlite(db, cache_->GetSqlite(db, sql), sql, columns, &rows);
+    return rows;
+  }
   if (cache_ && sql.cached()) {
-    try {
-      StatementCache::Entry& e = cache_->Get(session_, sql, columns);
-      e.SetParams(sql.params());
-      collect(*e.st, e.out, e.out_inds);
-      return rows;
-    } catch (...) {
-      cache_->Forget(sql, dialect_);
-      throw;
-    }
+    StatementCache::Entry& e = cache_->Get(session_, sql, columns);
+    e.SetParams(sql.params());
+    collect(*e.st, e.out, e.out_inds);
+    return rows;
   }
   soci::statement st(session_);
   Bound bound;

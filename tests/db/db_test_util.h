@@ -53,10 +53,17 @@ inline core::Config ConfigFrom(const std::string& yaml) {
   return *config;
 }
 
-// A fresh, empty database; dropped/removed when the object dies.
+// Runs the enclosing test case once per backend, naming it `backend` (a string) in the case's
+// body and in failure reports. A macro: Catch2's GENERATE must appear in the case itself.
+#define FLYTE_EACH_BACKEND(backend)                                                    \
+  const std::string backend = GENERATE(from_range(::flyte::test::db::Backends())); \
+  CAPTURE(backend)
+
+// A fresh, empty database (migrated with kMigrated); dropped/removed when the object dies.
 class TestDb {
  public:
-  explicit TestDb(const std::string& backend) : backend_(backend) {
+  enum Schema { kEmpty, kMigrated };
+  explicit TestDb(const std::string& backend, Schema schema = kEmpty) : backend_(backend) {
     if (backend == "sqlite") {
       dir_ = std::filesystem::temp_directory_path() / UniqueName("flyte-db-test");
       std::filesystem::create_directories(dir_);
@@ -73,6 +80,7 @@ class TestDb {
     auto opened = core::db::OpenDatabase(ConfigFrom(yaml_));
     if (!opened.ok()) FAIL("OpenDatabase(" << backend << "): " << opened.status().ToString());
     db_ = *opened;
+    if (schema == kMigrated) MigrateOrFail();
   }
 
   ~TestDb() {

@@ -86,10 +86,8 @@ std::pair<int64_t, int64_t> SeedLaunchPlan(Repositories& repos, const std::strin
 
 TEST_CASE("Executions are created with tags, read, listed with joins and counted",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto& executions = repos.Executions();
   auto [lp_a, wf_a] = SeedLaunchPlan(repos, "a");
@@ -278,10 +276,8 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
 
 TEST_CASE("Execution updates run the mutation on the locked row and write events",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& executions = t.repos().Executions();
   const ExecutionKey key{"p", "development", "run"};
   REQUIRE(executions.Create(Execution("run", 1, 2), {}).ok());
@@ -375,10 +371,8 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
 
 TEST_CASE("Concurrent updates of one execution and one node execution are never lost",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   const ExecutionKey key{"p", "development", "hot"};
   REQUIRE(repos.Executions().Create(Execution("hot", 1, 2), {}).ok());
@@ -412,10 +406,8 @@ TEST_CASE("Concurrent updates of one execution and one node execution are never 
 
 TEST_CASE("Node executions are created with events, read, listed, counted and updated",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto& nodes = repos.NodeExecutions();
   auto ex1 = Execution("ex1", 1, 2);
@@ -512,10 +504,8 @@ TEST_CASE("Node executions are created with events, read, listed, counted and up
 
 TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto& nodes = repos.NodeExecutions();
   auto& tasks = repos.TaskExecutions();
@@ -608,10 +598,8 @@ TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row
 
 TEST_CASE("Task executions are created, read, listed with joins, counted and updated",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto& tasks = repos.TaskExecutions();
   auto ex = Execution("ex", 1, 2);
@@ -682,10 +670,8 @@ TEST_CASE("Task executions are created, read, listed with joins, counted and upd
 }
 
 TEST_CASE("Signals are created once, read, listed and given a value", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& signals = t.repos().Signals();
 
   SignalModel s;

@@ -141,8 +141,7 @@ class LeaderBlocker {
 
 TEST_CASE("Concurrent grouped operations share one transaction and each keeps its own outcome",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   auto pool = PoolWithRows(t, true);
   auto insert = [](Conn& conn, const std::string& k, int64_t v) { InsertKey(conn, k, v); };
@@ -213,8 +212,7 @@ TEST_CASE("Concurrent grouped operations share one transaction and each keeps it
 }
 
 TEST_CASE("A lone grouped operation runs as a plain transaction", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   auto pool = PoolWithRows(t);
   Status s = pool->RunGrouped("a", [](Conn& conn) {
@@ -261,10 +259,8 @@ TaskExecutionModel Task(const std::string& execution, const std::string& node_id
 TEST_CASE("Concurrent updates of one execution, node and task execution lose nothing and each "
           "sees the one before it",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   const ExecutionKey key{"p", "development", "hot"};
   REQUIRE(repos.Executions().Create(Execution("hot"), {}).ok());
@@ -332,10 +328,8 @@ TEST_CASE("Concurrent updates of one execution, node and task execution lose not
 TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mutation fails "
           "alone while the rest commit",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   for (int i = 0; i < 4; ++i) {
     REQUIRE(repos.Executions().Create(Execution("blocker" + std::to_string(i)), {}).ok());
@@ -434,10 +428,8 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
 }
 
 TEST_CASE("An update writes exactly the mutated row, unchanged columns included", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto node = Node("ex", "n");
   node.error_kind = "USER";
@@ -486,8 +478,7 @@ TEST_CASE("An update writes exactly the mutated row, unchanged columns included"
 TEST_CASE("Calls made inside a grouped operation join its transaction; a failing nested write "
           "rolls back alone",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   auto pool = PoolWithRows(t);
   auto insert = [&](const std::string& k) {
@@ -533,10 +524,8 @@ TEST_CASE("Calls made inside a grouped operation join its transaction; a failing
 
 TEST_CASE("An asynchronous grouped operation is answered after its commit, off the caller's thread",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
 
@@ -603,10 +592,8 @@ TEST_CASE("An asynchronous grouped operation is answered after its commit, off t
 TEST_CASE("Inside a grouped operation, a refused create or update writes nothing and the operation "
           "goes on",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
   REQUIRE(repos.NodeExecutions().Create(Node("ex", "n0"), std::nullopt).ok());
@@ -649,8 +636,7 @@ TEST_CASE("Inside a grouped operation, a refused create or update writes nothing
 TEST_CASE("Atomic operations share a batch without savepoints; one that throws makes the batch run "
           "again one operation at a time",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   const bool with_throw = GENERATE(false, true);
   CAPTURE(with_throw);
   TestDb t(backend);
@@ -722,8 +708,7 @@ TEST_CASE("Atomic operations share a batch without savepoints; one that throws m
 // they run through SQLite's own API instead of SOCI. Whatever path runs them, a value must read
 // back as a one-time statement reads it, and errors must mean the same.
 TEST_CASE("Cached statements bind, read and fail exactly as one-time statements", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   auto pool = PoolOf(t);
   const std::string blob_type = t.pg() ? "bytea" : "blob";

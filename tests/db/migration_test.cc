@@ -75,8 +75,7 @@ TEST_CASE(
     "MigrateUp on an empty database creates every upstream table and index and records "
     "every migration id in order",
     "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   REQUIRE(Applied(t).empty());
 
@@ -113,10 +112,8 @@ TEST_CASE(
 }
 
 TEST_CASE("MigrateUp twice leaves the database as the first run left it", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto before = Fingerprint(t);
   std::vector<std::string> lines;
   REQUIRE(t.db().MigrateUp([&](const std::string& l) { lines.push_back(l); }).ok());
@@ -126,10 +123,8 @@ TEST_CASE("MigrateUp twice leaves the database as the first run left it", "[inte
 }
 
 TEST_CASE("RollbackLast undoes the last migration and MigrateUp reapplies it", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto full = Fingerprint(t);
 
   std::vector<std::string> lines;
@@ -159,8 +154,7 @@ TEST_CASE("RollbackLast undoes the last migration and MigrateUp reapplies it", "
 }
 
 TEST_CASE("RollbackLast on a database with no migrations reports that none ran", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   auto status = t.db().RollbackLast(nullptr);
   CHECK(status.code() == plugin::StatusCode::kNotFound);
@@ -168,8 +162,7 @@ TEST_CASE("RollbackLast on a database with no migrations reports that none ran",
 
 TEST_CASE("A database on which FlyteAdmin already ran every migration is left untouched",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
+  FLYTE_EACH_BACKEND(backend);
   TestDb t(backend);
   {
     auto raw = t.Raw();
@@ -194,10 +187,8 @@ TEST_CASE("A database on which FlyteAdmin already ran every migration is left un
 
 TEST_CASE("A database migrated by an older FlyteAdmin receives only the missing migrations",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto full = Fingerprint(t);
   {
     // As a v1.15 FlyteAdmin leaves it: no phase index, its id absent.
@@ -244,10 +235,8 @@ TEST_CASE("A PostgreSQL database from before the 2022 id migration gets bigint i
 
 TEST_CASE("SeedProjects inserts missing projects once and leaves existing ones alone",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   plugin::db::ProjectModel existing;
   existing.identifier = "existing";
   existing.name = "Existing";

@@ -88,10 +88,8 @@ void SeedTasks(Repositories& repos, int n) {
 
 TEST_CASE("Projects are created, read, listed and updated as upstream's project repository",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& projects = t.repos().Projects();
 
   auto before = std::chrono::system_clock::now() - std::chrono::seconds(2);
@@ -218,10 +216,8 @@ TEST_CASE("Projects are created, read, listed and updated as upstream's project 
 
 TEST_CASE("Tasks are created with their description entity, read back byte for byte and listed",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& tasks = t.repos().Tasks();
 
   TaskModel binary = Task("bin", "v1");
@@ -274,10 +270,8 @@ TEST_CASE("Tasks are created with their description entity, read back byte for b
 }
 
 TEST_CASE("Task lists apply every filter operator, sort both ways and page", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& tasks = t.repos().Tasks();
   SeedTasks(t.repos(), 5);  // task-1..task-5, each v1 and v2
   REQUIRE(tasks.Create(Task("other-project-task", "v1", "q"), std::nullopt).ok());
@@ -399,10 +393,8 @@ TEST_CASE("Task lists apply every filter operator, sort both ways and page", "[i
 
 TEST_CASE("SQL metacharacters in names and filter values are stored and matched literally",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& tasks = t.repos().Tasks();
   const std::vector<std::string> names = {"it's",       "a\"b",           "x; DROP TABLE tasks; --",
                                           "50%_off",    "50xyoff",        "back\\slash",
@@ -440,10 +432,8 @@ TEST_CASE("SQL metacharacters in names and filter values are stored and matched 
 }
 
 TEST_CASE("Workflows are created, read and listed, with identifiers grouped", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& workflows = t.repos().Workflows();
   DescriptionEntityModel desc;
   desc.resource_type = 2;
@@ -477,10 +467,8 @@ TEST_CASE("Workflows are created, read and listed, with identifiers grouped", "[
 
 TEST_CASE("Launch plans join workflows for filtering, update, and switch the active version",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   REQUIRE(repos.Workflows().Create(Workflow("wf-a", "v1"), std::nullopt).ok());
   REQUIRE(repos.Workflows().Create(Workflow("wf-b", "v1"), std::nullopt).ok());
@@ -568,10 +556,8 @@ TEST_CASE(
     "Named entities follow upstream's subquery shape: paging before filters, COALESCE "
     "state",
     "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   auto& ne = repos.NamedEntities();
   SeedTasks(repos, 5);  // task-1..task-5, two versions each
@@ -686,10 +672,8 @@ TEST_CASE(
 }
 
 TEST_CASE("Description entities are read by key whatever their type and listed", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
   for (const char* v : {"v1", "v2", "v3"}) {
     DescriptionEntityModel d;
@@ -728,10 +712,8 @@ TEST_CASE("Description entities are read by key whatever their type and listed",
 }
 
 TEST_CASE("Concurrent inserts from several threads all land exactly once", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto repos = t.shared()->Repositories();
   constexpr int kThreads = 6;
   constexpr int kPerThread = 20;

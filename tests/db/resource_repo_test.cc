@@ -26,10 +26,8 @@ std::vector<std::string> AttributesOf(const std::vector<ResourceModel>& rows) {
 }
 
 TEST_CASE("Resource rows are upserted by key and read back byte for byte", "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repo = t.repos().Resources();
 
   const std::string bytes("\x0a\x00\xff\x12", 4);
@@ -84,10 +82,8 @@ TEST_CASE("Resource rows are upserted by key and read back byte for byte", "[int
 
 TEST_CASE("The most specific resource wins by priority, and the project level is read on its own",
           "[integration]") {
-  const std::string backend = GENERATE(from_range(Backends()));
-  CAPTURE(backend);
-  TestDb t(backend);
-  t.MigrateOrFail();
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
   auto& repo = t.repos().Resources();
 
   REQUIRE(repo.CreateOrUpdate(Row("p", "", "", "", kResourcePriorityProject, "project")).ok());

@@ -551,14 +551,21 @@ TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row
     CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM node_execution_events") == 0);
   }
 
-  SECTION("a missing row or execution is NOT_FOUND without calling either function") {
-    CHECK(nodes.UpdateChecked(Node("ex", "absent").key, accept, to_running).status().code() ==
-          StatusCode::kNotFound);
+  SECTION("a missing row is NOT_FOUND after the check, which may refuse; a missing execution "
+          "is NOT_FOUND without calling either function") {
     CHECK(nodes.UpdateChecked(Node("gone", "n1").key, accept, to_running).status().code() ==
           StatusCode::kNotFound);
     CHECK(seen.empty());
+    CHECK(nodes.UpdateChecked(Node("ex", "absent").key, accept, to_running).status().code() ==
+          StatusCode::kNotFound);
+    CHECK(seen == std::vector<std::string>{"c1"});  // a first event's cluster, without its row
+    auto refused = nodes.UpdateChecked(
+        Node("ex", "absent").key, [](const std::string&) { return plugin::FailedPrecondition("other cluster"); },
+        to_running);
+    CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
     CHECK_FALSE(mutated);
     CHECK(nodes.Get(Node("gone", "n1").key)->phase == "QUEUED");
+    CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM node_executions") == 3);
   }
 
   SECTION("task executions: the cluster of the node execution's execution") {
@@ -593,6 +600,7 @@ TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row
     auto absent = te.key;
     absent.retry_attempt = 5;
     CHECK(tasks.UpdateChecked(absent, accept, task_running).status().code() == StatusCode::kNotFound);
+    CHECK(seen == std::vector<std::string>{"c1", "c1"});
   }
 }
 

@@ -461,32 +461,51 @@ void DeleteRow(Conn& conn, const typename T::Key& key) {
   conn.Exec(sql.Cached());
 }
 
+// The names the columns of SelectList take inside a WITH ("c0", "c1", ...): the select list's
+// expressions would otherwise name several columns alike ("encode" on PostgreSQL).
+template <class T>
+const std::string& RowAliases() {
+  static const std::string aliases = [] {
+    std::string out;
+    for (size_t i = 0; i < SelectedColumns<T>().size(); ++i) {
+      out += (i ? ", \"c" : "\"c") + std::to_string(i) + "\"";
+    }
+    return out;
+  }();
+  return aliases;
+}
+
 // The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL).
+// With `cluster_of`, `cluster` also receives that execution's cluster ('' when NULL; nullopt
+// when there is no such execution), read in the same statement, whether the row exists or not:
+// the row is read in a WITH (which keeps its lock) and joined to the cluster's one-row query.
 template <class T>
 std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock,
                                           const ExecutionKey* cluster_of = nullptr,
                                           std::optional<std::string>* cluster = nullptr) {
   Sql sql(conn.dialect());
-  sql << "SELECT " << SelectList<T>(conn.dialect());
-  if (cluster_of) {
-    // The execution's cluster ('' when NULL), or NULL when there is no such execution.
-    sql << ", (SELECT COALESCE(\"executions\".\"cluster\", '') FROM \"executions\" WHERE "
-           "\"executions\".\"execution_project\" = ";
-    sql.BindText(cluster_of->project) << " AND \"executions\".\"execution_domain\" = ";
-    sql.BindText(cluster_of->domain) << " AND \"executions\".\"execution_name\" = ";
-    sql.BindText(cluster_of->name) << ")";
-  }
-  sql << " FROM ";
+  if (cluster_of) sql << "WITH \"flyte_row\" (" << RowAliases<T>() << ") AS (";
+  sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM ";
   sql.Ident(T::kTable);
   // No LIMIT on these primary-key lookups: PostgreSQL's generic plan for a prepared
   // "... LIMIT 1" walks the first index whose leading columns match (project and domain, the
   // same on every row) and filters the rest, reading half the table per lookup.
   WhereKey<T>(sql, key);
   if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
+  if (cluster_of) {
+    sql << ") SELECT \"flyte_row\".*, (SELECT COALESCE(\"executions\".\"cluster\", '') FROM \"executions\" "
+           "WHERE \"executions\".\"execution_project\" = ";
+    sql.BindText(cluster_of->project) << " AND \"executions\".\"execution_domain\" = ";
+    sql.BindText(cluster_of->domain) << " AND \"executions\".\"execution_name\" = ";
+    sql.BindText(cluster_of->name) << ") FROM (SELECT 1) AS \"flyte_one\" LEFT JOIN \"flyte_row\" ON TRUE";
+  }
   const size_t columns = SelectedColumns<T>().size();
   auto rows = conn.Query(sql.Cached(), columns + (cluster_of ? 1 : 0));
   if (rows.empty()) return std::nullopt;
-  if (cluster_of && cluster) *cluster = rows[0][columns];
+  if (cluster_of) {
+    if (cluster) *cluster = rows[0][columns];
+    if (!rows[0][0]) return std::nullopt;  // the row's id: absent, only the cluster was read
+  }
   return ReadRow<T>(conn.dialect(), rows[0]);
 }
 
@@ -601,11 +620,12 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
   Status status = pool.RunGroupedAtomic(OrderKey<T>(key), [&](Conn& conn) -> Status {
     std::optional<std::string> cluster;
     auto row = QueryRow<T>(conn, key, true, check ? execution : nullptr, &cluster);
-    if (!row) return NotFound(kEntryNotFound);
     if (check) {
       if (!cluster) return NotFound(kEntryNotFound);
+      // Judged whether the row exists or not: a first event's caller needs no read of its own.
       if (Status s = (*check)(*cluster); !s.ok()) return s;
     }
+    if (!row) return NotFound(kEntryNotFound);
     typename T::Model m = *row;
     if (mutate) {
       if (Status s = mutate(m); !s.ok()) return s;

@@ -558,8 +558,8 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
 
   const auto exec_key = ExecKeyOf(ev.id().execution_id());
   // Only the execution's cluster is needed here, on every event. It is read on its own before
-  // anything else is done for an event that stores a dynamic workflow or creates the row;
-  // otherwise together with the locked row (UpdateChecked).
+  // anything else is done for an event that stores a dynamic workflow; otherwise by the row's
+  // lookup (UpdateChecked), which reads it whether the row exists or not (a first event).
   bool cluster_checked = false;
   auto check_cluster = [&]() -> Status {
     cluster_checked = true;
@@ -677,7 +677,8 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   bool cluster_refused = false;
   auto updated = cluster_checked
                      ? nodes.Update(key, mutate, event_row)
-                     : nodes.UpdateChecked(key, ClusterCheck(ev.producer_id(), cluster_refused), mutate, event_row);
+                     : nodes.UpdateChecked(key, ClusterCheck(ev.producer_id(), cluster_checked, cluster_refused),
+                                           mutate, event_row);
   if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
     if (!cluster_checked) {

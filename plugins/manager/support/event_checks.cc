@@ -81,8 +81,9 @@ Status ValidateCluster(const std::string& cluster, const std::string& producer_i
                                   producer_id);
 }
 
-plugin::db::ExecutionClusterCheck ClusterCheck(const std::string& producer_id, bool& refused) {
-  return [&producer_id, &refused](const std::string& cluster) {
+plugin::db::ExecutionClusterCheck ClusterCheck(const std::string& producer_id, bool& checked, bool& refused) {
+  return [&producer_id, &checked, &refused](const std::string& cluster) {
+    checked = true;
     Status s = ValidateCluster(cluster, producer_id);
     refused = !s.ok();
     return s;

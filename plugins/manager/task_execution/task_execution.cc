@@ -139,23 +139,26 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
 
   // Later events are the common case, so the update is tried first: its checks and merge run
   // on the row read under its lock, so concurrent senders of one task execution serialize and
-  // none overwrites another. The execution's cluster is checked first, read with that row.
-  // A task execution's first event finds no row: the cluster is then read on its own and the
-  // row created.
+  // none overwrites another. The execution's cluster is checked first, read with that row, or
+  // without it for a task execution's first event, which finds no row and creates it.
   bool mutated = false;
+  bool cluster_checked = false;
   bool cluster_refused = false;
   auto mutate = [&](plugin::db::TaskExecutionModel& row) -> Status {
     mutated = true;
     if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
     return UpdateTaskExecutionModel(request, row, policy);
   };
-  auto updated = repo.UpdateChecked(key, ClusterCheck(e.producer_id(), cluster_refused), mutate);
+  auto updated = repo.UpdateChecked(key, ClusterCheck(e.producer_id(), cluster_checked, cluster_refused), mutate);
   if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
-    if (auto s = ValidateClusterForExecution(db.value()->Executions(),
-                                             e.parent_node_execution_id().execution_id(), e.producer_id());
-        !s.ok()) {
-      return s;
+    // Not checked: no execution, which this reports.
+    if (!cluster_checked) {
+      if (auto s = ValidateClusterForExecution(db.value()->Executions(),
+                                               e.parent_node_execution_id().execution_id(), e.producer_id());
+          !s.ok()) {
+        return s;
+      }
     }
     // The first event of an attempt creates its row; its node execution must exist.
     const auto& node = e.parent_node_execution_id();

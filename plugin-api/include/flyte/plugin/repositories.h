@@ -426,8 +426,10 @@ class FLYTE_PLUGIN_API_EXPORT NodeExecutionRepo {
       const std::optional<NodeExecutionEventModel>& event = std::nullopt) = 0;
   // As Update, with the cluster check read in the same statement as the locked row (one round
   // trip fewer per event on PostgreSQL): `check` receives the cluster of the row's execution
-  // and runs before `mutate`; its error is returned as is, with nothing written. NOT_FOUND,
-  // without calling either, when the row or its execution is absent.
+  // and runs before `mutate`; its error is returned as is, with nothing written. When the row
+  // is absent, `check` still runs (a first event needs no cluster read of its own), then
+  // NOT_FOUND without calling `mutate`. NOT_FOUND without calling either when the execution
+  // is absent.
   virtual StatusOr<NodeExecutionModel> UpdateChecked(
       const NodeExecutionKey& key, const ExecutionClusterCheck& check,
       const NodeExecutionMutation& mutate,

@@ -35,9 +35,10 @@ plugin::Status ValidateTaskExecutionEventRequest(
 // from event [x] does not match existing workflow execution clusterInDB: [y]" with an
 // admin.EventFailureReason{incompatible_cluster{cluster: x}} detail.
 plugin::Status ValidateCluster(const std::string& cluster, const std::string& producer_id);
-// ValidateCluster as the check of NodeExecutionRepo/TaskExecutionRepo::UpdateChecked; `refused`
-// tells the caller whether the status it gets back came from this check.
-plugin::db::ExecutionClusterCheck ClusterCheck(const std::string& producer_id, bool& refused);
+// ValidateCluster as the check of NodeExecutionRepo/TaskExecutionRepo::UpdateChecked: `checked`
+// tells the caller whether it ran (the execution exists), `refused` whether the status it gets
+// back came from this check.
+plugin::db::ExecutionClusterCheck ClusterCheck(const std::string& producer_id, bool& checked, bool& refused);
 // Loads the execution (NOT_FOUND "missing entity of type execution with identifier ...") and
 // applies ValidateCluster.
 plugin::Status ValidateClusterForExecution(plugin::db::ExecutionRepo& executions,

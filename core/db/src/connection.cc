@@ -185,7 +185,9 @@ class StatementCache {
       if (rc != SQLITE_ROW) ThrowSqlite(db, rc);
       if (rows == nullptr) continue;
       Row row(columns);
-      for (size_t c = 0; c < columns; ++c) {
+      // A caller that names more columns than the statement has gets NULL for the rest.
+      const size_t available = static_cast<size_t>(sqlite_api::sqlite3_column_count(st));
+      for (size_t c = 0; c < std::min(columns, available); ++c) {
         const int col = static_cast<int>(c);
         if (sqlite_api::sqlite3_column_type(st, col) == SQLITE_NULL) continue;
         const auto* text = reinterpret_cast<const char*>(sqlite_api::sqlite3_column_text(st, col));
@@ -259,7 +261,6 @@ class StatementCache {
     e->st->define_and_bind();
     return *entries_.emplace(std::move(key), std::move(e)).first->second;
   }
-
 
  private:
   static constexpr size_t kMaxEntries = 256;

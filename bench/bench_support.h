@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +32,40 @@ inline Stats Percentiles(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   if (v.empty()) return {};
   return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+}
+
+// CPU time (user + system, all threads) used so far, in microseconds, by this process (`pid`
+// 0) or by another one, read from /proc; with `tree`, also by its children: those it reaped
+// and those still running (PostgreSQL's backends under its postmaster). -1 when unreadable.
+inline double ProcessCpuMicros(int pid = 0, bool tree = false) {
+  auto fields = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<unsigned long long> out;  // out[0] is field 3 (state, as 0), out[1] field 4 ...
+    auto close = stat.rfind(')');  // the command name, in parentheses, may hold spaces
+    if (close == std::string::npos) return out;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    while (out.size() < 15 && rest >> field) out.push_back(out.empty() ? 0 : std::stoull(field));
+    return out;
+  };
+  // Fields 14-17: utime, stime, cutime, cstime; field 4: the parent's pid.
+  auto at = [](const std::vector<unsigned long long>& f, int field) { return f[static_cast<size_t>(field - 3)]; };
+  auto own = fields(pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat");
+  if (own.size() < 15) return -1;
+  unsigned long long ticks = at(own, 14) + at(own, 15);
+  if (tree && pid > 0) {
+    ticks += at(own, 16) + at(own, 17);
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      auto child = fields(entry.path().string() + "/stat");
+      if (child.size() >= 15 && at(child, 4) == static_cast<unsigned long long>(pid)) {
+        ticks += at(child, 14) + at(child, 15);
+      }
+    }
+  }
+  return static_cast<double>(ticks) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 inline core::Config ConfigFrom(const std::string& yaml) {
@@ -86,6 +122,21 @@ struct BenchDatabase {
     b.soci_backend = "postgresql";
     b.soci_connect = "host=127.0.0.1 port=" + port + " dbname=bench user=postgres sslmode=disable";
     return b;
+  }
+
+  // The postmaster's pid (0 on SQLite or when unreadable): its first line of postmaster.pid.
+  int PostmasterPid() const {
+    if (pg_state.empty()) return 0;
+    std::ifstream state(pg_state);
+    std::string line;
+    while (std::getline(state, line)) {
+      if (line.rfind("PGROOT=", 0) != 0) continue;
+      std::ifstream pidfile(line.substr(7) + "/data/postmaster.pid");
+      int pid = 0;
+      pidfile >> pid;
+      return pid;
+    }
+    return 0;
   }
 
   // Stops PostgreSQL and removes the directory (both kept when BENCH_KEEP is set).

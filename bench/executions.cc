@@ -39,6 +39,7 @@ using flyte::bench::Clock;
 using flyte::bench::ConfigFrom;
 using flyte::bench::Micros;
 using flyte::bench::Percentiles;
+using flyte::bench::ProcessCpuMicros;
 using flyte::bench::Stats;
 using google::protobuf::util::TimeUtil;
 
@@ -89,6 +90,7 @@ class Server {
     child_->Wait(std::chrono::seconds(30));
   }
   int grpc_port = 0;
+  int Pid() const { return child_->Pid(); }
 
  private:
   std::unique_ptr<flyte::test::Child> child_;
@@ -212,9 +214,39 @@ struct LoadResult {
   long errors = 0;
   std::string first_error;
   long events = 0;
+  // CPU time per event, in microseconds (all threads): of the sending process, of the server,
+  // and of PostgreSQL's processes; 0 when not measured.
+  double client_cpu_us = 0, server_cpu_us = 0, db_cpu_us = 0;
 };
 
-LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes) {
+// What a run measures of the CPU time its processes use: this process, the server's (`server`,
+// 0: none) and PostgreSQL's postmaster with its backends (`postmaster`, 0: none).
+class CpuMeter {
+ public:
+  CpuMeter(int server, int postmaster)
+      : server_(server),
+        postmaster_(postmaster),
+        client0_(ProcessCpuMicros()),
+        server0_(server > 0 ? ProcessCpuMicros(server) : 0),
+        db0_(postmaster > 0 ? ProcessCpuMicros(postmaster, true) : 0) {}
+  // Fills `r`'s CPU per event from what was used since construction.
+  void Finish(LoadResult& r) const {
+    if (r.events <= 0) return;
+    const auto per_event = [&](double used) { return used / static_cast<double>(r.events); };
+    r.client_cpu_us = per_event(ProcessCpuMicros() - client0_);
+    if (server_ > 0) r.server_cpu_us = per_event(ProcessCpuMicros(server_) - server0_);
+    if (postmaster_ > 0) r.db_cpu_us = per_event(ProcessCpuMicros(postmaster_, true) - db0_);
+  }
+
+ private:
+  int server_, postmaster_;
+  double client0_, server0_, db0_;
+};
+
+// Plays `lanes` against the server on `port`; `server_pid` and `postmaster_pid` (0: none) are
+// the processes whose CPU time is measured with the sender's.
+LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int server_pid = 0,
+                     int postmaster_pid = 0) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
   auto stub = flyteidl::service::AdminService::NewStub(channel);
   std::mutex mu;
@@ -257,6 +289,7 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes) {
                                      &call->task_resp, on_done);
     }
   };
+  CpuMeter cpu(server_pid, postmaster_pid);
   auto t0 = Clock::now();
   for (size_t i = 0; i < lanes.size(); ++i) send(i, 0);
   {
@@ -267,6 +300,7 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes) {
   LoadResult r;
   std::lock_guard lock(mu);
   r.events = static_cast<long>(latencies.size());
+  cpu.Finish(r);
   r.qps = r.events / seconds;
   r.latency = Percentiles(latencies);
   r.errors = errors.load();
@@ -357,6 +391,7 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, int executions, int nodes, in
     std::lock_guard lock(mu);
     latencies.insert(latencies.end(), mine.begin(), mine.end());
   };
+  CpuMeter cpu(0, b.PostmasterPid());
   auto t0 = Clock::now();
   std::vector<std::thread> pool;
   for (int i = 0; i < lanes; ++i) pool.emplace_back(worker, i);
@@ -364,6 +399,7 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, int executions, int nodes, in
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   LoadResult r;
   r.events = static_cast<long>(latencies.size());
+  cpu.Finish(r);
   r.qps = r.events / seconds;
   r.latency = Percentiles(latencies);
   r.errors = errors.load();
@@ -377,6 +413,13 @@ void PrintLoad(const std::string& backend, const char* name, const LoadResult& r
               r.events, r.qps, r.latency.p50, r.latency.p99, r.errors);
   if (baseline && baseline->qps > 0) std::printf("  ratio %.2f %s", r.qps / baseline->qps, goal);
   std::printf("\n");
+  if (r.client_cpu_us > 0) {
+    std::printf("[%s]   cpu per event: %s %.0f us", backend.c_str(), r.server_cpu_us > 0 ? "sender" : "loop",
+                r.client_cpu_us);
+    if (r.server_cpu_us > 0) std::printf(", server %.0f us", r.server_cpu_us);
+    if (r.db_cpu_us > 0) std::printf(", postgres %.0f us", r.db_cpu_us);
+    std::printf(", in all %.0f us\n", r.client_cpu_us + r.server_cpu_us + r.db_cpu_us);
+  }
   if (r.errors > 0) std::printf("[%s]   first error: %s\n", backend.c_str(), r.first_error.c_str());
 }
 
@@ -396,7 +439,7 @@ bool RunEvents(const std::string& backend_name) {
     flyte::test::Child echo_server(argv);
     if (!flyte::test::WaitForPort(port, std::chrono::seconds(10))) throw std::runtime_error("echo did not start");
     SendLanes(port, lanes_warm);
-    LoadResult r = SendLanes(port, lanes_main);
+    LoadResult r = SendLanes(port, lanes_main, echo_server.Pid());
     echo_server.Signal(SIGTERM);
     echo_server.Wait(std::chrono::seconds(10));
     return r;
@@ -420,12 +463,21 @@ bool RunEvents(const std::string& backend_name) {
       Server server(backend);
       SendLanes(server.grpc_port, lanes_warm);
       AnalyzeTables(backend);
-      admin = SendLanes(server.grpc_port, lanes_main);
+      admin = SendLanes(server.grpc_port, lanes_main, server.Pid(), backend.PostmasterPid());
     }
     PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
     PrintLoad(backend_name, "echo answered elsewhere", echo_deferred, &echo, "of echo (hand-off ceiling)");
     PrintLoad(backend_name, "flyteadmin", admin, &echo,
               backend_name == "sqlite" ? "of echo (goal >= 0.50)" : "of echo (goal: see the raw loop)");
+    // Sender and server share the machine's cores: once they are all busy, events/s is the
+    // cores' time over the CPU time an event costs in all, so the ratio to the echo can reach
+    // at most the echo's CPU per event over ours, whatever the concurrency.
+    const double echo_cpu = echo.client_cpu_us + echo.server_cpu_us;
+    const double admin_cpu = admin.client_cpu_us + admin.server_cpu_us + admin.db_cpu_us;
+    if (echo_cpu > 0 && admin_cpu > 0) {
+      std::printf("[%s] cpu-bound ceiling of the ratio (echo's cpu per event / flyteadmin's): %.2f\n",
+                  backend_name.c_str(), echo_cpu / admin_cpu);
+    }
     ok = admin.errors == 0;
     if (backend_name == "postgres") {
       auto raw = RawPostgresLoop(backend, executions, nodes, lanes);

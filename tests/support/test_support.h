@@ -61,6 +61,7 @@ class Child {
   // Waits for exit; returns the result, or exit_code -1/signal 9 after killing it on timeout.
   ProcessResult Wait(std::chrono::seconds timeout);
   bool Running();
+  int Pid() const { return pid_; }
   std::string Stderr() const;
 
  private:

@@ -1,6 +1,8 @@
 // Pool, statement execution and error mapping over SOCI (sqlite3 and postgresql backends).
 #include "connection.h"
 
+#include <pthread.h>
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -651,6 +653,9 @@ Status Pool::RunGroupedAtomic(const std::string& order_key, const std::function<
 }
 
 void Pool::BatchThread() {
+  // Named for operators (top -H, perf, gdb); threads otherwise inherit their creator's name,
+  // here one of gRPC's.
+  ::pthread_setname_np(::pthread_self(), "flyte-db-batch");
   const size_t max_batch =
       options_.dialect == Dialect::kSqlite ? kSqliteMaxBatch : kPostgresMaxBatch;
   std::unique_lock lock(group_mu_);
@@ -692,6 +697,7 @@ void Pool::BatchThread() {
 }
 
 void Pool::CompletionThread() {
+  ::pthread_setname_np(::pthread_self(), "flyte-db-answer");
   std::unique_lock lock(completion_mu_);
   for (;;) {
     completion_cv_.wait(lock, [&] { return completion_stop_ || !completions_.empty(); });

@@ -601,6 +601,22 @@ TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row
     absent.retry_attempt = 5;
     CHECK(tasks.UpdateChecked(absent, accept, task_running).status().code() == StatusCode::kNotFound);
     CHECK(seen == std::vector<std::string>{"c1", "c1"});
+
+    // The node execution is looked up in the same read, whether the row is there or not.
+    bool node_exists = false;
+    CHECK(tasks.UpdateChecked(absent, accept, task_running, &node_exists).status().code() ==
+          StatusCode::kNotFound);
+    CHECK(node_exists);
+    auto orphan = absent;
+    orphan.node_execution = Node("ex", "n9").key;
+    node_exists = true;
+    CHECK(tasks.UpdateChecked(orphan, accept, task_running, &node_exists).status().code() ==
+          StatusCode::kNotFound);
+    CHECK_FALSE(node_exists);
+    CHECK(seen == std::vector<std::string>{"c1", "c1", "c1", "c1"});
+    node_exists = false;
+    REQUIRE(tasks.UpdateChecked(te.key, accept, task_running, &node_exists).ok());
+    CHECK(node_exists);
   }
 }
 

@@ -689,7 +689,6 @@ TEST_CASE("Concurrent senders of one task execution lose no update", "[e2e]") {
 
 TEST_CASE("Task executions are served over REST in the gateway's JSON shape", "[e2e]") {
   TaskServer server("sqlite");
-  Client c{*server.stub};
   SeedExecution(server.repos(), "exec1", "");
   SeedNode(server.repos(), "exec1", "n0");
   const std::vector<std::pair<std::string, std::string>> json{{"Accept", "application/json"},

@@ -475,16 +475,25 @@ const std::string& RowAliases() {
   return aliases;
 }
 
-// The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL).
-// With `cluster_of`, `cluster` also receives that execution's cluster ('' when NULL; nullopt
-// when there is no such execution), read in the same statement, whether the row exists or not:
-// the row is read in a WITH (which keeps its lock) and joined to the cluster's one-row query.
+// What QueryRow reads with the row, in the same statement, whether the row exists or not (the
+// row is read in a WITH, which keeps its lock, joined to one-row queries of these).
+struct RowContext {
+  // This execution's cluster goes to `cluster` ('' when NULL; nullopt with no such execution).
+  const ExecutionKey* execution = nullptr;
+  std::optional<std::string>* cluster = nullptr;
+  // Whether this node execution exists goes to `node_exists`.
+  const NodeExecutionKey* node = nullptr;
+  bool* node_exists = nullptr;
+};
+
+// The row with `key`, read in `conn` (with FOR UPDATE when `lock` on PostgreSQL), and what
+// `context` asks for.
 template <class T>
 std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key, bool lock,
-                                          const ExecutionKey* cluster_of = nullptr,
-                                          std::optional<std::string>* cluster = nullptr) {
+                                          const RowContext& context = {}) {
+  const bool joined = context.execution || context.node;
   Sql sql(conn.dialect());
-  if (cluster_of) sql << "WITH \"flyte_row\" (" << RowAliases<T>() << ") AS (";
+  if (joined) sql << "WITH \"flyte_row\" (" << RowAliases<T>() << ") AS (";
   sql << "SELECT " << SelectList<T>(conn.dialect()) << " FROM ";
   sql.Ident(T::kTable);
   // No LIMIT on these primary-key lookups: PostgreSQL's generic plan for a prepared
@@ -492,19 +501,27 @@ std::optional<typename T::Model> QueryRow(Conn& conn, const typename T::Key& key
   // same on every row) and filters the rest, reading half the table per lookup.
   WhereKey<T>(sql, key);
   if (lock && conn.dialect() == Dialect::kPostgres) sql << " FOR UPDATE";
-  if (cluster_of) {
-    sql << ") SELECT \"flyte_row\".*, (SELECT COALESCE(\"executions\".\"cluster\", '') FROM \"executions\" "
-           "WHERE \"executions\".\"execution_project\" = ";
-    sql.BindText(cluster_of->project) << " AND \"executions\".\"execution_domain\" = ";
-    sql.BindText(cluster_of->domain) << " AND \"executions\".\"execution_name\" = ";
-    sql.BindText(cluster_of->name) << ") FROM (SELECT 1) AS \"flyte_one\" LEFT JOIN \"flyte_row\" ON TRUE";
+  if (joined) sql << ") SELECT \"flyte_row\".*";
+  if (context.execution) {
+    sql << ", (SELECT COALESCE(\"executions\".\"cluster\", '') FROM \"executions\"";
+    WhereKey<ExecutionTraits>(sql, *context.execution);
+    sql << ")";
   }
+  if (context.node) {
+    sql << ", (SELECT 1 FROM \"node_executions\"";
+    WhereKey<NodeExecutionTraits>(sql, *context.node);
+    sql << ")";
+  }
+  if (joined) sql << " FROM (SELECT 1) AS \"flyte_one\" LEFT JOIN \"flyte_row\" ON TRUE";
   const size_t columns = SelectedColumns<T>().size();
-  auto rows = conn.Query(sql.Cached(), columns + (cluster_of ? 1 : 0));
+  auto rows = conn.Query(sql.Cached(), columns + (context.execution ? 1 : 0) + (context.node ? 1 : 0));
   if (rows.empty()) return std::nullopt;
-  if (cluster_of) {
-    if (cluster) *cluster = rows[0][columns];
-    if (!rows[0][0]) return std::nullopt;  // the row's id: absent, only the cluster was read
+  if (joined) {
+    size_t extra = columns;
+    if (context.execution && context.cluster) *context.cluster = rows[0][extra];
+    if (context.execution) ++extra;
+    if (context.node && context.node_exists) *context.node_exists = rows[0][extra].has_value();
+    if (!rows[0][0]) return std::nullopt;  // the row's id: absent, only the context was read
   }
   return ReadRow<T>(conn.dialect(), rows[0]);
 }
@@ -609,17 +626,28 @@ Status EventExists() {
 // already recorded), so when it joins a grouped operation it needs no savepoint of its own.
 // On PostgreSQL the event insert and the update are one statement (a data-modifying WITH whose
 // UPDATE applies only when the insert did): one round trip fewer per event.
-// With `check`, the row is read with the cluster of `execution` (UpdateChecked).
+// With `check`, the row is read with the cluster of `execution` (UpdateChecked), and with
+// `node_exists`, with whether `node` exists.
 template <class T>
 StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const std::function<Status(typename T::Model&)>& mutate,
                                       const std::optional<EventWrite>& event,
                                       const ExecutionClusterCheck* check = nullptr,
-                                      const ExecutionKey* execution = nullptr) {
+                                      const ExecutionKey* execution = nullptr, const NodeExecutionKey* node = nullptr,
+                                      bool* node_exists = nullptr) {
   typename T::Model result;
   Status status = pool.RunGroupedAtomic(OrderKey<T>(key), [&](Conn& conn) -> Status {
     std::optional<std::string> cluster;
-    auto row = QueryRow<T>(conn, key, true, check ? execution : nullptr, &cluster);
+    RowContext context;
+    if (check) {
+      context.execution = execution;
+      context.cluster = &cluster;
+    }
+    if (node_exists) {
+      context.node = node;
+      context.node_exists = node_exists;
+    }
+    auto row = QueryRow<T>(conn, key, true, context);
     if (check) {
       if (!cluster) return NotFound(kEntryNotFound);
       // Judged whether the row exists or not: a first event's caller needs no read of its own.
@@ -1054,9 +1082,10 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
 
   StatusOr<TaskExecutionModel> UpdateChecked(const TaskExecutionKey& key,
                                              const ExecutionClusterCheck& check,
-                                             const TaskExecutionMutation& mutate) override {
+                                             const TaskExecutionMutation& mutate,
+                                             bool* node_exists) override {
     return MutateRow<TaskExecutionTraits>(*pool_, key, mutate, std::nullopt, &check,
-                                          &key.node_execution.execution);
+                                          &key.node_execution.execution, &key.node_execution, node_exists);
   }
 
  private:

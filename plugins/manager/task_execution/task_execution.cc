@@ -149,7 +149,10 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
     if (auto s = CheckTransition(row, request, id); !s.ok()) return s;
     return UpdateTaskExecutionModel(request, row, policy);
   };
-  auto updated = repo.UpdateChecked(key, ClusterCheck(e.producer_id(), cluster_checked, cluster_refused), mutate);
+  // Read with the row: whether its node execution exists, which a first event requires.
+  bool node_exists = false;
+  auto updated =
+      repo.UpdateChecked(key, ClusterCheck(e.producer_id(), cluster_checked, cluster_refused), mutate, &node_exists);
   if (cluster_refused) return updated.status();
   if (!updated.ok() && updated.status().code() == plugin::StatusCode::kNotFound && !mutated) {
     // Not checked: no execution, which this reports.
@@ -161,12 +164,9 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
       }
     }
     // The first event of an attempt creates its row; its node execution must exist.
-    const auto& node = e.parent_node_execution_id();
-    auto exists = db.value()->NodeExecutions().Exists(key.node_execution);
-    if (!exists.ok() || !exists.value()) {
-      const Status cause = exists.ok() ? plugin::NotFound("entry not found") : exists.status();
-      return {cause.code(), "Failed to get existing node execution id: [" + GoProtoText(node) +
-                                "] with err: " + cause.message()};
+    if (!node_exists) {
+      return plugin::NotFound("Failed to get existing node execution id: [" +
+                              GoProtoText(e.parent_node_execution_id()) + "] with err: entry not found");
     }
     auto model = CreateTaskExecutionModel(request, policy);
     if (!model.ok()) return model.status();

@@ -450,10 +450,13 @@ class FLYTE_PLUGIN_API_EXPORT TaskExecutionRepo {
   // As ExecutionRepo::Update (no event table for task executions).
   virtual StatusOr<TaskExecutionModel> Update(const TaskExecutionKey& key,
                                               const TaskExecutionMutation& mutate) = 0;
-  // As NodeExecutionRepo::UpdateChecked.
+  // As NodeExecutionRepo::UpdateChecked. With `node_exists`, it also receives whether the
+  // row's node execution exists, read in the same statement, row or no row (a first event's
+  // caller, which finds no row, needs no lookup of its own).
   virtual StatusOr<TaskExecutionModel> UpdateChecked(const TaskExecutionKey& key,
                                                      const ExecutionClusterCheck& check,
-                                                     const TaskExecutionMutation& mutate) = 0;
+                                                     const TaskExecutionMutation& mutate,
+                                                     bool* node_exists = nullptr) = 0;
 };
 
 // Gate-node signals (upstream gormimpl/signal_repo.go). NOT_FOUND is "signal does not exist".

@@ -473,6 +473,19 @@ TEST_CASE("Node executions are created with events, read, listed, counted and up
   CHECK(nodes.Get(dup.key)->phase == "QUEUED");
   auto raw = t.Raw();
   CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == 1);
+  // With an event: a taken row writes neither (not even an event of a new phase) ...
+  CHECK(nodes.Create(Node("ex1", "start-node"), NodeExecutionEventModel{"r9", now, "RUNNING"}).code() ==
+        StatusCode::kAlreadyExists);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == 1);
+  // ... and a taken event (left by a row removed behind the repository's back) writes no row.
+  REQUIRE(nodes.Create(Node("ex2", "orphan"), NodeExecutionEventModel{"r0", now, "QUEUED"}).ok());
+  *raw << "DELETE FROM node_executions WHERE node_id = 'orphan'";
+  auto orphan = nodes.Create(Node("ex2", "orphan"), NodeExecutionEventModel{"r1", now, "QUEUED"});
+  CHECK(orphan.code() == StatusCode::kAlreadyExists);
+  CHECK(orphan.message().find("event") != std::string::npos);
+  CHECK_FALSE(*nodes.Exists(Node("ex2", "orphan").key));
+  *raw << "DELETE FROM node_execution_events WHERE node_id = 'orphan'";
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM node_execution_events") == 1);
 
   auto updated = nodes.Update(
       child.key,

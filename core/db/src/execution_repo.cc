@@ -413,8 +413,9 @@ int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::stri
   return conn.Exec(sql.Cached());
 }
 
+// The INSERT of the row `m` (created_at and updated_at default to now).
 template <class T>
-int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false) {
+void AppendInsertRow(Sql& sql, const typename T::Model& m, bool if_absent) {
   Time now = std::chrono::system_clock::now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
   std::vector<Binder> vals = {TimeV(m.created_at == Time{} ? now : m.created_at),
@@ -423,7 +424,14 @@ int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false
   for (auto& v : T::KeyValues(T::KeyOf(m))) vals.push_back(std::move(v));
   for (auto& c : T::DataColumns()) cols.push_back(c);
   for (auto& v : T::DataValues(m)) vals.push_back(std::move(v));
-  return Insert(conn, T::kTable, cols, vals, if_absent);
+  AppendInsert(sql, T::kTable, cols, vals, if_absent);
+}
+
+template <class T>
+int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false) {
+  Sql sql(conn.dialect());
+  AppendInsertRow<T>(sql, m, if_absent);
+  return conn.Exec(sql.Cached());
 }
 
 
@@ -980,16 +988,44 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
     // a savepoint of its own.
     return pool_->RunGroupedAtomic(OrderKey<NodeExecutionTraits>(node_execution.key),
                                    [&](Conn& conn) -> Status {
-      if (InsertRow<NodeExecutionTraits>(conn, node_execution, true) == 0) {
+      const auto row_exists = [&] {
         return Status(plugin::StatusCode::kAlreadyExists,
                       "value with matching already exists (node execution " + node_execution.key.node_id +
                           " of execution " + node_execution.key.execution.name + ")");
+      };
+      const auto& key_columns = NodeExecutionTraits::KeyColumns();
+      if (event && conn.dialect() == Dialect::kPostgres) {
+        // Both inserts in one statement (one round trip fewer for a node's first event), each
+        // reporting whether it wrote; what one wrote without the other is removed again, so
+        // that nothing is written when this fails.
+        Sql sql(conn.dialect());
+        sql << "WITH \"flyte_new\" AS (";
+        AppendInsertRow<NodeExecutionTraits>(sql, node_execution, true);
+        sql << " RETURNING 1), \"flyte_event\" AS (";
+        AppendEventInsert(sql, "node_execution_events", key_columns,
+                          NodeExecutionTraits::KeyValues(node_execution.key), *event);
+        sql << " RETURNING 1) SELECT (SELECT COUNT(*) FROM \"flyte_new\"), (SELECT COUNT(*) FROM \"flyte_event\")";
+        auto rows = conn.Query(sql.Cached(), 2);
+        const bool row_written = !rows.empty() && IntOf(rows[0][0]) > 0;
+        const bool event_written = !rows.empty() && IntOf(rows[0][1]) > 0;
+        if (!row_written) {
+          if (event_written) {
+            DeleteEvent(conn, "node_execution_events", key_columns,
+                        NodeExecutionTraits::KeyValues(node_execution.key), event->phase);
+          }
+          return row_exists();
+        }
+        if (!event_written) {
+          DeleteRow<NodeExecutionTraits>(conn, node_execution.key);
+          return EventExists();
+        }
+        return Status::Ok();
       }
-      if (event && !InsertEvent(conn, "node_execution_events", NodeExecutionTraits::KeyColumns(),
+      if (InsertRow<NodeExecutionTraits>(conn, node_execution, true) == 0) return row_exists();
+      if (event && !InsertEvent(conn, "node_execution_events", key_columns,
                                 NodeExecutionTraits::KeyValues(node_execution.key), *event)) {
         DeleteRow<NodeExecutionTraits>(conn, node_execution.key);
-        return Status(plugin::StatusCode::kAlreadyExists,
-                      "value with matching already exists (an event of this phase is already recorded)");
+        return EventExists();
       }
       return Status::Ok();
     });

@@ -232,10 +232,13 @@ class CpuMeter {
   // Fills `r`'s CPU per event from what was used since construction.
   void Finish(LoadResult& r) const {
     if (r.events <= 0) return;
-    const auto per_event = [&](double used) { return used / static_cast<double>(r.events); };
-    r.client_cpu_us = per_event(ProcessCpuMicros() - client0_);
-    if (server_ > 0) r.server_cpu_us = per_event(ProcessCpuMicros(server_) - server0_);
-    if (postmaster_ > 0) r.db_cpu_us = per_event(ProcessCpuMicros(postmaster_, true) - db0_);
+    // A reading that failed (-1, the process gone or unreadable) leaves its figure at 0.
+    const auto per_event = [&](double now, double then) {
+      return now < 0 || then < 0 ? 0 : (now - then) / static_cast<double>(r.events);
+    };
+    r.client_cpu_us = per_event(ProcessCpuMicros(), client0_);
+    if (server_ > 0) r.server_cpu_us = per_event(ProcessCpuMicros(server_), server0_);
+    if (postmaster_ > 0) r.db_cpu_us = per_event(ProcessCpuMicros(postmaster_, true), db0_);
   }
 
  private:

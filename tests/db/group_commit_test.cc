@@ -13,6 +13,7 @@
 
 #include "connection.h"
 #include "db_test_util.h"
+#include "sqlite_vfs.h"
 
 namespace flyte::test::db {
 namespace {
@@ -66,7 +67,8 @@ std::unique_ptr<Pool> PoolOf(const TestDb& t) {
                              " dbname=" + t.dbname() + " user=postgres sslmode=disable";
   } else {
     options.dialect = Dialect::kSqlite;
-    options.connect_string = "db=\"" + t.path() + "\" timeout=30";
+    // As the server opens it (database.cc): through the VFS that gathers WAL writes.
+    options.connect_string = "db=\"" + core::db::SqliteUriThroughGatheringWal(t.path()) + "\" timeout=30";
   }
   return std::make_unique<Pool>(options);
 }

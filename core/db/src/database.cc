@@ -14,6 +14,7 @@
 #include "flyte/core/config.h"
 #include "migrations.h"
 #include "repositories.h"
+#include "sqlite_vfs.h"
 
 namespace flyte::core::db {
 
@@ -263,7 +264,7 @@ StatusOr<std::shared_ptr<Database>> OpenDatabase(const core::Config& config) {
     auto parent = std::filesystem::path(sqlite_file).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     options.dialect = Dialect::kSqlite;
-    options.connect_string = "db=\"" + sqlite_file + "\" timeout=30";
+    options.connect_string = "db=\"" + SqliteUriThroughGatheringWal(sqlite_file) + "\" timeout=30";
     auto pool = std::make_shared<Pool>(options);
     try {
       pool->Warm();

@@ -529,6 +529,20 @@ TEST_CASE("CreateNodeEvent stores outputs inline under the StoreInline policy", 
   CHECK(data.full_outputs().literals().empty());
 }
 
+TEST_CASE("A maxSizeInBytes of 0 returns no stored inline outputs, as upstream", "[e2e]") {
+  // 0 lifts the limit on fetching from storage, but inline data must be strictly smaller.
+  NodeServer server("sqlite", "remoteData:\n  inlineEventDataPolicy: StoreInline\n  maxSizeInBytes: 0\n");
+  Client client{*server.stub};
+  server.AddExecution("zero");
+  auto done = Event("zero", "n", core::NodeExecution::SUCCEEDED);
+  *done.mutable_event()->mutable_output_data() = Literals("o", 5);
+  REQUIRE(client.Send(done).ok());
+  CHECK(client.MustGet("zero", "n").closure().has_output_data());
+  admin::NodeExecutionGetDataResponse data;
+  REQUIRE(client.Data(NodeId("zero", "n"), &data).ok());
+  CHECK(data.full_outputs().literals().empty());
+}
+
 TEST_CASE("CreateNodeEvent stores a dynamic workflow's closure and the reads serve it", "[e2e]") {
   const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   NodeServer server(backend);
@@ -866,6 +880,23 @@ TEST_CASE("ListNodeExecutionsForTask lists the nodes a task execution launched",
   bad.mutable_task_execution_id()->mutable_node_execution_id()->clear_node_id();
   s = client.ListForTask(bad, &list);
   CHECK(s.error_message() == "missing node_id");
+
+  // The console's REST route has no resource type segment: unspecified means TASK.
+  bad = req;
+  bad.mutable_task_execution_id()->mutable_task_id()->set_resource_type(core::UNSPECIFIED);
+  bad.clear_token();
+  REQUIRE(client.ListForTask(bad, &list).ok());
+  CHECK(NodeIds(list) == std::vector<std::string>{"parent-0", "parent-1"});
+  auto http = test::Http(server.served->http_port, "GET",
+                         "/api/v1/children/task_executions/flytesnacks/development/fortask/parent/"
+                         "flytesnacks/development/map_task/v1/0?limit=10");
+  INFO(http.body);
+  REQUIRE(http.status == 200);
+  CHECK(nlohmann::json::parse(http.body)["nodeExecutions"].size() == 3);
+  http = test::Http(server.served->http_port, "GET",
+                    "/api/v1/children/task_executions/flytesnacks/development/fortask/parent/"
+                    "flytesnacks/development/map_task/v1/7?limit=10");
+  CHECK(http.status == 404);
 }
 
 TEST_CASE("Node execution reads of a missing node answer upstream's NOT_FOUND", "[e2e]") {

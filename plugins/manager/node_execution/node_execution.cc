@@ -827,14 +827,20 @@ Status NodeExecutionManagerImpl::ListNodeExecutions(plugin::CallContext&, const 
 Status NodeExecutionManagerImpl::ListNodeExecutionsForTask(plugin::CallContext&,
                                                            const admin::NodeExecutionForTaskListRequest& request,
                                                            admin::NodeExecutionList& response) {
-  if (auto s = ValidateTaskExecutionId(request.has_task_execution_id() ? &request.task_execution_id() : nullptr);
-      !s.ok()) {
+  // The REST route (/api/v1/children/task_executions/...) has no resource type segment: as
+  // upstream's service layer does, an unspecified one means TASK.
+  core::TaskExecutionIdentifier task_id = request.task_execution_id();
+  if (request.has_task_execution_id() && task_id.has_task_id() &&
+      task_id.task_id().resource_type() == core::UNSPECIFIED) {
+    task_id.mutable_task_id()->set_resource_type(core::TASK);
+  }
+  if (auto s = ValidateTaskExecutionId(request.has_task_execution_id() ? &task_id : nullptr); !s.ok()) {
     return s;
   }
   if (auto s = ValidateLimit(request.limit()); !s.ok()) return s;
   auto db = services_.Db();
   if (!db.ok()) return db.status();
-  const auto task_key = TaskKeyOf(request.task_execution_id());
+  const auto task_key = TaskKeyOf(task_id);
   auto task = db.value()->TaskExecutions().Get(task_key);
   if (!task.ok()) return MissingTaskExecution(task.status(), task_key);
   std::vector<db::Filter> scope{

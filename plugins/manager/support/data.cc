@@ -143,7 +143,9 @@ plugin::Status GetOutputs(plugin::ObjectStore& store, const RemoteDataSettings& 
     blob = remote.value();
   }
   if (inline_data != nullptr) {
-    if (settings.max_size_in_bytes == 0 || static_cast<int64_t>(inline_data->ByteSizeLong()) < settings.max_size_in_bytes) {
+    // Unlike the fetch rule above, a limit of 0 does not mean "no limit" here: upstream returns
+    // stored inline outputs only when strictly smaller than the limit.
+    if (static_cast<int64_t>(inline_data->ByteSizeLong()) < settings.max_size_in_bytes) {
       full = *inline_data;
     }
     return plugin::Status::Ok();

@@ -543,6 +543,24 @@ TEST_CASE(
     CHECK(recover_line["recovery_execution"] ==
           nlohmann::json{{"project", kProject}, {"domain", kDomain}, {"name", "basic-1"}});
   }
+  {  // a source whose stored inputs are gone is a storage failure (INTERNAL), not NOT_FOUND,
+     // which propeller would read as "nothing to recover" and launch afresh
+    auto inputs = Row(server, "recover-1").user_inputs_uri;
+    REQUIRE(std::filesystem::remove(inputs.substr(7)));
+    admin::ExecutionRecoverRequest recover;
+    *recover.mutable_id() = ExecId("recover-1");
+    recover.set_name("recover-2");
+    grpc::ClientContext ctx;
+    admin::ExecutionCreateResponse created;
+    auto st = stub.RecoverExecution(&ctx, recover, &created);
+    CHECK(st.error_code() == grpc::StatusCode::INTERNAL);
+    CHECK(st.error_message().find(inputs) != std::string::npos);
+    admin::ExecutionRelaunchRequest relaunch;
+    *relaunch.mutable_id() = ExecId("recover-1");
+    relaunch.set_name("relaunch-2");
+    grpc::ClientContext relaunch_ctx;
+    CHECK(stub.RelaunchExecution(&relaunch_ctx, relaunch, &created).error_code() == grpc::StatusCode::INTERNAL);
+  }
   {  // notifications, cluster pool and label, and plugin overrides reach the closure and the
      // executor
     admin::ProjectDomainAttributesUpdateRequest attrs;

@@ -549,7 +549,11 @@ plugin::StatusOr<admin::ExecutionCreateRequest> ExecutionLauncher::RequestFromSo
     auto store = context_.services().Storage();
     if (!store.ok()) return store.status();
     if (auto s = ReadMessage(*store.value(), source.model.user_inputs_uri, *create.mutable_inputs()); !s.ok()) {
-      return s;
+      // A storage failure, not a missing execution: upstream answers INTERNAL (retryable), and
+      // propeller reads a NOT_FOUND from RecoverExecution as "nothing to recover" and would
+      // launch a fresh child execution instead.
+      return plugin::Internal("failed to read the inputs of execution " + source.id.name() + " at " +
+                              source.model.user_inputs_uri + ": " + s.message());
     }
   } else if (legacy_spec_inputs) {
     // Rows of old admins kept the inputs in the spec.

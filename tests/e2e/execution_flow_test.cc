@@ -467,3 +467,35 @@ TEST_CASE("Without a WorkflowExecutor plugin a launch is refused and nothing is 
   admin::Execution execution;
   CHECK(stub->GetExecution(&get_ctx, get, &execution).error_code() == grpc::StatusCode::NOT_FOUND);
 }
+
+TEST_CASE("The executor's namespace replaces exactly upstream's template placeholders", "[e2e]") {
+  auto record = RecordFile();
+  // "{{ domain }}" is replaced; "{{project}}" is not upstream's spelling and stays as written.
+  FlowServer s(record, "namespace_mapping:\n  template: \"ns-{{ domain }}-{{project}}\"\n");
+  test::Target target{kProject, kDomain, "v1"};
+  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
+    test::Hydrate(entry, target);
+    auto r = test::Register(*s.stub, entry, target);
+    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
+  }
+  admin::ExecutionCreateRequest create;
+  create.set_project(kProject);
+  create.set_domain(kDomain);
+  create.set_name("nsx");
+  auto* lp = create.mutable_spec()->mutable_launch_plan();
+  lp->set_resource_type(core::LAUNCH_PLAN);
+  lp->set_project(kProject);
+  lp->set_domain(kDomain);
+  lp->set_name("core.flyte_basics.basic_workflow.my_wf");
+  lp->set_version("v1");
+  (*create.mutable_inputs()->mutable_literals())["a"] = Int(3);
+  (*create.mutable_inputs()->mutable_literals())["b"] = Str("hello");
+  admin::ExecutionCreateResponse created;
+  grpc::ClientContext ctx;
+  auto st = s.stub->CreateExecution(&ctx, create, &created);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  auto calls = ReadRecord(record);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0]["namespace"] == "ns-development-{{project}}");
+}

@@ -138,11 +138,11 @@ plugin::StatusOr<plugin::WorkflowExecutor*> ExecutionContext::Executor() {
 
 std::string ExecutionContext::Namespace(const std::string& project,
                                         const std::string& domain) const {
+  // Exactly these two spellings, as upstream (common.GetNamespaceName): another spelling stays
+  // as written, so the namespace matches what upstream's executor and tools compute.
   std::string ns = settings_.namespace_template;
-  for (const char* p : {"{{ project }}", "{{project}}", "{{ PROJECT }}", "{{PROJECT}}"})
-    ReplaceAll(ns, p, project);
-  for (const char* d : {"{{ domain }}", "{{domain}}", "{{ DOMAIN }}", "{{DOMAIN}}"})
-    ReplaceAll(ns, d, domain);
+  ReplaceAll(ns, "{{ project }}", project);
+  ReplaceAll(ns, "{{ domain }}", domain);
   return ns;
 }
 

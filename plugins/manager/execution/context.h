@@ -42,8 +42,8 @@ class ExecutionContext {
   // FAILED_PRECONDITION naming the PluginID when none is loaded.
   plugin::StatusOr<plugin::WorkflowExecutor*> Executor();
 
-  // The namespace template rendered for a project and domain ({{ project }}, {{ domain }};
-  // upstream also accepts the legacy {{ PROJECT }} / {{ DOMAIN }} spellings).
+  // The namespace template rendered for a project and domain: "{{ project }}" and
+  // "{{ domain }}", spelled exactly so, are replaced, as upstream replaces them.
   std::string Namespace(const std::string& project, const std::string& domain) const;
 
  private:

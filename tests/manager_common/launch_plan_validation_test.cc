@@ -380,5 +380,42 @@ TEST_CASE("A launch plan schedule is empty unless it has an expression or a rate
   CHECK_FALSE(IsScheduleEmpty(spec));
 }
 
+TEST_CASE("InfersUncastableType finds the literals upstream types with a nil inner message", "[unit]") {
+  using flyteidl::core::Literal;
+  Literal sd;
+  sd.mutable_scalar()->mutable_structured_dataset()->set_uri("s3://b/x");
+  CHECK(InfersUncastableType(sd));
+  sd.mutable_scalar()->mutable_structured_dataset()->mutable_metadata();
+  CHECK(InfersUncastableType(sd));
+  sd.mutable_scalar()->mutable_structured_dataset()->mutable_metadata()->mutable_structured_dataset_type();
+  CHECK_FALSE(InfersUncastableType(sd));
+
+  Literal schema;
+  schema.mutable_scalar()->mutable_schema()->set_uri("s3://b/s");
+  CHECK(InfersUncastableType(schema));
+  schema.mutable_scalar()->mutable_schema()->mutable_type();
+  CHECK_FALSE(InfersUncastableType(schema));
+
+  Literal blob;
+  blob.mutable_scalar()->mutable_blob()->set_uri("s3://b/f");
+  // No metadata at all: a nil type, which ValidateLiteralType reports at the top level.
+  CHECK_FALSE(InfersUncastableType(blob));
+  Literal list;
+  *list.mutable_collection()->add_literals() = blob;
+  CHECK(InfersUncastableType(list));
+  blob.mutable_scalar()->mutable_blob()->mutable_metadata();
+  CHECK(InfersUncastableType(blob));
+  blob.mutable_scalar()->mutable_blob()->mutable_metadata()->mutable_type();
+  CHECK_FALSE(InfersUncastableType(blob));
+
+  Literal map;
+  (*map.mutable_map()->mutable_literals())["ok"] = blob;
+  CHECK_FALSE(InfersUncastableType(map));
+  (*map.mutable_map()->mutable_literals())["empty"] = Literal();
+  CHECK(InfersUncastableType(map));
+  CHECK_FALSE(InfersUncastableType(Literal()));
+  CHECK_FALSE(InfersUncastableType(IntLiteral(3)));
+}
+
 }  // namespace
 }  // namespace flyte::plugins::manager

@@ -83,12 +83,17 @@ TEST_CASE("Execution inputs are checked and merged as upstream's CheckAndFetchIn
           "invalid a input wrong type. Expected simple:INTEGER, but got simple:STRING");
   }
   SECTION("a value whose type cannot be inferred is refused") {
-    core::Literal list;
-    list.mutable_collection()->add_literals();
-    auto r = m::CheckAndFetchInputsForExecution(Map({{"a", list}}), fixed, expected, *compiler);
+    core::Literal empty;
+    auto r = m::CheckAndFetchInputsForExecution(Map({{"a", empty}}), fixed, expected, *compiler);
     CHECK(r.status().message().rfind(
               "Failed to validate literal type for [a] with err: got unknown literal type", 0) ==
           0);
+    // Further in, upstream's ValidateLiteralType lets the nil through and the cast fails.
+    core::Literal list;
+    list.mutable_collection()->add_literals();
+    r = m::CheckAndFetchInputsForExecution(Map({{"a", list}}), fixed, expected, *compiler);
+    CHECK(r.status().message() ==
+          "invalid a input wrong type. Expected simple:INTEGER, but got collection_type:{}");
   }
   SECTION("a fixed input that is also expected cannot be overridden, even by its default") {
     core::ParameterMap with_fixed = expected;
@@ -240,4 +245,66 @@ TEST_CASE("Execution queues are chosen by attribute tags, then the domain's work
   CHECK(!closure.tasks(1).template_().has_container());
   m::AssignChildQueue(closure, "");
   CHECK(closure.tasks(0).template_().container().config_size() == 1);
+}
+
+TEST_CASE("Untyped blob, schema and structured dataset values cast to nothing, as upstream",
+          "[unit]") {
+  // Upstream infers a type whose inner message is nil for them, and every checker needs it;
+  // an empty inner type would otherwise match a generic declared type.
+  auto compiler = flyte::core::compiler::MakeWorkflowCompiler();
+  core::ParameterMap expected;
+  core::Parameter sd;
+  sd.mutable_var()->mutable_type()->mutable_structured_dataset_type()->set_format("parquet");
+  sd.set_required(true);
+  (*expected.mutable_parameters())["df"] = sd;
+  core::Parameter blob;
+  blob.mutable_var()->mutable_type()->mutable_blob();
+  blob.set_required(true);
+  (*expected.mutable_parameters())["f"] = blob;
+  core::Parameter files;
+  files.mutable_var()->mutable_type()->mutable_collection_type()->mutable_blob();
+  files.set_required(true);
+  (*expected.mutable_parameters())["fs"] = files;
+
+  core::Literal typed_df;
+  typed_df.mutable_scalar()->mutable_structured_dataset()->set_uri("s3://b/x");
+  typed_df.mutable_scalar()->mutable_structured_dataset()->mutable_metadata()->mutable_structured_dataset_type()->set_format(
+      "parquet");
+  core::Literal typed_blob;
+  typed_blob.mutable_scalar()->mutable_blob()->set_uri("s3://b/f");
+  typed_blob.mutable_scalar()->mutable_blob()->mutable_metadata()->mutable_type();
+  core::Literal typed_files;
+  *typed_files.mutable_collection()->add_literals() = typed_blob;
+  auto ok = m::CheckAndFetchInputsForExecution(
+      Map({{"df", typed_df}, {"f", typed_blob}, {"fs", typed_files}}), core::LiteralMap(), expected, *compiler);
+  REQUIRE(ok.ok());
+
+  SECTION("a structured dataset without metadata") {
+    core::Literal df;
+    df.mutable_scalar()->mutable_structured_dataset()->set_uri("s3://b/x");
+    auto r = m::CheckAndFetchInputsForExecution(Map({{"df", df}, {"f", typed_blob}, {"fs", typed_files}}),
+                                                core::LiteralMap(), expected, *compiler);
+    CHECK(r.status().message() ==
+          "invalid df input wrong type. Expected structured_dataset_type:{format:\"parquet\"}, but got "
+          "structured_dataset_type:{}");
+    df.mutable_scalar()->mutable_structured_dataset()->mutable_metadata();
+    r = m::CheckAndFetchInputsForExecution(Map({{"df", df}, {"f", typed_blob}, {"fs", typed_files}}),
+                                           core::LiteralMap(), expected, *compiler);
+    CHECK(r.status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+    CHECK(r.status().message().rfind("invalid df input wrong type.", 0) == 0);
+  }
+  SECTION("a blob whose metadata has no type, alone or in a list") {
+    core::Literal f;
+    f.mutable_scalar()->mutable_blob()->set_uri("s3://b/f");
+    f.mutable_scalar()->mutable_blob()->mutable_metadata();
+    auto r = m::CheckAndFetchInputsForExecution(Map({{"df", typed_df}, {"f", f}, {"fs", typed_files}}),
+                                                core::LiteralMap(), expected, *compiler);
+    CHECK(r.status().message().rfind("invalid f input wrong type.", 0) == 0);
+    core::Literal fs;
+    *fs.mutable_collection()->add_literals() = typed_blob;
+    *fs.mutable_collection()->add_literals() = f;
+    r = m::CheckAndFetchInputsForExecution(Map({{"df", typed_df}, {"f", typed_blob}, {"fs", fs}}),
+                                           core::LiteralMap(), expected, *compiler);
+    CHECK(r.status().message().rfind("invalid fs input wrong type.", 0) == 0);
+  }
 }

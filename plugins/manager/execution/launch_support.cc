@@ -45,20 +45,6 @@ std::string TypeText(const core::LiteralType* type) {
   return type == nullptr ? "<nil>" : GoProtoText(*type);
 }
 
-// Upstream's inferred types leave a nested type nil where ours leave it empty: both mean the
-// literal's type could not be inferred, which ValidateLiteralType rejects.
-bool HasUnknownNestedType(const core::LiteralType& type) {
-  if (type.has_collection_type()) {
-    const auto& inner = type.collection_type();
-    return inner.type_case() == core::LiteralType::TYPE_NOT_SET || HasUnknownNestedType(inner);
-  }
-  if (type.has_map_value_type()) {
-    const auto& inner = type.map_value_type();
-    return inner.type_case() == core::LiteralType::TYPE_NOT_SET || HasUnknownNestedType(inner);
-  }
-  return false;
-}
-
 constexpr char kUnknownLiteralType[] =
     "got unknown literal type: [<nil>].\nSuggested solution: Please update all your Flyte "
     "deployment images to the latest version and try again";
@@ -137,11 +123,13 @@ plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(
       continue;
     }
     auto inferred = compiler.LiteralTypeForLiteral(given->second);
-    if (!inferred.ok() || HasUnknownNestedType(*inferred))
-      return InvalidLiteralTypeError(name, kUnknownLiteralType);
+    if (!inferred.ok()) return InvalidLiteralTypeError(name, kUnknownLiteralType);
     const core::LiteralType* want =
         parameter.has_var() && parameter.var().has_type() ? &parameter.var().type() : nullptr;
-    if (!compiler.AreTypesCastable(*inferred, want ? *want : core::LiteralType())) {
+    // Upstream's ValidateLiteralType catches only a top-level nil; a nil further in (or an
+    // untyped blob, schema or structured dataset) fails the cast instead.
+    if (InfersUncastableType(given->second) ||
+        !compiler.AreTypesCastable(*inferred, want ? *want : core::LiteralType())) {
       return plugin::InvalidArgument("invalid " + name + " input wrong type. Expected " +
                                      TypeText(want) + ", but got " + GoProtoText(*inferred));
     }

@@ -58,6 +58,53 @@ Status ValidateRecipients(const google::protobuf::RepeatedPtrField<std::string>&
 
 }  // namespace
 
+namespace {
+
+// `nested`: inside a collection or map, where a literal whose type cannot be inferred at all
+// also leaves a nil (Go's inferred collection or map type holds it; only a top-level nil is
+// caught by ValidateLiteralType, which callers check first).
+bool InfersNilSomewhere(const flyteidl::core::Literal& literal, bool nested) {
+  using Scalar = flyteidl::core::Scalar;
+  switch (literal.value_case()) {
+    case flyteidl::core::Literal::kScalar: {
+      const Scalar& s = literal.scalar();
+      switch (s.value_case()) {
+        case Scalar::kBlob:
+          return s.blob().has_metadata() ? !s.blob().metadata().has_type() : nested;
+        case Scalar::kSchema:
+          return !s.schema().has_type();
+        case Scalar::kStructuredDataset:
+          return !s.structured_dataset().has_metadata() ||
+                 !s.structured_dataset().metadata().has_structured_dataset_type();
+        case Scalar::VALUE_NOT_SET:
+          return nested;
+        default:
+          return false;
+      }
+    }
+    case flyteidl::core::Literal::kCollection:
+      for (const auto& l : literal.collection().literals()) {
+        if (InfersNilSomewhere(l, true)) return true;
+      }
+      return false;
+    case flyteidl::core::Literal::kMap:
+      for (const auto& [key, l] : literal.map().literals()) {
+        if (InfersNilSomewhere(l, true)) return true;
+      }
+      return false;
+    case flyteidl::core::Literal::kOffloadedMetadata:
+      return false;  // its type is given, not inferred
+    default:
+      return nested;
+  }
+}
+
+}  // namespace
+
+bool InfersUncastableType(const flyteidl::core::Literal& literal) {
+  return InfersNilSomewhere(literal, false);
+}
+
 Status ValidateDatetime(const flyteidl::core::Literal& literal) {
   if (!IsDatetime(literal)) {
     return plugin::InvalidArgument("proto: invalid nil Timestamp");
@@ -117,7 +164,8 @@ Status ValidateParameterMap(const flyteidl::core::ParameterMap& inputs, std::str
     if (param.has_default_()) {
       auto inferred = compiler.LiteralTypeForLiteral(param.default_());
       if (!inferred.ok()) return InvalidLiteralTypeError(name, kUnknownLiteralType);
-      if (!compiler.AreTypesCastable(*inferred, param.var().type())) {
+      if (InfersUncastableType(param.default_()) ||
+          !compiler.AreTypesCastable(*inferred, param.var().type())) {
         return plugin::InvalidArgument("Type mismatch for Parameter " + name + " in " + f +
                                        " has type " + GoProtoText(param.var().type()) +
                                        ", expected " + GoProtoText(*inferred));
@@ -167,7 +215,7 @@ plugin::StatusOr<flyteidl::core::ParameterMap> CheckAndFetchExpectedInputs(
     if (it == wf.end()) return plugin::InvalidArgument("unexpected fixed_input " + name);
     auto inferred = compiler.LiteralTypeForLiteral(fixed.at(name));
     if (!inferred.ok()) return InvalidLiteralTypeError(name, kUnknownLiteralType);
-    if (!compiler.AreTypesCastable(*inferred, it->second.type())) {
+    if (InfersUncastableType(fixed.at(name)) || !compiler.AreTypesCastable(*inferred, it->second.type())) {
       return plugin::InvalidArgument(
           "invalid fixed_input wrong type " + name + ", expected " +
           TypeText(it->second.has_type() ? &it->second.type() : nullptr) + ", got " +

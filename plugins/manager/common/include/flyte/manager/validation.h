@@ -231,6 +231,13 @@ plugin::Status ValidateNotifications(
 // The timestamp check of protobuf's CheckValid: "proto: timestamp (<text>) before 0001-01-01",
 // "... after 9999-12-31", "... has out-of-range nanos", "proto: invalid nil Timestamp".
 plugin::Status ValidateDatetime(const flyteidl::core::Literal& literal);
+// Whether upstream's type inference (validators.LiteralTypeForLiteral) leaves a nil inner
+// message in the type of `literal`: a blob whose metadata has no type, a schema without a type,
+// a structured dataset without metadata or without its type, anywhere in collections and maps;
+// or an element whose type cannot be inferred at all, inside a collection or map. Ours infers
+// an empty inner message there, which a generic blob, schema or structured dataset would
+// accept; upstream's type checkers need the inner message, so such a type casts to nothing.
+bool InfersUncastableType(const flyteidl::core::Literal& literal);
 // UpdateLaunchPlan's test of whether a spec carries a schedule worth (un)registering.
 bool IsScheduleEmpty(const flyteidl::admin::LaunchPlanSpec& spec);
 

@@ -2,7 +2,9 @@
 #include "flyte/core/admin_server.h"
 
 #include <algorithm>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -137,6 +139,53 @@ Status AdminServer::Wire() {
   return Status::Ok();
 }
 
+namespace {
+
+// Go's net/http cleanPath: path.Clean's lexical rules ("//" and "." dropped, ".." removing the
+// segment before it, never above the root), keeping a trailing slash.
+std::string CleanHttpPath(std::string_view p) {
+  if (p.empty()) return "/";
+  std::vector<std::string_view> segments;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string_view seg = p.substr(i, j - i);
+    if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segments.push_back(seg);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto seg : segments) {
+    out += '/';
+    out += seg;
+  }
+  if (out.empty()) out = "/";
+  if (p.back() == '/' && out != "/") out += '/';
+  return out;
+}
+
+// html.EscapeString, for the redirect's body.
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\'': out += "&#39;"; break;
+      case '"': out += "&#34;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& request) const {
   std::vector<std::pair<std::string, std::string>> cors_headers;
   if (cors_.enabled) {
@@ -173,6 +222,19 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
       host_.logger()->error("HTTP route {} of {} threw a non-standard exception on {} {}", route->prefix,
                             route->owner, request.method, path);
       response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+    }
+  } else if (auto clean = CleanHttpPath(path);
+             !path.empty() && path[0] == '/' && clean != path && request.method != "CONNECT") {
+    // Go's ServeMux, in front of upstream's gateway, redirects a path that is not in canonical
+    // form ("//", "/./", "/../") to the cleaned one, keeping the query. Plugin routes (tried
+    // above) judge their own paths: the upload route refuses one escaping its prefix.
+    auto q = request.target.find('?');
+    std::string location = clean + (q == std::string::npos ? "" : request.target.substr(q));
+    response.status = 301;
+    response.headers.emplace_back("Location", location);
+    if (request.method == "GET" || request.method == "HEAD") {
+      response.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+      response.body = "<a href=\"" + HtmlEscape(location) + "\">Moved Permanently</a>.\n\n";
     }
   } else {
     response = gateway_->Handle(request);

@@ -36,7 +36,7 @@ plugin::Status PopulateField(google::protobuf::Message& message,
                              const std::vector<std::string>& path,
                              const std::vector<std::string_view>& values);
 void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out);
-plugin::StatusOr<std::string> RpcStatusToJson(const plugin::Status& status);
+plugin::StatusOr<std::string> RpcStatusToJson(const plugin::Status& status, bool proto_names);
 }  // namespace internal
 
 namespace {
@@ -319,7 +319,7 @@ HttpResponse ErrorResponse(const Status& status, Codec codec, const Headers* out
     internal::FillRpcStatus(status, &proto);
     resp.body = proto.SerializeAsString();
   } else {
-    auto json = internal::RpcStatusToJson(status);
+    auto json = internal::RpcStatusToJson(status, codec == Codec::kJson);
     if (!json.ok()) {
       resp.status = 500;
       resp.body = R"({"code": 13, "message": "failed to marshal error message"})";

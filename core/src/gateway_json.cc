@@ -40,7 +40,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-bool IsValidUtf8(std::string_view s) {
+// The offset of the first byte that does not start a valid UTF-8 sequence, or npos.
+size_t FirstInvalidUtf8(std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
@@ -61,22 +62,24 @@ bool IsValidUtf8(std::string_view s) {
       len = 4;
       cp = c & 0x07;
     } else {
-      return false;
+      return i;
     }
-    if (i + len > n) return false;
+    if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k) {
       unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
+      if ((cc & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (cc & 0x3F);
     }
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
         cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
+      return i;
     }
     i += len;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool IsValidUtf8(std::string_view s) { return FirstInvalidUtf8(s) == std::string_view::npos; }
 
 // Go's strconv.Quote is close enough for the error texts that quote user input.
 std::string Quote(std::string_view s) {
@@ -918,6 +921,24 @@ class JsonScanner {
 };
 
 Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {
+  // protojson refuses invalid UTF-8 anywhere in the input (strings are the only place it can
+  // be), at the string that holds it. protobuf's own parser would put the raw bytes in its
+  // message, which could then not be sent back as JSON.
+  if (size_t bad = FirstInvalidUtf8(json); bad != std::string_view::npos) {
+    size_t quote = json.rfind('"', bad);
+    size_t at = quote == std::string_view::npos ? bad : quote;
+    size_t line_start = json.rfind('\n', at);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    size_t line = 1 + static_cast<size_t>(std::count(json.begin(), json.begin() + at, '\n'));
+    // Go counts the column in runes; everything before `at` is valid UTF-8, so the runes are
+    // the bytes that are not continuation bytes.
+    size_t column = 1;
+    for (size_t i = line_start; i < at; ++i) {
+      if ((static_cast<unsigned char>(json[i]) & 0xC0) != 0x80) ++column;
+    }
+    return plugin::InvalidArgument("proto: syntax error (line " + std::to_string(line) + ":" +
+                                   std::to_string(column) + "): invalid UTF-8 in string");
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = discard_unknown;
   auto st = google::protobuf::util::JsonStringToMessage(
@@ -1557,10 +1578,12 @@ void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out) {
 }
 
 // The JSON error body, or a failure when a detail cannot be rendered (its type is unknown).
-StatusOr<std::string> RpcStatusToJson(const plugin::Status& status) {
+// `proto_names`: as the response codec names fields (the error handler marshals the status with
+// the outbound codec, so details are lowerCamel under the default codec).
+StatusOr<std::string> RpcStatusToJson(const plugin::Status& status, bool proto_names) {
   google::rpc::Status proto;
   FillRpcStatus(status, &proto);
-  return MessageToJson(proto, /*proto_names=*/true);
+  return MessageToJson(proto, proto_names);
 }
 
 }  // namespace internal
@@ -1583,7 +1606,7 @@ Status SetFieldFromString(Message& message, std::string_view field_path, std::st
 }
 
 std::string StatusToJson(const plugin::Status& status) {
-  auto json = internal::RpcStatusToJson(status);
+  auto json = internal::RpcStatusToJson(status, /*proto_names=*/true);
   if (json.ok()) return std::move(json).value();
   // grpc-gateway's fallback body when the status cannot be marshalled.
   return R"({"code": 13, "message": "failed to marshal error message"})";

@@ -137,7 +137,7 @@ class HttpServer::Impl {
         r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
         r.body = "bad request: " + ec.message() + "\n";
         keep_alive = false;
-        return Write(std::move(r), 11);
+        return Write(std::move(r), 11, false);
       }
       auto req = parser->release();
       gateway::HttpRequest request;
@@ -166,16 +166,20 @@ class HttpServer::Impl {
                                          R"({"code":13,"message":"","details":[]})"};
       }
       server.active_.fetch_sub(1);
-      Write(std::move(response), req.version());
+      Write(std::move(response), req.version(), req.method() == http::verb::head);
     }
 
-    void Write(gateway::HttpResponse r, unsigned version) {
+    void Write(gateway::HttpResponse r, unsigned version, bool head) {
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(r.status), version);
       for (auto& [k, v] : r.headers) res->insert(k, v);
       res->keep_alive(keep_alive);
       res->body() = std::move(r.body);
       res->prepare_payload();
+      // A response to HEAD has no body (RFC 9110 9.3.2): its Content-Length still says what a
+      // GET would have sent, as Go's net/http does; bytes after the header would be read as
+      // the start of the next response on a kept-alive connection.
+      if (head) res->body().clear();
       stream.expires_after(std::chrono::seconds(60));
       http::async_write(stream, *res,
                         [self = shared_from_this(), res](beast::error_code ec, std::size_t) {

@@ -859,6 +859,12 @@ TEST_CASE("A malformed JSON body is a 400 with the parser's message, never a cra
   }
   CHECK(fake.calls->empty());
 
+  // Invalid UTF-8 is protojson's syntax error at the string holding it, not an error body that
+  // cannot itself be sent as JSON.
+  auto bad_utf8 = gateway.Handle(Post("/api/v1/projects", "{\n  \"project\": {\"id\": \"a\xff\"}}"));
+  CHECK(bad_utf8.status == 400);
+  CHECK(Json::parse(bad_utf8.body)["message"] == "proto: syntax error (line 2:21): invalid UTF-8 in string");
+
   // Only the first JSON value is read, as Go's json.Decoder does; an empty body is empty.
   CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": {"id": "p"}} trailing)")).status ==
         200);
@@ -948,6 +954,12 @@ TEST_CASE("A handler error becomes its HTTP status and a google.rpc.Status body"
   CHECK(j["message"] == "already terminal");
   CHECK(j["details"][0]["@type"] == "type.googleapis.com/flyteidl.admin.EventFailureReason");
   CHECK(j["details"][0]["already_in_terminal_state"]["current_phase"] == "FAILED");
+  // The default codec (no JSON content type asked for) names the details' fields lowerCamel,
+  // as it does a response's.
+  resp = gateway.Handle(Get("/api/v1/executions/p/d/n", {}));
+  CHECK(resp.status == 400);
+  j = Json::parse(resp.body);
+  CHECK(j["details"][0]["alreadyInTerminalState"]["currentPhase"] == "FAILED");
 
   fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
                     Message&) {

@@ -2,6 +2,10 @@
 // then SIGTERM.
 #include <signal.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +42,39 @@ TEST_CASE("flyteadmin serve answers health, GetVersion and REST, then stops clea
   CHECK(nlohmann::json::parse(version.body)["control_plane_version"]["Version"] ==
         resp.control_plane_version().version());
   CHECK(test::Http(http_port, "GET", "/healthcheck").status == 200);
+
+  // A path not in canonical form is redirected to the cleaned one, as Go's ServeMux does in
+  // front of upstream's gateway; the query is kept.
+  auto moved = test::Http(http_port, "GET", "/api/v1//projects/./x/../?limit=3");
+  CHECK(moved.status == 301);
+  CHECK(moved.Header("location") == "/api/v1/projects/?limit=3");
+  CHECK(test::Http(http_port, "GET", "//healthcheck").Header("location") == "/healthcheck");
+
+  {
+    // HEAD gets no body, so the next response on the same connection reads cleanly.
+    namespace beast = boost::beast;
+    namespace http = beast::http;
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                  static_cast<unsigned short>(http_port)));
+    http::request<http::empty_body> head(http::verb::head, "/api/v1/projects", 11);
+    head.set(http::field::host, "127.0.0.1");
+    http::request<http::empty_body> get(http::verb::get, "/healthcheck", 11);
+    get.set(http::field::host, "127.0.0.1");
+    http::write(stream, head);
+    http::write(stream, get);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> head_parser;
+    head_parser.skip(true);  // what a client does for a response to HEAD
+    http::read(stream, buffer, head_parser);
+    CHECK(head_parser.get().result_int() == 501);
+    http::response<http::string_body> next;
+    http::read(stream, buffer, next);
+    CHECK(next.result_int() == 200);
+    CHECK(buffer.size() == 0);
+  }
   auto metrics = test::Http(http_port, "GET", "/metrics");
   CHECK(metrics.status == 200);
   CHECK_THAT(metrics.body, Catch::Contains("grpc_server_started_total"));

@@ -1022,6 +1022,18 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
         "node:n0-0-dn0[13,60]{NODE_TRANSITION[12,13] NODE_SETUP[13,60]} NODE_TEARDOWN[60,90]} "
         "WORKFLOW_TEARDOWN[90,100]}");
 
+  // A stored dynamic workflow without its primary template is refused, as GetNodeExecutionData
+  // refuses it.
+  {
+    core::CompiledWorkflowClosure hollow;
+    hollow.mutable_primary();
+    std::ofstream out(closure_path, std::ios::binary | std::ios::trunc);
+    REQUIRE(hollow.SerializeToOstream(&out));
+  }
+  auto hollow_metrics = c.Metrics("dx", 10, metrics);
+  CHECK(hollow_metrics.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(hollow_metrics.error_message() == "Empty primary workflow template in loaded dynamic workflow model.");
+
   // A branch that took two paths is refused as upstream refuses it.
   SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);
   auto twice = c.Metrics("bx", 10, metrics);

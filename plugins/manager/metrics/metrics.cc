@@ -111,7 +111,9 @@ class SpanBuilder {
  public:
   SpanBuilder(plugin::db::Repositories& db, plugin::ObjectStore& store) : db_(db), store_(store) {}
 
+  // ExecutionManager.GetExecution, which validates the id first ("missing project", ...).
   StatusOr<admin::Execution> GetExecution(const core::WorkflowExecutionIdentifier& id) {
+    if (auto s = ValidateWorkflowExecutionId(&id); !s.ok()) return s;
     auto row = db_.Executions().Get({id.project(), id.domain(), id.name()});
     if (!row.ok()) {
       if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
@@ -292,6 +294,13 @@ class SpanBuilder {
       return plugin::Internal(
           "Unable to read WorkflowClosure from location " + uri + " : " +
           (bytes.ok() ? std::string("not a CompiledWorkflowClosure") : bytes.status().message()));
+    }
+    // As GetNodeExecutionData's fetch (fetchDynamicWorkflowClosure) refuses them.
+    if (!closure.has_primary()) {
+      return plugin::Internal("Empty primary workflow definition in loaded dynamic workflow model.");
+    }
+    if (!closure.primary().has_template_()) {
+      return plugin::Internal("Empty primary workflow template in loaded dynamic workflow model.");
     }
     return closure;
   }

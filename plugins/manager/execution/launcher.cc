@@ -323,9 +323,10 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   if (!user_inputs_uri.ok()) return user_inputs_uri.status();
 
   admin::ExecutionSpec spec = request.spec();
-  // No identity reaches the managers yet (auth is not served), so the principal is empty, and a
-  // client-sent one is overwritten as upstream does.
-  spec.mutable_metadata()->set_principal("");
+  // The caller's identity, as an authentication interceptor reports it (the "principal" call
+  // attribute, which UpdateExecution and TerminateExecution read too); a client-sent one is
+  // overwritten, as upstream's getUser(ctx) overwrites it. Empty without such an interceptor.
+  spec.mutable_metadata()->set_principal(std::string(call.Attribute("principal")));
   if (!single_task) spec.mutable_metadata()->clear_artifact_ids();
 
   // A child launched by propeller inherits principal, nesting and cluster label from its parent.

@@ -115,13 +115,34 @@ Status AdminServer::Wire() {
 
   auto router = gateway::Router::FromServices(dispatcher_->Services());
   if (!router.ok()) return router.status();
-  gateway::Invoker invoker = [d = dispatcher_.get()](const google::protobuf::MethodDescriptor& method,
-                                                     plugin::CallContext& call,
-                                                     const google::protobuf::Message& request,
-                                                     google::protobuf::Message& response) {
+  // Upstream's gateway calls its own gRPC server, so REST calls meet the same message limits:
+  // the server's receive limit (server.grpc.maxMessageSizeBytes, else gRPC's 4 MiB), its send
+  // limit (the configured one, else none), then the gateway client's receive limit (the
+  // configured one, else 4 MiB). Each is RESOURCE_EXHAUSTED (HTTP 429) with gRPC's message.
+  const int64_t configured = host_.config().Get<int>("server.grpc.maxMessageSizeBytes", 0);
+  constexpr int64_t kGrpcDefaultReceive = 4 * 1024 * 1024;
+  const int64_t receive_limit = configured > 0 ? configured : kGrpcDefaultReceive;
+  gateway::Invoker invoker = [d = dispatcher_.get(), configured, receive_limit](
+                                 const google::protobuf::MethodDescriptor& method, plugin::CallContext& call,
+                                 const google::protobuf::Message& request, google::protobuf::Message& response) {
     const MethodEntry* entry = d->FindByDescriptor(method);
     if (!entry) return plugin::Unimplemented("unknown method " + method.full_name());
-    return d->Invoke(*entry, call, request, response);
+    auto too_large = [](const char* what, size_t size, int64_t limit) {
+      return plugin::Status(plugin::StatusCode::kResourceExhausted,
+                            std::string("grpc: ") + what + " message larger than max (" + std::to_string(size) +
+                                " vs. " + std::to_string(limit) + ")");
+    };
+    if (size_t size = request.ByteSizeLong(); static_cast<int64_t>(size) > receive_limit) {
+      return too_large("received", size, receive_limit);
+    }
+    plugin::Status status = d->Invoke(*entry, call, request, response);
+    if (!status.ok()) return status;
+    const size_t size = response.ByteSizeLong();
+    if (configured > 0 && static_cast<int64_t>(size) > configured) {
+      return too_large("trying to send", size, configured);
+    }
+    if (static_cast<int64_t>(size) > receive_limit) return too_large("received", size, receive_limit);
+    return status;
   };
   gateway::HeaderMatcher matcher = gateway::DefaultHeaderMatcher;
   if (auto custom = registry.Get<plugin::CustomerHeaderMatcher>(plugin::plugin_id::kCustomerHeaderMatcher)) {
@@ -273,8 +294,12 @@ Status AdminServer::Start() {
   if (threads <= 0) threads = std::max(2u, std::thread::hardware_concurrency());
   http_options.threads = threads;
   http_options.read_header_timeout = std::chrono::seconds(config.Get<int>("server.readHeaderTimeoutSeconds", 32));
+  // The message limits apply to the decoded request (the gateway's invoker checks them, as
+  // upstream's gRPC hop does); the body limit only bounds memory, and JSON runs larger than the
+  // protobuf it carries.
   if (grpc_options.max_message_size_bytes > 0) {
-    http_options.body_limit = static_cast<std::size_t>(grpc_options.max_message_size_bytes);
+    http_options.body_limit = std::max(http_options.body_limit,
+                                       4 * static_cast<std::size_t>(grpc_options.max_message_size_bytes));
   }
   // Plugin routes (e.g. data proxy uploads) may need larger bodies than the gateway.
   http_options.body_limit = std::max(http_options.body_limit, route_body_limit_);

@@ -474,3 +474,42 @@ TEST_CASE("CreateTask checks resources against a TASK_RESOURCE attribute instead
   INFO(created.error_message());
   CHECK(created.ok());
 }
+
+TEST_CASE("REST calls meet the gRPC message limits, as upstream's gateway hop does", "[e2e]") {
+  AttributesServer server("server:\n  grpc:\n    maxMessageSizeBytes: 2000\n");
+  const std::vector<std::pair<std::string, std::string>> json{{"Accept", "application/json"},
+                                                              {"Content-Type", "application/json"}};
+  auto put = [&](size_t tag_size) {
+    nlohmann::json body = {{"attributes",
+                            {{"project", "flytesnacks"},
+                             {"matching_attributes", {{"execution_queue_attributes", {{"tags", {std::string(tag_size, 't')}}}}}}}}};
+    return test::Http(server.http_port, "PUT", "/api/v1/project_attributes/flytesnacks", body.dump(), json);
+  };
+  // Over the limit on the way in: refused before anything is stored.
+  auto big = put(3000);
+  CHECK(big.status == 429);
+  auto err = nlohmann::json::parse(big.body);
+  CHECK(err["code"] == 8);
+  CHECK(err["message"].get<std::string>().rfind("grpc: received message larger than max (", 0) == 0);
+  CHECK_THAT(err["message"].get<std::string>(), Catch::EndsWith(" vs. 2000)"));
+  CHECK(test::Http(server.http_port, "GET", "/api/v1/project_attributes/flytesnacks?resource_type=EXECUTION_QUEUE", "",
+                   json).status == 404);
+
+  // Under it: stored, and read back while the answer fits.
+  REQUIRE(put(1500).status == 200);
+  CHECK(test::Http(server.http_port, "GET", "/api/v1/project_attributes/flytesnacks?resource_type=EXECUTION_QUEUE", "",
+                   json).status == 200);
+  // Two such entries make a list the server may not send (the call itself ran).
+  nlohmann::json pd = {{"attributes",
+                        {{"project", "flytesnacks"},
+                         {"domain", "development"},
+                         {"matching_attributes", {{"execution_queue_attributes", {{"tags", {std::string(1500, 'd')}}}}}}}}};
+  REQUIRE(test::Http(server.http_port, "PUT", "/api/v1/project_domain_attributes/flytesnacks/development", pd.dump(),
+                     json)
+              .status == 200);
+  auto list = test::Http(server.http_port, "GET", "/api/v1/matchable_attributes?resource_type=EXECUTION_QUEUE", "", json);
+  CHECK(list.status == 429);
+  auto list_err = nlohmann::json::parse(list.body);
+  CHECK(list_err["code"] == 8);
+  CHECK(list_err["message"].get<std::string>().rfind("grpc: trying to send message larger than max (", 0) == 0);
+}

@@ -73,6 +73,7 @@ ExecutionRepo::~ExecutionRepo() = default;
 NodeExecutionRepo::~NodeExecutionRepo() = default;
 TaskExecutionRepo::~TaskExecutionRepo() = default;
 SignalRepo::~SignalRepo() = default;
+SchedulableEntityRepo::~SchedulableEntityRepo() = default;
 Repositories::~Repositories() = default;
 }  // namespace db
 

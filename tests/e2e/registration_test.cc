@@ -3,6 +3,7 @@
 // gets clear errors and leaves the database as it was.
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -10,6 +11,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "flyte/core/config.h"
+#include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "registration_client.h"
@@ -382,6 +385,116 @@ TEST_CASE("Launch plan activation keeps one active version per name", "[e2e]") {
   CHECK_THAT(active_version(), Catch::StartsWith("<No active launch plan"));
   auto missing = activate("v9", flyteidl::admin::ACTIVE);
   CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("Launch plan activation keeps the native scheduler's schedules, as upstream", "[e2e]") {
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("backend " << backend);
+  const auto dir = std::filesystem::path(
+      test::WriteTempFile("sched-" + std::to_string(test::FreePort()) + "/.keep", "")).parent_path();
+  const std::string db_layer = backend == "postgres"
+                                   ? test::PostgresLayer("e2e_sched_" + std::to_string(test::FreePort()))
+                                   : "database:\n  sqlite:\n    file: " + (dir / "admin.db").string() + "\n";
+  RunningServer server(db_layer);
+  for (const auto& r : RegisterAll(*server.stub, {kProject, kDomain, "v1"})) {
+    INFO(Describe(r));
+    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
+  }
+  auto config = core::Config::FromDocuments({db_layer}, [](const std::string&) { return std::nullopt; });
+  REQUIRE(config.ok());
+  auto database = core::db::OpenDatabase(*config);
+  REQUIRE(database.ok());
+  auto& schedules = database.value()->Repositories()->SchedulableEntities();
+
+  // hello_world.my_wf's launch plan has no inputs, so any schedule is valid for it.
+  const std::string name = "core.flyte_basics.hello_world.my_wf";
+  flyteidl::admin::LaunchPlan base;
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ObjectGetRequest req;
+    req.mutable_id()->set_resource_type(flyteidl::core::LAUNCH_PLAN);
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name(name);
+    req.mutable_id()->set_version("v1");
+    REQUIRE(server.stub->GetLaunchPlan(&ctx, req, &base).ok());
+  }
+  auto create = [&](const std::string& version, const flyteidl::admin::Schedule& schedule) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::LaunchPlanCreateRequest req;
+    *req.mutable_id() = base.id();
+    req.mutable_id()->set_version(version);
+    *req.mutable_spec() = base.spec();
+    *req.mutable_spec()->mutable_entity_metadata()->mutable_schedule() = schedule;
+    flyteidl::admin::LaunchPlanCreateResponse resp;
+    auto st = server.stub->CreateLaunchPlan(&ctx, req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  };
+  auto update = [&](const std::string& version, flyteidl::admin::LaunchPlanState state) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::LaunchPlanUpdateRequest req;
+    *req.mutable_id() = base.id();
+    req.mutable_id()->set_version(version);
+    req.set_state(state);
+    flyteidl::admin::LaunchPlanUpdateResponse resp;
+    return server.stub->UpdateLaunchPlan(&ctx, req, &resp);
+  };
+  auto row = [&](const std::string& version) {
+    auto r = schedules.Get({kProject, kDomain, name, version});
+    REQUIRE(r.ok());
+    return r.value();
+  };
+  flyteidl::admin::Schedule cron;
+  cron.mutable_cron_schedule()->set_schedule("0 * * * *");
+  create("cron", cron);
+  flyteidl::admin::Schedule rate;
+  rate.mutable_rate()->set_value(5);
+  rate.mutable_rate()->set_unit(flyteidl::admin::HOUR);
+  create("rate", rate);
+  flyteidl::admin::Schedule legacy;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  legacy.set_cron_expression("0 * * * *");
+#pragma GCC diagnostic pop
+  create("legacy", legacy);
+
+  // Activating a scheduled version adds its schedule.
+  REQUIRE(update("cron", flyteidl::admin::ACTIVE).ok());
+  CHECK(row("cron").cron_expression == "0 * * * *");
+  CHECK(row("cron").active);
+  // Activating another version moves the schedule to it.
+  REQUIRE(update("rate", flyteidl::admin::ACTIVE).ok());
+  CHECK_FALSE(row("cron").active);
+  CHECK(row("rate").fixed_rate_value == 5);
+  CHECK(row("rate").unit == flyteidl::admin::HOUR);
+  CHECK(row("rate").cron_expression.empty());
+  CHECK(row("rate").active);
+  // A schedule given only as the deprecated cron_expression cannot be added: INTERNAL, and
+  // nothing changes.
+  auto refused = update("legacy", flyteidl::admin::ACTIVE);
+  CHECK(refused.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(refused.error_message(), Catch::StartsWith("failed adding schedule for unknown schedule expression type"));
+  CHECK(row("rate").active);
+  CHECK(schedules.Get({kProject, kDomain, name, "legacy"}).status().code() == plugin::StatusCode::kNotFound);
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::ActiveLaunchPlanRequest req;
+    req.mutable_id()->set_project(kProject);
+    req.mutable_id()->set_domain(kDomain);
+    req.mutable_id()->set_name(name);
+    flyteidl::admin::LaunchPlan active;
+    REQUIRE(server.stub->GetActiveLaunchPlan(&ctx, req, &active).ok());
+    CHECK(active.id().version() == "rate");
+  }
+  // Deactivating stops the schedule; activating again revives the stored row.
+  REQUIRE(update("rate", flyteidl::admin::INACTIVE).ok());
+  CHECK_FALSE(row("rate").active);
+  REQUIRE(update("cron", flyteidl::admin::ACTIVE).ok());
+  CHECK(row("cron").active);
+  auto all = schedules.GetAll();
+  REQUIRE(all.ok());
+  CHECK(all->size() == 2);
 }
 
 TEST_CASE("Projects register, update, archive and list as upstream's do", "[e2e]") {

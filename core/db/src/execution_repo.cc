@@ -340,6 +340,60 @@ struct SignalTraits {
   }
 };
 
+// A boolean column: boolean on PostgreSQL, numeric 0/1 on SQLite (gorm's mapping).
+Binder BoolV(bool b) {
+  return [b](Sql& q) {
+    if (q.dialect() == Dialect::kPostgres) {
+      q << "CAST(";
+      q.BindText(b ? "true" : "false") << " AS boolean)";
+    } else {
+      q.BindInt(b ? 1 : 0);
+    }
+  };
+}
+bool BoolOf(const std::optional<std::string>& v) {
+  return v && (*v == "t" || *v == "true" || *v == "1" || *v == "TRUE");
+}
+
+struct SchedulableEntityTraits {
+  using Model = SchedulableEntityModel;
+  using Key = EntityKey;
+  static constexpr const char* kTable = "schedulable_entities";
+  static const std::vector<std::string>& KeyColumns() {
+    static const std::vector<std::string> cols = {"project", "domain", "name", "version"};
+    return cols;
+  }
+  static std::vector<Binder> KeyValues(const Key& k) {
+    return {TextV(k.project), TextV(k.domain), TextV(k.name), TextV(k.version)};
+  }
+  static Key KeyOf(const Model& m) { return m.key; }
+  static Key ReadKey(Reader& r) {
+    Key k;
+    k.project = r.Text();
+    k.domain = r.Text();
+    k.name = r.Text();
+    k.version = r.Text();
+    return k;
+  }
+  static const std::vector<std::string>& DataColumns() {
+    static const std::vector<std::string> cols = {"cron_expression", "fixed_rate_value", "unit",
+                                                  "kickoff_time_input_arg", "active"};
+    return cols;
+  }
+  static std::vector<Binder> DataValues(const Model& m) {
+    return {TextV(m.cron_expression), IntV(m.fixed_rate_value), IntV(m.unit),
+            TextV(m.kickoff_time_input_arg), BoolV(m.active)};
+  }
+  // Rows other writers made may hold NULLs (the columns are nullable).
+  static void ReadData(Model& m, Reader& r) {
+    m.cron_expression = r.OptText().value_or("");
+    m.fixed_rate_value = r.OptInt().value_or(0);
+    m.unit = static_cast<int32_t>(r.OptInt().value_or(0));
+    m.kickoff_time_input_arg = r.OptText().value_or("");
+    m.active = BoolOf(r.OptText());
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Generic statements over a mapping
 
@@ -1195,6 +1249,54 @@ class SqlSignalRepo final : public SignalRepo {
   std::shared_ptr<Pool> pool_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Schedules of launch plans
+
+class SqlSchedulableEntityRepo final : public SchedulableEntityRepo {
+ public:
+  explicit SqlSchedulableEntityRepo(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  Status Activate(const SchedulableEntityModel& entity) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      // Upstream: the row with the key, else a new one as given; an existing row keeps its
+      // schedule and only becomes active.
+      if (InsertRow<SchedulableEntityTraits>(conn, entity, /*if_absent=*/true) > 0) return Status::Ok();
+      SetActive(conn, entity.key, true);
+      return Status::Ok();
+    });
+  }
+
+  Status Deactivate(const EntityKey& key) override {
+    return pool_->RunTx([&](Conn& conn) -> Status {
+      SetActive(conn, key, false);
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<SchedulableEntityModel> Get(const EntityKey& key) override {
+    return GetRow<SchedulableEntityTraits>(*pool_, key);
+  }
+
+  StatusOr<std::vector<SchedulableEntityModel>> GetAll() override {
+    Sql sql(pool_->dialect());
+    sql << "SELECT " << SelectList<SchedulableEntityTraits>(sql.dialect())
+        << " FROM \"schedulable_entities\" ORDER BY \"schedulable_entities\".\"id\"";
+    return QueryModels<SchedulableEntityTraits>(*pool_, sql);
+  }
+
+ private:
+  static void SetActive(Conn& conn, const EntityKey& key, bool active) {
+    Sql sql(conn.dialect());
+    sql << "UPDATE \"schedulable_entities\" SET \"updated_at\" = ";
+    sql.BindTime(std::chrono::system_clock::now()) << ", \"active\" = ";
+    BoolV(active)(sql);
+    WhereKey<SchedulableEntityTraits>(sql, key);
+    conn.Exec(sql);
+  }
+
+  std::shared_ptr<Pool> pool_;
+};
+
 }  // namespace
 
 std::unique_ptr<ExecutionRepo> MakeExecutionRepo(std::shared_ptr<Pool> pool) {
@@ -1208,6 +1310,9 @@ std::unique_ptr<TaskExecutionRepo> MakeTaskExecutionRepo(std::shared_ptr<Pool> p
 }
 std::unique_ptr<SignalRepo> MakeSignalRepo(std::shared_ptr<Pool> pool) {
   return std::make_unique<SqlSignalRepo>(std::move(pool));
+}
+std::unique_ptr<SchedulableEntityRepo> MakeSchedulableEntityRepo(std::shared_ptr<Pool> pool) {
+  return std::make_unique<SqlSchedulableEntityRepo>(std::move(pool));
 }
 
 }  // namespace flyte::core::db

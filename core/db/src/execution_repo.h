@@ -14,5 +14,6 @@ std::unique_ptr<plugin::db::ExecutionRepo> MakeExecutionRepo(std::shared_ptr<Poo
 std::unique_ptr<plugin::db::NodeExecutionRepo> MakeNodeExecutionRepo(std::shared_ptr<Pool> pool);
 std::unique_ptr<plugin::db::TaskExecutionRepo> MakeTaskExecutionRepo(std::shared_ptr<Pool> pool);
 std::unique_ptr<plugin::db::SignalRepo> MakeSignalRepo(std::shared_ptr<Pool> pool);
+std::unique_ptr<plugin::db::SchedulableEntityRepo> MakeSchedulableEntityRepo(std::shared_ptr<Pool> pool);
 
 }  // namespace flyte::core::db

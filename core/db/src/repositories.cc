@@ -777,7 +777,8 @@ class SqlRepositories final : public Repositories {
         executions_(MakeExecutionRepo(pool)),
         node_executions_(MakeNodeExecutionRepo(pool)),
         task_executions_(MakeTaskExecutionRepo(pool)),
-        signals_(MakeSignalRepo(pool)) {}
+        signals_(MakeSignalRepo(pool)),
+        schedulable_entities_(MakeSchedulableEntityRepo(pool)) {}
 
   ProjectRepo& Projects() override { return projects_; }
   TaskRepo& Tasks() override { return tasks_; }
@@ -790,6 +791,7 @@ class SqlRepositories final : public Repositories {
   NodeExecutionRepo& NodeExecutions() override { return *node_executions_; }
   TaskExecutionRepo& TaskExecutions() override { return *task_executions_; }
   SignalRepo& Signals() override { return *signals_; }
+  SchedulableEntityRepo& SchedulableEntities() override { return *schedulable_entities_; }
 
   void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
                        std::function<void(Status)> done, bool atomic) override {
@@ -810,6 +812,7 @@ class SqlRepositories final : public Repositories {
   std::unique_ptr<NodeExecutionRepo> node_executions_;
   std::unique_ptr<TaskExecutionRepo> task_executions_;
   std::unique_ptr<SignalRepo> signals_;
+  std::unique_ptr<SchedulableEntityRepo> schedulable_entities_;
 };
 
 }  // namespace

@@ -2,6 +2,10 @@
 #include "launch_plan.h"
 
 #include "flyte/manager/checks.h"
+#include "flyte/manager/go_compat.h"
+
+// Schedule.cron_expression is deprecated in the IDL, but upstream still reads it.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace flyte::plugins::manager {
 
@@ -22,6 +26,31 @@ plugin::StatusOr<admin::LaunchPlan> LaunchPlanFromModel(const plugin::db::Launch
 }
 
 namespace {
+
+// The row the native scheduler's AddSchedule (scheduler/dbapi/event_scheduler_impl.go) writes
+// for a schedule: a rate or a cron schedule, active; the deprecated cron_expression alone is an
+// expression type it does not know (a plain error upstream, so INTERNAL).
+plugin::StatusOr<plugin::db::SchedulableEntityModel> ScheduleRow(const plugin::db::EntityKey& key,
+                                                                 const admin::Schedule& schedule) {
+  plugin::db::SchedulableEntityModel entity;
+  entity.key = key;
+  entity.kickoff_time_input_arg = schedule.kickoff_time_input_arg();
+  entity.active = true;
+  switch (schedule.ScheduleExpression_case()) {
+    case admin::Schedule::kRate:
+      entity.fixed_rate_value = schedule.rate().value();
+      entity.unit = schedule.rate().unit();
+      break;
+    case admin::Schedule::kCronSchedule:
+      entity.cron_expression = schedule.cron_schedule().schedule();
+      break;
+    default:
+      // Go's %v of the oneof wrapper.
+      return plugin::Internal("failed adding schedule for unknown schedule expression type &{CronExpression:" +
+                              schedule.cron_expression() + "}");
+  }
+  return entity;
+}
 
 // Upstream's schedule_type / launch_condition_type columns from the spec's schedule.
 void SetScheduleColumns(const admin::LaunchPlanSpec& spec, plugin::db::LaunchPlanModel& model) {
@@ -124,11 +153,20 @@ Status LaunchPlanManagerImpl::UpdateLaunchPlan(plugin::CallContext&, const admin
   core::Identifier id = request.id();
   if (id.resource_type() == core::UNSPECIFIED) id.set_resource_type(core::LAUNCH_PLAN);
   auto& repo = db.value()->LaunchPlans();
+  auto& schedules = db.value()->SchedulableEntities();
   if (request.state() == admin::INACTIVE) {
     if (auto s = ValidateIdentifierFor(request.has_id() ? &id : nullptr, core::LAUNCH_PLAN); !s.ok()) return s;
     auto row = repo.Get(KeyOf(id));
     if (!row.ok()) return MissingEntity(row.status(), core::LAUNCH_PLAN, id);
     row->state = admin::INACTIVE;
+    admin::LaunchPlanSpec spec;
+    if (!spec.ParseFromString(row->spec)) {
+      return plugin::Internal("failed to unmarshal launch plan spec when disabling schedule for " + GoProtoText(id));
+    }
+    // Any schedule message, even an empty one, is removed (upstream tests presence here).
+    if (database_schedules_ && spec.has_entity_metadata() && spec.entity_metadata().has_schedule()) {
+      if (auto s = schedules.Deactivate(row->key); !s.ok()) return s;
+    }
     return repo.Update(row.value());
   }
   if (request.state() == admin::ACTIVE) {
@@ -144,6 +182,32 @@ Status LaunchPlanManagerImpl::UpdateLaunchPlan(plugin::CallContext&, const admin
     if (!current.ok()) return current.status();
     std::optional<plugin::db::LaunchPlanModel> to_disable;
     if (!current->empty()) to_disable = current->front();
+    // updateSchedules, before the state changes: a schedule that cannot be added leaves both
+    // versions as they were.
+    if (database_schedules_) {
+      admin::LaunchPlanSpec new_spec, former_spec;
+      if (!new_spec.ParseFromString(row->spec)) {
+        return plugin::Internal("failed to unmarshal newly enabled launch plan spec");
+      }
+      if (to_disable && !former_spec.ParseFromString(to_disable->spec)) {
+        return plugin::Internal("failed to unmarshal formerly enabled launch plan spec");
+      }
+      // The new schedule's row is worked out before the former one is removed: upstream
+      // removes first, so a schedule it cannot add leaves the still-active former version
+      // without its schedule.
+      std::optional<plugin::db::SchedulableEntityModel> to_add;
+      if (!IsScheduleEmpty(new_spec)) {
+        auto entity = ScheduleRow(row->key, new_spec.entity_metadata().schedule());
+        if (!entity.ok()) return entity.status();
+        to_add = std::move(entity.value());
+      }
+      if (!IsScheduleEmpty(former_spec)) {
+        if (auto s = schedules.Deactivate(to_disable->key); !s.ok()) return s;
+      }
+      if (to_add) {
+        if (auto s = schedules.Activate(*to_add); !s.ok()) return s;
+      }
+    }
     return repo.SetActive(row.value(), to_disable);
   }
   return UnrecognizedLaunchPlanStateError(request.state(), request.id());

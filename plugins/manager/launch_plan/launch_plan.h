@@ -11,8 +11,12 @@ namespace flyte::plugins::manager {
 
 class LaunchPlanManagerImpl final : public plugin::LaunchPlanManager {
  public:
-  LaunchPlanManagerImpl(const plugin::HostContext& host, RegistrationSettings settings)
-      : services_(host), settings_(std::move(settings)) {}
+  // `database_schedules`: scheduler.eventScheduler.scheme is "local" (upstream's default): the
+  // native scheduler's schedulable_entities table follows activation. Any other scheme is
+  // upstream's no-op event scheduler.
+  LaunchPlanManagerImpl(const plugin::HostContext& host, RegistrationSettings settings,
+                        bool database_schedules = true)
+      : services_(host), settings_(std::move(settings)), database_schedules_(database_schedules) {}
 
 #define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE) \
   plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, flyteidl::RESPONSE& response) override;
@@ -22,6 +26,7 @@ class LaunchPlanManagerImpl final : public plugin::LaunchPlanManager {
  private:
   Services services_;
   RegistrationSettings settings_;
+  bool database_schedules_;
 };
 
 plugin::StatusOr<flyteidl::admin::LaunchPlan> LaunchPlanFromModel(const plugin::db::LaunchPlanModel& model);

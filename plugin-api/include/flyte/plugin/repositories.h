@@ -251,6 +251,19 @@ struct SignalModel {
   Time created_at{}, updated_at{};
 };
 
+// A launch plan version's schedule, as the native scheduler reads it (table
+// schedulable_entities, upstream scheduler/repositories/models).
+struct SchedulableEntityModel {
+  int64_t id = 0;
+  EntityKey key;  // the launch plan's project, domain, name, version
+  std::string cron_expression;
+  int64_t fixed_rate_value = 0;
+  int32_t unit = 0;  // admin.FixedRateUnit
+  std::string kickoff_time_input_arg;
+  bool active = false;
+  Time created_at{}, updated_at{};
+};
+
 // Errors every repository returns: NOT_FOUND "entry not found" for a missing row;
 // ALREADY_EXISTS "value with matching already exists (<db message>)" for a key collision;
 // INVALID_ARGUMENT for a filter or sort the database refuses; UNKNOWN "failed database
@@ -473,6 +486,21 @@ class FLYTE_PLUGIN_API_EXPORT SignalRepo {
   virtual Status Update(const SignalKey& key, const std::string& value) = 0;
 };
 
+// Schedules of launch plans (upstream scheduler/repositories/gormimpl/schedulable_entity_repo.go).
+class FLYTE_PLUGIN_API_EXPORT SchedulableEntityRepo {
+ public:
+  virtual ~SchedulableEntityRepo();
+  // Inserts the row as given when no row has its key; otherwise only sets active (the stored
+  // schedule is kept, as upstream's Activate keeps it).
+  virtual Status Activate(const SchedulableEntityModel& entity) = 0;
+  // Clears active; a missing row is no error (an update of no row).
+  virtual Status Deactivate(const EntityKey& key) = 0;
+  // NOT_FOUND "entry not found" when absent.
+  virtual StatusOr<SchedulableEntityModel> Get(const EntityKey& key) = 0;
+  // Every row, active or not (what the scheduler loads).
+  virtual StatusOr<std::vector<SchedulableEntityModel>> GetAll() = 0;
+};
+
 // PluginID kDatabase.
 class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
  public:
@@ -488,6 +516,7 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   virtual NodeExecutionRepo& NodeExecutions() = 0;
   virtual TaskExecutionRepo& TaskExecutions() = 0;
   virtual SignalRepo& Signals() = 0;
+  virtual SchedulableEntityRepo& SchedulableEntities() = 0;
 
   // Runs `work` in a write transaction shared with concurrent callers (group commit): every
   // repository call `work` makes on its thread joins that transaction (reads see its writes;

@@ -495,6 +495,32 @@ TEST_CASE("Launch plan activation keeps the native scheduler's schedules, as ups
   auto all = schedules.GetAll();
   REQUIRE(all.ok());
   CHECK(all->size() == 2);
+
+  // The id listings answer as upstream's: ListLaunchPlanIds validates nothing itself (its
+  // repository refuses a zero limit or no filter), and token errors name upstream's listings.
+  auto ids = [&](const char* rpc, const std::string& project, const std::string& domain, uint32_t limit,
+                 const std::string& token, flyteidl::admin::NamedEntityIdentifierList* out) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityIdentifierListRequest req;
+    req.set_project(project);
+    req.set_domain(domain);
+    req.set_limit(limit);
+    req.set_token(token);
+    if (std::string(rpc) == "task") return server.stub->ListTaskIds(&ctx, req, out);
+    if (std::string(rpc) == "workflow") return server.stub->ListWorkflowIds(&ctx, req, out);
+    return server.stub->ListLaunchPlanIds(&ctx, req, out);
+  };
+  flyteidl::admin::NamedEntityIdentifierList list;
+  REQUIRE(ids("lp", kProject, "", 100, "", &list).ok());
+  CHECK(list.entities_size() > 5);
+  CHECK(ids("lp", kProject, kDomain, 0, "", &list).error_message() == "missing and/or invalid parameters: limit");
+  CHECK(ids("lp", "", "", 10, "", &list).error_message() == "missing and/or invalid parameters: filters");
+  CHECK(ids("lp", kProject, kDomain, 10, "x", &list).error_message() == "invalid pagination token x");
+  CHECK(ids("task", kProject, kDomain, 10, "x", &list).error_message() ==
+        "invalid pagination token x for ListUniqueTaskIdentifiers");
+  CHECK(ids("workflow", kProject, kDomain, 10, "x", &list).error_message() ==
+        "invalid pagination token x for ListWorkflowIdentifiers");
+  CHECK(ids("task", kProject, "", 10, "", &list).error_message() == "missing domain");
 }
 
 TEST_CASE("Projects register, update, archive and list as upstream's do", "[e2e]") {

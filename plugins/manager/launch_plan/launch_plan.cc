@@ -107,8 +107,13 @@ Status LaunchPlanManagerImpl::CreateLaunchPlan(plugin::CallContext&, const admin
   admin::LaunchPlan lp;
   *lp.mutable_id() = validated.id();
   *lp.mutable_spec() = validated.spec();
-  *lp.mutable_closure()->mutable_expected_inputs() = validated.spec().default_inputs();
-  *lp.mutable_closure()->mutable_expected_outputs() = workflow_interface.outputs();
+  // Absent stays absent (a nil map upstream): the closure, and so the digest, match upstream's.
+  if (validated.spec().has_default_inputs()) {
+    *lp.mutable_closure()->mutable_expected_inputs() = validated.spec().default_inputs();
+  }
+  if (workflow_interface.has_outputs()) {
+    *lp.mutable_closure()->mutable_expected_outputs() = workflow_interface.outputs();
+  }
 
   plugin::db::LaunchPlanModel model;
   model.key = KeyOf(request.id());
@@ -210,7 +215,7 @@ Status LaunchPlanManagerImpl::UpdateLaunchPlan(plugin::CallContext&, const admin
     }
     return repo.SetActive(row.value(), to_disable);
   }
-  return UnrecognizedLaunchPlanStateError(request.state(), request.id());
+  return UnrecognizedLaunchPlanStateError(request.state(), id);
 }
 
 Status LaunchPlanManagerImpl::GetActiveLaunchPlan(plugin::CallContext&, const admin::ActiveLaunchPlanRequest& request,
@@ -253,7 +258,7 @@ Status LaunchPlanManagerImpl::ListActiveLaunchPlans(plugin::CallContext&,
 Status LaunchPlanManagerImpl::ListLaunchPlanIds(plugin::CallContext&,
                                                 const admin::NamedEntityIdentifierListRequest& request,
                                                 admin::NamedEntityIdentifierList& response) {
-  auto input = BuildIdentifierListInput(Entity::kLaunchPlan, request, "ListLaunchPlanIds");
+  auto input = BuildIdentifierListInput(Entity::kLaunchPlan, request, "");
   if (!input.ok()) return input.status();
   auto db = services_.Db();
   if (!db.ok()) return db.status();

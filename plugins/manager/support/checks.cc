@@ -75,7 +75,11 @@ StatusOr<ListInput> BuildResourceListInput(Entity entity, const admin::ResourceL
 
 StatusOr<ListInput> BuildIdentifierListInput(Entity entity, const admin::NamedEntityIdentifierListRequest& request,
                                              const std::string& rpc) {
-  if (auto s = ValidateNamedEntityIdentifierListRequest(request); !s.ok()) return s;
+  // Upstream's ListLaunchPlanIds validates nothing: a missing project or domain only narrows the
+  // filters less, and a limit of 0 is the repository's "missing and/or invalid parameters".
+  if (entity != Entity::kLaunchPlan) {
+    if (auto s = ValidateNamedEntityIdentifierListRequest(request); !s.ok()) return s;
+  }
   // Upstream ignores the request's filters here.
   FilterSpec spec{request.project(), request.domain(), "", ""};
   auto filters = GetDbFilters(spec, entity);

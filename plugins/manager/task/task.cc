@@ -100,7 +100,7 @@ Status TaskManagerImpl::ListTasks(plugin::CallContext&, const admin::ResourceLis
 
 Status TaskManagerImpl::ListTaskIds(plugin::CallContext&, const admin::NamedEntityIdentifierListRequest& request,
                                     admin::NamedEntityIdentifierList& response) {
-  auto input = BuildIdentifierListInput(Entity::kTask, request, "ListTaskIds");
+  auto input = BuildIdentifierListInput(Entity::kTask, request, "ListUniqueTaskIdentifiers");
   if (!input.ok()) return input.status();
   auto db = services_.Db();
   if (!db.ok()) return db.status();

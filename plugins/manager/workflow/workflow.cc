@@ -148,7 +148,7 @@ Status WorkflowManagerImpl::ListWorkflows(plugin::CallContext&, const admin::Res
 
 Status WorkflowManagerImpl::ListWorkflowIds(plugin::CallContext&, const admin::NamedEntityIdentifierListRequest& request,
                                             admin::NamedEntityIdentifierList& response) {
-  auto input = BuildIdentifierListInput(Entity::kWorkflow, request, "ListWorkflowIds");
+  auto input = BuildIdentifierListInput(Entity::kWorkflow, request, "ListWorkflowIdentifiers");
   if (!input.ok()) return input.status();
   auto db = services_.Db();
   if (!db.ok()) return db.status();

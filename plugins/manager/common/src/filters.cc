@@ -500,8 +500,9 @@ StatusOr<uint64_t> ParseToken(std::string_view token, std::string_view rpc_name)
   if (token.empty()) return static_cast<uint64_t>(0);
   const auto offset = GoAtoi(token);
   if (!offset || *offset < 0) {
-    return plugin::InvalidArgument("invalid pagination token " + std::string(token) + " for " +
-                                   std::string(rpc_name));
+    // Upstream names the listing in most messages, not in ListLaunchPlanIds' (empty `rpc_name`).
+    return plugin::InvalidArgument("invalid pagination token " + std::string(token) +
+                                   (rpc_name.empty() ? "" : " for " + std::string(rpc_name)));
   }
   return static_cast<uint64_t>(*offset);
 }

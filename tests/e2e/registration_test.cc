@@ -803,6 +803,11 @@ TEST_CASE("A task registered with a description serves it as a description entit
     CHECK(got.long_description().value() == "# t1\nAdds one to its input.");
     CHECK(got.long_description().format() == flyteidl::admin::DESCRIPTION_FORMAT_MARKDOWN);
     CHECK(got.source_code().link() == "https://example.invalid/t1.py");
+    // Without an id there is nothing to default: the resource type is what is reported missing.
+    grpc::ClientContext none_ctx;
+    flyteidl::admin::ObjectGetRequest none;
+    CHECK(server.stub->GetDescriptionEntity(&none_ctx, none, &got).error_message() ==
+          "invalid value for resource_type");
   }
   {
     grpc::ClientContext ctx;

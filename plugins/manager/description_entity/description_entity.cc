@@ -23,8 +23,10 @@ void ToProto(const plugin::db::DescriptionEntityModel& m, admin::DescriptionEnti
 Status DescriptionEntityManagerImpl::GetDescriptionEntity(plugin::CallContext&, const admin::ObjectGetRequest& request,
                                                           admin::DescriptionEntity& response) {
   admin::ObjectGetRequest defaulted = request;
-  if (defaulted.id().resource_type() == core::UNSPECIFIED) {
-    defaulted.mutable_id()->set_resource_type(core::TASK);  // upstream's RPC default
+  // Upstream's RPC default, applied only to an id that is there (a missing one is then reported
+  // as "invalid value for resource_type").
+  if (defaulted.has_id() && defaulted.id().resource_type() == core::UNSPECIFIED) {
+    defaulted.mutable_id()->set_resource_type(core::TASK);
   }
   if (auto s = ValidateDescriptionEntityGetRequest(defaulted); !s.ok()) return s;
   const core::Identifier& id = defaulted.id();

@@ -152,6 +152,33 @@ grpc::Status SendTaskEvent(FlowServer& s, const std::string& exec, const std::st
   return s.stub->CreateTaskEvent(&ctx, req, &resp);
 }
 
+// flytectl register files ... --version v1 (the package registers one SQLite task twice,
+// identically).
+void RegisterCore(flyteidl::service::AdminService::Stub& stub) {
+  test::Target target{kProject, kDomain, "v1"};
+  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
+    test::Hydrate(entry, target);
+    auto r = test::Register(stub, entry, target);
+    INFO(r.file << ": " << r.message);
+    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
+  }
+}
+
+// CreateExecution of version v1 of `launch_plan`, named `name` (empty: generated).
+admin::ExecutionCreateRequest LaunchPlanExecution(const std::string& name, const std::string& launch_plan) {
+  admin::ExecutionCreateRequest create;
+  create.set_project(kProject);
+  create.set_domain(kDomain);
+  create.set_name(name);
+  auto* lp = create.mutable_spec()->mutable_launch_plan();
+  lp->set_resource_type(core::LAUNCH_PLAN);
+  lp->set_project(kProject);
+  lp->set_domain(kDomain);
+  lp->set_name(launch_plan);
+  lp->set_version("v1");
+  return create;
+}
+
 std::vector<nlohmann::json> ReadRecord(const std::string& path) {
   std::vector<nlohmann::json> lines;
   std::ifstream in(path);
@@ -170,26 +197,10 @@ TEST_CASE("A launched workflow runs through propeller's events and reads back as
   auto record = RecordFile();
   FlowServer s(record, backend == "postgres" ? test::PostgresLayer("e2e_flow_" + std::to_string(test::FreePort())) : "");
 
-  // flytectl register files ... --version v1
-  test::Target target{kProject, kDomain, "v1"};
-  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
-    test::Hydrate(entry, target);
-    auto r = test::Register(*s.stub, entry, target);
-    INFO(r.file << ": " << r.message);
-    // The package registers one SQLite task twice, identically.
-    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
-  }
+  RegisterCore(*s.stub);
 
   // pyflyte run --remote / flytectl create execution: my_wf(a=3, b="hello").
-  admin::ExecutionCreateRequest create;
-  create.set_project(kProject);
-  create.set_domain(kDomain);
-  auto* lp = create.mutable_spec()->mutable_launch_plan();
-  lp->set_resource_type(core::LAUNCH_PLAN);
-  lp->set_project(kProject);
-  lp->set_domain(kDomain);
-  lp->set_name("core.flyte_basics.basic_workflow.my_wf");
-  lp->set_version("v1");
+  auto create = LaunchPlanExecution("", "core.flyte_basics.basic_workflow.my_wf");
   create.mutable_spec()->mutable_metadata()->set_mode(admin::ExecutionMetadata::MANUAL);
   (*create.mutable_inputs()->mutable_literals())["a"] = Int(3);
   (*create.mutable_inputs()->mutable_literals())["b"] = Str("hello");
@@ -440,22 +451,8 @@ TEST_CASE("Without a WorkflowExecutor plugin a launch is refused and nothing is 
                             "    - name: flyte_manager_workflow\n    - name: flyte_manager_launch_plan\n"
                             "    - name: flyte_manager_execution\n");
   auto stub = flyteidl::service::AdminService::NewStub(served.channel());
-  test::Target target{kProject, kDomain, "v1"};
-  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
-    test::Hydrate(entry, target);
-    auto r = test::Register(*stub, entry, target);
-    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
-  }
-  admin::ExecutionCreateRequest create;
-  create.set_project(kProject);
-  create.set_domain(kDomain);
-  create.set_name("no-executor");
-  auto* lp = create.mutable_spec()->mutable_launch_plan();
-  lp->set_resource_type(core::LAUNCH_PLAN);
-  lp->set_project(kProject);
-  lp->set_domain(kDomain);
-  lp->set_name("core.flyte_basics.hello_world.my_wf");
-  lp->set_version("v1");
+  RegisterCore(*stub);
+  auto create = LaunchPlanExecution("no-executor", "core.flyte_basics.hello_world.my_wf");
   grpc::ClientContext ctx;
   admin::ExecutionCreateResponse created;
   auto st = stub->CreateExecution(&ctx, create, &created);
@@ -472,22 +469,8 @@ TEST_CASE("The executor's namespace replaces exactly upstream's template placeho
   auto record = RecordFile();
   // "{{ domain }}" is replaced; "{{project}}" is not upstream's spelling and stays as written.
   FlowServer s(record, "namespace_mapping:\n  template: \"ns-{{ domain }}-{{project}}\"\n");
-  test::Target target{kProject, kDomain, "v1"};
-  for (auto& entry : test::ReadPackage(test::FlytesnacksCoreDir())) {
-    test::Hydrate(entry, target);
-    auto r = test::Register(*s.stub, entry, target);
-    REQUIRE((r.code == grpc::StatusCode::OK || r.code == grpc::StatusCode::ALREADY_EXISTS));
-  }
-  admin::ExecutionCreateRequest create;
-  create.set_project(kProject);
-  create.set_domain(kDomain);
-  create.set_name("nsx");
-  auto* lp = create.mutable_spec()->mutable_launch_plan();
-  lp->set_resource_type(core::LAUNCH_PLAN);
-  lp->set_project(kProject);
-  lp->set_domain(kDomain);
-  lp->set_name("core.flyte_basics.basic_workflow.my_wf");
-  lp->set_version("v1");
+  RegisterCore(*s.stub);
+  auto create = LaunchPlanExecution("nsx", "core.flyte_basics.basic_workflow.my_wf");
   (*create.mutable_inputs()->mutable_literals())["a"] = Int(3);
   (*create.mutable_inputs()->mutable_literals())["b"] = Str("hello");
   admin::ExecutionCreateResponse created;

@@ -101,6 +101,9 @@ TEST_CASE("The gathering VFS opens the file at the exact path, whatever characte
   REQUIRE(std::filesystem::exists(path));
   Db plain(path, false);
   REQUIRE(plain.One("SELECT hex(v) FROM t WHERE k = 1") == "00FF");
+
+  // A configured name that is already a URI stays the operator's.
+  CHECK(SqliteUriThroughGatheringWal("file:/data/admin.db?mode=rwc") == "file:/data/admin.db?mode=rwc");
 }
 
 TEST_CASE("A writer reads back its spilled frames, and readers see only what it committed",

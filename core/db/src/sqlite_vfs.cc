@@ -244,6 +244,8 @@ const char* RegisterGatheringWalVfs() {
 }
 
 std::string SqliteUriThroughGatheringWal(const std::string& path) {
+  // A name that is already a URI is the operator's, parameters and all: left as written.
+  if (path.rfind("file:", 0) == 0) return path;
   const char* vfs = RegisterGatheringWalVfs();
   if (vfs == nullptr) return path;
   // RFC 3986 unreserved characters and '/' stay; everything else is percent-encoded, so that

@@ -14,7 +14,7 @@ inline constexpr const char* kGatheringWalVfs = "flyte-gathering-wal";
 const char* RegisterGatheringWalVfs();
 
 // The SQLite URI filename that opens `path` through that VFS, or `path` itself when it is not
-// registered.
+// registered or is already a URI ("file:...", which SQLite reads as one).
 std::string SqliteUriThroughGatheringWal(const std::string& path);
 
 }  // namespace flyte::core::db

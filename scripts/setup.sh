@@ -12,7 +12,7 @@ packages=(
   libsoci-dev libsqlite3-dev libpq-dev sqlite3
   libspdlog-dev libfmt-dev nlohmann-json3-dev libvalijson-dev
   catch2 libyaml-cpp-dev libcli11-dev libssl-dev zlib1g-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libicu-dev
   postgresql
   nodejs npm
   curl procps openssl

@@ -5,6 +5,7 @@
 
 #include "flyte/core/compiler/compiler.h"
 #include "launch_support.h"
+#include "launcher.h"
 
 namespace {
 
@@ -307,4 +308,19 @@ TEST_CASE("Untyped blob, schema and structured dataset values cast to nothing, a
                                            core::LiteralMap(), expected, *compiler);
     CHECK(r.status().message().rfind("invalid fs input wrong type.", 0) == 0);
   }
+}
+
+TEST_CASE("Single-task node ids keep Unicode letters and numbers, as upstream's generateNodeNameFromTask",
+          "[unit]") {
+  CHECK(m::NodeNameFromTask("core.flyte_basics.hello_world.say_hello") == "coreflytebasicshelloworldsayhello");
+  CHECK(m::NodeNameFromTask("my-task_2") == "my-task2");
+  // Letters of any script (Lo, Ll with diacritics) and numbers beyond ASCII digits (Nd, Nl, No).
+  CHECK(m::NodeNameFromTask("wf.t\u00e2che_\u6570\u636e") == "wft\u00e2che\u6570\u636e");
+  CHECK(m::NodeNameFromTask("n\u0663.\u2167.\u00bd") == "n\u0663\u2167\u00bd");
+  // Symbols, punctuation and marks go, as do bytes that are not UTF-8.
+  CHECK(m::NodeNameFromTask("a\u00b7b\u2013c\u0301d\xff\xfe" "e") == "abcde");
+  // The last 63 bytes of a longer name: a character the cut splits is dropped whole.
+  const std::string tail(62, 'x');
+  CHECK(m::NodeNameFromTask("pre\u00e9" + tail) == tail);
+  CHECK(m::NodeNameFromTask("pre\u00e9" + std::string(61, 'x')) == "\u00e9" + std::string(61, 'x'));
 }

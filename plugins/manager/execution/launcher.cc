@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "flyte/manager/attributes.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/digest.h"
@@ -37,16 +40,43 @@ std::vector<std::string> SortedKeys(const Map& map) {
   return keys;
 }
 
-// Upstream generateNodeNameFromTask: the last 63 characters when the name is that long, keeping
-// only letters, digits and '-'.
+}  // namespace
+
+// Upstream generateNodeNameFromTask: the last 63 bytes when the name is that long, keeping only
+// '-' and the characters Unicode classes as letters (L*) or numbers (N*). Bytes that do not
+// decode as UTF-8 (a character cut by the truncation) are dropped, as Go's range over a string
+// yields them as U+FFFD.
 std::string NodeNameFromTask(std::string name) {
   if (name.size() >= kMaxNodeIdLength) name = name.substr(name.size() - kMaxNodeIdLength);
   std::string out;
-  for (unsigned char c : name) {
-    if (c == '-' || std::isalnum(c)) out.push_back(static_cast<char>(c));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(name.data());
+  const int32_t length = static_cast<int32_t>(name.size());
+  for (int32_t at = 0; at < length;) {
+    const int32_t start = at;
+    UChar32 c;
+    U8_NEXT(bytes, at, length, c);
+    if (c < 0) continue;
+    bool keep = c == '-';
+    switch (u_charType(c)) {
+      case U_UPPERCASE_LETTER:
+      case U_LOWERCASE_LETTER:
+      case U_TITLECASE_LETTER:
+      case U_MODIFIER_LETTER:
+      case U_OTHER_LETTER:
+      case U_DECIMAL_DIGIT_NUMBER:
+      case U_LETTER_NUMBER:
+      case U_OTHER_NUMBER:
+        keep = true;
+        break;
+      default:
+        break;
+    }
+    if (keep) out.append(name, static_cast<size_t>(start), static_cast<size_t>(at - start));
   }
   return out;
 }
+
+namespace {
 
 // Upstream generateBindings: a promise per variable, sorted by name for a stable template.
 void AddBindings(const core::VariableMap& variables, const std::string& node_id,

@@ -2,12 +2,16 @@
 // RecoverExecution, each ending in the WorkflowExecutor plugin.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "context.h"
 #include "flyte/plugin/managers.h"
 
 namespace flyte::plugins::manager {
+
+// The node id of a single task's `.flytegen` workflow, from the task's name.
+std::string NodeNameFromTask(std::string name);
 
 class ExecutionLauncher {
  public:

@@ -375,6 +375,61 @@ Pool::~Pool() {
   }
   completion_cv_.notify_all();
   if (completion_thread_.joinable()) completion_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
+
+int Pool::WalHook(void* arg, sqlite_api::sqlite3* db, const char* name, int frames) {
+  auto* pool = static_cast<Pool*>(arg);
+  const int threshold = pool->options_.sqlite_checkpoint_frames;
+  if (threshold <= 0 || frames < threshold) return 0;
+  if (frames >= 4 * threshold) {
+    // The checkpoint thread is not keeping up (or cannot start one): the committer copies what
+    // it can, as SQLite's own hook would, so that the WAL stops growing.
+    sqlite_api::sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return 0;
+  }
+  {
+    std::lock_guard lock(pool->checkpoint_mu_);
+    if (pool->checkpoint_stop_) return 0;
+    pool->checkpoint_wanted_ = true;
+    if (!pool->checkpoint_thread_.joinable()) {
+      pool->checkpoint_thread_ = std::thread([pool] { pool->CheckpointThread(); });
+    }
+  }
+  pool->checkpoint_cv_.notify_one();
+  return 0;
+}
+
+void Pool::CheckpointThread() {
+  ::pthread_setname_np(::pthread_self(), "flyte-db-ckpt");
+  std::unique_ptr<Entry> entry;
+  std::unique_lock lock(checkpoint_mu_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_wanted_; });
+    if (checkpoint_stop_) break;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    try {
+      if (!entry) entry = Open();
+      // PASSIVE: copies the frames no reader still needs, without waiting for or blocking
+      // anyone; the writer that next finds the WAL fully copied starts it over.
+      int rc = sqlite_api::sqlite3_wal_checkpoint_v2(SqliteHandle(*entry->session), "main",
+                                                     SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) entry.reset();
+    } catch (...) {
+      // A connection that could not be opened is tried again at the next request; meanwhile
+      // the committers' own checkpoints bound the WAL.
+      entry.reset();
+    }
+    lock.lock();
+  }
+  lock.unlock();
+  entry.reset();
 }
 
 std::unique_ptr<Pool::Entry> Pool::Open() {
@@ -395,9 +450,10 @@ std::unique_ptr<Pool::Entry> Pool::Open() {
     // Savepoint journals (every grouped operation runs in one) stay in memory instead of
     // spilling to a temporary file created and deleted once per batch.
     s << "PRAGMA temp_store=MEMORY";
-    // Checkpoint every ~40 MB of WAL instead of ~4 MB: the event rows' pages, rewritten by many
-    // commits in between, are copied back to the database once instead of ten times.
-    s << "PRAGMA wal_autocheckpoint=10000";
+    // Checkpoints: by the pool's checkpoint thread, every ~40 MB of WAL instead of SQLite's
+    // ~4 MB (the event rows' pages, rewritten by many commits in between, are copied back to
+    // the database once instead of ten times). The hook replaces SQLite's automatic one.
+    sqlite_api::sqlite3_wal_hook(SqliteHandle(s), &Pool::WalHook, this);
   } else {
     entry->session = std::make_unique<soci::session>(soci::postgresql, options_.connect_string);
     soci::session& s = *entry->session;

@@ -18,6 +18,9 @@
 namespace soci {
 class session;
 }
+namespace sqlite_api {
+struct sqlite3;
+}
 
 namespace flyte::core::db {
 
@@ -122,6 +125,9 @@ struct PoolOptions {
   int max_open = 100;                       // <= 0: unlimited
   int max_idle = 10;                        // <= 0: none kept
   std::chrono::seconds max_lifetime{3600};  // <= 0: forever
+  // SQLite: WAL frames (pages) after which the checkpoint thread copies the WAL back into the
+  // database (SQLite's own default is 1000); <= 0: never (the WAL is copied when closed).
+  int sqlite_checkpoint_frames = 10000;
 };
 
 // Sessions created on demand up to max_open; callers wait when all are busy.
@@ -186,6 +192,11 @@ class Pool {
   void RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch);
   void BatchThread();
   void CompletionThread();
+  // SQLite: checkpoints run on a thread and connection of their own, asked for by the commits
+  // that grow the WAL past options_.sqlite_checkpoint_frames, so that no writer (the batch thread above all)
+  // stops to copy the WAL back into the database.
+  static int WalHook(void* pool, sqlite_api::sqlite3* db, const char* name, int frames);
+  void CheckpointThread();
   // Runs `fn` inside the calling thread's transaction of this pool (see RunGrouped).
   enum class Nested { kRead, kSavepoint, kAtomic };
   plugin::Status RunGroupedWaiting(const std::string& order_key,
@@ -219,6 +230,12 @@ class Pool {
   std::vector<std::unique_ptr<GroupOp>> completions_;
   std::thread completion_thread_;
   bool completion_stop_ = false;
+  // SQLite checkpoints asked for and the thread running them.
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  std::thread checkpoint_thread_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stop_ = false;
 };
 
 // Upstream's mapping (repositories/errors/postgres.go) for an exception thrown by SOCI.

@@ -187,6 +187,10 @@ class Pool {
 
   Dialect dialect() const { return options_.dialect; }
 
+  // Whether the calling thread runs inside a transaction of this pool (a grouped operation or
+  // a RunTx function), which its Run, RunTx and RunGrouped calls join.
+  bool InTransaction() const;
+
  private:
   struct GroupOp;
   void RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch);
@@ -202,7 +206,6 @@ class Pool {
   plugin::Status RunGroupedWaiting(const std::string& order_key,
                                    const std::function<plugin::Status(Conn&)>& fn, bool atomic);
   plugin::Status RunNested(const std::function<plugin::Status(Conn&)>& fn, Nested how);
-  bool InTransaction() const;
 
   struct Entry;
   std::unique_ptr<Entry> Acquire();

@@ -492,7 +492,9 @@ int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false
 // The group-commit order key of a row: its table and key values (operations on one row keep
 // their arrival order; batches lock rows in this order).
 template <class T>
-std::string OrderKey(const typename T::Key& key) {
+std::string OrderKey(const Pool& pool, const typename T::Key& key) {
+  // A call made inside a transaction joins it, where the key orders nothing.
+  if (pool.InTransaction()) return {};
   Sql sql(Dialect::kSqlite);
   for (auto& v : T::KeyValues(key)) v(sql);
   std::string out = T::kTable;
@@ -698,7 +700,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const ExecutionKey* execution = nullptr, const NodeExecutionKey* node = nullptr,
                                       bool* node_exists = nullptr) {
   typename T::Model result;
-  Status status = pool.RunGroupedAtomic(OrderKey<T>(key), [&](Conn& conn) -> Status {
+  Status status = pool.RunGroupedAtomic(OrderKey<T>(pool, key), [&](Conn& conn) -> Status {
     std::optional<std::string> cluster;
     RowContext context;
     if (check) {
@@ -946,7 +948,7 @@ class SqlExecutionRepo final : public ExecutionRepo {
 
   Status Create(const ExecutionModel& execution,
                 const std::vector<ExecutionTagModel>& tags) override {
-    return pool_->RunGrouped(OrderKey<ExecutionTraits>(execution.key), [&](Conn& conn) -> Status {
+    return pool_->RunGrouped(OrderKey<ExecutionTraits>(*pool_, execution.key), [&](Conn& conn) -> Status {
       Time now = std::chrono::system_clock::now();
       for (const ExecutionTagModel& tag : tags) {
         Insert(conn, "execution_tags",
@@ -1040,7 +1042,7 @@ class SqlNodeExecutionRepo final : public NodeExecutionRepo {
                 const std::optional<NodeExecutionEventModel>& event) override {
     // Writes nothing when the row or its event exists, so it joins a grouped operation without
     // a savepoint of its own.
-    return pool_->RunGroupedAtomic(OrderKey<NodeExecutionTraits>(node_execution.key),
+    return pool_->RunGroupedAtomic(OrderKey<NodeExecutionTraits>(*pool_, node_execution.key),
                                    [&](Conn& conn) -> Status {
       const auto row_exists = [&] {
         return Status(plugin::StatusCode::kAlreadyExists,
@@ -1137,7 +1139,7 @@ class SqlTaskExecutionRepo final : public TaskExecutionRepo {
 
   Status Create(const TaskExecutionModel& task_execution) override {
     // Writes nothing when the row exists, so it joins a grouped operation without a savepoint.
-    return pool_->RunGroupedAtomic(OrderKey<TaskExecutionTraits>(task_execution.key),
+    return pool_->RunGroupedAtomic(OrderKey<TaskExecutionTraits>(*pool_, task_execution.key),
                                    [&](Conn& conn) -> Status {
       if (InsertRow<TaskExecutionTraits>(conn, task_execution, true) == 0) {
         return Status(plugin::StatusCode::kAlreadyExists,

@@ -1,6 +1,7 @@
 // The gateway's wire encodings: protojson as FlyteAdmin configures it (written here so that field
 // order, unpopulated fields and number formats match Go's encoder), request-body parsing
-// (delegated to protobuf's JSON parser), query/path value conversion as grpc-gateway's
+// (checked for what protojson refuses, then parsed by protobuf's JSON parser), query/path value
+// conversion as grpc-gateway's
 // runtime.PopulateQueryParameters, and error bodies.
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/descriptor.h>
@@ -920,6 +921,399 @@ class JsonScanner {
   size_t pos_ = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// What protojson refuses in a request body and protobuf's own JSON parser lets through: a field
+// given twice, a second member of a oneof, a bool or string field given another JSON type, a
+// null inside a list or as a map value, and (when unknown values are errors) an enum string that
+// names no value. Run over input JsonScanner accepted and that is valid UTF-8; anything else
+// is left to protobuf's parser. Messages, positions and wording are protojson's.
+
+const FieldDescriptor* FindFieldByJsonName(const Descriptor* d, std::string_view name);
+std::string TextName(const FieldDescriptor* fd);
+
+class ProtojsonChecker {
+ public:
+  ProtojsonChecker(std::string_view s, bool discard_unknown) : s_(s), discard_(discard_unknown) {}
+
+  Status Check(const Descriptor* d) {
+    SkipWs();
+    if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) return Status::Ok();
+    if (Peek() != '{') return Status::Ok();  // protobuf's parser refuses it
+    return MessageValue(d, 0);
+  }
+
+ private:
+  static constexpr int kMaxDepth = 1000;
+
+  char Peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void SkipWs() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  // protojson's "(line L:C)": C counts runes from the start of the line.
+  std::string Where(size_t at) const {
+    size_t line_start = s_.rfind('\n', at == 0 ? 0 : at - 1);
+    line_start = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
+    size_t line = 1 + static_cast<size_t>(std::count(s_.begin(), s_.begin() + at, '\n'));
+    size_t column = 1;
+    for (size_t i = line_start; i < at; ++i) {
+      if ((static_cast<unsigned char>(s_[i]) & 0xC0) != 0x80) ++column;
+    }
+    return "(line " + std::to_string(line) + ":" + std::to_string(column) + "): ";
+  }
+  Status Error(size_t at, const std::string& what) const {
+    return plugin::InvalidArgument("proto: " + Where(at) + what);
+  }
+  Status SyntaxError(size_t at, const std::string& what) const {
+    return plugin::InvalidArgument("proto: syntax error " + Where(at) + what);
+  }
+
+  // The raw text of the value at pos_ as protojson shows it in errors: a scalar whole, an
+  // object or array by its opening character.
+  std::string_view RawToken() {
+    size_t start = pos_;
+    char c = Peek();
+    if (c == '{' || c == '[') return s_.substr(start, 1);
+    size_t save = pos_;
+    SkipValue(0);
+    std::string_view raw = s_.substr(start, pos_ - start);
+    pos_ = save;
+    return raw;
+  }
+
+  // A JSON string at pos_ (already validated), decoded.
+  std::string String() {
+    std::string out;
+    ++pos_;  // opening quote
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      char c = s_[pos_++];
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      char e = s_[pos_++];
+      switch (e) {
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = Hex4();
+          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(pos_, 2) == "\\u") {
+            size_t save = pos_;
+            pos_ += 2;
+            uint32_t low = Hex4();
+            if (low >= 0xDC00 && low < 0xE000) {
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            } else {
+              pos_ = save;
+            }
+          }
+          if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;
+          AppendUtf8(out, cp);
+          break;
+        }
+        default: out.push_back(e); break;  // '"', '\\', '/'
+      }
+    }
+    ++pos_;  // closing quote
+    return out;
+  }
+  uint32_t Hex4() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4 && pos_ < s_.size(); ++i, ++pos_) {
+      char h = s_[pos_];
+      v = v * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+    }
+    return v;
+  }
+  static void AppendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // Skips the (valid) value at pos_.
+  void SkipValue(int depth) {
+    SkipWs();
+    char c = Peek();
+    if (c == '"') {
+      String();
+    } else if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      SkipWs();
+      if (Peek() == close) {
+        ++pos_;
+        return;
+      }
+      for (;;) {
+        SkipWs();
+        if (c == '{') {
+          String();
+          SkipWs();
+          ++pos_;  // ':'
+        }
+        SkipValue(depth + 1);
+        SkipWs();
+        if (Peek() == ',') {
+          ++pos_;
+          continue;
+        }
+        ++pos_;  // close
+        return;
+      }
+    } else {
+      while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '}' && s_[pos_] != ']' && s_[pos_] != ' ' &&
+             s_[pos_] != '\t' && s_[pos_] != '\n' && s_[pos_] != '\r') {
+        ++pos_;
+      }
+    }
+  }
+
+  static bool IsNullValueEnum(const FieldDescriptor* fd) {
+    return fd->type() == FieldDescriptor::TYPE_ENUM && fd->enum_type()->full_name() == "google.protobuf.NullValue";
+  }
+  static bool IsValueMessage(const FieldDescriptor* fd) {
+    return fd->type() == FieldDescriptor::TYPE_MESSAGE &&
+           fd->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_VALUE;
+  }
+  static const char* KindName(const FieldDescriptor* fd) {
+    switch (fd->type()) {
+      case FieldDescriptor::TYPE_BOOL: return "bool";
+      case FieldDescriptor::TYPE_ENUM: return "enum";
+      case FieldDescriptor::TYPE_INT32: return "int32";
+      case FieldDescriptor::TYPE_SINT32: return "sint32";
+      case FieldDescriptor::TYPE_UINT32: return "uint32";
+      case FieldDescriptor::TYPE_INT64: return "int64";
+      case FieldDescriptor::TYPE_SINT64: return "sint64";
+      case FieldDescriptor::TYPE_UINT64: return "uint64";
+      case FieldDescriptor::TYPE_SFIXED32: return "sfixed32";
+      case FieldDescriptor::TYPE_FIXED32: return "fixed32";
+      case FieldDescriptor::TYPE_FLOAT: return "float";
+      case FieldDescriptor::TYPE_SFIXED64: return "sfixed64";
+      case FieldDescriptor::TYPE_FIXED64: return "fixed64";
+      case FieldDescriptor::TYPE_DOUBLE: return "double";
+      case FieldDescriptor::TYPE_STRING: return "string";
+      case FieldDescriptor::TYPE_BYTES: return "bytes";
+      case FieldDescriptor::TYPE_MESSAGE: return "message";
+      case FieldDescriptor::TYPE_GROUP: return "group";
+    }
+    return "unknown";
+  }
+
+  // A message's object at pos_.
+  Status MessageValue(const Descriptor* d, int depth) {
+    if (depth > kMaxDepth) {
+      SkipValue(depth);
+      return Status::Ok();
+    }
+    if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+      // Wrappers hold one scalar, checked as their `value` field; the others are protobuf's.
+      switch (d->well_known_type()) {
+        case Descriptor::WELLKNOWNTYPE_BOOLVALUE:
+        case Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+          if (Peek() != 'n') return Scalar(d->FindFieldByName("value"));
+          break;
+        default:
+          break;
+      }
+      SkipValue(depth);
+      return Status::Ok();
+    }
+    if (Peek() != '{') {
+      if (Peek() == '[' || Peek() == 'n' || Peek() == 't' || Peek() == 'f' || Peek() == '"' ||
+          Peek() == '-' || std::isdigit(static_cast<unsigned char>(Peek()))) {
+        return SyntaxError(pos_, "unexpected token " + std::string(RawToken()));
+      }
+      return Status::Ok();
+    }
+    ++pos_;
+    std::vector<int> seen_fields;
+    std::vector<const google::protobuf::OneofDescriptor*> seen_oneofs;
+    SkipWs();
+    if (Peek() == '}') {
+      ++pos_;
+      return Status::Ok();
+    }
+    for (;;) {
+      SkipWs();
+      const size_t key_at = pos_;
+      std::string name = String();
+      std::string_view raw_name = s_.substr(key_at, pos_ - key_at);
+      SkipWs();
+      ++pos_;  // ':'
+      SkipWs();
+      const FieldDescriptor* fd = FindFieldByJsonName(d, name);
+      if (!fd) {
+        fd = d->FindFieldByName(name);
+        if (fd && TextName(fd) != name) fd = nullptr;
+      }
+      if (!fd) {
+        if (!discard_) return Error(key_at, "unknown field " + std::string(raw_name));
+        SkipValue(depth + 1);
+      } else {
+        if (std::find(seen_fields.begin(), seen_fields.end(), fd->number()) != seen_fields.end()) {
+          return Error(key_at, "duplicate field " + std::string(raw_name));
+        }
+        seen_fields.push_back(fd->number());
+        if (Peek() == 'n' && !IsValueMessage(fd) && !IsNullValueEnum(fd)) {
+          pos_ += 4;  // null: the field is left unset
+        } else if (fd->is_map()) {
+          if (auto st = MapValue(fd, depth + 1); !st.ok()) return st;
+        } else if (fd->is_repeated()) {
+          if (auto st = ListValue(fd, depth + 1); !st.ok()) return st;
+        } else {
+          if (const auto* oneof = fd->containing_oneof()) {
+            if (std::find(seen_oneofs.begin(), seen_oneofs.end(), oneof) != seen_oneofs.end()) {
+              return Error(key_at, "error parsing " + std::string(raw_name) + ", oneof " + oneof->full_name() +
+                                       " is already set");
+            }
+            seen_oneofs.push_back(oneof);
+          }
+          if (auto st = Singular(fd, depth + 1); !st.ok()) return st;
+        }
+      }
+      SkipWs();
+      if (Peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      ++pos_;  // '}'
+      return Status::Ok();
+    }
+  }
+
+  Status Singular(const FieldDescriptor* fd, int depth) {
+    if (fd->type() == FieldDescriptor::TYPE_MESSAGE) return MessageValue(fd->message_type(), depth);
+    return Scalar(fd);
+  }
+
+  Status ListValue(const FieldDescriptor* fd, int depth) {
+    if (Peek() != '[') return SyntaxError(pos_, "unexpected token " + std::string(RawToken()));
+    ++pos_;
+    SkipWs();
+    if (Peek() == ']') {
+      ++pos_;
+      return Status::Ok();
+    }
+    for (;;) {
+      SkipWs();
+      if (fd->type() == FieldDescriptor::TYPE_MESSAGE) {
+        if (Peek() == 'n' && !IsValueMessage(fd)) {
+          return SyntaxError(pos_, "unexpected token null");
+        }
+        if (auto st = MessageValue(fd->message_type(), depth); !st.ok()) return st;
+      } else {
+        if (auto st = Scalar(fd); !st.ok()) return st;
+      }
+      SkipWs();
+      if (Peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      ++pos_;  // ']'
+      return Status::Ok();
+    }
+  }
+
+  Status MapValue(const FieldDescriptor* fd, int depth) {
+    if (Peek() != '{') return SyntaxError(pos_, "unexpected token " + std::string(RawToken()));
+    const FieldDescriptor* value_fd = fd->message_type()->map_value();
+    ++pos_;
+    SkipWs();
+    if (Peek() == '}') {
+      ++pos_;
+      return Status::Ok();
+    }
+    std::vector<std::string> seen_keys;
+    for (;;) {
+      SkipWs();
+      const size_t key_at = pos_;
+      std::string key = String();
+      std::string_view raw_key = s_.substr(key_at, pos_ - key_at);
+      if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) {
+        return Error(key_at, "duplicate map key " + std::string(raw_key));
+      }
+      seen_keys.push_back(std::move(key));
+      SkipWs();
+      ++pos_;  // ':'
+      SkipWs();
+      if (value_fd->type() == FieldDescriptor::TYPE_MESSAGE) {
+        if (Peek() == 'n' && !IsValueMessage(value_fd)) return SyntaxError(pos_, "unexpected token null");
+        if (auto st = MessageValue(value_fd->message_type(), depth); !st.ok()) return st;
+      } else {
+        if (auto st = Scalar(value_fd); !st.ok()) return st;
+      }
+      SkipWs();
+      if (Peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      ++pos_;  // '}'
+      return Status::Ok();
+    }
+  }
+
+  // A scalar value at pos_ for `fd`: only the checks protobuf's parser does not make.
+  Status Scalar(const FieldDescriptor* fd) {
+    const size_t at = pos_;
+    const char c = Peek();
+    auto invalid = [&] {
+      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " +
+                           std::string(RawToken()));
+    };
+    switch (fd->type()) {
+      case FieldDescriptor::TYPE_BOOL:
+        if (c != 't' && c != 'f') return invalid();
+        break;
+      case FieldDescriptor::TYPE_STRING:
+        if (c != '"') return invalid();
+        break;
+      case FieldDescriptor::TYPE_ENUM:
+        if (c == 'n') {
+          if (!IsNullValueEnum(fd)) return invalid();
+        } else if (c == '"') {
+          // A name of no value is an error unless unknown values are discarded (then the field
+          // stays unset, which protobuf's parser also does, except for a number's text such as
+          // "1", which it reads as that number).
+          size_t save = pos_;
+          std::string name = String();
+          pos_ = save;
+          if (!discard_ && !fd->enum_type()->FindValueByName(name)) return invalid();
+        } else if (c == '{' || c == '[' || c == 't' || c == 'f') {
+          return invalid();
+        }
+        break;
+      default:
+        if (c == 'n' || c == '{' || c == '[' || c == 't' || c == 'f') return invalid();
+        break;
+    }
+    SkipValue(0);
+    return Status::Ok();
+  }
+
+  std::string_view s_;
+  bool discard_;
+  size_t pos_ = 0;
+};
+
 Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {
   // protojson refuses invalid UTF-8 anywhere in the input (strings are the only place it can
   // be), at the string that holds it. protobuf's own parser would put the raw bytes in its
@@ -938,6 +1332,9 @@ Status ParseJsonValue(std::string_view json, Message& message, bool discard_unkn
     }
     return plugin::InvalidArgument("proto: syntax error (line " + std::to_string(line) + ":" +
                                    std::to_string(column) + "): invalid UTF-8 in string");
+  }
+  if (auto st = ProtojsonChecker(json, discard_unknown).Check(message.GetDescriptor()); !st.ok()) {
+    return st;
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = discard_unknown;

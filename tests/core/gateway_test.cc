@@ -671,6 +671,43 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
   CHECK(garbage.message() == "invalid character 'x' looking for beginning of value");
 }
 
+TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {
+  flyteidl::admin::ExecutionCreateRequest req;
+  const auto error = [&](const std::string& body) {
+    req.Clear();
+    auto st = gw::MergeGatewayJson(body, req);
+    CHECK(st.code() == flyte::plugin::StatusCode::kInvalidArgument);
+    return std::string(st.message());
+  };
+  CHECK(error(R"({"project": "a", "project": "b"})") == "proto: (line 1:18): duplicate field \"project\"");
+  // The JSON and the proto name of one field.
+  CHECK(error(R"({"spec": {"launchPlan": {}, "launch_plan": {}}})") ==
+        "proto: (line 1:29): duplicate field \"launch_plan\"");
+  CHECK(error(R"({"spec": {"notifications": {}, "disable_all": true}})") ==
+        "proto: (line 1:32): error parsing \"disable_all\", oneof "
+        "flyteidl.admin.ExecutionSpec.notification_overrides is already set");
+  CHECK(error(R"({"spec": {"disable_all": "true"}})") == "proto: (line 1:26): invalid value for bool field disableAll: \"true\"");
+  CHECK(error(R"({"spec": {"tags": ["a", null]}})") == "proto: (line 1:25): invalid value for string field tags: null");
+  CHECK(error(R"({"spec": {"metadata": {"mode": "NOPE"}}})") ==
+        "proto: (line 1:32): invalid value for enum field mode: \"NOPE\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": null}}})") == "proto: syntax error (line 1:31): unexpected token null");
+  CHECK(error(R"({"spec": {"notifications": {"notifications": [{"phases": ["SUCCEEDED", null]}]}}})") ==
+        "proto: (line 1:72): invalid value for enum field phases: null");
+  CHECK(error(R"({"pro\u006aect": "a", "project": "b"})") == "proto: (line 1:23): duplicate field \"project\"");
+
+  // Accepted as protojson accepts them.
+  req.Clear();
+  REQUIRE(gw::MergeGatewayJson(R"({"pro\u006aect": "p", "spec": null, "inputs": {"literals": {"x": {"scalar": )"
+                               R"({"generic": {"a": null, "b": [null, 1, {"c": null}]}}}}}})",
+                               req)
+              .ok());
+  CHECK(req.project() == "p");
+  CHECK(req.inputs().literals().at("x").scalar().generic().fields().at("a").has_null_value());
+  req.Clear();
+  REQUIRE(gw::MergeGatewayJson(R"({"spec": {"tags": null, "metadata": {"mode": 1}, "disable_all": false}})", req).ok());
+  CHECK(req.spec().metadata().mode() == flyteidl::admin::ExecutionMetadata::SCHEDULED);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Field values from text
 
@@ -875,6 +912,37 @@ TEST_CASE("A malformed JSON body is a 400 with the parser's message, never a cra
   CHECK(strict.status == 400);
   auto lenient = gateway.Handle(Post("/api/v1/projects", R"({"bogus": 1})", ""));
   CHECK(lenient.status == 200);
+
+  // What protojson refuses and protobuf's own parser would take: a field given twice, a null in
+  // a list or as a map value. Its messages, positions counted in characters.
+  const auto message_of = [&](const std::string& body, const std::string& type) {
+    auto resp = gateway.Handle(Post("/api/v1/projects", body, type));
+    CHECK(resp.status == 400);
+    return Json::parse(resp.body)["message"].get<std::string>();
+  };
+  for (const std::string type : {"application/json", ""}) {
+    INFO(type);
+    CHECK(message_of(R"({"project": {"id": "p", "id": "q"}})", type) ==
+          "proto: (line 1:25): duplicate field \"id\"");
+    CHECK(message_of("{\"project\": {\"name\": \"\u00e9t\u00e9\", \"labels\": {\"values\": {\"a\": null}}}}", type) ==
+          "proto: (line 1:56): invalid value for string field value: null");
+    CHECK(message_of("{\"project\": {\"id\": \"p\",\n  \"domains\": [{\"id\": \"d\"}, null]}}", type) ==
+          "proto: syntax error (line 2:28): unexpected token null");
+    CHECK(message_of(R"({"project": {"domains": [{"id": "d"}, null]}})", type) ==
+          "proto: syntax error (line 1:39): unexpected token null");
+    CHECK(message_of(R"({"project": {"labels": {"values": {"a": "1", "a": "2"}}}})", type) ==
+          "proto: (line 1:46): duplicate map key \"a\"");
+  }
+  CHECK(fake.calls->size() == 3);  // the bodies accepted above, none of these
+  // Unknown enum names are errors only where unknown fields are.
+  CHECK(message_of(R"({"project": {"state": "NOPE"}})", "application/json") ==
+        "proto: (line 1:23): invalid value for enum field state: \"NOPE\"");
+  auto unknown_state = gateway.Handle(Post("/api/v1/projects", R"({"project": {"state": "NOPE", "id": "p"}})", ""));
+  CHECK(unknown_state.status == 200);
+  // A null field is unset, a null member of a Struct is a value.
+  CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": null})")).status == 200);
+  CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": {"domains": null, "labels": {"values": null}}})"))
+            .status == 200);
 }
 
 TEST_CASE("A malformed protobuf body is a 400 answered in protobuf", "[unit]") {

@@ -1,8 +1,7 @@
 // The gateway's wire encodings: protojson as FlyteAdmin configures it (written here so that field
 // order, unpopulated fields and number formats match Go's encoder), request-body parsing
 // (checked for what protojson refuses, then parsed by protobuf's JSON parser), query/path value
-// conversion as grpc-gateway's
-// runtime.PopulateQueryParameters, and error bodies.
+// conversion as grpc-gateway's runtime.PopulateQueryParameters, and error bodies.
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>

@@ -1,4 +1,5 @@
 // Digests, structure diffs and the shared error statuses with their details.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "flyte/manager/digest.h"
@@ -55,20 +56,35 @@ TEST_CASE("Structure diffs list the changed paths with old and new values", "[un
   const auto new_task = Task("img:2", "python-task");
   auto lines = StructureDiff(old_task, new_task);
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0] == "/template/container/image:\n\t- img:1 \n\t+ img:2");
+  CHECK(lines[0] == "/template/Target/Container/image:\n\t- img:1 \n\t+ img:2");
 
   auto added = Task("img:1", "python-task");
   added.mutable_template_()->mutable_metadata()->set_discoverable(true);
   lines = StructureDiff(old_task, added);
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0] == "/template/metadata:\n\t- <nil> \n\t+ map[discoverable:true]");
+  // Go's encoding/json of the generated struct: an unset oneof is a null under its Go name.
+  CHECK(lines[0] == "/template/metadata:\n\t- <nil> \n\t+ map[InterruptibleValue:<nil> discoverable:true]");
   CHECK(StructureDiff(old_task, old_task).empty());
+
+  // Oneof members under protoc-gen-go's names, zero scalars omitted, numbers as float64.
+  flyteidl::core::CompiledTask pod_old;
+  auto* pod = pod_old.mutable_template_()->mutable_k8s_pod();
+  (*pod->mutable_metadata()->mutable_labels())["team"] = "a";
+  pod_old.mutable_template_()->mutable_metadata()->mutable_retries()->set_retries(3);
+  flyteidl::core::CompiledTask pod_new = pod_old;
+  (*pod_new.mutable_template_()->mutable_k8s_pod()->mutable_metadata()->mutable_labels())["team"] = "b";
+  pod_new.mutable_template_()->mutable_metadata()->mutable_retries()->set_retries(0);
+  lines = StructureDiff(pod_old, pod_new);
+  std::sort(lines.begin(), lines.end());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "/template/Target/K8SPod/metadata/labels/team:\n\t- a \n\t+ b");
+  CHECK(lines[1] == "/template/metadata/retries/retries:\n\t- 3 \n\t+ <nil>");
 
   const auto status = TaskExistsDifferentStructureError(RequestId(), old_task, new_task);
   CHECK(status.code() == StatusCode::kInvalidArgument);
   CHECK(status.message() ==
         "my_wf task with different structure already exists. (Please register a new version of "
-        "the task):\n/template/container/image:\n\t- img:1 \n\t+ img:2");
+        "the task):\n/template/Target/Container/image:\n\t- img:1 \n\t+ img:2");
 
   flyteidl::admin::LaunchPlanSpec lp_old;
   lp_old.mutable_workflow_id()->set_version("1");

@@ -951,6 +951,13 @@ class ProtojsonChecker {
       ++pos_;
     }
   }
+  // After an object member or array element: true past a ',', false past the closing bracket.
+  bool More() {
+    SkipWs();
+    const bool comma = Peek() == ',';
+    ++pos_;
+    return comma;
+  }
 
   // protojson's "(line L:C)": C counts runes from the start of the line.
   std::string Where(size_t at) const {
@@ -1062,7 +1069,7 @@ class ProtojsonChecker {
         ++pos_;
         return;
       }
-      for (;;) {
+      do {
         SkipWs();
         if (c == '{') {
           String();
@@ -1070,14 +1077,7 @@ class ProtojsonChecker {
           ++pos_;  // ':'
         }
         SkipValue(depth + 1);
-        SkipWs();
-        if (Peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        ++pos_;  // close
-        return;
-      }
+      } while (More());
     } else {
       while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '}' && s_[pos_] != ']' && s_[pos_] != ' ' &&
              s_[pos_] != '\t' && s_[pos_] != '\n' && s_[pos_] != '\r') {
@@ -1151,7 +1151,7 @@ class ProtojsonChecker {
       ++pos_;
       return Status::Ok();
     }
-    for (;;) {
+    do {
       SkipWs();
       const size_t key_at = pos_;
       std::string name = String();
@@ -1186,22 +1186,18 @@ class ProtojsonChecker {
             }
             seen_oneofs.push_back(oneof);
           }
-          if (auto st = Singular(fd, depth + 1); !st.ok()) return st;
+          if (auto st = Element(fd, depth + 1); !st.ok()) return st;
         }
       }
-      SkipWs();
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // '}'
-      return Status::Ok();
-    }
+    } while (More());
+    return Status::Ok();
   }
 
-  Status Singular(const FieldDescriptor* fd, int depth) {
-    if (fd->type() == FieldDescriptor::TYPE_MESSAGE) return MessageValue(fd->message_type(), depth);
-    return Scalar(fd);
+  // A value of `fd`'s type: a singular field's (not null), a list element or a map value.
+  Status Element(const FieldDescriptor* fd, int depth) {
+    if (fd->type() != FieldDescriptor::TYPE_MESSAGE) return Scalar(fd);
+    if (Peek() == 'n' && !IsValueMessage(fd)) return SyntaxError(pos_, "unexpected token null");
+    return MessageValue(fd->message_type(), depth);
   }
 
   Status ListValue(const FieldDescriptor* fd, int depth) {
@@ -1212,24 +1208,11 @@ class ProtojsonChecker {
       ++pos_;
       return Status::Ok();
     }
-    for (;;) {
+    do {
       SkipWs();
-      if (fd->type() == FieldDescriptor::TYPE_MESSAGE) {
-        if (Peek() == 'n' && !IsValueMessage(fd)) {
-          return SyntaxError(pos_, "unexpected token null");
-        }
-        if (auto st = MessageValue(fd->message_type(), depth); !st.ok()) return st;
-      } else {
-        if (auto st = Scalar(fd); !st.ok()) return st;
-      }
-      SkipWs();
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // ']'
-      return Status::Ok();
-    }
+      if (auto st = Element(fd, depth); !st.ok()) return st;
+    } while (More());
+    return Status::Ok();
   }
 
   Status MapValue(const FieldDescriptor* fd, int depth) {
@@ -1242,7 +1225,7 @@ class ProtojsonChecker {
       return Status::Ok();
     }
     std::vector<std::string> seen_keys;
-    for (;;) {
+    do {
       SkipWs();
       const size_t key_at = pos_;
       std::string key = String();
@@ -1254,20 +1237,9 @@ class ProtojsonChecker {
       SkipWs();
       ++pos_;  // ':'
       SkipWs();
-      if (value_fd->type() == FieldDescriptor::TYPE_MESSAGE) {
-        if (Peek() == 'n' && !IsValueMessage(value_fd)) return SyntaxError(pos_, "unexpected token null");
-        if (auto st = MessageValue(value_fd->message_type(), depth); !st.ok()) return st;
-      } else {
-        if (auto st = Scalar(value_fd); !st.ok()) return st;
-      }
-      SkipWs();
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // '}'
-      return Status::Ok();
-    }
+      if (auto st = Element(value_fd, depth); !st.ok()) return st;
+    } while (More());
+    return Status::Ok();
   }
 
   // A scalar value at pos_ for `fd`: only the checks protobuf's parser does not make.

@@ -94,6 +94,33 @@ TEST_CASE("Custom info merges as a JSON merge patch", "[unit]") {
   CHECK(obj.count("b") == 0);
   CHECK(obj.at("c").number_value() == 3);
   CHECK(f.at("fresh").struct_value().fields().empty());
+
+  // As json-patch's merge: over a non-object the new value is pruned of null members (inside
+  // lists too, where null elements stay); a non-object replacing an object is taken as it is.
+  google::protobuf::Struct before, patch;
+  (*before.mutable_fields())["scalar"].set_number_value(1);
+  (*(*before.mutable_fields())["obj"].mutable_struct_value()->mutable_fields())["a"].set_number_value(1);
+  auto& into_scalar = *(*patch.mutable_fields())["scalar"].mutable_struct_value()->mutable_fields();
+  into_scalar["b"].set_null_value(google::protobuf::NULL_VALUE);
+  into_scalar["c"].set_number_value(2);
+  auto* list = (*patch.mutable_fields())["list"].mutable_list_value();
+  list->add_values()->set_number_value(1);
+  list->add_values()->set_null_value(google::protobuf::NULL_VALUE);
+  (*list->add_values()->mutable_struct_value()->mutable_fields())["x"].set_null_value(google::protobuf::NULL_VALUE);
+  auto* over_obj = (*patch.mutable_fields())["obj"].mutable_list_value();
+  (*over_obj->add_values()->mutable_struct_value()->mutable_fields())["y"].set_null_value(
+      google::protobuf::NULL_VALUE);
+  MergeCustomInfo(before, patch);
+  const auto& m = before.fields();
+  REQUIRE(m.at("scalar").has_struct_value());
+  CHECK(m.at("scalar").struct_value().fields().size() == 1);
+  CHECK(m.at("scalar").struct_value().fields().at("c").number_value() == 2);
+  const auto& merged_list = m.at("list").list_value();
+  REQUIRE(merged_list.values_size() == 3);
+  CHECK(merged_list.values(1).has_null_value());
+  CHECK(merged_list.values(2).struct_value().fields().empty());
+  REQUIRE(m.at("obj").list_value().values_size() == 1);
+  CHECK(m.at("obj").list_value().values(0).struct_value().fields().count("y") == 1);
 }
 
 TEST_CASE("Metadata merges external resources by index and retry attempt, in sorted position",

@@ -179,7 +179,13 @@ void MergeExternalResources(
   }
 }
 
+// json-patch's pruneNulls: null members of objects go, at any depth; lists keep their null
+// elements, with the objects inside them pruned.
 void PruneNulls(google::protobuf::Value& value) {
+  if (value.kind_case() == google::protobuf::Value::kListValue) {
+    for (auto& element : *value.mutable_list_value()->mutable_values()) PruneNulls(element);
+    return;
+  }
   if (value.kind_case() != google::protobuf::Value::kStructValue) return;
   auto* fields = value.mutable_struct_value()->mutable_fields();
   for (auto it = fields->begin(); it != fields->end();) {
@@ -270,15 +276,17 @@ void MergeCustomInfo(google::protobuf::Struct& existing, const google::protobuf:
       continue;
     }
     auto it = fields->find(key);
-    if (it == fields->end() || it->second.kind_case() == google::protobuf::Value::kNullValue) {
+    const bool replaces_object = it != fields->end() && it->second.kind_case() == google::protobuf::Value::kStructValue;
+    if (replaces_object && value.kind_case() == google::protobuf::Value::kStructValue) {
+      MergeCustomInfo(*it->second.mutable_struct_value(), value.struct_value());
+    } else if (replaces_object) {
+      // json-patch's merge: a non-object patch replaces an object as it is.
+      it->second = value;
+    } else {
+      // Over nothing, a null or any non-object, the value is pruned first.
       google::protobuf::Value pruned = value;
       PruneNulls(pruned);
       (*fields)[key] = std::move(pruned);
-    } else if (it->second.kind_case() == google::protobuf::Value::kStructValue &&
-               value.kind_case() == google::protobuf::Value::kStructValue) {
-      MergeCustomInfo(*it->second.mutable_struct_value(), value.struct_value());
-    } else {
-      it->second = value;
     }
   }
 }

@@ -940,4 +940,15 @@ TEST_CASE("GetExecutionData answers URL blobs for the stored objects when signed
   CHECK(data.inputs().url() == server.Row("signed").inputs_uri);
   CHECK(data.inputs().bytes() == static_cast<int64_t>(Literals("x", 1).ByteSizeLong()));
   CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 1);
+
+  // An object that is gone (deleted from the bucket): its URI with size 0 and no data, as
+  // upstream's HEAD of a missing object gives, not an error.
+  REQUIRE(output_uri.rfind("file://", 0) == 0);
+  REQUIRE(std::filesystem::remove(output_uri.substr(std::string("file://").size())));
+  data.Clear();
+  REQUIRE_OK(GetData(server, "signed", &data));
+  CHECK(data.outputs().url() == output_uri);
+  CHECK(data.outputs().bytes() == 0);
+  CHECK(data.full_outputs().literals().empty());
+  CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 1);
 }

@@ -44,12 +44,16 @@ bool ShouldFetch(const RemoteDataSettings& settings, int64_t bytes) {
          bytes < settings.max_size_in_bytes;
 }
 
+// Upstream's NoopRemoteURL: the URI itself and the object's size, from a HEAD that reports a
+// missing object as size 0 rather than as an error.
 plugin::StatusOr<flyteidl::admin::UrlBlob> RemoteUrl(plugin::ObjectStore& store, const std::string& uri) {
   auto size = store.Size(uri);
-  if (!size.ok()) return plugin::Internal("failed to get metadata for uri: " + uri + " with err: " + size.status().message());
+  if (!size.ok() && size.status().code() != plugin::StatusCode::kNotFound) {
+    return plugin::Internal("failed to get metadata for uri: " + uri + " with err: " + size.status().message());
+  }
   flyteidl::admin::UrlBlob blob;
   blob.set_url(uri);
-  blob.set_bytes(size.value());
+  blob.set_bytes(size.ok() ? size.value() : 0);
   return blob;
 }
 

@@ -923,6 +923,23 @@ TEST_CASE("Event outputs are kept inline under StoreInline and served within max
   CHECK(missing.status == 404);
 }
 
+TEST_CASE("GetExecutionData leaves out an offloaded object over storage.limits.maxDownloadMBs", "[e2e]") {
+  OpsServer server("sqlite", "storage:\n  limits:\n    maxDownloadMBs: 1\n");
+  using P = core::WorkflowExecution;
+  Create(server, Seed{.name = "big", .phase = "RUNNING"});
+  auto req = EventRequest("big", P::SUCCEEDED, 5);
+  core::LiteralMap big;
+  (*big.mutable_literals())["blob"].mutable_scalar()->mutable_primitive()->set_string_value(
+      std::string(1536 * 1024, 'x'));
+  *req.mutable_event()->mutable_output_data() = big;
+  REQUIRE_OK(Send(server, req));
+  admin::WorkflowExecutionGetDataResponse data;
+  REQUIRE_OK(GetData(server, "big", &data));
+  // flytestdlib refuses to read it (upstream logs that and answers without it).
+  CHECK(data.full_outputs().literals().empty());
+  CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 1);
+}
+
 TEST_CASE("GetExecutionData answers URL blobs for the stored objects when signed URLs are enabled", "[e2e]") {
   OpsServer server("sqlite", "remoteData:\n  signedUrls:\n    enabled: true\n");
   using P = core::WorkflowExecution;

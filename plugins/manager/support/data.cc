@@ -1,6 +1,7 @@
 // Offloaded execution data and the Get*Data answers.
 #include "flyte/manager/data.h"
 
+#include <cstdio>
 #include <sstream>
 
 namespace flyte::plugins::manager {
@@ -77,6 +78,12 @@ plugin::StatusOr<RemoteDataSettings> RemoteDataSettings::FromConfig(const nlohma
       return plugin::InvalidArgument("remoteData.maxSizeInBytes: expected an integer, got " + v->dump());
     }
   }
+  if (const auto* v = At(root, {"storage", "limits", "maxDownloadMBs"})) {
+    if (!v->is_number_integer() || v->get<int64_t>() < 0) {
+      return plugin::InvalidArgument("storage.limits.maxDownloadMBs: expected a non-negative integer, got " + v->dump());
+    }
+    s.max_download_bytes = v->get<int64_t>() * 1024 * 1024;
+  }
   if (const auto* v = At(root, {"remoteData", "inlineEventDataPolicy"})) {
     // Upstream's enum accepts its names and its numbers.
     if (*v == "Offload" || *v == 0) {
@@ -119,6 +126,27 @@ plugin::Status ReadMessage(plugin::ObjectStore& store, const std::string& uri, g
   return plugin::Status::Ok();
 }
 
+namespace {
+// ReadMessage within flytestdlib's download limit, failing as its ReadRaw does.
+plugin::Status ReadWithinLimit(plugin::ObjectStore& store, const RemoteDataSettings& settings, const std::string& uri,
+                               google::protobuf::Message& out) {
+  if (settings.max_download_bytes > 0) {
+    auto size = store.Size(uri);
+    if (!size.ok()) return size.status();
+    if (size.value() > settings.max_download_bytes) {
+      constexpr double kMiB = 1024.0 * 1024.0;
+      char text[160];
+      std::snprintf(text, sizeof(text),
+                    "limit exceeded. %.6fmb > %lldmb. You can increase the limit by setting maxDownloadMBs.",
+                    static_cast<double>(size.value()) / kMiB,
+                    static_cast<long long>(settings.max_download_bytes / (1024 * 1024)));
+      return plugin::Status(plugin::StatusCode::kResourceExhausted, text);
+    }
+  }
+  return ReadMessage(store, uri, out);
+}
+}  // namespace
+
 plugin::Status GetInputs(plugin::ObjectStore& store, const RemoteDataSettings& settings, const std::string& uri,
                          flyteidl::admin::UrlBlob& blob, flyteidl::core::LiteralMap& full) {
   blob.Clear();
@@ -131,7 +159,7 @@ plugin::Status GetInputs(plugin::ObjectStore& store, const RemoteDataSettings& s
   }
   if (ShouldFetch(settings, blob.bytes())) {
     flyteidl::core::LiteralMap read;
-    if (ReadMessage(store, uri, read).ok()) full = std::move(read);
+    if (ReadWithinLimit(store, settings, uri, read).ok()) full = std::move(read);
   }
   return plugin::Status::Ok();
 }
@@ -156,7 +184,7 @@ plugin::Status GetOutputs(plugin::ObjectStore& store, const RemoteDataSettings& 
   }
   if (!output_uri.empty() && ShouldFetch(settings, blob.bytes())) {
     flyteidl::core::LiteralMap read;
-    if (ReadMessage(store, output_uri, read).ok()) full = std::move(read);
+    if (ReadWithinLimit(store, settings, output_uri, read).ok()) full = std::move(read);
   }
   return plugin::Status::Ok();
 }

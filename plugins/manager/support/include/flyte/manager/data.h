@@ -27,6 +27,9 @@ struct RemoteDataSettings {
   int event_version = 2;                    // flyteadmin.eventVersion
   bool use_offloaded_workflow_closure = false;  // flyteadmin.useOffloadedWorkflowClosure
   bool use_offloaded_inputs = false;        // flyteadmin.useOffloadedInputs
+  // storage.limits.maxDownloadMBs in bytes (0: none): flytestdlib refuses to read a larger object,
+  // so upstream's data responses leave it out.
+  int64_t max_download_bytes = 2 * 1024 * 1024;
 
   // INVALID_ARGUMENT naming the key for a value of the wrong type or an unknown policy.
   static plugin::StatusOr<RemoteDataSettings> FromConfig(const nlohmann::json& root);

@@ -1,9 +1,11 @@
 // The local object store: file:// URIs, atomic writes, no path escaping the container.
 #include <filesystem>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
 #include "flyte/core/local_store.h"
+#include "flyte/manager/data.h"
 #include "test_support.h"
 
 using flyte::core::LocalObjectStore;
@@ -50,4 +52,18 @@ TEST_CASE("Paths that would leave the container are refused", "[unit]") {
   CHECK_FALSE(store->Read("file:///etc/passwd").ok());
   CHECK_FALSE(store->Read("s3://bucket/key").ok());
   CHECK(LocalObjectStore::Create("/tmp", "..").status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("A failed offload names upstream's keys, not the location", "[unit]") {
+  auto store = Store();
+  // A file where the "metadata" directory belongs: every write under it fails.
+  auto base = store->PathOf(store->BaseUri());
+  REQUIRE(base.ok());
+  { std::ofstream(*base / "metadata") << "in the way"; }
+  flyteidl::core::LiteralMap literals;
+  auto offloaded = flyte::plugins::manager::OffloadLiteralMap(*store, literals, {"p", "d", "n", "offloaded_outputs"});
+  REQUIRE_FALSE(offloaded.ok());
+  CHECK(offloaded.status().code() == flyte::plugin::StatusCode::kInternal);
+  CHECK(offloaded.status().message().rfind("Failed to write protobuf for [metadata p d n offloaded_outputs] with err: ", 0) ==
+        0);
 }

@@ -105,14 +105,20 @@ plugin::StatusOr<std::string> MetadataLocation(plugin::ObjectStore& store, const
 
 plugin::StatusOr<std::string> OffloadMessage(plugin::ObjectStore& store, const google::protobuf::Message& message,
                                              const std::vector<std::string>& keys) {
+  // Errors name the keys as Go's %+v prints upstream's []string: "[metadata p d n ...]".
+  std::string named = "[metadata";
+  for (const auto& k : keys) named += " " + k;
+  named += "]";
   auto uri = MetadataLocation(store, keys);
-  if (!uri.ok()) return uri.status();
+  if (!uri.ok()) {
+    return plugin::Internal("Failed to construct data reference for " + named + " with err: " + uri.status().message());
+  }
   std::string bytes;
   if (!message.SerializeToString(&bytes)) {
-    return plugin::Internal("Failed to write protobuf for [" + uri.value() + "] with err: serialization failed");
+    return plugin::Internal("Failed to write protobuf for " + named + " with err: serialization failed");
   }
   if (auto s = store.Write(uri.value(), bytes); !s.ok()) {
-    return plugin::Internal("Failed to write protobuf for [" + uri.value() + "] with err: " + s.message());
+    return plugin::Internal("Failed to write protobuf for " + named + " with err: " + s.message());
   }
   return uri;
 }

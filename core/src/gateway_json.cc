@@ -8,6 +8,7 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/rpc/status.pb.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -990,68 +991,17 @@ class ProtojsonChecker {
     return raw;
   }
 
-  // A JSON string at pos_ (already validated), decoded.
+  // The JSON string at pos_ (already validated), decoded; pos_ moves past it.
   std::string String() {
-    std::string out;
-    ++pos_;  // opening quote
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      char c = s_[pos_++];
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      char e = s_[pos_++];
-      switch (e) {
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
-        case 'u': {
-          uint32_t cp = Hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(pos_, 2) == "\\u") {
-            size_t save = pos_;
-            pos_ += 2;
-            uint32_t low = Hex4();
-            if (low >= 0xDC00 && low < 0xE000) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-            } else {
-              pos_ = save;
-            }
-          }
-          if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;
-          AppendUtf8(out, cp);
-          break;
-        }
-        default: out.push_back(e); break;  // '"', '\\', '/'
-      }
-    }
-    ++pos_;  // closing quote
-    return out;
-  }
-  uint32_t Hex4() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4 && pos_ < s_.size(); ++i, ++pos_) {
-      char h = s_[pos_];
-      v = v * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-    }
-    return v;
-  }
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    const size_t start = pos_++;
+    while (pos_ < s_.size() && s_[pos_] != '"') pos_ += s_[pos_] == '\\' ? 2 : 1;
+    ++pos_;
+    const std::string_view raw = s_.substr(start, pos_ - start);
+    try {
+      return nlohmann::json::parse(raw).get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+      // A lone surrogate escape, which Go decodes as U+FFFD: such a name matches no field.
+      return std::string(raw);
     }
   }
 

@@ -925,8 +925,9 @@ class JsonScanner {
 // What protojson refuses in a request body and protobuf's own JSON parser lets through: a field
 // given twice, a second member of a oneof, a bool or string field given another JSON type, a
 // null inside a list or as a map value, and (when unknown values are errors) an enum string that
-// names no value. Run over input JsonScanner accepted and that is valid UTF-8; anything else
-// is left to protobuf's parser. Messages, positions and wording are protojson's.
+// names no value; when they are discarded, such a string is read as null, so that "1" is not
+// taken as 1. Run over input JsonScanner accepted and that is valid UTF-8; anything else is left
+// to protobuf's parser. Messages, positions and wording are protojson's.
 
 const FieldDescriptor* FindFieldByJsonName(const Descriptor* d, std::string_view name);
 std::string TextName(const FieldDescriptor* fd);
@@ -935,11 +936,23 @@ class ProtojsonChecker {
  public:
   ProtojsonChecker(std::string_view s, bool discard_unknown) : s_(s), discard_(discard_unknown) {}
 
-  Status Check(const Descriptor* d) {
+  // On success `*rewritten` is the input with the enum strings protojson leaves unset (names of
+  // no value, with unknown values discarded) replaced by null, which protobuf's parser leaves
+  // unset too (it would read "1" as 1); empty when there are none.
+  Status Check(const Descriptor* d, std::string* rewritten) {
+    rewritten->clear();
     SkipWs();
     if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) return Status::Ok();
     if (Peek() != '{') return Status::Ok();  // protobuf's parser refuses it
-    return MessageValue(d, 0);
+    if (auto st = MessageValue(d, 0); !st.ok()) return st;
+    size_t from = 0;
+    for (const auto& [start, end] : unset_) {
+      rewritten->append(s_.substr(from, start - from));
+      rewritten->append("null");
+      from = end;
+    }
+    if (!unset_.empty()) rewritten->append(s_.substr(from));
+    return Status::Ok();
   }
 
  private:
@@ -1144,8 +1157,8 @@ class ProtojsonChecker {
   }
 
   // A value of `fd`'s type: a singular field's (not null), a list element or a map value.
-  Status Element(const FieldDescriptor* fd, int depth) {
-    if (fd->type() != FieldDescriptor::TYPE_MESSAGE) return Scalar(fd);
+  Status Element(const FieldDescriptor* fd, int depth, bool map_value = false) {
+    if (fd->type() != FieldDescriptor::TYPE_MESSAGE) return Scalar(fd, map_value);
     if (Peek() == 'n' && !IsValueMessage(fd)) return SyntaxError(pos_, "unexpected token null");
     return MessageValue(fd->message_type(), depth);
   }
@@ -1187,13 +1200,13 @@ class ProtojsonChecker {
       SkipWs();
       ++pos_;  // ':'
       SkipWs();
-      if (auto st = Element(value_fd, depth); !st.ok()) return st;
+      if (auto st = Element(value_fd, depth, /*map_value=*/true); !st.ok()) return st;
     } while (More());
     return Status::Ok();
   }
 
   // A scalar value at pos_ for `fd`: only the checks protobuf's parser does not make.
-  Status Scalar(const FieldDescriptor* fd) {
+  Status Scalar(const FieldDescriptor* fd, bool map_value = false) {
     const size_t at = pos_;
     const char c = Peek();
     auto invalid = [&] {
@@ -1211,13 +1224,17 @@ class ProtojsonChecker {
         if (c == 'n') {
           if (!IsNullValueEnum(fd)) return invalid();
         } else if (c == '"') {
-          // A name of no value is an error unless unknown values are discarded (then the field
-          // stays unset, which protobuf's parser also does, except for a number's text such as
-          // "1", which it reads as that number).
+          // A name of no value is an error unless unknown values are discarded: then protojson
+          // leaves the field unset or the element out. (Not so a map value, which protobuf's
+          // parser would set to the default for a null: those stay as they are.)
           size_t save = pos_;
           std::string name = String();
+          const size_t end = pos_;
           pos_ = save;
-          if (!discard_ && !fd->enum_type()->FindValueByName(name)) return invalid();
+          if (!fd->enum_type()->FindValueByName(name)) {
+            if (!discard_) return invalid();
+            if (!map_value) unset_.emplace_back(at, end);
+          }
         } else if (c == '{' || c == '[' || c == 't' || c == 'f') {
           return invalid();
         }
@@ -1233,6 +1250,7 @@ class ProtojsonChecker {
   std::string_view s_;
   bool discard_;
   size_t pos_ = 0;
+  std::vector<std::pair<size_t, size_t>> unset_;  // spans of enum strings to read as null
 };
 
 Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {
@@ -1254,9 +1272,11 @@ Status ParseJsonValue(std::string_view json, Message& message, bool discard_unkn
     return plugin::InvalidArgument("proto: syntax error (line " + std::to_string(line) + ":" +
                                    std::to_string(column) + "): invalid UTF-8 in string");
   }
-  if (auto st = ProtojsonChecker(json, discard_unknown).Check(message.GetDescriptor()); !st.ok()) {
+  std::string rewritten;
+  if (auto st = ProtojsonChecker(json, discard_unknown).Check(message.GetDescriptor(), &rewritten); !st.ok()) {
     return st;
   }
+  if (!rewritten.empty()) json = rewritten;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = discard_unknown;
   auto st = google::protobuf::util::JsonStringToMessage(

@@ -939,6 +939,13 @@ TEST_CASE("A malformed JSON body is a 400 with the parser's message, never a cra
         "proto: (line 1:23): invalid value for enum field state: \"NOPE\"");
   auto unknown_state = gateway.Handle(Post("/api/v1/projects", R"({"project": {"state": "NOPE", "id": "p"}})", ""));
   CHECK(unknown_state.status == 200);
+  // Where they are discarded, a number's text names no value either: the field stays unset
+  // (protobuf's parser alone would have read "1" as ARCHIVED).
+  REQUIRE(gateway.Handle(Post("/api/v1/projects", R"({"project": {"id": "q", "state": "1"}})", "")).status == 200);
+  REQUIRE(*fake.last_request);
+  const auto& registered = dynamic_cast<const flyteidl::admin::ProjectRegisterRequest&>(**fake.last_request);
+  CHECK(registered.project().id() == "q");
+  CHECK(registered.project().state() == flyteidl::admin::Project::ACTIVE);
   // A null field is unset, a null member of a Struct is a value.
   CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": null})")).status == 200);
   CHECK(gateway.Handle(Post("/api/v1/projects", R"({"project": {"domains": null, "labels": {"values": null}}})"))

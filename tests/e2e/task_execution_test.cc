@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -437,6 +439,17 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   CHECK(ers.Get(2).index() == 2);
   CHECK(ers.Get(2).external_id() == "job-2");
   CHECK(got.closure().metadata().generated_name() == "gen-0");
+
+  // Custom info protojson cannot write (a NaN) fails the merge as upstream's: INTERNAL, and
+  // nothing of the event is stored.
+  auto unwritable = Event("exec1", "n0", 0, core::TaskExecution::RUNNING, 11);
+  unwritable.mutable_event()->set_phase_version(7);
+  (*unwritable.mutable_event()->mutable_custom_info()->mutable_fields())["x"].set_number_value(std::nan(""));
+  CheckError(c.Send(unwritable), grpc::StatusCode::INTERNAL,
+             "failed to merge task event custom_info with error: proto: google.protobuf.Value.number_value: "
+             "invalid NaN value");
+  CHECK(c.Get(id).closure().updated_at().seconds() == got.closure().updated_at().seconds());
+  CHECK(c.Get(id).closure().custom_info().fields().count("x") == 0);
 
   // A higher phase_version of the same phase updates; the same or a lower one is a duplicate.
   auto v2 = Event("exec1", "n0", 0, core::TaskExecution::RUNNING, 11, 2);

@@ -4,6 +4,9 @@
 #include <google/protobuf/duration.pb.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "flyte/manager/data.h"
@@ -268,6 +271,48 @@ Logs FilterLogsByPhase(const Logs& logs, int phase) {
   return filtered;
 }
 
+namespace {
+
+std::optional<std::string> UnwritableAsJson(const google::protobuf::Value& value);
+
+// Why protojson.Marshal refuses `s` (its error, for the first bad value in its key order), if it
+// does: a Value with no kind set, or a number that is NaN or infinite.
+std::optional<std::string> UnwritableAsJson(const google::protobuf::Struct& s) {
+  std::map<std::string, const google::protobuf::Value*> sorted;
+  for (const auto& [key, value] : s.fields()) sorted[key] = &value;
+  for (const auto& [key, value] : sorted) {
+    if (auto why = UnwritableAsJson(*value)) return why;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> UnwritableAsJson(const google::protobuf::Value& value) {
+  switch (value.kind_case()) {
+    case google::protobuf::Value::KIND_NOT_SET:
+      return std::string("proto: google.protobuf.Value: none of the oneof fields is set");
+    case google::protobuf::Value::kNumberValue: {
+      const double v = value.number_value();
+      if (std::isnan(v)) return std::string("proto: google.protobuf.Value.number_value: invalid NaN value");
+      if (std::isinf(v)) {
+        return std::string("proto: google.protobuf.Value.number_value: invalid ") + (v > 0 ? "+Inf" : "-Inf") +
+               " value";
+      }
+      return std::nullopt;
+    }
+    case google::protobuf::Value::kStructValue:
+      return UnwritableAsJson(value.struct_value());
+    case google::protobuf::Value::kListValue:
+      for (const auto& element : value.list_value().values()) {
+        if (auto why = UnwritableAsJson(element)) return why;
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
 void MergeCustomInfo(google::protobuf::Struct& existing, const google::protobuf::Struct& latest) {
   auto* fields = existing.mutable_fields();
   for (const auto& [key, value] : latest.fields()) {
@@ -409,6 +454,12 @@ Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
   }
   if (e.has_custom_info()) {
     if (closure.has_custom_info()) {
+      // Upstream merges through protojson, which cannot write every Struct.
+      for (const auto* custom : {&closure.custom_info(), &e.custom_info()}) {
+        if (auto why = UnwritableAsJson(*custom)) {
+          return plugin::Internal("failed to merge task event custom_info with error: " + *why);
+        }
+      }
       MergeCustomInfo(*closure.mutable_custom_info(), e.custom_info());
     } else {
       *closure.mutable_custom_info() = e.custom_info();

@@ -197,8 +197,8 @@ class Pool {
   void BatchThread();
   void CompletionThread();
   // SQLite: checkpoints run on a thread and connection of their own, asked for by the commits
-  // that grow the WAL past options_.sqlite_checkpoint_frames, so that no writer (the batch thread above all)
-  // stops to copy the WAL back into the database.
+  // that grow the WAL past options_.sqlite_checkpoint_frames, so that no writer (the batch
+  // thread above all) stops to copy the WAL back into the database.
   static int WalHook(void* pool, sqlite_api::sqlite3* db, const char* name, int frames);
   void CheckpointThread();
   // Runs `fn` inside the calling thread's transaction of this pool (see RunGrouped).

@@ -26,16 +26,13 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
   return out;
 }
 
-// protoc-gen-go's GoCamelCase: the Go name of a field or oneof.
+// protoc-gen-go's GoCamelCase of a field or oneof name (which holds no '.'): the Go name.
 std::string GoCamelCase(const std::string& name) {
   auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
   std::string out;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    if (c == '.' && i + 1 < name.size() && lower(name[i + 1])) continue;
-    if (c == '.') {
-      out += '_';
-    } else if (c == '_' && (i == 0 || name[i - 1] == '.')) {
+    if (c == '_' && i == 0) {
       out += 'X';
     } else if (c == '_' && i + 1 < name.size() && lower(name[i + 1])) {
       continue;

@@ -938,18 +938,22 @@ class ProtojsonChecker {
 
   // On success `*rewritten` is the input with the enum strings protojson leaves unset (names of
   // no value, with unknown values discarded) replaced by null, which protobuf's parser leaves
-  // unset too (it would read "1" as 1); empty when there are none.
+  // unset too (it would read "1" as 1), and the map entries holding such a string removed
+  // (protobuf's parser would store a null map value as the default); empty when there are none.
   Status Check(const Descriptor* d, std::string* rewritten) {
     rewritten->clear();
     SkipWs();
     if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) return Status::Ok();
     if (Peek() != '{') return Status::Ok();  // protobuf's parser refuses it
     if (auto st = MessageValue(d, 0); !st.ok()) return st;
+    // Map entries are dropped once their map is read, after the spans inside it.
+    std::sort(unset_.begin(), unset_.end(),
+              [](const Rewrite& a, const Rewrite& b) { return a.start < b.start; });
     size_t from = 0;
-    for (const auto& [start, end] : unset_) {
-      rewritten->append(s_.substr(from, start - from));
-      rewritten->append("null");
-      from = end;
+    for (const Rewrite& r : unset_) {
+      rewritten->append(s_.substr(from, r.start - from));
+      if (!r.drop) rewritten->append("null");
+      from = r.end;
     }
     if (!unset_.empty()) rewritten->append(s_.substr(from));
     return Status::Ok();
@@ -1187,7 +1191,13 @@ class ProtojsonChecker {
       ++pos_;
       return Status::Ok();
     }
+    // protojson stores no entry for a value it leaves unset, so such a key may come again.
     std::vector<std::string> seen_keys;
+    struct Entry {
+      size_t start, value_end, separator;  // separator: the ',' after it, or the closing '}'
+      bool dropped;
+    };
+    std::vector<Entry> entries;
     do {
       SkipWs();
       const size_t key_at = pos_;
@@ -1196,13 +1206,39 @@ class ProtojsonChecker {
       if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) {
         return Error(key_at, "duplicate map key " + std::string(raw_key));
       }
-      seen_keys.push_back(std::move(key));
       SkipWs();
       ++pos_;  // ':'
       SkipWs();
+      drop_map_value_ = false;
       if (auto st = Element(value_fd, depth, /*map_value=*/true); !st.ok()) return st;
+      const size_t value_end = pos_;
+      if (!drop_map_value_) seen_keys.push_back(std::move(key));
+      SkipWs();
+      entries.push_back({key_at, value_end, pos_, drop_map_value_});
     } while (More());
+    DropEntries(entries);
     return Status::Ok();
+  }
+
+  // Removes the dropped entries of one object so that what is left is still a JSON object:
+  // an entry with a kept one after it goes with the separator and blanks up to that one; a run
+  // of dropped entries at the end goes with the separator after the last kept entry.
+  template <class Entries>
+  void DropEntries(const Entries& entries) {
+    size_t last_kept = entries.size();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!entries[i].dropped) last_kept = i;
+    }
+    if (last_kept == entries.size()) {
+      if (!entries.empty()) unset_.push_back({entries.front().start, entries.back().value_end, true});
+      return;
+    }
+    for (size_t i = 0; i < last_kept; ++i) {
+      if (entries[i].dropped) unset_.push_back({entries[i].start, entries[i + 1].start, true});
+    }
+    if (last_kept + 1 < entries.size()) {
+      unset_.push_back({entries[last_kept].separator, entries.back().value_end, true});
+    }
   }
 
   // A scalar value at pos_ for `fd`: only the checks protobuf's parser does not make.
@@ -1225,15 +1261,18 @@ class ProtojsonChecker {
           if (!IsNullValueEnum(fd)) return invalid();
         } else if (c == '"') {
           // A name of no value is an error unless unknown values are discarded: then protojson
-          // leaves the field unset or the element out. (Not so a map value, which protobuf's
-          // parser would set to the default for a null: those stay as they are.)
+          // leaves the field unset, the element or the map entry out.
           size_t save = pos_;
           std::string name = String();
           const size_t end = pos_;
           pos_ = save;
           if (!fd->enum_type()->FindValueByName(name)) {
             if (!discard_) return invalid();
-            if (!map_value) unset_.emplace_back(at, end);
+            if (map_value) {
+              drop_map_value_ = true;
+            } else {
+              unset_.push_back({at, end, false});
+            }
           }
         } else if (c == '{' || c == '[' || c == 't' || c == 'f') {
           return invalid();
@@ -1250,7 +1289,13 @@ class ProtojsonChecker {
   std::string_view s_;
   bool discard_;
   size_t pos_ = 0;
-  std::vector<std::pair<size_t, size_t>> unset_;  // spans of enum strings to read as null
+  // Spans to rewrite: enum strings read as null, map entries removed.
+  struct Rewrite {
+    size_t start, end;
+    bool drop;
+  };
+  std::vector<Rewrite> unset_;
+  bool drop_map_value_ = false;  // set by Scalar for a map value protojson leaves unset
 };
 
 Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {

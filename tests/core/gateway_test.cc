@@ -1349,3 +1349,84 @@ TEST_CASE("Repeated well-known values are parsed from text one by one", "[unit]"
   CHECK(list.values(1).string_value() == "s");
   CHECK_FALSE(gw::SetFieldFromString(list, "values", "{").ok());
 }
+
+namespace flyte::core::gateway::internal {
+plugin::Status ParseJsonBody(std::string_view body, google::protobuf::Message& message,
+                             bool discard_unknown);
+}  // namespace flyte::core::gateway::internal
+
+TEST_CASE("Where unknown values are discarded, a map entry naming no enum value is left out",
+          "[unit]") {
+  // flyteidl has no enum-valued map; a plugin's own service may.
+  DescriptorPool pool(DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("gateway_enum_map_test.proto");
+  file.set_package("gwtest");
+  file.set_syntax("proto3");
+  auto* e = file.add_enum_type();
+  e->set_name("Phase");
+  e->add_value()->set_name("UNDEFINED");
+  auto* ran = e->add_value();
+  ran->set_name("RAN");
+  ran->set_number(1);
+  auto* msg = file.add_message_type();
+  msg->set_name("Phases");
+  auto* entry = msg->add_nested_type();
+  entry->set_name("ByNameEntry");
+  entry->mutable_options()->set_map_entry(true);
+  auto* k = entry->add_field();
+  k->set_name("key");
+  k->set_number(1);
+  k->set_type(google::protobuf::FieldDescriptorProto::TYPE_STRING);
+  k->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  auto* v = entry->add_field();
+  v->set_name("value");
+  v->set_number(2);
+  v->set_type(google::protobuf::FieldDescriptorProto::TYPE_ENUM);
+  v->set_type_name(".gwtest.Phase");
+  v->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  auto* f = msg->add_field();
+  f->set_name("by_name");
+  f->set_number(1);
+  f->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
+  f->set_type_name(".gwtest.Phases.ByNameEntry");
+  f->set_label(google::protobuf::FieldDescriptorProto::LABEL_REPEATED);
+  auto* other = msg->add_field();
+  other->set_name("other");
+  other->set_number(2);
+  other->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
+  other->set_type_name(".gwtest.Phases");
+  other->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  const auto* built = pool.BuildFile(file);
+  REQUIRE(built != nullptr);
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  const auto* d = built->message_type(0);
+
+  const auto parse = [&](const std::string& json) {
+    std::unique_ptr<Message> m(factory.GetPrototype(d)->New());
+    auto st = gw::internal::ParseJsonBody(json, *m, /*discard_unknown=*/true);
+    INFO(json << " -> " << st.message());
+    REQUIRE(st.ok());
+    std::string out;
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_enums_as_ints = true;
+    REQUIRE(google::protobuf::util::MessageToJsonString(*m, &out, options).ok());
+    return nlohmann::json::parse(out);
+  };
+  CHECK(parse(R"({"by_name": {"a": "RAN", "b": "NOPE", "c": "UNDEFINED"}})") ==
+        Json::parse(R"({"byName": {"a": 1, "c": 0}})"));
+  // Dropped at the end, several in a row, all of them, the only one.
+  CHECK(parse(R"({"by_name": {"a": "RAN" , "b": "NOPE",  "c": "1"}})") == Json::parse(R"({"byName": {"a": 1}})"));
+  CHECK(parse(R"({"by_name": {"b": "NOPE", "c": "1", "a": "RAN"}})") == Json::parse(R"({"byName": {"a": 1}})"));
+  CHECK(parse(R"({"by_name": {"b": "NOPE", "c": "1"}})") == Json::object());
+  CHECK(parse(R"({"by_name": {"b": "NOPE"}, "other": {"by_name": {"x": "RAN", "y": "?"}}})") ==
+        Json::parse(R"({"other": {"byName": {"x": 1}}})"));
+  // protojson never stored the dropped key, so it may come again.
+  CHECK(parse(R"({"by_name": {"a": "NOPE", "a": "RAN"}})") == Json::parse(R"({"byName": {"a": 1}})"));
+  std::unique_ptr<Message> m(factory.GetPrototype(d)->New());
+  CHECK(gw::internal::ParseJsonBody(R"({"by_name": {"a": "RAN", "a": "NOPE"}})", *m, true).message() ==
+        "proto: (line 1:26): duplicate map key \"a\"");
+  // Where unknown values are errors, the name is refused.
+  CHECK(gw::internal::ParseJsonBody(R"({"by_name": {"a": "NOPE"}})", *m, false).message() ==
+        "proto: (line 1:19): invalid value for enum field value: \"NOPE\"");
+}

@@ -331,6 +331,44 @@ TEST_CASE(
                Map({{"a", Int(7)}, {"b", Str("old")}})));
   }
 
+  {  // the project's labels: added to the request's own labels (stored and tagged, as upstream
+     // resolves into the request's map), never replacing one; the executor gets them either way
+    admin::Project project;
+    project.set_id(kProject);
+    project.set_name(kProject);
+    (*project.mutable_labels()->mutable_values())["team"] = "platform";
+    (*project.mutable_labels()->mutable_values())["cost-center"] = "42";
+    grpc::ClientContext upd_ctx;
+    admin::ProjectUpdateResponse upd_resp;
+    REQUIRE(stub.UpdateProject(&upd_ctx, project, &upd_resp).ok());
+
+    auto labelled = Request("labelled-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
+    (*labelled.mutable_spec()->mutable_labels()->mutable_values())["team"] = "ml";
+    REQUIRE(Create(stub, labelled).ok());
+    admin::ExecutionSpec stored;
+    REQUIRE(stored.ParseFromString(Row(server, "labelled-1").spec));
+    CHECK(std::map<std::string, std::string>(stored.labels().values().begin(), stored.labels().values().end()) ==
+          std::map<std::string, std::string>{{"team", "ml"}, {"cost-center", "42"}});
+    CHECK(LastRecordFor(server, "labelled-1")["labels"] == nlohmann::json{{"team", "ml"}, {"cost-center", "42"}});
+    flyte::plugin::db::ListInput in;
+    in.filters = {{"execution_tags", "key", flyte::plugin::db::FilterOp::kEq, {"cost-center"}}};
+    in.limit = 10;
+    auto tagged = server.repos().Executions().List(in);
+    REQUIRE(tagged.ok());
+    REQUIRE(tagged->size() == 1);
+    CHECK(tagged->front().key.name == "labelled-1");
+
+    // Without labels of its own, the spec stays without labels.
+    REQUIRE(Create(stub, Request("unlabelled-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}}))
+                .ok());
+    REQUIRE(stored.ParseFromString(Row(server, "unlabelled-1").spec));
+    CHECK(stored.labels().values().empty());
+    CHECK(LastRecordFor(server, "unlabelled-1")["labels"] == nlohmann::json{{"team", "platform"}, {"cost-center", "42"}});
+    project.clear_labels();
+    grpc::ClientContext reset_ctx;
+    REQUIRE(stub.UpdateProject(&reset_ctx, project, &upd_resp).ok());
+  }
+
   {  // default and fixed inputs of launch plans are merged into the user's
     REQUIRE(Create(stub, Request("default-lp", Ref(core::LAUNCH_PLAN, "default_4_lp"))).ok());
     auto merged = ReadLiteralMap(Row(server, "default-lp").inputs_uri);

@@ -429,10 +429,19 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   }
   ExecutionNames names{id.project(), id.domain(), single_task ? "" : lp.spec().workflow_id().name(),
                        single_task ? "" : lp.id().name()};
+  // The run-as identity defaults to the authenticated caller's (the "principal" attribute).
   auto resolved =
       ResolveExecutionConfig(spec, single_task ? nullptr : &lp.spec(), names, db.Resources(),
-                             settings.app, project_labels ? &*project_labels : nullptr);
+                             settings.app, project_labels ? &*project_labels : nullptr,
+                             std::string(call.Attribute("principal")));
   if (!resolved.ok()) return resolved.status();
+  // Labels given in the request are the map upstream resolves the execution's labels into, so
+  // the project's labels it adds (without replacing the request's) are stored with the spec and
+  // become execution tags too.
+  if (project_labels && spec.labels().values_size() > 0) {
+    auto& values = *spec.mutable_labels()->mutable_values();
+    for (const auto& [key, value] : project_labels->values()) values.insert({key, value});
+  }
   const std::string ns = context_.Namespace(id.project(), id.domain());
 
   plugin::ExecutionData data;

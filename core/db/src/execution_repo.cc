@@ -867,7 +867,8 @@ std::optional<StatusOr<std::vector<typename T::Model>>> ListThroughJoinedIds(
       << QuoteIdent(fk_column) << " = " << QuoteIdent(ids) << ".\"id\"";
   if (Status s = AppendFilters(sql, own, {self}, {}, " AND "); !s.ok()) return s;
   if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
-  AppendLimitOffset(sql, static_cast<uint32_t>(input.limit + input.offset), 0);
+  // Each id's rows up to the page's end (in 64 bits: a limit near 2^32 must not wrap).
+  sql << " LIMIT " << std::to_string(static_cast<uint64_t>(input.limit) + input.offset);
   sql << ") AS " << QuoteIdent(T::kTable);
   if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
   AppendLimitOffset(sql, input.limit, input.offset);

@@ -107,6 +107,9 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
 StatusOr<std::string> LocalObjectStore::Read(const std::string& uri) {
   auto path = PathOf(uri);
   if (!path.ok()) return path.status();
+  // A directory is no object, as a key prefix is none in a bucket.
+  std::error_code ec;
+  if (fs::is_directory(*path, ec)) return plugin::NotFound("no object at " + uri);
   std::ifstream in(*path, std::ios::binary);
   if (!in) return plugin::NotFound("no object at " + uri);
   std::ostringstream ss;

@@ -205,6 +205,13 @@ TEST_CASE(
     s = server.Upload(short_lived, ignored);
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(s.error_message() == "expiresIn [2h0m0s] cannot exceed max allowed expiration [1h0m0s]");
+    // Beyond what nanoseconds hold, it saturates as durationpb's AsDuration (no wrap to a
+    // negative, already expired URL).
+    short_lived.mutable_expires_in()->set_seconds(10000000000);
+    s = server.Upload(short_lived, ignored);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() ==
+          "expiresIn [2562047h47m16.854775807s] cannot exceed max allowed expiration [1h0m0s]");
 
     CHECK(CountFiles(FilePathOf(container)) == files);
   }
@@ -219,6 +226,8 @@ TEST_CASE(
     auto got = test::Http(server.http_port, "GET", TargetOf(resp.signed_url(), server.http_port));
     CHECK(got.status == 200);
     CHECK(got.body == archive);
+    CHECK(got.Header("content-type") == "application/octet-stream");
+    CHECK(got.Header("content-security-policy") == "sandbox allow-scripts");
     // The download URL grants no write.
     CHECK(server.Put(resp.signed_url(), "x", dp::Base64(dp::Md5("x"))).status == 403);
 
@@ -235,6 +244,42 @@ TEST_CASE(
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(s.error_message(),
                Catch::StartsWith("failed to find node execution [node_id:\"n0\""));
+  }
+
+  SECTION("a deck's HTML is served as HTML, in a sandbox") {
+    std::string page = "<html><body>deck</body></html>";
+    auto req = FastRegisterRequest("deck.HTML", page);
+    req.set_filename_root("decks");
+    auto html = server.UploadOk(req);
+    REQUIRE(server.Put(html.signed_url(), page, dp::Base64(dp::Md5(page))).status == 200);
+    flyteidl::service::CreateDownloadLocationRequest get;
+    get.set_native_url(html.native_url());
+    flyteidl::service::CreateDownloadLocationResponse resp;
+    grpc::ClientContext ctx;
+    REQUIRE(server.stub->CreateDownloadLocation(&ctx, get, &resp).ok());
+    auto got = test::Http(server.http_port, "GET", TargetOf(resp.signed_url(), server.http_port));
+    CHECK(got.status == 200);
+    CHECK(got.body == page);
+    CHECK(got.Header("content-type") == "text/html; charset=utf-8");
+    CHECK(got.Header("content-security-policy") == "sandbox allow-scripts");
+
+    // A directory is no object: a file named as one may be asked for, with or without an md5.
+    auto nested = FastRegisterRequest("sub/x.txt", "nested");
+    nested.set_filename_root("dirs");
+    auto placed = server.UploadOk(nested);
+    REQUIRE(server.Put(placed.signed_url(), "nested", dp::Base64(dp::Md5("nested"))).status == 200);
+    auto as_dir = FastRegisterRequest("sub", "other");
+    as_dir.set_filename_root("dirs");
+    flyteidl::service::CreateUploadLocationResponse dir_loc;
+    auto st = server.Upload(as_dir, dir_loc);
+    INFO(st.error_message());
+    CHECK(st.ok());
+    as_dir.clear_content_md5();
+    CHECK(server.Upload(as_dir, dir_loc).ok());
+    // A file that exists is still refused without its md5.
+    auto again = FastRegisterRequest("sub/x.txt", "other");
+    again.set_filename_root("dirs");
+    CHECK(server.Upload(again, dir_loc).error_code() == grpc::StatusCode::ALREADY_EXISTS);
   }
 
   SECTION("the REST bindings") {

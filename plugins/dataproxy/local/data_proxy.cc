@@ -4,6 +4,10 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <limits>
+#include <map>
 #include <random>
 #include <regex>
 
@@ -29,8 +33,15 @@ bool ValidDuration(const Duration& d) {
   return !((d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0));
 }
 
+// durationpb's AsDuration: saturated at the int64 nanosecond range instead of wrapping.
 std::chrono::nanoseconds ToNanos(const Duration& d) {
-  return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  int64_t ns = 0;
+  bool overflow = __builtin_mul_overflow(d.seconds(), int64_t{1000000000}, &ns) ||
+                  __builtin_add_overflow(ns, int64_t{d.nanos()}, &ns);
+  if (overflow && d.seconds() != 0) return std::chrono::nanoseconds(d.seconds() < 0 ? kMin : kMax);
+  return std::chrono::nanoseconds(ns);
 }
 
 google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t) {
@@ -257,13 +268,19 @@ Status LocalDataProxy::CreateUploadLocation(
                         : plugin::StatusCode::kInternal,
                     "failed to create storage location, Error: " + known.status().message());
     }
-    auto existing = (*store)->Read(*known);
+    // Existence by size (a HEAD); the bytes are read only to compare a given md5.
+    auto existing = (*store)->Size(*known);
     if (existing.ok()) {
       auto already = plugin::AlreadyExists("file already exists at location [" + *known +
                                            "], specify a matching hash if you wish to rewrite");
       if (req.content_md5().empty()) return already;
       // The local store keeps no Content-MD5 metadata; its ETag is the content's md5.
-      if (Md5(*existing) != req.content_md5()) return already;
+      auto bytes = (*store)->Read(*known);
+      if (!bytes.ok() && bytes.status().code() != plugin::StatusCode::kNotFound) {
+        return plugin::Internal("failed to check if file exists at location [" + *known +
+                                "], Error: " + bytes.status().message());
+      }
+      if (bytes.ok() && Md5(*bytes) != req.content_md5()) return already;
     } else if (existing.status().code() != plugin::StatusCode::kNotFound) {
       return plugin::Internal("failed to check if file exists at location [" + *known +
                               "], Error: " + existing.status().message());
@@ -520,6 +537,42 @@ Status LocalDataProxy::GetData(plugin::CallContext& call, const flyteidl::servic
   return DataFromNode(call, node, io, name, response);
 }
 
+namespace {
+// The Content-Type a download is served with, by the key's extension as Go's mime package
+// knows it without a system table (what a Go server on the bucket would answer): the console
+// shows a deck's HTML in an iframe, which a download type would not render.
+std::string ContentTypeOf(std::string_view key) {
+  static const std::map<std::string, std::string, std::less<>> kTypes = {
+      {".avif", "image/avif"},
+      {".css", "text/css; charset=utf-8"},
+      {".gif", "image/gif"},
+      {".htm", "text/html; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".jpeg", "image/jpeg"},
+      {".jpg", "image/jpeg"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".json", "application/json"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".pdf", "application/pdf"},
+      {".png", "image/png"},
+      {".svg", "image/svg+xml"},
+      {".wasm", "application/wasm"},
+      {".webp", "image/webp"},
+      {".xml", "text/xml; charset=utf-8"},
+  };
+  const size_t slash = key.rfind('/');
+  const size_t dot = key.rfind('.');
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
+    return "application/octet-stream";
+  }
+  std::string ext(key.substr(dot));
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto it = kTypes.find(ext);
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+}  // namespace
+
 ObjectRoute::ObjectRoute(std::shared_ptr<const ObjectSpace> space) : space_(std::move(space)) {}
 
 std::size_t ObjectRoute::MaxBodyBytes() const {
@@ -579,7 +632,11 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
     }
     return {
         200,
-        {{"Content-Type", "application/octet-stream"}, {"ETag", "\"" + Hex(Md5(*bytes)) + "\""}},
+        {{"Content-Type", ContentTypeOf(parsed->object.key)},
+         {"ETag", "\"" + Hex(Md5(*bytes)) + "\""},
+         // Served from the API's own origin: a page (a deck's HTML) runs in an opaque origin
+         // of its own, scripts allowed, with no access to the API's cookies or storage.
+         {"Content-Security-Policy", "sandbox allow-scripts"}},
         std::move(bytes.value())};
   }
 

@@ -2,6 +2,7 @@
 #include "flyte/manager/data.h"
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 namespace flyte::plugins::manager {
@@ -133,11 +134,12 @@ plugin::Status ReadMessage(plugin::ObjectStore& store, const std::string& uri, g
 }
 
 namespace {
-// ReadMessage within flytestdlib's download limit, failing as its ReadRaw does.
+// ReadMessage within flytestdlib's download limit, failing as its ReadRaw does. `known_size`:
+// the object's size when the caller has just asked for it (for the URL blob).
 plugin::Status ReadWithinLimit(plugin::ObjectStore& store, const RemoteDataSettings& settings, const std::string& uri,
-                               google::protobuf::Message& out) {
+                               google::protobuf::Message& out, std::optional<int64_t> known_size) {
   if (settings.max_download_bytes > 0) {
-    auto size = store.Size(uri);
+    auto size = known_size ? plugin::StatusOr<int64_t>(*known_size) : store.Size(uri);
     if (!size.ok()) return size.status();
     if (size.value() > settings.max_download_bytes) {
       constexpr double kMiB = 1024.0 * 1024.0;
@@ -150,6 +152,13 @@ plugin::Status ReadWithinLimit(plugin::ObjectStore& store, const RemoteDataSetti
     }
   }
   return ReadMessage(store, uri, out);
+}
+
+// The size RemoteUrl read for the URL blob (0 for a missing object, which the read then
+// reports), when URLs are signed.
+std::optional<int64_t> KnownSize(const RemoteDataSettings& settings, const flyteidl::admin::UrlBlob& blob) {
+  if (!settings.signed_urls_enabled) return std::nullopt;
+  return blob.bytes();
 }
 }  // namespace
 
@@ -165,7 +174,7 @@ plugin::Status GetInputs(plugin::ObjectStore& store, const RemoteDataSettings& s
   }
   if (ShouldFetch(settings, blob.bytes())) {
     flyteidl::core::LiteralMap read;
-    if (ReadWithinLimit(store, settings, uri, read).ok()) full = std::move(read);
+    if (ReadWithinLimit(store, settings, uri, read, KnownSize(settings, blob)).ok()) full = std::move(read);
   }
   return plugin::Status::Ok();
 }
@@ -190,7 +199,7 @@ plugin::Status GetOutputs(plugin::ObjectStore& store, const RemoteDataSettings& 
   }
   if (!output_uri.empty() && ShouldFetch(settings, blob.bytes())) {
     flyteidl::core::LiteralMap read;
-    if (ReadWithinLimit(store, settings, output_uri, read).ok()) full = std::move(read);
+    if (ReadWithinLimit(store, settings, output_uri, read, KnownSize(settings, blob)).ok()) full = std::move(read);
   }
   return plugin::Status::Ok();
 }

@@ -207,6 +207,48 @@ std::string HtmlEscape(std::string_view s) {
 
 }  // namespace
 
+BodyPlan AdminServer::PlanBody(const gateway::HttpRequest& head) const {
+  BodyPlan plan;
+  std::string_view target = head.target;
+  auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  const PluginRoute* route = FindRoute(path);
+  if (route == nullptr) return plan;
+  std::string directory;
+  std::optional<plugin::HttpRouteResponse> refusal;
+  try {
+    directory = route->route->SpoolDirectory();
+    if (directory.empty()) return plan;
+    plugin::HttpRouteRequest view{head.method,
+                                  path,
+                                  q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                                  head.headers,
+                                  {},
+                                  head.peer,
+                                  {}};
+    refusal = route->route->Admit(view);
+  } catch (const std::exception& e) {
+    host_.logger()->error("HTTP route {} of {} threw before reading {} {}: {}", route->prefix, route->owner,
+                          head.method, path, e.what());
+    refusal = plugin::HttpRouteResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+  } catch (...) {
+    refusal = plugin::HttpRouteResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+  }
+  if (refusal) {
+    gateway::HttpResponse response{refusal->status, std::move(refusal->headers), std::move(refusal->body), {}};
+    if (cors_.enabled) {
+      std::vector<std::pair<std::string, std::string>> cors_headers;
+      gateway::ApplyCors(cors_, head, cors_headers);
+      for (auto& h : cors_headers) response.headers.push_back(std::move(h));
+    }
+    plan.refusal = std::move(response);
+    return plan;
+  }
+  plan.spool_directory = std::move(directory);
+  plan.spool_limit = route->route->MaxBodyBytes();
+  return plan;
+}
+
 gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& request) const {
   std::vector<std::pair<std::string, std::string>> cors_headers;
   if (cors_.enabled) {
@@ -229,20 +271,22 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
                                   q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
                                   request.headers,
                                   request.body,
-                                  request.peer};
+                                  request.peer,
+                                  request.body_file};
     try {
       auto out = route->route->Handle(view);
       response.status = out.status;
       response.headers = std::move(out.headers);
       response.body = std::move(out.body);
+      response.body_file = std::move(out.body_file);
     } catch (const std::exception& e) {
       host_.logger()->error("HTTP route {} of {} threw on {} {}: {}", route->prefix, route->owner,
                             request.method, path, e.what());
-      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
     } catch (...) {
       host_.logger()->error("HTTP route {} of {} threw a non-standard exception on {} {}", route->prefix,
                             route->owner, request.method, path);
-      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
     }
   } else if (auto clean = CleanHttpPath(path);
              !path.empty() && path[0] == '/' && clean != path && request.method != "CONNECT") {
@@ -304,7 +348,8 @@ Status AdminServer::Start() {
   // Plugin routes (e.g. data proxy uploads) may need larger bodies than the gateway.
   http_options.body_limit = std::max(http_options.body_limit, route_body_limit_);
   http_ = std::make_unique<HttpServer>([this](const gateway::HttpRequest& r) { return HandleHttp(r); },
-                                       host_.logger());
+                                       host_.logger(),
+                                       [this](const gateway::HttpRequest& head) { return PlanBody(head); });
   if (auto s = http_->Start(http_options); !s.ok()) return s;
   host_.logger()->info("serving gRPC on {}:{} and HTTP on {}:{}", bind, grpc_->port(), bind, http_->port());
   return Status::Ok();

@@ -878,10 +878,10 @@ std::optional<HttpResponse> ApplyCors(
   std::vector<std::pair<std::string, std::string>> headers;
   if (preflight) {
     const std::string* req_method = FirstHeader(request, "access-control-request-method");
-    if (req_method == nullptr) return HttpResponse{400, {}, {}};
+    if (req_method == nullptr) return HttpResponse{400, {}, {}, {}};
     if (std::find(std::begin(kAllowedMethods), std::end(kAllowedMethods), *req_method) ==
         std::end(kAllowedMethods)) {
-      return HttpResponse{405, {}, {}};
+      return HttpResponse{405, {}, {}, {}};
     }
     std::vector<std::string> allowed_headers(std::begin(kDefaultHeaders),
                                              std::end(kDefaultHeaders));
@@ -902,7 +902,7 @@ std::optional<HttpResponse> ApplyCors(
       if (!c.empty() && std::find(std::begin(kDefaultHeaders), std::end(kDefaultHeaders), c) ==
                             std::end(kDefaultHeaders)) {
         if (std::find(allowed_headers.begin(), allowed_headers.end(), c) == allowed_headers.end()) {
-          return HttpResponse{403, {}, {}};
+          return HttpResponse{403, {}, {}, {}};
         }
         if (!granted.empty()) granted.push_back(',');
         granted += c;

@@ -1,8 +1,14 @@
 // HTTP/1.1 on Boost.Beast, one session per connection, handlers run on the I/O threads.
 #include "flyte/core/http_server.h"
 
+#include <array>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
 #include <mutex>
+#include <type_traits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -11,6 +17,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 namespace flyte::core {
 
@@ -20,6 +28,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Beast 1.74 compares a declared length with an unset limit as over it: "none" is the largest.
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -31,8 +42,8 @@ std::string Lower(std::string_view s) {
 
 class HttpServer::Impl {
  public:
-  Impl(HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
-      : handler_(std::move(handler)), logger_(std::move(logger)), acceptor_(io_) {}
+  Impl(HttpHandler handler, std::shared_ptr<spdlog::logger> logger, BodyPlanner planner)
+      : handler_(std::move(handler)), planner_(std::move(planner)), logger_(std::move(logger)), acceptor_(io_) {}
 
   ~Impl() { Stop(std::chrono::milliseconds(0)); }
 
@@ -82,10 +93,16 @@ class HttpServer::Impl {
  private:
   struct Session : std::enable_shared_from_this<Session> {
     Session(Impl& server, tcp::socket socket) : server(server), stream(std::move(socket)) {}
+    ~Session() {
+      file_parser.reset();
+      DropSpool();
+    }
 
     void Read() {
       parser.emplace();
-      parser->body_limit(server.options_.body_limit);
+      // No limit while the head is read (Beast would refuse a declared length over it right
+      // there): which limit applies, memory's or a spooled route's, is decided in OnHeader.
+      parser->body_limit(kNoBodyLimit);
       parser->header_limit(64 * 1024);
       idle = true;
       stream.expires_after(server.options_.read_header_timeout);
@@ -95,8 +112,6 @@ class HttpServer::Impl {
                               });
     }
 
-    // Clients uploading large bodies (curl, Go's client with ExpectContinueTimeout) send
-    // "Expect: 100-continue" and wait for the interim answer before the body.
     void OnHeader(beast::error_code ec) {
       if (ec) return OnRead(ec);
       idle = false;
@@ -104,16 +119,54 @@ class HttpServer::Impl {
       // still has a bound.
       stream.expires_after(std::chrono::minutes(5));
       const auto& req = parser->get();
-      if (!parser->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+      if (!parser->is_done() && server.planner_) {
+        BodyPlan plan;
+        try {
+          plan = server.planner_(RequestOf(req));
+        } catch (const std::exception& e) {
+          server.logger_->error("HTTP body planner failed on {} {}: {}", std::string(req.method_string()),
+                                std::string(req.target()), e.what());
+          plan.refusal = Plain(500, "internal error\n");
+        }
+        if (plan.refusal) {
+          // The body is never read: nothing else can follow on this connection, and what the
+          // client still sends is read and dropped after the answer (see Drain).
+          keep_alive = false;
+          drain_before_close = true;
+          return Write(std::move(*plan.refusal), req.version(), req.method() == http::verb::head);
+        }
+        if (!plan.spool_directory.empty()) return StartSpool(plan);
+      }
+      // Held in memory: within the server's body limit.
+      const auto declared = parser->content_length();
+      if (declared && *declared > server.options_.body_limit) {
+        keep_alive = false;
+        drain_before_close = true;
+        return Write(Plain(413, "bad request: " + beast::error_code(http::error::body_limit).message() + "\n"),
+                     req.version(), req.method() == http::verb::head);
+      }
+      parser->body_limit(server.options_.body_limit);
+      AfterContinue([](Session& self) { self.ReadBody(); });
+    }
+
+    // Clients uploading large bodies (curl, Go's client with ExpectContinueTimeout) send
+    // "Expect: 100-continue" and wait for the interim answer before the body.
+    template <class Next>
+    void AfterContinue(Next next) {
+      const http::request_header<>& req =
+          parser ? static_cast<const http::request_header<>&>(parser->get())
+                 : static_cast<const http::request_header<>&>(file_parser->get());
+      const bool done = parser ? parser->is_done() : file_parser->is_done();
+      if (!done && beast::iequals(req[http::field::expect], "100-continue")) {
         auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
         http::async_write(stream, *interim,
-                          [self = shared_from_this(), interim](beast::error_code wec, std::size_t) {
+                          [self = shared_from_this(), interim, next](beast::error_code wec, std::size_t) {
                             if (wec) return self->Close();
-                            self->ReadBody();
+                            next(*self);
                           });
         return;
       }
-      ReadBody();
+      next(*this);
     }
 
     void ReadBody() {
@@ -121,6 +174,89 @@ class HttpServer::Impl {
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          self->OnRead(ec);
                        });
+    }
+
+    // The body goes to a new file in the planned directory as it arrives.
+    void StartSpool(const BodyPlan& plan) {
+      const auto& req = parser->get();
+      const unsigned version = req.version();
+      const bool head = req.method() == http::verb::head;
+      std::error_code fec;
+      std::filesystem::create_directories(plan.spool_directory, fec);
+      std::string name = (std::filesystem::path(plan.spool_directory) / "body-XXXXXX").string();
+      int fd = ::mkstemp(name.data());
+      if (fd < 0) {
+        const std::string why = std::strerror(errno);
+        server.logger_->error("cannot spool an HTTP body in {}: {}", plan.spool_directory, why);
+        keep_alive = false;
+        return Write(Plain(500, "cannot store the request body: " + why + "\n"), version, head);
+      }
+      ::close(fd);
+      spool_path = name;
+      file_parser.emplace(std::move(*parser));
+      parser.reset();
+      file_parser->body_limit(plan.spool_limit > 0 ? plan.spool_limit : kNoBodyLimit);
+      beast::error_code oec;
+      file_parser->get().body().open(spool_path.c_str(), beast::file_mode::write, oec);
+      if (oec) {
+        DropSpool();
+        keep_alive = false;
+        return Write(Plain(500, "cannot store the request body: " + oec.message() + "\n"), version, head);
+      }
+      AfterContinue([](Session& self) {
+        http::async_read(self.stream, self.buffer, *self.file_parser,
+                         [s = self.shared_from_this()](beast::error_code ec, std::size_t) {
+                           s->OnSpooled(ec);
+                         });
+      });
+    }
+
+    void OnSpooled(beast::error_code ec) {
+      auto message = file_parser->release();
+      file_parser.reset();
+      message.body().close();
+      if (ec) {
+        DropSpool();
+        return OnRead(ec);
+      }
+      gateway::HttpRequest request = RequestOf(message);
+      request.body_file = spool_path;
+      keep_alive = message.keep_alive() && !server.stopped_.load();
+      Dispatch(std::move(request), message.version(), message.method() == http::verb::head);
+    }
+
+    void DropSpool() {
+      if (spool_path.empty()) return;
+      std::error_code rec;
+      std::filesystem::remove(spool_path, rec);
+      spool_path.clear();
+    }
+
+    static gateway::HttpResponse Plain(int status, std::string text) {
+      gateway::HttpResponse r;
+      r.status = status;
+      r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+      r.body = std::move(text);
+      return r;
+    }
+
+    template <class Fields>
+    gateway::HttpRequest RequestOf(const http::request_header<Fields>& req) {
+      gateway::HttpRequest request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      for (const auto& field : req) {
+        auto name = field.name_string();
+        request.headers.emplace(Lower(std::string_view(name.data(), name.size())),
+                                std::string(field.value()));
+      }
+      beast::error_code pec;
+      auto remote = stream.socket().remote_endpoint(pec);
+      if (!pec) {
+        request.peer = (remote.address().is_v4() ? "ipv4:" : "ipv6:") + remote.address().to_string() +
+                       ":" + std::to_string(remote.port());
+      }
+      return request;
     }
 
     void OnRead(beast::error_code ec) {
@@ -132,30 +268,17 @@ class HttpServer::Impl {
       if (ec) {
         // A request the parser refuses (too large, malformed) gets an answer, not a hang-up.
         int status = ec == http::error::body_limit ? 413 : 400;
-        gateway::HttpResponse r;
-        r.status = status;
-        r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-        r.body = "bad request: " + ec.message() + "\n";
         keep_alive = false;
-        return Write(std::move(r), 11, false);
+        return Write(Plain(status, "bad request: " + ec.message() + "\n"), 11, false);
       }
       auto req = parser->release();
-      gateway::HttpRequest request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      for (const auto& field : req) {
-        auto name = field.name_string();
-        request.headers.emplace(Lower(std::string_view(name.data(), name.size())),
-                                std::string(field.value()));
-      }
+      gateway::HttpRequest request = RequestOf(req);
       request.body = std::move(req.body());
-      beast::error_code pec;
-      auto remote = stream.socket().remote_endpoint(pec);
-      if (!pec) {
-        request.peer = (remote.address().is_v4() ? "ipv4:" : "ipv6:") + remote.address().to_string() +
-                       ":" + std::to_string(remote.port());
-      }
       keep_alive = req.keep_alive() && !server.stopped_.load();
+      Dispatch(std::move(request), req.version(), req.method() == http::verb::head);
+    }
+
+    void Dispatch(gateway::HttpRequest request, unsigned version, bool head) {
       server.active_.fetch_add(1);
       gateway::HttpResponse response;
       try {
@@ -163,13 +286,46 @@ class HttpServer::Impl {
       } catch (const std::exception& e) {
         server.logger_->error("HTTP handler failed on {} {}: {}", request.method, request.target, e.what());
         response = gateway::HttpResponse{500, {{"Content-Type", "application/json"}},
-                                         R"({"code":13,"message":"","details":[]})"};
+                                         R"({"code":13,"message":"","details":[]})", {}};
       }
+      // A spooled body the handler did not move away is gone with its request.
+      DropSpool();
       server.active_.fetch_sub(1);
-      Write(std::move(response), req.version(), req.method() == http::verb::head);
+      Write(std::move(response), version, head);
     }
 
     void Write(gateway::HttpResponse r, unsigned version, bool head) {
+      if (!r.body_file.empty()) {
+        http::file_body::value_type file;
+        beast::error_code oec;
+        file.open(r.body_file.c_str(), beast::file_mode::scan, oec);
+        if (oec) {
+          // Gone between the handler's answer and now.
+          gateway::HttpResponse gone = Plain(404, "not found\n");
+          for (auto& [k, v] : r.headers) {
+            if (beast::iequals(k, "access-control-allow-origin") || beast::iequals(k, "vary") ||
+                beast::iequals(k, "access-control-allow-credentials")) {
+              gone.headers.emplace_back(k, v);
+            }
+          }
+          return Write(std::move(gone), version, head);
+        }
+        if (!head) {
+          auto res = std::make_shared<http::response<http::file_body>>(static_cast<http::status>(r.status), version);
+          for (auto& [k, v] : r.headers) res->insert(k, v);
+          res->keep_alive(keep_alive);
+          res->body() = std::move(file);
+          res->prepare_payload();
+          return Send(res);
+        }
+        // HEAD: the size a GET would send, no bytes.
+        const auto size = file.size();
+        auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), version);
+        for (auto& [k, v] : r.headers) res->insert(k, v);
+        res->keep_alive(keep_alive);
+        res->content_length(size);
+        return Send(res);
+      }
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(r.status), version);
       for (auto& [k, v] : r.headers) res->insert(k, v);
@@ -180,12 +336,40 @@ class HttpServer::Impl {
       // GET would have sent, as Go's net/http does; bytes after the header would be read as
       // the start of the next response on a kept-alive connection.
       if (head) res->body().clear();
-      stream.expires_after(std::chrono::seconds(60));
+      Send(res);
+    }
+
+    template <class Body>
+    void Send(std::shared_ptr<http::response<Body>> res) {
+      // Large files take longer than a minute on slow links: the bound is per write progress
+      // only in spirit; an hour caps a stuck download.
+      stream.expires_after(std::is_same_v<Body, http::file_body> ? std::chrono::seconds(3600)
+                                                                 : std::chrono::seconds(60));
       http::async_write(stream, *res,
                         [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                          if (!ec && self->drain_before_close) return self->Drain();
                           if (ec || !self->keep_alive || self->server.stopped_.load()) return self->Close();
                           self->Read();
                         });
+    }
+
+    // After answering a request whose body was not read: a client that sends its body before
+    // reading the answer (most do without "Expect: 100-continue") would see its connection
+    // reset, the answer lost, if it were closed with bytes unread. The rest is read and
+    // dropped, for at most 30 seconds, then the connection closes.
+    void Drain() {
+      drain_before_close = false;
+      beast::error_code ec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.expires_after(std::chrono::seconds(30));
+      drained = std::make_unique<std::array<char, 1 << 16>>();
+      DrainSome();
+    }
+    void DrainSome() {
+      stream.async_read_some(asio::buffer(*drained), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->Close();
+        self->DrainSome();
+      });
     }
 
     void Close() {
@@ -200,7 +384,11 @@ class HttpServer::Impl {
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::optional<http::request_parser<http::string_body>> parser;
+    std::optional<http::request_parser<http::file_body>> file_parser;  // a spooled body's
+    std::string spool_path;  // its file, until handled
     bool keep_alive = true;
+    bool drain_before_close = false;
+    std::unique_ptr<std::array<char, 1 << 16>> drained;
     std::atomic<bool> idle{true};
   };
 
@@ -235,6 +423,7 @@ class HttpServer::Impl {
   }
 
   HttpHandler handler_;
+  BodyPlanner planner_;
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -247,8 +436,8 @@ class HttpServer::Impl {
   std::map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
-HttpServer::HttpServer(HttpHandler handler, std::shared_ptr<spdlog::logger> logger)
-    : impl_(std::make_unique<Impl>(std::move(handler), std::move(logger))) {}
+HttpServer::HttpServer(HttpHandler handler, std::shared_ptr<spdlog::logger> logger, BodyPlanner planner)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(logger), std::move(planner))) {}
 HttpServer::~HttpServer() = default;
 plugin::Status HttpServer::Start(const HttpServerOptions& options) { return impl_->Start(options); }
 int HttpServer::port() const { return impl_->port(); }

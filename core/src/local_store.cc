@@ -3,6 +3,7 @@
 #include "flyte/core/local_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -95,6 +96,55 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     fs::remove(tmp, ec);
     return plugin::Internal("cannot flush " + tmp.string());
+  }
+  fs::rename(tmp, *path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+std::string LocalObjectStore::SpoolDirectory() const {
+  // Beside the container, on the file system of its root: a spooled file moves in by rename.
+  return (base_.parent_path() / (".spool-" + base_.filename().string())).string();
+}
+
+Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& file) {
+  auto path = PathOf(uri);
+  if (!path.ok()) return path.status();
+  std::error_code ec;
+  fs::create_directories(path->parent_path(), ec);
+  if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
+  // Durable and readable as Write leaves its objects, then renamed into place (atomic).
+  auto settle = [](const fs::path& p) -> Status {
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return plugin::Internal("cannot read " + p.string() + ": " + std::strerror(errno));
+    bool ok = ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
+    int err = errno;
+    ::close(fd);
+    if (!ok) return plugin::Internal("cannot flush " + p.string() + ": " + std::strerror(err));
+    return Status::Ok();
+  };
+  if (Status s = settle(file); !s.ok()) return s;
+  fs::rename(file, *path, ec);
+  if (!ec) return Status::Ok();
+  if (ec != std::errc::cross_device_link) {
+    return plugin::Internal("cannot move " + file + " into place: " + ec.message());
+  }
+  // Another file system: copied next to the object first.
+  static std::atomic<uint64_t> counter{0};
+  fs::path tmp = path->parent_path() /
+                 ("." + path->filename().string() + ".tmp" + std::to_string(::getpid()) + "-f" +
+                  std::to_string(counter.fetch_add(1)));
+  fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return plugin::Internal("cannot copy " + file + ": " + ec.message());
+  }
+  if (Status s = settle(tmp); !s.ok()) {
+    fs::remove(tmp, ec);
+    return s;
   }
   fs::rename(tmp, *path, ec);
   if (ec) {

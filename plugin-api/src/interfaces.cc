@@ -1,6 +1,8 @@
-// Out-of-line destructors: each plugin interface's vtable and type info live here, once; and the
-// default (waiting) asynchronous form of an interceptor.
+// Out-of-line destructors: each plugin interface's vtable and type info live here, once; the
+// default (waiting) asynchronous form of an interceptor; and the object store's default file write.
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "flyte/plugin/compiler.h"
 #include "flyte/plugin/data_proxy.h"
@@ -60,6 +62,17 @@ HttpRoute::~HttpRoute() = default;
 DataProxy::~DataProxy() = default;
 SignalManager::~SignalManager() = default;
 ObjectStore::~ObjectStore() = default;
+
+std::string ObjectStore::SpoolDirectory() const { return ""; }
+
+Status ObjectStore::WriteFile(const std::string& uri, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Internal("cannot read " + path);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) return Internal("cannot read " + path);
+  return Write(uri, bytes.str());
+}
 WorkflowCompiler::~WorkflowCompiler() = default;
 namespace db {
 ProjectRepo::~ProjectRepo() = default;

@@ -42,6 +42,37 @@ TEST_CASE("Objects written under the container read back by their file URI", "[u
   CHECK(store->Read(uri.value()).status().code() == flyte::plugin::StatusCode::kNotFound);
 }
 
+TEST_CASE("A spooled file becomes an object by rename; a directory is no object", "[unit]") {
+  auto store = Store();
+  namespace fs = std::filesystem;
+  const fs::path spool = store->SpoolDirectory();
+  CHECK(spool.filename() == ".spool-bucket");
+  CHECK(spool.parent_path() == store->PathOf(store->BaseUri() + "/x")->parent_path().parent_path());
+  fs::create_directories(spool);
+  const fs::path file = spool / "body-1";
+  { std::ofstream(file, std::ios::binary) << "spooled bytes"; }
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);  // as mkstemp leaves it
+  auto uri = store->Join(store->BaseUri(), {"p", "d", "root", "file.bin"});
+  REQUIRE(uri.ok());
+  REQUIRE(store->WriteFile(uri.value(), file.string()).ok());
+  CHECK_FALSE(fs::exists(file));  // moved, not copied
+  CHECK(store->Read(uri.value()).value() == "spooled bytes");
+  CHECK(fs::status(*store->PathOf(uri.value())).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
+  // Replacing an object the same way.
+  { std::ofstream(file, std::ios::binary) << "again"; }
+  REQUIRE(store->WriteFile(uri.value(), file.string()).ok());
+  CHECK(store->Read(uri.value()).value() == "again");
+  // A missing file, a URI outside the container.
+  CHECK(store->WriteFile(uri.value(), (spool / "absent").string()).code() == flyte::plugin::StatusCode::kInternal);
+  CHECK(store->Read(uri.value()).value() == "again");
+  CHECK(store->WriteFile("file:///etc/passwd", file.string()).code() == flyte::plugin::StatusCode::kInvalidArgument);
+  // The object's directory is no object.
+  auto dir = store->Join(store->BaseUri(), {"p", "d", "root"});
+  CHECK(store->Read(dir.value()).status().code() == flyte::plugin::StatusCode::kNotFound);
+  CHECK(store->Size(dir.value()).status().code() == flyte::plugin::StatusCode::kNotFound);
+}
+
 TEST_CASE("Paths that would leave the container are refused", "[unit]") {
   auto store = Store();
   for (const std::string segment : {"..", ".", "", "a/b"}) {

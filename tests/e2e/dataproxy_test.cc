@@ -3,6 +3,10 @@
 // refusal leaves the store untouched; downloads and the REST bindings too.
 #include <signal.h>
 
+#include <utility>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <filesystem>
@@ -333,4 +337,127 @@ TEST_CASE(
                    "/api/v1/data?flyte_url=" + dp::PercentEncode("s3://bucket/key"));
     CHECK(r.status == 400);
   }
+}
+
+namespace {
+
+// A PUT of a head and `raw` after it (nothing: the server must answer before any body).
+test::HttpResult HeadOnlyPut(int port, const std::string& target,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             const std::string& raw = "") {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  std::string head = "PUT " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
+  head += "\r\n" + raw;
+  asio::write(stream, asio::buffer(head));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  test::HttpResult out;
+  out.status = static_cast<int>(res.result_int());
+  out.body = res.body();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace(name, std::string(f.value()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Uploads stream to the store's disk: above any in-memory limit, judged before the body",
+          "[e2e]") {
+  // No upload.maxSize: upstream declares one and never enforces it.
+  test::ServedServer served("    - name: flyte_dataproxy_local\n");
+  auto stub = DataProxyService::NewStub(served.channel());
+  const std::string spool = served.data_dir() + "/storage/.spool-bucket";
+
+  // 80 MiB: more than the HTTP server reads into memory (64 MiB), so only a streamed body fits.
+  std::string big(80u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const std::string md5 = dp::Base64(dp::Md5(big));
+  flyteidl::service::CreateUploadLocationResponse loc;
+  {
+    grpc::ClientContext ctx;
+    REQUIRE(stub->CreateUploadLocation(&ctx, FastRegisterRequest("big.tar.gz", big), &loc).ok());
+  }
+  auto put = test::Http(served.http_port, "PUT", TargetOf(loc.signed_url(), served.http_port), big,
+                        {{"Content-MD5", md5}});
+  INFO(put.body);
+  REQUIRE(put.status == 200);
+  CHECK(put.Header("etag") == "\"" + dp::Hex(dp::Md5(big)) + "\"");
+  CHECK(ReadFile(FilePathOf(loc.native_url())) == big);
+  CHECK(std::filesystem::status(FilePathOf(loc.native_url())).permissions() ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+         std::filesystem::perms::group_read | std::filesystem::perms::others_read));
+  // Downloaded back from the file, whole.
+  {
+    flyteidl::service::CreateDownloadLocationRequest req;
+    req.set_native_url(loc.native_url());
+    flyteidl::service::CreateDownloadLocationResponse resp;
+    grpc::ClientContext ctx;
+    REQUIRE(stub->CreateDownloadLocation(&ctx, req, &resp).ok());
+    auto got = test::Http(served.http_port, "GET", TargetOf(resp.signed_url(), served.http_port));
+    CHECK(got.status == 200);
+    CHECK(got.body.size() == big.size());
+    CHECK(got.body == big);
+    CHECK(got.Header("etag") == "\"" + dp::Hex(dp::Md5(big)) + "\"");
+  }
+
+  // A body that does not match its md5 is refused, and its spooled file goes with it.
+  std::string other = big;
+  other[12345] ^= 1;
+  auto wrong = test::Http(served.http_port, "PUT", TargetOf(loc.signed_url(), served.http_port), other,
+                          {{"Content-MD5", md5}});
+  CHECK(wrong.status == 400);
+  CHECK(ReadFile(FilePathOf(loc.native_url())) == big);
+
+  // Refused on its head alone: the server answers without waiting for a body never sent.
+  std::string target = TargetOf(loc.signed_url(), served.http_port);
+  std::string tampered = target;
+  tampered.back() = tampered.back() == 'a' ? 'b' : 'a';
+  auto early = HeadOnlyPut(served.http_port, tampered, {{"Content-Length", "1000000000"}, {"Content-MD5", md5}});
+  CHECK(early.status == 403);
+  CHECK_THAT(early.body, Catch::Contains("signature does not match"));
+  early = HeadOnlyPut(served.http_port, target, {{"Content-Length", "1000000000"}});
+  CHECK(early.status == 403);
+  CHECK_THAT(early.body, Catch::Contains("missing Content-MD5 header"));
+  // A client that sends its whole body before reading still gets the answer (the server reads
+  // and drops the body it refused, instead of resetting the connection under it).
+  auto late = test::Http(served.http_port, "PUT", tampered, big.substr(0, 16u << 20), {{"Content-MD5", md5}});
+  CHECK(late.status == 403);
+  CHECK_THAT(late.body, Catch::Contains("signature does not match"));
+
+  // Nothing is left in the spool.
+  CHECK(CountFiles(spool) == 0);
+}
+
+TEST_CASE("A configured upload.maxSize refuses a declared larger body before reading it", "[e2e]") {
+  test::ServedServer served("    - name: flyte_dataproxy_local\n",
+                            {R"({"server": {"dataProxy": {"upload": {"maxSize": "1Ki"}}}})"});
+  auto stub = DataProxyService::NewStub(served.channel());
+  std::string body(4096, 'x');
+  const std::string md5 = dp::Base64(dp::Md5(body));
+  flyteidl::service::CreateUploadLocationResponse loc;
+  grpc::ClientContext ctx;
+  REQUIRE(stub->CreateUploadLocation(&ctx, FastRegisterRequest("over.bin", body), &loc).ok());
+  auto early = HeadOnlyPut(served.http_port, TargetOf(loc.signed_url(), served.http_port),
+                           {{"Content-Length", "4096"}, {"Content-MD5", md5}});
+  CHECK(early.status == 413);
+  CHECK_THAT(early.body, Catch::Contains("upload of 4096 bytes exceeds the maximum of 1024 bytes"));
+  // Sent chunked, without a length: the spooled body is cut at the limit.
+  std::ostringstream chunks;
+  chunks << std::hex << body.size() << "\r\n" << body << "\r\n0\r\n\r\n";
+  auto chunked = HeadOnlyPut(served.http_port, TargetOf(loc.signed_url(), served.http_port),
+                             {{"Transfer-Encoding", "chunked"}, {"Content-MD5", md5}}, chunks.str());
+  CHECK(chunked.status == 413);
+  CHECK_FALSE(std::filesystem::exists(FilePathOf(loc.native_url())));
+  CHECK(CountFiles(served.data_dir() + "/storage/.spool-bucket") == 0);
 }

@@ -1,5 +1,7 @@
 // The local data proxy's logic: encodings, URL signing and expiry, the storage path layout, the
 // refusal of escaping paths, and the object route's checks, on a real local store.
+#include <fstream>
+#include <sstream>
 #include <catch2/catch.hpp>
 
 #include "data_proxy.h"
@@ -58,8 +60,16 @@ struct Fixture {
     auto q = target.find('?');
     std::string path = target.substr(0, q);
     std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-    flyte::plugin::HttpRouteRequest req{method, path, query, headers, body, "ipv4:127.0.0.1:1"};
-    return route->Handle(req);
+    flyte::plugin::HttpRouteRequest req{method, path, query, headers, body, "ipv4:127.0.0.1:1", {}};
+    auto response = route->Handle(req);
+    if (!response.body_file.empty()) {
+      // What the host streams: the local store's files are served from disk.
+      std::ifstream in(response.body_file, std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      response.body = bytes.str();
+    }
+    return response;
   }
 
   std::shared_ptr<flyte::core::LocalObjectStore> store;
@@ -540,7 +550,7 @@ TEST_CASE("Settings read upstream's keys and derive the base URL from the HTTP a
       nlohmann::json::object(),
       {{"publicBaseUrl", "https://flyte.example.com"}, {"signingKey", "a-configured-signing-key"}});
   REQUIRE(defaults.ok());
-  CHECK(defaults->upload_max_size == 6 * 1024 * 1024);
+  CHECK(defaults->upload_max_size == 0);  // no limit, as upstream enforces none
   CHECK(defaults->upload_max_expires_in == std::chrono::hours(1));
   CHECK(defaults->default_file_name_length == 20);
   CHECK(defaults->public_base_url == "https://flyte.example.com");

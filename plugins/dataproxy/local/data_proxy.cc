@@ -4,6 +4,12 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <optional>
+#include <vector>
+#include <variant>
+#include <fstream>
+#include <filesystem>
+#include <charconv>
 #include <cctype>
 #include <cstdint>
 #include <limits>
@@ -111,7 +117,7 @@ const nlohmann::json* Find(const nlohmann::json& root, std::initializer_list<con
 }
 
 plugin::HttpRouteResponse Refuse(int status, std::string message) {
-  return {status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(message) + "\n"};
+  return {status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(message) + "\n", ""};
 }
 
 }  // namespace
@@ -577,10 +583,40 @@ ObjectRoute::ObjectRoute(std::shared_ptr<const ObjectSpace> space) : space_(std:
 
 std::size_t ObjectRoute::MaxBodyBytes() const {
   // One byte over the limit reaches the route, which then answers with the configured size.
-  return static_cast<std::size_t>(space_->settings().upload_max_size) + 1;
+  const int64_t max = space_->settings().upload_max_size;
+  return max > 0 ? static_cast<std::size_t>(max) + 1 : 0;
 }
 
-plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& request) {
+std::string ObjectRoute::SpoolDirectory() const {
+  auto store = space_->Store();
+  return store.ok() ? (*store)->SpoolDirectory() : "";
+}
+
+namespace {
+
+std::string TooLarge(uint64_t size, int64_t max) {
+  return "upload of " + std::to_string(size) + " bytes exceeds the maximum of " + std::to_string(max) +
+         " bytes (server.dataProxy.upload.maxSize)";
+}
+
+// The md5 of a file, read in pieces.
+StatusOr<std::string> Md5OfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return plugin::Internal("cannot read the received body");
+  Md5Stream md5;
+  std::vector<char> chunk(1 << 16);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    md5.Update(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) return plugin::Internal("cannot read the received body");
+  return md5.Digest();
+}
+
+}  // namespace
+
+std::variant<ObjectRoute::Target, plugin::HttpRouteResponse> ObjectRoute::Check(
+    const plugin::HttpRouteRequest& request) const {
   const std::string_view prefix = kObjectRoutePrefix;
   if (request.method != "PUT" && request.method != "GET") {
     auto r = Refuse(405, "method " + std::string(request.method) + " not allowed: use PUT or GET");
@@ -615,6 +651,22 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
       return Refuse(403, "uploads are only accepted under the project upload prefix; '" +
                              parsed->object.key + "' is outside it");
     }
+    std::string_view header_md5 = request.Header("content-md5");
+    if (!parsed->object.content_md5.empty() && header_md5 != parsed->object.content_md5) {
+      return Refuse(403, header_md5.empty()
+                             ? "missing Content-MD5 header: this URL was signed for Content-MD5 " +
+                                   parsed->object.content_md5
+                             : "Content-MD5 header " + std::string(header_md5) +
+                                   " does not match the signed Content-MD5 " +
+                                   parsed->object.content_md5);
+    }
+    if (!header_md5.empty()) {
+      auto declared = Base64Decode(header_md5);
+      if (!declared || declared->size() != 16) {
+        return Refuse(
+            400, "Content-MD5 header " + std::string(header_md5) + " is not a base64 md5 digest");
+      }
+    }
   }
   auto uri = space_->UriOf(parsed->segments);
   if (!uri.ok()) {
@@ -623,53 +675,100 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
   }
   auto store = space_->Store();
   if (!store.ok()) return Refuse(503, store.status().message());
+  return Target{parsed->object.key, *uri, *store};
+}
+
+std::optional<plugin::HttpRouteResponse> ObjectRoute::Admit(const plugin::HttpRouteRequest& head) {
+  auto checked = Check(head);
+  if (auto* refusal = std::get_if<plugin::HttpRouteResponse>(&checked)) return std::move(*refusal);
+  // A declared length over the limit is refused before a byte of the body is read.
+  const int64_t max = space_->settings().upload_max_size;
+  std::string_view length = head.Header("content-length");
+  uint64_t declared = 0;
+  if (max > 0 && !length.empty() &&
+      std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc() &&
+      declared > static_cast<uint64_t>(max)) {
+    return Refuse(413, TooLarge(declared, max));
+  }
+  return std::nullopt;
+}
+
+plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& request) {
+  auto checked = Check(request);
+  if (auto* refusal = std::get_if<plugin::HttpRouteResponse>(&checked)) return std::move(*refusal);
+  const Target& target = std::get<Target>(checked);
 
   if (request.method == "GET") {
-    auto bytes = (*store)->Read(*uri);
+    auto size = target.store->Size(target.uri);
+    if (!size.ok()) {
+      return Refuse(size.status().code() == plugin::StatusCode::kNotFound ? 404 : 500,
+                    size.status().message());
+    }
+    plugin::HttpRouteResponse response{
+        200,
+        {{"Content-Type", ContentTypeOf(target.key)},
+         // Served from the API's own origin: a page (a deck's HTML) runs in an opaque origin
+         // of its own, scripts allowed, with no access to the API's cookies or storage.
+         {"Content-Security-Policy", "sandbox allow-scripts"}},
+        "",
+        ""};
+    // A file of the local store is streamed from disk, not held in memory.
+    auto file = LocalFileOf(target.uri);
+    if (file) {
+      auto md5 = Md5OfFile(*file);
+      if (!md5.ok()) return Refuse(404, "no object at " + target.uri);
+      response.headers.emplace_back("ETag", "\"" + Hex(*md5) + "\"");
+      response.body_file = *file;
+      return response;
+    }
+    auto bytes = target.store->Read(target.uri);
     if (!bytes.ok()) {
       return Refuse(bytes.status().code() == plugin::StatusCode::kNotFound ? 404 : 500,
                     bytes.status().message());
     }
-    return {
-        200,
-        {{"Content-Type", ContentTypeOf(parsed->object.key)},
-         {"ETag", "\"" + Hex(Md5(*bytes)) + "\""},
-         // Served from the API's own origin: a page (a deck's HTML) runs in an opaque origin
-         // of its own, scripts allowed, with no access to the API's cookies or storage.
-         {"Content-Security-Policy", "sandbox allow-scripts"}},
-        std::move(bytes.value())};
+    response.headers.emplace_back("ETag", "\"" + Hex(Md5(*bytes)) + "\"");
+    response.body = std::move(bytes.value());
+    return response;
   }
 
-  const auto max = space_->settings().upload_max_size;
-  if (static_cast<int64_t>(request.body.size()) > max) {
-    return Refuse(413, "upload of " + std::to_string(request.body.size()) +
-                           " bytes exceeds the maximum of " + std::to_string(max) +
-                           " bytes (server.dataProxy.upload.maxSize)");
+  // The body: spooled to a file (the host streamed it there) or in memory.
+  const bool spooled = !request.body_file.empty();
+  const std::string body_file(request.body_file);
+  uint64_t size = request.body.size();
+  if (spooled) {
+    std::error_code ec;
+    size = std::filesystem::file_size(body_file, ec);
+    if (ec) return Refuse(500, "cannot read the received body");
+  }
+  const int64_t max = space_->settings().upload_max_size;
+  if (max > 0 && size > static_cast<uint64_t>(max)) return Refuse(413, TooLarge(size, max));
+  std::string digest;
+  if (spooled) {
+    auto md5 = Md5OfFile(body_file);
+    if (!md5.ok()) return Refuse(500, md5.status().message());
+    digest = *md5;
+  } else {
+    digest = Md5(request.body);
   }
   std::string_view header_md5 = request.Header("content-md5");
-  if (!parsed->object.content_md5.empty() && header_md5 != parsed->object.content_md5) {
-    return Refuse(403, header_md5.empty()
-                           ? "missing Content-MD5 header: this URL was signed for Content-MD5 " +
-                                 parsed->object.content_md5
-                           : "Content-MD5 header " + std::string(header_md5) +
-                                 " does not match the signed Content-MD5 " +
-                                 parsed->object.content_md5);
+  if (!header_md5.empty() && *Base64Decode(header_md5) != digest) {
+    return Refuse(400,
+                  "the Content-MD5 you specified did not match what was received (body md5 " +
+                      Base64(digest) + ")");
   }
-  std::string digest = Md5(request.body);
-  if (!header_md5.empty()) {
-    auto declared = Base64Decode(header_md5);
-    if (!declared || declared->size() != 16) {
-      return Refuse(
-          400, "Content-MD5 header " + std::string(header_md5) + " is not a base64 md5 digest");
-    }
-    if (*declared != digest) {
-      return Refuse(400,
-                    "the Content-MD5 you specified did not match what was received (body md5 " +
-                        Base64(digest) + ")");
-    }
-  }
-  if (auto s = (*store)->Write(*uri, request.body); !s.ok()) return Refuse(500, s.message());
-  return {200, {{"ETag", "\"" + Hex(digest) + "\""}}, ""};
+  Status written = spooled ? target.store->WriteFile(target.uri, body_file)
+                           : target.store->Write(target.uri, request.body);
+  if (!written.ok()) return Refuse(500, written.message());
+  return {200, {{"ETag", "\"" + Hex(digest) + "\""}}, "", ""};
+}
+
+std::optional<std::string> ObjectRoute::LocalFileOf(const std::string& uri) const {
+  // The store's own spool directory says it keeps objects as local files; its file:// URIs name
+  // them.
+  constexpr std::string_view kFile = "file://";
+  auto store = space_->Store();
+  if (!store.ok() || (*store)->SpoolDirectory().empty() || uri.rfind(kFile, 0) != 0) return std::nullopt;
+  return uri.substr(kFile.size());
 }
 
 }  // namespace flyte::plugins::dataproxy

@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "flyte/plugin/data_proxy.h"
 #include "flyte/plugin/http_handler.h"
@@ -22,7 +24,9 @@ inline constexpr const char* kObjectRoutePrefix = "/dataproxy/v1/objects/";
 
 struct DataProxySettings {
   // server.dataProxy.* as upstream.
-  int64_t upload_max_size = 6 * 1024 * 1024;  // upload.maxSize, a k8s quantity ("6Mi")
+  // upload.maxSize, a k8s quantity ("6Mi") or bytes; 0: no limit. Upstream declares 6Mi and
+  // never checks it, so by default no limit is set either.
+  int64_t upload_max_size = 0;
   std::chrono::nanoseconds upload_max_expires_in = std::chrono::hours(1);
   int default_file_name_length = 20;
   std::string storage_prefix;
@@ -113,10 +117,26 @@ class ObjectRoute : public plugin::HttpRoute {
   explicit ObjectRoute(std::shared_ptr<const ObjectSpace> space);
 
   std::string PathPrefix() const override { return kObjectRoutePrefix; }
+  // 0 (no bound) when upload.maxSize is 0.
   std::size_t MaxBodyBytes() const override;
+  // The store's spool directory: uploads stream to a file that moves into place.
+  std::string SpoolDirectory() const override;
+  // Everything but the body is judged before the body is read (method, signature, expiry,
+  // prefix, Content-MD5 header, a declared length over upload.maxSize).
+  std::optional<plugin::HttpRouteResponse> Admit(const plugin::HttpRouteRequest& head) override;
   plugin::HttpRouteResponse Handle(const plugin::HttpRouteRequest& request) override;
 
  private:
+  // The object a request names, once its URL and headers check out.
+  struct Target {
+    std::string key;
+    std::string uri;
+    plugin::ObjectStore* store;
+  };
+  std::variant<Target, plugin::HttpRouteResponse> Check(const plugin::HttpRouteRequest& request) const;
+  // The local file of an object, when the store keeps objects as files (it has a spool
+  // directory and file:// URIs).
+  std::optional<std::string> LocalFileOf(const std::string& uri) const;
   std::shared_ptr<const ObjectSpace> space_;
 };
 

@@ -149,6 +149,20 @@ std::string Md5(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest.data()), len);
 }
 
+Md5Stream::Md5Stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_md5(), nullptr);
+}
+Md5Stream::~Md5Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Md5Stream::Update(std::string_view bytes) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+}
+std::string Md5Stream::Digest() {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest.data(), &len);
+  return std::string(reinterpret_cast<const char*>(digest.data()), len);
+}
+
 std::string PercentEncode(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {

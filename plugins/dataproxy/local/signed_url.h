@@ -22,6 +22,19 @@ std::string Base32(std::string_view bytes);
 std::string Hex(std::string_view bytes);
 // The raw 16-byte MD5 digest.
 std::string Md5(std::string_view bytes);
+// The same over bytes given in pieces (a file read in chunks).
+class Md5Stream {
+ public:
+  Md5Stream();
+  ~Md5Stream();
+  Md5Stream(const Md5Stream&) = delete;
+  Md5Stream& operator=(const Md5Stream&) = delete;
+  void Update(std::string_view bytes);
+  std::string Digest();  // once
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 // Every byte but RFC 3986 unreserved characters as %XX.
 std::string PercentEncode(std::string_view text);
 // nullopt on a malformed escape.

@@ -45,6 +45,9 @@ class AdminServer {
   const Dispatcher& dispatcher() const { return *dispatcher_; }
   const gateway::Gateway& gateway() const { return *gateway_; }
   gateway::HttpResponse HandleHttp(const gateway::HttpRequest& request) const;
+  // Before a body is read: a plugin route with a spool directory gets it streamed there, after
+  // its Admit() let the request in; everything else is read into memory.
+  BodyPlan PlanBody(const gateway::HttpRequest& head) const;
 
  private:
   PluginHost& host_;

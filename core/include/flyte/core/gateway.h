@@ -25,12 +25,14 @@ struct HttpRequest {
   std::multimap<std::string, std::string> headers;  // names lower-case
   std::string body;
   std::string peer;  // "ipv4:127.0.0.1:5555"
+  std::string body_file;  // a spooled body (plugin routes with a spool directory), else empty
 };
 
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string body_file;  // sent instead of `body` when not empty (streamed from the file)
 };
 
 // One HTTP binding of one method (the method's rule or one of its additional_bindings).

@@ -1,10 +1,13 @@
-// A small HTTP/1.1 server on Boost.Beast: keep-alive, a header read timeout, a body limit, and
-// graceful shutdown. It knows nothing of routes: every request goes to one handler.
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, a header read timeout, a body limit, bodies
+// streamed to and from files where asked, and graceful shutdown. It knows nothing of routes:
+// every request goes to one handler (and, before its body, to one planner).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "flyte/core/gateway.h"
@@ -26,9 +29,21 @@ struct HttpServerOptions {
 
 using HttpHandler = std::function<gateway::HttpResponse(const gateway::HttpRequest&)>;
 
+// What to do with a request's body, decided from its head (`body` empty) before it is read.
+struct BodyPlan {
+  // Answered at once: the body is not read and the connection closes after the answer.
+  std::optional<gateway::HttpResponse> refusal;
+  // Where to write the body, streamed, instead of memory (HttpRequest::body_file); empty: memory.
+  std::string spool_directory;
+  // For a spooled body: its largest size, 0 for none (413 above it).
+  std::uint64_t spool_limit = 0;
+};
+using BodyPlanner = std::function<BodyPlan(const gateway::HttpRequest& head)>;
+
 class HttpServer {
  public:
-  HttpServer(HttpHandler handler, std::shared_ptr<spdlog::logger> logger);
+  // `planner` (optional) is asked about every request that has a body.
+  HttpServer(HttpHandler handler, std::shared_ptr<spdlog::logger> logger, BodyPlanner planner = nullptr);
   ~HttpServer();
 
   plugin::Status Start(const HttpServerOptions& options);

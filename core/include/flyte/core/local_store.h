@@ -24,6 +24,8 @@ class LocalObjectStore final : public plugin::ObjectStore {
   plugin::StatusOr<std::string> Read(const std::string& uri) override;
   plugin::StatusOr<int64_t> Size(const std::string& uri) override;
   plugin::Status Delete(const std::string& uri) override;
+  std::string SpoolDirectory() const override;
+  plugin::Status WriteFile(const std::string& uri, const std::string& file) override;
 
   // The file behind a URI of this store; INVALID_ARGUMENT for another scheme or a path outside.
   plugin::StatusOr<std::filesystem::path> PathOf(const std::string& uri) const;

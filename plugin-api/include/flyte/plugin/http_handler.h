@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,10 @@ struct HttpRouteRequest {
   const std::multimap<std::string, std::string>& headers;  // names lower-case
   std::string_view body;
   std::string_view peer;  // "ipv4:127.0.0.1:5555"
+  // For a route with a spool directory, the file there that holds the body (`body` is then
+  // empty); empty when there is no body. The route may move it away; the host removes it after
+  // Handle() otherwise.
+  std::string_view body_file;
 
   // First value of a header (name lower-case), or empty.
   std::string_view Header(std::string_view name) const {
@@ -33,6 +38,9 @@ struct HttpRouteResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Sent instead of `body` when not empty: a file the host streams after Handle() returns (a
+  // file gone by then is answered 404).
+  std::string body_file;
 };
 
 // A collection member of kHttpHandler (HostContext::Add). The host sends every request whose
@@ -50,6 +58,18 @@ class FLYTE_PLUGIN_API_EXPORT HttpRoute : public PluginBase {
   // The largest request body the route accepts; the host raises its HTTP body limit to at least
   // this (bodies above the limit are refused with 413 before any route runs). 0: no need.
   virtual std::size_t MaxBodyBytes() const { return 0; }
+
+  // A directory where the host writes the bodies of this route's requests, streamed, instead of
+  // holding them in memory (HttpRouteRequest::body_file); MaxBodyBytes() still bounds them, 0
+  // meaning no bound. Empty (the default): bodies arrive in memory. Asked for every request.
+  virtual std::string SpoolDirectory() const { return ""; }
+  // For a route with a spool directory: called with the request's head (no body yet) before its
+  // body is read; a response refuses the request at once (the body is never read, and the
+  // connection is closed after the answer). Must be thread-safe and must not throw.
+  virtual std::optional<HttpRouteResponse> Admit(const HttpRouteRequest& head) {
+    (void)head;
+    return std::nullopt;
+  }
 
   virtual HttpRouteResponse Handle(const HttpRouteRequest& request) = 0;
 };

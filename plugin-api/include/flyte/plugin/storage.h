@@ -27,6 +27,15 @@ class FLYTE_PLUGIN_API_EXPORT ObjectStore : public PluginBase {
   // Size in bytes; NOT_FOUND when absent.
   virtual StatusOr<int64_t> Size(const std::string& uri) = 0;
   virtual Status Delete(const std::string& uri) = 0;
+
+  // A local directory where a caller may put a file meant to become an object through
+  // WriteFile, so that the store takes it in without copying (the local store: on its own file
+  // system). Empty (the default): none; any readable file still works.
+  virtual std::string SpoolDirectory() const;
+  // Stores the local file at `path` as the object at `uri`, atomically as Write. The file is
+  // the caller's to remove afterwards if it is still there (a store may move it instead of
+  // copying). The default reads it whole and calls Write.
+  virtual Status WriteFile(const std::string& uri, const std::string& path);
 };
 
 }  // namespace flyte::plugin

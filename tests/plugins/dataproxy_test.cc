@@ -513,6 +513,18 @@ TEST_CASE("GetData serves node and task attempt data through the execution manag
   auto no_deck = proxy.GetData(call, get, data);
   CHECK(no_deck.code() == StatusCode::kNotFound);
   CHECK_THAT(no_deck.message(), Catch::StartsWith("no deckUrl found for request ["));
+  CHECK_THAT(no_deck.message(), Catch::Contains("expires_in:{seconds:3600}"));
+  // Asked for directly without an expiry: printed with the one it defaulted to.
+  flyteidl::service::CreateDownloadLinkRequest link;
+  link.set_artifact_type(flyteidl::service::ARTIFACT_TYPE_DECK);
+  link.mutable_node_execution_id()->set_node_id("n0");
+  link.mutable_node_execution_id()->mutable_execution_id()->set_project("p");
+  link.mutable_node_execution_id()->mutable_execution_id()->set_domain("d");
+  link.mutable_node_execution_id()->mutable_execution_id()->set_name("e");
+  flyteidl::service::CreateDownloadLinkResponse link_resp;
+  auto no_deck_link = proxy.CreateDownloadLink(call, link, link_resp);
+  CHECK(no_deck_link.code() == StatusCode::kNotFound);
+  CHECK_THAT(no_deck_link.message(), Catch::Contains("expires_in:{seconds:3600}"));
   auto deck = f.store->Join(f.store->BaseUri(), {"p", "d", "deck.html"});
   REQUIRE(deck.ok());
   node_manager->deck_uri = *deck;

@@ -389,7 +389,12 @@ Status LocalDataProxy::CreateDownloadLink(plugin::CallContext& call,
   std::string native_url;
   if (req.artifact_type() == flyteidl::service::ARTIFACT_TYPE_DECK) native_url = node.closure().deck_uri();
   if (native_url.empty()) {
-    return plugin::NotFound("no deckUrl found for request [" + GoProtoText(req) + "]");
+    // Printed as upstream holds it by then: with the expiry it defaulted.
+    flyteidl::service::CreateDownloadLinkRequest shown = req;
+    if (!shown.has_expires_in()) {
+      *shown.mutable_expires_in() = TimeUtil::NanosecondsToDuration(expires_in->count());
+    }
+    return plugin::NotFound("no deckUrl found for request [" + GoProtoText(shown) + "]");
   }
   auto store = space_->Store();
   if (!store.ok()) {

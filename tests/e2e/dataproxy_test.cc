@@ -108,6 +108,20 @@ flyteidl::service::CreateUploadLocationRequest FastRegisterRequest(const std::st
   return req;
 }
 
+// GET through a signed download URL for `native_url` (CreateDownloadLocation); the URL too.
+std::pair<test::HttpResult, std::string> Download(DataProxyService::Stub& stub, int http_port,
+                                                  const std::string& native_url, int64_t expires_in = 0) {
+  flyteidl::service::CreateDownloadLocationRequest req;
+  req.set_native_url(native_url);
+  if (expires_in > 0) req.mutable_expires_in()->set_seconds(expires_in);
+  flyteidl::service::CreateDownloadLocationResponse resp;
+  grpc::ClientContext ctx;
+  auto st = stub.CreateDownloadLocation(&ctx, req, &resp);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  return {test::Http(http_port, "GET", TargetOf(resp.signed_url(), http_port)), resp.signed_url()};
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -221,19 +235,13 @@ TEST_CASE(
   }
 
   SECTION("downloads of the uploaded object") {
-    flyteidl::service::CreateDownloadLocationRequest req;
-    req.set_native_url(loc.native_url());
-    req.mutable_expires_in()->set_seconds(600);
-    flyteidl::service::CreateDownloadLocationResponse resp;
-    grpc::ClientContext ctx;
-    REQUIRE(server.stub->CreateDownloadLocation(&ctx, req, &resp).ok());
-    auto got = test::Http(server.http_port, "GET", TargetOf(resp.signed_url(), server.http_port));
+    auto [got, signed_url] = Download(*server.stub, server.http_port, loc.native_url(), 600);
     CHECK(got.status == 200);
     CHECK(got.body == archive);
     CHECK(got.Header("content-type") == "application/octet-stream");
     CHECK(got.Header("content-security-policy") == "sandbox allow-scripts");
     // The download URL grants no write.
-    CHECK(server.Put(resp.signed_url(), "x", dp::Base64(dp::Md5("x"))).status == 403);
+    CHECK(server.Put(signed_url, "x", dp::Base64(dp::Md5("x"))).status == 403);
 
     // CreateDownloadLink for a node execution that does not exist.
     flyteidl::service::CreateDownloadLinkRequest link;
@@ -256,12 +264,7 @@ TEST_CASE(
     req.set_filename_root("decks");
     auto html = server.UploadOk(req);
     REQUIRE(server.Put(html.signed_url(), page, dp::Base64(dp::Md5(page))).status == 200);
-    flyteidl::service::CreateDownloadLocationRequest get;
-    get.set_native_url(html.native_url());
-    flyteidl::service::CreateDownloadLocationResponse resp;
-    grpc::ClientContext ctx;
-    REQUIRE(server.stub->CreateDownloadLocation(&ctx, get, &resp).ok());
-    auto got = test::Http(server.http_port, "GET", TargetOf(resp.signed_url(), server.http_port));
+    auto got = Download(*server.stub, server.http_port, html.native_url()).first;
     CHECK(got.status == 200);
     CHECK(got.body == page);
     CHECK(got.Header("content-type") == "text/html; charset=utf-8");
@@ -399,12 +402,7 @@ TEST_CASE("Uploads stream to the store's disk: above any in-memory limit, judged
          std::filesystem::perms::group_read | std::filesystem::perms::others_read));
   // Downloaded back from the file, whole.
   {
-    flyteidl::service::CreateDownloadLocationRequest req;
-    req.set_native_url(loc.native_url());
-    flyteidl::service::CreateDownloadLocationResponse resp;
-    grpc::ClientContext ctx;
-    REQUIRE(stub->CreateDownloadLocation(&ctx, req, &resp).ok());
-    auto got = test::Http(served.http_port, "GET", TargetOf(resp.signed_url(), served.http_port));
+    auto got = Download(*stub, served.http_port, loc.native_url()).first;
     CHECK(got.status == 200);
     CHECK(got.body.size() == big.size());
     CHECK(got.body == big);

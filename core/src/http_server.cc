@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
-#include <type_traits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -31,6 +30,8 @@ namespace {
 
 // Beast 1.74 compares a declared length with an unset limit as over it: "none" is the largest.
 constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
+// How long a body or an answer may make no progress.
+constexpr std::chrono::seconds kIdleTransfer{60};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -128,25 +129,25 @@ class HttpServer::Impl {
                                 std::string(req.target()), e.what());
           plan.refusal = Plain(500, "internal error\n");
         }
-        if (plan.refusal) {
-          // The body is never read: nothing else can follow on this connection, and what the
-          // client still sends is read and dropped after the answer (see Drain).
-          keep_alive = false;
-          drain_before_close = true;
-          return Write(std::move(*plan.refusal), req.version(), req.method() == http::verb::head);
-        }
+        if (plan.refusal) return AnswerUnread(std::move(*plan.refusal), req);
         if (!plan.spool_directory.empty()) return StartSpool(plan);
       }
       // Held in memory: within the server's body limit.
       const auto declared = parser->content_length();
       if (declared && *declared > server.options_.body_limit) {
-        keep_alive = false;
-        drain_before_close = true;
-        return Write(Plain(413, "bad request: " + beast::error_code(http::error::body_limit).message() + "\n"),
-                     req.version(), req.method() == http::verb::head);
+        return AnswerUnread(
+            Plain(413, "bad request: " + beast::error_code(http::error::body_limit).message() + "\n"), req);
       }
       parser->body_limit(server.options_.body_limit);
       AfterContinue([](Session& self) { self.ReadBody(); });
+    }
+
+    // Answers a request whose body is not read: nothing else can follow on this connection, and
+    // what the client still sends is read and dropped after the answer (see Drain).
+    void AnswerUnread(gateway::HttpResponse response, const http::request_header<>& req) {
+      keep_alive = false;
+      drain_before_close = true;
+      Write(std::move(response), req.version(), req.method() == http::verb::head);
     }
 
     // Clients uploading large bodies (curl, Go's client with ExpectContinueTimeout) send
@@ -178,9 +179,6 @@ class HttpServer::Impl {
 
     // The body goes to a new file in the planned directory as it arrives.
     void StartSpool(const BodyPlan& plan) {
-      const auto& req = parser->get();
-      const unsigned version = req.version();
-      const bool head = req.method() == http::verb::head;
       std::error_code fec;
       std::filesystem::create_directories(plan.spool_directory, fec);
       std::string name = (std::filesystem::path(plan.spool_directory) / "body-XXXXXX").string();
@@ -188,8 +186,7 @@ class HttpServer::Impl {
       if (fd < 0) {
         const std::string why = std::strerror(errno);
         server.logger_->error("cannot spool an HTTP body in {}: {}", plan.spool_directory, why);
-        keep_alive = false;
-        return Write(Plain(500, "cannot store the request body: " + why + "\n"), version, head);
+        return AnswerUnread(Plain(500, "cannot store the request body: " + why + "\n"), parser->get());
       }
       ::close(fd);
       spool_path = name;
@@ -200,15 +197,21 @@ class HttpServer::Impl {
       file_parser->get().body().open(spool_path.c_str(), beast::file_mode::write, oec);
       if (oec) {
         DropSpool();
-        keep_alive = false;
-        return Write(Plain(500, "cannot store the request body: " + oec.message() + "\n"), version, head);
+        return AnswerUnread(Plain(500, "cannot store the request body: " + oec.message() + "\n"),
+                            file_parser->get());
       }
-      AfterContinue([](Session& self) {
-        http::async_read(self.stream, self.buffer, *self.file_parser,
-                         [s = self.shared_from_this()](beast::error_code ec, std::size_t) {
-                           s->OnSpooled(ec);
-                         });
-      });
+      AfterContinue([](Session& self) { self.ReadSpooled(); });
+    }
+
+    // A spooled body may be large and slow: read piece by piece, each with its own minute, so
+    // that only a stalled upload times out.
+    void ReadSpooled() {
+      stream.expires_after(kIdleTransfer);
+      http::async_read_some(stream, buffer, *file_parser,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec && !self->file_parser->is_done()) return self->ReadSpooled();
+                              self->OnSpooled(ec);
+                            });
     }
 
     void OnSpooled(beast::error_code ec) {
@@ -316,7 +319,8 @@ class HttpServer::Impl {
           res->keep_alive(keep_alive);
           res->body() = std::move(file);
           res->prepare_payload();
-          return Send(res);
+          auto serializer = std::make_shared<http::response_serializer<http::file_body>>(*res);
+          return SendFile(res, serializer);
         }
         // HEAD: the size a GET would send, no bytes.
         const auto size = file.size();
@@ -341,16 +345,26 @@ class HttpServer::Impl {
 
     template <class Body>
     void Send(std::shared_ptr<http::response<Body>> res) {
-      // Large files take longer than a minute on slow links: the bound is per write progress
-      // only in spirit; an hour caps a stuck download.
-      stream.expires_after(std::is_same_v<Body, http::file_body> ? std::chrono::seconds(3600)
-                                                                 : std::chrono::seconds(60));
+      stream.expires_after(kIdleTransfer);
       http::async_write(stream, *res,
-                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                          if (!ec && self->drain_before_close) return self->Drain();
-                          if (ec || !self->keep_alive || self->server.stopped_.load()) return self->Close();
-                          self->Read();
-                        });
+                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) { self->Sent(ec); });
+    }
+
+    // A file answer is written piece by piece, each with its own minute (as ReadSpooled).
+    void SendFile(std::shared_ptr<http::response<http::file_body>> res,
+                  std::shared_ptr<http::response_serializer<http::file_body>> serializer) {
+      stream.expires_after(kIdleTransfer);
+      http::async_write_some(stream, *serializer,
+                             [self = shared_from_this(), res, serializer](beast::error_code ec, std::size_t) {
+                               if (!ec && !serializer->is_done()) return self->SendFile(res, serializer);
+                               self->Sent(ec);
+                             });
+    }
+
+    void Sent(beast::error_code ec) {
+      if (!ec && drain_before_close) return Drain();
+      if (ec || !keep_alive || server.stopped_.load()) return Close();
+      Read();
     }
 
     // After answering a request whose body was not read: a client that sends its body before

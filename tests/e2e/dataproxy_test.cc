@@ -409,6 +409,23 @@ TEST_CASE("Uploads stream to the store's disk: above any in-memory limit, judged
     CHECK(got.Header("etag") == "\"" + dp::Hex(dp::Md5(big)) + "\"");
   }
 
+  // curl uploads a file as flytekit's clients do, and asks to continue first
+  // ("Expect: 100-continue"): the body streams only after the server's interim answer.
+  {
+    std::string again(3u << 20, 'c');
+    flyteidl::service::CreateUploadLocationResponse curl_loc;
+    grpc::ClientContext ctx;
+    REQUIRE(stub->CreateUploadLocation(&ctx, FastRegisterRequest("curl.bin", again), &curl_loc).ok());
+    const std::string file = test::WriteTempFile("curl-upload.bin", again);
+    auto curl = test::Run({"/usr/bin/curl", "-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, "-H",
+                           "Content-MD5: " + dp::Base64(dp::Md5(again)), curl_loc.signed_url()});
+    INFO(curl.err);
+    CHECK(curl.exit_code == 0);
+    CHECK(curl.out == "200");
+    CHECK_THAT(curl.err, Catch::Contains("HTTP/1.1 100 Continue"));
+    CHECK(ReadFile(FilePathOf(curl_loc.native_url())) == again);
+  }
+
   // A body that does not match its md5 is refused, and its spooled file goes with it.
   std::string other = big;
   other[12345] ^= 1;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -41,7 +42,15 @@ StatusOr<std::shared_ptr<LocalObjectStore>> LocalObjectStore::Create(const fs::p
   base = (base / container).lexically_normal();
   fs::create_directories(base, ec);
   if (ec) return plugin::Unavailable("cannot create storage directory " + base.string() + ": " + ec.message());
-  return std::shared_ptr<LocalObjectStore>(new LocalObjectStore(base));
+  auto store = std::shared_ptr<LocalObjectStore>(new LocalObjectStore(base));
+  // Bodies spooled by a process that died mid-upload: gone after a day (a younger one may be
+  // another server's upload in progress on the same storage).
+  const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (fs::directory_iterator it(store->SpoolDirectory(), ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fec;
+    if (it->is_regular_file(fec) && it->last_write_time(fec) < stale && !fec) fs::remove(it->path(), fec);
+  }
+  return store;
 }
 
 std::string LocalObjectStore::BaseUri() const { return std::string(kScheme) + base_.string(); }

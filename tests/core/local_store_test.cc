@@ -67,6 +67,14 @@ TEST_CASE("A spooled file becomes an object by rename; a directory is no object"
   CHECK(store->WriteFile(uri.value(), (spool / "absent").string()).code() == flyte::plugin::StatusCode::kInternal);
   CHECK(store->Read(uri.value()).value() == "again");
   CHECK(store->WriteFile("file:///etc/passwd", file.string()).code() == flyte::plugin::StatusCode::kInvalidArgument);
+  // Spooled bodies a dead process left behind are swept when a store opens, after a day.
+  { std::ofstream(spool / "body-old", std::ios::binary) << "old"; }
+  { std::ofstream(spool / "body-new", std::ios::binary) << "new"; }
+  fs::last_write_time(spool / "body-old", fs::file_time_type::clock::now() - std::chrono::hours(25));
+  auto root = store->PathOf(store->BaseUri() + "/x")->parent_path().parent_path();
+  REQUIRE(LocalObjectStore::Create(root, "bucket").ok());
+  CHECK_FALSE(fs::exists(spool / "body-old"));
+  CHECK(fs::exists(spool / "body-new"));
   // The object's directory is no object.
   auto dir = store->Join(store->BaseUri(), {"p", "d", "root"});
   CHECK(store->Read(dir.value()).status().code() == flyte::plugin::StatusCode::kNotFound);

@@ -4,18 +4,18 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
-#include <optional>
-#include <vector>
-#include <variant>
-#include <fstream>
-#include <filesystem>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
+#include <variant>
+#include <vector>
 
 #include "flyte/manager/go_compat.h"
 #include "flyte/manager/quantity.h"
@@ -114,6 +114,40 @@ const nlohmann::json* Find(const nlohmann::json& root, std::initializer_list<con
     node = &*it;
   }
   return node;
+}
+
+// The md5 of a file, read in pieces.
+StatusOr<std::string> Md5OfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return plugin::Internal("cannot read the received body");
+  Md5Stream md5;
+  std::vector<char> chunk(1 << 16);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    md5.Update(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) return plugin::Internal("cannot read the received body");
+  return md5.Digest();
+}
+
+// The file holding an object, when the store keeps objects as local files (it has a spool
+// directory, and its file:// URIs name them).
+std::optional<std::string> LocalFileOf(plugin::ObjectStore& store, const std::string& uri) {
+  constexpr std::string_view kFile = "file://";
+  if (store.SpoolDirectory().empty() || uri.rfind(kFile, 0) != 0) return std::nullopt;
+  return uri.substr(kFile.size());
+}
+
+// An object's md5: streamed from its file when it has one, else from its bytes.
+StatusOr<std::string> Md5OfObject(plugin::ObjectStore& store, const std::string& uri) {
+  if (auto file = LocalFileOf(store, uri)) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*file, ec)) return plugin::NotFound("no object at " + uri);
+    return Md5OfFile(*file);
+  }
+  auto bytes = store.Read(uri);
+  if (!bytes.ok()) return bytes.status();
+  return Md5(*bytes);
 }
 
 plugin::HttpRouteResponse Refuse(int status, std::string message) {
@@ -281,12 +315,12 @@ Status LocalDataProxy::CreateUploadLocation(
                                            "], specify a matching hash if you wish to rewrite");
       if (req.content_md5().empty()) return already;
       // The local store keeps no Content-MD5 metadata; its ETag is the content's md5.
-      auto bytes = (*store)->Read(*known);
-      if (!bytes.ok() && bytes.status().code() != plugin::StatusCode::kNotFound) {
+      auto md5 = Md5OfObject(**store, *known);
+      if (!md5.ok() && md5.status().code() != plugin::StatusCode::kNotFound) {
         return plugin::Internal("failed to check if file exists at location [" + *known +
-                                "], Error: " + bytes.status().message());
+                                "], Error: " + md5.status().message());
       }
-      if (bytes.ok() && Md5(*bytes) != req.content_md5()) return already;
+      if (md5.ok() && *md5 != req.content_md5()) return already;
     } else if (existing.status().code() != plugin::StatusCode::kNotFound) {
       return plugin::Internal("failed to check if file exists at location [" + *known +
                               "], Error: " + existing.status().message());
@@ -582,6 +616,11 @@ std::string ContentTypeOf(std::string_view key) {
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
+
+std::string TooLarge(uint64_t size, int64_t max) {
+  return "upload of " + std::to_string(size) + " bytes exceeds the maximum of " + std::to_string(max) +
+         " bytes (server.dataProxy.upload.maxSize)";
+}
 }  // namespace
 
 ObjectRoute::ObjectRoute(std::shared_ptr<const ObjectSpace> space) : space_(std::move(space)) {}
@@ -596,29 +635,6 @@ std::string ObjectRoute::SpoolDirectory() const {
   auto store = space_->Store();
   return store.ok() ? (*store)->SpoolDirectory() : "";
 }
-
-namespace {
-
-std::string TooLarge(uint64_t size, int64_t max) {
-  return "upload of " + std::to_string(size) + " bytes exceeds the maximum of " + std::to_string(max) +
-         " bytes (server.dataProxy.upload.maxSize)";
-}
-
-// The md5 of a file, read in pieces.
-StatusOr<std::string> Md5OfFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return plugin::Internal("cannot read the received body");
-  Md5Stream md5;
-  std::vector<char> chunk(1 << 16);
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    md5.Update(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())));
-  }
-  if (in.bad()) return plugin::Internal("cannot read the received body");
-  return md5.Digest();
-}
-
-}  // namespace
 
 std::variant<ObjectRoute::Target, plugin::HttpRouteResponse> ObjectRoute::Check(
     const plugin::HttpRouteRequest& request) const {
@@ -718,8 +734,7 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
         "",
         ""};
     // A file of the local store is streamed from disk, not held in memory.
-    auto file = LocalFileOf(target.uri);
-    if (file) {
+    if (auto file = LocalFileOf(*target.store, target.uri)) {
       auto md5 = Md5OfFile(*file);
       if (!md5.ok()) return Refuse(404, "no object at " + target.uri);
       response.headers.emplace_back("ETag", "\"" + Hex(*md5) + "\"");
@@ -767,13 +782,5 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
   return {200, {{"ETag", "\"" + Hex(digest) + "\""}}, "", ""};
 }
 
-std::optional<std::string> ObjectRoute::LocalFileOf(const std::string& uri) const {
-  // The store's own spool directory says it keeps objects as local files; its file:// URIs name
-  // them.
-  constexpr std::string_view kFile = "file://";
-  auto store = space_->Store();
-  if (!store.ok() || (*store)->SpoolDirectory().empty() || uri.rfind(kFile, 0) != 0) return std::nullopt;
-  return uri.substr(kFile.size());
-}
 
 }  // namespace flyte::plugins::dataproxy

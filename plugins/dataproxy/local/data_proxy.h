@@ -134,9 +134,6 @@ class ObjectRoute : public plugin::HttpRoute {
     plugin::ObjectStore* store;
   };
   std::variant<Target, plugin::HttpRouteResponse> Check(const plugin::HttpRouteRequest& request) const;
-  // The local file of an object, when the store keeps objects as files (it has a spool
-  // directory and file:// URIs).
-  std::optional<std::string> LocalFileOf(const std::string& uri) const;
   std::shared_ptr<const ObjectSpace> space_;
 };
 

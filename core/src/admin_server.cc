@@ -44,7 +44,8 @@ Status AdminServer::WireRoutes(const plugin::Registry& registry) {
     std::size_t limit = 0;
     try {
       prefix = route->PathPrefix();
-      limit = route->MaxBodyBytes();
+      // A route whose bodies are spooled to disk needs no larger in-memory limit.
+      if (route->SpoolDirectory().empty()) limit = route->MaxBodyBytes();
     } catch (const std::exception& e) {
       return plugin::Internal("HTTP route of " + owner + " threw: " + e.what());
     } catch (...) {

@@ -377,7 +377,8 @@ test::HttpResult HeadOnlyPut(int port, const std::string& target,
 
 TEST_CASE("Uploads stream to the store's disk: above any in-memory limit, judged before the body",
           "[e2e]") {
-  // No upload.maxSize: upstream declares one and never enforces it.
+  // The default upload.maxSize (5Gi, S3's single-PUT bound; upstream declares 6Mi and never
+  // enforces it).
   test::ServedServer served("    - name: flyte_dataproxy_local\n");
   auto stub = DataProxyService::NewStub(served.channel());
   const std::string spool = served.data_dir() + "/storage/.spool-bucket";
@@ -452,6 +453,10 @@ TEST_CASE("Uploads stream to the store's disk: above any in-memory limit, judged
 
   // Nothing is left in the spool.
   CHECK(CountFiles(spool) == 0);
+
+  // The route's 5 GiB bound is not the in-memory limit of everything else (64 MiB).
+  auto rest = HeadOnlyPut(served.http_port, "/api/v1/projects/p", {{"Content-Length", std::to_string(100u << 20)}});
+  CHECK(rest.status == 413);
 }
 
 TEST_CASE("A configured upload.maxSize refuses a declared larger body before reading it", "[e2e]") {

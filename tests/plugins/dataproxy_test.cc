@@ -562,7 +562,7 @@ TEST_CASE("Settings read upstream's keys and derive the base URL from the HTTP a
       nlohmann::json::object(),
       {{"publicBaseUrl", "https://flyte.example.com"}, {"signingKey", "a-configured-signing-key"}});
   REQUIRE(defaults.ok());
-  CHECK(defaults->upload_max_size == 0);  // no limit, as upstream enforces none
+  CHECK(defaults->upload_max_size == int64_t{5} << 30);  // S3's single-PUT bound
   CHECK(defaults->upload_max_expires_in == std::chrono::hours(1));
   CHECK(defaults->default_file_name_length == 20);
   CHECK(defaults->public_base_url == "https://flyte.example.com");

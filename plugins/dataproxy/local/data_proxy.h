@@ -25,8 +25,9 @@ inline constexpr const char* kObjectRoutePrefix = "/dataproxy/v1/objects/";
 struct DataProxySettings {
   // server.dataProxy.* as upstream.
   // upload.maxSize, a k8s quantity ("6Mi") or bytes; 0: no limit. Upstream declares 6Mi and
-  // never checks it, so by default no limit is set either.
-  int64_t upload_max_size = 0;
+  // never checks it: its uploads are bounded by the bucket, S3 taking at most 5 GiB in one PUT.
+  // That is the default here.
+  int64_t upload_max_size = int64_t{5} << 30;
   std::chrono::nanoseconds upload_max_expires_in = std::chrono::hours(1);
   int default_file_name_length = 20;
   std::string storage_prefix;

@@ -55,8 +55,10 @@ class FLYTE_PLUGIN_API_EXPORT HttpRoute : public PluginBase {
   // Starts with '/', e.g. "/dataproxy/v1/objects/". Read once, when the server is wired.
   virtual std::string PathPrefix() const = 0;
 
-  // The largest request body the route accepts; the host raises its HTTP body limit to at least
-  // this (bodies above the limit are refused with 413 before any route runs). 0: no need.
+  // The largest request body the route accepts. Without a spool directory (below) the host
+  // raises its in-memory HTTP body limit to at least this (bodies above the limit are refused
+  // with 413 before any route runs); with one, it bounds the spooled body. 0: no bound of the
+  // route's own.
   virtual std::size_t MaxBodyBytes() const { return 0; }
 
   // A directory where the host writes the bodies of this route's requests, streamed, instead of

@@ -265,5 +265,28 @@ TEST_CASE("Kubernetes name checks return apimachinery's messages", "[unit]") {
         "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
 }
 
+TEST_CASE("GoUrlParses accepts and refuses what net/url.Parse does", "[unit]") {
+  for (const char* ok : {"file:///tmp/bucket/x", "s3://bucket/key", "s3://bucket/a%20b", "http://h:8080/p?q=%zz",
+                         "gs://b/k#frag", "relative/path", "/abs/path", "*", "", "s3:opaque%zz", "http://user:pw@host/p",
+                         "http://[::1]:80/p", "http://h/%e2%82%ac", "mailto:a@b"}) {
+    INFO(ok);
+    CHECK(GoUrlParses(ok));
+  }
+  for (const char* bad : {":foo",                 // missing protocol scheme
+                          "http://h/%zz",         // bad escape in the path
+                          "http://h/p#%zz",       // bad escape in the fragment
+                          "http://h\x01/p",      // control character
+                          "http://bad host/p",    // a space in the host
+                          "http://h:80x/p",       // a port that is not a number
+                          "http://h%41/p",        // an ASCII byte escaped in the host
+                          "http://[::1/p",        // missing ']'
+                          "http://us er@h/p",     // invalid userinfo
+                          "1http://h"}) {         // no scheme (a digit first), and a colon in its first segment
+    INFO(bad);
+    CHECK_FALSE(GoUrlParses(bad));
+  }
+  CHECK_FALSE(GoUrlParses(std::string("http://h/\x7f")));
+}
+
 }  // namespace
 }  // namespace flyte::plugins::manager

@@ -340,6 +340,15 @@ TEST_CASE("CreateDownloadLocation signs a GET the route serves, within the downl
   CHECK_THAT(
       outside.message(),
       Catch::StartsWith("failed to create a signed url. Error: [file:///etc/passwd] is not"));
+  // What Go's url.Parse refuses is the caller's error; a query it does not look at is no error.
+  for (const std::string bad : {":foo", "file:///x/%zz", "s3://bad host/k", "file:///x#%zz"}) {
+    req.set_native_url(bad);
+    auto refused = f.proxy->CreateDownloadLocation(call, req, resp);
+    CHECK(refused.code() == StatusCode::kInvalidArgument);
+    CHECK(refused.message() == "error while validating request: failed to parse native_url [" + bad + "]");
+  }
+  req.set_native_url(uri.value() + "?q=%zz");
+  CHECK(f.proxy->CreateDownloadLocation(call, req, resp).code() != StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("CreateDownloadLink and GetData validate as upstream and name a missing manager", "[unit]") {

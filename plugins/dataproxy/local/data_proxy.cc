@@ -84,15 +84,6 @@ std::string RandomName(int length) {
   return out;
 }
 
-// Go's url.Parse refuses control characters and malformed escapes; nothing else matters here.
-bool ParsesAsUrl(std::string_view url) {
-  for (std::size_t i = 0; i < url.size(); ++i) {
-    auto c = static_cast<unsigned char>(url[i]);
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return PercentDecode(url.substr(0, url.find('#'))).has_value();
-}
-
 StatusOr<std::chrono::nanoseconds> DurationSetting(const nlohmann::json& value,
                                                    const std::string& key) {
   if (value.is_number_integer()) return std::chrono::nanoseconds(value.get<int64_t>());
@@ -375,7 +366,7 @@ Status LocalDataProxy::CreateDownloadLocation(
     return plugin::InvalidArgument("error while validating request: expiresIn is invalid. Error: " +
                                    expires_in.status().message());
   }
-  if (!ParsesAsUrl(req.native_url())) {
+  if (!manager::GoUrlParses(req.native_url())) {
     return plugin::InvalidArgument("error while validating request: failed to parse native_url [" +
                                    req.native_url() + "]");
   }

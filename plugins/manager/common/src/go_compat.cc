@@ -642,6 +642,119 @@ std::optional<int64_t> GoParseDuration(std::string_view s, std::string* error) {
   return static_cast<int64_t>(d);
 }
 
+namespace {
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+int Unhex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;
+}
+bool IsAlnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// net/url's unescape: every '%' starts two hex digits; in a host, an escape is only for a
+// non-ASCII byte (or "%25"), and an ASCII byte must be one a host may hold.
+bool GoUnescapes(std::string_view s, bool host) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '%') {
+      if (i + 2 >= s.size() || !IsHex(s[i + 1]) || !IsHex(s[i + 2])) return false;
+      if (host && Unhex(s[i + 1]) < 8 && s.substr(i, 3) != "%25") return false;
+      i += 3;
+      continue;
+    }
+    if (host && c < 0x80 && !IsAlnum(c) &&
+        std::string_view("!$&'()*+,;=:[]<>\"-_.~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+    ++i;
+  }
+  return true;
+}
+
+bool GoValidOptionalPort(std::string_view port) {
+  if (port.empty()) return true;
+  if (port[0] != ':') return false;
+  for (char c : port.substr(1)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool GoValidUserinfo(std::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (IsAlnum(c)) continue;
+    if (std::string_view("-._:~!$&'()*+,;=%@").find(ch) != std::string_view::npos) continue;
+    return false;  // anything else, non-ASCII included
+  }
+  return true;
+}
+
+bool GoParsesHost(std::string_view host) {
+  if (!host.empty() && host[0] == '[') {
+    size_t close = host.rfind(']');
+    if (close == std::string_view::npos) return false;
+    if (!GoValidOptionalPort(host.substr(close + 1))) return false;
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    if (!GoValidOptionalPort(host.substr(colon))) return false;
+  }
+  return GoUnescapes(host, /*host=*/true);
+}
+
+}  // namespace
+
+bool GoUrlParses(std::string_view raw) {
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  const size_t hash = raw.find('#');
+  if (hash != std::string_view::npos && !GoUnescapes(raw.substr(hash + 1), false)) return false;
+  std::string_view u = raw.substr(0, hash);
+  if (u == "*") return true;
+  // The scheme: letters, then letters, digits, '+', '-', '.', up to ':'.
+  bool has_scheme = false;
+  std::string_view rest = u;
+  for (size_t i = 0; i < u.size(); ++i) {
+    const auto c = static_cast<unsigned char>(u[i]);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) continue;
+    if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.') {
+      if (i == 0) break;
+      continue;
+    }
+    if (c == ':') {
+      if (i == 0) return false;  // missing protocol scheme
+      has_scheme = true;
+      rest = u.substr(i + 1);
+    }
+    break;
+  }
+  rest = rest.substr(0, rest.find('?'));
+  if (rest.empty() || rest[0] != '/') {
+    if (has_scheme) return true;  // opaque
+    std::string_view segment = rest.substr(0, rest.find('/'));
+    if (segment.find(':') != std::string_view::npos) return false;
+  }
+  if ((has_scheme || rest.substr(0, 3) != "///") && rest.substr(0, 2) == "//") {
+    std::string_view authority = rest.substr(2);
+    size_t slash = authority.find('/');
+    rest = slash == std::string_view::npos ? std::string_view() : authority.substr(slash);
+    authority = authority.substr(0, slash);
+    size_t at = authority.rfind('@');
+    if (!GoParsesHost(at == std::string_view::npos ? authority : authority.substr(at + 1))) return false;
+    if (at != std::string_view::npos) {
+      std::string_view userinfo = authority.substr(0, at);
+      if (!GoValidUserinfo(userinfo) || !GoUnescapes(userinfo, false)) return false;
+    }
+  }
+  return GoUnescapes(rest, false);
+}
+
 std::vector<std::string> GoFields(std::string_view s) {
   std::vector<std::string> out;
   size_t i = 0;

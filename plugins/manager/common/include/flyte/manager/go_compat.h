@@ -42,6 +42,10 @@ std::optional<double> GoParseFloat(std::string_view s);
 std::optional<int64_t> GoParseDuration(std::string_view s, std::string* error = nullptr);
 
 // strings.Fields / strings.TrimSpace (Unicode white space, input treated as UTF-8).
+// Whether Go's net/url.Parse accepts `raw` (control characters, a missing scheme before ':',
+// a colon in a scheme-less first segment, the host's characters, port and escapes, userinfo,
+// and the escapes of the path and fragment; the query is not looked at, as Go does not).
+bool GoUrlParses(std::string_view raw);
 std::vector<std::string> GoFields(std::string_view s);
 std::string_view GoTrimSpace(std::string_view s);
 

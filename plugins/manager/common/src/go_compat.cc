@@ -6,6 +6,7 @@
 #include <google/protobuf/unknown_field_set.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -644,14 +645,6 @@ std::optional<int64_t> GoParseDuration(std::string_view s, std::string* error) {
 
 namespace {
 
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int Unhex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
 bool IsAlnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -662,8 +655,12 @@ bool GoUnescapes(std::string_view s, bool host) {
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '%') {
-      if (i + 2 >= s.size() || !IsHex(s[i + 1]) || !IsHex(s[i + 2])) return false;
-      if (host && Unhex(s[i + 1]) < 8 && s.substr(i, 3) != "%25") return false;
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        return false;
+      }
+      // An escaped byte below 0x80 (first digit 0-7) is ASCII, which a host writes as is.
+      if (host && s[i + 1] >= '0' && s[i + 1] <= '7' && s.substr(i, 3) != "%25") return false;
       i += 3;
       continue;
     }

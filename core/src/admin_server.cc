@@ -206,37 +206,50 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+// What a plugin route sees of a request: views into it, the path without its query.
+plugin::HttpRouteRequest RouteView(const gateway::HttpRequest& request, std::string_view path) {
+  std::string_view target = request.target;
+  auto q = target.find('?');
+  return plugin::HttpRouteRequest{request.method,
+                                  path,
+                                  q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                                  request.headers,
+                                  request.body,
+                                  request.peer,
+                                  request.body_file};
+}
+
+// The answer when a plugin route throws.
+gateway::HttpResponse RouteThrew() {
+  return gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+}
+
 }  // namespace
 
 BodyPlan AdminServer::PlanBody(const gateway::HttpRequest& head) const {
   BodyPlan plan;
-  std::string_view target = head.target;
-  auto q = target.find('?');
-  std::string_view path = target.substr(0, q);
+  std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
   const PluginRoute* route = FindRoute(path);
   if (route == nullptr) return plan;
   std::string directory;
-  std::optional<plugin::HttpRouteResponse> refusal;
+  std::optional<gateway::HttpResponse> refusal;
   try {
     directory = route->route->SpoolDirectory();
     if (directory.empty()) return plan;
-    plugin::HttpRouteRequest view{head.method,
-                                  path,
-                                  q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
-                                  head.headers,
-                                  {},
-                                  head.peer,
-                                  {}};
-    refusal = route->route->Admit(view);
+    if (auto out = route->route->Admit(RouteView(head, path))) {
+      refusal = gateway::HttpResponse{out->status, std::move(out->headers), std::move(out->body), {}};
+    }
   } catch (const std::exception& e) {
     host_.logger()->error("HTTP route {} of {} threw before reading {} {}: {}", route->prefix, route->owner,
                           head.method, path, e.what());
-    refusal = plugin::HttpRouteResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+    refusal = RouteThrew();
   } catch (...) {
-    refusal = plugin::HttpRouteResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+    host_.logger()->error("HTTP route {} of {} threw a non-standard exception before reading {} {}",
+                          route->prefix, route->owner, head.method, path);
+    refusal = RouteThrew();
   }
   if (refusal) {
-    gateway::HttpResponse response{refusal->status, std::move(refusal->headers), std::move(refusal->body), {}};
+    gateway::HttpResponse response = std::move(*refusal);
     if (cors_.enabled) {
       std::vector<std::pair<std::string, std::string>> cors_headers;
       gateway::ApplyCors(cors_, head, cors_headers);
@@ -265,17 +278,8 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
     response.body = serializer.Serialize(host_.metrics()->Collect());
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   } else if (const PluginRoute* route = FindRoute(path)) {
-    std::string_view target = request.target;
-    auto q = target.find('?');
-    plugin::HttpRouteRequest view{request.method,
-                                  path,
-                                  q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
-                                  request.headers,
-                                  request.body,
-                                  request.peer,
-                                  request.body_file};
     try {
-      auto out = route->route->Handle(view);
+      auto out = route->route->Handle(RouteView(request, path));
       response.status = out.status;
       response.headers = std::move(out.headers);
       response.body = std::move(out.body);
@@ -283,11 +287,11 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
     } catch (const std::exception& e) {
       host_.logger()->error("HTTP route {} of {} threw on {} {}: {}", route->prefix, route->owner,
                             request.method, path, e.what());
-      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+      response = RouteThrew();
     } catch (...) {
       host_.logger()->error("HTTP route {} of {} threw a non-standard exception on {} {}", route->prefix,
                             route->owner, request.method, path);
-      response = gateway::HttpResponse{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n", {}};
+      response = RouteThrew();
     }
   } else if (auto clean = CleanHttpPath(path);
              !path.empty() && path[0] == '/' && clean != path && request.method != "CONNECT") {

@@ -29,6 +29,14 @@ bool BadSegment(const std::string& s) {
          s.find('\0') != std::string::npos;
 }
 
+// A file beside `path`, unique in this process, that a write fills before renaming it over
+// `path`.
+fs::path TempPathFor(const fs::path& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()) + "-" +
+                               std::to_string(counter.fetch_add(1)));
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<LocalObjectStore>> LocalObjectStore::Create(const fs::path& root,
@@ -84,10 +92,7 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
   std::error_code ec;
   fs::create_directories(path->parent_path(), ec);
   if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = path->parent_path() /
-                 ("." + path->filename().string() + ".tmp" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter.fetch_add(1)));
+  fs::path tmp = TempPathFor(*path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return plugin::Internal("cannot write " + tmp.string() + ": " + std::strerror(errno));
   std::size_t done = 0;
@@ -142,10 +147,7 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
     return plugin::Internal("cannot move " + file + " into place: " + ec.message());
   }
   // Another file system: copied next to the object first.
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = path->parent_path() /
-                 ("." + path->filename().string() + ".tmp" + std::to_string(::getpid()) + "-f" +
-                  std::to_string(counter.fetch_add(1)));
+  fs::path tmp = TempPathFor(*path);
   fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
   if (ec) {
     fs::remove(tmp, ec);

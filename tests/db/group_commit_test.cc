@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <mutex>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -794,6 +795,55 @@ TEST_CASE("Cached statements bind, read and fail exactly as one-time statements"
 }
 
 }  // namespace
+TEST_CASE("SQLite grouped commits are answered only once the completion thread has synced their WAL",
+          "[integration]") {
+  TestDb t("sqlite");
+  auto pool = PoolWithRows(t);
+  constexpr int kOps = 30;
+  std::vector<uint64_t> syncs_at_answer(kOps, 0);
+  std::vector<Status> results(kOps);
+  for (int i = 0; i < kOps; ++i) {
+    // One at a time: each its own batch, committed then synced before its answer.
+    std::promise<void> answered;
+    pool->RunGroupedAsync(
+        "k" + std::to_string(i),
+        [i](Conn& conn) -> Status {
+          InsertKey(conn, "k" + std::to_string(i));
+          return Status::Ok();
+        },
+        [&, i](Status s) {
+          results[i] = std::move(s);
+          syncs_at_answer[i] = pool->group_stats().wal_syncs;
+          answered.set_value();
+        });
+    answered.get_future().wait();
+  }
+  for (int i = 0; i < kOps; ++i) {
+    CAPTURE(i);
+    CHECK(results[i].ok());
+    // The first commit of a connection syncs its new WAL itself; every later one is synced by
+    // the completion thread, before its answer.
+    CHECK(syncs_at_answer[i] >= static_cast<uint64_t>(i));
+    if (i > 0) CHECK(syncs_at_answer[i] - syncs_at_answer[i - 1] <= 1);
+  }
+  auto stats = pool->group_stats();
+  CHECK(stats.transactions == kOps);
+  CHECK(stats.wal_syncs <= stats.transactions);
+
+  // Many at once: one sync covers every commit made while the previous one ran.
+  Burst(64, [&](int i) {
+    REQUIRE(pool->RunGrouped("b" + std::to_string(i), [i](Conn& conn) -> Status {
+                  InsertKey(conn, "b" + std::to_string(i));
+                  return Status::Ok();
+                }).ok());
+  });
+  auto after = pool->group_stats();
+  CHECK(after.wal_syncs - stats.wal_syncs <= after.transactions - stats.transactions);
+  pool.reset();
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows") == kOps + 64);
+}
+
 TEST_CASE("SQLite checkpoints run on the pool's own thread once the WAL passes the threshold, and "
           "lose nothing",
           "[integration]") {

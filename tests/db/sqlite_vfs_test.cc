@@ -138,6 +138,50 @@ TEST_CASE("A writer reads back its spilled frames, and readers see only what it 
   REQUIRE(reader.One("SELECT count(*) FROM t") == "5201");
 }
 
+TEST_CASE("A deferred WAL sync publishes the commit at once and hands its sync back",
+          "[integration][sqlite]") {
+  using core::db::BeginDeferringWalSyncs;
+  using core::db::EndDeferringWalSyncs;
+  TempDir dir;
+  const std::string path = (dir.path() / "defer.db").string();
+  Db writer(path, true);
+  Db reader(path, false);
+
+  // Commits: written out and visible to another connection at once, the sync owed to the
+  // caller. (The WAL's first sync, of its new header and directory entry, was SQLite's own.)
+  BeginDeferringWalSyncs();
+  writer.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)");
+  writer.Exec("INSERT INTO t VALUES (1, randomblob(5000))");
+  writer.Exec("INSERT INTO t VALUES (2, randomblob(5000))");
+  auto owed = EndDeferringWalSyncs();
+  REQUIRE(owed != nullptr);
+  CHECK(reader.One("SELECT count(*) FROM t") == "2");
+  CHECK(owed->Sync() == 0);
+
+  // A thread that does not defer syncs itself; so does a checkpoint inside a deferring scope.
+  writer.Exec("INSERT INTO t VALUES (3, x'00')");
+  CHECK(EndDeferringWalSyncs() == nullptr);
+  BeginDeferringWalSyncs();
+  {
+    core::db::WalSyncsNotDeferred not_deferred;
+    writer.Exec("INSERT INTO t VALUES (4, x'00')");
+  }
+  CHECK(EndDeferringWalSyncs() == nullptr);
+
+  // The sync target outlives the connection that owed it.
+  BeginDeferringWalSyncs();
+  {
+    Db other(path, true);
+    other.Exec("INSERT INTO t VALUES (5, x'00')");
+    other.Exec("INSERT INTO t VALUES (6, x'00')");
+  }
+  owed = EndDeferringWalSyncs();
+  REQUIRE(owed != nullptr);
+  CHECK(owed->Sync() == 0);
+  CHECK(reader.One("SELECT count(*) FROM t") == "6");
+  CHECK(writer.One("PRAGMA integrity_check") == "ok");
+}
+
 TEST_CASE("A process that dies keeps its commits and loses only its open transaction",
           "[integration][sqlite]") {
   TempDir dir;

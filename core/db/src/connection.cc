@@ -12,6 +12,9 @@
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
+#include <utility>
+
+#include "sqlite_vfs.h"
 
 namespace flyte::core::db {
 
@@ -390,6 +393,8 @@ int Pool::WalHook(void* arg, sqlite_api::sqlite3* db, const char* name, int fram
   if (frames >= 4 * threshold) {
     // The checkpoint thread is not keeping up (or cannot start one): the committer copies what
     // it can, as SQLite's own hook would, so that the WAL stops growing.
+    // Its syncs are the checkpoint's own, never deferred.
+    WalSyncsNotDeferred not_deferred;
     sqlite_api::sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return 0;
   }
@@ -443,7 +448,8 @@ std::unique_ptr<Pool::Entry> Pool::Open() {
     s << "PRAGMA busy_timeout=30000";
     s << "PRAGMA foreign_keys=OFF";
     // An acknowledged write must survive power loss: in WAL mode NORMAL syncs only at
-    // checkpoints, FULL syncs the WAL at every commit (group commit amortizes that sync).
+    // checkpoints, FULL syncs the WAL at every commit (group commit amortizes that sync, and
+    // its batch thread leaves it to the completion thread: BatchThread).
     s << "PRAGMA synchronous=FULL";
     // PostgreSQL's LIKE is case-sensitive; make SQLite's agree.
     s << "PRAGMA case_sensitive_like=ON";
@@ -666,6 +672,8 @@ struct Pool::GroupOp {
   std::function<void(Status)> done;
   bool atomic = false;  // writes nothing when it fails with a status
   Status status;
+  // SQLite: the WAL sync its batch's commit deferred (sqlite_vfs.h), done before the answer.
+  std::shared_ptr<WalSyncTarget> sync;
 };
 
 void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> fn,
@@ -731,12 +739,22 @@ void Pool::BatchThread() {
     group_stats_.transactions++;
     group_stats_.operations += n;
     lock.unlock();
+    // On SQLite the commit does not wait for the device: the completion thread syncs the WAL
+    // before it answers, while this thread runs the next batch (sqlite_vfs.h).
+    const bool defer = options_.dialect == Dialect::kSqlite;
+    if (defer) BeginDeferringWalSyncs();
     try {
       RunBatch(batch);
     } catch (...) {
       // Not a database or standard exception (those become statuses): still answer everyone.
       for (auto& o : batch) {
         o->status = Status(StatusCode::kInternal, "unexpected exception in a database operation");
+      }
+    }
+    if (defer) {
+      std::shared_ptr<WalSyncTarget> owed = EndDeferringWalSyncs();
+      if (owed) {
+        for (auto& o : batch) o->sync = owed;
       }
     }
     // The answers (which serialize responses and hand them to gRPC) are given on the
@@ -761,6 +779,35 @@ void Pool::CompletionThread() {
     std::vector<std::unique_ptr<GroupOp>> ready;
     ready.swap(completions_);
     lock.unlock();
+    // The deferred WAL syncs of these batches: one per file (however many commits it holds)
+    // covers them all. Until it is done nobody hears of them; if it fails, the operations
+    // it should have made durable fail (what they wrote stays visible, and may not survive a
+    // crash).
+    // After a failed sync the kernel may have dropped written pages and report the next
+    // syncs clean: no later commit is acknowledged either, until the process restarts and
+    // SQLite recovers the WAL from what the device holds (as PostgreSQL stops at such a
+    // failure).
+    std::vector<std::pair<WalSyncTarget*, int>> synced;
+    for (auto& o : ready) {
+      if (!o->sync) continue;
+      auto it = std::find_if(synced.begin(), synced.end(),
+                             [&](const auto& p) { return p.first == o->sync.get(); });
+      if (it == synced.end()) {
+        int error = wal_sync_error_ != 0 ? wal_sync_error_ : o->sync->Sync();
+        if (error != 0) wal_sync_error_ = error;
+        synced.emplace_back(o->sync.get(), error);
+        it = synced.end() - 1;
+        std::lock_guard glock(group_mu_);
+        group_stats_.wal_syncs++;
+      }
+      if (it->second != 0) {
+        o->status = Status(StatusCode::kInternal,
+                           std::string("the database could not make a commit durable (syncing "
+                                       "its write-ahead log failed: ") +
+                               std::strerror(it->second) + "); restart the server");
+      }
+    }
+    for (auto& o : ready) o->sync.reset();
     // Answered in arrival order, outside the lock.
     for (auto& o : ready) {
       try {

@@ -149,6 +149,9 @@ class Pool {
   // threads (SQLite one, PostgreSQL four, each on its own connection) take the waiting
   // operations, run them in one transaction, each inside its own SAVEPOINT (a failing operation
   // rolls back alone and gets its own status), commit once, and only then answer each caller.
+  // On SQLite the commit leaves its WAL sync to the completion thread, which syncs once for
+  // every batch committed meanwhile and only then answers them (sqlite_vfs.h): an answered
+  // operation is durable, and the batch thread runs the next batch while the device writes.
   // Operations with equal `order_key` (the row they lock) run in the order they arrived; a batch
   // runs its operations sorted by key, so that concurrent batches (PostgreSQL, several
   // processes) lock rows in one order. `fn` runs on a batch thread, and once more, alone, when
@@ -179,6 +182,9 @@ class Pool {
   struct GroupStats {
     uint64_t transactions = 0;
     uint64_t operations = 0;
+    // SQLite: WAL syncs the completion thread ran for commits that deferred theirs (one can
+    // cover several transactions).
+    uint64_t wal_syncs = 0;
   };
   GroupStats group_stats() {
     std::lock_guard lock(group_mu_);
@@ -233,6 +239,8 @@ class Pool {
   std::vector<std::unique_ptr<GroupOp>> completions_;
   std::thread completion_thread_;
   bool completion_stop_ = false;
+  // The errno of the first deferred WAL sync that failed (completion thread only).
+  int wal_sync_error_ = 0;
   // SQLite checkpoints asked for and the thread running them.
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;

@@ -11,7 +11,7 @@
 // - Other connections see a frame only once the writer publishes it in the WAL index, which it
 //   does after syncing the WAL when the commit is synchronous (synchronous=FULL, which every
 //   connection of the pool sets; sqlite_vfs.h says so). The sync writes out everything
-//   gathered before it syncs.
+//   gathered before it syncs, also when the device's part of it is deferred.
 // - The writer's own reads of the WAL (a page it spilled mid-transaction, a checkpoint), its
 //   size and truncation queries, file controls and closing write the gathered bytes out first.
 // - A write that fails is reported by the call that writes it out (a sync, a read): SQLite
@@ -22,7 +22,11 @@
 // file object, untouched.
 #include "sqlite_vfs.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
@@ -40,11 +44,19 @@ constexpr size_t kMaxGathered = 8u << 20;
 
 sqlite3_vfs* g_base = nullptr;
 
+// The calling thread's deferral (see sqlite_vfs.h): whether it defers, and what it owes.
+thread_local bool t_defer_syncs = false;
+thread_local std::shared_ptr<WalSyncTarget>* t_owed_sync = nullptr;
+
 // The object SQLite holds for a WAL file: ours first, the default VFS's right after it.
 struct WalFile {
   sqlite3_file head;  // pMethods: kWalMethods
   std::string* gathered;
   sqlite3_int64 gathered_at;
+  // A descriptor of its own on the same file, for deferred syncs (null: none could be opened,
+  // nothing is deferred), shared with the syncs still owed when the file is closed.
+  std::shared_ptr<WalSyncTarget>* sync_target;
+  bool synced_once;
   sqlite3_file* base() { return reinterpret_cast<sqlite3_file*>(this + 1); }
 };
 static_assert(alignof(WalFile) <= alignof(std::max_align_t));
@@ -75,6 +87,8 @@ int WalClose(sqlite3_file* f) {
   int rc2 = b->pMethods ? b->pMethods->xClose(b) : SQLITE_OK;
   delete w->gathered;
   w->gathered = nullptr;
+  delete w->sync_target;
+  w->sync_target = nullptr;
   return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -110,7 +124,14 @@ int WalTruncate(sqlite3_file* f, sqlite3_int64 size) {
 int WalSync(sqlite3_file* f, int flags) {
   WalFile* w = Wal(f);
   if (int rc = Flush(w); rc != SQLITE_OK) return rc;
-  return w->base()->pMethods->xSync(w->base(), flags);
+  if (t_defer_syncs && w->synced_once && w->sync_target != nullptr && *w->sync_target) {
+    // Written out, synced later (sqlite_vfs.h). A thread writes one database's WAL.
+    *t_owed_sync = *w->sync_target;
+    return SQLITE_OK;
+  }
+  int rc = w->base()->pMethods->xSync(w->base(), flags);
+  if (rc == SQLITE_OK) w->synced_once = true;
+  return rc;
 }
 
 int WalFileSize(sqlite3_file* f, sqlite3_int64* size) {
@@ -158,6 +179,8 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
   w->head.pMethods = nullptr;
   w->gathered = nullptr;
   w->gathered_at = 0;
+  w->sync_target = nullptr;
+  w->synced_once = false;
   int rc = g_base->xOpen(g_base, name, w->base(), flags, out_flags);
   if (rc != SQLITE_OK) {
     // SQLite calls xClose only when pMethods is set: the default VFS's close, if it needs one.
@@ -168,6 +191,23 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
   if (w->gathered == nullptr) {
     w->base()->pMethods->xClose(w->base());
     return SQLITE_NOMEM;
+  }
+  // The same file, opened again just after SQLite opened (or created) it. Without it, every
+  // sync is SQLite's own.
+  if (name != nullptr) {
+    int fd = ::open(name, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      w->sync_target = new (std::nothrow) std::shared_ptr<WalSyncTarget>();
+      if (w->sync_target == nullptr) {
+        ::close(fd);
+      } else {
+        try {
+          *w->sync_target = std::make_shared<WalSyncTarget>(fd);
+        } catch (const std::bad_alloc&) {
+          ::close(fd);
+        }
+      }
+    }
   }
   w->head.pMethods = &kWalMethods;
   (void)vfs;
@@ -209,6 +249,33 @@ const char* NextSystemCall(sqlite3_vfs*, const char* name) {
 sqlite3_vfs g_vfs;
 
 }  // namespace
+
+WalSyncTarget::~WalSyncTarget() { ::close(fd_); }
+
+int WalSyncTarget::Sync() const {
+  for (;;) {
+    if (::fdatasync(fd_) == 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+void BeginDeferringWalSyncs() {
+  static thread_local std::shared_ptr<WalSyncTarget> owed;
+  owed.reset();
+  t_owed_sync = &owed;
+  t_defer_syncs = true;
+}
+
+std::shared_ptr<WalSyncTarget> EndDeferringWalSyncs() {
+  t_defer_syncs = false;
+  if (t_owed_sync == nullptr) return nullptr;
+  std::shared_ptr<WalSyncTarget> owed = std::move(*t_owed_sync);
+  t_owed_sync = nullptr;
+  return owed;
+}
+
+WalSyncsNotDeferred::WalSyncsNotDeferred() : was_(t_defer_syncs) { t_defer_syncs = false; }
+WalSyncsNotDeferred::~WalSyncsNotDeferred() { t_defer_syncs = was_; }
 
 const char* RegisterGatheringWalVfs() {
   static std::once_flag once;

@@ -3,6 +3,7 @@
 // a commit that does not sync would publish frames still held in memory to other connections.
 #pragma once
 
+#include <memory>
 #include <string>
 
 namespace flyte::core::db {
@@ -16,5 +17,42 @@ const char* RegisterGatheringWalVfs();
 // The SQLite URI filename that opens `path` through that VFS, or `path` itself when it is not
 // registered or is already a URI ("file:...", which SQLite reads as one).
 std::string SqliteUriThroughGatheringWal(const std::string& path);
+
+// Deferred WAL syncs (the pool's group commit): while a thread defers them, a WAL sync that
+// SQLite asks for on that thread (a commit's) writes the gathered frames out but does not wait
+// for the device; the WAL it owes a sync is handed back, to be synced on another thread before
+// anyone is told that the commit happened. The commit is visible to other connections as soon
+// as it returns, and durable once that sync is done. The first sync of each WAL file opened
+// (the one that may also sync its directory) is never deferred, nor any sync asked for while a
+// thread does not defer them (checkpoints included).
+class WalSyncTarget {
+ public:
+  explicit WalSyncTarget(int fd) : fd_(fd) {}
+  ~WalSyncTarget();
+  WalSyncTarget(const WalSyncTarget&) = delete;
+  WalSyncTarget& operator=(const WalSyncTarget&) = delete;
+  // fdatasync(2) of the file: 0, or the errno it failed with.
+  int Sync() const;
+
+ private:
+  int fd_;
+};
+
+// Starts deferring on the calling thread (one scope at a time per thread).
+void BeginDeferringWalSyncs();
+// Stops, and returns the WAL whose sync was deferred since the beginning, if any.
+std::shared_ptr<WalSyncTarget> EndDeferringWalSyncs();
+// A scope in which the calling thread does not defer them (a checkpoint that a committer runs
+// inside its commit).
+class WalSyncsNotDeferred {
+ public:
+  WalSyncsNotDeferred();
+  ~WalSyncsNotDeferred();
+  WalSyncsNotDeferred(const WalSyncsNotDeferred&) = delete;
+  WalSyncsNotDeferred& operator=(const WalSyncsNotDeferred&) = delete;
+
+ private:
+  bool was_;
+};
 
 }  // namespace flyte::core::db

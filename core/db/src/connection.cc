@@ -807,7 +807,6 @@ void Pool::CompletionThread() {
                                std::strerror(it->second) + "); restart the server");
       }
     }
-    for (auto& o : ready) o->sync.reset();
     // Answered in arrival order, outside the lock.
     for (auto& o : ready) {
       try {

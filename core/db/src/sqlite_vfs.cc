@@ -46,7 +46,7 @@ sqlite3_vfs* g_base = nullptr;
 
 // The calling thread's deferral (see sqlite_vfs.h): whether it defers, and what it owes.
 thread_local bool t_defer_syncs = false;
-thread_local std::shared_ptr<WalSyncTarget>* t_owed_sync = nullptr;
+thread_local std::shared_ptr<WalSyncTarget> t_owed_sync;
 
 // The object SQLite holds for a WAL file: ours first, the default VFS's right after it.
 struct WalFile {
@@ -126,7 +126,7 @@ int WalSync(sqlite3_file* f, int flags) {
   if (int rc = Flush(w); rc != SQLITE_OK) return rc;
   if (t_defer_syncs && w->synced_once && w->sync_target != nullptr && *w->sync_target) {
     // Written out, synced later (sqlite_vfs.h). A thread writes one database's WAL.
-    *t_owed_sync = *w->sync_target;
+    t_owed_sync = *w->sync_target;
     return SQLITE_OK;
   }
   int rc = w->base()->pMethods->xSync(w->base(), flags);
@@ -260,18 +260,13 @@ int WalSyncTarget::Sync() const {
 }
 
 void BeginDeferringWalSyncs() {
-  static thread_local std::shared_ptr<WalSyncTarget> owed;
-  owed.reset();
-  t_owed_sync = &owed;
+  t_owed_sync.reset();
   t_defer_syncs = true;
 }
 
 std::shared_ptr<WalSyncTarget> EndDeferringWalSyncs() {
   t_defer_syncs = false;
-  if (t_owed_sync == nullptr) return nullptr;
-  std::shared_ptr<WalSyncTarget> owed = std::move(*t_owed_sync);
-  t_owed_sync = nullptr;
-  return owed;
+  return std::move(t_owed_sync);
 }
 
 WalSyncsNotDeferred::WalSyncsNotDeferred() : was_(t_defer_syncs) { t_defer_syncs = false; }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "flyte/manager/encoding.h"
 #include "fake_kube_api.h"
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "registration_client.h"
@@ -17,23 +18,7 @@ namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
 using nlohmann::json;
 
-std::string Base64(const std::string& text) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8 | (uint8_t)text[i + 2];
-    for (int s = 18; s >= 0; s -= 6) out.push_back(k[(v >> s) & 63]);
-  }
-  if (i + 1 == text.size()) {
-    uint32_t v = (uint8_t)text[i] << 16;
-    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == text.size()) {
-    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8;
-    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+using flyte::plugins::manager::Base64;
 
 admin::ExecutionCreateRequest LaunchMyWf() {
   admin::ExecutionCreateRequest create;

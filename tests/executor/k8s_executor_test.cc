@@ -9,6 +9,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "flyte/manager/encoding.h"
 #include "fake_kube_api.h"
 #include "k8s_executor.h"
 #include "test_support.h"
@@ -37,23 +38,7 @@ std::string Slurp(const fs::path& p) {
   return s.str();
 }
 
-std::string Base64(const std::string& text) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8 | (uint8_t)text[i + 2];
-    for (int s = 18; s >= 0; s -= 6) out.push_back(k[(v >> s) & 63]);
-  }
-  if (i + 1 == text.size()) {
-    uint32_t v = (uint8_t)text[i] << 16;
-    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == text.size()) {
-    uint32_t v = (uint8_t)text[i] << 16 | (uint8_t)text[i + 1] << 8;
-    out += std::string{k[(v >> 18) & 63], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+using flyte::plugins::manager::Base64;
 
 // A kubeconfig for `server`: the test CA inline, a bearer token or the client certificate.
 std::string Kubeconfig(const std::string& server, bool client_cert, const std::string& ca = "ca.crt") {

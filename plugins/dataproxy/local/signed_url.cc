@@ -14,10 +14,7 @@ namespace flyte::plugins::dataproxy {
 
 namespace {
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kBase32Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr char kHexDigits[] = "0123456789abcdef";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -66,57 +63,6 @@ std::optional<std::map<std::string, std::string>> ParseQuery(std::string_view qu
 
 }  // namespace
 
-std::string Base64(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) |
-                 uint32_t(uint8_t(bytes[i + 2]));
-    for (int shift : {18, 12, 6, 0}) out += kBase64Alphabet[(v >> shift) & 63];
-  }
-  std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-    if (rest == 2) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    out += kBase64Alphabet[(v >> 18) & 63];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      int d;
-      if (c == '=') {
-        // Padding only at the very end, at most two characters.
-        if (i + 4 != text.size() || j < 2) return std::nullopt;
-        ++pad;
-        d = 0;
-      } else {
-        if (pad > 0) return std::nullopt;
-        const char* p = c ? std::char_traits<char>::find(kBase64Alphabet, 64, c) : nullptr;
-        if (!p) return std::nullopt;
-        d = static_cast<int>(p - kBase64Alphabet);
-      }
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out += static_cast<char>((v >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(v & 0xff);
-  }
-  if (Base64(out) != text) return std::nullopt;  // non-zero bits in the padding
-  return out;
-}
-
 std::string Base32(std::string_view bytes) {
   std::string out;
   for (std::size_t i = 0; i < bytes.size(); i += 5) {
@@ -128,16 +74,6 @@ std::string Base32(std::string_view bytes) {
     for (int k = 0; k < 8; ++k) {
       out += k < kChars[n] ? kBase32Alphabet[(v >> (35 - 5 * k)) & 31] : '=';
     }
-  }
-  return out;
-}
-
-std::string Hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHexDigits[c >> 4];
-    out += kHexDigits[c & 15];
   }
   return out;
 }

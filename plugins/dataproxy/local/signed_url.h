@@ -9,17 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "flyte/manager/encoding.h"
 #include "flyte/plugin/status.h"
 
 namespace flyte::plugins::dataproxy {
 
-// Standard base64 with padding (Go's base64.StdEncoding).
-std::string Base64(std::string_view bytes);
-// nullopt unless `text` is canonical standard base64 with padding.
-std::optional<std::string> Base64Decode(std::string_view text);
+// Base64 and hex, as the other plugins write them.
+using manager::Base64;
+using manager::Base64Decode;
+inline std::string Hex(std::string_view bytes) { return manager::LowerHex(bytes); }
 // RFC 4648 base32, upper-case alphabet with '=' padding (Go's base32.StdEncoding).
 std::string Base32(std::string_view bytes);
-std::string Hex(std::string_view bytes);
 // The raw 16-byte MD5 digest.
 std::string Md5(std::string_view bytes);
 // The same over bytes given in pieces (a file read in chunks).

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
@@ -19,6 +18,8 @@
 #include <boost/beast/version.hpp>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include "flyte/manager/encoding.h"
 
 namespace flyte::plugins::executor {
 
@@ -39,22 +40,14 @@ plugin::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 plugin::StatusOr<std::string> Base64Decode(const std::string& text) {
+  // Whitespace (a YAML block scalar's line breaks) is no part of the data.
   std::string clean;
   for (char c : text) {
     if (!std::isspace(static_cast<unsigned char>(c))) clean.push_back(c);
   }
-  if (clean.empty()) return std::string();
-  if (clean.size() % 4 != 0) return plugin::InvalidArgument("invalid base64 data");
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) return plugin::InvalidArgument("invalid base64 data");
-  size_t size = static_cast<size_t>(n);
-  if (clean.size() >= 1 && clean.back() == '=') --size;
-  if (clean.size() >= 2 && clean[clean.size() - 2] == '=') --size;
-  out.resize(size);
-  return out;
+  auto bytes = manager::Base64Decode(clean);
+  if (!bytes) return plugin::InvalidArgument("invalid base64 data");
+  return *std::move(bytes);
 }
 
 std::string Trim(std::string s) {

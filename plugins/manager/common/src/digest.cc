@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "flyte/manager/encoding.h"
 #include "flyte/manager/go_compat.h"
 
 namespace flyte::plugins::manager {
@@ -43,14 +44,6 @@ std::string GoCamelCase(const std::string& name) {
       while (i + 1 < name.size() && lower(name[i + 1])) out += name[++i];
     }
   }
-  return out;
-}
-
-std::string Base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
   return out;
 }
 
@@ -210,15 +203,7 @@ std::string Digest(const google::protobuf::Message& message) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string DigestHex(const google::protobuf::Message& message) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : Digest(message)) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
+std::string DigestHex(const google::protobuf::Message& message) { return LowerHex(Digest(message)); }
 
 std::vector<std::string> StructureDiff(const google::protobuf::Message& existing,
                                        const google::protobuf::Message& requested) {

@@ -7,6 +7,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/rpc/status.pb.h>
 
@@ -49,6 +50,13 @@ std::vector<const ServiceDescriptor*> AllFlyteServices() {
     for (int i = 0; i < fd->service_count(); ++i) out.push_back(fd->service(i));
   }
   return out;
+}
+
+// A .proto file's descriptor written in protobuf's text format, for messages flyteidl lacks.
+google::protobuf::FileDescriptorProto FileProto(const std::string& text) {
+  google::protobuf::FileDescriptorProto file;
+  REQUIRE(google::protobuf::TextFormat::ParseFromString(text, &file));
+  return file;
 }
 
 const ServiceDescriptor* Service(const std::string& name) {
@@ -622,25 +630,15 @@ TEST_CASE("Invalid UTF-8 in a string field fails the encoding instead of produci
 
 TEST_CASE("Proto3 optional fields are omitted when unset and emitted when set", "[unit]") {
   DescriptorPool pool(DescriptorPool::generated_pool());
-  google::protobuf::FileDescriptorProto file;
-  file.set_name("gateway_optional_test.proto");
-  file.set_package("gwtest");
-  file.set_syntax("proto3");
-  auto* msg = file.add_message_type();
-  msg->set_name("Opt");
-  auto* f = msg->add_field();
-  f->set_name("maybe");
-  f->set_number(1);
-  f->set_type(google::protobuf::FieldDescriptorProto::TYPE_INT32);
-  f->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
-  f->set_proto3_optional(true);
-  f->set_oneof_index(0);
-  msg->add_oneof_decl()->set_name("_maybe");
-  auto* plain = msg->add_field();
-  plain->set_name("plain_value");
-  plain->set_number(2);
-  plain->set_type(google::protobuf::FieldDescriptorProto::TYPE_INT32);
-  plain->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  const auto file = FileProto(R"pb(
+    name: "gateway_optional_test.proto" package: "gwtest" syntax: "proto3"
+    message_type {
+      name: "Opt"
+      field { name: "maybe" number: 1 type: TYPE_INT32 label: LABEL_OPTIONAL
+              proto3_optional: true oneof_index: 0 }
+      field { name: "plain_value" number: 2 type: TYPE_INT32 label: LABEL_OPTIONAL }
+      oneof_decl { name: "_maybe" }
+    })pb");
   const auto* built = pool.BuildFile(file);
   REQUIRE(built != nullptr);
   google::protobuf::DynamicMessageFactory factory(&pool);
@@ -1359,44 +1357,22 @@ TEST_CASE("Where unknown values are discarded, a map entry naming no enum value 
           "[unit]") {
   // flyteidl has no enum-valued map; a plugin's own service may.
   DescriptorPool pool(DescriptorPool::generated_pool());
-  google::protobuf::FileDescriptorProto file;
-  file.set_name("gateway_enum_map_test.proto");
-  file.set_package("gwtest");
-  file.set_syntax("proto3");
-  auto* e = file.add_enum_type();
-  e->set_name("Phase");
-  e->add_value()->set_name("UNDEFINED");
-  auto* ran = e->add_value();
-  ran->set_name("RAN");
-  ran->set_number(1);
-  auto* msg = file.add_message_type();
-  msg->set_name("Phases");
-  auto* entry = msg->add_nested_type();
-  entry->set_name("ByNameEntry");
-  entry->mutable_options()->set_map_entry(true);
-  auto* k = entry->add_field();
-  k->set_name("key");
-  k->set_number(1);
-  k->set_type(google::protobuf::FieldDescriptorProto::TYPE_STRING);
-  k->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
-  auto* v = entry->add_field();
-  v->set_name("value");
-  v->set_number(2);
-  v->set_type(google::protobuf::FieldDescriptorProto::TYPE_ENUM);
-  v->set_type_name(".gwtest.Phase");
-  v->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
-  auto* f = msg->add_field();
-  f->set_name("by_name");
-  f->set_number(1);
-  f->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
-  f->set_type_name(".gwtest.Phases.ByNameEntry");
-  f->set_label(google::protobuf::FieldDescriptorProto::LABEL_REPEATED);
-  auto* other = msg->add_field();
-  other->set_name("other");
-  other->set_number(2);
-  other->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
-  other->set_type_name(".gwtest.Phases");
-  other->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  const auto file = FileProto(R"pb(
+    name: "gateway_enum_map_test.proto" package: "gwtest" syntax: "proto3"
+    enum_type { name: "Phase" value { name: "UNDEFINED" number: 0 } value { name: "RAN" number: 1 } }
+    message_type {
+      name: "Phases"
+      nested_type {
+        name: "ByNameEntry"
+        options { map_entry: true }
+        field { name: "key" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL }
+        field { name: "value" number: 2 type: TYPE_ENUM type_name: ".gwtest.Phase" label: LABEL_OPTIONAL }
+      }
+      field { name: "by_name" number: 1 type: TYPE_MESSAGE type_name: ".gwtest.Phases.ByNameEntry"
+              label: LABEL_REPEATED }
+      field { name: "other" number: 2 type: TYPE_MESSAGE type_name: ".gwtest.Phases"
+              label: LABEL_OPTIONAL }
+    })pb");
   const auto* built = pool.BuildFile(file);
   REQUIRE(built != nullptr);
   google::protobuf::DynamicMessageFactory factory(&pool);

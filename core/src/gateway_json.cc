@@ -977,6 +977,15 @@ class ProtojsonChecker {
     return comma;
   }
 
+  // Steps into the object or list opening at pos_; true, and past its end too, when it is empty.
+  bool EnterEmpty(char close) {
+    ++pos_;
+    SkipWs();
+    if (Peek() != close) return false;
+    ++pos_;
+    return true;
+  }
+
   // protojson's "(line L:C)": C counts runes from the start of the line.
   std::string Where(size_t at) const {
     size_t line_start = s_.rfind('\n', at == 0 ? 0 : at - 1);
@@ -1029,13 +1038,7 @@ class ProtojsonChecker {
     if (c == '"') {
       String();
     } else if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      SkipWs();
-      if (Peek() == close) {
-        ++pos_;
-        return;
-      }
+      if (EnterEmpty(c == '{' ? '}' : ']')) return;
       do {
         SkipWs();
         if (c == '{') {
@@ -1110,14 +1113,9 @@ class ProtojsonChecker {
       }
       return Status::Ok();
     }
-    ++pos_;
+    if (EnterEmpty('}')) return Status::Ok();
     std::vector<int> seen_fields;
     std::vector<const google::protobuf::OneofDescriptor*> seen_oneofs;
-    SkipWs();
-    if (Peek() == '}') {
-      ++pos_;
-      return Status::Ok();
-    }
     do {
       SkipWs();
       const size_t key_at = pos_;
@@ -1169,12 +1167,7 @@ class ProtojsonChecker {
 
   Status ListValue(const FieldDescriptor* fd, int depth) {
     if (Peek() != '[') return SyntaxError(pos_, "unexpected token " + std::string(RawToken()));
-    ++pos_;
-    SkipWs();
-    if (Peek() == ']') {
-      ++pos_;
-      return Status::Ok();
-    }
+    if (EnterEmpty(']')) return Status::Ok();
     do {
       SkipWs();
       if (auto st = Element(fd, depth); !st.ok()) return st;
@@ -1185,12 +1178,7 @@ class ProtojsonChecker {
   Status MapValue(const FieldDescriptor* fd, int depth) {
     if (Peek() != '{') return SyntaxError(pos_, "unexpected token " + std::string(RawToken()));
     const FieldDescriptor* value_fd = fd->message_type()->map_value();
-    ++pos_;
-    SkipWs();
-    if (Peek() == '}') {
-      ++pos_;
-      return Status::Ok();
-    }
+    if (EnterEmpty('}')) return Status::Ok();
     // protojson stores no entry for a value it leaves unset, so such a key may come again.
     std::vector<std::string> seen_keys;
     struct Entry {

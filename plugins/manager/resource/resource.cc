@@ -4,6 +4,7 @@
 
 #include "flyte/manager/attributes.h"
 #include "flyte/manager/errors.h"
+#include "flyte/manager/execution_config.h"
 
 namespace flyte::plugins::manager {
 
@@ -32,30 +33,6 @@ StatusOr<admin::MatchingAttributes> Decode(const db::ResourceModel& row, std::st
   return attributes;
 }
 
-void ReadStringMap(const nlohmann::json* node,
-                   google::protobuf::Map<std::string, std::string>& out) {
-  if (!node || !node->is_object()) return;
-  for (auto it = node->begin(); it != node->end(); ++it) {
-    if (it->is_string()) out[it.key()] = it->get<std::string>();
-  }
-}
-
-const nlohmann::json* Find(const nlohmann::json& section, const char* key) {
-  if (!section.is_object()) return nullptr;
-  auto it = section.find(key);
-  return it == section.end() ? nullptr : &*it;
-}
-
-std::string StringOf(const nlohmann::json& section, const char* key) {
-  const auto* v = Find(section, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-bool BoolOf(const nlohmann::json& section, const char* key) {
-  const auto* v = Find(section, key);
-  return v && v->is_boolean() && v->get<bool>();
-}
-
 }  // namespace
 
 StatusOr<ResourceSettings> ResourceSettings::FromConfig(const nlohmann::json& root) {
@@ -63,32 +40,12 @@ StatusOr<ResourceSettings> ResourceSettings::FromConfig(const nlohmann::json& ro
   if (!registration.ok()) return registration.status();
   ResourceSettings s;
   s.domains = registration->domains;
-  static const nlohmann::json kEmpty = nlohmann::json::object();
-  const nlohmann::json* found = Find(root, "flyteadmin");
-  const nlohmann::json& app = found && found->is_object() ? *found : kEmpty;
-
-  auto& wec = s.execution_defaults;
-  if (const auto* v = Find(app, "maxParallelism"); v && v->is_number_integer()) {
-    wec.set_max_parallelism(v->get<int32_t>());
-  }
-  wec.set_overwrite_cache(BoolOf(app, "overwriteCache"));
-  if (BoolOf(app, "interruptible")) wec.mutable_interruptible()->set_value(true);
-  const std::string service_account = StringOf(app, "k8sServiceAccount");
-  const std::string iam_role = StringOf(app, "assumableIamRole");
-  if (!service_account.empty() || !iam_role.empty()) {
-    auto* run_as = wec.mutable_security_context()->mutable_run_as();
-    run_as->set_k8s_service_account(service_account);
-    run_as->set_iam_role(iam_role);
-  }
-  if (std::string prefix = StringOf(app, "outputLocationPrefix"); !prefix.empty()) {
-    wec.mutable_raw_output_data_config()->set_output_location_prefix(prefix);
-  }
-  admin::Labels labels;
-  ReadStringMap(Find(app, "labels"), *labels.mutable_values());
-  if (!labels.values().empty()) *wec.mutable_labels() = labels;
-  admin::Annotations annotations;
-  ReadStringMap(Find(app, "annotations"), *annotations.mutable_values());
-  if (!annotations.values().empty()) *wec.mutable_annotations() = annotations;
+  // Upstream's ApplicationConfig.GetAsWorkflowExecutionConfig: the flyteadmin section as
+  // executions resolve it (max parallelism 25 when unset), without its envs.
+  auto app = ExecutionAppConfig::FromConfig(root);
+  if (!app.ok()) return app.status();
+  s.execution_defaults = app->AsExecConfig();
+  s.execution_defaults.clear_envs();
   return s;
 }
 

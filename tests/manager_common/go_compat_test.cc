@@ -8,11 +8,22 @@
 #include "flyte/manager/k8s_validation.h"
 #include "flyteidl/admin/common.pb.h"
 #include "flyteidl/admin/launch_plan.pb.h"
+#include "flyteidl/core/catalog.pb.h"
+#include "flyteidl/core/execution.pb.h"
 #include "flyteidl/core/identifier.pb.h"
 #include "flyteidl/core/types.pb.h"
 
 namespace flyte::plugins::manager {
 namespace {
+
+TEST_CASE("Enums print as Go's String(): the name, or the number the enum does not name", "[unit]") {
+  namespace core = flyteidl::core;
+  CHECK(GoEnumString(core::ExecutionError::USER) == "USER");
+  CHECK(GoEnumString(static_cast<core::ExecutionError::ErrorKind>(7)) == "7");
+  CHECK(GoEnumString(core::NodeExecution::SUCCEEDED) == "SUCCEEDED");
+  CHECK(GoEnumString(core::CACHE_HIT) == "CACHE_HIT");
+  CHECK(GoEnumString(static_cast<core::ResourceType>(-1)) == "-1");
+}
 
 TEST_CASE("Identifiers render as Go's single-line prototext", "[unit]") {
   flyteidl::core::Identifier id;

@@ -167,3 +167,40 @@ TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED a
   CHECK(IsTaskPhaseTerminal(core::TaskExecution::ABORTED));
   CHECK_FALSE(IsTaskPhaseTerminal(core::TaskExecution::RETRYABLE_FAILED));
 }
+
+TEST_CASE("A terminal task event whose output_uri is empty records no result, as upstream tests the "
+          "string",
+          "[unit]") {
+  flyteidl::admin::TaskExecutionEventRequest request;
+  auto* e = request.mutable_event();
+  e->mutable_task_id()->set_resource_type(core::TASK);
+  e->mutable_task_id()->set_name("t");
+  e->mutable_parent_node_execution_id()->set_node_id("n");
+  e->set_phase(core::TaskExecution::RUNNING);
+  e->mutable_occurred_at()->set_seconds(1700000000);
+  EventDataPolicy policy;  // no store: nothing here offloads
+  auto model = CreateTaskExecutionModel(request, policy);
+  REQUIRE(model.ok());
+
+  const auto closure_of = [&] {
+    flyteidl::admin::TaskExecutionClosure closure;
+    REQUIRE(closure.ParseFromString(model->closure));
+    return closure;
+  };
+  e->set_phase(core::TaskExecution::SUCCEEDED);
+  e->mutable_occurred_at()->set_seconds(1700000010);
+  e->set_output_uri("");  // the oneof is set, to an empty string
+  REQUIRE(e->output_result_case() == event::TaskExecutionEvent::kOutputUri);
+  REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
+  CHECK(closure_of().output_result_case() == flyteidl::admin::TaskExecutionClosure::OUTPUT_RESULT_NOT_SET);
+
+  // A failure's error, then (a replayed event) an empty output_uri: the error stays.
+  e->set_phase(core::TaskExecution::FAILED);
+  e->mutable_error()->set_code("boom");
+  REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
+  REQUIRE(closure_of().error().code() == "boom");
+  e->set_output_uri("");
+  REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
+  CHECK(closure_of().error().code() == "boom");
+  CHECK(closure_of().output_uri().empty());
+}

@@ -2,6 +2,7 @@
 #include "execution_model.h"
 
 #include "flyte/manager/errors.h"
+#include "flyte/manager/go_compat.h"
 #include "flyte/manager/support.h"
 #include "flyte/manager/validation.h"
 
@@ -77,10 +78,7 @@ core::WorkflowExecution::Phase PhaseFromName(const std::string& name) {
   return phase;
 }
 
-std::string PhaseName(core::WorkflowExecution::Phase phase) {
-  const std::string& name = core::WorkflowExecution::Phase_Name(phase);
-  return name.empty() ? std::to_string(static_cast<int>(phase)) : name;
-}
+std::string PhaseName(core::WorkflowExecution::Phase phase) { return GoEnumString(phase); }
 
 plugin::db::ExecutionKey ExecutionKeyOf(const core::WorkflowExecutionIdentifier& id) {
   return plugin::db::ExecutionKey{id.project(), id.domain(), id.name()};

@@ -34,11 +34,7 @@ std::vector<std::string> SortedKeys(const Map& map) {
 }
 
 // Go's %v of core.ResourceType: the name, or the number outside the enum.
-std::string ResourceTypeText(int type) {
-  if (core::ResourceType_IsValid(type))
-    return core::ResourceType_Name(static_cast<core::ResourceType>(type));
-  return std::to_string(type);
-}
+std::string ResourceTypeText(int type) { return GoEnumString(static_cast<core::ResourceType>(type)); }
 
 // Go's %s of a possibly-nil *core.LiteralType.
 std::string TypeText(const core::LiteralType* type) {

@@ -181,7 +181,8 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
     }
   } else if (event.has_error()) {
     *closure.mutable_error() = event.error();
-    model.error_kind = core::ExecutionError::ErrorKind_Name(event.error().kind());
+    // Go's String(): the number for a kind this build does not name.
+    model.error_kind = GoEnumString(event.error().kind());
     model.error_code = event.error().code();
   }
   // Without any of the three the previous result (e.g. TerminateExecution's abort metadata) stays.

@@ -41,10 +41,7 @@ constexpr size_t kTrimmedErrorLength = 100;
 // ---------------------------------------------------------------------------------------------
 // Phases (upstream common/executions.go) and Go's String() of enums.
 
-std::string PhaseName(int phase) {
-  const std::string& name = core::NodeExecution::Phase_Name(static_cast<core::NodeExecution::Phase>(phase));
-  return name.empty() ? std::to_string(phase) : name;
-}
+std::string PhaseName(int phase) { return GoEnumString(static_cast<core::NodeExecution::Phase>(phase)); }
 
 // The stored phase name back to its value; unknown names are UNDEFINED (Go's map lookup).
 int PhaseOf(const std::string& name) {
@@ -316,8 +313,7 @@ Status AddTerminalState(const EventContext& ctx, db::NodeExecutionModel& m, admi
     }
   } else if (ev.has_error()) {
     *closure.mutable_error() = ev.error();
-    m.error_kind = core::ExecutionError::ErrorKind_Name(ev.error().kind());
-    if (m.error_kind->empty()) m.error_kind = std::to_string(ev.error().kind());
+    m.error_kind = GoEnumString(ev.error().kind());
     m.error_code = ev.error().code();
   }
   closure.set_deck_uri(ev.deck_uri());
@@ -333,8 +329,7 @@ void SetTaskNodeMetadata(const event::NodeExecutionEvent& ev, db::NodeExecutionM
   if (tnm.has_catalog_key()) {
     target.set_cache_status(tnm.cache_status());
     *target.mutable_catalog_key() = tnm.catalog_key();
-    std::string name = core::CatalogCacheStatus_Name(tnm.cache_status());
-    m.cache_status = name.empty() ? std::to_string(tnm.cache_status()) : name;
+    m.cache_status = GoEnumString(tnm.cache_status());
   }
   *closure.mutable_task_node_metadata() = std::move(target);
 }

@@ -1,16 +1,15 @@
 // Resolution of matchable attributes shared by the managers that apply them.
 #include "flyte/manager/attributes.h"
 
+#include "flyte/manager/go_compat.h"
+
 namespace flyte::plugins::manager {
 
 namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
 
 std::string MatchableResourceName(int resource_type) {
-  if (admin::MatchableResource_IsValid(resource_type)) {
-    return admin::MatchableResource_Name(static_cast<admin::MatchableResource>(resource_type));
-  }
-  return std::to_string(resource_type);
+  return GoEnumString(static_cast<admin::MatchableResource>(resource_type));
 }
 
 plugin::StatusOr<ResourceResponse> GetResource(plugin::db::ResourceRepo& repo,

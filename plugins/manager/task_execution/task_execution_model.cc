@@ -10,6 +10,7 @@
 #include <set>
 
 #include "flyte/manager/data.h"
+#include "flyte/manager/go_compat.h"
 
 // The closure's output fields and the event's legacy `reason` are deprecated in the IDL, but
 // upstream still writes and reads them.
@@ -112,25 +113,20 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
     if (duration != 0) model.duration_ns = duration;
     *closure.mutable_duration() = DurationOf(duration);
   }
-  switch (e.output_result_case()) {
-    case event::TaskExecutionEvent::kOutputUri:
-      closure.set_output_uri(e.output_uri());
-      break;
-    case event::TaskExecutionEvent::kOutputData:
-      if (policy.store_inline) {
-        *closure.mutable_output_data() = e.output_data();
-      } else {
-        auto uri =
-            OffloadLiteralMap(*policy.store, e.output_data(), OffloadKeys(e, "offloaded_outputs"));
-        if (!uri.ok()) return uri.status();
-        closure.set_output_uri(uri.value());
-      }
-      break;
-    case event::TaskExecutionEvent::kError:
-      *closure.mutable_error() = e.error();
-      break;
-    default:
-      break;
+  // An empty output_uri is no result (upstream tests the string, not the oneof): what an
+  // earlier event stored stays.
+  if (!e.output_uri().empty()) {
+    closure.set_output_uri(e.output_uri());
+  } else if (e.has_output_data()) {
+    if (policy.store_inline) {
+      *closure.mutable_output_data() = e.output_data();
+    } else {
+      auto uri = OffloadLiteralMap(*policy.store, e.output_data(), OffloadKeys(e, "offloaded_outputs"));
+      if (!uri.ok()) return uri.status();
+      closure.set_output_uri(uri.value());
+    }
+  } else if (e.has_error()) {
+    *closure.mutable_error() = e.error();
   }
   return Status::Ok();
 }
@@ -203,11 +199,7 @@ void PruneNulls(google::protobuf::Value& value) {
 
 }  // namespace
 
-std::string TaskPhaseName(int phase) {
-  if (core::TaskExecution_Phase_IsValid(phase))
-    return core::TaskExecution_Phase_Name(static_cast<core::TaskExecution_Phase>(phase));
-  return std::to_string(phase);
-}
+std::string TaskPhaseName(int phase) { return GoEnumString(static_cast<core::TaskExecution_Phase>(phase)); }
 
 bool IsTaskPhaseTerminal(int phase) {
   return phase == core::TaskExecution::SUCCEEDED || phase == core::TaskExecution::FAILED ||

@@ -2,6 +2,7 @@
 // (proto String(), strconv, time.ParseDuration), so our messages read byte for byte the same.
 #pragma once
 
+#include <google/protobuf/generated_enum_reflection.h>
 #include <google/protobuf/message.h>
 
 #include <cstdint>
@@ -17,6 +18,15 @@ namespace flyte::plugins::manager {
 // enums by name, nested messages as `name:{...}`, Any expanded when its type is known. Go adds
 // a random second space at times; we always emit one.
 std::string GoProtoText(const google::protobuf::Message& message);
+
+// A Go protobuf enum's String() (and so fmt's %v of one): the value's name, or its number when
+// the enum names no such value (a sender built with a newer flyteidl).
+template <class Enum>
+std::string GoEnumString(Enum value) {
+  const int number = static_cast<int>(value);
+  const auto* known = google::protobuf::GetEnumDescriptor<Enum>()->FindValueByNumber(number);
+  return known != nullptr ? known->name() : std::to_string(number);
+}
 
 // strconv.FormatFloat(v, 'g', -1, bits), which is also fmt's %v: shortest round-trip digits, in
 // exponent form when the decimal exponent is < -4 or >= 6 ("1e+06", "0.0001", "1.5").

@@ -30,10 +30,11 @@ namespace {
 grpc::Status ToGrpc(const plugin::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   // Messages are bounded as upstream (common.MaxResponseStatusBytes) so the status fits the
-  // client's header list limit.
-  std::string message = s.message().size() > 32000 ? s.message().substr(0, 32000) : s.message();
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::move(message),
-                      StatusDetailsToRpcStatusBytes(s));
+  // client's header list limit; like upstream's truncated error, a cut message carries no details.
+  if (s.message().size() > 32000) {
+    return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message().substr(0, 32000));
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message(), StatusDetailsToRpcStatusBytes(s));
 }
 
 plugin::CallContext::Metadata IncomingMetadata(const grpc::CallbackServerContext& ctx) {

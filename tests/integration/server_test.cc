@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <google/rpc/status.pb.h>
 #include <nlohmann/json.hpp>
 #include <prometheus/registry.h>
 #include <spdlog/sinks/null_sink.h>
@@ -12,6 +13,7 @@
 #include "flyte/core/admin_server.h"
 #include "flyte/core/build_info.h"
 #include "flyte/core/plugin_host.h"
+#include "flyteidl/admin/event.pb.h"
 #include "flyteidl/admin/signal.pb.h"
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "flyteidl/service/signal.grpc.pb.h"
@@ -29,7 +31,12 @@ struct Server : test::InProcessServer {
 };
 
 grpc::Status ListSignals(int port, const std::string& name) {
-  auto stub = flyteidl::service::SignalService::NewStub(test::Channel(port));
+  // gRPC C++ clients refuse response headers beyond 8 KiB unless told otherwise (Go's take
+  // 16 MiB): room for the longest status message the server sends.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_METADATA_SIZE, 1 << 20);
+  auto stub = flyteidl::service::SignalService::NewStub(grpc::CreateCustomChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   flyteidl::admin::SignalListRequest req;
@@ -102,6 +109,25 @@ TEST_CASE("A handler that throws yields INTERNAL and the next call succeeds", "[
   CHECK(test::Http(s.http_port, "GET", "/api/v1/signals/p/d/fine").status == 200);
   auto metrics = test::Http(s.http_port, "GET", "/metrics");
   CHECK_THAT(metrics.body, Catch::Contains("admin:handler_panic 3"));
+}
+
+TEST_CASE("Error statuses keep their details, except messages cut at 32000 bytes as upstream cuts them",
+          "[integration]") {
+  Server s;
+  auto small = ListSignals(s.grpc_port, "detailed-100");
+  CHECK(small.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(small.error_message() == std::string(100, 'x'));
+  google::rpc::Status rpc;
+  REQUIRE(rpc.ParseFromString(small.error_details()));
+  REQUIRE(rpc.details_size() == 1);
+  flyteidl::admin::EventFailureReason reason;
+  REQUIRE(rpc.details(0).UnpackTo(&reason));
+  CHECK(reason.already_in_terminal_state().current_phase() == "SUCCEEDED");
+
+  auto big = ListSignals(s.grpc_port, "detailed-40000");
+  CHECK(big.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(big.error_message() == std::string(32000, 'x'));
+  CHECK(big.error_details().empty());
 }
 
 TEST_CASE("REST serves version, healthcheck and metrics on the HTTP port", "[integration]") {

@@ -514,6 +514,12 @@ TEST_CASE("ListExecutions filters, sorts, pages, hides archived executions and t
   CheckStatus(List(server, bad), grpc::StatusCode::INVALID_ARGUMENT, "invalid sort key 'bogus'");
   CheckStatus(List(server, ListRequest("eq(bogus,1)")), grpc::StatusCode::INVALID_ARGUMENT,
               "'e.bogus' is invalid filter");
+  // An integer column takes integers only: SQLite would read "ARCHIVED" as 0 and list the
+  // active executions, where PostgreSQL refuses it.
+  CheckStatus(List(server, ListRequest("eq(state,ARCHIVED)")), grpc::StatusCode::INVALID_ARGUMENT,
+              "invalid value 'ARCHIVED' for filter on 'state': an integer is expected");
+  CheckStatus(List(server, ListRequest("value_in(state,0;1x)")), grpc::StatusCode::INVALID_ARGUMENT,
+              "invalid value '1x' for filter on 'state': an integer is expected");
 
   // Archiving hides an execution until it is made active again.
   REQUIRE_OK(Archive(server, "a2", admin::EXECUTION_ARCHIVED));

@@ -2,6 +2,9 @@
 #include "query_builder.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
 
 namespace flyte::core::db {
 
@@ -57,6 +60,24 @@ const char* Comparison(FilterOp op) {
     default:
       return nullptr;
   }
+}
+
+// Whether PostgreSQL reads `value` as an integer (blanks around an optionally signed run of
+// digits) that fits in 64 bits. SQLite's CAST would read any other text as some number
+// ("abc" as 0, "1x" as 1), so such a value is refused on both databases.
+bool IsIntegerText(std::string_view value) {
+  const size_t begin = value.find_first_not_of(" \t\n\r\f\v");
+  if (begin == std::string_view::npos) return false;
+  const size_t end = value.find_last_not_of(" \t\n\r\f\v") + 1;
+  std::string_view digits = value.substr(begin, end - begin);
+  // from_chars takes a '-' but no '+'.
+  if (digits.front() == '+') {
+    digits.remove_prefix(1);
+    if (digits.empty() || digits.front() == '-') return false;
+  }
+  int64_t parsed = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
+  return ec == std::errc() && ptr == digits.data() + digits.size();
 }
 
 // Appends the placeholder of `value`, cast to the column's class.
@@ -152,6 +173,14 @@ Status AppendFilters(Sql& sql, const std::vector<Filter>& filters,
                              OpName(f.op));
     }
     const bool like = f.op == FilterOp::kContains || f.op == FilterOp::kNotLike;
+    if (cls == ValueClass::kInteger && !like) {
+      for (const std::string& v : f.values) {
+        if (!IsIntegerText(v)) {
+          return InvalidArgument("invalid value '" + v + "' for filter on '" + f.column +
+                                 "': an integer is expected");
+        }
+      }
+    }
     if (like && cls != ValueClass::kText) {
       return InvalidArgument(std::string("filter '") + OpName(f.op) + "' cannot apply to '" +
                              f.table + "." + f.column + "'");

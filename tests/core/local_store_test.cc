@@ -103,6 +103,6 @@ TEST_CASE("A failed offload names upstream's keys, not the location", "[unit]") 
   auto offloaded = flyte::plugins::manager::OffloadLiteralMap(*store, literals, {"p", "d", "n", "offloaded_outputs"});
   REQUIRE_FALSE(offloaded.ok());
   CHECK(offloaded.status().code() == flyte::plugin::StatusCode::kInternal);
-  CHECK(offloaded.status().message().rfind("Failed to write protobuf for [metadata p d n offloaded_outputs] with err: ", 0) ==
+  CHECK(offloaded.status().message().rfind("Failed to write protobuf for [[p d n offloaded_outputs]] with err: ", 0) ==
         0);
 }

@@ -794,6 +794,9 @@ TEST_CASE(
   CHECK(lp.closure().state() == admin::INACTIVE);
   CHECK(lp.spec().workflow_id().name() == kSquareTask);
   CHECK(lp.closure().expected_inputs().parameters().at(input).required());
+  CHECK(lp.closure().expected_outputs().variables_size() ==
+        task.closure().compiled_task().template_().interface().outputs().variables_size());
+  CHECK(lp.closure().has_expected_outputs());
 
   // Both are SYSTEM_GENERATED named entities.
   for (auto type : {core::WORKFLOW, core::LAUNCH_PLAN}) {

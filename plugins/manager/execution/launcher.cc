@@ -249,7 +249,10 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(
   *lp.mutable_id() = lp_id;
   *lp.mutable_spec() = create.spec();
   *lp.mutable_closure()->mutable_expected_inputs() = create.spec().default_inputs();
-  *lp.mutable_closure()->mutable_expected_outputs() = workflow_interface.outputs();
+  // A task without outputs leaves them absent, as the launch plan manager does.
+  if (workflow_interface.has_outputs()) {
+    *lp.mutable_closure()->mutable_expected_outputs() = workflow_interface.outputs();
+  }
 
   db::LaunchPlanModel model;
   model.key = KeyOf(lp_id);

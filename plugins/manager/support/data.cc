@@ -106,10 +106,11 @@ plugin::StatusOr<std::string> MetadataLocation(plugin::ObjectStore& store, const
 
 plugin::StatusOr<std::string> OffloadMessage(plugin::ObjectStore& store, const google::protobuf::Message& message,
                                              const std::vector<std::string>& keys) {
-  // Errors name the keys as Go's %+v prints upstream's []string: "[metadata p d n ...]".
-  std::string named = "[metadata";
-  for (const auto& k : keys) named += " " + k;
-  named += "]";
+  // Errors name the keys as upstream's "[%+v]" prints its nested keys (a []string, without the
+  // "metadata" prefix it adds apart): "[[p d n ...]]".
+  std::string named = "[[";
+  for (size_t i = 0; i < keys.size(); ++i) named += (i ? " " : "") + keys[i];
+  named += "]]";
   auto uri = MetadataLocation(store, keys);
   if (!uri.ok()) {
     return plugin::Internal("Failed to construct data reference for " + named + " with err: " + uri.status().message());

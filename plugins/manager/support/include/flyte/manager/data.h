@@ -40,7 +40,7 @@ struct RemoteDataSettings {
 plugin::StatusOr<std::string> MetadataLocation(plugin::ObjectStore& store, const std::vector<std::string>& keys);
 
 // Writes `message` binary-serialized at MetadataLocation(keys) and returns its URI. Failure is
-// INTERNAL "Failed to write protobuf for [metadata <keys...>] with err: ...", naming the keys as
+// INTERNAL "Failed to write protobuf for [[<keys...>]] with err: ...", naming the keys as
 // upstream does.
 plugin::StatusOr<std::string> OffloadMessage(plugin::ObjectStore& store, const google::protobuf::Message& message,
                                              const std::vector<std::string>& keys);

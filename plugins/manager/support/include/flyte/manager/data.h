@@ -54,8 +54,8 @@ inline plugin::StatusOr<std::string> OffloadLiteralMap(plugin::ObjectStore& stor
 plugin::Status ReadMessage(plugin::ObjectStore& store, const std::string& uri, google::protobuf::Message& out);
 
 // The inputs half of a Get*Data answer (upstream util.GetInputs): `blob` is {uri, size} when
-// signed URLs are enabled (a missing object is INTERNAL "failed to get metadata for uri: ..."),
-// else empty; `full` is the LiteralMap read from `uri` when the size rule allows it (always with
+// signed URLs are enabled (unsigned, as upstream's no-op signer: size 0 for a missing object,
+// INTERNAL "failed to get metadata for uri: ..." when the store cannot tell), else empty; `full` is the LiteralMap read from `uri` when the size rule allows it (always with
 // signing disabled). Read failures leave `full` empty (upstream only logs them). Empty uri: both empty.
 plugin::Status GetInputs(plugin::ObjectStore& store, const RemoteDataSettings& settings, const std::string& uri,
                          flyteidl::admin::UrlBlob& blob, flyteidl::core::LiteralMap& full);

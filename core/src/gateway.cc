@@ -885,6 +885,8 @@ std::optional<HttpResponse> ApplyCors(
     }
     std::vector<std::string> allowed_headers(std::begin(kDefaultHeaders),
                                              std::end(kDefaultHeaders));
+    // Upstream hands gorilla its configured list with Content-Type always added.
+    allowed_headers.emplace_back("Content-Type");
     for (const auto& h : options.allowed_headers) {
       std::string c = CanonicalHeaderKey(TrimSpace(h));
       if (!c.empty() &&

@@ -4,7 +4,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -37,6 +39,27 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// Now as RFC 9110's IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), whatever the locale.
+std::string HttpDateNow() {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char text[40];
+  std::snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return text;
+}
+
+// The answer's headers, and a Date unless the handler gave one (as Go's net/http does).
+template <class Fields>
+void SetHeaders(Fields& fields, const std::vector<std::pair<std::string, std::string>>& headers) {
+  for (const auto& [k, v] : headers) fields.insert(k, v);
+  if (fields.find(http::field::date) == fields.end()) fields.set(http::field::date, HttpDateNow());
 }
 
 }  // namespace
@@ -253,6 +276,22 @@ class HttpServer::Impl {
         request.headers.emplace(Lower(std::string_view(name.data(), name.size())),
                                 std::string(field.value()));
       }
+      // An absolute-form target ("http://host/path?q", RFC 9112 3.2.2, sent through proxies):
+      // routed on its path, and its authority is the request's host (Go's net/http does both).
+      const std::string lower_target = Lower(request.target.substr(0, 8));
+      const size_t scheme_end = lower_target.rfind("http://", 0) == 0    ? 7
+                                : lower_target.rfind("https://", 0) == 0 ? 8
+                                                                         : 0;
+      if (scheme_end > 0) {
+        const size_t path = request.target.find_first_of("/?", scheme_end);
+        std::string authority = request.target.substr(scheme_end, path == std::string::npos ? path : path - scheme_end);
+        std::string rest = path == std::string::npos ? std::string() : request.target.substr(path);
+        request.target = rest.empty() || rest.front() == '?' ? "/" + rest : rest;
+        if (!authority.empty()) {
+          request.headers.erase("host");
+          request.headers.emplace("host", std::move(authority));
+        }
+      }
       beast::error_code pec;
       auto remote = stream.socket().remote_endpoint(pec);
       if (!pec) {
@@ -315,7 +354,7 @@ class HttpServer::Impl {
         }
         if (!head) {
           auto res = std::make_shared<http::response<http::file_body>>(static_cast<http::status>(r.status), version);
-          for (auto& [k, v] : r.headers) res->insert(k, v);
+          SetHeaders(*res, r.headers);
           res->keep_alive(keep_alive);
           res->body() = std::move(file);
           res->prepare_payload();
@@ -325,14 +364,14 @@ class HttpServer::Impl {
         // HEAD: the size a GET would send, no bytes.
         const auto size = file.size();
         auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), version);
-        for (auto& [k, v] : r.headers) res->insert(k, v);
+        SetHeaders(*res, r.headers);
         res->keep_alive(keep_alive);
         res->content_length(size);
         return Send(res);
       }
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(r.status), version);
-      for (auto& [k, v] : r.headers) res->insert(k, v);
+      SetHeaders(*res, r.headers);
       res->keep_alive(keep_alive);
       res->body() = std::move(r.body);
       res->prepare_payload();

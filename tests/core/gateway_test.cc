@@ -1187,6 +1187,19 @@ TEST_CASE("CORS preflight requests are answered as gorilla/handlers does", "[uni
   CHECK(HeaderOf(*ok, "Access-Control-Allow-Methods") == "PUT");
   CHECK(HeaderOf(*ok, "Vary") == "<absent>");
 
+  // Content-Type is allowed whatever the configured list says, as upstream adds it.
+  gw::CorsOptions only_auth = options;
+  only_auth.allowed_headers = {"flyte-authorization"};
+  auto content_type = gw::ApplyCors(
+      only_auth,
+      preflight({{"origin", "https://console.example"},
+                 {"access-control-request-method", "POST"},
+                 {"access-control-request-headers", "content-type"}}),
+      extra);
+  REQUIRE(content_type.has_value());
+  CHECK(content_type->status == 200);
+  CHECK(HeaderOf(*content_type, "Access-Control-Allow-Headers") == "Content-Type");
+
   auto simple_method = gw::ApplyCors(
       options, preflight({{"origin", "https://x"}, {"access-control-request-method", "GET"}}),
       extra);

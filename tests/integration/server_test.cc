@@ -139,6 +139,18 @@ TEST_CASE("REST serves version, healthcheck and metrics on the HTTP port", "[int
                             {{"X-Request-Id", "rest-7"}, {"Accept", "application/json"}});
   REQUIRE(version.status == 200);
   CHECK_THAT(version.Header("content-type"), Catch::Contains("application/json"));
+  // Every answer is dated, as Go's net/http dates them.
+  CHECK_THAT(version.Header("date"),
+             Catch::Matches(R"((Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)"));
+  CHECK_FALSE(health.Header("date").empty());
+  // A request target in absolute form, as proxies send it, is routed on its path.
+  const std::string authority = "http://127.0.0.1:" + std::to_string(s.http_port);
+  CHECK(test::Http(s.http_port, "GET", authority + "/healthcheck").status == 200);
+  auto absolute = test::Http(s.http_port, "GET", authority + "/api/v1/version", "",
+                             {{"Accept", "application/json"}});
+  CHECK(absolute.status == 200);
+  CHECK_THAT(absolute.body, Catch::Contains("control_plane_version"));
+  CHECK(test::Http(s.http_port, "GET", "HTTPS://example.com?x=1").status == 404);
   auto body = nlohmann::json::parse(version.body);
   CHECK(body["control_plane_version"]["Version"] == core::ThisBuild().version);
   CHECK(body["control_plane_version"]["Build"] == core::ThisBuild().commit);

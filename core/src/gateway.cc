@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,6 +51,49 @@ using google::protobuf::Reflection;
 using plugin::Status;
 using plugin::StatusCode;
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// strconv.ParseInt(v, 0, 32): an optional sign, then decimal, or hex ("0x"), octal ("0o" or a
+// leading "0") or binary ("0b") digits. (Go's digit-separating underscores are not taken.)
+std::optional<int32_t> ParseGoInt32Base0(std::string_view v) {
+  bool negative = false;
+  if (!v.empty() && (v.front() == '+' || v.front() == '-')) {
+    negative = v.front() == '-';
+    v.remove_prefix(1);
+  }
+  int base = 10;
+  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+    base = 16;
+    v.remove_prefix(2);
+  } else if (v.size() > 2 && v[0] == '0' && (v[1] == 'o' || v[1] == 'O')) {
+    base = 8;
+    v.remove_prefix(2);
+  } else if (v.size() > 2 && v[0] == '0' && (v[1] == 'b' || v[1] == 'B')) {
+    base = 2;
+    v.remove_prefix(2);
+  } else if (v.size() > 1 && v[0] == '0') {
+    base = 8;
+    v.remove_prefix(1);
+  }
+  if (v.empty() || v.front() == '+' || v.front() == '-') return std::nullopt;
+  uint64_t magnitude = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), magnitude, base);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+  const uint64_t limit = negative ? uint64_t{1} << 31 : (uint64_t{1} << 31) - 1;
+  if (magnitude > limit) return std::nullopt;
+  return static_cast<int32_t>(negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude));
+}
+
+// grpc-gateway's runtime.Enum for a path variable bound to a top-level enum field: a value
+// name, else a number the enum names; "<v> is not valid" otherwise.
+Status SetEnumPathParam(Message& message, const FieldDescriptor* fd, const std::string& value) {
+  const auto* known = fd->enum_type()->FindValueByName(value);
+  if (known == nullptr) {
+    if (auto number = ParseGoInt32Base0(value)) known = fd->enum_type()->FindValueByNumber(*number);
+  }
+  if (known == nullptr) return plugin::InvalidArgument(value + " is not valid");
+  message.GetReflection()->SetEnumValue(&message, fd, known->number());
+  return Status::Ok();
+}
 
 constexpr std::string_view kJsonType = "application/json";
 constexpr std::string_view kBinaryType = "application/octet-stream";
@@ -726,7 +772,10 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
       const FieldDescriptor* fd = field_path.find('.') == std::string::npos
                                       ? md.input_type()->FindFieldByName(field_path)
                                       : nullptr;
-      if (fd != nullptr && fd->is_repeated() && !fd->is_map()) {
+      if (fd != nullptr && !fd->is_repeated() && fd->enum_type() != nullptr) {
+        // A top-level enum variable: the generated gateway's runtime.Enum, not the field parser.
+        st = SetEnumPathParam(*req, fd, value);
+      } else if (fd != nullptr && fd->is_repeated() && !fd->is_map()) {
         // A top-level repeated variable holds comma-separated values and replaces the field.
         req->GetReflection()->ClearField(req.get(), fd);
         std::vector<std::string_view> parts;

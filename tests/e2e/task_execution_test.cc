@@ -1047,6 +1047,31 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   CHECK(hollow_metrics.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(hollow_metrics.error_message() == "Empty primary workflow template in loaded dynamic workflow model.");
 
+  // Children make a node without is_parent/is_dynamic a parent only for rows of event version
+  // 0 (old propellers), as upstream infers them: at version 1, n0 is the plain task node its
+  // flags say it is.
+  REQUIRE(repos.NodeExecutions()
+              .Update({{kProject, kDomain, "dx"}, "n0"},
+                      [](pdb::NodeExecutionModel& row) -> flyte::plugin::Status {
+                        row.internal_data = std::string("\x08\x01", 2);  // event_version: 1
+                        return flyte::plugin::Status::Ok();
+                      })
+              .ok());
+  auto versioned = c.Metrics("dx", 10, metrics);
+  INFO(versioned.error_message());
+  REQUIRE(versioned.ok());
+  CHECK(Describe(metrics.span()) ==
+        "wf:dx[0,100]{WORKFLOW_SETUP[0,2] "
+        "node:n0[3,90]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
+        "task:0[5,10]{TASK_SETUP[5,6] TASK_RUNTIME[6,10] TASK_TEARDOWN[10,10]} NODE_TEARDOWN[10,90]} "
+        "WORKFLOW_TEARDOWN[90,100]}");
+
+  // An execution whose closure names no workflow: upstream's GetWorkflow is asked with no id.
+  admin::ExecutionClosure nameless = RunOf("unused");
+  nameless.clear_workflow_id();
+  SeedExecution(repos, "nx", "", nameless);
+  CheckError(c.Metrics("nx", 2, metrics), grpc::StatusCode::INVALID_ARGUMENT, "missing id");
+
   // A branch that took two paths is refused as upstream refuses it.
   SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);
   auto twice = c.Metrics("bx", 10, metrics);

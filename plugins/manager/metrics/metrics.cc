@@ -8,6 +8,7 @@
 #include "flyte/manager/data.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/go_compat.h"
+#include "flyte/manager/node_internal_data.h"
 #include "flyteidl/admin/execution.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
 #include "task_execution.h"
@@ -137,7 +138,7 @@ class SpanBuilder {
   Status ParseExecution(const admin::Execution& execution, int depth, core::Span& out) {
     const auto& closure = execution.closure();
     if (depth != 0) {
-      auto workflow = GetWorkflowClosure(closure.workflow_id());
+      auto workflow = GetWorkflowClosure(closure.has_workflow_id() ? &closure.workflow_id() : nullptr);
       if (!workflow.ok()) return workflow.status();
       auto nodes = ListNodeExecutions(execution.id(), nullptr);
       if (!nodes.ok()) return nodes.status();
@@ -166,10 +167,10 @@ class SpanBuilder {
  private:
   // Upstream calls the workflow manager directly, so the id must name a WORKFLOW (no defaulting
   // of an unspecified resource type as the service layer does).
-  StatusOr<core::CompiledWorkflowClosure> GetWorkflowClosure(const core::Identifier& id) {
-    if (auto s = ValidateIdentifierFor(&id, core::WORKFLOW); !s.ok()) return s;
-    auto row = db_.Workflows().Get(KeyOf(id));
-    if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, id);
+  StatusOr<core::CompiledWorkflowClosure> GetWorkflowClosure(const core::Identifier* id) {
+    if (auto s = ValidateIdentifierFor(id, core::WORKFLOW); !s.ok()) return s;
+    auto row = db_.Workflows().Get(KeyOf(*id));
+    if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, *id);
     auto bytes = store_.Read(row->remote_closure_identifier);
     admin::WorkflowClosure closure;
     if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
@@ -187,9 +188,12 @@ class SpanBuilder {
     if (!out.mutable_metadata()->ParseFromString(row.node_execution_metadata)) {
       return plugin::Internal("failed to unmarshal nodeExecutionMetadata");
     }
-    // Older propellers did not send is_parent / is_dynamic: inferred from the children.
+    // Older propellers (event version 0) did not send is_parent / is_dynamic: inferred from the
+    // children, as upstream's node execution manager does for such rows only.
     auto* metadata = out.mutable_metadata();
-    if (!metadata->is_parent_node() && !metadata->is_dynamic()) {
+    auto version = DecodeEventVersion(row.internal_data);
+    if (!version.ok()) return version.status();
+    if (version.value() == 0 && !metadata->is_parent_node() && !metadata->is_dynamic()) {
       plugin::db::ListInput input;
       input.filters.push_back(
           {"node_executions", "parent_id", plugin::db::FilterOp::kEq, {std::to_string(row.id)}});
@@ -456,7 +460,7 @@ class SpanBuilder {
     *out.add_spans() = Operation(
         CreatedAt(c), start == children->end() ? nullptr : UpdatedAt(start->second.closure()),
         kNodeSetup);
-    auto workflow = GetWorkflowClosure(workflow_id);
+    auto workflow = GetWorkflowClosure(&workflow_id);
     if (!workflow.ok()) return workflow.status();
     return ParseChildren(children.value(), workflow.value(), c, out, depth);
   }

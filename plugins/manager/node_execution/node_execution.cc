@@ -2,9 +2,6 @@
 // transformers/node_execution.go, validation/node_execution_validator.go, util/data.go).
 #include "node_execution.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -15,6 +12,7 @@
 #include "flyte/manager/checks.h"
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/go_compat.h"
+#include "flyte/manager/node_internal_data.h"
 #include "flyteidl/admin/event.pb.h"
 
 // The closure's output_uri/output_data and the data response's UrlBlobs are deprecated in the
@@ -181,42 +179,6 @@ std::string Serialize(const google::protobuf::Message& message) {
   std::string out;
   message.SerializeToString(&out);
   return out;
-}
-
-// genModel.NodeExecutionInternalData{event_version = 1 (int32)}, hand-encoded: the message is
-// admin's own, not part of flyteidl.
-std::string EncodeInternalData(int32_t event_version) {
-  std::string out;
-  if (event_version == 0) return out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
-      1, google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT));
-  coded.WriteVarint64(static_cast<uint64_t>(static_cast<int64_t>(event_version)));
-  coded.Trim();
-  return out;
-}
-
-StatusOr<int32_t> DecodeEventVersion(const std::string& bytes) {
-  int32_t version = 0;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  while (true) {
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) break;
-    using WFL = google::protobuf::internal::WireFormatLite;
-    if (WFL::GetTagFieldNumber(tag) == 1 && WFL::GetTagWireType(tag) == WFL::WIRETYPE_VARINT) {
-      uint64_t v = 0;
-      if (!in.ReadVarint64(&v)) return plugin::Internal("failed to unmarshal node execution data: truncated varint");
-      version = static_cast<int32_t>(v);
-    } else if (!WFL::SkipField(&in, tag)) {
-      return plugin::Internal("failed to unmarshal node execution data: invalid field");
-    }
-  }
-  if (!in.ConsumedEntireMessage()) {
-    return plugin::Internal("failed to unmarshal node execution data: trailing bytes");
-  }
-  return version;
 }
 
 // transformers.TrimErrorMessage: the first 100 bytes, invalid UTF-8 dropped (strings.ToValidUTF8).

@@ -641,6 +641,54 @@ TEST_CASE("Named entities archive and hide system-generated names", "[e2e]") {
   auto active = names("ne(state,1)");  // what the console sends
   CHECK(active.count(name) == 0);
   CHECK(active.size() == all.size() - 1);
+  // Sorted by a metadata key, pages line up: page after page gives the order of one full list
+  // (by state, the archived entity first). Upstream's query fails on these keys.
+  auto sorted = [&](const std::string& key, uint32_t limit, const std::string& token) {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityListRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(limit);
+    req.set_token(token);
+    req.mutable_sort_by()->set_key(key);
+    req.mutable_sort_by()->set_direction(flyteidl::admin::Sort::DESCENDING);
+    flyteidl::admin::NamedEntityList list;
+    auto s = server.stub->ListNamedEntities(&ctx, req, &list);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return list;
+  };
+  for (const char* key : {"state", "description"}) {
+    CAPTURE(key);
+    auto whole = sorted(key, 1000, "");
+    REQUIRE(whole.entities_size() == static_cast<int>(all.size()));
+    // (Entities without metadata have no description: where they sort is the database's
+    // choice, first in descending order on PostgreSQL and last on SQLite.)
+    if (std::string(key) == "state") CHECK(whole.entities(0).id().name() == name);
+    std::vector<std::string> expected, paged;
+    for (const auto& e : whole.entities()) expected.push_back(e.id().name());
+    std::string token;
+    do {
+      auto page = sorted(key, 2, token);
+      for (const auto& e : page.entities()) paged.push_back(e.id().name());
+      token = page.token();
+    } while (!token.empty());
+    CHECK(paged == expected);
+  }
+  {
+    grpc::ClientContext ctx;
+    flyteidl::admin::NamedEntityListRequest req;
+    req.set_resource_type(flyteidl::core::WORKFLOW);
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(2);
+    req.mutable_sort_by()->set_key("resource_type");
+    flyteidl::admin::NamedEntityList list;
+    auto s = server.stub->ListNamedEntities(&ctx, req, &list);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() == "invalid sort key 'resource_type'");
+  }
   {
     grpc::ClientContext ctx;
     flyteidl::admin::NamedEntityGetRequest req;

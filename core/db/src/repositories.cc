@@ -672,33 +672,46 @@ class SqlNamedEntityRepo final : public NamedEntityRepo {
       return InvalidArgument("Cannot list entity names for resource type: " +
                              ResourceTypeText(resource_type));
     }
-    // Sort keys of the named entity: resource_type, project, domain, name, description, state.
-    std::string inner_order, outer_order;
+    // Sort keys: the entity's project, domain and name, or its metadata's description and
+    // state. The page is chosen inside the grouped subquery, so that is where it is ordered;
+    // for a metadata key the subquery joins the metadata itself. (Upstream orders that subquery
+    // by the bare key, which fails in the database for the metadata keys and resource_type.)
+    std::string t = QuoteIdent(table);
+    std::string inner_order, outer_order, sort_join, sort_group;
     if (input.sort) {
       const std::string& c = input.sort->column;
       const char* dir = input.sort->ascending ? " ASC" : " DESC";
       if (c == "project" || c == "domain" || c == "name") {
-        inner_order = " ORDER BY " + QuoteIdent(table) + "." + QuoteIdent(c) + dir;
+        inner_order = " ORDER BY " + t + "." + QuoteIdent(c) + dir;
         outer_order = " ORDER BY \"entities\"." + QuoteIdent(c) + dir;
-      } else if (c == "description") {
-        outer_order = std::string(" ORDER BY \"named_entity_metadata\".\"description\"") + dir;
-      } else if (c == "state") {
-        outer_order =
-            std::string(" ORDER BY COALESCE(\"named_entity_metadata\".\"state\", 0)") + dir;
-      } else if (c != "resource_type") {
+      } else if (c == "description" || c == "state") {
+        const std::string key = c == "state" ? "COALESCE(\"sort_meta\".\"state\", 0)"
+                                             : std::string("\"sort_meta\".\"description\"");
+        sort_join = " LEFT JOIN \"named_entity_metadata\" AS \"sort_meta\" ON "
+                    "\"sort_meta\".\"resource_type\" = " + std::to_string(resource_type) +
+                    " AND \"sort_meta\".\"project\" = " + t + ".\"project\" AND "
+                    "\"sort_meta\".\"domain\" = " + t + ".\"domain\" AND "
+                    "\"sort_meta\".\"name\" = " + t + ".\"name\"";
+        sort_group = ", \"sort_meta\".\"description\", \"sort_meta\".\"state\"";
+        // Names break ties, so that pages of equal keys line up too.
+        inner_order = " ORDER BY " + key + dir + ", " + t + ".\"name\"";
+        outer_order = " ORDER BY " +
+                      (c == "state" ? std::string("COALESCE(\"named_entity_metadata\".\"state\", 0)")
+                                    : std::string("\"named_entity_metadata\".\"description\"")) +
+                      dir + ", \"entities\".\"name\"";
+      } else {
         return InvalidArgument("invalid sort key '" + c + "'");
       }
     }
-    std::string t = QuoteIdent(table);
     Sql sql(pool_->dialect());
     sql << "SELECT \"entities\".\"project\", \"entities\".\"domain\", \"entities\".\"name\", "
            "\"named_entity_metadata\".\"description\", \"named_entity_metadata\".\"state\" "
            "FROM \"named_entity_metadata\" RIGHT JOIN (SELECT "
-        << t << ".\"project\", " << t << ".\"domain\", " << t << ".\"name\" FROM " << t << " WHERE "
-        << t << ".\"project\" = ";
+        << t << ".\"project\", " << t << ".\"domain\", " << t << ".\"name\" FROM " << t << sort_join
+        << " WHERE " << t << ".\"project\" = ";
     sql.BindText(project) << " AND " << t << ".\"domain\" = ";
     sql.BindText(domain) << " GROUP BY " << t << ".\"project\", " << t << ".\"domain\", " << t
-                         << ".\"name\"" << inner_order;
+                         << ".\"name\"" << sort_group << inner_order;
     AppendLimitOffset(sql, input.limit, input.offset);
     sql << ") AS \"entities\" ON \"named_entity_metadata\".\"resource_type\" = ";
     sql.BindInt(resource_type)

@@ -949,6 +949,13 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   }
   auto& repos = server.repos();
   admin::WorkflowExecutionGetMetricsResponse metrics;
+  // The span tree GetExecutionMetrics answers for `execution` at depth 10, as Describe prints it.
+  auto described = [&](const std::string& execution) {
+    auto status = c.Metrics(execution, 10, metrics);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return Describe(metrics.span());
+  };
 
   // parent_wf: node-t1-parent (a task), then n1 running the sub-workflow my_subwf (n0 -> n1).
   SeedExecution(repos, "sx", "", RunOf("core.control_flow.subworkflows.parent_wf"));
@@ -960,8 +967,7 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   SeedChild(repos, "sx", "n1-0-n0", "n0", 24, 40, sub);
   SeedChild(repos, "sx", "n1-0-n1", "n1", 41, 80, sub);
   SeedChild(repos, "sx", "n1-0-end-node", "end-node", 81, 82, sub);
-  REQUIRE(c.Metrics("sx", 10, metrics).ok());
-  CHECK(Describe(metrics.span()) ==
+  CHECK(described("sx") ==
         "wf:sx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:node-t1-parent[3,20]{NODE_TRANSITION[2,3] NODE_SETUP[3,20]} "
         "node:n1[21,90]{NODE_TRANSITION[20,21] NODE_SETUP[21,23] "
@@ -978,10 +984,7 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::QUEUED, 7)).ok());
   REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::RUNNING, 8)).ok());
   REQUIRE(c.Send(Event("bx", "n0-0-n0-n0", 0, core::TaskExecution::SUCCEEDED, 20)).ok());
-  auto branched = c.Metrics("bx", 10, metrics);
-  INFO(branched.error_message());
-  REQUIRE(branched.ok());
-  CHECK(Describe(metrics.span()) ==
+  CHECK(described("bx") ==
         "wf:bx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:n0[3,50]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
         "node:n0-0-n0-n0[5,30]{NODE_SETUP[5,7] task:0[7,20]{TASK_SETUP[7,8] TASK_RUNTIME[8,20] "
@@ -1025,10 +1028,7 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
         return flyte::plugin::Status::Ok();
       });
   REQUIRE(dynamic_row.ok());
-  auto dynamic_metrics = c.Metrics("dx", 10, metrics);
-  INFO(dynamic_metrics.error_message());
-  REQUIRE(dynamic_metrics.ok());
-  CHECK(Describe(metrics.span()) ==
+  CHECK(described("dx") ==
         "wf:dx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:n0[3,90]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
         "task:0[5,10]{TASK_SETUP[5,6] TASK_RUNTIME[6,10] TASK_TEARDOWN[10,10]} NODE_RESET[10,12] "
@@ -1057,10 +1057,7 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
                         return flyte::plugin::Status::Ok();
                       })
               .ok());
-  auto versioned = c.Metrics("dx", 10, metrics);
-  INFO(versioned.error_message());
-  REQUIRE(versioned.ok());
-  CHECK(Describe(metrics.span()) ==
+  CHECK(described("dx") ==
         "wf:dx[0,100]{WORKFLOW_SETUP[0,2] "
         "node:n0[3,90]{NODE_TRANSITION[2,3] NODE_SETUP[3,5] "
         "task:0[5,10]{TASK_SETUP[5,6] TASK_RUNTIME[6,10] TASK_TEARDOWN[10,10]} NODE_TEARDOWN[10,90]} "

@@ -1,5 +1,6 @@
 // The local data proxy's logic: encodings, URL signing and expiry, the storage path layout, the
 // refusal of escaping paths, and the object route's checks, on a real local store.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <catch2/catch.hpp>
@@ -306,6 +307,45 @@ TEST_CASE(
   }
   CHECK(f.store->Size(resp.native_url()).status().code() == StatusCode::kNotFound);
   CHECK(f.route->MaxBodyBytes() == 17);
+}
+
+TEST_CASE("A spooled upload admitted before its URL expired is stored even if it ends after",
+          "[unit]") {
+  Fixture f;
+  std::string body = "a body that takes long to arrive";
+  auto req = Request(body, "slow.bin");
+  req.mutable_expires_in()->set_seconds(60);
+  auto resp = f.Upload(req);
+  std::multimap<std::string, std::string> headers{{"content-md5", Base64(Md5(body))},
+                                                  {"content-length", std::to_string(body.size())}};
+  std::string url = resp.signed_url();
+  std::string target = url.substr(url.find(kObjectRoutePrefix));
+  std::string path = target.substr(0, target.find('?'));
+  std::string query = target.substr(target.find('?') + 1);
+  auto request = [&](std::string_view body_file) {
+    return flyte::plugin::HttpRouteRequest{"PUT", path, query, headers, "", "ipv4:127.0.0.1:1",
+                                           body_file};
+  };
+  REQUIRE(!f.route->SpoolDirectory().empty());
+  // The head arrives in time.
+  f.now += std::chrono::seconds(59);
+  CHECK_FALSE(f.route->Admit(request("")).has_value());
+  // The body is spooled while the URL expires.
+  f.now += std::chrono::seconds(30);
+  std::filesystem::create_directories(f.route->SpoolDirectory());  // the host creates it
+  std::string spooled = f.route->SpoolDirectory() + "/upload-slow";
+  std::ofstream(spooled, std::ios::binary) << body;
+  auto r = f.route->Handle(request(spooled));
+  INFO(r.body);
+  CHECK(r.status == 200);
+  auto stored = f.store->Read(resp.native_url());
+  REQUIRE(stored.ok());
+  CHECK(stored.value() == body);
+  // A new request on the expired URL is refused on its head, and so is an in-memory one.
+  auto late = f.route->Admit(request(""));
+  REQUIRE(late.has_value());
+  CHECK(late->status == 403);
+  CHECK(f.Send("PUT", url, body, headers).status == 403);
 }
 
 TEST_CASE("CreateDownloadLocation signs a GET the route serves, within the download limits",

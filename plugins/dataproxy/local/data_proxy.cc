@@ -628,7 +628,7 @@ std::string ObjectRoute::SpoolDirectory() const {
 }
 
 std::variant<ObjectRoute::Target, plugin::HttpRouteResponse> ObjectRoute::Check(
-    const plugin::HttpRouteRequest& request) const {
+    const plugin::HttpRouteRequest& request, bool check_expiry) const {
   const std::string_view prefix = kObjectRoutePrefix;
   if (request.method != "PUT" && request.method != "GET") {
     auto r = Refuse(405, "method " + std::string(request.method) + " not allowed: use PUT or GET");
@@ -648,7 +648,7 @@ std::variant<ObjectRoute::Target, plugin::HttpRouteResponse> ObjectRoute::Check(
   }
   auto now =
       std::chrono::duration_cast<std::chrono::seconds>(space_->Now().time_since_epoch()).count();
-  if (now >= parsed->object.expires) {
+  if (check_expiry && now >= parsed->object.expires) {
     return Refuse(403, "the URL expired at " + TimeUtil::ToString(TimeUtil::SecondsToTimestamp(
                                                    parsed->object.expires)));
   }
@@ -706,7 +706,9 @@ std::optional<plugin::HttpRouteResponse> ObjectRoute::Admit(const plugin::HttpRo
 }
 
 plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& request) {
-  auto checked = Check(request);
+  // A spooled body was admitted on its head (Admit), when the URL was checked in time: a long
+  // upload that started before the URL expired is not refused once its last byte is in.
+  auto checked = Check(request, /*check_expiry=*/request.body_file.empty());
   if (auto* refusal = std::get_if<plugin::HttpRouteResponse>(&checked)) return std::move(*refusal);
   const Target& target = std::get<Target>(checked);
 

@@ -134,7 +134,10 @@ class ObjectRoute : public plugin::HttpRoute {
     std::string uri;
     plugin::ObjectStore* store;
   };
-  std::variant<Target, plugin::HttpRouteResponse> Check(const plugin::HttpRouteRequest& request) const;
+  // `check_expiry`: false for a body the host spooled, whose head Admit() already found in time
+  // (a URL is valid for requests that start before it expires, as S3's presigned URLs are).
+  std::variant<Target, plugin::HttpRouteResponse> Check(const plugin::HttpRouteRequest& request,
+                                                        bool check_expiry = true) const;
   std::shared_ptr<const ObjectSpace> space_;
 };
 

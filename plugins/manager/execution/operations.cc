@@ -231,7 +231,9 @@ Status ExecutionOperations::UpdateExecution(plugin::CallContext& call, const adm
 
 Status ExecutionOperations::GetExecutionData(plugin::CallContext&, const admin::WorkflowExecutionGetDataRequest& request,
                                              admin::WorkflowExecutionGetDataResponse& response) {
-  // Upstream validates nothing here: a missing id reads as an empty key, which is not found.
+  // Upstream validates nothing here, and its lookup drops the empty fields of the key, so an
+  // empty or partial id reads whichever execution matches the rest. Ours looks up the exact key:
+  // such an id is not found.
   auto repos = context_.services().Db();
   if (!repos.ok()) return repos.status();
   auto store = context_.services().Storage();

@@ -147,6 +147,14 @@ TEST_CASE("PrepareFlyteWorkflow adds the execution's identity, permissions and o
              {"OverwriteCache", true},
              {"EnvironmentVariables", {{"A", "1"}}}});
   CHECK(w["metadata"]["labels"]["shard-key"] == std::to_string(ShardKey("exec-1")));
+
+  // The plugin's own roleNameKey replaces the one handed over with the execution.
+  auto again = BuildFlyteWorkflow(data.workflow_closure, &p.inputs, data.execution_id, data.namespace_);
+  REQUIRE(again.ok());
+  const std::string plugin_key = "eks.amazonaws.com/role-arn";
+  REQUIRE(PrepareFlyteWorkflow(data, again.value(), &plugin_key).ok());
+  CHECK(again.value()["metadata"]["annotations"] ==
+        json{{"note", "x"}, {"eks.amazonaws.com/role-arn", "arn:aws:iam::1:role/r"}});
 }
 
 TEST_CASE("Offloading replaces the closure and inputs by their references", "[unit]") {
@@ -408,6 +416,34 @@ TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort f
   asked.clear();
   REQUIRE(looking.Execute(data).ok());  // the request's own label needs no lookup
   CHECK(asked.empty());
+
+  // No cluster recorded with the execution: the resource is deleted wherever it is.
+  const size_t east_before = east.Requests().size(), west_before = west.Requests().size();
+  east.Answer({404, StatusBody(404, "NotFound", "not found").dump()});
+  REQUIRE(executor.Abort({"flytesnacks-development", data.execution_id, ""}).ok());
+  REQUIRE(east.Requests().size() == east_before + 1);
+  REQUIRE(west.Requests().size() == west_before + 1);
+  CHECK(east.Requests().back().method == "DELETE");
+  CHECK(west.Requests().back().method == "DELETE");
+  CHECK(west.Requests().back().target == kCollection + "/labelled");
+  CHECK(off.Requests().empty());
+  west.Answer({403, StatusBody(403, "Forbidden", "forbidden").dump()});
+  auto refused = executor.Abort({"flytesnacks-development", data.execution_id, ""});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == StatusCode::kInternal);
+
+  // As upstream's start: weights within [0, 1], and some cluster enabled.
+  json heavy = root;
+  heavy["clusters"]["labelClusterMap"]["cpu"][0]["weight"] = 2;
+  auto too_heavy = ParseK8sExecutorConfig(json::object(), heavy);
+  REQUIRE_FALSE(too_heavy.ok());
+  CHECK(too_heavy.status().message() ==
+        "clusters.labelClusterMap.cpu: invalid weight 2 for cluster east (weights are between 0 and 1)");
+  json none = root;
+  for (auto& c : none["clusters"]["clusterConfigs"]) c["enabled"] = false;
+  auto none_enabled = ParseK8sExecutorConfig(json::object(), none);
+  REQUIRE_FALSE(none_enabled.ok());
+  CHECK(none_enabled.status().message() == "clusters.clusterConfigs: no cluster is enabled");
 
   root["clusters"]["clusterConfigs"].push_back(cluster("east", east, true));
   auto duplicate = ParseK8sExecutorConfig(json::object(), root);

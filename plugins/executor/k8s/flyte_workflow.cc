@@ -589,7 +589,8 @@ plugin::StatusOr<json> BuildFlyteWorkflow(const core::CompiledWorkflowClosure& c
   return out;
 }
 
-plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, json& workflow) {
+plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, json& workflow,
+                                    const std::string* role_name_key) {
   const auto& params = data.parameters;
   workflow["executionId"] = GoJson(data.execution_id);
   workflow["acceptedAt"] = Rfc3339(params.accepted_at);
@@ -604,7 +605,8 @@ plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, json& wor
   if (params.execution_config.has_security_context() && security.has_run_as()) {
     workflow["securityContext"] = GoJson(security);
     if (!security.run_as().iam_role().empty())
-      annotations[params.role_name_key] = security.run_as().iam_role();
+      annotations[role_name_key != nullptr ? *role_name_key : params.role_name_key] =
+          security.run_as().iam_role();
     if (!security.run_as().k8s_service_account().empty())
       workflow["serviceAccountName"] = security.run_as().k8s_service_account();
   }

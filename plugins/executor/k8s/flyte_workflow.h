@@ -22,7 +22,9 @@ plugin::StatusOr<nlohmann::json> BuildFlyteWorkflow(
 // Upstream PrepareFlyteWorkflow: execution id, acceptedAt, the propeller finalizer, security
 // context (IAM role annotation, service account), labels and annotations, event version,
 // executionConfig and rawOutputDataConfig.
-plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, nlohmann::json& workflow);
+// `role_name_key`, when given, replaces the execution parameters' key of the IAM role annotation.
+plugin::Status PrepareFlyteWorkflow(const plugin::ExecutionData& data, nlohmann::json& workflow,
+                                    const std::string* role_name_key = nullptr);
 
 // Offloading as the admin's top-level config asks (flyteadmin.useOffloadedWorkflowClosure,
 // useOffloadedInputs, consoleUrl).

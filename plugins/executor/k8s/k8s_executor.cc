@@ -59,7 +59,9 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
   out.offload.offload_closure = flag("useOffloadedWorkflowClosure");
   out.offload.offload_inputs = flag("useOffloadedInputs");
   out.offload.console_url = Str(pc, "consoleUrl", Str(admin, "consoleUrl"));
-  out.role_name_key = Str(pc, "roleNameKey", Str(admin, "roleNameKey"));
+  // The launcher hands over flyteadmin.roleNameKey with each execution; this plugin key, when
+  // set, replaces it.
+  out.role_name_key = Str(pc, "roleNameKey");
 
   const json& clusters = pc.contains("clusters") ? pc["clusters"]
                          : root.contains("clusters") ? root["clusters"]
@@ -121,10 +123,22 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
     target.credentials = std::move(cred.value());
     out.targets.push_back(std::move(target));
   }
+  // Upstream builds its weighted lists at startup and refuses to start without an enabled
+  // cluster or with a weight outside [0, 1].
+  if (std::none_of(out.targets.begin(), out.targets.end(), [](const K8sTarget& t) { return t.enabled; })) {
+    return plugin::InvalidArgument("clusters.clusterConfigs: no cluster is enabled");
+  }
   if (clusters.contains("labelClusterMap") && clusters["labelClusterMap"].is_object()) {
     for (const auto& [label, entries] : clusters["labelClusterMap"].items()) {
-      for (const auto& e : entries)
-        out.label_cluster_map[label].push_back({Str(e, "id"), e.value("weight", 0.0)});
+      for (const auto& e : entries) {
+        const json weight = e.is_object() && e.contains("weight") ? e["weight"] : json(0.0);
+        if (!weight.is_number() || weight.get<double>() < 0 || weight.get<double>() > 1) {
+          return plugin::InvalidArgument("clusters.labelClusterMap." + label + ": invalid weight " +
+                                         weight.dump() + " for cluster " + Str(e, "id") +
+                                         " (weights are between 0 and 1)");
+        }
+        out.label_cluster_map[label].push_back({Str(e, "id"), weight.get<double>()});
+      }
     }
   }
   out.default_execution_label = Str(clusters, "defaultExecutionLabel");
@@ -193,7 +207,11 @@ plugin::StatusOr<json> K8sWorkflowExecutor::Build(const plugin::ExecutionData& d
   auto wf = BuildFlyteWorkflow(data.workflow_closure, &data.parameters.inputs, data.execution_id,
                                data.namespace_);
   if (!wf.ok()) return wf.status();
-  if (auto s = PrepareFlyteWorkflow(data, wf.value()); !s.ok()) return s;
+  if (auto s = PrepareFlyteWorkflow(data, wf.value(),
+                                    config_.role_name_key.empty() ? nullptr : &config_.role_name_key);
+      !s.ok()) {
+    return s;
+  }
   ApplyOffloading(data, config_.offload, wf.value());
   return wf;
 }
@@ -230,23 +248,36 @@ plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
 }
 
 plugin::Status K8sWorkflowExecutor::Abort(const plugin::AbortData& data) {
-  auto target = SelectTarget(data.cluster, "", "");
-  if (!target.ok()) return plugin::Internal(target.status().message());
+  std::vector<const K8sTarget*> targets;
+  if (config_.multi_cluster && data.cluster.empty()) {
+    // No cluster recorded (an execution launched before several clusters were configured):
+    // the resource may be on any of them. Upstream fails here and leaves the execution
+    // ABORTING; deleting it wherever it is lets the abort finish.
+    for (const auto& t : config_.targets) {
+      if (t.enabled) targets.push_back(&t);
+    }
+  } else {
+    auto target = SelectTarget(data.cluster, "", "");
+    if (!target.ok()) return plugin::Internal(target.status().message());
+    targets.push_back(target.value());
+  }
   const json body = {{"kind", "DeleteOptions"},
                      {"apiVersion", "v1"},
                      {"propagationPolicy", "Background"}};
-  auto response =
-      KubeRequest((*target)->credentials, "DELETE",
-                  Collection(data.namespace_) + "/" + data.execution_id.name(), body.dump(),
-                  config_.timeout);
   auto failed = [&](const std::string& err) {
     return plugin::Internal("failed to terminate execution: " +
                             manager::GoProtoText(data.execution_id) + " with err " + err);
   };
-  if (!response.ok()) return failed(response.status().message());
-  // NotFound: already deleted.
-  if (response->status / 100 != 2 && response->status != 404)
-    return failed(KubeErrorMessage(response.value(), "DELETE"));
+  for (const K8sTarget* target : targets) {
+    auto response =
+        KubeRequest(target->credentials, "DELETE",
+                    Collection(data.namespace_) + "/" + data.execution_id.name(), body.dump(),
+                    config_.timeout);
+    if (!response.ok()) return failed(response.status().message());
+    // NotFound: already deleted (or, without a recorded cluster, never on this one).
+    if (response->status / 100 != 2 && response->status != 404)
+      return failed(KubeErrorMessage(response.value(), "DELETE"));
+  }
   return plugin::Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <catch2/catch.hpp>
+#include <google/protobuf/util/time_util.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -279,6 +280,9 @@ TEST_CASE(
   // What the executor was handed.
   auto line = LastRecordFor(server, "basic-1");
   CHECK(line["call"] == "execute");
+  // A launch plan's execution is stamped before the executor is called (upstream).
+  CHECK(google::protobuf::util::TimeUtil::TimestampToMicroseconds(closure.created_at()) <=
+        line["called_at_us"].get<int64_t>());
   CHECK(line["namespace"] == "flytesnacks-development");
   CHECK(line["execution_id"]["project"] == kProject);
   CHECK(line["reference_workflow_name"] == kBasicWf);
@@ -767,6 +771,9 @@ TEST_CASE(
   admin::ExecutionClosure closure;
   REQUIRE(closure.ParseFromString(row.closure));
   CHECK(closure.workflow_id().name() == generated);
+  // A single task's execution is stamped after the executor is called (upstream).
+  CHECK(google::protobuf::util::TimeUtil::TimestampToMicroseconds(closure.created_at()) >=
+        LastRecordFor(server, "task-1")["called_at_us"].get<int64_t>());
 
   // The synthetic workflow: one node named after the task, bound to the workflow's inputs.
   grpc::ClientContext wf_ctx;

@@ -425,9 +425,13 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
 
   // Execution config, labels, annotations, raw output config and cluster pool.
   std::optional<admin::Labels> project_labels;
-  if (auto project = db.Projects().Get(request.project()); project.ok() && project->labels) {
+  {
+    // The project was validated above; failing to read it again fails the launch (upstream's
+    // addProjectLabels).
+    auto project = db.Projects().Get(request.project());
+    if (!project.ok()) return project.status();
     admin::Project stored;
-    if (stored.ParseFromString(*project->labels) && stored.has_labels())
+    if (project->labels && stored.ParseFromString(*project->labels) && stored.has_labels())
       project_labels = stored.labels();
   }
   ExecutionNames names{id.project(), id.domain(), single_task ? "" : lp.spec().workflow_id().name(),
@@ -505,6 +509,9 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
 
   auto executor = context_.Executor();
   if (!executor.ok()) return executor.status();
+  // Upstream stamps a launch plan's execution before handing it to the executor, and a single
+  // task's after.
+  const auto created_before = Now();
   auto launched = executor.value()->Execute(data);
 
   ExecutionModelInput input;
@@ -529,7 +536,7 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   } else {
     input.cluster = launched->cluster;
   }
-  input.created_at = Now();
+  input.created_at = single_task ? Now() : created_before;
   input.spec = std::move(spec);
 
   Prepared prepared;

@@ -201,6 +201,9 @@ TEST_CASE("Gate, array, launch plan and sub-workflow nodes take flytepropeller's
   auto* gpu = overrides->mutable_resources()->add_limits();
   gpu->set_name(core::Resources::GPU);
   gpu->set_value("1");
+  auto* zero = overrides->mutable_resources()->add_limits();  // a zero quantity is left out
+  zero->set_name(core::Resources::MEMORY);
+  zero->set_value("0");
   overrides->set_container_image("img:2");
   auto& down = *closure.mutable_primary()->mutable_connections()->mutable_downstream();
   down["start-node"].add_ids("g");
@@ -236,6 +239,24 @@ TEST_CASE("Gate, array, launch plan and sub-workflow nodes take flytepropeller's
   CHECK(nodes["t"]["executionDeadline"] == "1m30s");
   CHECK(nodes["t"]["activeDeadline"] == "3m0s");
   CHECK(nodes["t"]["interruptible"] == false);
+
+  // A value k8s cannot parse fails the build as flytek8s does, whatever the resource's name.
+  for (const auto& [name, value] : std::vector<std::pair<core::Resources::ResourceName, std::string>>{
+           {core::Resources::CPU, "lots"}, {core::Resources::STORAGE, ""}}) {
+    auto broken = closure;
+    for (auto& n : *broken.mutable_primary()->mutable_template_()->mutable_nodes()) {
+      if (n.id() != "t") continue;
+      auto* entry = n.mutable_task_node()->mutable_overrides()->mutable_resources()->add_requests();
+      entry->set_name(name);
+      entry->set_value(value);
+    }
+    auto refused = BuildFlyteWorkflow(broken, nullptr, TestId(), "namespace");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().message() ==
+          "Collected Errors: 1\n\tError 0: Code: WorkflowBuildError, Node Id: , Description: Failed to "
+          "parse resource as a valid quantity.: quantities must match the regular expression "
+          "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n");
+  }
 
   // A task node whose task is not in the closure is refused.
   closure.mutable_tasks()->Clear();

@@ -105,11 +105,18 @@ void StripInterfaceTypeMetadata(core::TypedInterface& iface) {
   }
 }
 
-// k8s.io resource names of core.Resources.ResourceName (flytek8s.ToK8sResourceList).
+// k8s.io resource names of core.Resources.ResourceName (flytek8s.ToK8sResourceList): every
+// value is parsed, whatever its name (an empty one too, which k8s refuses); zero quantities and
+// names without a k8s resource are left out.
 plugin::StatusOr<json> ResourceList(
     const google::protobuf::RepeatedPtrField<core::Resources::ResourceEntry>& entries) {
   json out = json::object();
   for (const auto& entry : entries) {
+    std::string error;
+    auto quantity = manager::Quantity::Parse(entry.value(), &error);
+    if (!quantity) {
+      return plugin::InvalidArgument("Failed to parse resource as a valid quantity.: " + error);
+    }
     std::string name;
     switch (entry.name()) {
       case core::Resources::CPU: name = "cpu"; break;
@@ -118,25 +125,20 @@ plugin::StatusOr<json> ResourceList(
       case core::Resources::EPHEMERAL_STORAGE: name = "ephemeral-storage"; break;
       default: continue;
     }
-    if (entry.value().empty()) continue;
-    std::string error;
-    auto quantity = manager::Quantity::Parse(entry.value(), &error);
-    if (!quantity) {
-      return plugin::InvalidArgument("Failed to parse resource as a valid quantity. Resource [" +
-                                     name + "] Value [" + entry.value() + "]");
-    }
+    if (quantity->IsZero()) continue;
     out[name] = quantity->String();
   }
   return out;
 }
 
+// flytek8s.ToK8sResourceRequirements: requests first, then limits.
 plugin::StatusOr<json> ResourceRequirements(const core::Resources* resources) {
   json out = json::object();
   if (resources == nullptr) return out;
-  auto limits = ResourceList(resources->limits());
-  if (!limits.ok()) return limits.status();
   auto requests = ResourceList(resources->requests());
   if (!requests.ok()) return requests.status();
+  auto limits = ResourceList(resources->limits());
+  if (!limits.ok()) return limits.status();
   if (!limits->empty()) out["limits"] = std::move(limits.value());
   if (!requests->empty()) out["requests"] = std::move(requests.value());
   return out;
@@ -188,7 +190,8 @@ struct Builder {
     }
     auto res = ResourceRequirements(resources);
     if (!res.ok()) {
-      error = res.status().message();
+      // errors.NewWorkflowBuildError: no node id.
+      error = CompileError("WorkflowBuildError", "", res.status().message());
       return false;
     }
     spec["resources"] = std::move(res.value());

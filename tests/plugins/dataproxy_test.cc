@@ -309,6 +309,45 @@ TEST_CASE(
   CHECK(f.route->MaxBodyBytes() == 17);
 }
 
+TEST_CASE("flyte:// data URLs parse as upstream's regexps match them, in linear time", "[unit]") {
+  auto whole = ParseFlyteUrl("flyte://v1/p/d/e/n0/i", false);
+  REQUIRE(whole);
+  CHECK(whole->project == "p");
+  CHECK(whole->domain == "d");
+  CHECK(whole->execution == "e");
+  CHECK(whole->node == "n0");
+  CHECK(whole->attempt.empty());
+  CHECK(whole->io == 'i');
+  auto attempt = ParseFlyteUrl("flyte://v1/p/d/e/n0/12/d", false);
+  REQUIRE(attempt);
+  CHECK(attempt->attempt == "12");
+  CHECK(attempt->io == 'd');
+  auto named = ParseFlyteUrl("flyte://v1/p/d/e/n0/3/o/o_0-x", true);
+  REQUIRE(named);
+  CHECK(named->attempt == "3");
+  CHECK(named->io == 'o');
+  CHECK(named->name == "o_0-x");
+  CHECK(ParseFlyteUrl("flyte://v1/p/d/e/n0/o/out", true)->name == "out");
+  // Searched, not anchored at the start: the last flyte://v1/ counts.
+  CHECK(ParseFlyteUrl("flyte://junk/flyte://v1/p/d/e/n/o", false)->node == "n");
+  for (const char* bad :
+       {"flyte://v1/p/d/e/n0/x", "flyte://v1/p/d/e/n0/d/name", "flyte://v1/p/d/e/n0/1x/i",
+        "flyte://v1/p/d/e/n0/i/", "flyte://v1/p//e/n0/i", "flyte://v1/p/d/e/n.0/i",
+        "flyte://v1/p/d/e/n0/1/2/i", "flyte://v1/p/d/e/n0", "flyte://v2/p/d/e/n0/i"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseFlyteUrl(bad, false));
+    CHECK_FALSE(ParseFlyteUrl(bad, true));
+  }
+  CHECK_FALSE(ParseFlyteUrl("flyte://v1/p/d/e/n0/i", true));
+  CHECK_FALSE(ParseFlyteUrl("flyte://v1/p/d/e/n0/o/out", false));
+  // A megabyte-long segment (std::regex recursed once per character of it).
+  const std::string long_url = "flyte://v1/" + std::string(1 << 20, 'a') + "/d/e/n/i";
+  auto long_parts = ParseFlyteUrl(long_url, false);
+  REQUIRE(long_parts);
+  CHECK(long_parts->project.size() == (1u << 20));
+  CHECK_FALSE(ParseFlyteUrl("flyte://v1/" + std::string(1 << 20, 'a') + "/d/e/n/q", true));
+}
+
 TEST_CASE("A spooled upload admitted before its URL expired is stored even if it ends after",
           "[unit]") {
   Fixture f;

@@ -13,7 +13,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <regex>
 #include <variant>
 #include <vector>
 
@@ -520,6 +519,58 @@ Status LocalDataProxy::DataFromTask(plugin::CallContext& call, const flyteidl::c
                     "name [" + name + "] not found in task execution [" + GoProtoText(id) + "]", response);
 }
 
+std::optional<FlyteUrlParts> ParseFlyteUrl(std::string_view url, bool named) {
+  // Go's regexps, searched (anchored at the end only):
+  //   flyte://v1/<seg>/<seg>/<seg>/<seg>(/<digits>)?/[iod]$          (whole)
+  //   flyte://v1/<seg>/<seg>/<seg>/<seg>(/<digits>)?/[io]/<seg>$     (named)
+  // with <seg> = [a-zA-Z0-9_-]+. Nothing after a match's "flyte://v1/" may hold ':', so only
+  // the last "flyte://v1/" can start one: a linear scan instead of std::regex, whose recursion
+  // per matched character overflows the stack on a long URL.
+  constexpr std::string_view kPrefix = "flyte://v1/";
+  const size_t start = url.rfind(kPrefix);
+  if (start == std::string_view::npos) return std::nullopt;
+  std::vector<std::string_view> p;
+  std::string_view rest = url.substr(start + kPrefix.size());
+  for (;;) {
+    if (p.size() > 7) return std::nullopt;
+    const size_t slash = rest.find('/');
+    p.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  auto seg = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+             c == '-';
+    });
+  };
+  auto digits = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  auto io = [&](std::string_view s) {
+    return s.size() == 1 && (s[0] == 'i' || s[0] == 'o' || (!named && s[0] == 'd'));
+  };
+  const size_t base = named ? 6 : 5;  // parts without an attempt
+  if (p.size() != base && p.size() != base + 1) return std::nullopt;
+  const bool with_attempt = p.size() == base + 1;
+  for (size_t i = 0; i < 4; ++i) {
+    if (!seg(p[i])) return std::nullopt;
+  }
+  if (with_attempt && !digits(p[4])) return std::nullopt;
+  const size_t io_at = with_attempt ? 5 : 4;
+  if (!io(p[io_at])) return std::nullopt;
+  if (named && !seg(p[io_at + 1])) return std::nullopt;
+  FlyteUrlParts out;
+  out.project = p[0];
+  out.domain = p[1];
+  out.execution = p[2];
+  out.node = p[3];
+  if (with_attempt) out.attempt = p[4];
+  out.io = p[io_at][0];
+  if (named) out.name = p[io_at + 1];
+  return out;
+}
+
 Status LocalDataProxy::GetData(plugin::CallContext& call, const flyteidl::service::GetDataRequest& req,
                                flyteidl::service::GetDataResponse& response) {
   const std::string& url = req.flyte_url();
@@ -533,38 +584,32 @@ Status LocalDataProxy::GetData(plugin::CallContext& call, const flyteidl::servic
         "failed to validate resolve artifact request. Error: request does not start with the "
         "correct prefix");
   }
-  // pkg/common/flyte_url.go's two forms; like Go's FindAllStringSubmatch they are anchored at
-  // the end only.
-  static const std::regex kWhole(
-      "flyte://v1/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)(?:/"
-      "([0-9]+))?/([iod])$");
-  static const std::regex kNamed(
-      "flyte://v1/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)(?:/"
-      "([0-9]+))?/([io])/"
-      "([a-zA-Z0-9_-]+)$");
-  std::smatch m;
+  // pkg/common/flyte_url.go's two forms, the whole-literal one tried first.
+  auto parts = ParseFlyteUrl(url, false);
   bool named = false;
-  if (!std::regex_search(url, m, kWhole)) {
-    if (!std::regex_search(url, m, kNamed)) {
+  if (!parts) {
+    parts = ParseFlyteUrl(url, true);
+    if (!parts) {
       return plugin::InvalidArgument("failed to parse artifact url Error: failed to parse [" + url + "]");
     }
     named = true;
   }
   flyteidl::core::NodeExecutionIdentifier node;
-  node.set_node_id(m[4].str());
-  node.mutable_execution_id()->set_project(m[1].str());
-  node.mutable_execution_id()->set_domain(m[2].str());
-  node.mutable_execution_id()->set_name(m[3].str());
-  char io = m[6].str()[0];
-  std::string name = named ? m[7].str() : "";
-  if (m[5].matched && m[5].length() > 0) {
+  node.set_node_id(std::string(parts->node));
+  node.mutable_execution_id()->set_project(std::string(parts->project));
+  node.mutable_execution_id()->set_domain(std::string(parts->domain));
+  node.mutable_execution_id()->set_name(std::string(parts->execution));
+  char io = parts->io;
+  std::string name = named ? std::string(parts->name) : "";
+  if (!parts->attempt.empty()) {
     flyteidl::core::TaskExecutionIdentifier task;
     *task.mutable_node_execution_id() = node;
     std::string error;
-    auto attempt = manager::GoAtoi(m[5].str(), &error);
+    const std::string attempt_text(parts->attempt);
+    auto attempt = manager::GoAtoi(attempt_text, &error);
     if (!attempt) {
       return plugin::InvalidArgument(
-          "failed to parse artifact url Error: failed to parse attempt [" + m[5].str() + "], " +
+          "failed to parse artifact url Error: failed to parse attempt [" + attempt_text + "], " +
           error);
     }
     task.set_retry_attempt(static_cast<uint32_t>(*attempt));

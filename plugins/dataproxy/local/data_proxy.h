@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "flyte/plugin/data_proxy.h"
@@ -140,5 +141,14 @@ class ObjectRoute : public plugin::HttpRoute {
                                                         bool check_expiry = true) const;
   std::shared_ptr<const ObjectSpace> space_;
 };
+
+// The parts of a flyte:// data URL (upstream's pkg/common/flyte_url.go): `named` reads the form
+// naming one literal (.../[io]/<name>), otherwise the whole-map form (.../[iod]). Views into
+// `url`; nullopt when it does not match.
+struct FlyteUrlParts {
+  std::string_view project, domain, execution, node, attempt, name;
+  char io = 0;
+};
+std::optional<FlyteUrlParts> ParseFlyteUrl(std::string_view url, bool named);
 
 }  // namespace flyte::plugins::dataproxy

@@ -303,6 +303,7 @@ class Encoder {
   }
 
   Status WriteMessage(const Message& m, const std::string* type_url = nullptr) {
+    DepthGuard depth(depth_);
     const Descriptor* d = m.GetDescriptor();
     if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
       return WriteWellKnown(m);
@@ -578,6 +579,16 @@ class Encoder {
   }
 
   Status WriteAny(const Message& m) {
+    // Each Any's value is parsed on its own, so protobuf's nesting limit does not bound Anys
+    // within Anys: past kMaxAnyDepth messages deep a crafted stored message is refused rather
+    // than exhausting the stack.
+    if (depth_ > kMaxAnyDepth) {
+      return Status(plugin::StatusCode::kUnknown,
+                    "google.protobuf.Any: nested more than " + std::to_string(kMaxAnyDepth) +
+                        " messages deep");
+    }
+    // An Any directly inside an Any is written without WriteMessage: counted here as well.
+    DepthGuard depth(depth_);
     const Reflection* r = m.GetReflection();
     const FieldDescriptor* type_fd = m.GetDescriptor()->FindFieldByNumber(1);
     const FieldDescriptor* value_fd = m.GetDescriptor()->FindFieldByNumber(2);
@@ -733,6 +744,15 @@ class Encoder {
 
   bool proto_names_;
   std::string& out_;
+  // Twice protobuf's parse nesting limit: an Any inside any message parsed in one piece is
+  // expanded.
+  static constexpr int kMaxAnyDepth = 200;
+  int depth_ = 0;  // messages being written
+  struct DepthGuard {
+    int& d;
+    explicit DepthGuard(int& depth) : d(++depth) {}
+    ~DepthGuard() { --d; }
+  };
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -619,6 +619,30 @@ TEST_CASE("Struct, Value and Any render in their protojson forms", "[unit]") {
   CHECK_FALSE(bad.ok());
 }
 
+TEST_CASE("Anys nested within Anys render to a bounded depth and are refused beyond it",
+          "[unit]") {
+  auto nested = [](int levels) {
+    google::protobuf::Any any;
+    flyteidl::core::Identifier id;
+    id.set_name("innermost");
+    any.PackFrom(id);
+    for (int i = 0; i < levels; ++i) {
+      google::protobuf::Any outer;
+      outer.PackFrom(any);
+      any = outer;
+    }
+    return any;
+  };
+  auto shallow = gw::MessageToGatewayJson(nested(3));
+  REQUIRE(shallow.ok());
+  CHECK_THAT(shallow.value(), Catch::Contains(R"("name":"innermost")"));
+  // Each level is parsed on its own, so only the encoder's own bound stops a thousand of them.
+  auto deep = gw::MessageToGatewayJson(nested(1000));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.status().code() == flyte::plugin::StatusCode::kUnknown);
+  CHECK_THAT(deep.status().message(), Catch::Contains("nested more than 200 messages deep"));
+}
+
 TEST_CASE("Invalid UTF-8 in a string field fails the encoding instead of producing bad JSON",
           "[unit]") {
   flyteidl::admin::Project p;

@@ -2,6 +2,7 @@
 #include "flyte/manager/go_compat.h"
 
 #include <catch2/catch.hpp>
+#include <google/protobuf/any.pb.h>
 
 #include "flyte/manager/cron.h"
 #include "flyte/manager/errors.h"
@@ -301,3 +302,23 @@ TEST_CASE("GoUrlParses accepts and refuses what net/url.Parse does", "[unit]") {
 
 }  // namespace
 }  // namespace flyte::plugins::manager
+
+TEST_CASE("GoProtoText expands Anys within Anys only to a bounded depth", "[unit]") {
+  google::protobuf::Any any;
+  flyteidl::core::Identifier id;
+  id.set_name("innermost");
+  any.PackFrom(id);
+  for (int i = 0; i < 1000; ++i) {
+    if (i == 3) {
+      CHECK(flyte::plugins::manager::GoProtoText(any).find("name:\"innermost\"") != std::string::npos);
+    }
+    google::protobuf::Any outer;
+    outer.PackFrom(any);
+    any = outer;
+  }
+  const std::string text = flyte::plugins::manager::GoProtoText(any);
+  // Expanded as far as the bound, then written as the raw type_url and value.
+  CHECK(text.rfind("[type.googleapis.com/google.protobuf.Any]:{", 0) == 0);
+  CHECK(text.find("type_url:") != std::string::npos);
+  CHECK(text.find("name:\"innermost\"") == std::string::npos);
+}

@@ -146,7 +146,17 @@ class TextWriter {
   std::string out;
 
   void Message(const google::protobuf::Message& m) {
-    if (m.GetDescriptor()->full_name() == "google.protobuf.Any" && Any(m)) return;
+    // Each Any's value is parsed on its own, so protobuf's nesting limit does not bound the
+    // depth of Anys within Anys; past kMaxAnyDepth messages deep (twice protobuf's parse
+    // limit) an Any is written as its raw fields, so that a crafted message cannot exhaust the
+    // stack.
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(++depth) {}
+      ~Depth() { --d; }
+    } depth(depth_);
+    if (m.GetDescriptor()->full_name() == "google.protobuf.Any" && depth_ <= kMaxAnyDepth && Any(m))
+      return;
     const Reflection* refl = m.GetReflection();
     const Descriptor* desc = m.GetDescriptor();
     for (int i = 0; i < desc->field_count(); ++i) {
@@ -168,7 +178,9 @@ class TextWriter {
   }
 
  private:
+  static constexpr int kMaxAnyDepth = 200;
   bool need_space_ = false;
+  int depth_ = 0;
 
   void Sep() {
     if (need_space_) out += ' ';

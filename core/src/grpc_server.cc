@@ -13,6 +13,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <grpc/grpc.h>
+#include <grpc/slice.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
@@ -59,12 +61,26 @@ std::unique_ptr<Message> ParseRequest(const MethodEntry& entry, const grpc::Byte
   return request;
 }
 
+// Whether gRPC core accepts `key: value` as metadata to send: a legal key, and for a key not
+// ending in -bin a value of printable ASCII.
+bool LegalMetadata(const std::string& key, const std::string& value) {
+  const grpc_slice k = grpc_slice_from_static_buffer(key.data(), key.size());
+  const grpc_slice v = grpc_slice_from_static_buffer(value.data(), value.size());
+  return !key.empty() && grpc_header_key_is_legal(k) &&
+         (grpc_is_binary_header(k) || grpc_header_nonbin_value_is_legal(v));
+}
+
 // The wire answer of a completed call: its outgoing metadata, then the status, or the response.
 // Runs on the thread that completed the call, before Finish (which sends both).
 grpc::Status Answer(grpc::CallbackServerContext* ctx, const plugin::CallContext& call,
                     const plugin::Status& status, const Message& response,
                     grpc::ByteBuffer* response_bytes) {
-  for (const auto& [k, v] : call.outgoing()) ctx->AddInitialMetadata(k, v);
+  for (const auto& [k, v] : call.outgoing()) {
+    // gRPC aborts the process on metadata it cannot send (GPR_ASSERT on the batch's
+    // INVALID_METADATA): whatever a plugin or an echoed client header put there, only what is
+    // legal goes out.
+    if (LegalMetadata(k, v)) ctx->AddInitialMetadata(k, v);
+  }
   if (!status.ok()) return ToGrpc(status);
   std::string bytes;
   if (!response.SerializeToString(&bytes)) {

@@ -90,6 +90,41 @@ TEST_CASE("flyteadmin serve answers health, GetVersion and REST, then stops clea
   CHECK_THAT(result.err, Catch::Contains("received SIGTERM"));
 }
 
+TEST_CASE("A gRPC call whose x-request-id gRPC cannot echo is answered with a fresh id", "[e2e]") {
+  // gRPC aborts the process on metadata it cannot send; a raw HTTP/2 client (curl) sends what
+  // the C++ client would refuse to.
+  int grpc_port = test::FreePort();
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile("e2e-rid.yaml", test::ServerConfigYaml(grpc_port, http_port));
+  test::Child server({FLYTEADMIN_BIN, "--config", config, "serve"});
+  REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(20)));
+  const std::string frame = test::WriteTempFile("get-version.bin", std::string(5, '\0'));
+  for (const std::string& id : {std::string("caf\xc3\xa9"), std::string("tab\there"), std::string(300, 'x')}) {
+    INFO(id);
+    auto curl = test::Run({"/usr/bin/curl", "-sS", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null",
+                           "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                           "-H", "x-request-id: " + id, "--data-binary", "@" + frame,
+                           "http://127.0.0.1:" + std::to_string(grpc_port) +
+                               "/flyteidl.service.AdminService/GetVersion"});
+    INFO(curl.err);
+    CHECK(curl.exit_code == 0);
+    CHECK_THAT(curl.out, Catch::Contains("grpc-status: 0"));
+    CHECK_THAT(curl.out, Catch::Contains("x-request-id: a-"));
+  }
+  // Still serving.
+  auto stub = flyteidl::service::AdminService::NewStub(test::Channel(grpc_port));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "kept-as-sent");
+  flyteidl::admin::GetVersionRequest req;
+  flyteidl::admin::GetVersionResponse resp;
+  REQUIRE(stub->GetVersion(&ctx, req, &resp).ok());
+  auto echoed = ctx.GetServerInitialMetadata().find("x-request-id");
+  REQUIRE(echoed != ctx.GetServerInitialMetadata().end());
+  CHECK(std::string(echoed->second.data(), echoed->second.size()) == "kept-as-sent");
+  server.Signal(SIGTERM);
+  CHECK(server.Wait(std::chrono::seconds(20)).signal == 0);
+}
+
 TEST_CASE("flyteadmin serve on its embedded defaults, ports moved by environment overrides", "[e2e]") {
   int grpc_port = test::FreePort();
   int http_port = test::FreePort();

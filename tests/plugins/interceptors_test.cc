@@ -95,6 +95,18 @@ TEST_CASE("Request id is taken from metadata or generated, echoed and current wh
   CHECK(seen.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789", 2) == std::string::npos);
   CHECK(fresh.request_id() == seen);
   CHECK(plugins::GenerateRequestId() != plugins::GenerateRequestId());
+
+  // An id that is not printable ASCII of at most 256 characters is neither echoed nor logged.
+  for (const std::string& bad : {std::string("caf\xc3\xa9"), std::string("a\nb"), std::string(257, 'x')}) {
+    plugin::CallContext odd("/a.B/C", {{"x-request-id", bad}}, "", false);
+    REQUIRE(r.Intercept(odd, req, resp, record).ok());
+    CHECK(seen.rfind("a-", 0) == 0);
+    CHECK(seen.size() == 22);
+    CHECK(odd.outgoing()[0].second == seen);
+  }
+  plugin::CallContext longest("/a.B/C", {{"x-request-id", std::string(256, 'x')}}, "", false);
+  REQUIRE(r.Intercept(longest, req, resp, record).ok());
+  CHECK(seen == std::string(256, 'x'));
 }
 
 TEST_CASE("Metrics count calls by method and code with a latency histogram", "[unit]") {

@@ -1,6 +1,7 @@
 // Request ids: taken from x-request-id metadata or generated, then echoed and logged.
 #include "request_id.h"
 
+#include <algorithm>
 #include <random>
 
 namespace flyte::plugins {
@@ -16,10 +17,18 @@ std::string GenerateRequestId() {
 
 namespace {
 
-// Gives the call its id and echoes it; returns it.
+// Whether a client's id can be echoed in metadata and written to logs as it is.
+bool UsableRequestId(std::string_view id) {
+  return !id.empty() && id.size() <= 256 && std::all_of(id.begin(), id.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e;
+  });
+}
+
+// Gives the call its id (the client's, unless it is empty or not printable ASCII of at most 256
+// characters) and echoes it; returns it.
 const std::string& AssignRequestId(plugin::CallContext& call) {
   std::string_view given = call.Header(kRequestIdKey);
-  call.set_request_id(given.empty() ? GenerateRequestId() : std::string(given));
+  call.set_request_id(UsableRequestId(given) ? std::string(given) : GenerateRequestId());
   call.AddResponseHeader(kRequestIdKey, call.request_id());
   return call.request_id();
 }

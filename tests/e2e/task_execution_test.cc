@@ -1069,6 +1069,60 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   SeedExecution(repos, "nx", "", nameless);
   CheckError(c.Metrics("nx", 2, metrics), grpc::StatusCode::INVALID_ARGUMENT, "missing id");
 
+  // A launch-plan node whose child execution is its own execution (only bad events make that
+  // cycle): the child is given its span without children, at any depth, even a negative one
+  // (which upstream reads as unlimited and recurses on until its stack runs out).
+  {
+    admin::WorkflowClosure looping;
+    auto* t = looping.mutable_compiled_workflow()->mutable_primary()->mutable_template_();
+    t->mutable_id()->set_resource_type(core::WORKFLOW);
+    t->mutable_id()->set_name("looping_wf");
+    auto* lp_node = t->add_nodes();
+    lp_node->set_id("lp");
+    lp_node->mutable_workflow_node()->mutable_launchplan_ref()->set_resource_type(core::LAUNCH_PLAN);
+    lp_node->mutable_workflow_node()->mutable_launchplan_ref()->set_name("looping_lp");
+    auto& up = *looping.mutable_compiled_workflow()->mutable_primary()->mutable_connections()->mutable_upstream();
+    up["lp"].add_ids("start-node");
+    up["end-node"].add_ids("lp");
+    const auto path = server.container() / "metadata" / "admin" / "looping_wf";
+    {
+      std::ofstream out(path, std::ios::binary);
+      REQUIRE(looping.SerializeToOstream(&out));
+    }
+    pdb::WorkflowModel wf;
+    wf.key = {kProject, kDomain, "looping_wf", "v1"};
+    wf.typed_interface = core::TypedInterface().SerializeAsString();
+    wf.remote_closure_identifier = server.container_uri() + "/metadata/admin/looping_wf";
+    wf.digest = "looping";
+    REQUIRE(repos.Workflows().Create(wf, std::nullopt).ok());
+    SeedExecution(repos, "cx", "", RunOf("looping_wf"));
+    SeedChild(repos, "cx", "start-node", "start-node", 1, 2);
+    SeedChild(repos, "cx", "end-node", "end-node", 91, 92);
+    pdb::NodeExecutionModel n;
+    n.key = {{kProject, kDomain, "cx"}, "lp"};
+    n.phase = "SUCCEEDED";
+    auto closure = NodeClosure(3, 90);
+    auto* child = closure.mutable_workflow_node_metadata()->mutable_executionid();
+    child->set_project(kProject);
+    child->set_domain(kDomain);
+    child->set_name("cx");
+    n.closure = closure.SerializeAsString();
+    admin::NodeExecutionMetaData metadata;
+    metadata.set_spec_node_id("lp");
+    n.node_execution_metadata = metadata.SerializeAsString();
+    REQUIRE(repos.NodeExecutions().Create(n, std::nullopt).ok());
+    for (int depth : {-1, 1000}) {
+      INFO("depth " << depth);
+      auto status = c.Metrics("cx", depth, metrics);
+      INFO(status.error_message());
+      REQUIRE(status.ok());
+      CHECK(Describe(metrics.span()) ==
+            "wf:cx[0,100]{WORKFLOW_SETUP[0,2] "
+            "node:lp[3,90]{NODE_TRANSITION[2,3] NODE_SETUP[3,0] wf:cx[0,100]} "
+            "WORKFLOW_TEARDOWN[90,100]}");
+    }
+  }
+
   // A branch that took two paths is refused as upstream refuses it.
   SeedChild(repos, "bx", "n0-0-n0-n1", "n0-n1", 31, 32, branch);
   auto twice = c.Metrics("bx", 10, metrics);

@@ -137,6 +137,21 @@ class SpanBuilder {
 
   Status ParseExecution(const admin::Execution& execution, int depth, core::Span& out) {
     const auto& closure = execution.closure();
+    // The executions being expanded, outermost first. A child that is already among them (a
+    // cycle, which only bad events can make) or one nested beyond kMaxNestedExecutions is given
+    // its own span without children: a negative depth, which upstream reads as unlimited,
+    // would otherwise recurse until the stack runs out.
+    const std::string key = execution.id().project() + "/" + execution.id().domain() + "/" +
+                            execution.id().name();
+    if (std::find(path_.begin(), path_.end(), key) != path_.end() ||
+        path_.size() >= kMaxNestedExecutions) {
+      depth = 0;
+    }
+    path_.push_back(key);
+    struct Pop {
+      std::vector<std::string>& path;
+      ~Pop() { path.pop_back(); }
+    } pop{path_};
     if (depth != 0) {
       auto workflow = GetWorkflowClosure(closure.has_workflow_id() ? &closure.workflow_id() : nullptr);
       if (!workflow.ok()) return workflow.status();
@@ -554,8 +569,10 @@ class SpanBuilder {
     return Status::Ok();
   }
 
+  static constexpr size_t kMaxNestedExecutions = 100;
   plugin::db::Repositories& db_;
   plugin::ObjectStore& store_;
+  std::vector<std::string> path_;
 };
 
 

@@ -34,6 +34,17 @@ TEST_CASE("FormatTime and ParseTime round-trip", "[unit]") {
     REQUIRE(parsed);
     CHECK(std::chrono::duration_cast<microseconds>(parsed->time_since_epoch()).count() == us);
   }
+  // The extremes a stored time holds (event times beyond them are stored as these).
+  for (auto extreme : {system_clock::time_point::min(), system_clock::time_point::max()}) {
+    const std::string text = FormatTime(extreme);
+    INFO(text);
+    auto parsed = ParseTime(text);
+    REQUIRE(parsed);
+    CHECK(std::chrono::duration_cast<microseconds>(parsed->time_since_epoch()).count() ==
+          std::chrono::duration_cast<microseconds>(extreme.time_since_epoch()).count());
+  }
+  CHECK(FormatTime(system_clock::time_point::max()) == "2262-04-11 23:47:16.854775+00:00");
+  CHECK(FormatTime(system_clock::time_point::min()) == "1677-09-21 00:12:43.145225+00:00");
 }
 
 TEST_CASE("Sql::Ident quotes as QuoteIdent does; placeholders count up", "[unit]") {

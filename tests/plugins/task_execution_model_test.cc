@@ -3,6 +3,9 @@
 #include "task_execution_model.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
+
+#include "flyte/manager/stored_time.h"
 
 using namespace flyte::plugins::manager;
 namespace core = flyteidl::core;
@@ -203,4 +206,40 @@ TEST_CASE("A terminal task event whose output_uri is empty records no result, as
   REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
   CHECK(closure_of().error().code() == "boom");
   CHECK(closure_of().output_uri().empty());
+}
+
+TEST_CASE("Event times beyond what a stored time holds are kept in order, not overflowed",
+          "[unit]") {
+  flyteidl::admin::TaskExecutionEventRequest request;
+  auto* e = request.mutable_event();
+  e->mutable_task_id()->set_resource_type(core::TASK);
+  e->mutable_task_id()->set_name("t");
+  e->mutable_parent_node_execution_id()->set_node_id("n");
+  e->set_phase(core::TaskExecution::RUNNING);
+  e->mutable_occurred_at()->set_seconds(-62135596800);  // 0001-01-01, Go's zero time
+  EventDataPolicy policy;
+  auto model = CreateTaskExecutionModel(request, policy);
+  REQUIRE(model.ok());
+  REQUIRE(model->started_at);
+  CHECK(*model->started_at == flyte::plugin::db::Time::min());
+
+  e->set_phase(core::TaskExecution::SUCCEEDED);
+  e->mutable_occurred_at()->set_seconds(253402300799);  // 9999-12-31T23:59:59
+  REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
+  CHECK(model->task_execution_updated_at == flyte::plugin::db::Time::max());
+  // 1677 to 2262 is more than int64 nanoseconds: the duration saturates.
+  CHECK(model->duration_ns == std::numeric_limits<int64_t>::max());
+
+  using flyte::plugins::manager::NanosBetween;
+  using flyte::plugins::manager::StoredTime;
+  CHECK(StoredTime(1700000000, 5).time_since_epoch().count() == 1700000000000000005);
+  CHECK(StoredTime(-1, 999999999).time_since_epoch().count() == -1);
+  CHECK(StoredTime(9223372035, 999999999).time_since_epoch().count() == 9223372035999999999);
+  CHECK(StoredTime(9223372036, 0) == flyte::plugin::db::Time::max());
+  CHECK(StoredTime(-9223372035, 0).time_since_epoch().count() == -9223372035000000000);
+  CHECK(StoredTime(-9223372036, 0) == flyte::plugin::db::Time::min());
+  CHECK(NanosBetween(StoredTime(10, 0), StoredTime(12, 5)) == 2000000005);
+  CHECK(NanosBetween(StoredTime(12, 5), StoredTime(10, 0)) == -2000000005);
+  CHECK(NanosBetween(flyte::plugin::db::Time::max(), flyte::plugin::db::Time::min()) ==
+        std::numeric_limits<int64_t>::min());
 }

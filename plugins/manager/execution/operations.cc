@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "execution_model.h"
+#include "flyte/manager/stored_time.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/errors.h"
@@ -66,8 +67,7 @@ std::optional<db::Time> TimeOf(const events::WorkflowExecutionEvent& event, std:
     *error = "timestamp: " + GoProtoText(ts) + ": nanos not in range [0, 1e9)";
     return std::nullopt;
   }
-  auto since_epoch = std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos());
-  return db::Time(std::chrono::duration_cast<db::Time::duration>(since_epoch));
+  return manager::StoredTime(ts.seconds(), ts.nanos());
 }
 
 google::protobuf::Duration DurationProto(int64_t ns) {
@@ -152,7 +152,7 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
     model.started_at = occurred_at;
     *closure.mutable_started_at() = event.occurred_at();
   } else if (IsExecutionTerminal(event.phase()) && model.started_at) {
-    model.duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*occurred_at - *model.started_at).count();
+    model.duration_ns = manager::NanosBetween(*model.started_at, *occurred_at);
     *closure.mutable_duration() = DurationProto(model.duration_ns);
   }
 

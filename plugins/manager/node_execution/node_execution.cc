@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "flyte/manager/stored_time.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/go_compat.h"
@@ -77,8 +78,7 @@ StatusOr<db::Time> TimeOf(const google::protobuf::Timestamp* ts) {
   if (ts->nanos() < 0 || ts->nanos() >= 1000000000) {
     return plugin::Internal("timestamp: " + GoProtoText(*ts) + ": nanos not in range [0, 1e9)");
   }
-  return db::Time(std::chrono::duration_cast<db::Time::duration>(std::chrono::seconds(ts->seconds()) +
-                                                                   std::chrono::nanoseconds(ts->nanos())));
+  return manager::StoredTime(ts->seconds(), ts->nanos());
 }
 
 google::protobuf::Duration DurationOf(int64_t ns) {
@@ -259,7 +259,7 @@ Status AddTerminalState(const EventContext& ctx, db::NodeExecutionModel& m, admi
     } else if (auto s = TimeOf(&closure.started_at()); s.ok()) {
       start = s.value();
     }
-    m.duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end.value() - start).count();
+    m.duration_ns = manager::NanosBetween(start, end.value());
     *closure.mutable_duration() = DurationOf(m.duration_ns);
   }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "flyte/manager/stored_time.h"
 #include "flyte/manager/data.h"
 #include "flyte/manager/go_compat.h"
 
@@ -106,9 +107,7 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
                         admin::TaskExecutionClosure& closure, const EventDataPolicy& policy) {
   if (model.started_at) {
     *closure.mutable_started_at() = ProtoOf(*model.started_at);
-    const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              TimeOf(e.occurred_at()) - *model.started_at)
-                              .count();
+    const int64_t duration = manager::NanosBetween(*model.started_at, TimeOf(e.occurred_at()));
     // A zero duration is not written to the column (gorm-zero), but the closure carries it.
     if (duration != 0) model.duration_ns = duration;
     *closure.mutable_duration() = DurationOf(duration);
@@ -228,8 +227,7 @@ core::TaskExecutionIdentifier TaskExecutionIdOf(const event::TaskExecutionEvent&
 }
 
 plugin::db::Time TimeOf(const google::protobuf::Timestamp& ts) {
-  return plugin::db::Time(std::chrono::duration_cast<plugin::db::Time::duration>(
-      std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+  return manager::StoredTime(ts.seconds(), ts.nanos());
 }
 
 Logs MergeLogs(const Logs& existing, const Logs& latest) {

@@ -161,6 +161,31 @@ TEST_CASE("Metadata merges external resources by index and retry attempt, in sor
   CHECK(merged.cache_status() == core::CACHE_HIT);  // CACHE_DISABLED (0) does not overwrite
   CHECK(Names(merged.logs()) == std::vector<std::string>{"m@u2", "l@u1"});
   CHECK(merged.custom_info().fields().at("x").number_value() == 1);
+
+  // Equal keys: the first stored one takes a report, as upstream's search finds it; a resource
+  // reported twice in one event is inserted once and then merged.
+  event::TaskExecutionMetadata dup;
+  *dup.add_external_resources() = Resource(3, 0, "first");
+  *dup.add_external_resources() = Resource(3, 0, "second");
+  event::TaskExecutionMetadata twice;
+  *twice.add_external_resources() = Resource(3, 0, "first-updated");
+  *twice.add_external_resources() = Resource(4, 0, "new");
+  *twice.add_external_resources() = Resource(4, 0, "new-again");
+  MergeMetadata(dup, twice);
+  ids.clear();
+  for (const auto& r : dup.external_resources()) ids.push_back(r.external_id());
+  CHECK(ids == std::vector<std::string>{"first-updated", "second", "new-again"});
+
+  // A stored list out of order (never written so here) is searched and shifted as upstream does.
+  event::TaskExecutionMetadata unsorted;
+  *unsorted.add_external_resources() = Resource(5, 0, "five");
+  *unsorted.add_external_resources() = Resource(1, 0, "one");
+  event::TaskExecutionMetadata report;
+  *report.add_external_resources() = Resource(3, 0, "three");
+  MergeMetadata(unsorted, report);
+  ids.clear();
+  for (const auto& r : unsorted.external_resources()) ids.push_back(r.external_id());
+  CHECK(ids == std::vector<std::string>{"five", "one", "three"});
 }
 
 TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED are terminal",

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
-#include "flyte/manager/stored_time.h"
 #include "flyte/manager/data.h"
 #include "flyte/manager/go_compat.h"
+#include "flyte/manager/stored_time.h"
 
 // The closure's output fields and the event's legacy `reason` are deprecated in the IDL, but
 // upstream still writes and reads them.
@@ -148,10 +151,39 @@ void MergeExternalResource(event::ExternalResourceInfo& existing,
 }
 
 // Upstream searches the stored list (kept sorted by index, retry_attempt) for each reported
-// resource: a match is merged, anything else is inserted at its sorted position.
+// resource: a match (the first of equal keys) is merged, anything else is inserted at its sorted
+// position. On a sorted list that is a merge by key, done here through a map so that a task
+// reporting many resources costs n log n on the database writer rather than n squared. A list
+// that is not sorted (never written so here) is searched and shifted as upstream does.
 void MergeExternalResources(
     google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& existing,
     const google::protobuf::RepeatedPtrField<event::ExternalResourceInfo>& latest) {
+  if (latest.empty()) return;
+  const auto key = [](const event::ExternalResourceInfo& r) {
+    return std::make_pair(r.index(), r.retry_attempt());
+  };
+  const bool sorted = std::is_sorted(
+      existing.begin(), existing.end(),
+      [&](const event::ExternalResourceInfo& a, const event::ExternalResourceInfo& b) { return key(a) < key(b); });
+  if (sorted) {
+    std::vector<event::ExternalResourceInfo*> owned(static_cast<size_t>(existing.size()));
+    existing.ExtractSubrange(0, existing.size(), owned.data());
+    std::map<std::pair<uint32_t, uint32_t>, std::vector<std::unique_ptr<event::ExternalResourceInfo>>> by_key;
+    for (auto* r : owned) by_key[key(*r)].emplace_back(r);
+    for (const auto& resource : latest) {
+      auto& same = by_key[key(resource)];
+      if (same.empty()) {
+        same.push_back(std::make_unique<event::ExternalResourceInfo>(resource));
+      } else {
+        MergeExternalResource(*same.front(), resource);
+      }
+    }
+    existing.Reserve(static_cast<int>(owned.size() + static_cast<size_t>(latest.size())));
+    for (auto& [k, same] : by_key) {
+      for (auto& r : same) existing.AddAllocated(r.release());
+    }
+    return;
+  }
   for (const auto& resource : latest) {
     int lo = 0, hi = existing.size();
     while (lo < hi) {

@@ -2,6 +2,9 @@
 // plugin-override merge, level lookups, the WORKFLOW_EXECUTION_CONFIG project defaults).
 #include "resource.h"
 
+#include <string>
+#include <unordered_map>
+
 #include "flyte/manager/attributes.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/execution_config.h"
@@ -77,14 +80,15 @@ admin::MatchingAttributes MergePluginOverrides(const admin::MatchingAttributes& 
                                                const admin::MatchingAttributes& update) {
   admin::MatchingAttributes merged;
   auto* overrides = merged.mutable_plugin_overrides()->mutable_overrides();
+  // Where each task type's override sits: a lookup, not a scan, per override merged.
+  std::unordered_map<std::string, int> position;
   auto put = [&](const admin::PluginOverride& o) {
-    for (auto& present : *overrides) {
-      if (present.task_type() == o.task_type()) {
-        present = o;
-        return;
-      }
+    auto [it, added] = position.emplace(o.task_type(), overrides->size());
+    if (added) {
+      *overrides->Add() = o;
+    } else {
+      *overrides->Mutable(it->second) = o;
     }
-    *overrides->Add() = o;
   };
   for (const auto& o : existing.plugin_overrides().overrides()) put(o);
   for (const auto& o : update.plugin_overrides().overrides()) put(o);

@@ -757,6 +757,15 @@ TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and s
   CHECK_THAT(s.error_message(), Catch::Contains("exceeds limit (4 > 3)"));
   CHECK(workflow_count() == workflows_before);
 
+  // A name the local store cannot make a path of is the client's error, not the server's.
+  for (const std::string name : {"..", "nested/name"}) {
+    INFO(name);
+    s = create_workflow(base, name);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("failed to construct data reference for workflow [" + name + "]"));
+  }
+  CHECK(workflow_count() == workflows_before);
+
   // A fixed input of the wrong type on a launch plan.
   auto lp = std::get<flyteidl::admin::LaunchPlan>(entries[42].spec);
   REQUIRE(lp.spec().workflow_id().name() == "core.flyte_basics.basic_workflow.my_wf");

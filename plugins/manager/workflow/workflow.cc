@@ -85,7 +85,15 @@ Status WorkflowManagerImpl::CreateWorkflow(plugin::CallContext&, const admin::Wo
     segments.push_back(*part);
   }
   auto uri = storage.value()->Join(storage.value()->BaseUri(), segments);
-  if (!uri.ok()) return plugin::Internal("failed to construct data reference for workflow [" + request.id().name() + "] with err: " + uri.status().message());
+  if (!uri.ok()) {
+    // The local store refuses a name or version that is empty, ".", ".." or holds a "/" as a
+    // path segment: the client's to fix, not the server's.
+    const auto code = uri.status().code() == plugin::StatusCode::kInvalidArgument
+                          ? plugin::StatusCode::kInvalidArgument
+                          : plugin::StatusCode::kInternal;
+    return plugin::Status(code, "failed to construct data reference for workflow [" + request.id().name() +
+                                    "] with err: " + uri.status().message());
+  }
   if (auto s = storage.value()->Write(uri.value(), closure.SerializeAsString()); !s.ok()) {
     return plugin::Internal("failed to write marshaled workflow [" + request.id().name() + "] to storage " + uri.value() +
                             " with err: " + s.message());

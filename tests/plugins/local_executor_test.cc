@@ -68,6 +68,23 @@ TEST_CASE("Command templates render upstream's variables case-insensitively", "[
         "--tt=file:///m/n0/data/task.pb");
   CHECK(RenderTemplate({"{{.input}}"}, v).ok());
   CHECK(offloads == 1);
+
+  // Matched as propeller's regexps match: leftmost, spaces of any kind inside the braces, '$'
+  // for '.', no space between the sigil and the name, and a name that only starts alike is not
+  // the variable.
+  CHECK(RenderTemplate({"{{{.input}}}", "{{\t$INPUT\n}}", "{{ . input}}", "{{.inputs}}",
+                        "{{.inputs.n }}{{.inputs.n", "{{.input}}{{.input}}"},
+                       v)
+            .value() == std::vector<std::string>{"{file:///m/n0/data/inputs.pb}",
+                                                 "file:///m/n0/data/inputs.pb", "{{ . input}}",
+                                                 "{{.inputs}}", "42{{.inputs.n",
+                                                 "file:///m/n0/data/inputs.pbfile:///m/n0/data/inputs.pb"});
+  // A megabyte of spaces or of name (std::regex recursed once per character of it).
+  const std::string spaces = "{{" + std::string(1 << 20, ' ') + ".input}}";
+  CHECK(RenderTemplate({spaces}, v).value()[0] == "file:///m/n0/data/inputs.pb");
+  auto long_name = RenderTemplate({"{{.inputs." + std::string(1 << 20, 'x') + "}}"}, v);
+  REQUIRE_FALSE(long_name.ok());
+  CHECK_THAT(long_name.status().message(), Catch::Contains("requested input is not found"));
 }
 
 TEST_CASE("Attempt names and raw output shards follow propeller's encoding", "[unit]") {

@@ -11,12 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "flyte/manager/go_compat.h"
 
@@ -28,60 +31,95 @@ namespace core = flyteidl::core;
 using plugin::Status;
 using plugin::StatusOr;
 
-constexpr std::regex::flag_type kIcase = std::regex::ECMAScript | std::regex::icase;
-
-const std::regex& InputFileRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]Input\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& InputPrefixRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]InputPrefix\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& OutputRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]OutputPrefix\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& InputVarRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]Inputs\.([^}\s]+)\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& RawOutputRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]RawOutputDataPrefix\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& PerRetryRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]PerRetryUniqueKey\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& TaskTemplateRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]TaskTemplatePath\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& PrevCheckpointRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]PrevCheckpointPrefix\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& CheckpointRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]CheckpointOutputPrefix\s*\}\})", kIcase);
-  return re;
-}
-const std::regex& NamespaceRe() {
-  static const std::regex re(R"(\{\{\s*[\.$]Namespace\s*\}\})", kIcase);
-  return re;
+// Propeller's template variables, `{{ .Name }}` (or `$Name`, any case, spaces inside the braces
+// allowed), as its regexps `\{\{\s*[\.$]Name\s*\}\}` match them. Scanned by hand: std::regex
+// recurses once per character a quantifier takes, so a long run of spaces (or a long input name)
+// in a task's arguments would overflow the stack.
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-// std::regex_replace treats '$' in the replacement specially; values are literal.
-std::string ReplaceAll(const std::string& in, const std::regex& re, const std::string& value) {
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+struct TemplateMatch {
+  std::size_t begin = 0, end = 0;
+  std::string_view capture;  // with `var`: the input's name
+};
+
+// The variable `name` at `at`; with `var`, `name` is followed by [^}\s]+, captured.
+std::optional<TemplateMatch> MatchAt(std::string_view s, std::size_t at, std::string_view name, bool var) {
+  if (s.substr(at, 2) != "{{") return std::nullopt;
+  std::size_t i = at + 2;
+  while (i < s.size() && IsSpace(s[i])) ++i;
+  if (i >= s.size() || (s[i] != '.' && s[i] != '$')) return std::nullopt;
+  ++i;
+  if (!EqualsIgnoreCase(s.substr(i, name.size()), name)) return std::nullopt;
+  i += name.size();
+  TemplateMatch m;
+  m.begin = at;
+  if (var) {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] != '}' && !IsSpace(s[i])) ++i;
+    if (i == from) return std::nullopt;
+    m.capture = s.substr(from, i - from);
+  }
+  while (i < s.size() && IsSpace(s[i])) ++i;
+  if (s.substr(i, 2) != "}}") return std::nullopt;
+  m.end = i + 2;
+  return m;
+}
+
+// Every non-overlapping match of the variable, leftmost first.
+std::vector<TemplateMatch> FindAll(std::string_view s, std::string_view name, bool var = false) {
+  std::vector<TemplateMatch> out;
+  for (std::size_t at = s.find("{{"); at != std::string_view::npos;) {
+    if (auto m = MatchAt(s, at, name, var)) {
+      out.push_back(*m);
+      at = s.find("{{", m->end);
+    } else {
+      at = s.find("{{", at + 1);
+    }
+  }
+  return out;
+}
+
+// Replaces every match of the variable by `value`, taken literally.
+std::string ReplaceAll(const std::string& in, std::string_view name, const std::string& value) {
   std::string out;
-  auto begin = std::sregex_iterator(in.begin(), in.end(), re);
   std::size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    out.append(in, last, static_cast<std::size_t>(it->position()) - last);
+  for (const auto& m : FindAll(in, name)) {
+    out.append(in, last, m.begin - last);
     out += value;
-    last = static_cast<std::size_t>(it->position() + it->length());
+    last = m.end;
   }
   out.append(in, last, std::string::npos);
+  return out;
+}
+
+// Propeller's per-retry key: a leading run of characters other than letters and '_' becomes one
+// 'a', then every run of characters other than letters, digits and '_' one '_'.
+std::string RetryKey(const std::string& unique) {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  auto word = [&](char c) { return letter(c) || (c >= '0' && c <= '9'); };
+  std::size_t lead = 0;
+  while (lead < unique.size() && !letter(unique[lead])) ++lead;
+  const std::string start = (lead > 0 ? "a" : "") + unique.substr(lead);
+  std::string out;
+  for (std::size_t i = 0; i < start.size();) {
+    if (word(start[i])) {
+      out.push_back(start[i++]);
+      continue;
+    }
+    out.push_back('_');
+    while (i < start.size() && !word(start[i])) ++i;
+  }
   return out;
 }
 
@@ -159,49 +197,46 @@ StatusOr<std::string> SerializeLiteral(const core::Literal& literal) {
 
 StatusOr<std::vector<std::string>> RenderTemplate(const std::vector<std::string>& items,
                                                   const TemplateValues& values) {
-  static const std::regex starts_with_alpha("^[^a-zA-Z_]+");
-  static const std::regex alpha_numeric_only("[^a-zA-Z0-9_]+");
-  std::string key = std::regex_replace(values.per_retry_unique_key, starts_with_alpha, "a");
-  key = std::regex_replace(key, alpha_numeric_only, "_");
+  const std::string key = RetryKey(values.per_retry_unique_key);
   std::vector<std::string> out;
   for (const auto& item : items) {
-    std::string v = ReplaceAll(item, InputFileRe(), values.input_file);
-    v = ReplaceAll(v, OutputRe(), values.output_prefix);
-    v = ReplaceAll(v, InputPrefixRe(), values.input_prefix);
-    v = ReplaceAll(v, RawOutputRe(), values.raw_output_prefix);
-    v = ReplaceAll(v, PrevCheckpointRe(),
+    std::string v = ReplaceAll(item, "Input", values.input_file);
+    v = ReplaceAll(v, "OutputPrefix", values.output_prefix);
+    v = ReplaceAll(v, "InputPrefix", values.input_prefix);
+    v = ReplaceAll(v, "RawOutputDataPrefix", values.raw_output_prefix);
+    v = ReplaceAll(v, "PrevCheckpointPrefix",
                    values.prev_checkpoint_prefix.empty() ? "\"\"" : values.prev_checkpoint_prefix);
-    v = ReplaceAll(v, CheckpointRe(), values.checkpoint_prefix);
-    v = ReplaceAll(v, PerRetryRe(), key);
+    v = ReplaceAll(v, "CheckpointOutputPrefix", values.checkpoint_prefix);
+    v = ReplaceAll(v, "PerRetryUniqueKey", key);
     // As propeller, the template is offloaded only when a command asks for it.
-    if (std::regex_search(v, TaskTemplateRe())) {
+    if (!FindAll(v, "TaskTemplatePath").empty()) {
       if (!values.task_template_path) {
         return plugin::InvalidArgument("input template [" + item +
                                        "]: no task template path to substitute");
       }
       auto path = values.task_template_path();
       if (!path.ok()) return path.status();
-      v = ReplaceAll(v, TaskTemplateRe(), path.value());
+      v = ReplaceAll(v, "TaskTemplatePath", path.value());
     }
-    v = ReplaceAll(v, NamespaceRe(), values.ns);
+    v = ReplaceAll(v, "Namespace", values.ns);
     if (values.inputs != nullptr) {
       std::string rendered;
       std::size_t last = 0;
       std::vector<std::string> errors;
-      for (auto it = std::sregex_iterator(v.begin(), v.end(), InputVarRe());
-           it != std::sregex_iterator(); ++it) {
-        rendered.append(v, last, static_cast<std::size_t>(it->position()) - last);
-        last = static_cast<std::size_t>(it->position() + it->length());
-        const std::string name = (*it)[1].str();
+      for (const auto& m : FindAll(v, "Inputs.", /*var=*/true)) {
+        rendered.append(v, last, m.begin - last);
+        last = m.end;
+        const std::string name(m.capture);
+        const std::string text = v.substr(m.begin, m.end - m.begin);
         auto found = values.inputs->literals().find(name);
         if (found == values.inputs->literals().end()) {
-          errors.push_back("input template [" + it->str() + "]: requested input is not found [" +
+          errors.push_back("input template [" + text + "]: requested input is not found [" +
                            name + "]");
           continue;
         }
         auto s = SerializeLiteral(found->second);
         if (!s.ok()) {
-          errors.push_back("input template [" + it->str() +
+          errors.push_back("input template [" + text +
                            "]: failed to bind a value to inputName [" + name +
                            "]: " + s.status().message());
           continue;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
@@ -730,6 +731,45 @@ TEST_CASE(
         ReadLiteralMap(Row(server, "basic-1").user_inputs_uri), first_inputs));
     CHECK(Row(server, "basic-1").id == row.id);
   }
+}
+
+TEST_CASE("Concurrent launches of one name: one runs, the others are ALREADY_EXISTS and change nothing",
+          "[e2e]") {
+  ExecServer server("sqlite");
+  server.RegisterPackage();
+  constexpr int kLaunches = 8;
+  std::vector<grpc::Status> results(kLaunches);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLaunches; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = AdminService::NewStub(server.served.channel());
+      results[i] = Create(*stub, Request("same-name", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                         {{"a", Int(i)}, {"b", Str("from " + std::to_string(i))}}));
+    });
+  }
+  for (auto& t : threads) t.join();
+  int winner = -1;
+  for (int i = 0; i < kLaunches; ++i) {
+    INFO(i << ": " << results[i].error_message());
+    if (results[i].ok()) {
+      CHECK(winner == -1);
+      winner = i;
+    } else {
+      CHECK(results[i].error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    }
+  }
+  REQUIRE(winner >= 0);
+  // One run handed to the executor, and the stored inputs are the winner's.
+  int executed = 0;
+  for (auto& line : server.Records()) {
+    if (line["execution_id"]["name"] == "same-name") ++executed;
+  }
+  CHECK(executed == 1);
+  auto row = Row(server, "same-name");
+  CHECK(Same(ReadLiteralMap(row.inputs_uri),
+             Map({{"a", Int(winner)}, {"b", Str("from " + std::to_string(winner))}})));
+  CHECK(Same(ReadLiteralMap(row.user_inputs_uri),
+             Map({{"a", Int(winner)}, {"b", Str("from " + std::to_string(winner))}})));
 }
 
 TEST_CASE(

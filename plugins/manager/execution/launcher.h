@@ -2,6 +2,10 @@
 // RecoverExecution, each ending in the WorkflowExecutor plugin.
 #pragma once
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +35,8 @@ class ExecutionLauncher {
   struct Prepared {
     plugin::db::ExecutionModel model;
     std::vector<plugin::db::ExecutionTagModel> tags;
+    // The execution's name, held from the duplicate check until the row is stored.
+    std::shared_ptr<void> name_held;
   };
 
   // Upstream launchExecutionAndPrepareModel: validation, then the single-task or launch-plan
@@ -64,7 +70,22 @@ class ExecutionLauncher {
                                                                               const std::string& name,
                                                                               bool legacy_spec_inputs);
 
+  // Names being launched in this process. Two concurrent launches of one name would otherwise
+  // both pass the duplicate check, and the second would overwrite the first's stored inputs and
+  // start a second run before its insert failed; the second now waits for the first to be
+  // stored, then finds the name taken.
+  class NamesInFlight {
+   public:
+    std::shared_ptr<void> Hold(const std::string& key);
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::set<std::string> held_;
+  };
+
   ExecutionContext& context_;
+  NamesInFlight names_in_flight_;
 };
 
 }  // namespace flyte::plugins::manager

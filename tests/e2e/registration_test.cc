@@ -9,6 +9,7 @@
 #include <set>
 
 #include <catch2/catch.hpp>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "flyte/core/config.h"
@@ -765,6 +766,54 @@ TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and s
     CHECK_THAT(s.error_message(), Catch::Contains("failed to construct data reference for workflow [" + name + "]"));
   }
   CHECK(workflow_count() == workflows_before);
+
+  // Concurrent creates of one id with different structures: one is stored, with its own closure;
+  // the others are refused and overwrite nothing.
+  {
+    constexpr int kCreates = 6;
+    std::vector<grpc::Status> results(kCreates);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCreates; ++i) {
+      threads.emplace_back([&, i] {
+        auto variant = base;
+        variant.mutable_template_()->mutable_nodes(0)->mutable_metadata()->set_name("variant-" + std::to_string(i));
+        variant.mutable_template_()->mutable_id()->set_name("raced_wf");
+        auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
+        grpc::ClientContext ctx;
+        flyteidl::admin::WorkflowCreateRequest req;
+        *req.mutable_id() = variant.template_().id();
+        req.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+        *req.mutable_spec() = variant;
+        flyteidl::admin::WorkflowCreateResponse resp;
+        results[i] = stub->CreateWorkflow(&ctx, req, &resp);
+      });
+    }
+    for (auto& t : threads) t.join();
+    int winner = -1;
+    for (int i = 0; i < kCreates; ++i) {
+      INFO(i << ": " << results[i].error_message());
+      if (results[i].ok()) {
+        CHECK(winner == -1);
+        winner = i;
+      } else {
+        CHECK(results[i].error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+        CHECK_THAT(results[i].error_message(), Catch::Contains("different structure"));
+      }
+    }
+    REQUIRE(winner >= 0);
+    grpc::ClientContext ctx;
+    flyteidl::admin::ObjectGetRequest get;
+    *get.mutable_id() = base.template_().id();
+    get.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+    get.mutable_id()->set_name("raced_wf");
+    flyteidl::admin::Workflow stored;
+    REQUIRE(server.stub->GetWorkflow(&ctx, get, &stored).ok());
+    std::string stored_name;
+    for (const auto& n : stored.closure().compiled_workflow().primary().template_().nodes()) {
+      if (n.id() == base.template_().nodes(0).id()) stored_name = n.metadata().name();
+    }
+    CHECK(stored_name == "variant-" + std::to_string(winner));
+  }
 
   // A fixed input of the wrong type on a launch plan.
   auto lp = std::get<flyteidl::admin::LaunchPlan>(entries[42].spec);

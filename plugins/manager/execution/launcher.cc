@@ -270,19 +270,6 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(
   return lp;
 }
 
-std::shared_ptr<void> ExecutionLauncher::NamesInFlight::Hold(const std::string& key) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return held_.count(key) == 0; });
-  held_.insert(key);
-  return std::shared_ptr<void>(static_cast<void*>(this), [this, key](void*) {
-    {
-      std::lock_guard release(mu_);
-      held_.erase(key);
-    }
-    cv_.notify_all();
-  });
-}
-
 plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepare(
     plugin::CallContext& call, admin::ExecutionCreateRequest request, db::Time requested_at) {
   auto repos = context_.services().Db();
@@ -347,7 +334,7 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   id.set_name(request.name().empty() ? GenerateExecutionName() : request.name());
   // A duplicate name is refused before anything is written: upstream only learns it from the
   // insert, after it has overwritten the first execution's stored inputs with the second
-  // request's and handed the run to the executor again. Held until stored (NamesInFlight).
+  // request's and handed the run to the executor again. Held until stored (KeysInFlight).
   std::shared_ptr<void> name_held = names_in_flight_.Hold(id.project() + "/" + id.domain() + "/" + id.name());
   if (auto existing = db.Executions().Get({id.project(), id.domain(), id.name()}); existing.ok()) {
     return plugin::AlreadyExists("value with matching already exists (execution " + id.project() + "/" +

@@ -2,14 +2,12 @@
 // RecoverExecution, each ending in the WorkflowExecutor plugin.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "context.h"
+#include "flyte/manager/keys_in_flight.h"
 #include "flyte/plugin/managers.h"
 
 namespace flyte::plugins::manager {
@@ -70,22 +68,9 @@ class ExecutionLauncher {
                                                                               const std::string& name,
                                                                               bool legacy_spec_inputs);
 
-  // Names being launched in this process. Two concurrent launches of one name would otherwise
-  // both pass the duplicate check, and the second would overwrite the first's stored inputs and
-  // start a second run before its insert failed; the second now waits for the first to be
-  // stored, then finds the name taken.
-  class NamesInFlight {
-   public:
-    std::shared_ptr<void> Hold(const std::string& key);
-
-   private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::set<std::string> held_;
-  };
-
   ExecutionContext& context_;
-  NamesInFlight names_in_flight_;
+  // Names being launched (a duplicate check until the row is stored).
+  KeysInFlight names_in_flight_;
 };
 
 }  // namespace flyte::plugins::manager

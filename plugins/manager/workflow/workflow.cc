@@ -69,6 +69,8 @@ Status WorkflowManagerImpl::CreateWorkflow(plugin::CallContext&, const admin::Wo
   plugin::db::WorkflowModel model;
   model.key = KeyOf(request.id());
   model.digest = Digest(compiled.value());
+  const auto id_held = ids_in_flight_.Hold(model.key.project + "/" + model.key.domain + "/" +
+                                           model.key.name + "/" + model.key.version);
   auto existing = db.value()->Workflows().Get(model.key);
   if (existing.ok()) {
     if (existing->digest == model.digest) return WorkflowExistsIdenticalStructureError(request.id());

@@ -2,6 +2,7 @@
 // node limits, digest, closure to object storage), GetWorkflow, ListWorkflows, ListWorkflowIds.
 #pragma once
 
+#include "flyte/manager/keys_in_flight.h"
 #include "flyte/manager/support.h"
 #include "flyte/plugin/managers.h"
 
@@ -22,6 +23,9 @@ class WorkflowManagerImpl final : public plugin::WorkflowManager {
                                                                     const flyteidl::core::WorkflowTemplate& primary);
   Services services_;
   RegistrationSettings settings_;
+  // Workflow ids being created: from the existence check until the row is stored, so that a
+  // concurrent create of one id cannot overwrite the stored closure of the other.
+  KeysInFlight ids_in_flight_;
 };
 
 }  // namespace flyte::plugins::manager

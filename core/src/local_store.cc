@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -29,12 +29,34 @@ bool BadSegment(const std::string& s) {
          s.find('\0') != std::string::npos;
 }
 
-// A file beside `path`, unique in this process, that a write fills before renaming it over
-// `path`.
-fs::path TempPathFor(const fs::path& path) {
-  static std::atomic<uint64_t> counter{0};
-  return path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()) + "-" +
-                               std::to_string(counter.fetch_add(1)));
+// A new file beside `path` (created, exclusively, with mode 0644) that a write fills before
+// renaming it over `path`; its name is random, so writers in other processes sharing the
+// directory (replicas, which in containers often all run as pid 1) never share one.
+StatusOr<std::pair<fs::path, int>> CreateTempFor(const fs::path& path) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    char suffix[17];
+    std::snprintf(suffix, sizeof(suffix), "%016llx", static_cast<unsigned long long>(rng()));
+    fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + suffix);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::fchmod(fd, 0644);  // whatever the umask
+      return std::make_pair(tmp, fd);
+    }
+    if (errno != EEXIST) return plugin::Internal("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  }
+  return plugin::Internal("cannot create a temporary file beside " + path.string());
+}
+
+// fsync of a directory: makes the entries renamed or created in it durable.
+Status SyncDirectory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return plugin::Internal("cannot open " + dir.string() + ": " + std::strerror(errno));
+  const bool ok = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) return plugin::Internal("cannot flush " + dir.string() + ": " + std::strerror(err));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -90,11 +112,11 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
   auto path = PathOf(uri);
   if (!path.ok()) return path.status();
   std::error_code ec;
-  fs::create_directories(path->parent_path(), ec);
+  const bool made_directories = fs::create_directories(path->parent_path(), ec);
   if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
-  fs::path tmp = TempPathFor(*path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return plugin::Internal("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  auto created = CreateTempFor(*path);
+  if (!created.ok()) return created.status();
+  const auto [tmp, fd] = created.value();
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -116,7 +138,7 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
     fs::remove(tmp, ec);
     return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
   }
-  return Status::Ok();
+  return SettleEntry(*path, made_directories);
 }
 
 std::string LocalObjectStore::SpoolDirectory() const {
@@ -128,7 +150,7 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   auto path = PathOf(uri);
   if (!path.ok()) return path.status();
   std::error_code ec;
-  fs::create_directories(path->parent_path(), ec);
+  const bool made_directories = fs::create_directories(path->parent_path(), ec);
   if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
   // Durable and readable as Write leaves its objects, then renamed into place (atomic).
   auto settle = [](const fs::path& p) -> Status {
@@ -142,12 +164,15 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   };
   if (Status s = settle(file); !s.ok()) return s;
   fs::rename(file, *path, ec);
-  if (!ec) return Status::Ok();
+  if (!ec) return SettleEntry(*path, made_directories);
   if (ec != std::errc::cross_device_link) {
     return plugin::Internal("cannot move " + file + " into place: " + ec.message());
   }
   // Another file system: copied next to the object first.
-  fs::path tmp = TempPathFor(*path);
+  auto created = CreateTempFor(*path);
+  if (!created.ok()) return created.status();
+  const auto [tmp, fd] = created.value();
+  ::close(fd);
   fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
   if (ec) {
     fs::remove(tmp, ec);
@@ -161,6 +186,19 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   if (ec) {
     fs::remove(tmp, ec);
     return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
+  }
+  return SettleEntry(*path, made_directories);
+}
+
+Status LocalObjectStore::SettleEntry(const fs::path& path, bool made_directories) const {
+  // The rename is durable once its directory is synced; directories just created need their
+  // own entries synced too, up to the container (which exists from the start).
+  if (Status s = SyncDirectory(path.parent_path()); !s.ok()) return s;
+  if (!made_directories) return Status::Ok();
+  for (fs::path dir = path.parent_path(); dir != base_ && dir.has_parent_path() && dir != dir.parent_path();) {
+    dir = dir.parent_path();
+    if (Status s = SyncDirectory(dir); !s.ok()) return s;
+    if (dir == base_) break;
   }
   return Status::Ok();
 }

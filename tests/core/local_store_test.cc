@@ -1,6 +1,8 @@
 // The local object store: file:// URIs, atomic writes, no path escaping the container.
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -105,4 +107,33 @@ TEST_CASE("A failed offload names upstream's keys, not the location", "[unit]") 
   CHECK(offloaded.status().code() == flyte::plugin::StatusCode::kInternal);
   CHECK(offloaded.status().message().rfind("Failed to write protobuf for [[p d n offloaded_outputs]] with err: ", 0) ==
         0);
+}
+
+TEST_CASE("Writers of one object never share a temporary file", "[unit]") {
+  // Two stores over one directory stand for two server processes (in containers, often both
+  // pid 1): each write goes through a temporary file of its own, so the object is always one
+  // writer's whole bytes.
+  auto first = Store();
+  auto path = first->PathOf(first->BaseUri());
+  REQUIRE(path.ok());
+  auto second = LocalObjectStore::Create(path->parent_path().string(), "bucket");
+  REQUIRE(second.ok());
+  auto uri = first->Join(first->BaseUri(), {"p", "d", "shared"});
+  REQUIRE(uri.ok());
+  const std::string a(1 << 20, 'a'), b(1 << 20, 'b');
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 8; ++i) {
+    writers.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k) {
+        auto& store = i % 2 == 0 ? *first : *second.value();
+        REQUIRE(store.Write(uri.value(), i % 2 == 0 ? a : b).ok());
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  const std::string read = first->Read(uri.value()).value();
+  CHECK((read == a || read == b));
+  for (const auto& entry : std::filesystem::directory_iterator(first->PathOf(uri.value())->parent_path())) {
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+  }
 }

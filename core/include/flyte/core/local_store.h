@@ -31,6 +31,9 @@ class LocalObjectStore final : public plugin::ObjectStore {
   plugin::StatusOr<std::filesystem::path> PathOf(const std::string& uri) const;
 
  private:
+  // After `path` was renamed into place: syncs its directory, and with `made_directories` the
+  // directories above it up to the container, so that the object survives a power cut.
+  plugin::Status SettleEntry(const std::filesystem::path& path, bool made_directories) const;
   LocalObjectStore(std::filesystem::path base) : base_(std::move(base)) {}
   std::filesystem::path base_;  // <root>/<container>, absolute and normalised
 };

@@ -772,6 +772,39 @@ TEST_CASE("Concurrent launches of one name: one runs, the others are ALREADY_EXI
              Map({{"a", Int(winner)}, {"b", Str("from " + std::to_string(winner))}})));
 }
 
+TEST_CASE("Concurrent first launches of one task all run, sharing one .flytegen launch plan",
+          "[e2e]") {
+  ExecServer server("sqlite");
+  server.RegisterPackage();
+  grpc::ClientContext task_ctx;
+  admin::ObjectGetRequest get_task;
+  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
+  admin::Task task;
+  REQUIRE(server.stub->GetTask(&task_ctx, get_task, &task).ok());
+  const std::string input =
+      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  constexpr int kLaunches = 6;
+  std::vector<grpc::Status> results(kLaunches);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLaunches; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = AdminService::NewStub(server.served.channel());
+      results[i] = Create(*stub, Request("first-" + std::to_string(i), Ref(core::TASK, kSquareTask),
+                                         {{input, Int(i)}}));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kLaunches; ++i) {
+    INFO(i << ": " << results[i].error_message());
+    CHECK(results[i].ok());
+  }
+  grpc::ClientContext lp_ctx;
+  admin::ObjectGetRequest get_lp;
+  *get_lp.mutable_id() = Ref(core::LAUNCH_PLAN, std::string(".flytegen.") + kSquareTask);
+  admin::LaunchPlan lp;
+  CHECK(server.stub->GetLaunchPlan(&lp_ctx, get_lp, &lp).ok());
+}
+
 TEST_CASE(
     "CreateExecution runs a single task through a synthetic .flytegen workflow and launch plan",
     "[e2e]") {

@@ -261,7 +261,11 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(
   model.closure = lp.closure().SerializeAsString();
   model.state = admin::INACTIVE;
   model.digest = Digest(lp);
-  if (auto s = launch_plans.Create(model); !s.ok()) return s;
+  if (auto s = launch_plans.Create(model); !s.ok()) {
+    // A concurrent first launch of the task stored it meanwhile: use that one.
+    if (s.code() == plugin::StatusCode::kAlreadyExists) return CreateOrGetLaunchPlan(task_id, workflow, spec);
+    return s;
+  }
   db::NamedEntityModel entity;
   entity.resource_type = core::LAUNCH_PLAN;
   entity.key = {lp_id.project(), lp_id.domain(), lp_id.name()};

@@ -654,10 +654,22 @@ Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
       }
       throw;
     }
-    if (status.ok()) {
-      conn.ExecRepeated("COMMIT");
-    } else {
+    if (!status.ok()) {
       conn.ExecRepeated("ROLLBACK");
+      return status;
+    }
+    try {
+      conn.ExecRepeated("COMMIT");
+    } catch (...) {
+      // A COMMIT that fails may leave the transaction open (SQLite after SQLITE_BUSY, and at
+      // times after a full disk or an I/O error): the connection would go back to the pool
+      // holding the write lock and the uncommitted rows. When SQLite already rolled back, this
+      // ROLLBACK fails harmlessly.
+      try {
+        conn.ExecRepeated("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
     }
     return status;
   });

@@ -497,6 +497,49 @@ TEST_CASE("Launch plan activation keeps the native scheduler's schedules, as ups
   REQUIRE(all.ok());
   CHECK(all->size() == 2);
 
+  // Concurrent activations of several versions leave one version ACTIVE, with the one active
+  // schedule.
+  {
+    constexpr int kVersions = 6;
+    for (int i = 0; i < kVersions; ++i) create("race-" + std::to_string(i), cron);
+    std::vector<grpc::Status> results(kVersions);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kVersions; ++i) {
+      threads.emplace_back([&, i] {
+        auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
+        grpc::ClientContext ctx;
+        flyteidl::admin::LaunchPlanUpdateRequest req;
+        *req.mutable_id() = base.id();
+        req.mutable_id()->set_version("race-" + std::to_string(i));
+        req.set_state(flyteidl::admin::ACTIVE);
+        flyteidl::admin::LaunchPlanUpdateResponse resp;
+        results[i] = stub->UpdateLaunchPlan(&ctx, req, &resp);
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) CHECK(r.ok());
+    grpc::ClientContext ctx;
+    flyteidl::admin::ActiveLaunchPlanListRequest req;
+    req.set_project(kProject);
+    req.set_domain(kDomain);
+    req.set_limit(1000);
+    flyteidl::admin::LaunchPlanList active;
+    REQUIRE(server.stub->ListActiveLaunchPlans(&ctx, req, &active).ok());
+    std::vector<std::string> versions;
+    for (const auto& lp : active.launch_plans()) {
+      if (lp.id().name() == name) versions.push_back(lp.id().version());
+    }
+    REQUIRE(versions.size() == 1);
+    CHECK(versions[0].rfind("race-", 0) == 0);
+    auto rows = schedules.GetAll();
+    REQUIRE(rows.ok());
+    std::vector<std::string> scheduled;
+    for (const auto& r : rows.value()) {
+      if (r.active && r.key.name == name) scheduled.push_back(r.key.version);
+    }
+    CHECK(scheduled == versions);
+  }
+
   // The id listings answer as upstream's: ListLaunchPlanIds validates nothing itself (its
   // repository refuses a zero limit or no filter), and token errors name upstream's listings.
   auto ids = [&](const char* rpc, const std::string& project, const std::string& domain, uint32_t limit,

@@ -535,6 +535,19 @@ class SqlLaunchPlanRepo final : public LaunchPlanRepo {
     return ListIdentifiersOf(*pool_, "launch_plans", input);
   }
 
+  Status LockVersions(const NamedEntityKey& name) override {
+    if (pool_->dialect() != Dialect::kPostgres) return Status::Ok();
+    return pool_->Run([&](Conn& conn) -> Status {
+      Sql sql(conn.dialect());
+      sql << "SELECT \"id\" FROM \"launch_plans\" WHERE \"project\" = ";
+      sql.BindText(name.project) << " AND \"domain\" = ";
+      sql.BindText(name.domain) << " AND \"name\" = ";
+      sql.BindText(name.name) << " FOR UPDATE";
+      conn.Query(sql, 1);
+      return Status::Ok();
+    });
+  }
+
  private:
   std::shared_ptr<Pool> pool_;
 };

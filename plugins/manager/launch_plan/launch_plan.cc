@@ -157,10 +157,27 @@ Status LaunchPlanManagerImpl::UpdateLaunchPlan(plugin::CallContext&, const admin
   if (!db.ok()) return db.status();
   core::Identifier id = request.id();
   if (id.resource_type() == core::UNSPECIFIED) id.set_resource_type(core::LAUNCH_PLAN);
-  auto& repo = db.value()->LaunchPlans();
-  auto& schedules = db.value()->SchedulableEntities();
+  if (request.state() != admin::INACTIVE && request.state() != admin::ACTIVE) {
+    return UnrecognizedLaunchPlanStateError(request.state(), id);
+  }
   if (request.state() == admin::INACTIVE) {
     if (auto s = ValidateIdentifierFor(request.has_id() ? &id : nullptr, core::LAUNCH_PLAN); !s.ok()) return s;
+  }
+  // One transaction holding every version of the name: two activations (or an activation and a
+  // deactivation) at once would otherwise both read the same active version and could leave two
+  // versions ACTIVE, each with its schedule.
+  plugin::db::Repositories& repos = *db.value();
+  return repos.RunGrouped("launch_plans/" + id.project() + "/" + id.domain() + "/" + id.name(), [&]() -> Status {
+    if (auto s = repos.LaunchPlans().LockVersions({id.project(), id.domain(), id.name()}); !s.ok()) return s;
+    return ChangeState(repos, request, id);
+  });
+}
+
+Status LaunchPlanManagerImpl::ChangeState(plugin::db::Repositories& repos, const admin::LaunchPlanUpdateRequest& request,
+                                          const core::Identifier& id) {
+  auto& repo = repos.LaunchPlans();
+  auto& schedules = repos.SchedulableEntities();
+  if (request.state() == admin::INACTIVE) {
     auto row = repo.Get(KeyOf(id));
     if (!row.ok()) return MissingEntity(row.status(), core::LAUNCH_PLAN, id);
     row->state = admin::INACTIVE;

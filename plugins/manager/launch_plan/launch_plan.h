@@ -24,6 +24,9 @@ class LaunchPlanManagerImpl final : public plugin::LaunchPlanManager {
 #undef FLYTE_DECLARE_
 
  private:
+  // UpdateLaunchPlan's reads and writes, inside its transaction holding the name's versions.
+  plugin::Status ChangeState(plugin::db::Repositories& repos, const flyteidl::admin::LaunchPlanUpdateRequest& request,
+                             const flyteidl::core::Identifier& id);
   Services services_;
   RegistrationSettings settings_;
   bool database_schedules_;

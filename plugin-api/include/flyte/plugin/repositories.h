@@ -315,6 +315,11 @@ class FLYTE_PLUGIN_API_EXPORT LaunchPlanRepo {
   // columns of "workflows" as well as "launch_plans".
   virtual StatusOr<std::vector<LaunchPlanModel>> List(const ListInput& input) = 0;
   virtual StatusOr<std::vector<NamedEntityKey>> ListIdentifiers(const ListInput& input) = 0;
+  // Called inside Repositories::RunGrouped: holds every version of the launch plan `name` until
+  // that transaction ends (PostgreSQL: SELECT ... FOR UPDATE; SQLite's single writer already
+  // excludes every other write), so that reading which version is active and changing it does
+  // not interleave with another activation.
+  virtual Status LockVersions(const NamedEntityKey& name) = 0;
 };
 
 class FLYTE_PLUGIN_API_EXPORT NamedEntityRepo {

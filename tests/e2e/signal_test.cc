@@ -1,6 +1,7 @@
 // SignalService on the built server: GetOrCreateSignal, SetSignal and ListSignals over gRPC and
 // REST, on SQLite and PostgreSQL, with upstream's validation texts and codes.
 #include <catch2/catch.hpp>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "flyteidl/service/signal.grpc.pb.h"
@@ -120,6 +121,25 @@ TEST_CASE("Signals are created once, set when the value's type matches, and list
   // The same id with another type collides with the stored key.
   CHECK(c.GetOrCreate(Id("exec1", "approve"), Simple(core::STRING)).error_code() ==
         grpc::StatusCode::ALREADY_EXISTS);
+
+  // First calls at once (gate nodes of several propeller rounds): all answer the one signal.
+  {
+    constexpr int kCalls = 8;
+    std::vector<grpc::Status> results(kCalls);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCalls; ++i) {
+      threads.emplace_back([&, i] {
+        auto stub = SignalService::NewStub(server.served.channel());
+        Client mine{*stub};
+        results[i] = mine.GetOrCreate(Id("exec-race", "raced"), Simple(core::BOOLEAN));
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) {
+      INFO(r.error_message());
+      CHECK(r.ok());
+    }
+  }
 
   // A matching literal is stored and shows on the next GetOrCreate; setting again overwrites.
   REQUIRE(c.Set(Id("exec1", "approve"), Int(42)).ok());

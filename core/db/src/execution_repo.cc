@@ -1206,7 +1206,7 @@ class SqlSignalRepo final : public SignalRepo {
 
   StatusOr<SignalModel> GetOrCreate(const SignalModel& signal) override {
     std::optional<SignalModel> result;
-    Status status = pool_->RunTx([&](Conn& conn) -> Status {
+    auto get_or_create = [&](Conn& conn) -> Status {
       // FirstOrCreate's condition is the key and the type; a row with the key and another
       // type is not found, and the insert then collides.
       Sql sql(conn.dialect());
@@ -1222,7 +1222,12 @@ class SqlSignalRepo final : public SignalRepo {
       InsertRow<SignalTraits>(conn, signal);
       result = QueryRow<SignalTraits>(conn, signal.key, false);
       return Status::Ok();
-    });
+    };
+    Status status = pool_->RunTx(get_or_create);
+    // On PostgreSQL two first calls at once both find nothing, and the later insert collides
+    // with the earlier one's row: asked again, it finds that row (or, for another type, collides
+    // again and stays ALREADY_EXISTS).
+    if (status.code() == plugin::StatusCode::kAlreadyExists) status = pool_->RunTx(get_or_create);
     if (!status.ok()) return status;
     if (!result) return NotFound(kSignalNotFound);
     return *result;

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -273,6 +274,24 @@ TEST_CASE("Attributes at each level are upserted, resolved by specificity, liste
     REQUIRE(c.UpdateProject(kProject, &spark_b).ok());
     REQUIRE(c.GetProject(kProject, admin::PLUGIN_OVERRIDE, &p).ok());
     CHECK(p.matching_attributes().plugin_overrides().overrides_size() == 2);
+
+    // Merges at once, each adding its own task type, lose none of them.
+    constexpr int kMerges = 8;
+    std::vector<grpc::Status> results(kMerges);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kMerges; ++i) {
+      threads.emplace_back([&, i] {
+        auto stub = AdminService::NewStub(server.served.channel());
+        Client mine{*stub};
+        auto own = Overrides("type-" + std::to_string(i), "plugin-" + std::to_string(i));
+        results[i] = mine.UpdateWorkflow("merged_wf", &own);
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) CHECK(r.ok());
+    admin::WorkflowAttributes w;
+    REQUIRE(c.GetWorkflow("merged_wf", admin::PLUGIN_OVERRIDE, &w).ok());
+    CHECK(w.matching_attributes().plugin_overrides().overrides_size() == kMerges);
   }
 
   SECTION("project execution config falls back to and merges with the flyteadmin defaults") {

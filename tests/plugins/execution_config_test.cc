@@ -22,6 +22,7 @@ using flyte::plugins::manager::ResolveExecutionConfig;
 // Rows kept in a vector; resolution as the repository contract describes it.
 class FakeResourceRepo : public db::ResourceRepo {
  public:
+  Status LockKey(const db::ResourceKey&) override { return {}; }  // one thread here
   Status CreateOrUpdate(const db::ResourceModel& resource) override {
     for (auto& row : rows_) {
       if (SameKey(row.key, resource.key)) {

@@ -173,8 +173,16 @@ class SqlResourceRepo final : public ResourceRepo {
     return *found.value();
   }
 
+  Status LockKey(const ResourceKey& key) override {
+    if (pool_->dialect() != Dialect::kPostgres) return Status::Ok();
+    return pool_->Run([&](Conn& conn) -> Status { return AdvisoryLock(conn, key); });
+  }
+
   Status Delete(const ResourceKey& key) override {
     return pool_->RunTx([&](Conn& conn) -> Status {
+      if (conn.dialect() == Dialect::kPostgres) {
+        if (Status s = AdvisoryLock(conn, key); !s.ok()) return s;
+      }
       Sql sql(conn.dialect());
       sql << "DELETE FROM \"resources\" WHERE \"resources\".\"resource_type\" = ";
       sql.BindText(key.resource_type);
@@ -210,6 +218,18 @@ class SqlResourceRepo final : public ResourceRepo {
   }
 
  private:
+  // A transaction-scoped PostgreSQL advisory lock named after the key: merges and deletes of one
+  // row take turns.
+  static Status AdvisoryLock(Conn& conn, const ResourceKey& key) {
+    Sql sql(conn.dialect());
+    // The function returns void, which is not read: one integer is selected instead.
+    sql << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext(";
+    sql.BindText("resources/" + key.project + "/" + key.domain + "/" + key.workflow + "/" +
+                 key.launch_plan + "/" + key.resource_type)
+        << "))) AS \"flyte_lock\"";
+    conn.Query(sql, 1);
+    return Status::Ok();
+  }
   StatusOr<std::optional<ResourceModel>> QueryOne(const Sql& sql) {
     std::optional<ResourceModel> found;
     Status status = pool_->Run([&](Conn& conn) -> Status {

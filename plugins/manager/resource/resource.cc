@@ -95,10 +95,21 @@ admin::MatchingAttributes MergePluginOverrides(const admin::MatchingAttributes& 
   return merged;
 }
 
-Status ResourceManagerImpl::Upsert(db::ResourceRepo& repo, db::ResourceModel model,
+Status ResourceManagerImpl::Upsert(db::Repositories& repos, db::ResourceModel model,
                                    const admin::MatchingAttributes& attributes) {
   model.attributes = attributes.SerializeAsString();
+  db::ResourceRepo& repo = repos.Resources();
   if (!attributes.has_plugin_overrides()) return repo.CreateOrUpdate(model);
+  // Plugin overrides merge into the stored ones: read and write in one transaction holding the
+  // key, so that two merges (or a merge and a delete) at once lose nothing.
+  return repos.RunGrouped("resources/" + KeyText(model.key), [&]() -> Status {
+    if (auto s = repo.LockKey(model.key); !s.ok()) return s;
+    return MergeInto(repo, model, attributes);
+  });
+}
+
+Status ResourceManagerImpl::MergeInto(db::ResourceRepo& repo, const db::ResourceModel& model,
+                                      const admin::MatchingAttributes& attributes) {
   auto existing = repo.Get(model.key);
   if (!existing.ok()) {
     if (existing.status().code() == plugin::StatusCode::kNotFound)
@@ -132,7 +143,7 @@ Status ResourceManagerImpl::UpdateProjectAttributes(
   db::ResourceModel model;
   model.key = db::ResourceKey{attrs.project(), "", "", "", MatchableResourceName(type.value())};
   model.priority = db::kResourcePriorityProject;
-  return Upsert(db.value()->Resources(), std::move(model), attrs.matching_attributes());
+  return Upsert(*db.value(), std::move(model), attrs.matching_attributes());
 }
 
 Status ResourceManagerImpl::GetProjectAttributes(plugin::CallContext&,
@@ -199,7 +210,7 @@ Status ResourceManagerImpl::UpdateProjectDomainAttributes(
   model.key =
       db::ResourceKey{attrs.project(), attrs.domain(), "", "", MatchableResourceName(type.value())};
   model.priority = db::kResourcePriorityProjectDomain;
-  return Upsert(db.value()->Resources(), std::move(model), attrs.matching_attributes());
+  return Upsert(*db.value(), std::move(model), attrs.matching_attributes());
 }
 
 Status ResourceManagerImpl::GetProjectDomainAttributes(
@@ -263,7 +274,7 @@ Status ResourceManagerImpl::UpdateWorkflowAttributes(
   model.key = db::ResourceKey{attrs.project(), attrs.domain(), attrs.workflow(), "",
                               MatchableResourceName(type.value())};
   model.priority = db::kResourcePriorityWorkflow;
-  return Upsert(db.value()->Resources(), std::move(model), attrs.matching_attributes());
+  return Upsert(*db.value(), std::move(model), attrs.matching_attributes());
 }
 
 Status ResourceManagerImpl::GetWorkflowAttributes(

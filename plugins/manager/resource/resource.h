@@ -33,8 +33,11 @@ class ResourceManagerImpl final : public plugin::ResourceManager {
 
  private:
   // Writes the row; plugin overrides are merged by task type into an existing row of the key.
-  plugin::Status Upsert(plugin::db::ResourceRepo& repo, plugin::db::ResourceModel model,
+  plugin::Status Upsert(plugin::db::Repositories& repos, plugin::db::ResourceModel model,
                         const flyteidl::admin::MatchingAttributes& attributes);
+  // Upsert's read-merge-write of plugin overrides, inside its transaction.
+  plugin::Status MergeInto(plugin::db::ResourceRepo& repo, const plugin::db::ResourceModel& model,
+                           const flyteidl::admin::MatchingAttributes& attributes);
 
   Services services_;
   ResourceSettings settings_;

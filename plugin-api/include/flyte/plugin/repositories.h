@@ -358,6 +358,11 @@ class FLYTE_PLUGIN_API_EXPORT ResourceRepo {
   virtual Status CreateOrUpdate(const ResourceModel& resource) = 0;
   // The row with exactly this key; NOT_FOUND "{p d w l TYPE}" when absent.
   virtual StatusOr<ResourceModel> Get(const ResourceKey& key) = 0;
+  // Called inside Repositories::RunGrouped before a read-merge-write of the row with this key:
+  // holds the key until that transaction ends, against other merges and Delete (PostgreSQL: a
+  // transaction advisory lock, which Delete takes too; SQLite's single writer already excludes
+  // every other write).
+  virtual Status LockKey(const ResourceKey& key) = 0;
   // Resolution: among the rows of key.resource_type whose project, domain, workflow and launch
   // plan each equal the key's value or are empty (an empty key field only matches empty), the
   // one of highest priority (ties: lowest id). NOT_FOUND "Resource [%+v] not found"; an invalid

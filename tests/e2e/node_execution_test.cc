@@ -582,6 +582,15 @@ TEST_CASE("CreateNodeEvent stores a dynamic workflow's closure and the reads ser
   REQUIRE(stored.ParseFromString(ReadFile(PathOf(row.dynamic_workflow_remote_closure_reference))));
   CHECK(stored.primary().template_().nodes(0).id() == "inner");
 
+  // A resent event of the same phase carrying another closure is refused, and leaves the stored
+  // closure as it was (upstream writes it before judging the event).
+  auto resent = dynamic;
+  resent.mutable_event()->mutable_task_node_metadata()->mutable_dynamic_workflow()->mutable_compiled_workflow()
+      ->mutable_primary()->mutable_template_()->mutable_nodes(0)->set_id("impostor");
+  CHECK(client.Send(resent).error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  REQUIRE(stored.ParseFromString(ReadFile(PathOf(row.dynamic_workflow_remote_closure_reference))));
+  CHECK(stored.primary().template_().nodes(0).id() == "inner");
+
   auto got = client.MustGet("dyn", "d");
   CHECK(got.metadata().is_dynamic());
   CHECK(got.metadata().is_parent_node());

@@ -6,11 +6,11 @@
 #include <optional>
 
 #include "execution_model.h"
-#include "flyte/manager/stored_time.h"
 #include "flyte/manager/checks.h"
-#include "flyte/manager/event_checks.h"
 #include "flyte/manager/errors.h"
+#include "flyte/manager/event_checks.h"
 #include "flyte/manager/go_compat.h"
+#include "flyte/manager/stored_time.h"
 
 // The closure's outputs/output_data/computed_inputs and the data response's UrlBlobs are
 // deprecated in flyteidl but are exactly what upstream reads and writes.

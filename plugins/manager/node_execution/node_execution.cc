@@ -5,15 +5,16 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "flyte/manager/stored_time.h"
 #include "flyte/manager/checks.h"
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/go_compat.h"
 #include "flyte/manager/node_internal_data.h"
+#include "flyte/manager/stored_time.h"
 #include "flyteidl/admin/event.pb.h"
 
 // The closure's output_uri/output_data and the data response's UrlBlobs are deprecated in the
@@ -534,9 +535,12 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   if (!store.ok()) return store.status();
   const EventContext ctx{request, settings_, *store.value()};
 
-  // The dynamic workflow's closure is stored before anything else (after the cluster check),
-  // as upstream.
+  // The dynamic workflow's closure: its location is worked out first (after the cluster check),
+  // as upstream, but it is written only once the event is accepted. Upstream writes it first,
+  // so a duplicate or stale event it then refuses has already replaced the closure the row
+  // points to.
   std::string dynamic_reference;
+  std::function<Status()> store_dynamic = [] { return Status::Ok(); };
   if (ev.has_task_node_metadata() && ev.task_node_metadata().has_dynamic_workflow()) {
     if (auto s = check_cluster(); !s.ok()) return s;
     const auto& dyn = ev.task_node_metadata().dynamic_workflow();
@@ -554,11 +558,15 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
       return plugin::Internal("Failed to produce remote closure data reference for dynamic workflow yielded by node id [" +
                               node_text + "] with workflow id [" + wf_text + "]; err: " + uri.status().message());
     }
-    if (auto s = ctx.store.Write(uri.value(), Serialize(dyn.compiled_workflow())); !s.ok()) {
-      return plugin::Internal("Failed to upload dynamic workflow closure for node id [" + node_text +
-                              "] and workflow id [" + wf_text + "] with err: " + s.message());
-    }
     dynamic_reference = uri.value();
+    // Rewriting it when a retried transaction accepts the event again writes the same bytes.
+    store_dynamic = [&ctx, &dyn, node_text, wf_text, uri = uri.value()]() -> Status {
+      if (auto s = ctx.store.Write(uri, Serialize(dyn.compiled_workflow())); !s.ok()) {
+        return plugin::Internal("Failed to upload dynamic workflow closure for node id [" + node_text +
+                                "] and workflow id [" + wf_text + "] with err: " + s.message());
+      }
+      return Status::Ok();
+    };
   }
 
   auto& nodes = repos.NodeExecutions();
@@ -588,6 +596,7 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     }
     auto model = CreateModel(ctx, input, logger_);
     if (!model.ok()) return model.status();
+    if (auto s = store_dynamic(); !s.ok()) return s;
     return nodes.Create(model.value(), event_row);
   };
 
@@ -621,7 +630,8 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
                                     next);
     }
     if (target_error) return *target_error;
-    return UpdateModel(ctx, m, target, dynamic_reference, logger_);
+    if (auto s = UpdateModel(ctx, m, target, dynamic_reference, logger_); !s.ok()) return s;
+    return store_dynamic();
   };
   auto mutate = [&](db::NodeExecutionModel& m) -> Status {
     mutated = true;

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
-#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -277,17 +276,12 @@ TEST_CASE("Attributes at each level are upserted, resolved by specificity, liste
 
     // Merges at once, each adding its own task type, lose none of them.
     constexpr int kMerges = 8;
-    std::vector<grpc::Status> results(kMerges);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kMerges; ++i) {
-      threads.emplace_back([&, i] {
-        auto stub = AdminService::NewStub(server.served.channel());
-        Client mine{*stub};
-        auto own = Overrides("type-" + std::to_string(i), "plugin-" + std::to_string(i));
-        results[i] = mine.UpdateWorkflow("merged_wf", &own);
-      });
-    }
-    for (auto& t : threads) t.join();
+    auto results = test::Concurrently(kMerges, [&](int i) {
+      auto stub = AdminService::NewStub(server.served.channel());
+      Client mine{*stub};
+      auto own = Overrides("type-" + std::to_string(i), "plugin-" + std::to_string(i));
+      return mine.UpdateWorkflow("merged_wf", &own);
+    });
     for (const auto& r : results) CHECK(r.ok());
     admin::WorkflowAttributes w;
     REQUIRE(c.GetWorkflow("merged_wf", admin::PLUGIN_OVERRIDE, &w).ok());

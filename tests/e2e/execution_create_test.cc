@@ -10,7 +10,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
@@ -738,16 +737,11 @@ TEST_CASE("Concurrent launches of one name: one runs, the others are ALREADY_EXI
   ExecServer server("sqlite");
   server.RegisterPackage();
   constexpr int kLaunches = 8;
-  std::vector<grpc::Status> results(kLaunches);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kLaunches; ++i) {
-    threads.emplace_back([&, i] {
-      auto stub = AdminService::NewStub(server.served.channel());
-      results[i] = Create(*stub, Request("same-name", Ref(core::LAUNCH_PLAN, kBasicWf),
-                                         {{"a", Int(i)}, {"b", Str("from " + std::to_string(i))}}));
-    });
-  }
-  for (auto& t : threads) t.join();
+  auto results = flyte::test::Concurrently(kLaunches, [&](int i) {
+    auto stub = AdminService::NewStub(server.served.channel());
+    return Create(*stub, Request("same-name", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                 {{"a", Int(i)}, {"b", Str("from " + std::to_string(i))}}));
+  });
   int winner = -1;
   for (int i = 0; i < kLaunches; ++i) {
     INFO(i << ": " << results[i].error_message());
@@ -784,16 +778,11 @@ TEST_CASE("Concurrent first launches of one task all run, sharing one .flytegen 
   const std::string input =
       task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
   constexpr int kLaunches = 6;
-  std::vector<grpc::Status> results(kLaunches);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kLaunches; ++i) {
-    threads.emplace_back([&, i] {
-      auto stub = AdminService::NewStub(server.served.channel());
-      results[i] = Create(*stub, Request("first-" + std::to_string(i), Ref(core::TASK, kSquareTask),
-                                         {{input, Int(i)}}));
-    });
-  }
-  for (auto& t : threads) t.join();
+  auto results = flyte::test::Concurrently(kLaunches, [&](int i) {
+    auto stub = AdminService::NewStub(server.served.channel());
+    return Create(*stub, Request("first-" + std::to_string(i), Ref(core::TASK, kSquareTask),
+                                 {{input, Int(i)}}));
+  });
   for (int i = 0; i < kLaunches; ++i) {
     INFO(i << ": " << results[i].error_message());
     CHECK(results[i].ok());

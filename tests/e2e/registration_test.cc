@@ -9,7 +9,6 @@
 #include <set>
 
 #include <catch2/catch.hpp>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "flyte/core/config.h"
@@ -502,21 +501,16 @@ TEST_CASE("Launch plan activation keeps the native scheduler's schedules, as ups
   {
     constexpr int kVersions = 6;
     for (int i = 0; i < kVersions; ++i) create("race-" + std::to_string(i), cron);
-    std::vector<grpc::Status> results(kVersions);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kVersions; ++i) {
-      threads.emplace_back([&, i] {
-        auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
-        grpc::ClientContext ctx;
-        flyteidl::admin::LaunchPlanUpdateRequest req;
-        *req.mutable_id() = base.id();
-        req.mutable_id()->set_version("race-" + std::to_string(i));
-        req.set_state(flyteidl::admin::ACTIVE);
-        flyteidl::admin::LaunchPlanUpdateResponse resp;
-        results[i] = stub->UpdateLaunchPlan(&ctx, req, &resp);
-      });
-    }
-    for (auto& t : threads) t.join();
+    auto results = test::Concurrently(kVersions, [&](int i) {
+      auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
+      grpc::ClientContext ctx;
+      flyteidl::admin::LaunchPlanUpdateRequest req;
+      *req.mutable_id() = base.id();
+      req.mutable_id()->set_version("race-" + std::to_string(i));
+      req.set_state(flyteidl::admin::ACTIVE);
+      flyteidl::admin::LaunchPlanUpdateResponse resp;
+      return stub->UpdateLaunchPlan(&ctx, req, &resp);
+    });
     for (const auto& r : results) CHECK(r.ok());
     grpc::ClientContext ctx;
     flyteidl::admin::ActiveLaunchPlanListRequest req;
@@ -814,24 +808,19 @@ TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and s
   // the others are refused and overwrite nothing.
   {
     constexpr int kCreates = 6;
-    std::vector<grpc::Status> results(kCreates);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kCreates; ++i) {
-      threads.emplace_back([&, i] {
-        auto variant = base;
-        variant.mutable_template_()->mutable_nodes(0)->mutable_metadata()->set_name("variant-" + std::to_string(i));
-        variant.mutable_template_()->mutable_id()->set_name("raced_wf");
-        auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
-        grpc::ClientContext ctx;
-        flyteidl::admin::WorkflowCreateRequest req;
-        *req.mutable_id() = variant.template_().id();
-        req.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
-        *req.mutable_spec() = variant;
-        flyteidl::admin::WorkflowCreateResponse resp;
-        results[i] = stub->CreateWorkflow(&ctx, req, &resp);
-      });
-    }
-    for (auto& t : threads) t.join();
+    auto results = test::Concurrently(kCreates, [&](int i) {
+      auto variant = base;
+      variant.mutable_template_()->mutable_nodes(0)->mutable_metadata()->set_name("variant-" + std::to_string(i));
+      variant.mutable_template_()->mutable_id()->set_name("raced_wf");
+      auto stub = flyteidl::service::AdminService::NewStub(server.served.channel());
+      grpc::ClientContext ctx;
+      flyteidl::admin::WorkflowCreateRequest req;
+      *req.mutable_id() = variant.template_().id();
+      req.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+      *req.mutable_spec() = variant;
+      flyteidl::admin::WorkflowCreateResponse resp;
+      return stub->CreateWorkflow(&ctx, req, &resp);
+    });
     int winner = -1;
     for (int i = 0; i < kCreates; ++i) {
       INFO(i << ": " << results[i].error_message());

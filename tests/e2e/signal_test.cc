@@ -1,7 +1,6 @@
 // SignalService on the built server: GetOrCreateSignal, SetSignal and ListSignals over gRPC and
 // REST, on SQLite and PostgreSQL, with upstream's validation texts and codes.
 #include <catch2/catch.hpp>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "flyteidl/service/signal.grpc.pb.h"
@@ -125,16 +124,11 @@ TEST_CASE("Signals are created once, set when the value's type matches, and list
   // First calls at once (gate nodes of several propeller rounds): all answer the one signal.
   {
     constexpr int kCalls = 8;
-    std::vector<grpc::Status> results(kCalls);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kCalls; ++i) {
-      threads.emplace_back([&, i] {
-        auto stub = SignalService::NewStub(server.served.channel());
-        Client mine{*stub};
-        results[i] = mine.GetOrCreate(Id("exec-race", "raced"), Simple(core::BOOLEAN));
-      });
-    }
-    for (auto& t : threads) t.join();
+    auto results = test::Concurrently(kCalls, [&](int) {
+      auto stub = SignalService::NewStub(server.served.channel());
+      Client mine{*stub};
+      return mine.GetOrCreate(Id("exec-race", "raced"), Simple(core::BOOLEAN));
+    });
     for (const auto& r : results) {
       INFO(r.error_message());
       CHECK(r.ok());

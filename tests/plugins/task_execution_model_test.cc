@@ -152,9 +152,12 @@ TEST_CASE("Metadata merges external resources by index and retry attempt, in sor
   CHECK(existing.generated_name() == "g");
   CHECK(existing.plugin_identifier() == "k8s");
   CHECK(existing.instance_class() == event::TaskExecutionMetadata::INTERRUPTIBLE);
-  std::vector<std::string> ids;
-  for (const auto& r : existing.external_resources()) ids.push_back(r.external_id());
-  CHECK(ids == std::vector<std::string>{"a", "b", "c", "c2", "f"});
+  const auto external_ids = [](const event::TaskExecutionMetadata& m) {
+    std::vector<std::string> ids;
+    for (const auto& r : m.external_resources()) ids.push_back(r.external_id());
+    return ids;
+  };
+  CHECK(external_ids(existing) == std::vector<std::string>{"a", "b", "c", "c2", "f"});
   const auto& merged = existing.external_resources(2);
   CHECK(merged.external_id() == "c");  // an empty id does not overwrite
   CHECK(merged.phase() == core::TaskExecution::SUCCEEDED);
@@ -172,9 +175,7 @@ TEST_CASE("Metadata merges external resources by index and retry attempt, in sor
   *twice.add_external_resources() = Resource(4, 0, "new");
   *twice.add_external_resources() = Resource(4, 0, "new-again");
   MergeMetadata(dup, twice);
-  ids.clear();
-  for (const auto& r : dup.external_resources()) ids.push_back(r.external_id());
-  CHECK(ids == std::vector<std::string>{"first-updated", "second", "new-again"});
+  CHECK(external_ids(dup) == std::vector<std::string>{"first-updated", "second", "new-again"});
 
   // A stored list out of order (never written so here) is searched and shifted as upstream does.
   event::TaskExecutionMetadata unsorted;
@@ -183,9 +184,7 @@ TEST_CASE("Metadata merges external resources by index and retry attempt, in sor
   event::TaskExecutionMetadata report;
   *report.add_external_resources() = Resource(3, 0, "three");
   MergeMetadata(unsorted, report);
-  ids.clear();
-  for (const auto& r : unsorted.external_resources()) ids.push_back(r.external_id());
-  CHECK(ids == std::vector<std::string>{"five", "one", "three"});
+  CHECK(external_ids(unsorted) == std::vector<std::string>{"five", "one", "three"});
 }
 
 TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED are terminal",

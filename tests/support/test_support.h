@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -73,5 +74,18 @@ class Child {
 
 // Polls until `port` on 127.0.0.1 accepts connections or the timeout passes.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
+
+// Runs fn(0) ... fn(n - 1) on n threads at once (races under test) and returns their results in
+// that order.
+template <class Fn>
+auto Concurrently(int n, Fn fn) -> std::vector<decltype(fn(0))> {
+  std::vector<decltype(fn(0))> results(static_cast<std::size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&results, &fn, i] { results[static_cast<std::size_t>(i)] = fn(i); });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
 
 }  // namespace flyte::test

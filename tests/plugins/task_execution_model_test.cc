@@ -195,15 +195,24 @@ TEST_CASE("Task phases print as Go does and only SUCCEEDED, FAILED and ABORTED a
   CHECK_FALSE(IsTaskPhaseTerminal(core::TaskExecution::RETRYABLE_FAILED));
 }
 
-TEST_CASE("A terminal task event whose output_uri is empty records no result, as upstream tests the "
-          "string",
-          "[unit]") {
+namespace {
+// A RUNNING event of task "t" on node "n", for the tests below to change.
+flyteidl::admin::TaskExecutionEventRequest RunningEvent() {
   flyteidl::admin::TaskExecutionEventRequest request;
   auto* e = request.mutable_event();
   e->mutable_task_id()->set_resource_type(core::TASK);
   e->mutable_task_id()->set_name("t");
   e->mutable_parent_node_execution_id()->set_node_id("n");
   e->set_phase(core::TaskExecution::RUNNING);
+  return request;
+}
+}  // namespace
+
+TEST_CASE("A terminal task event whose output_uri is empty records no result, as upstream tests the "
+          "string",
+          "[unit]") {
+  auto request = RunningEvent();
+  auto* e = request.mutable_event();
   e->mutable_occurred_at()->set_seconds(1700000000);
   EventDataPolicy policy;  // no store: nothing here offloads
   auto model = CreateTaskExecutionModel(request, policy);
@@ -234,12 +243,8 @@ TEST_CASE("A terminal task event whose output_uri is empty records no result, as
 
 TEST_CASE("Event times beyond what a stored time holds are kept in order, not overflowed",
           "[unit]") {
-  flyteidl::admin::TaskExecutionEventRequest request;
+  auto request = RunningEvent();
   auto* e = request.mutable_event();
-  e->mutable_task_id()->set_resource_type(core::TASK);
-  e->mutable_task_id()->set_name("t");
-  e->mutable_parent_node_execution_id()->set_node_id("n");
-  e->set_phase(core::TaskExecution::RUNNING);
   e->mutable_occurred_at()->set_seconds(-62135596800);  // 0001-01-01, Go's zero time
   EventDataPolicy policy;
   auto model = CreateTaskExecutionModel(request, policy);

@@ -919,6 +919,31 @@ TEST_CASE(
   CHECK(again.source_execution_id == row.id);
 }
 
+TEST_CASE("An executor error without a gRPC code is stored as Unknown and answered as INTERNAL",
+          "[e2e]") {
+  // What upstream does with an error that is not an admin error (the k8s executor's build
+  // errors): the launch plan's FAILED execution says "Unknown", a task's create INTERNAL.
+  ExecServer server("sqlite", "        failExecute: \"2:Collected Errors: 1\"\n");
+  server.RegisterPackage();
+  auto s = Create(*server.stub, Request("unknown-lp", Ref(core::LAUNCH_PLAN, kBasicWf),
+                                        {{"a", Int(1)}, {"b", Str("x")}}));
+  REQUIRE(s.ok());
+  admin::ExecutionClosure closure;
+  REQUIRE(closure.ParseFromString(Row(server, "unknown-lp").closure));
+  CHECK(closure.error().code() == "Unknown");
+  CHECK(closure.error().kind() == core::ExecutionError::SYSTEM);
+  grpc::ClientContext task_ctx;
+  admin::ObjectGetRequest get_task;
+  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
+  admin::Task task;
+  REQUIRE(server.stub->GetTask(&task_ctx, get_task, &task).ok());
+  const std::string input =
+      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  auto failed = Create(*server.stub, Request("unknown-task", Ref(core::TASK, kSquareTask), {{input, Int(1)}}));
+  CHECK(failed.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(failed.error_message() == "Collected Errors: 1");
+}
+
 TEST_CASE(
     "An executor failure stores a launch plan's execution as FAILED but fails a task's create",
     "[e2e]") {

@@ -179,6 +179,7 @@ TEST_CASE("A workflow missing a required input or given an unknown one is not bu
   auto id = Data().execution_id;
   auto missing = BuildFlyteWorkflow(closure, &inputs, id, "ns");
   REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == StatusCode::kUnknown);  // not an admin error upstream
   CHECK(missing.status().message() ==
         "Collected Errors: 1\n\tError 0: Code: ParameterNotBound, Node Id: start-node, Description: Parameter not bound [my_input].\n");
   (*inputs.mutable_literals())["nope"].mutable_scalar()->mutable_primitive()->set_integer(1);

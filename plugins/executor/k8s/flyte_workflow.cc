@@ -62,7 +62,9 @@ plugin::Status Collected(std::vector<std::string> errors) {
   std::string out = "Collected Errors: " + std::to_string(errors.size()) + "\n";
   for (size_t i = 0; i < errors.size(); ++i)
     out += "\tError " + std::to_string(i) + ": " + errors[i] + "\n";
-  return plugin::Internal(out);
+  // Not an admin error upstream: a launch plan's FAILED execution records it as "Unknown" (and a
+  // single task's create answers INTERNAL, as for any such error).
+  return plugin::Status(plugin::StatusCode::kUnknown, out);
 }
 
 // StripTypeMetadata: type metadata and (unless it carries the cache-key metadata) annotations go.

@@ -536,7 +536,13 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   if (!launched.ok()) {
     // A task run that could not start is the caller's error; a launch plan's is stored as a
     // FAILED execution and the create succeeds (upstream).
-    if (single_task) return launched.status();
+    if (single_task) {
+      // Upstream's service layer answers INTERNAL for an error that is not an admin error (one
+      // without a gRPC code of its own: here, UNKNOWN).
+      if (launched.status().code() == plugin::StatusCode::kUnknown)
+        return plugin::Internal(launched.status().message());
+      return launched.status();
+    }
     input.error = launched.status();
   } else {
     input.cluster = launched->cluster;

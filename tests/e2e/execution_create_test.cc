@@ -198,6 +198,16 @@ nlohmann::json LastRecordFor(const ExecServer& server, const std::string& name) 
   return found;
 }
 
+// The name of the square task's one input, as registered.
+std::string SquareTaskInput(AdminService::Stub& stub) {
+  grpc::ClientContext ctx;
+  admin::ObjectGetRequest get_task;
+  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
+  admin::Task task;
+  REQUIRE(stub.GetTask(&ctx, get_task, &task).ok());
+  return task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -770,13 +780,7 @@ TEST_CASE("Concurrent first launches of one task all run, sharing one .flytegen 
           "[e2e]") {
   ExecServer server("sqlite");
   server.RegisterPackage();
-  grpc::ClientContext task_ctx;
-  admin::ObjectGetRequest get_task;
-  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
-  admin::Task task;
-  REQUIRE(server.stub->GetTask(&task_ctx, get_task, &task).ok());
-  const std::string input =
-      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  const std::string input = SquareTaskInput(*server.stub);
   constexpr int kLaunches = 6;
   auto results = flyte::test::Concurrently(kLaunches, [&](int i) {
     auto stub = AdminService::NewStub(server.served.channel());
@@ -932,13 +936,7 @@ TEST_CASE("An executor error without a gRPC code is stored as Unknown and answer
   REQUIRE(closure.ParseFromString(Row(server, "unknown-lp").closure));
   CHECK(closure.error().code() == "Unknown");
   CHECK(closure.error().kind() == core::ExecutionError::SYSTEM);
-  grpc::ClientContext task_ctx;
-  admin::ObjectGetRequest get_task;
-  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
-  admin::Task task;
-  REQUIRE(server.stub->GetTask(&task_ctx, get_task, &task).ok());
-  const std::string input =
-      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  const std::string input = SquareTaskInput(*server.stub);
   auto failed = Create(*server.stub, Request("unknown-task", Ref(core::TASK, kSquareTask), {{input, Int(1)}}));
   CHECK(failed.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(failed.error_message() == "Collected Errors: 1");
@@ -974,13 +972,7 @@ TEST_CASE(
   CHECK(closure.error().message() == "boom");
   CHECK(closure.error().kind() == core::ExecutionError::SYSTEM);
 
-  grpc::ClientContext task_ctx;
-  admin::ObjectGetRequest get_task;
-  *get_task.mutable_id() = Ref(core::TASK, kSquareTask);
-  admin::Task task;
-  REQUIRE(stub.GetTask(&task_ctx, get_task, &task).ok());
-  const std::string input =
-      task.closure().compiled_task().template_().interface().inputs().variables().begin()->first;
+  const std::string input = SquareTaskInput(stub);
   auto failed = Create(stub, Request("fail-task", Ref(core::TASK, kSquareTask), {{input, Int(1)}}));
   CHECK(failed.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(failed.error_message() == "boom");

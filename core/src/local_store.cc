@@ -195,10 +195,10 @@ Status LocalObjectStore::SettleEntry(const fs::path& path, bool made_directories
   // own entries synced too, up to the container (which exists from the start).
   if (Status s = SyncDirectory(path.parent_path()); !s.ok()) return s;
   if (!made_directories) return Status::Ok();
-  for (fs::path dir = path.parent_path(); dir != base_ && dir.has_parent_path() && dir != dir.parent_path();) {
+  // Up to and including the container; PathOf keeps every object under it.
+  for (fs::path dir = path.parent_path(); dir != base_ && dir != dir.parent_path();) {
     dir = dir.parent_path();
     if (Status s = SyncDirectory(dir); !s.ok()) return s;
-    if (dir == base_) break;
   }
   return Status::Ok();
 }

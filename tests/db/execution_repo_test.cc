@@ -2,6 +2,8 @@
 // against SQLite and a real PostgreSQL: every case runs on both backends.
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -47,6 +49,29 @@ NodeExecutionModel Node(const std::string& execution, const std::string& node_id
   n.internal_data = "internal";
   n.node_execution_metadata = "meta";
   return n;
+}
+
+// `t` written as ISO 8601 with microseconds, at `offset_minutes` east of UTC.
+std::string IsoTime(Time t, int offset_minutes) {
+  using namespace std::chrono;
+  const int64_t micros = duration_cast<microseconds>(t.time_since_epoch()).count() +
+                         int64_t{offset_minutes} * 60 * 1000000;
+  const std::time_t secs = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char zone[16];
+  const int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  if (offset_minutes == 0) {
+    std::snprintf(zone, sizeof zone, "Z");
+  } else {
+    std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', off / 60,
+                  off % 60);
+  }
+  char out[64];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld%s", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros % 1000000), zone);
+  return out;
 }
 
 std::set<std::string> Names(const std::vector<ExecutionModel>& rows) {
@@ -230,6 +255,65 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
     CHECK(executions.List(Input({Filter{"executions", "execution_name", FilterOp::kContains, {"%"}},
                                  Eq("executions", "execution_name", "e1")}))
               ->empty());
+  }
+
+  SECTION("time filters compare to the microsecond, in any ISO 8601 form") {
+    REQUIRE(got->started_at.has_value());
+    const Time at = *got->started_at;
+    const Filter started = [&] {
+      Filter f = Eq("executions", "started_at", "");
+      f.op = FilterOp::kGte;
+      return f;
+    }();
+    const auto with = [&](FilterOp op, const std::string& value) {
+      Filter f = started;
+      f.op = op;
+      f.values = {value};
+      return executions.List(Input({project, f}));
+    };
+    const auto is_e1 = [&](FilterOp op, const std::string& value) {
+      auto rows = with(op, value);
+      REQUIRE(rows.ok());
+      return Names(*rows) == std::set<std::string>{"e1"};
+    };
+    const auto is_none = [&](FilterOp op, const std::string& value) {
+      auto rows = with(op, value);
+      REQUIRE(rows.ok());
+      return rows->empty();
+    };
+    using std::chrono::microseconds;
+    CHECK(is_e1(FilterOp::kEq, IsoTime(at, 0)));
+    CHECK(is_e1(FilterOp::kEq, IsoTime(at, 330)));    // the same instant at +05:30
+    CHECK(is_e1(FilterOp::kEq, IsoTime(at, -420)));   // and at -07:00
+    CHECK(is_e1(FilterOp::kGte, IsoTime(at, 0)));
+    CHECK(is_none(FilterOp::kGt, IsoTime(at, 0)));
+    CHECK(is_e1(FilterOp::kGt, IsoTime(at - microseconds(1), 0)));
+    CHECK(is_none(FilterOp::kLt, IsoTime(at, 0)));
+    CHECK(is_e1(FilterOp::kLt, IsoTime(at + microseconds(1), 60)));
+    CHECK(is_none(FilterOp::kEq, IsoTime(at + microseconds(1), 0)));
+    // A date alone is its midnight, UTC.
+    CHECK(is_none(FilterOp::kLt, "2001-02-03"));
+    CHECK(is_e1(FilterOp::kGt, "2001-02-03"));
+    CHECK(is_e1(FilterOp::kGt, "2001-02-03 04:05 UTC"));
+    {
+      auto rows = executions.List(
+          Input({project, Filter{"executions", "started_at", FilterOp::kValueIn,
+                                 {"2001-02-03T04:05:06Z", IsoTime(at, 0)}}}));
+      REQUIRE(rows.ok());
+      CHECK(Names(*rows) == std::set<std::string>{"e1"});
+    }
+    // Not a time: refused, never a silent empty page.
+    for (const std::string bad : {"not a time", "2024-13-01", "2024-02-30T00:00:00Z",
+                                  "2024-01-01T25:00:00Z", "2024-01-01T00:00:00Zjunk"}) {
+      CAPTURE(bad);
+      auto rows = with(FilterOp::kGt, bad);
+      CHECK_FALSE(rows.ok());
+      if (backend == "sqlite") {
+        CHECK(rows.status().code() == StatusCode::kInvalidArgument);
+        CHECK_THAT(rows.status().message(),
+                   Catch::Contains("invalid value '" + bad + "' for filter on 'started_at'"));
+      }
+    }
   }
 
   SECTION("sort, limit and offset") {

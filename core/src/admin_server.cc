@@ -6,10 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include "flyte/core/build_info.h"
 #include "flyte/plugin/http_hooks.h"
 
 namespace flyte::core {
@@ -357,12 +359,69 @@ Status AdminServer::Start() {
                                        [this](const gateway::HttpRequest& head) { return PlanBody(head); });
   if (auto s = http_->Start(http_options); !s.ok()) return s;
   host_.logger()->info("serving gRPC on {}:{} and HTTP on {}:{}", bind, grpc_->port(), bind, http_->port());
+
+  // Upstream's profiling server: metrics, health, version and config on their own port, where
+  // upstream's charts point Prometheus. It fails the start when it cannot listen, as upstream
+  // panics; -1 (ours only) turns it off, 0 takes any free port.
+  const int profiler_port = config.Get<int>("flyteadmin.profilerPort", 10254);
+  if (profiler_port >= 0) {
+    HttpServerOptions profiler_options;
+    profiler_options.address = bind;
+    profiler_options.port = profiler_port;
+    profiler_options.threads = 1;
+    profiler_options.read_header_timeout = http_options.read_header_timeout;
+    profiler_options.body_limit = 1024 * 1024;
+    profiler_ = std::make_unique<HttpServer>(
+        [this](const gateway::HttpRequest& r) { return HandleProfiler(r); }, host_.logger());
+    if (auto s = profiler_->Start(profiler_options); !s.ok()) {
+      profiler_.reset();
+      return Status(s.code(), "flyteadmin.profilerPort: " + s.message());
+    }
+    host_.logger()->info("serving metrics and profiling endpoints on {}:{}", bind, profiler_->port());
+  }
   return Status::Ok();
+}
+
+gateway::HttpResponse AdminServer::HandleProfiler(const gateway::HttpRequest& request) const {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  gateway::HttpResponse response;
+  const auto json_answer = [&response](const nlohmann::json& body) {
+    response.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+    response.body = body.dump();
+  };
+  if (path == "/metrics") {
+    prometheus::TextSerializer serializer;
+    response.body = serializer.Serialize(host_.metrics()->Collect());
+    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  } else if (path == "/healthcheck") {
+    response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    response.body = "OK";
+  } else if (path == "/version") {
+    const auto& build = ThisBuild();
+    // Upstream's BuildVersion tags its timestamp `json:",string"`, which Go writes as a JSON
+    // string holding the quoted string.
+    json_answer({{"build", build.commit},
+                 {"version", build.version},
+                 {"timestamp", nlohmann::json(build.build_time).dump()}});
+  } else if (path == "/config" && !host_.config().Get<bool>("prof.DisableConfigEndpoint", false)) {
+    // As upstream, every section as loaded (embedded defaults, files, environment), secrets
+    // given in it included: prof.DisableConfigEndpoint turns this off.
+    json_answer(host_.config().root());
+  } else {
+    // Go's ServeMux for a path with no handler (Go's /debug/pprof is not served here).
+    response.status = 404;
+    response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.body = "404 page not found\n";
+  }
+  return response;
 }
 
 void AdminServer::Shutdown() {
   auto grace = std::chrono::seconds(host_.config().Get<int>("server.gracefulShutdownTimeoutSeconds", 10));
   // Both drain in parallel, as upstream: HTTP on its own thread, gRPC here.
+  if (profiler_) profiler_->Shutdown(std::chrono::milliseconds(0));
   std::thread http_stop;
   if (http_) {
     http_stop = std::thread([this, grace] {
@@ -378,6 +437,7 @@ void AdminServer::Shutdown() {
   if (http_stop.joinable()) http_stop.join();
   grpc_.reset();
   http_.reset();
+  profiler_.reset();
 }
 
 }  // namespace flyte::core

@@ -65,7 +65,8 @@ TEST_CASE("The README walk-through registers, launches and watches an execution 
   test::Child server({"/bin/sh", "-c",
                       "cd '" + dir + "' && exec /usr/bin/env SERVER.HTTPPORT=" + std::to_string(http_port) +
                           " SERVER.GRPC.PORT=" + std::to_string(grpc_port) +
-                          " SERVER.BINDADDRESS=127.0.0.1 " FLYTEADMIN_BIN " serve"});
+                          " SERVER.BINDADDRESS=127.0.0.1 FLYTEADMIN.PROFILERPORT=0 " FLYTEADMIN_BIN
+                          " serve"});
   REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(30)));
   REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(30)));
 

@@ -125,6 +125,41 @@ TEST_CASE("A gRPC call whose x-request-id gRPC cannot echo is answered with a fr
   CHECK(server.Wait(std::chrono::seconds(20)).signal == 0);
 }
 
+TEST_CASE("The profiling port: a taken port stops the start, its /config can be turned off",
+          "[e2e]") {
+  // Held by someone else: the server refuses to start and says which key, as upstream's
+  // profiling server panics the process.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor held(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const int taken = held.local_endpoint().port();
+  {
+    int grpc_port = test::FreePort(), http_port = test::FreePort();
+    auto config = test::WriteTempFile(
+        "profiler-taken.yaml",
+        test::ServerConfigYaml(grpc_port, http_port, "",
+                               "flyteadmin:\n  profilerPort: " + std::to_string(taken) + "\n"));
+    auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "serve"}, std::chrono::seconds(30));
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.err, Catch::Contains("flyteadmin.profilerPort"));
+  }
+  {
+    int grpc_port = test::FreePort(), http_port = test::FreePort(), profiler_port = test::FreePort();
+    auto config = test::WriteTempFile(
+        "profiler-no-config.yaml",
+        test::ServerConfigYaml(grpc_port, http_port, "",
+                               "flyteadmin:\n  profilerPort: " + std::to_string(profiler_port) +
+                                   "\nprof:\n  DisableConfigEndpoint: true\n"));
+    test::Child server({FLYTEADMIN_BIN, "--config", config, "serve"});
+    REQUIRE(test::WaitForPort(profiler_port, std::chrono::seconds(20)));
+    INFO(server.Stderr());
+    CHECK(test::Http(profiler_port, "GET", "/config").status == 404);
+    CHECK(test::Http(profiler_port, "GET", "/healthcheck").status == 200);
+    server.Signal(SIGTERM);
+    CHECK(server.Wait(std::chrono::seconds(20)).exit_code == 0);
+  }
+}
+
 TEST_CASE("flyteadmin serve on its embedded defaults, ports moved by environment overrides", "[e2e]") {
   int grpc_port = test::FreePort();
   int http_port = test::FreePort();
@@ -136,15 +171,43 @@ TEST_CASE("flyteadmin serve on its embedded defaults, ports moved by environment
   dir = dir.substr(0, dir.rfind('/'));
   std::string env_db = "DATABASE.SQLITE.FILE=" + dir + "/admin.db";
   std::string env_storage = "STORAGE.STOW.CONFIG.PATH=" + dir + "/storage";
-  test::Child server({"/usr/bin/env", env_http, env_grpc, env_db, env_storage, "SERVER.BINDADDRESS=127.0.0.1",
-                      FLYTEADMIN_BIN, "serve"});
+  int profiler_port = test::FreePort();
+  std::string env_profiler = "FLYTEADMIN.PROFILERPORT=" + std::to_string(profiler_port);
+  test::Child server({"/usr/bin/env", env_http, env_grpc, env_db, env_storage, env_profiler,
+                      "SERVER.BINDADDRESS=127.0.0.1", FLYTEADMIN_BIN, "serve"});
   REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(20)));
+  REQUIRE(test::WaitForPort(profiler_port, std::chrono::seconds(20)));
   CHECK(test::HealthCheck(grpc_port, "flyteadmin") == 1);
   CHECK(test::Http(http_port, "GET", "/api/v1/version").status == 200);
   // The standalone layer migrated the SQLite file and seeded the flytesnacks project.
   auto projects = test::Http(http_port, "GET", "/api/v1/projects", "", {{"Accept", "application/json"}});
   REQUIRE(projects.status == 200);
   CHECK_THAT(projects.body, Catch::Contains("\"id\":\"flytesnacks\""));
+
+  // Upstream's profiling server on flyteadmin.profilerPort, where upstream's charts point
+  // Prometheus: metrics, health, build and the loaded config.
+  auto metrics = test::Http(profiler_port, "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK_THAT(metrics.body, Catch::Contains("grpc_server_started_total"));
+  auto health = test::Http(profiler_port, "GET", "/healthcheck");
+  CHECK(health.status == 200);
+  CHECK(health.body == "OK");
+  auto version = test::Http(profiler_port, "GET", "/version");
+  REQUIRE(version.status == 200);
+  CHECK(version.Header("content-type") == "application/json; charset=utf-8");
+  auto build = nlohmann::json::parse(version.body);
+  CHECK(build.contains("build"));
+  CHECK(build.contains("version"));
+  CHECK(build["timestamp"].get<std::string>().front() == '"');  // Go's `json:",string"`
+  auto loaded = test::Http(profiler_port, "GET", "/config");
+  REQUIRE(loaded.status == 200);
+  auto config = nlohmann::json::parse(loaded.body);
+  CHECK(config["server"]["httpPort"] == http_port);
+  CHECK(config["flyteadmin"]["profilerPort"] == profiler_port);
+  auto missing = test::Http(profiler_port, "GET", "/debug/pprof/");
+  CHECK(missing.status == 404);
+  CHECK(missing.body == "404 page not found\n");
+
   server.Signal(SIGINT);
   auto result = server.Wait(std::chrono::seconds(20));
   CHECK(result.exit_code == 0);

@@ -82,7 +82,8 @@ TEST_CASE("The .deb holds a server that serves from its own files with the packa
     std::ofstream out(overlay);
     out << "server:\n  httpPort: " << http_port << "\n  grpc:\n    port: " << grpc_port
         << "\ndatabase:\n  sqlite:\n    file: " << state << "/flyteadmin.db\n"
-        << "storage:\n  stow:\n    config:\n      path: " << state << "/storage\n";
+        << "storage:\n  stow:\n    config:\n      path: " << state << "/storage\n"
+        << "flyteadmin:\n  profilerPort: 0\n";
   }
   auto listed = MustRun({bin, "--config", etc_config, "--config", overlay, "plugins"}).out;
   CHECK_THAT(listed, Catch::Contains(root + "/usr/lib/flyteadmin/plugins/libflyte_manager_execution.so"));

@@ -36,7 +36,7 @@ std::string ServerConfig(const flyte::test::ScratchDir& scratch, int grpc_port, 
          "database:\n  sqlite:\n    file: " + (scratch / "state/admin.db") +
          "\n  migrateOnStart: true\n  seedProjects: [flytesnacks]\n"
          "storage:\n  type: local\n  container: bucket\n  stow:\n    config:\n      path: " + (scratch / "state/storage") +
-         "\nlogger:\n  level: 3\n"
+         "\nlogger:\n  level: 3\nflyteadmin:\n  profilerPort: 0\n"
          // No pluginHost.directory: the installed server finds its own plugins by name.
          "pluginHost:\n  load:\n"
          "    - name: flyte_interceptor_recovery\n"

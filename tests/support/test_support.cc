@@ -97,7 +97,20 @@ std::string ServerConfigYaml(int grpc_port, int http_port, const std::string& ex
                      "    - name: flyte_interceptor_metrics\n"
                      "    - name: flyte_manager_version\n" +
                      extra_plugins;
-  return yaml + extra;
+  // Upstream's profiling port (10254 by default) on any free port, so that servers run side by
+  // side, unless `extra` sets it; it joins a `flyteadmin:` section that `extra` may carry.
+  const std::string profiler = "  profilerPort: 0\n";
+  std::string rest = extra;
+  if (rest.find("profilerPort:") != std::string::npos) return yaml + rest;
+  for (size_t at = rest.find("flyteadmin:\n"); at != std::string::npos;
+       at = rest.find("flyteadmin:\n", at + 1)) {
+    if (at == 0 || rest[at - 1] == '\n') {
+      rest.insert(at + std::string("flyteadmin:\n").size(), profiler);
+      return yaml + rest;
+    }
+  }
+  if (!rest.empty() && rest.back() != '\n') rest.push_back('\n');
+  return yaml + rest + "flyteadmin:\n" + profiler;
 }
 
 std::string HttpResult::Header(const std::string& name) const {

@@ -1,6 +1,7 @@
 // The assembled server: dispatcher wired from the registry, interceptor chain, gRPC on
-// server.grpc.port and HTTP (/healthcheck, /metrics, plugin routes, REST gateway) on
-// server.httpPort.
+// server.grpc.port, HTTP (/healthcheck, /metrics, plugin routes, REST gateway) on
+// server.httpPort, and upstream's profiling server (/metrics, /healthcheck, /version, /config)
+// on flyteadmin.profilerPort.
 #pragma once
 
 #include <chrono>
@@ -42,9 +43,13 @@ class AdminServer {
 
   int grpc_port() const { return grpc_ ? grpc_->port() : 0; }
   int http_port() const { return http_ ? http_->port() : 0; }
+  // 0 when flyteadmin.profilerPort is -1 (not served).
+  int profiler_port() const { return profiler_ ? profiler_->port() : 0; }
   const Dispatcher& dispatcher() const { return *dispatcher_; }
   const gateway::Gateway& gateway() const { return *gateway_; }
   gateway::HttpResponse HandleHttp(const gateway::HttpRequest& request) const;
+  // The profiling server's answer (upstream's profutils handlers, without Go's pprof).
+  gateway::HttpResponse HandleProfiler(const gateway::HttpRequest& request) const;
   // Before a body is read: a plugin route with a spool directory gets it streamed there, after
   // its Admit() let the request in; everything else is read into memory.
   BodyPlan PlanBody(const gateway::HttpRequest& head) const;
@@ -55,6 +60,7 @@ class AdminServer {
   std::unique_ptr<gateway::Gateway> gateway_;
   std::unique_ptr<GrpcServer> grpc_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> profiler_;
   struct PluginRoute {
     std::string prefix;
     std::string owner;  // registering plugin, for error logs

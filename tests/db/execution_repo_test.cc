@@ -339,6 +339,14 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
           StatusCode::kInvalidArgument);
   }
 
+  SECTION("a tag holds 255 characters, however many bytes they take") {
+    std::string wide;
+    for (int i = 0; i < 255; ++i) wide += "\xc3\xa9";  // é: 510 bytes
+    REQUIRE(executions.Create(Execution("e6", lp_a, wf_a), {{wide, wide}}).ok());
+    CHECK(Names(*executions.List(Input({Eq("execution_tags", "key", wide)}))) ==
+          std::set<std::string>{"e6"});
+  }
+
   SECTION("a duplicate key is ALREADY_EXISTS and writes nothing, not even its tags") {
     auto dup = Execution("e1", lp_b, wf_b);
     dup.spec = "other";

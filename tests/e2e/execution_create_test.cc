@@ -536,6 +536,22 @@ TEST_CASE(
       CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
       CHECK(st.error_message().rfind("invalid label key [bad key!]", 0) == 0);
     }
+    {
+      // Labels and tags become execution_tags rows of 255 characters at most: a longer one is
+      // refused up front on both databases (PostgreSQL would fail the insert, SQLite keep it).
+      r = good;
+      const std::string long_tag(256, 't');
+      r.mutable_spec()->add_tags(long_tag);
+      expect(r, grpc::StatusCode::INVALID_ARGUMENT,
+             "tag [" + long_tag + "] is longer than 255 characters, the most an execution tag holds");
+      r = good;
+      // A valid Kubernetes label key (a 253-character DNS prefix allows it) that is too long.
+      const std::string long_key = std::string(200, 'a') + ".example.com/" + std::string(60, 'b');
+      (*r.mutable_spec()->mutable_labels()->mutable_values())[long_key] = "v";
+      expect(r, grpc::StatusCode::INVALID_ARGUMENT,
+             "label key [" + long_key +
+                 "] is longer than 255 characters, the most an execution tag holds");
+    }
     r = good;
     r.mutable_spec()->mutable_launch_plan()->set_version("v9");
     expect(r, grpc::StatusCode::NOT_FOUND,

@@ -93,7 +93,33 @@ Status ValidateExecutionRequest(const admin::ExecutionCreateRequest& request,
   if (spec.has_notifications()) {
     if (auto s = ValidateNotifications(spec.notifications().notifications()); !s.ok()) return s;
   }
-  return ValidateLabels(spec.labels());
+  if (auto s = ValidateLabels(spec.labels()); !s.ok()) return s;
+  return ValidateTagLengths(spec);
+}
+
+Status ValidateTagLengths(const admin::ExecutionSpec& spec) {
+  // Labels and tags are stored as execution_tags rows, whose key and value are varchar(255):
+  // PostgreSQL would refuse a longer one only at the insert, as an unknown database error, and
+  // SQLite would keep it. A label key may be longer than that and still be a valid Kubernetes name.
+  constexpr size_t kMaxTagCharacters = 255;
+  const auto characters = [](const std::string& text) {
+    return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
+  };
+  const auto too_long = [&](const std::string& what, const std::string& text) {
+    return plugin::InvalidArgument(what + " [" + text + "] is longer than " +
+                                   std::to_string(kMaxTagCharacters) +
+                                   " characters, the most an execution tag holds");
+  };
+  for (const auto& [key, value] : spec.labels().values()) {
+    if (characters(key) > kMaxTagCharacters) return too_long("label key", key);
+    if (characters(value) > kMaxTagCharacters) return too_long("label value", value);
+  }
+  for (const auto& tag : spec.tags()) {
+    if (characters(tag) > kMaxTagCharacters) return too_long("tag", tag);
+  }
+  return Status::Ok();
 }
 
 plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(

@@ -45,10 +45,15 @@ void AssignChildQueue(flyteidl::core::CompiledWorkflowClosure& closure, const st
 // Upstream ValidateExecutionRequest, checks and messages in its order: project, domain, the name
 // (lower-cased: length then `^[a-z][a-z\-0-9]*$`), project/domain registration (the inactive
 // project error carries admin.InactiveProject), spec, spec.launch_plan fields and resource type
-// (LAUNCH_PLAN or TASK), the inputs literal map, notifications, labels.
+// (LAUNCH_PLAN or TASK), the inputs literal map, notifications, labels; then ours: the tag
+// lengths (ValidateTagLengths).
 plugin::Status ValidateExecutionRequest(const flyteidl::admin::ExecutionCreateRequest& request,
                                         plugin::db::ProjectRepo& projects,
                                         const std::vector<DomainConfig>& domains);
+
+// Label keys and values and tags of at most 255 characters, the size of execution_tags' columns:
+// INVALID_ARGUMENT naming the longer one (upstream leaves it to the insert).
+plugin::Status ValidateTagLengths(const flyteidl::admin::ExecutionSpec& spec);
 
 // Upstream CheckValidExecutionID: "size of <field> exceeded length 63 : <id>", then
 // "invalid <field> format: <id>, does not match regex '^[a-z][a-z\-0-9]*$'".

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "connection.h"
 
@@ -45,6 +47,31 @@ TEST_CASE("FormatTime and ParseTime round-trip", "[unit]") {
   }
   CHECK(FormatTime(system_clock::time_point::max()) == "2262-04-11 23:47:16.854775+00:00");
   CHECK(FormatTime(system_clock::time_point::min()) == "1677-09-21 00:12:43.145225+00:00");
+}
+
+TEST_CASE("ParseTime reads the ISO 8601 forms and nothing else", "[unit]") {
+  const auto micros = [](const std::string& text) -> std::optional<int64_t> {
+    auto t = ParseTime(text);
+    if (!t) return std::nullopt;
+    return std::chrono::duration_cast<microseconds>(t->time_since_epoch()).count();
+  };
+  // PostgreSQL's timestamptz text, with and without a fraction, and the offsets it writes.
+  CHECK(micros("2024-02-29 23:59:58.000042+00") == 1709251198000042LL);
+  CHECK(micros("2024-02-29 23:59:58+00") == 1709251198000000LL);
+  CHECK(micros("2024-03-01 05:29:58.000042+05:30") == 1709251198000042LL);
+  CHECK(micros("2024-02-29T18:59:58.000042-0500") == 1709251198000042LL);
+  CHECK(micros("2024-02-29T23:59:58.0000415Z") == 1709251198000042LL);  // rounded
+  CHECK(micros("2024-02-29") == 1709164800000000LL);
+  CHECK(micros("2024-02-29 24:00:00 UTC") == 1709251200000000LL);
+  for (const char* bad : {"", "2024-02-30", "2023-02-29", "2024-1-01", "2024-01-01T", "2024-01-01 12",
+                          "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00+16:00", "2024-01-01T25:00:00",
+                          "2024-01-01T12:00:00Z trailing", "yesterday"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseTime(bad));
+  }
+  // Beyond what system_clock holds.
+  CHECK_FALSE(ParseTime("9999-12-31T00:00:00Z"));
+  CHECK_FALSE(ParseTime("0001-01-01T00:00:00Z"));
 }
 
 TEST_CASE("Sql::Ident quotes as QuoteIdent does; placeholders count up", "[unit]") {

@@ -8,9 +8,12 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
-#include <ctime>
+#include <limits>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -1008,106 +1011,190 @@ std::string HexDecode(const std::string& hex) {
   return out;
 }
 
-std::string FormatTime(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto micros = duration_cast<microseconds>(t.time_since_epoch()).count();
-  int64_t secs = micros / 1000000;
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    secs -= 1;
-  }
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  // Without snprintf: it runs several times per event on the writer thread. system_clock's
-  // 64-bit nanoseconds span the years 1677-2262, so the year always has four digits.
-  // "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
-  std::string out = "0000-00-00 00:00:00.000000+00:00";
-  auto put = [&out](size_t at, int width, int64_t v) {
-    for (int i = width - 1; i >= 0; --i) {
-      out[at + i] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-  };
-  put(0, 4, tm.tm_year + 1900);
-  put(5, 2, tm.tm_mon + 1);
-  put(8, 2, tm.tm_mday);
-  put(11, 2, tm.tm_hour);
-  put(14, 2, tm.tm_min);
-  put(17, 2, tm.tm_sec);
-  put(20, 6, frac);
-  return out;
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back.
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
-std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
-  int year, mon, day, hour = 0, min = 0, sec = 0;
+void CivilFromDays(int64_t z, int64_t& y, int& m, int& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  y = yoe + era * 400 + (m <= 2);
+}
+
+}  // namespace
+
+// Microseconds since 1970 (UTC) of the ISO 8601 forms PostgreSQL reads and returns: a date,
+// then optionally 'T' or spaces and HH:MM[:SS[.fraction]] (rounded to the microsecond), then
+// optionally Z, UTC, GMT or an offset (+HH, +HH:MM, +HHMM); without a zone, UTC. Nothing else,
+// trailing text included.
+std::optional<int64_t> ParseIsoTimeMicros(std::string_view text) {
   size_t pos = 0;
-  auto digits = [&](int n, int& out) -> bool {
-    if (pos + n > text.size()) return false;
-    int v = 0;
-    for (int i = 0; i < n; ++i) {
-      char c = text[pos + i];
+  const auto skip_blanks = [&] {
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  };
+  const auto number = [&](size_t width, int64_t& out) {
+    if (pos + width > text.size()) return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < width; ++i) {
+      const char c = text[pos + i];
       if (c < '0' || c > '9') return false;
       v = v * 10 + (c - '0');
     }
     out = v;
-    pos += n;
+    pos += width;
     return true;
   };
-  auto expect = [&](char c) -> bool {
+  const auto take = [&](char c) {
     if (pos < text.size() && text[pos] == c) {
       ++pos;
       return true;
     }
     return false;
   };
-  if (!digits(4, year) || !expect('-') || !digits(2, mon) || !expect('-') || !digits(2, day)) {
+  skip_blanks();
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
+  if (!number(4, year) || !take('-') || !number(2, month) || !take('-') || !number(2, day)) {
     return std::nullopt;
   }
-  int64_t micros = 0;
-  if (pos < text.size() && (text[pos] == ' ' || text[pos] == 'T')) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (year < 1 || month < 1 || month > 12 || day < 1 ||
+      day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) {
+    return std::nullopt;
+  }
+  const size_t before_time = pos;
+  if (pos < text.size() && (text[pos] == 'T' || text[pos] == 't')) {
     ++pos;
-    if (!digits(2, hour) || !expect(':') || !digits(2, min) || !expect(':') || !digits(2, sec)) {
+  } else {
+    skip_blanks();
+  }
+  if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    if (!number(2, hour) || !take(':') || !number(2, minute)) return std::nullopt;
+    if (take(':')) {
+      if (!number(2, second)) return std::nullopt;
+      if (take('.')) {
+        // Rounded to the microsecond, as PostgreSQL rounds.
+        int64_t scale = 100000;
+        size_t digits = 0;
+        bool round_up = false;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+          if (digits < 6) {
+            micros += (text[pos] - '0') * scale;
+            scale /= 10;
+          } else if (digits == 6) {
+            round_up = text[pos] >= '5';
+          }
+          ++digits;
+          ++pos;
+        }
+        if (digits == 0) return std::nullopt;
+        if (round_up) ++micros;
+      }
+    }
+    if (hour > 24 || minute > 59 || second > 60 ||
+        (hour == 24 && (minute != 0 || second != 0 || micros != 0))) {
       return std::nullopt;
     }
-    if (expect('.')) {
-      int64_t scale = 100000;
-      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-        micros += (text[pos] - '0') * scale;
-        scale /= 10;
-        ++pos;
-      }
-    }
+  } else {
+    pos = before_time;
   }
+  skip_blanks();
   int64_t offset_seconds = 0;
   if (pos < text.size()) {
-    char sign = text[pos];
-    if (sign == 'Z') {
-      ++pos;
-    } else if (sign == '+' || sign == '-') {
-      ++pos;
-      int oh = 0, om = 0;
-      if (!digits(2, oh)) return std::nullopt;
-      if (expect(':')) {
-        if (!digits(2, om)) return std::nullopt;
-      } else if (pos + 2 <= text.size()) {
-        digits(2, om);
+    const std::string_view rest = text.substr(pos);
+    const auto zone_is = [&](std::string_view name) {
+      if (rest.size() < name.size()) return false;
+      for (size_t i = 0; i < name.size(); ++i) {
+        if (std::toupper(static_cast<unsigned char>(rest[i])) != name[i]) return false;
       }
-      offset_seconds = (oh * 3600 + om * 60) * (sign == '+' ? 1 : -1);
+      return true;
+    };
+    if (zone_is("UTC") || zone_is("GMT")) {
+      pos += 3;
+    } else if (text[pos] == 'Z' || text[pos] == 'z') {
+      ++pos;
+    } else if (text[pos] == '+' || text[pos] == '-') {
+      const int64_t sign = text[pos] == '+' ? 1 : -1;
+      ++pos;
+      int64_t oh = 0, om = 0;
+      if (!number(2, oh)) return std::nullopt;
+      if (take(':')) {
+        if (!number(2, om)) return std::nullopt;
+      } else if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (!number(2, om)) return std::nullopt;
+      }
+      if (oh > 15 || om > 59) return std::nullopt;
+      offset_seconds = sign * (oh * 3600 + om * 60);
     }
   }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  int64_t epoch = static_cast<int64_t>(timegm(&tm)) - offset_seconds;
+  skip_blanks();
+  if (pos != text.size()) return std::nullopt;
+
+  return (DaysFromCivil(year, static_cast<int>(month), static_cast<int>(day)) * 86400 + hour * 3600 +
+          minute * 60 + second - offset_seconds) *
+             1000000 +
+         micros;
+}
+
+std::string FormatUtcMicros(int64_t total) {
+  int64_t days = total / 86400000000;
+  int64_t rem = total % 86400000000;
+  if (rem < 0) {
+    rem += 86400000000;
+    --days;
+  }
+  int64_t y = 0;
+  int m = 0, d = 0;
+  CivilFromDays(days, y, m, d);
+  // The stored times all fall within 1677-2262; a year outside 1-9999 (an offset across the
+  // ends) is clamped to them, which orders the same against every stored time.
+  if (y < 1) return std::string("0001-01-01 00:00:00.000000+00:00");
+  if (y > 9999) return std::string("9999-12-31 23:59:59.999999+00:00");
+  std::string out = "0000-00-00 00:00:00.000000+00:00";
+  const auto put = [&out](size_t at, int width, int64_t v) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, 4, y);
+  put(5, 2, m);
+  put(8, 2, d);
+  put(11, 2, rem / 3600000000);
+  put(14, 2, rem / 60000000 % 60);
+  put(17, 2, rem / 1000000 % 60);
+  put(20, 6, rem % 1000000);
+  return out;
+}
+
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  return FormatUtcMicros(
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
+  auto micros = ParseIsoTimeMicros(text);
+  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000;
+  if (!micros || *micros > kLimit || *micros < -kLimit) return std::nullopt;
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::microseconds(epoch * 1000000 + micros)));
+          std::chrono::microseconds(*micros)));
 }
 
 std::string QuoteIdent(std::string_view name) {

@@ -260,6 +260,12 @@ std::string HexDecode(const std::string& hex);
 std::string FormatTime(std::chrono::system_clock::time_point t);
 std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text);
 
+// The two halves of those on microseconds since 1970: the strict ISO 8601 reader (a date,
+// optionally a time and a zone, as PostgreSQL reads them) and the fixed-width UTC writer (years
+// outside 0001-9999 written as those ends, which order the same against any stored time).
+std::optional<int64_t> ParseIsoTimeMicros(std::string_view text);
+std::string FormatUtcMicros(int64_t micros);
+
 // Double-quoted SQL identifier.
 std::string QuoteIdent(std::string_view name);
 

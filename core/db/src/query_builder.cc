@@ -2,7 +2,6 @@
 #include "query_builder.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <optional>
@@ -84,170 +83,14 @@ bool IsIntegerText(std::string_view value) {
   return ec == std::errc() && ptr == digits.data() + digits.size();
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back.
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t& y, int& m, int& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = yoe + era * 400 + (m <= 2);
-}
-
-// A time filter's value on SQLite, as the text the repositories store times in
-// ("YYYY-MM-DD HH:MM:SS.ffffff+00:00", UTC, fixed width), so that the stored text compares as
-// the times do, to the microsecond. Reads the ISO 8601 forms PostgreSQL reads: a date, then
-// optionally 'T' or spaces and HH:MM[:SS[.fraction]], then optionally Z, UTC, GMT or an offset
-// (+HH, +HH:MM, +HHMM); a time without a zone is UTC. Anything else is refused: SQLite would
-// otherwise compare with NULL and match no row without a word.
+// A time filter's value on SQLite, as the text the repositories store times in (FormatTime's
+// fixed-width UTC), so that the stored text compares as the times do, to the microsecond.
+// Anything ParseIsoTimeMicros refuses is refused: SQLite would otherwise compare with NULL and
+// match no row without a word.
 std::optional<std::string> FilterTimeText(std::string_view text) {
-  size_t pos = 0;
-  const auto skip_blanks = [&] {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
-  };
-  const auto number = [&](size_t width, int64_t& out) {
-    if (pos + width > text.size()) return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < width; ++i) {
-      const char c = text[pos + i];
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    out = v;
-    pos += width;
-    return true;
-  };
-  const auto take = [&](char c) {
-    if (pos < text.size() && text[pos] == c) {
-      ++pos;
-      return true;
-    }
-    return false;
-  };
-  skip_blanks();
-  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
-  if (!number(4, year) || !take('-') || !number(2, month) || !take('-') || !number(2, day)) {
-    return std::nullopt;
-  }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (year < 1 || month < 1 || month > 12 || day < 1 ||
-      day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) {
-    return std::nullopt;
-  }
-  const size_t before_time = pos;
-  if (pos < text.size() && (text[pos] == 'T' || text[pos] == 't')) {
-    ++pos;
-  } else {
-    skip_blanks();
-  }
-  if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-    if (!number(2, hour) || !take(':') || !number(2, minute)) return std::nullopt;
-    if (take(':')) {
-      if (!number(2, second)) return std::nullopt;
-      if (take('.')) {
-        // Rounded to the microsecond, as PostgreSQL rounds.
-        int64_t scale = 100000;
-        size_t digits = 0;
-        bool round_up = false;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-          if (digits < 6) {
-            micros += (text[pos] - '0') * scale;
-            scale /= 10;
-          } else if (digits == 6) {
-            round_up = text[pos] >= '5';
-          }
-          ++digits;
-          ++pos;
-        }
-        if (digits == 0) return std::nullopt;
-        if (round_up) ++micros;
-      }
-    }
-    if (hour > 24 || minute > 59 || second > 60 ||
-        (hour == 24 && (minute != 0 || second != 0 || micros != 0))) {
-      return std::nullopt;
-    }
-  } else {
-    pos = before_time;
-  }
-  skip_blanks();
-  int64_t offset_seconds = 0;
-  if (pos < text.size()) {
-    const std::string_view rest = text.substr(pos);
-    const auto zone_is = [&](std::string_view name) {
-      if (rest.size() < name.size()) return false;
-      for (size_t i = 0; i < name.size(); ++i) {
-        if (std::toupper(static_cast<unsigned char>(rest[i])) != name[i]) return false;
-      }
-      return true;
-    };
-    if (zone_is("UTC") || zone_is("GMT")) {
-      pos += 3;
-    } else if (text[pos] == 'Z' || text[pos] == 'z') {
-      ++pos;
-    } else if (text[pos] == '+' || text[pos] == '-') {
-      const int64_t sign = text[pos] == '+' ? 1 : -1;
-      ++pos;
-      int64_t oh = 0, om = 0;
-      if (!number(2, oh)) return std::nullopt;
-      if (take(':')) {
-        if (!number(2, om)) return std::nullopt;
-      } else if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-        if (!number(2, om)) return std::nullopt;
-      }
-      if (oh > 15 || om > 59) return std::nullopt;
-      offset_seconds = sign * (oh * 3600 + om * 60);
-    }
-  }
-  skip_blanks();
-  if (pos != text.size()) return std::nullopt;
-
-  const int64_t total =
-      (DaysFromCivil(year, static_cast<int>(month), static_cast<int>(day)) * 86400 + hour * 3600 +
-       minute * 60 + second - offset_seconds) *
-          1000000 +
-      micros;
-  int64_t days = total / 86400000000;
-  int64_t rem = total % 86400000000;
-  if (rem < 0) {
-    rem += 86400000000;
-    --days;
-  }
-  int64_t y = 0;
-  int m = 0, d = 0;
-  CivilFromDays(days, y, m, d);
-  // The stored times all fall within 1677-2262; a year outside 1-9999 (an offset across the
-  // ends) is clamped to them, which orders the same against every stored time.
-  if (y < 1) return std::string("0001-01-01 00:00:00.000000+00:00");
-  if (y > 9999) return std::string("9999-12-31 23:59:59.999999+00:00");
-  std::string out = "0000-00-00 00:00:00.000000+00:00";
-  const auto put = [&out](size_t at, int width, int64_t v) {
-    for (int i = width - 1; i >= 0; --i) {
-      out[at + i] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-  };
-  put(0, 4, y);
-  put(5, 2, m);
-  put(8, 2, d);
-  put(11, 2, rem / 3600000000);
-  put(14, 2, rem / 60000000 % 60);
-  put(17, 2, rem / 1000000 % 60);
-  put(20, 6, rem % 1000000);
-  return out;
+  auto micros = ParseIsoTimeMicros(text);
+  if (!micros) return std::nullopt;
+  return FormatUtcMicros(*micros);
 }
 
 // Appends the placeholder of `value`, cast to the column's class.

@@ -265,6 +265,14 @@ BodyPlan AdminServer::PlanBody(const gateway::HttpRequest& head) const {
   return plan;
 }
 
+gateway::HttpResponse AdminServer::MetricsResponse() const {
+  gateway::HttpResponse response;
+  prometheus::TextSerializer serializer;
+  response.body = serializer.Serialize(host_.metrics()->Collect());
+  response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  return response;
+}
+
 gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& request) const {
   std::vector<std::pair<std::string, std::string>> cors_headers;
   if (cors_.enabled) {
@@ -276,9 +284,7 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
   if (path == "/healthcheck") {
     response.status = 200;
   } else if (path == "/metrics" && request.method == "GET") {
-    prometheus::TextSerializer serializer;
-    response.body = serializer.Serialize(host_.metrics()->Collect());
-    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response = MetricsResponse();
   } else if (const PluginRoute* route = FindRoute(path)) {
     try {
       auto out = route->route->Handle(RouteView(request, path));
@@ -391,9 +397,7 @@ gateway::HttpResponse AdminServer::HandleProfiler(const gateway::HttpRequest& re
     response.body = body.dump();
   };
   if (path == "/metrics") {
-    prometheus::TextSerializer serializer;
-    response.body = serializer.Serialize(host_.metrics()->Collect());
-    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response = MetricsResponse();
   } else if (path == "/healthcheck") {
     response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
     response.body = "OK";

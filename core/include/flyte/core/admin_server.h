@@ -50,6 +50,8 @@ class AdminServer {
   gateway::HttpResponse HandleHttp(const gateway::HttpRequest& request) const;
   // The profiling server's answer (upstream's profutils handlers, without Go's pprof).
   gateway::HttpResponse HandleProfiler(const gateway::HttpRequest& request) const;
+  // The Prometheus text of every registered metric, as both ports serve it.
+  gateway::HttpResponse MetricsResponse() const;
   // Before a body is read: a plugin route with a spool directory gets it streamed there, after
   // its Admit() let the request in; everything else is read into memory.
   BodyPlan PlanBody(const gateway::HttpRequest& head) const;

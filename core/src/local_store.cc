@@ -37,7 +37,10 @@ StatusOr<std::pair<fs::path, int>> CreateTempFor(const fs::path& path) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     char suffix[17];
     std::snprintf(suffix, sizeof(suffix), "%016llx", static_cast<unsigned long long>(rng()));
-    fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp-" + suffix);
+    // At most 200 bytes of the object's name, so that the temporary name stays within the file
+    // system's 255 whatever the object's name (a cut UTF-8 sequence only makes it less legible).
+    fs::path tmp = path.parent_path() /
+                   ("." + path.filename().string().substr(0, 200) + ".tmp-" + suffix);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       ::fchmod(fd, 0644);  // whatever the umask

@@ -44,6 +44,23 @@ TEST_CASE("Objects written under the container read back by their file URI", "[u
   CHECK(store->Read(uri.value()).status().code() == flyte::plugin::StatusCode::kNotFound);
 }
 
+TEST_CASE("An object's name may take the file system's 255 bytes", "[unit]") {
+  // The temporary file beside it must not need more: its name is cut, not the object's.
+  auto store = Store();
+  const std::string name(255, 'n');
+  auto uri = store->Join(store->BaseUri(), {"p", name});
+  REQUIRE(uri.ok());
+  auto written = store->Write(uri.value(), "bytes");
+  INFO(written.message());
+  REQUIRE(written.ok());
+  CHECK(store->Read(uri.value()).value() == "bytes");
+  auto spool = flyte::test::WriteTempFile("spool-" + std::to_string(std::rand()), "spooled");
+  auto moved = store->Join(store->BaseUri(), {"q", name});
+  REQUIRE(moved.ok());
+  REQUIRE(store->WriteFile(moved.value(), spool).ok());
+  CHECK(store->Read(moved.value()).value() == "spooled");
+}
+
 TEST_CASE("A spooled file becomes an object by rename; a directory is no object", "[unit]") {
   auto store = Store();
   namespace fs = std::filesystem;

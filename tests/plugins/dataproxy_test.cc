@@ -165,6 +165,12 @@ TEST_CASE("Object paths that are empty, dot segments or hide a slash are refused
   CHECK(ok.value() == std::vector<std::string>{"a", "b"});
   CHECK_FALSE(KeySegments("a/../b").ok());
   CHECK_FALSE(KeySegments("a//b").ok());
+  // A file name holds 255 bytes: a longer segment is refused before a URL is signed for it.
+  CHECK(KeySegments("a/" + std::string(255, 'x')).ok());
+  auto too_long = KeySegments("a/" + std::string(256, 'x'));
+  REQUIRE_FALSE(too_long.ok());
+  CHECK(too_long.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(too_long.status().message(), Catch::Contains("is longer than 255 bytes"));
 }
 
 TEST_CASE("CreateUploadLocation lays out project/domain/base32(md5)/filename and signs a PUT",

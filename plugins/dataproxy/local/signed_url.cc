@@ -34,6 +34,14 @@ plugin::Status CheckSegment(std::string_view segment, std::string_view whole) {
     return plugin::InvalidArgument("invalid path segment '" + std::string(segment) + "' in '" +
                                    std::string(whole) + "'");
   }
+  // Objects are files here: a longer name could be signed but never written.
+  constexpr std::size_t kMaxFileName = 255;
+  if (segment.size() > kMaxFileName) {
+    return plugin::InvalidArgument("path segment '" + std::string(segment) + "' in '" +
+                                   std::string(whole) + "' is longer than " +
+                                   std::to_string(kMaxFileName) +
+                                   " bytes, the most a local file name holds");
+  }
   return plugin::Status::Ok();
 }
 

@@ -44,7 +44,8 @@ std::string GoDuration(std::chrono::nanoseconds d);
 
 // Splits a key part on '/', ignoring leading and trailing slashes as upstream's
 // ConstructReference does. INVALID_ARGUMENT for an empty inner segment, ".", "..", or a NUL:
-// nothing a client names can leave the directory it was given.
+// nothing a client names can leave the directory it was given; and for a segment over 255
+// bytes, which no local file can be named.
 plugin::StatusOr<std::vector<std::string>> KeySegments(std::string_view part);
 
 // What a signature covers. `key` is the object's path under the container, segments joined by

@@ -16,6 +16,7 @@
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "registration_client.h"
 #include "served_server.h"
+#include "grpc_helpers.h"
 #include "test_support.h"
 
 using flyteidl::service::AdminService;
@@ -768,16 +769,7 @@ TEST_CASE("Concurrent launches of one name: one runs, the others are ALREADY_EXI
     return Create(*stub, Request("same-name", Ref(core::LAUNCH_PLAN, kBasicWf),
                                  {{"a", Int(i)}, {"b", Str("from " + std::to_string(i))}}));
   });
-  int winner = -1;
-  for (int i = 0; i < kLaunches; ++i) {
-    INFO(i << ": " << results[i].error_message());
-    if (results[i].ok()) {
-      CHECK(winner == -1);
-      winner = i;
-    } else {
-      CHECK(results[i].error_code() == grpc::StatusCode::ALREADY_EXISTS);
-    }
-  }
+  const int winner = flyte::test::SoleWinner(results, grpc::StatusCode::ALREADY_EXISTS);
   REQUIRE(winner >= 0);
   // One run handed to the executor, and the stored inputs are the winner's.
   int executed = 0;

@@ -63,6 +63,20 @@ std::vector<test::RegisterResult> RegisterAll(AdminService::Stub& stub, const te
   return results;
 }
 
+// ListActiveLaunchPlans of the test project and domain, up to `limit`.
+flyteidl::admin::LaunchPlanList ActiveLaunchPlans(AdminService::Stub& stub, uint32_t limit) {
+  grpc::ClientContext ctx;
+  flyteidl::admin::ActiveLaunchPlanListRequest req;
+  req.set_project(kProject);
+  req.set_domain(kDomain);
+  req.set_limit(limit);
+  flyteidl::admin::LaunchPlanList list;
+  auto status = stub.ListActiveLaunchPlans(&ctx, req, &list);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return list;
+}
+
 // A key naming the entity an entry registers, to tell repeated entries in the package apart.
 std::string EntityOf(const test::PackageEntry& e) {
   if (auto* t = std::get_if<flyteidl::admin::TaskSpec>(&e.spec)) return "task:" + t->template_().id().name();
@@ -370,13 +384,7 @@ TEST_CASE("Launch plan activation keeps one active version per name", "[e2e]") {
   REQUIRE(activate("v2", flyteidl::admin::ACTIVE).ok());
   CHECK(active_version() == "v2");
   {
-    grpc::ClientContext ctx;
-    flyteidl::admin::ActiveLaunchPlanListRequest req;
-    req.set_project(kProject);
-    req.set_domain(kDomain);
-    req.set_limit(100);
-    flyteidl::admin::LaunchPlanList list;
-    REQUIRE(server.stub->ListActiveLaunchPlans(&ctx, req, &list).ok());
+    auto list = ActiveLaunchPlans(*server.stub, 100);
     REQUIRE(list.launch_plans_size() == 1);
     CHECK(list.launch_plans(0).id().version() == "v2");
     CHECK(list.launch_plans(0).closure().state() == flyteidl::admin::ACTIVE);
@@ -512,13 +520,7 @@ TEST_CASE("Launch plan activation keeps the native scheduler's schedules, as ups
       return stub->UpdateLaunchPlan(&ctx, req, &resp);
     });
     for (const auto& r : results) CHECK(r.ok());
-    grpc::ClientContext ctx;
-    flyteidl::admin::ActiveLaunchPlanListRequest req;
-    req.set_project(kProject);
-    req.set_domain(kDomain);
-    req.set_limit(1000);
-    flyteidl::admin::LaunchPlanList active;
-    REQUIRE(server.stub->ListActiveLaunchPlans(&ctx, req, &active).ok());
+    auto active = ActiveLaunchPlans(*server.stub, 1000);
     std::vector<std::string> versions;
     for (const auto& lp : active.launch_plans()) {
       if (lp.id().name() == name) versions.push_back(lp.id().version());
@@ -821,17 +823,8 @@ TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and s
       flyteidl::admin::WorkflowCreateResponse resp;
       return stub->CreateWorkflow(&ctx, req, &resp);
     });
-    int winner = -1;
-    for (int i = 0; i < kCreates; ++i) {
-      INFO(i << ": " << results[i].error_message());
-      if (results[i].ok()) {
-        CHECK(winner == -1);
-        winner = i;
-      } else {
-        CHECK(results[i].error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-        CHECK_THAT(results[i].error_message(), Catch::Contains("different structure"));
-      }
-    }
+    const int winner =
+        test::SoleWinner(results, grpc::StatusCode::INVALID_ARGUMENT, "different structure");
     REQUIRE(winner >= 0);
     grpc::ClientContext ctx;
     flyteidl::admin::ObjectGetRequest get;

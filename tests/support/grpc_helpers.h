@@ -7,6 +7,7 @@
 #include <vector>
 #include <string>
 
+#include <catch2/catch.hpp>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -86,6 +87,29 @@ inline std::string ReflectionListServicesRaw(int port) {
   std::string bytes;
   for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes;
+}
+
+// The race tests' verdict on calls made at once: exactly one succeeded, each other one failed
+// with `loser` and, when `loser_says` is given, a message containing it. Returns the winner's
+// index (-1 when none won, which has failed the test).
+inline int SoleWinner(const std::vector<grpc::Status>& results, grpc::StatusCode loser,
+                      const std::string& loser_says = "") {
+  int winner = -1;
+  for (int i = 0; i < static_cast<int>(results.size()); ++i) {
+    INFO(i << ": " << results[static_cast<std::size_t>(i)].error_message());
+    if (results[static_cast<std::size_t>(i)].ok()) {
+      CHECK(winner == -1);
+      winner = i;
+    } else {
+      CHECK(results[static_cast<std::size_t>(i)].error_code() == loser);
+      if (!loser_says.empty()) {
+        CHECK_THAT(results[static_cast<std::size_t>(i)].error_message(),
+                   Catch::Contains(loser_says));
+      }
+    }
+  }
+  CHECK(winner >= 0);
+  return winner;
 }
 
 }  // namespace flyte::test

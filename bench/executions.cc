@@ -31,6 +31,7 @@
 #include "flyteidl/admin/execution.pb.h"
 #include "flyteidl/service/admin.grpc.pb.h"
 #include "bench_support.h"
+#include "live_calls.h"
 #include "grpc_helpers.h"
 #include "test_support.h"
 
@@ -258,7 +259,10 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int
   std::vector<double> latencies;
   std::atomic<long> errors{0};
   std::string first_error;
+  auto live = std::make_shared<flyte::bench::LiveCalls>();
   struct Call {
+    explicit Call(std::shared_ptr<flyte::bench::LiveCalls> calls) : token(std::move(calls)) {}
+    flyte::bench::LiveCalls::Token token;
     grpc::ClientContext ctx;
     flyteidl::admin::NodeExecutionEventResponse node_resp;
     flyteidl::admin::TaskExecutionEventResponse task_resp;
@@ -271,7 +275,7 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int
       done_cv.notify_all();
       return;
     }
-    auto call = std::make_shared<Call>();
+    auto call = std::make_shared<Call>(live);
     call->start = Clock::now();
     auto on_done = [&, call, lane, index](grpc::Status s) {
       double us = Micros(Clock::now() - call->start);
@@ -300,6 +304,8 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int
     done_cv.wait(lock, [&] { return lanes_done == static_cast<int>(lanes.size()); });
   }
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  // The last callbacks may still be running (and their calls alive): they use this frame.
+  live->WaitForNone();
   LoadResult r;
   std::lock_guard lock(mu);
   r.events = static_cast<long>(latencies.size());

@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "live_calls.h"
 #include "test_support.h"
 
 namespace asio = boost::asio;
@@ -55,8 +56,10 @@ Result LoadGrpc(int port, int concurrency, std::chrono::milliseconds warmup, std
   std::atomic<long> errors{0};
   std::atomic<bool> recording{false};
   std::atomic<bool> stop{false};
-  std::atomic<int> outstanding{0};
+  auto live = std::make_shared<flyte::bench::LiveCalls>();
   struct Call {
+    explicit Call(std::shared_ptr<flyte::bench::LiveCalls> calls) : token(std::move(calls)) {}
+    flyte::bench::LiveCalls::Token token;
     grpc::ClientContext ctx;
     flyteidl::admin::GetVersionRequest req;
     flyteidl::admin::GetVersionResponse resp;
@@ -64,9 +67,8 @@ Result LoadGrpc(int port, int concurrency, std::chrono::milliseconds warmup, std
   };
   std::function<void()> issue = [&] {
     if (stop.load()) return;
-    auto call = std::make_shared<Call>();
+    auto call = std::make_shared<Call>(live);
     call->start = Clock::now();
-    outstanding++;
     stub->async()->GetVersion(&call->ctx, &call->req, &call->resp, [&, call](grpc::Status s) {
       double us = std::chrono::duration<double, std::micro>(Clock::now() - call->start).count();
       if (recording.load()) {
@@ -77,7 +79,6 @@ Result LoadGrpc(int port, int concurrency, std::chrono::milliseconds warmup, std
           errors++;
         }
       }
-      outstanding--;
       issue();
     });
   };
@@ -89,7 +90,9 @@ Result LoadGrpc(int port, int concurrency, std::chrono::milliseconds warmup, std
   recording = false;
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   stop = true;
-  while (outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Every call ends (its callback returned and its objects destroyed) before this frame, which
+  // the callbacks use, goes away.
+  live->WaitForNone();
   std::lock_guard lock(mu);
   return Summarise(latencies, errors.load(), seconds);
 }

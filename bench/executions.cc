@@ -4,6 +4,9 @@
 //    the same requests at the same concurrency (goal on SQLite: >= 0.5 of the echo). On
 //    PostgreSQL also against a raw loop doing, per event, BEGIN; SELECT ... FOR UPDATE; UPDATE;
 //    INSERT event; COMMIT on its own connections at the same concurrency (goal: >= 1).
+//    Measured in rounds (BENCH_EVENT_ROUNDS), each running the baselines and flyteadmin back to
+//    back, for one or several sender counts (BENCH_EVENT_SENDERS="16,64,128"); the median of the
+//    rounds' ratios is the result.
 //  - list: ListExecutions p50/p99 over `rows` executions with console-shaped requests, against
 //    the GetExecution p50 of the same run (goals: list p99 <= 5x get p50 and <= 5 ms).
 // Usage: bench_executions [events|list|all] [sqlite|postgres|both] (sizes from BENCH_* env vars).
@@ -329,13 +332,13 @@ void AnalyzeTables(const BenchDatabase& b) {
 
 // The PostgreSQL floor: per event one transaction reading the row FOR UPDATE, updating it and
 // inserting an event row, on `lanes` connections at once, over node rows created beforehand.
-LoadResult RawPostgresLoop(const BenchDatabase& b, int executions, int nodes, int lanes) {
+LoadResult RawPostgresLoop(const BenchDatabase& b, const std::string& prefix, int executions, int nodes, int lanes) {
   {
     soci::session s(b.soci_backend, b.soci_connect);
     for (int e = 0; e < executions; ++e) {
       soci::transaction tx(s);
       for (int n = 0; n < nodes; ++n) {
-        std::string exec = ExecName("raw", e), node = "n" + std::to_string(n);
+        std::string exec = ExecName(prefix, e), node = "n" + std::to_string(n);
         s << "INSERT INTO node_executions (created_at, updated_at, execution_project, execution_domain, "
              "execution_name, node_id, phase, input_uri, closure) VALUES (now(), now(), :p, :d, :e, :n, "
              "'UNDEFINED', '', ''::bytea)",
@@ -364,7 +367,7 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, int executions, int nodes, in
     soci::session s(b.soci_backend, b.soci_connect);
     std::vector<double> mine;
     for (int e = lane; e < executions; e += lanes) {
-      std::string exec = ExecName("raw", e);
+      std::string exec = ExecName(prefix, e);
       for (int n = 0; n < nodes; ++n) {
         std::string node = "n" + std::to_string(n);
         for (const char* phase : phases) {
@@ -432,66 +435,160 @@ void PrintLoad(const std::string& backend, const char* name, const LoadResult& r
   if (r.errors > 0) std::printf("[%s]   first error: %s\n", backend.c_str(), r.first_error.c_str());
 }
 
-bool RunEvents(const std::string& backend_name) {
-  int executions = EnvInt("BENCH_EVENT_EXECUTIONS", 1000);
-  int nodes = EnvInt("BENCH_EVENT_NODES", 20);
-  int lanes = EnvInt("BENCH_EVENT_SENDERS", 16);
-  std::printf("[%s] events: %d executions x %d task nodes x 4 events, %d concurrent senders\n", backend_name.c_str(),
-              executions, nodes, lanes);
-  auto lanes_main = BuildLanes("ev", executions, nodes, lanes);
-  auto lanes_warm = BuildLanes("warm", std::max(lanes, executions / 10), 2, lanes);
+// The sender counts of BENCH_EVENT_SENDERS: one number or several, comma-separated ("16,128").
+std::vector<int> SenderCounts() {
+  std::vector<int> out;
+  const char* v = std::getenv("BENCH_EVENT_SENDERS");
+  std::string text = v && *v ? v : "16";
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    std::string item = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    int n = std::atoi(item.c_str());
+    if (n <= 0) throw std::runtime_error("BENCH_EVENT_SENDERS: '" + item + "' is not a positive number");
+    out.push_back(n);
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
 
-  auto run_echo = [&](bool deferred) {
+// Waits (at most 10 s) until the server `pid` and PostgreSQL's processes under `postmaster` (0:
+// none) have used less than 4 ms of CPU in 200 ms: the work a run leaves behind (a checkpoint,
+// autovacuum) is done before the next measurement starts.
+void WaitQuiet(int pid, int postmaster) {
+  auto used = [&] { return ProcessCpuMicros(pid) + (postmaster > 0 ? ProcessCpuMicros(postmaster, true) : 0); };
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  double last = used();
+  while (Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    double now = used();
+    if (now - last < 4000) return;
+    last = now;
+  }
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The echo's CPU per event over flyteadmin's: once sender and server keep every core busy, the
+// highest ratio to the echo that flyteadmin can reach at any concurrency.
+double CpuCeiling(const LoadResult& echo, const LoadResult& admin) {
+  const double echo_cpu = echo.client_cpu_us + echo.server_cpu_us;
+  const double admin_cpu = admin.client_cpu_us + admin.server_cpu_us + admin.db_cpu_us;
+  return echo_cpu > 0 && admin_cpu > 0 ? echo_cpu / admin_cpu : 0;
+}
+
+// Each sender count of BENCH_EVENT_SENDERS runs BENCH_EVENT_ROUNDS rounds; a round measures the
+// echo and then flyteadmin (and on PostgreSQL the raw loop) on events of executions of its own,
+// so that the machine's drift between runs falls on both sides of a ratio alike. The median of
+// the rounds' ratios is the result.
+bool RunEvents(const std::string& backend_name) {
+  const int executions = EnvInt("BENCH_EVENT_EXECUTIONS", 1000);
+  const int nodes = EnvInt("BENCH_EVENT_NODES", 20);
+  const int rounds = std::max(1, EnvInt("BENCH_EVENT_ROUNDS", 3));
+  std::vector<int> sender_counts;
+  try {
+    sender_counts = SenderCounts();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return false;
+  }
+  const bool sqlite = backend_name == "sqlite";
+
+  auto run_echo = [&](const std::vector<std::vector<Event>>& lanes, const std::vector<std::vector<Event>>& warm,
+                      bool deferred) {
     int port = flyte::test::FreePort();
     std::vector<std::string> argv = {BENCH_ECHO_BIN, std::to_string(port)};
     if (deferred) argv.push_back("--deferred");
     flyte::test::Child echo_server(argv);
     if (!flyte::test::WaitForPort(port, std::chrono::seconds(10))) throw std::runtime_error("echo did not start");
-    SendLanes(port, lanes_warm);
-    LoadResult r = SendLanes(port, lanes_main, echo_server.Pid());
+    SendLanes(port, warm);
+    LoadResult r = SendLanes(port, lanes, echo_server.Pid());
     echo_server.Signal(SIGTERM);
     echo_server.Wait(std::chrono::seconds(10));
     return r;
   };
-  LoadResult echo = run_echo(false);
-  // The same echo answering from another thread: what handing each call to a worker and back
-  // costs by itself, the ceiling of any server whose work happens off the gRPC threads.
-  LoadResult echo_deferred = run_echo(true);
+  auto round_prefix = [](int senders, int round) {
+    return "ev" + std::to_string(senders) + "r" + std::to_string(round) + "x";
+  };
 
   auto backend = BenchDatabase::Start(backend_name, "events");
   bool ok = true;
   try {
+    const int warm_executions = std::max(sender_counts.back(), executions / 10);
     {
       auto db = Prepare(backend);
       auto repos = db->Repositories();
-      SeedExecutions(*repos, "ev", executions);
-      SeedExecutions(*repos, "warm", std::max(lanes, executions / 10));
+      for (int senders : sender_counts) {
+        for (int r = 0; r < rounds; ++r) SeedExecutions(*repos, round_prefix(senders, r), executions);
+      }
+      SeedExecutions(*repos, "warm", warm_executions);
     }
-    LoadResult admin;
-    {
-      Server server(backend);
-      SendLanes(server.grpc_port, lanes_warm);
-      AnalyzeTables(backend);
-      admin = SendLanes(server.grpc_port, lanes_main, server.Pid(), backend.PostmasterPid());
-    }
-    PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
-    PrintLoad(backend_name, "echo answered elsewhere", echo_deferred, &echo, "of echo (hand-off ceiling)");
-    PrintLoad(backend_name, "flyteadmin", admin, &echo,
-              backend_name == "sqlite" ? "of echo (goal >= 0.50)" : "of echo (goal: see the raw loop)");
-    // Sender and server share the machine's cores: once they are all busy, events/s is the
-    // cores' time over the CPU time an event costs in all, so the ratio to the echo can reach
-    // at most the echo's CPU per event over ours, whatever the concurrency.
-    const double echo_cpu = echo.client_cpu_us + echo.server_cpu_us;
-    const double admin_cpu = admin.client_cpu_us + admin.server_cpu_us + admin.db_cpu_us;
-    if (echo_cpu > 0 && admin_cpu > 0) {
-      std::printf("[%s] cpu-bound ceiling of the ratio (echo's cpu per event / flyteadmin's): %.2f\n",
-                  backend_name.c_str(), echo_cpu / admin_cpu);
-    }
-    ok = admin.errors == 0;
-    if (backend_name == "postgres") {
-      auto raw = RawPostgresLoop(backend, executions, nodes, lanes);
-      PrintLoad(backend_name, "raw read/update/insert", raw, nullptr, "");
-      std::printf("[%s] flyteadmin / raw loop: %.2f (goal >= 1)\n", backend_name.c_str(), admin.qps / raw.qps);
+    Server server(backend);
+    // Warm-up: the server's connections, caches and prepared statements, once for the run.
+    SendLanes(server.grpc_port, BuildLanes("warm", warm_executions, 2, sender_counts.back()));
+    AnalyzeTables(backend);
+    WaitQuiet(server.Pid(), backend.PostmasterPid());
+    const auto echo_warm = BuildLanes("warm", warm_executions, 2, sender_counts.back());
+
+    for (int senders : sender_counts) {
+      std::printf("[%s] events: %d executions x %d task nodes x 4 events, %d concurrent senders, %d rounds\n",
+                  backend_name.c_str(), executions, nodes, senders, rounds);
+      std::vector<double> ratios, ceilings, raw_ratios;
+      for (int r = 0; r < rounds; ++r) {
+        const std::string prefix = round_prefix(senders, r);
+        auto lanes = BuildLanes(prefix, executions, nodes, senders);
+        LoadResult echo = run_echo(lanes, echo_warm, false);
+        LoadResult admin = SendLanes(server.grpc_port, lanes, server.Pid(), backend.PostmasterPid());
+        WaitQuiet(server.Pid(), backend.PostmasterPid());
+        std::printf("[%s] round %d\n", backend_name.c_str(), r + 1);
+        PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
+        PrintLoad(backend_name, "flyteadmin", admin, &echo, sqlite ? "of echo (goal >= 0.50)" : "of echo");
+        if (echo.qps > 0) ratios.push_back(admin.qps / echo.qps);
+        if (double c = CpuCeiling(echo, admin); c > 0) {
+          ceilings.push_back(c);
+          // Sender and server share the machine's cores: once they are all busy, events/s is the
+          // cores' time over the CPU time an event costs in all.
+          std::printf("[%s]   cpu-bound ceiling of the ratio (echo's cpu per event / flyteadmin's): %.2f\n",
+                      backend_name.c_str(), c);
+        }
+        ok = ok && admin.errors == 0;
+        if (r == 0) {
+          // The same echo answering from another thread: what handing each call to a worker and
+          // back costs by itself, the ceiling of any server whose work happens off gRPC's threads.
+          LoadResult deferred = run_echo(lanes, echo_warm, true);
+          PrintLoad(backend_name, "echo answered elsewhere", deferred, &echo, "of echo (hand-off ceiling)");
+        }
+        if (!sqlite) {
+          auto raw = RawPostgresLoop(backend, "raw" + prefix, executions, nodes, senders);
+          PrintLoad(backend_name, "raw read/update/insert", raw, nullptr, "");
+          if (raw.qps > 0) {
+            raw_ratios.push_back(admin.qps / raw.qps);
+            std::printf("[%s]   flyteadmin / raw loop: %.2f (goal >= 1)\n", backend_name.c_str(), admin.qps / raw.qps);
+          }
+          ok = ok && raw.errors == 0;
+          WaitQuiet(server.Pid(), backend.PostmasterPid());
+        }
+      }
+      auto range = [](const std::vector<double>& v) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%.2f (rounds: %.2f to %.2f)", Median(v),
+                      v.empty() ? 0 : *std::min_element(v.begin(), v.end()),
+                      v.empty() ? 0 : *std::max_element(v.begin(), v.end()));
+        return std::string(buf);
+      };
+      std::printf("[%s] %d senders: flyteadmin / echo, median %s%s\n", backend_name.c_str(), senders,
+                  range(ratios).c_str(), sqlite ? ", goal >= 0.50" : "");
+      std::printf("[%s] %d senders: cpu-bound ceiling, median %s\n", backend_name.c_str(), senders,
+                  range(ceilings).c_str());
+      if (!sqlite) {
+        std::printf("[%s] %d senders: flyteadmin / raw loop, median %s, goal >= 1\n", backend_name.c_str(), senders,
+                    range(raw_ratios).c_str());
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "[%s] events: %s\n", backend_name.c_str(), e.what());

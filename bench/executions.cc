@@ -254,8 +254,17 @@ class CpuMeter {
 // the processes whose CPU time is measured with the sender's.
 LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int server_pid = 0,
                      int postmaster_pid = 0) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
-  auto stub = flyteidl::service::AdminService::NewStub(channel);
+  // One connection per `BENCH_EVENT_LANES_PER_CONNECTION` lanes, as propellers have one each (0,
+  // the default: one for all). A channel of its own subchannel pool opens a connection of its own.
+  const int per_conn = EnvInt("BENCH_EVENT_LANES_PER_CONNECTION", 0);
+  const size_t conns = per_conn > 0 ? (lanes.size() + per_conn - 1) / per_conn : 1;
+  std::vector<std::unique_ptr<flyteidl::service::AdminService::Stub>> stubs;
+  for (size_t c = 0; c < conns; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(flyteidl::service::AdminService::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args)));
+  }
   std::mutex mu;
   std::condition_variable done_cv;
   int lanes_done = 0;
@@ -293,10 +302,10 @@ LoadResult SendLanes(int port, const std::vector<std::vector<Event>>& lanes, int
     };
     const Event& event = lanes[lane][index];
     if (const auto* node = std::get_if<flyteidl::admin::NodeExecutionEventRequest>(&event)) {
-      stub->async()->CreateNodeEvent(&call->ctx, node, &call->node_resp, on_done);
+      stubs[lane % conns]->async()->CreateNodeEvent(&call->ctx, node, &call->node_resp, on_done);
     } else {
-      stub->async()->CreateTaskEvent(&call->ctx, &std::get<flyteidl::admin::TaskExecutionEventRequest>(event),
-                                     &call->task_resp, on_done);
+      stubs[lane % conns]->async()->CreateTaskEvent(
+          &call->ctx, &std::get<flyteidl::admin::TaskExecutionEventRequest>(event), &call->task_resp, on_done);
     }
   };
   CpuMeter cpu(server_pid, postmaster_pid);

@@ -453,7 +453,9 @@ std::vector<int> SenderCounts() {
   while (from <= text.size()) {
     size_t comma = text.find(',', from);
     std::string item = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    int n = std::atoi(item.c_str());
+    int n = item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos
+                ? 0
+                : std::stoi(item);
     if (n <= 0) throw std::runtime_error("BENCH_EVENT_SENDERS: '" + item + "' is not a positive number");
     out.push_back(n);
     if (comma == std::string::npos) break;
@@ -475,12 +477,6 @@ void WaitQuiet(int pid, int postmaster) {
     if (now - last < 4000) return;
     last = now;
   }
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 // The echo's CPU per event over flyteadmin's: once sender and server keep every core busy, the
@@ -537,12 +533,13 @@ bool RunEvents(const std::string& backend_name) {
       }
       SeedExecutions(*repos, "warm", warm_executions);
     }
+    // Warm-up: the server's connections, caches and prepared statements once for the run; the
+    // echo's (the same events again) before each of its runs.
+    const auto warm = BuildLanes("warm", warm_executions, 2, sender_counts.back());
     Server server(backend);
-    // Warm-up: the server's connections, caches and prepared statements, once for the run.
-    SendLanes(server.grpc_port, BuildLanes("warm", warm_executions, 2, sender_counts.back()));
+    SendLanes(server.grpc_port, warm);
     AnalyzeTables(backend);
     WaitQuiet(server.Pid(), backend.PostmasterPid());
-    const auto echo_warm = BuildLanes("warm", warm_executions, 2, sender_counts.back());
 
     for (int senders : sender_counts) {
       std::printf("[%s] events: %d executions x %d task nodes x 4 events, %d concurrent senders, %d rounds\n",
@@ -551,7 +548,7 @@ bool RunEvents(const std::string& backend_name) {
       for (int r = 0; r < rounds; ++r) {
         const std::string prefix = round_prefix(senders, r);
         auto lanes = BuildLanes(prefix, executions, nodes, senders);
-        LoadResult echo = run_echo(lanes, echo_warm, false);
+        LoadResult echo = run_echo(lanes, warm, false);
         LoadResult admin = SendLanes(server.grpc_port, lanes, server.Pid(), backend.PostmasterPid());
         WaitQuiet(server.Pid(), backend.PostmasterPid());
         std::printf("[%s] round %d\n", backend_name.c_str(), r + 1);
@@ -569,7 +566,7 @@ bool RunEvents(const std::string& backend_name) {
         if (r == 0) {
           // The same echo answering from another thread: what handing each call to a worker and
           // back costs by itself, the ceiling of any server whose work happens off gRPC's threads.
-          LoadResult deferred = run_echo(lanes, echo_warm, true);
+          LoadResult deferred = run_echo(lanes, warm, true);
           PrintLoad(backend_name, "echo answered elsewhere", deferred, &echo, "of echo (hand-off ceiling)");
         }
         if (!sqlite) {
@@ -585,7 +582,7 @@ bool RunEvents(const std::string& backend_name) {
       }
       auto range = [](const std::vector<double>& v) {
         char buf[96];
-        std::snprintf(buf, sizeof buf, "%.2f (rounds: %.2f to %.2f)", Median(v),
+        std::snprintf(buf, sizeof buf, "%.2f (rounds: %.2f to %.2f)", Percentiles(v).p50,
                       v.empty() ? 0 : *std::min_element(v.begin(), v.end()),
                       v.empty() ? 0 : *std::max_element(v.begin(), v.end()));
         return std::string(buf);

@@ -432,7 +432,11 @@ void PrintLoad(const std::string& backend, const char* name, const LoadResult& r
                const char* goal) {
   std::printf("[%s] %-26s %8ld events %9.0f events/s  p50 %7.0f us  p99 %7.0f us  errors %ld", backend.c_str(), name,
               r.events, r.qps, r.latency.p50, r.latency.p99, r.errors);
-  if (baseline && baseline->qps > 0) std::printf("  ratio %.2f %s", r.qps / baseline->qps, goal);
+  if (baseline && (r.errors > 0 || baseline->errors > 0)) {
+    std::printf("  no ratio: a run had errors");
+  } else if (baseline && baseline->qps > 0) {
+    std::printf("  ratio %.2f %s", r.qps / baseline->qps, goal);
+  }
   std::printf("\n");
   if (r.client_cpu_us > 0) {
     std::printf("[%s]   cpu per event: %s %.0f us", backend.c_str(), r.server_cpu_us > 0 ? "sender" : "loop",
@@ -554,25 +558,29 @@ bool RunEvents(const std::string& backend_name) {
         std::printf("[%s] round %d\n", backend_name.c_str(), r + 1);
         PrintLoad(backend_name, "echo (baseline)", echo, nullptr, "");
         PrintLoad(backend_name, "flyteadmin", admin, &echo, sqlite ? "of echo (goal >= 0.50)" : "of echo");
-        if (echo.qps > 0) ratios.push_back(admin.qps / echo.qps);
-        if (double c = CpuCeiling(echo, admin); c > 0) {
+        // A run with errors measured something else (a crashed server answers fast): it
+        // counts in no median, and fails the benchmark.
+        const bool clean = echo.errors == 0 && admin.errors == 0;
+        ok = ok && clean;
+        if (clean && echo.qps > 0) ratios.push_back(admin.qps / echo.qps);
+        if (double c = clean ? CpuCeiling(echo, admin) : 0; c > 0) {
           ceilings.push_back(c);
           // Sender and server share the machine's cores: once they are all busy, events/s is the
           // cores' time over the CPU time an event costs in all.
           std::printf("[%s]   cpu-bound ceiling of the ratio (echo's cpu per event / flyteadmin's): %.2f\n",
                       backend_name.c_str(), c);
         }
-        ok = ok && admin.errors == 0;
         if (r == 0) {
           // The same echo answering from another thread: what handing each call to a worker and
           // back costs by itself, the ceiling of any server whose work happens off gRPC's threads.
           LoadResult deferred = run_echo(lanes, warm, true);
           PrintLoad(backend_name, "echo answered elsewhere", deferred, &echo, "of echo (hand-off ceiling)");
+          ok = ok && deferred.errors == 0;
         }
         if (!sqlite) {
           auto raw = RawPostgresLoop(backend, "raw" + prefix, executions, nodes, senders);
           PrintLoad(backend_name, "raw read/update/insert", raw, nullptr, "");
-          if (raw.qps > 0) {
+          if (raw.qps > 0 && raw.errors == 0 && admin.errors == 0) {
             raw_ratios.push_back(admin.qps / raw.qps);
             std::printf("[%s]   flyteadmin / raw loop: %.2f (goal >= 1)\n", backend_name.c_str(), admin.qps / raw.qps);
           }

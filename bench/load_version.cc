@@ -162,7 +162,11 @@ Result LoadRest(int port, int concurrency, std::chrono::milliseconds warmup, std
 
 void Print(const char* name, const Result& r, const Result* baseline) {
   std::printf("%-28s %10.0f qps  p50 %8.1f us  p99 %8.1f us  errors %ld", name, r.qps, r.p50_us, r.p99_us, r.errors);
-  if (baseline && baseline->qps > 0) std::printf("  ratio %.2f", r.qps / baseline->qps);
+  if (baseline && (r.errors > 0 || baseline->errors > 0)) {
+    std::printf("  no ratio: a run had errors");
+  } else if (baseline && baseline->qps > 0) {
+    std::printf("  ratio %.2f", r.qps / baseline->qps);
+  }
   std::printf("\n");
 }
 
@@ -208,5 +212,6 @@ int main(int argc, char** argv) {
   Print("flyteadmin gRPC", admin_grpc, &echo);
   Print("flyteadmin REST", admin_rest, &echo);
   std::printf("goals: gRPC ratio >= 0.80, REST ratio >= 0.60\n");
-  return 0;
+  // Errors mean a run measured failures, not answers: the benchmark fails.
+  return echo.errors == 0 && admin_grpc.errors == 0 && admin_rest.errors == 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@
 // WorkflowCompiler plugin interface around them.
 #include "flyte/core/compiler/compiler.h"
 
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/core/compiler/typing.h"
 #include "task_compiler.h"
 #include "workflow_builder.h"

@@ -1,7 +1,7 @@
 // The tasks and launch plans a workflow needs (upstream requirements.go and common/id_set.go).
 #include <tuple>
 
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 #include "workflow_builder.h"
 
 namespace flyte::core::compiler::internal {
@@ -90,7 +90,7 @@ class Walker {
 
 }  // namespace
 
-std::string IdKey(const Identifier* id) { return GoTextOrNil(id); }
+std::string IdKey(const Identifier* id) { return plugin::GoProtoTextOrNil(id); }
 
 Requirements CollectRequirements(const WorkflowTemplate& workflow, const SubWorkflowLookup& lookup,
                                  bool follow_sub_workflows, const CompileErrors& errs) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "flyte/core/compiler/compiler.h"
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::core::compiler::internal {
 namespace {

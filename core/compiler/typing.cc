@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 #include "json_schema.h"
 
 namespace flyte::core::compiler {
@@ -136,7 +136,7 @@ bool TrivialCastsFrom(const LiteralType& down, const LiteralType& up) {
   b.clear_metadata();
   b.clear_annotation();
   b.clear_structure();
-  return GoText(a) == GoText(b);
+  return plugin::GoProtoText(a) == plugin::GoProtoText(b);
 }
 
 // The checker picked by the downstream type, applied to the upstream type.
@@ -212,7 +212,7 @@ bool CastsFrom(const LiteralType& down, const LiteralType& up) {
   }
 }
 
-std::string KeyOf(const std::optional<LiteralType>& t) { return t ? GoText(*t) : "<nil>"; }
+std::string KeyOf(const std::optional<LiteralType>& t) { return t ? plugin::GoProtoText(*t) : "<nil>"; }
 
 LiteralType OrEmpty(const std::optional<LiteralType>& t) { return t ? *t : LiteralType(); }
 
@@ -391,7 +391,7 @@ std::string LiteralTypeToStr(const LiteralType* type) {
     }
     return "simple: STRUCT structure{" + structure + "}";
   }
-  return GoText(*type);
+  return plugin::GoProtoText(*type);
 }
 
 bool IsOptionalType(const flyteidl::core::Variable& variable) {

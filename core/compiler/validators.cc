@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <climits>
 
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/core/compiler/typing.h"
 #include "workflow_builder.h"
 
@@ -42,7 +42,7 @@ const Variable* FindVariable(const VariableMap* vars, const std::string& name) {
 }
 
 std::string TypeText(const Variable* v) {
-  return GoTextOrNil(v->has_type() ? &v->type() : nullptr);
+  return plugin::GoProtoTextOrNil(v->has_type() ? &v->type() : nullptr);
 }
 
 const LiteralType* TypeOf(const Variable* v) { return v->has_type() ? &v->type() : nullptr; }
@@ -119,7 +119,7 @@ const Variable* ValidateInputVar(NodeBuilder* n, const std::string& name, bool r
 bool ValidateVarType(const std::string& node_id, const std::string& param_name,
                      const Variable* param, const LiteralType* expected,
                      const CompileErrors& errs) {
-  if (TypeText(param) != GoTextOrNil(expected)) {
+  if (TypeText(param) != plugin::GoProtoTextOrNil(expected)) {
     errs.Collect(MismatchingTypesError(node_id, param_name, LiteralTypeToStr(TypeOf(param)),
                                        LiteralTypeToStr(expected)));
   }
@@ -237,9 +237,9 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
           ValidateBinding(w, node, node_param, binding, t, CompileErrors(), validate_param_types);
       if (r.ok) {
         if (ok) {
-          errs.Collect(AmbiguousBindingUnionValueError(node_id, node_param, GoText(expected),
-                                                       GoText(*binding), GoText(*matching),
-                                                       GoText(t)));
+          errs.Collect(AmbiguousBindingUnionValueError(node_id, node_param, plugin::GoProtoText(expected),
+                                                       plugin::GoProtoText(*binding), plugin::GoProtoText(*matching),
+                                                       plugin::GoProtoText(t)));
           return fail();
         }
         matching = &t;
@@ -248,8 +248,8 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
       }
     }
     if (ok) return result;
-    errs.Collect(IncompatibleBindingUnionValueError(node_id, node_param, GoText(expected),
-                                                    GoText(*binding)));
+    errs.Collect(IncompatibleBindingUnionValueError(node_id, node_param, plugin::GoProtoText(expected),
+                                                    plugin::GoProtoText(*binding)));
     return fail();
   }
 
@@ -272,8 +272,8 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
         out.ok = !errs.HasErrors();
         return out;
       }
-      errs.Collect(MismatchingBindingsError(node_id, node_param, GoText(expected),
-                                            GoText(binding->collection())));
+      errs.Collect(MismatchingBindingsError(node_id, node_param, plugin::GoProtoText(expected),
+                                            plugin::GoProtoText(binding->collection())));
       return fail();
     }
     case BindingData::kMap: {
@@ -301,7 +301,7 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
         return out;
       }
       errs.Collect(
-          MismatchingBindingsError(node_id, node_param, GoText(expected), GoText(binding->map())));
+          MismatchingBindingsError(node_id, node_param, plugin::GoProtoText(expected), plugin::GoProtoText(binding->map())));
       return fail();
     }
     case BindingData::kPromise: {
@@ -344,7 +344,7 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
               const auto& fields = source->structure().dataclass_type();
               auto it = fields.find(attr.string_value());
               if (it == fields.end()) {
-                errs.Collect(FieldNotFoundError(node_id, promise->var(), GoText(*source),
+                errs.Collect(FieldNotFoundError(node_id, promise->var(), plugin::GoProtoText(*source),
                                                 attr.string_value()));
                 return fail();
               }
@@ -387,7 +387,7 @@ BindingResult ValidateBinding(WorkflowBuilder& w, NodeBuilder* node, const std::
       return BindingResult{std::move(literal_type), {}, !errs.HasErrors()};
     }
     default:
-      errs.Collect(MismatchingBindingsError(node_id, node_param, GoText(expected),
+      errs.Collect(MismatchingBindingsError(node_id, node_param, plugin::GoProtoText(expected),
                                             BindingValueTypeName(*binding)));
       return fail();
   }
@@ -437,7 +437,7 @@ bool ValidateBooleanExpression(WorkflowBuilder& w, NodeBuilder* node, const Bool
                         require_param_type, errs.NewScope(), &ok1);
     auto t2 = ValidateOperand(node, "LeftValue", cmp.has_left_value() ? &cmp.left_value() : nullptr,
                               require_param_type, errs.NewScope(), &ok2);
-    if (ok1 && ok2 && t1 && t2 && GoText(*t1) != GoText(*t2)) {
+    if (ok1 && ok2 && t1 && t2 && plugin::GoProtoText(*t1) != plugin::GoProtoText(*t2)) {
       errs.Collect(MismatchingTypesError(node->id(), "RightValue", LiteralTypeToStr(&*t1),
                                          LiteralTypeToStr(&*t2)));
     }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::core::compiler::internal {
 

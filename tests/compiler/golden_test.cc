@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "flyte/core/compiler/compiler.h"
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyteidl/admin/task.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
 #include "flyteidl/core/workflow_closure.pb.h"
@@ -20,7 +20,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using flyte::core::compiler::GoText;
+using flyte::plugin::GoProtoText;
 using flyteidl::core::CompiledTask;
 using flyteidl::core::CompiledWorkflowClosure;
 
@@ -90,8 +90,8 @@ flyte::plugin::StatusOr<CompiledWorkflowClosure> CompileAgainst(
   if (!reqs.ok()) return reqs.status();
   std::vector<CompiledTask> needed;
   for (const auto& id : reqs->task_ids) {
-    auto it = tasks.find(GoText(id));
-    if (it == tasks.end()) return flyte::plugin::NotFound("task " + GoText(id));
+    auto it = tasks.find(GoProtoText(id));
+    if (it == tasks.end()) return flyte::plugin::NotFound("task " + GoProtoText(id));
     needed.push_back(it->second);
   }
   return compiler.CompileWorkflow(wf, sub_workflows, needed, {});
@@ -115,7 +115,7 @@ TEST_CASE("Every snacks-core task and workflow compiles to upstream's golden", "
     REQUIRE(compiled.ok());
     auto golden = ParseJson<CompiledTask>(dir / "compiled" / (Base(path) + "_task.json"));
     CHECK(Diff(golden, *compiled) == "");
-    compiled_tasks[GoText(task.id())] = *compiled;
+    compiled_tasks[GoProtoText(task.id())] = *compiled;
     ++task_goldens;
   }
   CHECK(task_goldens == 47);

@@ -7,11 +7,11 @@
 
 #include "compiler_test_util.h"
 #include "flyte/core/compiler/compiler.h"
-#include "flyte/core/compiler/go_text.h"
+#include "flyte/plugin/go_compat.h"
 
 using compiler_test::Parse;
 using flyte::core::compiler::AreTypesCastable;
-using flyte::core::compiler::GoText;
+using flyte::plugin::GoProtoText;
 using flyteidl::core::Literal;
 using flyteidl::core::LiteralType;
 
@@ -278,7 +278,7 @@ TEST_CASE("LiteralTypeForLiteral infers upstream's types", "[unit]") {
       CHECK_FALSE(type.has_value());
     } else {
       REQUIRE(type.has_value());
-      CHECK(GoText(*type) == GoText(Parse<LiteralType>(c.type)));
+      CHECK(GoProtoText(*type) == GoProtoText(Parse<LiteralType>(c.type)));
     }
   }
   auto compiler = flyte::core::compiler::MakeWorkflowCompiler();
@@ -291,18 +291,18 @@ TEST_CASE("LiteralTypeForLiteral infers upstream's types", "[unit]") {
 
 TEST_CASE("Types print as Go's proto text and STRUCTs in upstream's own form", "[unit]") {
   using flyte::core::compiler::LiteralTypeToStr;
-  CHECK(GoText(Parse<LiteralType>("collection_type { simple: INTEGER } metadata { }")) ==
+  CHECK(GoProtoText(Parse<LiteralType>("collection_type { simple: INTEGER } metadata { }")) ==
         "collection_type:{simple:INTEGER} metadata:{}");
-  CHECK(GoText(Parse<LiteralType>(
+  CHECK(GoProtoText(Parse<LiteralType>(
             "union_type { variants { simple: NONE } variants { blob { format: \"a\\\"b\" } } }")) ==
         "union_type:{variants:{simple:NONE} variants:{blob:{format:\"a\\\"b\"}}}");
-  CHECK(GoText(Parse<flyteidl::core::Identifier>(
+  CHECK(GoProtoText(Parse<flyteidl::core::Identifier>(
             "resource_type: TASK project: \"p\" name: \"n\" org: \"o\"")) ==
         "resource_type:TASK project:\"p\" name:\"n\" org:\"o\"");
-  CHECK(GoText(Parse<flyteidl::core::Primitive>("float_value: 1500000")) == "float_value:1.5e+06");
-  CHECK(GoText(Parse<flyteidl::core::Primitive>("float_value: 0.25")) == "float_value:0.25");
-  CHECK(GoText(Parse<flyteidl::core::Primitive>("float_value: 0.00001")) == "float_value:1e-05");
-  CHECK(GoText(Parse<flyteidl::core::Primitive>("float_value: 123456")) == "float_value:123456");
+  CHECK(GoProtoText(Parse<flyteidl::core::Primitive>("float_value: 1500000")) == "float_value:1.5e+06");
+  CHECK(GoProtoText(Parse<flyteidl::core::Primitive>("float_value: 0.25")) == "float_value:0.25");
+  CHECK(GoProtoText(Parse<flyteidl::core::Primitive>("float_value: 0.00001")) == "float_value:1e-05");
+  CHECK(GoProtoText(Parse<flyteidl::core::Primitive>("float_value: 123456")) == "float_value:123456");
   CHECK(LiteralTypeToStr(nullptr) == "None");
   auto dc = Parse<LiteralType>(
       "simple: STRUCT structure { dataclass_type { key: \"b\" value { simple: STRING } } "

@@ -1,5 +1,5 @@
 // Go-compatible rendering and parsing: proto text, floats, Atoi, durations, cron, k8s names.
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 #include <catch2/catch.hpp>
 #include <google/protobuf/any.pb.h>
@@ -16,6 +16,9 @@
 
 namespace flyte::plugins::manager {
 namespace {
+
+// The Go formatting is the plugin API's (flyte/plugin/go_compat.h); the rest is the managers'.
+using namespace flyte::plugin;
 
 TEST_CASE("Enums print as Go's String(): the name, or the number the enum does not name", "[unit]") {
   namespace core = flyteidl::core;
@@ -46,6 +49,12 @@ TEST_CASE("Identifiers render as Go's single-line prototext", "[unit]") {
   odd.set_version("h\xC3\xA9llo 'q'");
   CHECK(GoProtoText(odd) ==
         "resource_type:9 name:\"a\\\"b\\\\c\\nd\\te\\x01\\xff\" version:\"h\xC3\xA9llo 'q'\"");
+  // DEL as \x7f and the C1 controls (U+0080 to U+009F) as \u, as prototext escapes them.
+  odd.set_name("del\x7f c1\xC2\x80\xC2\x9F nbsp\xC2\xA0");
+  odd.clear_version();
+  CHECK(GoProtoText(odd) == "resource_type:9 name:\"del\\x7f c1\\u0080\\u009f nbsp\xC2\xA0\"");
+  CHECK(GoProtoTextOrNil(nullptr) == "<nil>");
+  CHECK(GoProtoTextOrNil(&odd) == GoProtoText(odd));
 
   const auto missing = MissingEntityError("TASK", id);
   CHECK(missing.code() == plugin::StatusCode::kNotFound);

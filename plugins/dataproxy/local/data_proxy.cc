@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/quantity.h"
 
 namespace flyte::plugins::dataproxy {
@@ -25,7 +25,7 @@ namespace {
 
 using google::protobuf::Duration;
 using google::protobuf::util::TimeUtil;
-using manager::GoProtoText;
+using plugin::GoProtoText;
 using plugin::Status;
 using plugin::StatusOr;
 
@@ -59,7 +59,7 @@ StatusOr<std::chrono::nanoseconds> ValidateDuration(const Duration* input,
                                                     std::chrono::nanoseconds max) {
   if (input == nullptr) return max;
   if (!ValidDuration(*input)) {
-    return plugin::InvalidArgument("input duration [" + GoProtoText(*input) + "] is invalid");
+    return plugin::InvalidArgument("input duration [" + plugin::GoProtoText(*input) + "] is invalid");
   }
   auto d = ToNanos(*input);
   if (d.count() < 0) {
@@ -88,7 +88,7 @@ StatusOr<std::chrono::nanoseconds> DurationSetting(const nlohmann::json& value,
   if (value.is_number_integer()) return std::chrono::nanoseconds(value.get<int64_t>());
   if (value.is_string()) {
     std::string error;
-    if (auto ns = manager::GoParseDuration(value.get<std::string>(), &error))
+    if (auto ns = plugin::GoParseDuration(value.get<std::string>(), &error))
       return std::chrono::nanoseconds(*ns);
     return plugin::InvalidArgument(key + ": " + error);
   }
@@ -320,7 +320,7 @@ Status LocalDataProxy::CreateUploadLocation(
   std::chrono::nanoseconds expires_in = cfg.upload_max_expires_in;
   if (req.has_expires_in()) {
     if (!ValidDuration(req.expires_in())) {
-      return plugin::InvalidArgument("expiresIn [" + GoProtoText(req.expires_in()) +
+      return plugin::InvalidArgument("expiresIn [" + plugin::GoProtoText(req.expires_in()) +
                                      "] is invalid");
     }
     expires_in = ToNanos(req.expires_in());
@@ -365,7 +365,7 @@ Status LocalDataProxy::CreateDownloadLocation(
     return plugin::InvalidArgument("error while validating request: expiresIn is invalid. Error: " +
                                    expires_in.status().message());
   }
-  if (!manager::GoUrlParses(req.native_url())) {
+  if (!plugin::GoUrlParses(req.native_url())) {
     return plugin::InvalidArgument("error while validating request: failed to parse native_url [" +
                                    req.native_url() + "]");
   }
@@ -400,14 +400,14 @@ Status LocalDataProxy::CreateDownloadLink(plugin::CallContext& call,
   }
   auto manager = NodeManager();
   if (!manager.ok()) {
-    return plugin::InvalidArgument("failed to find node execution [" + GoProtoText(req.node_execution_id()) +
+    return plugin::InvalidArgument("failed to find node execution [" + plugin::GoProtoText(req.node_execution_id()) +
                                    "]. Error: " + manager.status().message());
   }
   flyteidl::admin::NodeExecutionGetRequest get;
   *get.mutable_id() = req.node_execution_id();
   flyteidl::admin::NodeExecution node;
   if (auto s = (*manager)->GetNodeExecution(call, get, node); !s.ok()) {
-    return plugin::InvalidArgument("failed to find node execution [" + GoProtoText(req.node_execution_id()) +
+    return plugin::InvalidArgument("failed to find node execution [" + plugin::GoProtoText(req.node_execution_id()) +
                                    "]. Error: " + s.message());
   }
   std::string native_url;
@@ -418,7 +418,7 @@ Status LocalDataProxy::CreateDownloadLink(plugin::CallContext& call,
     if (!shown.has_expires_in()) {
       *shown.mutable_expires_in() = TimeUtil::NanosecondsToDuration(expires_in->count());
     }
-    return plugin::NotFound("no deckUrl found for request [" + GoProtoText(shown) + "]");
+    return plugin::NotFound("no deckUrl found for request [" + plugin::GoProtoText(shown) + "]");
   }
   auto store = space_->Store();
   if (!store.ok()) {
@@ -488,7 +488,7 @@ Status LocalDataProxy::DataFromNode(plugin::CallContext& call, const flyteidl::c
     return Status::Ok();
   }
   return AnswerWith(io == 'i' ? data.full_inputs() : data.full_outputs(), name,
-                    "name [" + name + "] not found in node execution [" + GoProtoText(id) + "]", response);
+                    "name [" + name + "] not found in node execution [" + plugin::GoProtoText(id) + "]", response);
 }
 
 Status LocalDataProxy::DataFromTask(plugin::CallContext& call, const flyteidl::core::TaskExecutionIdentifier& partial,
@@ -502,10 +502,10 @@ Status LocalDataProxy::DataFromTask(plugin::CallContext& call, const flyteidl::c
   list.set_filters("eq(retry_attempt," + std::to_string(partial.retry_attempt()) + ")");
   flyteidl::admin::TaskExecutionList listed;
   if (auto s = (*manager)->ListTaskExecutions(call, list, listed); !s.ok()) {
-    return plugin::InvalidArgument("failed to list task executions [" + GoProtoText(partial) + "]. Error: " + s.message());
+    return plugin::InvalidArgument("failed to list task executions [" + plugin::GoProtoText(partial) + "]. Error: " + s.message());
   }
   if (listed.task_executions_size() == 0) {
-    return plugin::InvalidArgument("no task executions were listed [" + GoProtoText(partial) + "]. Error: <nil>");
+    return plugin::InvalidArgument("no task executions were listed [" + plugin::GoProtoText(partial) + "]. Error: <nil>");
   }
   const auto& id = listed.task_executions(0).id();
   flyteidl::admin::TaskExecutionGetDataRequest request;
@@ -516,7 +516,7 @@ Status LocalDataProxy::DataFromTask(plugin::CallContext& call, const flyteidl::c
     return plugin::InvalidArgument("deck type cannot be specified with a retry attempt, just use the node instead");
   }
   return AnswerWith(io == 'i' ? data.full_inputs() : data.full_outputs(), name,
-                    "name [" + name + "] not found in task execution [" + GoProtoText(id) + "]", response);
+                    "name [" + name + "] not found in task execution [" + plugin::GoProtoText(id) + "]", response);
 }
 
 std::optional<FlyteUrlParts> ParseFlyteUrl(std::string_view url, bool named) {
@@ -606,7 +606,7 @@ Status LocalDataProxy::GetData(plugin::CallContext& call, const flyteidl::servic
     *task.mutable_node_execution_id() = node;
     std::string error;
     const std::string attempt_text(parts->attempt);
-    auto attempt = manager::GoAtoi(attempt_text, &error);
+    auto attempt = plugin::GoAtoi(attempt_text, &error);
     if (!attempt) {
       return plugin::InvalidArgument(
           "failed to parse artifact url Error: failed to parse attempt [" + attempt_text + "], " +

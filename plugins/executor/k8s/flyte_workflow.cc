@@ -14,7 +14,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/quantity.h"
 
 namespace flyte::plugins::executor {
@@ -48,7 +48,7 @@ json GoJson(const google::protobuf::Message& message) {
   return json::parse(out);
 }
 
-std::string IdKey(const core::Identifier& id) { return manager::GoProtoText(id); }
+std::string IdKey(const core::Identifier& id) { return plugin::GoProtoText(id); }
 
 std::string CompileError(const std::string& code, const std::string& node,
                          const std::string& description) {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <random>
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::executor {
 
@@ -266,7 +266,7 @@ plugin::Status K8sWorkflowExecutor::Abort(const plugin::AbortData& data) {
                      {"propagationPolicy", "Background"}};
   auto failed = [&](const std::string& err) {
     return plugin::Internal("failed to terminate execution: " +
-                            manager::GoProtoText(data.execution_id) + " with err " + err);
+                            plugin::GoProtoText(data.execution_id) + " with err " + err);
   };
   for (const K8sTarget* target : targets) {
     auto response =

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::executor {
 
@@ -143,9 +143,9 @@ StatusOr<std::string> SerializePrimitive(const core::Primitive& p) {
     case core::Primitive::kDatetime:
       return TimestampString(p.datetime());
     case core::Primitive::kDuration:
-      return manager::GoProtoText(p.duration());
+      return plugin::GoProtoText(p.duration());
     case core::Primitive::kFloatValue:
-      return manager::GoFormatFloat(p.float_value());
+      return plugin::GoFormatFloat(p.float_value());
     case core::Primitive::kStringValue:
       return p.string_value();
     default:

@@ -2,7 +2,7 @@
 #include "execution_model.h"
 
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/support.h"
 #include "flyte/manager/validation.h"
 
@@ -78,7 +78,7 @@ core::WorkflowExecution::Phase PhaseFromName(const std::string& name) {
   return phase;
 }
 
-std::string PhaseName(core::WorkflowExecution::Phase phase) { return GoEnumString(phase); }
+std::string PhaseName(core::WorkflowExecution::Phase phase) { return plugin::GoEnumString(phase); }
 
 plugin::db::ExecutionKey ExecutionKeyOf(const core::WorkflowExecutionIdentifier& id) {
   return plugin::db::ExecutionKey{id.project(), id.domain(), id.name()};

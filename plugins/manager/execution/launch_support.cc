@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/support.h"
 
 // Upstream still reads the deprecated auth_role, spec.inputs and spec.tags fields here.
@@ -34,11 +34,11 @@ std::vector<std::string> SortedKeys(const Map& map) {
 }
 
 // Go's %v of core.ResourceType: the name, or the number outside the enum.
-std::string ResourceTypeText(int type) { return GoEnumString(static_cast<core::ResourceType>(type)); }
+std::string ResourceTypeText(int type) { return plugin::GoEnumString(static_cast<core::ResourceType>(type)); }
 
 // Go's %s of a possibly-nil *core.LiteralType.
 std::string TypeText(const core::LiteralType* type) {
-  return type == nullptr ? "<nil>" : GoProtoText(*type);
+  return type == nullptr ? "<nil>" : plugin::GoProtoText(*type);
 }
 
 constexpr char kUnknownLiteralType[] =
@@ -71,7 +71,7 @@ Status ValidateExecutionRequest(const admin::ExecutionCreateRequest& request,
     if (auto s = CheckValidExecutionId(lower, std::string(kFieldName)); !s.ok()) return s;
   }
   if (request.name().size() > kMaxExecutionNameLength) {
-    return plugin::InvalidArgument("name for ExecutionCreateRequest [" + GoProtoText(request) +
+    return plugin::InvalidArgument("name for ExecutionCreateRequest [" + plugin::GoProtoText(request) +
                                    "] exceeded allowed length 63");
   }
   if (auto s = ValidateProjectAndDomain(projects, domains, request.project(), request.domain());
@@ -153,7 +153,7 @@ plugin::StatusOr<core::LiteralMap> CheckAndFetchInputsForExecution(
     if (InfersUncastableType(given->second) ||
         !compiler.AreTypesCastable(*inferred, want ? *want : core::LiteralType())) {
       return plugin::InvalidArgument("invalid " + name + " input wrong type. Expected " +
-                                     TypeText(want) + ", but got " + GoProtoText(*inferred));
+                                     TypeText(want) + ", but got " + plugin::GoProtoText(*inferred));
     }
   }
   for (const auto& name : SortedKeys(fixed_inputs.literals())) {

@@ -14,7 +14,7 @@
 #include "flyte/manager/checks.h"
 #include "flyte/manager/digest.h"
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "launch_support.h"
 
 // Upstream still reads the deprecated auth_role, spec.inputs and spec.tags fields here.
@@ -95,7 +95,7 @@ std::string ExecutionIdentifierText(const core::WorkflowExecutionIdentifier& id)
   key.set_project(id.project());
   key.set_domain(id.domain());
   key.set_name(id.name());
-  return GoProtoText(key);
+  return plugin::GoProtoText(key);
 }
 
 std::string LowerResourceType(core::ResourceType type) {
@@ -384,7 +384,7 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
       key.mutable_execution_id()->set_domain(parent.execution_id().domain());
       key.mutable_execution_id()->set_name(parent.execution_id().name());
       return plugin::NotFound("missing entity of type node execution with identifier " +
-                              GoProtoText(key));
+                              plugin::GoProtoText(key));
     }
     parent_node_execution_id = node->id;
     auto source = db.Executions().Get(node_key.execution);

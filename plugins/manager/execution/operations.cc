@@ -9,7 +9,7 @@
 #include "flyte/manager/checks.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/event_checks.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/stored_time.h"
 
 // The closure's outputs/output_data/computed_inputs and the data response's UrlBlobs are
@@ -56,15 +56,15 @@ std::optional<db::Time> TimeOf(const events::WorkflowExecutionEvent& event, std:
   }
   const auto& ts = event.occurred_at();
   if (ts.seconds() < kMinValidSeconds) {
-    *error = "timestamp: " + GoProtoText(ts) + " before 0001-01-01";
+    *error = "timestamp: " + plugin::GoProtoText(ts) + " before 0001-01-01";
     return std::nullopt;
   }
   if (ts.seconds() >= kMaxValidSeconds) {
-    *error = "timestamp: " + GoProtoText(ts) + " after 10000-01-01";
+    *error = "timestamp: " + plugin::GoProtoText(ts) + " after 10000-01-01";
     return std::nullopt;
   }
   if (ts.nanos() < 0 || ts.nanos() >= 1000000000) {
-    *error = "timestamp: " + GoProtoText(ts) + ": nanos not in range [0, 1e9)";
+    *error = "timestamp: " + plugin::GoProtoText(ts) + ": nanos not in range [0, 1e9)";
     return std::nullopt;
   }
   return manager::StoredTime(ts.seconds(), ts.nanos());
@@ -101,7 +101,7 @@ Status ReassignCluster(db::ExecutionModel& model, const std::string& cluster) {
 Status CheckPhaseTransition(const db::ExecutionModel& model, const events::WorkflowExecutionEvent& event) {
   const core::WorkflowExecution::Phase current = PhaseFromName(model.phase);
   const core::WorkflowExecution::Phase next = event.phase();
-  const std::string id = GoProtoText(event.execution_id());
+  const std::string id = plugin::GoProtoText(event.execution_id());
   // Repeated QUEUED events announce a cluster reassignment and skip both checks.
   if (next != core::WorkflowExecution::QUEUED) {
     if (current == next) {
@@ -161,7 +161,7 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
       if (auto s = ReassignCluster(model, event.producer_id()); !s.ok()) return s;
     } else if (model.cluster != event.producer_id()) {
       return IncompatibleClusterError("Cannot accept events for running/terminated execution [" +
-                                          GoProtoText(event.execution_id()) + "] from cluster [" +
+                                          plugin::GoProtoText(event.execution_id()) + "] from cluster [" +
                                           event.producer_id() + "],expected events to originate from [" +
                                           model.cluster + "]",
                                       model.cluster);
@@ -182,7 +182,7 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
   } else if (event.has_error()) {
     *closure.mutable_error() = event.error();
     // Go's String(): the number for a kind this build does not name.
-    model.error_kind = GoEnumString(event.error().kind());
+    model.error_kind = plugin::GoEnumString(event.error().kind());
     model.error_code = event.error().code();
   }
   // Without any of the three the previous result (e.g. TerminateExecution's abort metadata) stays.
@@ -383,7 +383,7 @@ Status ExecutionOperations::CheckWorkflowEvent(const admin::WorkflowExecutionEve
   const events::WorkflowExecutionEvent& event = request.event();
   if (!event.has_execution_id()) {
     return plugin::InvalidArgument("Workflow event handler request event doesn't have an execution id - " +
-                                   GoProtoText(event));
+                                   plugin::GoProtoText(event));
   }
   const RemoteDataSettings& data = context_.settings().data;
   if (event.has_output_data()) {

@@ -2,7 +2,7 @@
 #include "launch_plan.h"
 
 #include "flyte/manager/checks.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 // Schedule.cron_expression is deprecated in the IDL, but upstream still reads it.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -183,7 +183,7 @@ Status LaunchPlanManagerImpl::ChangeState(plugin::db::Repositories& repos, const
     row->state = admin::INACTIVE;
     admin::LaunchPlanSpec spec;
     if (!spec.ParseFromString(row->spec)) {
-      return plugin::Internal("failed to unmarshal launch plan spec when disabling schedule for " + GoProtoText(id));
+      return plugin::Internal("failed to unmarshal launch plan spec when disabling schedule for " + plugin::GoProtoText(id));
     }
     // Any schedule message, even an empty one, is removed (upstream tests presence here).
     if (database_schedules_ && spec.has_entity_metadata() && spec.entity_metadata().has_schedule()) {

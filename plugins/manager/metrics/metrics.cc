@@ -7,7 +7,7 @@
 #include "flyte/manager/checks.h"
 #include "flyte/manager/data.h"
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/node_internal_data.h"
 #include "flyteidl/admin/execution.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
@@ -123,7 +123,7 @@ class SpanBuilder {
       key.set_domain(id.domain());
       key.set_name(id.name());
       return plugin::NotFound("missing entity of type execution with identifier " +
-                              GoProtoText(key));
+                              plugin::GoProtoText(key));
     }
     admin::Execution execution;
     if (!execution.mutable_closure()->ParseFromString(row->closure))
@@ -245,7 +245,7 @@ class SpanBuilder {
         key.set_node_id(*parent_node_id);
         *key.mutable_execution_id() = execution;
         return plugin::NotFound("missing entity of type node execution with identifier " +
-                                GoProtoText(key));
+                                plugin::GoProtoText(key));
       }
       input.filters.push_back({"node_executions",
                                "parent_id",
@@ -303,7 +303,7 @@ class SpanBuilder {
     if (!row.ok()) {
       if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
       return plugin::NotFound("missing entity of type node execution with identifier " +
-                              GoProtoText(id));
+                              plugin::GoProtoText(id));
     }
     core::CompiledWorkflowClosure closure;
     const auto& uri = row->dynamic_workflow_remote_closure_reference;
@@ -420,7 +420,7 @@ class SpanBuilder {
     if (target == nullptr) {
       return plugin::Internal("failed to identify branch node final node definition for nodeID '" +
                               taken.metadata().spec_node_id() + "' and branchNode '" +
-                              GoProtoText(branch) + "'");
+                              plugin::GoProtoText(branch) + "'");
     }
     *out.add_spans() = Operation(CreatedAt(c), CreatedAt(taken.closure()), kNodeSetup);
     if (auto s = ParseNodeExecution(taken, *target, *out.add_spans(), depth); !s.ok()) return s;
@@ -504,7 +504,7 @@ class SpanBuilder {
           } else {
             status =
                 plugin::Internal("failed to identify workflow node type for node: &{WorkflowNode:" +
-                                 GoProtoText(wf) + "}");
+                                 plugin::GoProtoText(wf) + "}");
           }
           break;
         }
@@ -552,7 +552,7 @@ class SpanBuilder {
       if (definition == nullptr) {
         const auto& tmpl = workflow.primary().template_();
         return plugin::Internal("failed to discover workflow node '" + spec_id + "' in workflow '" +
-                                (tmpl.has_id() ? GoProtoText(tmpl.id()) : std::string("<nil>")) +
+                                (tmpl.has_id() ? plugin::GoProtoText(tmpl.id()) : std::string("<nil>")) +
                                 "'");
       }
       core::Span span;

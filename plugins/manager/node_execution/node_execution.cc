@@ -12,7 +12,7 @@
 
 #include "flyte/manager/checks.h"
 #include "flyte/manager/event_checks.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/node_internal_data.h"
 #include "flyte/manager/stored_time.h"
 #include "flyteidl/admin/event.pb.h"
@@ -41,7 +41,7 @@ constexpr size_t kTrimmedErrorLength = 100;
 // ---------------------------------------------------------------------------------------------
 // Phases (upstream common/executions.go) and Go's String() of enums.
 
-std::string PhaseName(int phase) { return GoEnumString(static_cast<core::NodeExecution::Phase>(phase)); }
+std::string PhaseName(int phase) { return plugin::GoEnumString(static_cast<core::NodeExecution::Phase>(phase)); }
 
 // The stored phase name back to its value; unknown names are UNDEFINED (Go's map lookup).
 int PhaseOf(const std::string& name) {
@@ -65,7 +65,7 @@ bool IsTerminal(int phase) {
 }
 
 // %v of a message pointer: its text, or "<nil>" when absent.
-std::string TextOrNil(bool present, const google::protobuf::Message& m) { return present ? GoProtoText(m) : "<nil>"; }
+std::string TextOrNil(bool present, const google::protobuf::Message& m) { return present ? plugin::GoProtoText(m) : "<nil>"; }
 
 // ---------------------------------------------------------------------------------------------
 // Time (ptypes.Timestamp / DurationProto).
@@ -74,10 +74,10 @@ StatusOr<db::Time> TimeOf(const google::protobuf::Timestamp* ts) {
   constexpr int64_t kMinValidSeconds = -62135596800;  // 0001-01-01
   constexpr int64_t kMaxValidSeconds = 253402300800;  // 10000-01-01
   if (ts == nullptr) return plugin::Internal("timestamp: nil Timestamp");
-  if (ts->seconds() < kMinValidSeconds) return plugin::Internal("timestamp: " + GoProtoText(*ts) + " before 0001-01-01");
-  if (ts->seconds() >= kMaxValidSeconds) return plugin::Internal("timestamp: " + GoProtoText(*ts) + " after 10000-01-01");
+  if (ts->seconds() < kMinValidSeconds) return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " before 0001-01-01");
+  if (ts->seconds() >= kMaxValidSeconds) return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " after 10000-01-01");
   if (ts->nanos() < 0 || ts->nanos() >= 1000000000) {
-    return plugin::Internal("timestamp: " + GoProtoText(*ts) + ": nanos not in range [0, 1e9)");
+    return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + ": nanos not in range [0, 1e9)");
   }
   return manager::StoredTime(ts->seconds(), ts->nanos());
 }
@@ -133,12 +133,12 @@ Status MissingExecution(const Status& s, const db::ExecutionKey& key) {
   id.set_project(key.project);
   id.set_domain(key.domain);
   id.set_name(key.name);
-  return plugin::NotFound("missing entity of type execution with identifier " + GoProtoText(id));
+  return plugin::NotFound("missing entity of type execution with identifier " + plugin::GoProtoText(id));
 }
 
 Status MissingNodeExecution(const Status& s, const db::NodeExecutionKey& key) {
   if (s.code() != plugin::StatusCode::kNotFound) return s;
-  return plugin::NotFound("missing entity of type node execution with identifier " + GoProtoText(NodeIdOf(key)));
+  return plugin::NotFound("missing entity of type node execution with identifier " + plugin::GoProtoText(NodeIdOf(key)));
 }
 
 Status MissingTaskExecution(const Status& s, const db::TaskExecutionKey& key) {
@@ -149,7 +149,7 @@ Status MissingTaskExecution(const Status& s, const db::TaskExecutionKey& key) {
   id.mutable_task_id()->set_name(key.task.name);
   id.mutable_task_id()->set_version(key.task.version);
   *id.mutable_node_execution_id() = NodeIdOf(key.node_execution);
-  return plugin::NotFound("missing entity of type task execution with identifier " + GoProtoText(id));
+  return plugin::NotFound("missing entity of type task execution with identifier " + plugin::GoProtoText(id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ Status AddTerminalState(const EventContext& ctx, db::NodeExecutionModel& m, admi
     }
   } else if (ev.has_error()) {
     *closure.mutable_error() = ev.error();
-    m.error_kind = GoEnumString(ev.error().kind());
+    m.error_kind = plugin::GoEnumString(ev.error().kind());
     m.error_code = ev.error().code();
   }
   closure.set_deck_uri(ev.deck_uri());
@@ -292,7 +292,7 @@ void SetTaskNodeMetadata(const event::NodeExecutionEvent& ev, db::NodeExecutionM
   if (tnm.has_catalog_key()) {
     target.set_cache_status(tnm.cache_status());
     *target.mutable_catalog_key() = tnm.catalog_key();
-    m.cache_status = GoEnumString(tnm.cache_status());
+    m.cache_status = plugin::GoEnumString(tnm.cache_status());
   }
   *closure.mutable_task_node_metadata() = std::move(target);
 }
@@ -501,7 +501,7 @@ void NodeExecutionManagerImpl::CreateNodeEventAsync(plugin::CallContext&, const 
 void NodeExecutionManagerImpl::LogInvalidEvent(const admin::NodeExecutionEventRequest& request) const {
   // Upstream only logs a failed validation and carries on.
   if (auto s = ValidateNodeEventRequest(request, settings_.max_size_in_bytes); !s.ok() && logger_) {
-    logger_->debug("CreateNodeEvent called with invalid identifier [{}]: {}", GoProtoText(request.event().id()),
+    logger_->debug("CreateNodeEvent called with invalid identifier [{}]: {}", plugin::GoProtoText(request.event().id()),
                    s.message());
   }
 }
@@ -607,7 +607,7 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
   if (ev.has_workflow_node_metadata()) {
     target = &ev.workflow_node_metadata().execution_id();
     if (auto s = ValidateWorkflowExecutionId(target); !s.ok() && logger_) {
-      logger_->error("Invalid execution ID: {} with err: {}", GoProtoText(*target), s.message());
+      logger_->error("Invalid execution ID: {} with err: {}", plugin::GoProtoText(*target), s.message());
     }
     const auto target_key = ExecKeyOf(*target);
     if (auto child = repos.Executions().Get(target_key); !child.ok()) {
@@ -669,7 +669,7 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
 Status NodeExecutionManagerImpl::GetNodeExecution(plugin::CallContext&, const admin::NodeExecutionGetRequest& request,
                                                   admin::NodeExecution& response) {
   if (auto s = ValidateNodeExecutionId(request.has_id() ? &request.id() : nullptr); !s.ok() && logger_) {
-    logger_->debug("get node execution called with invalid identifier [{}]: {}", GoProtoText(request.id()), s.message());
+    logger_->debug("get node execution called with invalid identifier [{}]: {}", plugin::GoProtoText(request.id()), s.message());
   }
   auto db = services_.Db();
   if (!db.ok()) return db.status();

@@ -9,7 +9,7 @@
 
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/checks.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 
@@ -154,7 +154,7 @@ Status SignalManagerImpl::SetSignal(plugin::CallContext&, const admin::SignalSet
   if (auto s = FromModel(existing.value(), stored); !s.ok()) return s;
   if (!value_type.ok()) return InvalidLiteralTypeError("", value_type.status().message());
   if (!compiler.value()->AreTypesCastable(stored.type(), value_type.value())) {
-    return plugin::InvalidArgument("requested signal value [" + GoProtoText(request.value()) +
+    return plugin::InvalidArgument("requested signal value [" + plugin::GoProtoText(request.value()) +
                                    "] is not castable to existing signal type [" +
                                    GoBytesText(existing->type) + "]");
   }

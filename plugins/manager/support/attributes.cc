@@ -1,7 +1,7 @@
 // Resolution of matchable attributes shared by the managers that apply them.
 #include "flyte/manager/attributes.h"
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 
@@ -9,7 +9,7 @@ namespace admin = flyteidl::admin;
 namespace core = flyteidl::core;
 
 std::string MatchableResourceName(int resource_type) {
-  return GoEnumString(static_cast<admin::MatchableResource>(resource_type));
+  return plugin::GoEnumString(static_cast<admin::MatchableResource>(resource_type));
 }
 
 plugin::StatusOr<ResourceResponse> GetResource(plugin::db::ResourceRepo& repo,

@@ -4,7 +4,7 @@
 #include "flyte/manager/event_checks.h"
 #include "flyte/manager/errors.h"
 #include "flyte/manager/filters.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/validation.h"
 
 // The UrlBlob halves of the data response are deprecated in the IDL; upstream still fills them.
@@ -45,13 +45,13 @@ Status CheckTransition(const plugin::db::TaskExecutionModel& stored,
   if (stored.phase == phase && stored.phase_version >= e.phase_version()) {
     return plugin::AlreadyExists("have already recorded task execution phase " + phase +
                                  " (version: " + std::to_string(e.phase_version()) + ") for " +
-                                 GoProtoText(id));
+                                 plugin::GoProtoText(id));
   }
   if (core::TaskExecution_Phase value;
       core::TaskExecution_Phase_Parse(stored.phase, &value) && IsTaskPhaseTerminal(value)) {
     // Upstream reports the event's phase as the "current" one in the detail.
     return AlreadyInTerminalStateError("invalid phase change from " + stored.phase + " to " +
-                                           phase + " for task execution " + GoProtoText(id),
+                                           phase + " for task execution " + plugin::GoProtoText(id),
                                        phase);
   }
   return Status::Ok();
@@ -166,7 +166,7 @@ Status TaskExecutionManagerImpl::ApplyTaskEvent(const admin::TaskExecutionEventR
     // The first event of an attempt creates its row; its node execution must exist.
     if (!node_exists) {
       return plugin::NotFound("Failed to get existing node execution id: [" +
-                              GoProtoText(e.parent_node_execution_id()) + "] with err: entry not found");
+                              plugin::GoProtoText(e.parent_node_execution_id()) + "] with err: entry not found");
     }
     auto model = CreateTaskExecutionModel(request, policy);
     if (!model.ok()) return model.status();
@@ -187,7 +187,7 @@ StatusOr<admin::TaskExecution> TaskExecutionManagerImpl::Load(
   if (!row.ok()) {
     if (row.status().code() != plugin::StatusCode::kNotFound) return row.status();
     return plugin::NotFound("missing entity of type task execution with identifier " +
-                            GoProtoText(MissingKeyText(id)));
+                            plugin::GoProtoText(MissingKeyText(id)));
   }
   auto is_parent = HasChildNodeExecutions(db.NodeExecutions(), row->id);
   if (!is_parent.ok()) return is_parent.status();

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "flyte/manager/data.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/stored_time.h"
 
 // The closure's output fields and the event's legacy `reason` are deprecated in the IDL, but
@@ -230,7 +230,7 @@ void PruneNulls(google::protobuf::Value& value) {
 
 }  // namespace
 
-std::string TaskPhaseName(int phase) { return GoEnumString(static_cast<core::TaskExecution_Phase>(phase)); }
+std::string TaskPhaseName(int phase) { return plugin::GoEnumString(static_cast<core::TaskExecution_Phase>(phase)); }
 
 bool IsTaskPhaseTerminal(int phase) {
   return phase == core::TaskExecution::SUCCEEDED || phase == core::TaskExecution::FAILED ||

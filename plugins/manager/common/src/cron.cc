@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 namespace {
@@ -43,7 +43,7 @@ std::vector<std::string> Split(std::string_view s, char sep) {
 
 std::optional<std::string> MustParseInt(const std::string& expr, int64_t* out) {
   std::string atoi_error;
-  const auto num = GoAtoi(expr, &atoi_error);
+  const auto num = plugin::GoAtoi(expr, &atoi_error);
   if (!num) return "failed to parse int from " + expr + ": " + atoi_error;
   if (*num < 0) {
     return "negative number (" + std::to_string(*num) + ") not allowed: " + expr;
@@ -142,7 +142,7 @@ std::optional<std::string> DescriptorError(std::string_view descriptor) {
   constexpr std::string_view kEvery = "@every ";
   if (descriptor.substr(0, kEvery.size()) == kEvery) {
     std::string error;
-    if (!GoParseDuration(descriptor.substr(kEvery.size()), &error)) {
+    if (!plugin::GoParseDuration(descriptor.substr(kEvery.size()), &error)) {
       return "failed to parse duration " + std::string(descriptor) + ": " + error;
     }
     return std::nullopt;
@@ -166,14 +166,14 @@ std::optional<std::string> CronParseError(std::string_view spec) {
     if (auto err = LoadLocationError(name)) {
       return "provided bad location " + name + ": " + *err;
     }
-    spec = GoTrimSpace(spec.substr(space));
+    spec = plugin::GoTrimSpace(spec.substr(space));
   }
   if (!spec.empty() && spec[0] == '@') return DescriptorError(spec);
 
-  const std::vector<std::string> fields = GoFields(spec);
+  const std::vector<std::string> fields = plugin::GoFields(spec);
   if (fields.size() != 5) {
     return "expected exactly 5 fields, found " + std::to_string(fields.size()) + ": " +
-           GoStringSlice(fields);
+           plugin::GoStringSlice(fields);
   }
   if (auto err = CheckField("0", kSeconds)) return err;
   if (auto err = CheckField(fields[0], kMinutes)) return err;

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flyte/manager/encoding.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 namespace {
@@ -81,7 +81,7 @@ nlohmann::json GoScalar(const google::protobuf::Message& m, const google::protob
         return 0.0;
       }
       // Written with float32 precision, read back as a float64.
-      return std::strtod(GoFormatFloat(v, 32).c_str(), nullptr);
+      return std::strtod(plugin::GoFormatFloat(v, 32).c_str(), nullptr);
     }
     case FD::CPPTYPE_BOOL:
       return rep ? r->GetRepeatedBool(m, fd, index) : r->GetBool(m, fd);
@@ -165,7 +165,7 @@ std::string GoValueText(const nlohmann::json& v) {
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
     case nlohmann::json::value_t::number_float:
-      return GoFormatFloat(v.get<double>());
+      return plugin::GoFormatFloat(v.get<double>());
     case nlohmann::json::value_t::array: {
       std::string out = "[";
       bool first = true;

@@ -2,7 +2,7 @@
 #include "flyte/manager/errors.h"
 
 #include "flyte/manager/digest.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyteidl/admin/project.pb.h"
 #include "flyteidl/admin/workflow.pb.h"
 
@@ -53,7 +53,7 @@ plugin::StatusDetail PackDetail(const google::protobuf::Message& message) {
                               message.SerializeAsString()};
 }
 
-std::string IdentifierText(const google::protobuf::Message& id) { return GoProtoText(id); }
+std::string IdentifierText(const google::protobuf::Message& id) { return plugin::GoProtoText(id); }
 
 Status MissingEntityError(std::string_view entity_type, const flyteidl::core::Identifier& id) {
   flyteidl::core::Identifier key;
@@ -62,7 +62,7 @@ Status MissingEntityError(std::string_view entity_type, const flyteidl::core::Id
   key.set_name(id.name());
   key.set_version(id.version());
   return plugin::NotFound("missing entity of type " + std::string(entity_type) +
-                          " with identifier " + GoProtoText(key));
+                          " with identifier " + plugin::GoProtoText(key));
 }
 
 Status InactiveProjectError(std::string_view project) {
@@ -124,7 +124,7 @@ Status UnrecognizedLaunchPlanStateError(int state, const flyteidl::core::Identif
   const auto* value = flyteidl::admin::LaunchPlanState_descriptor()->FindValueByNumber(state);
   const std::string state_text = value != nullptr ? value->name() : std::to_string(state);
   return plugin::InvalidArgument("Unrecognized launch plan state " + state_text +
-                                 " for update for launch plan [" + GoProtoText(id) + "]");
+                                 " for update for launch plan [" + plugin::GoProtoText(id) + "]");
 }
 
 }  // namespace flyte::plugins::manager

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 namespace {
@@ -412,8 +412,8 @@ StatusOr<std::vector<Filter>> ParseFilters(std::string_view filters, Entity prim
     if (field == "duration") {
       for (auto& v : values) {
         std::string text = v;
-        if (const auto f = GoParseFloat(text)) text = GoFormatFloat(*f) + "s";
-        const auto ns = GoParseDuration(text);
+        if (const auto f = plugin::GoParseFloat(text)) text = plugin::GoFormatFloat(*f) + "s";
+        const auto ns = plugin::GoParseDuration(text);
         if (!ns) return plugin::InvalidArgument("Failed to parse duration [" + text + "]");
         v = std::to_string(*ns);
       }
@@ -491,14 +491,14 @@ StatusOr<std::optional<plugin::db::Sort>> ParseSort(const flyteidl::admin::Sort*
       sort.ascending = true;
       break;
     default:
-      return plugin::InvalidArgument("invalid sort order specified: " + GoProtoText(*sort_by));
+      return plugin::InvalidArgument("invalid sort order specified: " + plugin::GoProtoText(*sort_by));
   }
   return std::optional<plugin::db::Sort>(sort);
 }
 
 StatusOr<uint64_t> ParseToken(std::string_view token, std::string_view rpc_name) {
   if (token.empty()) return static_cast<uint64_t>(0);
-  const auto offset = GoAtoi(token);
+  const auto offset = plugin::GoAtoi(token);
   if (!offset || *offset < 0) {
     // Upstream names the listing in most messages, not in ListLaunchPlanIds' (empty `rpc_name`).
     return plugin::InvalidArgument("invalid pagination token " + std::string(token) +

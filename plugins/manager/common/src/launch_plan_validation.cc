@@ -4,7 +4,7 @@
 
 #include "flyte/manager/cron.h"
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/validation.h"
 
 // Schedule.cron_expression is deprecated in the IDL, but upstream still honours it.
@@ -39,7 +39,7 @@ bool IsDatetime(const flyteidl::core::Literal& literal) {
 
 // Go's %v of a possibly-nil message pointer.
 std::string TypeText(const flyteidl::core::LiteralType* type) {
-  return type == nullptr ? "<nil>" : GoProtoText(*type);
+  return type == nullptr ? "<nil>" : plugin::GoProtoText(*type);
 }
 
 bool IsTerminalPhase(int phase) {
@@ -110,7 +110,7 @@ Status ValidateDatetime(const flyteidl::core::Literal& literal) {
     return plugin::InvalidArgument("proto: invalid nil Timestamp");
   }
   const auto& ts = literal.scalar().primitive().datetime();
-  const std::string text = GoProtoText(ts);
+  const std::string text = plugin::GoProtoText(ts);
   if (ts.seconds() < kMinTimestampSeconds) {
     return plugin::InvalidArgument("proto: timestamp (" + text + ") before 0001-01-01");
   }
@@ -167,8 +167,8 @@ Status ValidateParameterMap(const flyteidl::core::ParameterMap& inputs, std::str
       if (InfersUncastableType(param.default_()) ||
           !compiler.AreTypesCastable(*inferred, param.var().type())) {
         return plugin::InvalidArgument("Type mismatch for Parameter " + name + " in " + f +
-                                       " has type " + GoProtoText(param.var().type()) +
-                                       ", expected " + GoProtoText(*inferred));
+                                       " has type " + plugin::GoProtoText(param.var().type()) +
+                                       ", expected " + plugin::GoProtoText(*inferred));
       }
       if (param.var().type().simple() == flyteidl::core::DATETIME &&
           param.var().type().type_case() == flyteidl::core::LiteralType::kSimple) {
@@ -206,7 +206,7 @@ plugin::StatusOr<flyteidl::core::ParameterMap> CheckAndFetchExpectedInputs(
     if (!compiler.AreTypesCastable(param.var().type(), it->second.type())) {
       return plugin::InvalidArgument(
           "invalid default_input wrong type " + name + ", expected " +
-          GoProtoText(param.var().type()) + ", got " +
+          plugin::GoProtoText(param.var().type()) + ", got " +
           TypeText(it->second.has_type() ? &it->second.type() : nullptr) + " instead");
     }
   }
@@ -219,7 +219,7 @@ plugin::StatusOr<flyteidl::core::ParameterMap> CheckAndFetchExpectedInputs(
       return plugin::InvalidArgument(
           "invalid fixed_input wrong type " + name + ", expected " +
           TypeText(it->second.has_type() ? &it->second.type() : nullptr) + ", got " +
-          GoProtoText(*inferred) + " instead");
+          plugin::GoProtoText(*inferred) + " instead");
     }
   }
   auto& out = *expected.mutable_parameters();
@@ -350,7 +350,7 @@ Status ValidateLaunchPlan(flyteidl::admin::LaunchPlanCreateRequest& request,
     if (auto s = ValidateNotifications(spec.entity_metadata().notifications()); !s.ok()) return s;
     if (spec.entity_metadata().has_launch_conditions()) {
       return plugin::InvalidArgument("Launch condition must be empty, found " +
-                                     GoProtoText(spec.entity_metadata().launch_conditions()));
+                                     plugin::GoProtoText(spec.entity_metadata().launch_conditions()));
     }
   }
   return Status::Ok();

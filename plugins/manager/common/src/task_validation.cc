@@ -4,7 +4,7 @@
 #include <map>
 
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/validation.h"
 
 namespace flyte::plugins::manager {
@@ -17,7 +17,7 @@ using QuantityMap = std::map<int, Quantity>;  // Resources.ResourceName -> quant
 
 // %+v of a possibly-nil *core.Identifier.
 std::string IdText(const flyteidl::core::Identifier* id) {
-  return id == nullptr ? "<nil>" : GoProtoText(*id);
+  return id == nullptr ? "<nil>" : plugin::GoProtoText(*id);
 }
 
 std::string ResourceName(int name) {
@@ -154,7 +154,7 @@ plugin::StatusOr<Quantity> PodQuantity(const google::protobuf::Value& v) {
     case google::protobuf::Value::KIND_NOT_SET:
       return Quantity();
     case google::protobuf::Value::kStringValue:
-      text = std::string(GoTrimSpace(v.string_value()));
+      text = std::string(plugin::GoTrimSpace(v.string_value()));
       break;
     case google::protobuf::Value::kNumberValue: {
       // protojson: shortest fixed notation, exponent form below 1e-6 or from 1e21 on, with no

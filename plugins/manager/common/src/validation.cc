@@ -6,7 +6,7 @@
 #include <cctype>
 
 #include "flyte/manager/errors.h"
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 #include "flyte/manager/k8s_validation.h"
 
 namespace flyte::plugins::manager {
@@ -118,10 +118,10 @@ Status ValidateLabels(const flyteidl::admin::Labels& labels) {
   std::sort(sorted.begin(), sorted.end());
   for (const auto& [key, value] : sorted) {
     if (auto errs = IsQualifiedName(key); !errs.empty()) {
-      return plugin::InvalidArgument("invalid label key [" + key + "]: " + GoStringSlice(errs));
+      return plugin::InvalidArgument("invalid label key [" + key + "]: " + plugin::GoStringSlice(errs));
     }
     if (auto errs = IsValidLabelValue(value); !errs.empty()) {
-      return plugin::InvalidArgument("invalid label value [" + value + "]: " + GoStringSlice(errs));
+      return plugin::InvalidArgument("invalid label value [" + value + "]: " + plugin::GoStringSlice(errs));
     }
   }
   return Status::Ok();
@@ -142,7 +142,7 @@ Status ValidateIdentifier(const flyteidl::core::Identifier* id, Entity expected)
   if (id->resource_type() != want) {
     return plugin::InvalidArgument("unexpected resource type " +
                                    Lower(ResourceTypeName(id->resource_type())) +
-                                   " for identifier [" + GoProtoText(*id) + "], expected " +
+                                   " for identifier [" + plugin::GoProtoText(*id) + "], expected " +
                                    Lower(ResourceTypeName(want)) + " instead");
   }
   return ValidateIdentifierFieldsSet(id);
@@ -255,7 +255,7 @@ Status ValidateProject(const flyteidl::admin::Project& project) {
   if (auto s = ValidateLabels(project.labels()); !s.ok()) return s;
   if (auto errs = IsDNS1123Label(project.id()); !errs.empty()) {
     return plugin::InvalidArgument("invalid project id [" + project.id() +
-                                   "]: " + GoStringSlice(errs));
+                                   "]: " + plugin::GoStringSlice(errs));
   }
   if (auto s = ValidateMaxLengthStringField(project.name(), "project_name", kMaxProjectNameLength);
       !s.ok()) {
@@ -353,7 +353,7 @@ Status ValidateCompiledWorkflow(const flyteidl::core::Identifier& id,
   if (nodes.empty()) return Status::Ok();
   const int user_nodes = nodes.size() - kSystemNodes;
   if (user_nodes > config.max_workflow_nodes) {
-    return plugin::InvalidArgument("number of nodes in workflow [" + GoProtoText(id) +
+    return plugin::InvalidArgument("number of nodes in workflow [" + plugin::GoProtoText(id) +
                                    "] exceeds limit (" + std::to_string(user_nodes) + " > " +
                                    std::to_string(config.max_workflow_nodes) + ")");
   }

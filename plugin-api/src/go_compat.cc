@@ -1,5 +1,5 @@
 // Go-compatible formatting and parsing helpers (see go_compat.h for the contracts).
-#include "flyte/manager/go_compat.h"
+#include "flyte/plugin/go_compat.h"
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/descriptor.h>
@@ -13,7 +13,7 @@
 #include <limits>
 #include <system_error>
 
-namespace flyte::plugins::manager {
+namespace flyte::plugin {
 namespace {
 
 using google::protobuf::Descriptor;
@@ -60,19 +60,21 @@ void AppendHexByte(std::string& out, unsigned char b) {
   out += kLowerHex[b & 0xF];
 }
 
-// prototext's string escaping (internal/encoding/text appendString, UTF-8 output).
+// prototext's string escaping (internal/encoding/text appendString, UTF-8 output): the C0
+// controls, DEL, '"' and '\\' escaped, \n \r \t by name and the others as \x; the C1 controls
+// (U+0080 to U+009F) as \u; a byte that is not valid UTF-8 as \x; other runes as they are.
 void AppendTextString(std::string& out, std::string_view in) {
   out += '"';
   size_t i = 0;
   while (i < in.size()) {
     uint32_t rune = 0;
-    const size_t n = Utf8Length(in, i, &rune);
+    size_t n = Utf8Length(in, i, &rune);
     if (n == 0) {
       AppendHexByte(out, static_cast<unsigned char>(in[i]));
       ++i;
       continue;
     }
-    if (rune < 0x20 || rune == '"' || rune == '\\') {
+    if (rune < 0x20 || rune == '"' || rune == '\\' || rune == 0x7f) {
       switch (rune) {
         case '"':
           out += "\\\"";
@@ -92,6 +94,10 @@ void AppendTextString(std::string& out, std::string_view in) {
         default:
           AppendHexByte(out, static_cast<unsigned char>(rune));
       }
+    } else if (rune >= 0x80 && rune <= 0x9f) {
+      out += "\\u00";
+      out += kLowerHex[rune >> 4];
+      out += kLowerHex[rune & 0xF];
     } else {
       out.append(in.substr(i, n));
     }
@@ -395,6 +401,10 @@ std::string GoProtoText(const google::protobuf::Message& message) {
   TextWriter w;
   w.Message(message);
   return w.out;
+}
+
+std::string GoProtoTextOrNil(const google::protobuf::Message* message) {
+  return message == nullptr ? "<nil>" : GoProtoText(*message);
 }
 
 std::string GoFormatFloat(double v, int bits) {
@@ -808,4 +818,4 @@ std::string_view GoTrimSpace(std::string_view s) {
   return s.substr(begin, end - begin);
 }
 
-}  // namespace flyte::plugins::manager
+}  // namespace flyte::plugin

@@ -563,10 +563,12 @@ TEST_CASE("An asynchronous grouped operation is answered after its commit, off t
         [&, i](Status s) {
           // Committed already: another connection sees the row.
           int64_t n = -1;
+          // Named: SOCI runs the statement after the full expression's temporaries are gone.
+          const std::string node_id = "n" + std::to_string(i);
           try {
             auto check = t.Raw();
             *check << "SELECT COUNT(*) FROM node_executions WHERE node_id = :n", soci::into(n),
-                soci::use("n" + std::to_string(i));
+                soci::use(node_id);
           } catch (...) {
           }
           std::lock_guard lock(mu);

@@ -342,6 +342,9 @@ void AnalyzeTables(const BenchDatabase& b) {
 // The PostgreSQL floor: per event one transaction reading the row FOR UPDATE, updating it and
 // inserting an event row, on `lanes` connections at once, over node rows created beforehand.
 LoadResult RawPostgresLoop(const BenchDatabase& b, const std::string& prefix, int executions, int nodes, int lanes) {
+  // Bound by reference: SOCI reads them when a statement runs, after the full expression that
+  // named them, so they must outlive it (a temporary std::string would be gone by then).
+  const std::string project = kProject, domain = kDomain;
   {
     soci::session s(b.soci_backend, b.soci_connect);
     for (int e = 0; e < executions; ++e) {
@@ -351,7 +354,7 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, const std::string& prefix, in
         s << "INSERT INTO node_executions (created_at, updated_at, execution_project, execution_domain, "
              "execution_name, node_id, phase, input_uri, closure) VALUES (now(), now(), :p, :d, :e, :n, "
              "'UNDEFINED', '', ''::bytea)",
-            soci::use(std::string(kProject)), soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
+            soci::use(project), soci::use(domain), soci::use(exec), soci::use(node);
       }
       tx.commit();
     }
@@ -387,8 +390,8 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, const std::string& prefix, in
             std::string current;
             s << "SELECT id, phase FROM node_executions WHERE execution_project = :p AND execution_domain = :d "
                  "AND execution_name = :e AND node_id = :n FOR UPDATE",
-                soci::into(id), soci::into(current), soci::use(std::string(kProject)),
-                soci::use(std::string(kDomain)), soci::use(exec), soci::use(node);
+                soci::into(id), soci::into(current), soci::use(project),
+                soci::use(domain), soci::use(exec), soci::use(node);
             std::string ph = phase;
             s << "UPDATE node_executions SET phase = :ph, closure = decode(:c, 'hex'), updated_at = now() "
                  "WHERE id = :id",
@@ -396,7 +399,7 @@ LoadResult RawPostgresLoop(const BenchDatabase& b, const std::string& prefix, in
             s << "INSERT INTO node_execution_events (created_at, updated_at, execution_project, execution_domain, "
                  "execution_name, node_id, request_id, occurred_at, phase) VALUES (now(), now(), :p, :d, :e, :n, "
                  "'', now(), :ph)",
-                soci::use(std::string(kProject)), soci::use(std::string(kDomain)), soci::use(exec), soci::use(node),
+                soci::use(project), soci::use(domain), soci::use(exec), soci::use(node),
                 soci::use(ph);
             tx.commit();
           } catch (const std::exception& ex) {

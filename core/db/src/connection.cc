@@ -208,11 +208,39 @@ class StatementCache {
   }
   struct Entry {
     std::unique_ptr<soci::statement> st;
+    std::vector<bool> int_params;
     std::vector<std::string> texts;
     std::vector<long long> ints;
     std::vector<soci::indicator> inds;
     std::vector<std::string> out;
     std::vector<soci::indicator> out_inds;
+
+    // Hands the parameter and result storage to the statement.
+    void Exchange() {
+      for (size_t i = 0; i < int_params.size(); ++i) {
+        if (int_params[i]) {
+          st->exchange(soci::use(ints[i], inds[i]));
+        } else {
+          st->exchange(soci::use(texts[i], inds[i]));
+        }
+      }
+      for (size_t c = 0; c < out.size(); ++c) st->exchange(soci::into(out[c], out_inds[c]));
+    }
+
+    // Runs the statement. SOCI's PostgreSQL backend copies each parameter into a buffer before
+    // a run and frees it after one that succeeded; a run that throws keeps the buffers, and the
+    // next run would leak them. So after a failure the bindings are rebuilt (which frees them),
+    // keeping the statement prepared on the server.
+    bool Execute() {
+      try {
+        return st->execute(true);
+      } catch (...) {
+        st->bind_clean_up();
+        Exchange();
+        st->define_and_bind();
+        throw;
+      }
+    }
 
     void SetParams(const std::vector<Value>& params) {
       for (size_t i = 0; i < params.size(); ++i) {
@@ -255,15 +283,9 @@ class StatementCache {
     e->inds.resize(params.size(), soci::i_ok);
     e->out.resize(columns);
     e->out_inds.resize(columns, soci::i_ok);
+    for (const Value& p : params) e->int_params.push_back(p.kind == Value::Kind::kInt);
     e->st = std::make_unique<soci::statement>(session);
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (params[i].kind == Value::Kind::kInt) {
-        e->st->exchange(soci::use(e->ints[i], e->inds[i]));
-      } else {
-        e->st->exchange(soci::use(e->texts[i], e->inds[i]));
-      }
-    }
-    for (size_t c = 0; c < columns; ++c) e->st->exchange(soci::into(e->out[c], e->out_inds[c]));
+    e->Exchange();
     e->st->alloc();
     e->st->prepare(sql.sql(), soci::details::st_repeatable_query);
     e->st->define_and_bind();
@@ -292,7 +314,7 @@ int64_t Conn::Exec(const Sql& sql) {
     // DEALLOCATE in an aborted transaction would fail).
     StatementCache::Entry& e = cache_->Get(session_, sql, 0);
     e.SetParams(sql.params());
-    e.st->execute(true);
+    e.Execute();
     return static_cast<int64_t>(e.st->get_affected_rows());
   }
   soci::statement st(session_);
@@ -320,8 +342,7 @@ void Conn::ExecRepeated(const std::string& literal_sql) {
 std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
   std::vector<Row> rows;
   auto collect = [&](soci::statement& st, const std::vector<std::string>& out,
-                     const std::vector<soci::indicator>& out_inds) {
-    bool got = st.execute(true);
+                     const std::vector<soci::indicator>& out_inds, bool got) {
     while (got) {
       Row row(columns);
       for (size_t c = 0; c < columns; ++c) {
@@ -339,7 +360,7 @@ std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
   if (cache_ && sql.cached()) {
     StatementCache::Entry& e = cache_->Get(session_, sql, columns);
     e.SetParams(sql.params());
-    collect(*e.st, e.out, e.out_inds);
+    collect(*e.st, e.out, e.out_inds, e.Execute());
     return rows;
   }
   soci::statement st(session_);
@@ -351,7 +372,7 @@ std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
   st.alloc();
   st.prepare(sql.sql(), soci::details::st_one_time_query);
   st.define_and_bind();
-  collect(st, out, out_inds);
+  collect(st, out, out_inds, st.execute(true));
   return rows;
 }
 

@@ -796,6 +796,13 @@ TEST_CASE("Cached statements bind, read and fail exactly as one-time statements"
                 update.BindText("max");
                 CHECK(conn.Exec(update.Cached()) == 3);
                 CHECK(select(conn, "absent", true).empty());
+                // The failed insert's bindings were rebuilt (on PostgreSQL, to free SOCI's
+                // buffers): the same statement still sends each new value where it belongs.
+                const auto after = select(conn, "after", true);
+                REQUIRE(after.size() == 1);
+                CHECK(after[0][0] == std::optional<std::string>("ok"));
+                CHECK(after[0][1] == std::optional<std::string>("8"));
+                CHECK_FALSE(after[0][2]);
                 return Status::Ok();
               }).ok());
 }

@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := include_file_mtime,include_file_ctime,time_macros,pch_defines
 
-.PHONY: all setup configure build run test test-unit sanitize bench package clean
+.PHONY: all setup configure build run test test-unit sanitize fuzz bench package clean
 
 all: build
 
@@ -51,6 +51,11 @@ sanitize: setup
 	@cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure --timeout 1800 -j $(JOBS)
+
+# libFuzzer over the parsers of client input (filters, REST bodies, cron, quantities, ...), for
+# FUZZ_SECONDS (300); scripts/fuzz.sh installs clang on first use.
+fuzz: build
+	@bash scripts/fuzz.sh $(BUILD_DIR)
 
 # The Debian package (server, default plugins, plugin SDK, /etc config, systemd unit) in
 # $(BUILD_DIR)/packages; docs/packaging.md describes it.

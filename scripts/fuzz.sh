@@ -13,18 +13,7 @@ seconds="${FUZZ_SECONDS:-300}"
 jobs="${JOBS:-$(nproc)}"
 
 # clang and its libFuzzer runtime: not needed by the build, so installed here, on first use.
-missing=()
-for p in clang-14 libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$here/scripts/setup.sh" clang-14 libclang-rt-14-dev
 
 [[ -d "$build/proto/gen" && -e "$build/lib/libflyteidl_proto.so" ]] ||
   { echo "fuzz: $build has no generated flyteidl code: run 'make build' first" >&2; exit 2; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package and npm package the build, tests and benchmarks need.
+# Installs every Debian package and npm package the build, tests and benchmarks need, and the
+# Debian packages named as arguments (what an optional tool needs: scripts/fuzz.sh's clang).
 # Idempotent: a machine that already has everything returns in about a second.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ packages=(
   nodejs npm
   curl procps openssl
   dpkg-dev   # dpkg-shlibdeps, for `make package`
+  "$@"
 )
 
 missing=()

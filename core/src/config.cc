@@ -2,6 +2,8 @@
 #include "flyte/core/config.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -15,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "embedded_config.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::core {
 
@@ -79,16 +82,145 @@ json NodeToJson(const YAML::Node& node) {
   return nullptr;
 }
 
-// Every leaf key the schema knows, as dotted paths, for environment overrides.
-void SchemaLeaves(const json& schema, const std::string& prefix, std::vector<std::string>& out) {
+// Every leaf key the schema knows, as dotted paths with their schemas, for environment
+// overrides.
+void SchemaLeaves(const json& schema, const std::string& prefix,
+                  std::vector<std::pair<std::string, const json*>>& out) {
   if (!schema.is_object()) return;
   auto props = schema.find("properties");
   if (props == schema.end() || !props->is_object() || props->empty()) {
-    if (!prefix.empty()) out.push_back(prefix);
+    if (!prefix.empty()) out.emplace_back(prefix, &schema);
     return;
   }
   for (auto& [key, sub] : props->items()) {
     SchemaLeaves(sub, prefix.empty() ? key : prefix + "." + key, out);
+  }
+}
+
+// The types a schema allows ("type" as one name or a list); empty when it names none.
+std::vector<std::string> SchemaTypes(const json& schema) {
+  std::vector<std::string> types;
+  auto t = schema.find("type");
+  if (t == schema.end()) return types;
+  if (t->is_string()) types.push_back(t->get<std::string>());
+  if (t->is_array()) {
+    for (const auto& item : *t) {
+      if (item.is_string()) types.push_back(item.get<std::string>());
+    }
+  }
+  return types;
+}
+
+bool IsOfType(const json& v, const std::string& type) {
+  if (type == "integer") return v.is_number_integer();
+  if (type == "number") return v.is_number();
+  if (type == "string") return v.is_string();
+  if (type == "boolean") return v.is_boolean();
+  if (type == "object") return v.is_object();
+  if (type == "array") return v.is_array();
+  if (type == "null") return v.is_null();
+  return false;
+}
+
+// `v` as a value of `type` by mapstructure's weak conversions, or nullopt when it has none.
+std::optional<json> Converted(const json& v, const std::string& type) {
+  if (type == "integer") {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty()) return json(0);
+      if (auto i = plugin::GoParseInt(s)) return json(*i);
+    } else if (v.is_boolean()) {
+      return json(v.get<bool>() ? 1 : 0);
+    } else if (v.is_number_float()) {
+      // Go truncates; a fraction is refused here rather than dropped from a port or a size.
+      const double d = v.get<double>();
+      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.2e18) return json(static_cast<int64_t>(d));
+    }
+  } else if (type == "number") {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty()) return json(0.0);
+      if (auto d = plugin::GoParseFloat(s)) return json(*d);
+    } else if (v.is_boolean()) {
+      return json(v.get<bool>() ? 1.0 : 0.0);
+    }
+  } else if (type == "boolean") {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty()) return json(false);
+      if (auto b = plugin::GoParseBool(s)) return json(*b);
+    } else if (v.is_number()) {
+      return json(v.get<double>() != 0);
+    }
+  } else if (type == "string") {
+    if (v.is_boolean()) return json(v.get<bool>() ? "1" : "0");
+    if (v.is_number_unsigned()) return json(std::to_string(v.get<uint64_t>()));
+    if (v.is_number_integer()) return json(std::to_string(v.get<int64_t>()));
+    if (v.is_number_float()) {
+      // strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that read back, never an exponent.
+      char buf[400];
+      auto res = std::to_chars(buf, buf + sizeof(buf), v.get<double>(), std::chars_format::fixed);
+      if (res.ec == std::errc()) return json(std::string(buf, res.ptr));
+    }
+  } else if (type == "array") {
+    // mapstructure's string-to-slice hook splits on ","; any other value becomes a list of one.
+    if (v.is_string()) {
+      json list = json::array();
+      const auto& s = v.get_ref<const std::string&>();
+      for (size_t start = 0; !s.empty() && start <= s.size();) {
+        size_t comma = s.find(',', start);
+        if (comma == std::string::npos) comma = s.size();
+        list.push_back(s.substr(start, comma - start));
+        start = comma + 1;
+      }
+      return list;
+    }
+    if (v.is_object() && v.empty()) return json::array();
+    return json::array({v});
+  } else if (type == "object") {
+    // flytestdlib's slice-to-map hook: a list of maps is their union (later keys win).
+    if (!v.is_array()) return std::nullopt;
+    json merged = json::object();
+    for (const auto& item : v) {
+      if (!item.is_object()) return std::nullopt;
+      for (const auto& [key, value] : item.items()) merged[key] = value;
+    }
+    return merged;
+  }
+  return std::nullopt;
+}
+
+// Upstream decodes its configuration weakly typed (flytestdlib: mapstructure's WeaklyTypedInput
+// with the string-to-slice and slice-to-map hooks), so "8088" is a port, "true" a flag and 7 a
+// label's value. This applies the same conversions where `schema` names a type `v` is not of,
+// before anything reads or checks a value; one that does not convert stays as written, and
+// Validate reports it.
+void Coerce(json& v, const json& schema) {
+  if (v.is_null() || !schema.is_object()) return;
+  const auto types = SchemaTypes(schema);
+  if (!types.empty() && std::none_of(types.begin(), types.end(), [&](const auto& t) { return IsOfType(v, t); })) {
+    for (const auto& t : types) {
+      if (auto c = Converted(v, t)) {
+        v = std::move(*c);
+        break;
+      }
+    }
+  }
+  if (v.is_object()) {
+    auto props = schema.find("properties");
+    auto extra = schema.find("additionalProperties");
+    for (auto& [key, value] : v.items()) {
+      if (props != schema.end() && props->is_object() && props->contains(key)) {
+        Coerce(value, (*props)[key]);
+      } else if (extra != schema.end() && extra->is_object()) {
+        Coerce(value, *extra);
+      }
+    }
+  } else if (v.is_array()) {
+    auto items = schema.find("items");
+    if (items != schema.end() && items->is_object()) {
+      for (auto& item : v) Coerce(item, *items);
+    }
   }
 }
 
@@ -112,6 +244,8 @@ void SetPath(json& root, const std::string& path, json value) {
   *node = std::move(value);
 }
 
+std::string PluginNameOf(const json& entry);
+
 const json& ParsedSchema() {
   static const json schema = json::parse(Config::EmbeddedSchema());
   return schema;
@@ -120,17 +254,37 @@ const json& ParsedSchema() {
 }  // namespace
 
 StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
-  std::vector<std::string> leaves;
+  std::vector<std::pair<std::string, const json*>> leaves;
   SchemaLeaves(ParsedSchema(), "", leaves);
-  for (const auto& path : leaves) {
+  for (const auto& [path, schema] : leaves) {
     auto value = env ? env(EnvName(path)) : std::nullopt;
     if (!value) continue;
+    // A string key takes the variable's text as it is ("0755", "12345", "true" stay as set),
+    // as upstream's environment binding does; other keys read it as YAML.
+    if (SchemaTypes(*schema) == std::vector<std::string>{"string"}) {
+      SetPath(root, path, *value);
+      continue;
+    }
     auto parsed = YamlToJson(*value);
     if (!parsed.ok()) {
       return plugin::InvalidArgument("environment variable " + EnvName(path) + ": " +
                                      parsed.status().message());
     }
     SetPath(root, path, std::move(parsed.value()));
+  }
+  Coerce(root, ParsedSchema());
+  // Each plugin's section by the schema its plugin publishes.
+  auto host = root.find("pluginHost");
+  if (host != root.end() && host->is_object()) {
+    auto load = host->find("load");
+    if (load != host->end() && load->is_array()) {
+      for (auto& entry : *load) {
+        if (!entry.is_object() || !entry.contains("config")) continue;
+        for (const auto& [name, text] : EmbeddedPluginSchemas()) {
+          if (name == PluginNameOf(entry)) Coerce(entry["config"], json::parse(text));
+        }
+      }
+    }
   }
   Config c;
   c.root_ = std::move(root);

@@ -574,6 +574,91 @@ std::optional<double> GoParseFloat(std::string_view s) {
   return neg ? -v : v;
 }
 
+namespace {
+
+// strconv's underscoreOK: each underscore of a base-0 literal sits between digits (a base
+// prefix counts as one).
+bool UnderscoresBetweenDigits(std::string_view s) {
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  char saw = '^';
+  size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+    i = 2;
+    saw = '0';
+    hex = lower(s[1]) == 'x';
+  }
+  for (; i < s.size(); ++i) {
+    const char c = lower(s[i]);
+    if ((c >= '0' && c <= '9') || (hex && c >= 'a' && c <= 'f')) {
+      saw = '0';
+    } else if (c == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+    } else {
+      if (saw == '_') return false;
+      saw = '!';
+    }
+  }
+  return saw != '_';
+}
+
+}  // namespace
+
+std::optional<int64_t> GoParseInt(std::string_view s) {
+  const std::string_view whole = s;
+  if (s.empty()) return std::nullopt;
+  bool neg = false;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  unsigned base = 10;
+  if (s[0] == '0') {
+    const char p = s.size() >= 3 ? static_cast<char>(std::tolower(static_cast<unsigned char>(s[1]))) : '\0';
+    if (p == 'b' || p == 'o' || p == 'x') {
+      base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
+      s.remove_prefix(2);
+    } else {
+      base = 8;
+      s.remove_prefix(1);
+    }
+  }
+  unsigned __int128 acc = 0;
+  bool underscores = false;
+  for (const char raw : s) {
+    if (raw == '_') {
+      underscores = true;
+      continue;
+    }
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
+    unsigned digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<unsigned>(c - '0');
+    } else if (c >= 'a' && c <= 'z') {
+      digit = static_cast<unsigned>(c - 'a') + 10;
+    } else {
+      return std::nullopt;
+    }
+    if (digit >= base) return std::nullopt;
+    acc = acc * base + digit;
+    if (acc > (static_cast<unsigned __int128>(1) << 64)) acc = static_cast<unsigned __int128>(1) << 64;
+  }
+  if (underscores && !UnderscoresBetweenDigits(whole)) return std::nullopt;
+  const auto limit = static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max());
+  if ((!neg && acc > limit) || (neg && acc > limit + 1)) return std::nullopt;
+  if (neg) return static_cast<int64_t>(-static_cast<__int128>(acc));
+  return static_cast<int64_t>(acc);
+}
+
+std::optional<bool> GoParseBool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return false;
+  return std::nullopt;
+}
+
 std::optional<int64_t> GoParseDuration(std::string_view s, std::string* error) {
   const std::string_view orig = s;
   auto fail = [&](std::string text) -> std::optional<int64_t> {

@@ -115,9 +115,9 @@ TEST_CASE("Schema defaults agree with the embedded defaults where both give one"
 
 TEST_CASE("Validate reports every problem with its key path, not only the first", "[unit]") {
   auto c = Config::FromDocuments(
-      {"server:\n  httpPort: 70000\n  grpc:\n    port: eighty\n    serverReflection: 1\n"
+      {"server:\n  httpPort: 70000\n  grpc:\n    port: eighty\n    serverReflection: maybe\n"
        "  colour: red\n"
-       "logger:\n  level: true\n  formatter:\n    type: xml\n"
+       "logger:\n  level: [1]\n  formatter:\n    type: xml\n"
        "domains:\n  - name: nameless\n"
        "pluginHost:\n  load:\n    - name: flyte_executor_local\n      config:\n"
        "        workers: 0\n        colour: blue\n"
@@ -129,10 +129,10 @@ TEST_CASE("Validate reports every problem with its key path, not only the first"
         std::vector<std::string>{
             "domains[0].id: required key missing",
             "logger.formatter.type: expected one of \"text\", \"json\", got \"xml\"",
-            "logger.level: expected integer or string, got boolean",
+            "logger.level: expected integer or string, got list",
             "warning server.colour: unknown key (ignored)",
             "server.grpc.port: expected integer, got string",
-            "server.grpc.serverReflection: expected boolean, got integer",
+            "server.grpc.serverReflection: expected boolean, got string",
             "server.httpPort: must be at most 65535, got 70000",
             "pluginHost.load[0].config.colour: unknown key (the plugin refuses it)",
             "pluginHost.load[0].config.workers: must be at least 1, got 0",
@@ -144,14 +144,14 @@ TEST_CASE("Keys read by plugins from the root config validate by type", "[unit]"
   auto c = Config::FromDocuments(
       {"server:\n  dataProxy:\n    upload:\n      maxSize: [1]\n      defaultFileNameLength: 0\n"
        "remoteData:\n  maxSizeInBytes: lots\n"
-       "flyteadmin:\n  interruptible: maybe\n  labels:\n    team: 7\n"
+       "flyteadmin:\n  interruptible: maybe\n  labels:\n    team: {name: seven}\n"
        "task_resources:\n  defaults:\n    cpu: [1]\n"},
       NoEnv());
   REQUIRE(c.ok());
   CHECK(Lines(c->Validate()) ==
         std::vector<std::string>{
             "flyteadmin.interruptible: expected boolean, got string",
-            "flyteadmin.labels.team: expected string, got integer",
+            "flyteadmin.labels.team: expected string, got map",
             "remoteData.maxSizeInBytes: expected integer, got string",
             "server.dataProxy.upload.defaultFileNameLength: must be at least 1, got 0",
             "server.dataProxy.upload.maxSize: expected string or integer, got list",

@@ -95,3 +95,69 @@ TEST_CASE("A file that cannot be read or parsed is named in the error", "[unit]"
   REQUIRE_FALSE(not_map.ok());
   CHECK_THAT(not_map.status().message(), Catch::Contains("top level must be a map"));
 }
+
+TEST_CASE("Values convert to their key's type as upstream's weakly typed decoding does", "[unit]") {
+  auto c = Config::FromDocuments(
+      {"server:\n  httpPort: \"9000\"\n  grpc:\n    port: 0x2329\n    serverReflection: \"false\"\n"
+       "    maxMessageSizeBytes: 1_000_000\n"
+       "  security:\n    allowedOrigins: \"https://a.example,https://b.example\"\n"
+       "    allowedHeaders: x-flyte\n"
+       "  kubeClientConfig:\n    qps: \"7.5\"\n    burst: 12.0\n"
+       "database:\n  postgres:\n    port: \"\"\n    password: 12345\n    debug: 1\n"
+       "flyteadmin:\n  labels:\n    team: 7\n    paid: true\n  interruptible: T\n"
+       "  metadataStoragePrefix: {}\n"
+       "logger:\n  level: true\n"
+       "pluginHost:\n  load:\n    - name: flyte_executor_local\n      config:\n        workers: \"3\"\n"},
+      Env({}));
+  REQUIRE(c.ok());
+  CHECK(c->Validate().empty());
+  CHECK(c->Get<int>("server.httpPort", 0) == 9000);
+  CHECK(c->Get<int>("server.grpc.port", 0) == 9001);                  // base from the prefix
+  CHECK(c->Get<bool>("server.grpc.serverReflection", true) == false);
+  CHECK(c->Get<int>("server.grpc.maxMessageSizeBytes", 0) == 1000000);  // underscores as Go's
+  CHECK(c->Get<std::vector<std::string>>("server.security.allowedOrigins", {}) ==
+        std::vector<std::string>{"https://a.example", "https://b.example"});  // split on ","
+  CHECK(c->Get<std::vector<std::string>>("server.security.allowedHeaders", {}) ==
+        std::vector<std::string>{"x-flyte"});  // one value, a list of one
+  CHECK(c->Get<double>("server.kubeClientConfig.qps", 0) == 7.5);
+  CHECK(c->Get<int>("server.kubeClientConfig.burst", 0) == 12);
+  CHECK(c->Get<int>("database.postgres.port", -1) == 0);  // "" is zero
+  CHECK(c->Get<std::string>("database.postgres.password", "") == "12345");
+  CHECK(c->Get<bool>("database.postgres.debug", false));
+  CHECK(c->Get<std::string>("flyteadmin.labels.team", "") == "7");
+  CHECK(c->Get<std::string>("flyteadmin.labels.paid", "") == "1");  // Go's bool to string
+  CHECK(c->Get<bool>("flyteadmin.interruptible", false));
+  CHECK(c->Get<std::vector<std::string>>("flyteadmin.metadataStoragePrefix", {"x"}).empty());
+  CHECK(c->Get<int>("logger.level", 0) == 1);
+  CHECK(c->root()["pluginHost"]["load"][0]["config"]["workers"] == 3);
+}
+
+TEST_CASE("Values that do not convert are still reported with their key", "[unit]") {
+  auto c = Config::FromDocuments(
+      {"server:\n  httpPort: \"80 80\"\n  grpc:\n    port: 9000.5\n    serverReflection: yes\n"
+       "    maxMessageSizeBytes: 99999999999999999999\n"
+       "  kubeClientConfig:\n    burst: \"1__0\"\n"},
+      Env({}));
+  REQUIRE(c.ok());
+  std::vector<std::string> lines;
+  for (const auto& p : c->Validate()) lines.push_back(p.path + ": " + p.message);
+  CHECK(lines == std::vector<std::string>{
+                     "server.grpc.maxMessageSizeBytes: expected integer, got number",
+                     "server.grpc.port: expected integer, got number",
+                     "server.grpc.serverReflection: expected boolean, got string",
+                     "server.httpPort: expected integer, got string",
+                     "server.kubeClientConfig.burst: expected integer, got string"});
+}
+
+TEST_CASE("A string key takes an environment variable's text as it is", "[unit]") {
+  auto c = Config::FromDocuments({}, Env({{"DATABASE.POSTGRES.PASSWORD", "0755"},
+                                          {"DATABASE.POSTGRES.USERNAME", "true"},
+                                          {"DATABASE.POSTGRES.PORT", "0x10"},
+                                          {"FLYTEADMIN.METADATASTORAGEPREFIX", "metadata,admin"}}));
+  REQUIRE(c.ok());
+  CHECK(c->Get<std::string>("database.postgres.password", "") == "0755");
+  CHECK(c->Get<std::string>("database.postgres.username", "") == "true");
+  CHECK(c->Get<int>("database.postgres.port", 0) == 16);
+  CHECK(c->Get<std::vector<std::string>>("flyteadmin.metadataStoragePrefix", {}) ==
+        std::vector<std::string>{"metadata", "admin"});
+}

@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 6: (void)m::CronParseError(in); break;
-    case 7: { std::string err; (void)p::GoParseDuration(in, &err); (void)p::GoAtoi(in, &err); (void)p::GoParseFloat(in); (void)p::GoUrlParses(in); (void)p::GoFields(in); (void)p::GoQuote(in); break; }
+    case 7: { std::string err; (void)p::GoParseDuration(in, &err); (void)p::GoAtoi(in, &err); (void)p::GoParseFloat(in); (void)p::GoParseInt(in); (void)p::GoParseBool(in); (void)p::GoUrlParses(in); (void)p::GoFields(in); (void)p::GoQuote(in); break; }
     case 8: {
       auto q = m::Quantity::Parse(in);
       if (q) {

@@ -136,6 +136,29 @@ TEST_CASE("Atoi and ParseFloat accept and refuse what Go does", "[unit]") {
   CHECK_FALSE(GoParseFloat("1e400").has_value());
 }
 
+TEST_CASE("Integers parse like strconv.ParseInt with base 0, booleans like ParseBool", "[unit]") {
+  CHECK(GoParseInt("42") == 42);
+  CHECK(GoParseInt("-42") == -42);
+  CHECK(GoParseInt("+7") == 7);
+  CHECK(GoParseInt("0") == 0);
+  CHECK(GoParseInt("010") == 8);  // a leading 0 is octal
+  CHECK(GoParseInt("0o17") == 15);
+  CHECK(GoParseInt("0X1f") == 31);
+  CHECK(GoParseInt("0b101") == 5);
+  CHECK(GoParseInt("1_000_000") == 1000000);
+  CHECK(GoParseInt("0x_ff") == 255);  // the prefix counts as a digit
+  CHECK(GoParseInt("9223372036854775807") == INT64_MAX);
+  CHECK(GoParseInt("-9223372036854775808") == INT64_MIN);
+  for (const char* bad : {"", "-", "0x", "08", "0b2", "1__0", "_1", "1_", "1.0", " 1", "1e3", "9223372036854775808",
+                          "0x1_", "12a"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(GoParseInt(bad).has_value());
+  }
+  for (const char* yes : {"1", "t", "T", "TRUE", "true", "True"}) CHECK(GoParseBool(yes) == true);
+  for (const char* no : {"0", "f", "F", "FALSE", "false", "False"}) CHECK(GoParseBool(no) == false);
+  for (const char* bad : {"", "yes", "tRUE", "2", "on"}) CHECK_FALSE(GoParseBool(bad).has_value());
+}
+
 TEST_CASE("Durations parse like time.ParseDuration", "[unit]") {
   const std::vector<std::pair<std::string, int64_t>> good = {
       {"0", 0},

@@ -55,6 +55,13 @@ FLYTE_PLUGIN_API_EXPORT std::optional<int64_t> GoAtoi(std::string_view s,
 // strconv.ParseFloat(s, 64); nullopt when Go returns an error (syntax or range).
 FLYTE_PLUGIN_API_EXPORT std::optional<double> GoParseFloat(std::string_view s);
 
+// strconv.ParseInt(s, 0, 64): the base from the prefix (0x, 0o, 0b, a leading 0 for octal,
+// else decimal), underscores between digits; nullopt when Go returns an error (syntax or range).
+FLYTE_PLUGIN_API_EXPORT std::optional<int64_t> GoParseInt(std::string_view s);
+
+// strconv.ParseBool: 1, t, T, TRUE, true, True and their false counterparts; nullopt otherwise.
+FLYTE_PLUGIN_API_EXPORT std::optional<bool> GoParseBool(std::string_view s);
+
 // time.ParseDuration in nanoseconds. On failure `error` holds Go's text, e.g.
 // `time: invalid duration "x"`, `time: missing unit in duration "1"`,
 // `time: unknown unit "d" in duration "1d"`.

@@ -18,6 +18,7 @@ packages=(
   nodejs npm
   curl procps openssl
   dpkg-dev   # dpkg-shlibdeps, for `make package`
+  golang-grpc-gateway   # protoc-gen-swagger: the OpenAPI document served at /api/v1/openapi
   "$@"
 )
 

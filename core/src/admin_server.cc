@@ -11,6 +11,7 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include "flyteidl_admin_openapi.h"
 #include "flyte/core/build_info.h"
 #include "flyte/plugin/http_hooks.h"
 
@@ -283,6 +284,11 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
   gateway::HttpResponse response;
   if (path == "/healthcheck") {
     response.status = 200;
+  } else if (path == "/api/v1/openapi") {
+    // Any method, as upstream's handler answers.
+    response.status = 200;
+    response.headers.emplace_back("Content-Type", "application/json");
+    response.body = embedded::kAdminOpenApiJson;
   } else if (path == "/metrics" && request.method == "GET") {
     response = MetricsResponse();
   } else if (const PluginRoute* route = FindRoute(path)) {

@@ -35,7 +35,7 @@ echo "fuzz: building $out/parsers_fuzz"
   -fno-sanitize=vptr -fno-sanitize-recover=undefined \
   -Icore/include -Iplugins/manager/common/include -Iplugin-api/include -I"$build/proto/gen" \
   tests/fuzz/parsers_fuzz.cc "${sources[@]}" -o "$out/parsers_fuzz" \
-  -L"$build/lib" -Wl,-rpath,"$build/lib" -lflyteidl_proto -lflyte_plugin_api -lprotobuf \
+  -L"$build/lib" -Wl,-rpath,"$build/lib" -lflyteidl_proto -lflyte_plugin_api -lprotobuf -licuuc \
   -lcrypto)
 
 echo "fuzz: $seconds s on $jobs workers"

@@ -4,6 +4,7 @@
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/unknown_field_set.h>
+#include <unicode/uchar.h>
 
 #include <algorithm>
 #include <cctype>
@@ -461,6 +462,18 @@ std::string GoStringSlice(const std::vector<std::string>& items) {
   return out;
 }
 
+namespace {
+
+// unicode.IsPrint past ASCII: letters, marks, numbers, punctuation and symbols (every space but
+// U+0020, the controls, formats and unassigned code points are not). Debian 12's ICU and the Go
+// releases upstream builds with both follow Unicode 15.0.
+bool GoIsPrint(uint32_t rune) {
+  constexpr uint32_t kPrintable = U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK | U_GC_P_MASK | U_GC_S_MASK;
+  return (U_GET_GC_MASK(static_cast<UChar32>(rune)) & kPrintable) != 0;
+}
+
+}  // namespace
+
 std::string GoQuote(std::string_view s) {
   std::string out = "\"";
   size_t i = 0;
@@ -503,8 +516,13 @@ std::string GoQuote(std::string_view s) {
       default:
         if (rune < 0x20 || rune == 0x7F) {
           AppendHexByte(out, static_cast<unsigned char>(rune));
-        } else {
+        } else if (rune < 0x80 || GoIsPrint(rune)) {
           out.append(s.substr(i, n));
+        } else {
+          // Go's \u with four lower-case hex digits, \U with eight past the BMP.
+          const int digits = rune < 0x10000 ? 4 : 8;
+          out += digits == 4 ? "\\u" : "\\U";
+          for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kLowerHex[(rune >> shift) & 0xF];
         }
     }
     i += n;

@@ -136,6 +136,25 @@ TEST_CASE("Atoi and ParseFloat accept and refuse what Go does", "[unit]") {
   CHECK_FALSE(GoParseFloat("1e400").has_value());
 }
 
+TEST_CASE("GoQuote escapes what strconv.Quote escapes", "[unit]") {
+  CHECK(GoQuote("plain") == "\"plain\"");
+  CHECK(GoQuote("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(GoQuote("\a\b\f\n\r\t\v") == "\"\\a\\b\\f\\n\\r\\t\\v\"");
+  CHECK(GoQuote(std::string("\x00\x1f\x7f", 3)) == "\"\\x00\\x1f\\x7f\"");
+  CHECK(GoQuote("\xff") == "\"\\xff\"");  // not UTF-8: the byte
+  // Printable characters pass through: letters, marks, numbers, punctuation, symbols.
+  CHECK(GoQuote("caf\u00e9 \u65e5\u672c \u0301 \u00bd \u00ab\u00bb \u20ac \U0001F600") ==
+        "\"caf\u00e9 \u65e5\u672c \u0301 \u00bd \u00ab\u00bb \u20ac \U0001F600\"");
+  // The others: spaces but U+0020, C1 controls, formats, private use, unassigned.
+  CHECK(GoQuote("a\u00a0b") == "\"a\\u00a0b\"");
+  CHECK(GoQuote("\u3000") == "\"\\u3000\"");
+  CHECK(GoQuote("\u0085") == "\"\\u0085\"");
+  CHECK(GoQuote("\u200b\u00ad") == "\"\\u200b\\u00ad\"");
+  CHECK(GoQuote("\ue000") == "\"\\ue000\"");
+  CHECK(GoQuote("\xcd\xb8") == "\"\\u0378\"");  // U+0378, unassigned
+  CHECK(GoQuote("\U000E0001") == "\"\\U000e0001\"");
+}
+
 TEST_CASE("Integers parse like strconv.ParseInt with base 0, booleans like ParseBool", "[unit]") {
   CHECK(GoParseInt("42") == 42);
   CHECK(GoParseInt("-42") == -42);

@@ -44,7 +44,8 @@ FLYTE_PLUGIN_API_EXPORT std::string GoFormatFloat(double v, int bits = 64);
 // fmt's %v of a []string: "[a b c]".
 FLYTE_PLUGIN_API_EXPORT std::string GoStringSlice(const std::vector<std::string>& items);
 
-// strconv.Quote (for valid UTF-8 input the printable characters pass through).
+// strconv.Quote: printable characters (unicode.IsPrint) pass through, the others are escaped
+// as Go escapes them (\n, \x7f, \u00a0, \U000e0001; a byte that is not UTF-8 as \xff).
 FLYTE_PLUGIN_API_EXPORT std::string GoQuote(std::string_view s);
 
 // strconv.Atoi. On failure `error` holds Go's text, e.g.

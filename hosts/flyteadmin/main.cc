@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
@@ -197,6 +198,11 @@ int ValidateConfig(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves its lock-order checking on: every
+  // absl::Mutex that gRPC takes is recorded in a global graph, and an order it considers
+  // inverted kills the process ("dying due to potential deadlock"). Release builds of Abseil
+  // (upstream's Go server has neither) do not check; nor does this server.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"flyteadmin: a FlyteAdmin-compatible control plane built from plugins"};
   app.require_subcommand(1);
   // `flyteadmin serve --config f` (as the systemd unit writes it) works as well as

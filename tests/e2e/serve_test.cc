@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "flyteidl/service/signal.grpc.pb.h"
 #include "grpc_helpers.h"
 #include "test_support.h"
 
@@ -226,4 +227,33 @@ TEST_CASE("flyteadmin config validate reports each problem with its key path", "
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("server.httpPortt: unknown key"));
   CHECK_THAT(r.out, Catch::Contains("server.grpc.port"));
+}
+
+TEST_CASE("flyteadmin serve lives through a lock order Debian's Abseil would abort on", "[e2e]") {
+  int grpc_port = test::FreePort();
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile(
+      "e2e-lock-order.yaml",
+      test::ServerConfigYaml(grpc_port, http_port,
+                             "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_faulty_service.so\n"));
+  test::Child server({FLYTEADMIN_BIN, "--config", config, "serve"});
+  REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(20)));
+  {
+    auto channel = test::Channel(grpc_port);
+    auto signals = flyteidl::service::SignalService::NewStub(channel);
+    grpc::ClientContext ctx;
+    flyteidl::admin::SignalListRequest req;
+    req.mutable_workflow_execution_id()->set_name("lock-order");
+    flyteidl::admin::SignalList list;
+    auto status = signals->ListSignals(&ctx, req, &list);
+    CHECK(status.ok());
+    CHECK(status.error_message() == "");
+    auto admin = flyteidl::service::AdminService::NewStub(channel);
+    grpc::ClientContext version_ctx;
+    flyteidl::admin::GetVersionResponse version;
+    CHECK(admin->GetVersion(&version_ctx, flyteidl::admin::GetVersionRequest(), &version).ok());
+  }
+  CHECK_THAT(server.Stderr(), !Catch::Contains("potential deadlock"));
+  server.Signal(SIGTERM);
+  CHECK(server.Wait(std::chrono::seconds(30)).exit_code == 0);
 }

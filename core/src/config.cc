@@ -251,6 +251,20 @@ const json& ParsedSchema() {
   return schema;
 }
 
+// The schema published by the plugin a pluginHost.load entry names (parsed once), or nullptr.
+const json* PluginSchemaOf(const json& entry) {
+  static const std::vector<std::pair<std::string, json>> parsed = [] {
+    std::vector<std::pair<std::string, json>> out;
+    for (const auto& [name, text] : Config::EmbeddedPluginSchemas()) out.emplace_back(name, json::parse(text));
+    return out;
+  }();
+  const std::string name = PluginNameOf(entry);
+  for (const auto& [plugin, schema] : parsed) {
+    if (plugin == name) return &schema;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
@@ -280,9 +294,7 @@ StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
     if (load != host->end() && load->is_array()) {
       for (auto& entry : *load) {
         if (!entry.is_object() || !entry.contains("config")) continue;
-        for (const auto& [name, text] : EmbeddedPluginSchemas()) {
-          if (name == PluginNameOf(entry)) Coerce(entry["config"], json::parse(text));
-        }
+        if (const json* schema = PluginSchemaOf(entry)) Coerce(entry["config"], *schema);
       }
     }
   }
@@ -658,17 +670,15 @@ std::vector<ConfigProblem> Config::Validate() const {
     for (std::size_t i = 0; i < load->size(); ++i) {
       const json& entry = (*load)[i];
       if (!entry.is_object() || !entry.contains("config")) continue;
-      for (const auto& [name, text] : EmbeddedPluginSchemas()) {
-        if (name != PluginNameOf(entry)) continue;
-        json schema = json::parse(text);
-        auto found = SchemaProblems(entry["config"], schema,
-                                    "pluginHost.load[" + std::to_string(i) + "].config");
-        // A plugin that refuses unknown keys at start-up says so in its schema.
-        bool refuses_unknown = schema.value("x-flyte-unknown-keys", std::string()) == "refused";
-        for (auto& p : found) {
-          if (p.unknown_key && refuses_unknown) p = {p.path, "unknown key (the plugin refuses it)", false};
-          problems.push_back(std::move(p));
-        }
+      const json* schema = PluginSchemaOf(entry);
+      if (schema == nullptr) continue;
+      auto found = SchemaProblems(entry["config"], *schema,
+                                  "pluginHost.load[" + std::to_string(i) + "].config");
+      // A plugin that refuses unknown keys at start-up says so in its schema.
+      bool refuses_unknown = schema->value("x-flyte-unknown-keys", std::string()) == "refused";
+      for (auto& p : found) {
+        if (p.unknown_key && refuses_unknown) p = {p.path, "unknown key (the plugin refuses it)", false};
+        problems.push_back(std::move(p));
       }
     }
   }

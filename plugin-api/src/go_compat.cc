@@ -61,6 +61,14 @@ void AppendHexByte(std::string& out, unsigned char b) {
   out += kLowerHex[b & 0xF];
 }
 
+// Go's escape of a rune by its code point: \u and four lower-case hex digits, \U and eight past
+// the BMP (prototext and strconv.Quote alike).
+void AppendRuneEscape(std::string& out, uint32_t rune) {
+  const int digits = rune < 0x10000 ? 4 : 8;
+  out += digits == 4 ? "\\u" : "\\U";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kLowerHex[(rune >> shift) & 0xF];
+}
+
 // prototext's string escaping (internal/encoding/text appendString, UTF-8 output): the C0
 // controls, DEL, '"' and '\\' escaped, \n \r \t by name and the others as \x; the C1 controls
 // (U+0080 to U+009F) as \u; a byte that is not valid UTF-8 as \x; other runes as they are.
@@ -96,9 +104,7 @@ void AppendTextString(std::string& out, std::string_view in) {
           AppendHexByte(out, static_cast<unsigned char>(rune));
       }
     } else if (rune >= 0x80 && rune <= 0x9f) {
-      out += "\\u00";
-      out += kLowerHex[rune >> 4];
-      out += kLowerHex[rune & 0xF];
+      AppendRuneEscape(out, rune);
     } else {
       out.append(in.substr(i, n));
     }
@@ -519,10 +525,7 @@ std::string GoQuote(std::string_view s) {
         } else if (rune < 0x80 || GoIsPrint(rune)) {
           out.append(s.substr(i, n));
         } else {
-          // Go's \u with four lower-case hex digits, \U with eight past the BMP.
-          const int digits = rune < 0x10000 ? 4 : 8;
-          out += digits == 4 ? "\\u" : "\\U";
-          for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kLowerHex[(rune >> shift) & 0xF];
+          AppendRuneEscape(out, rune);
         }
     }
     i += n;

@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libboost-dev libboost-filesystem-dev libboost-system-dev
+  libboost-dev libboost-filesystem-dev libboost-system-dev libboost-context-dev
   libsoci-dev libsqlite3-dev libpq-dev sqlite3
   libspdlog-dev libfmt-dev nlohmann-json3-dev libvalijson-dev
   catch2 libyaml-cpp-dev libcli11-dev libssl-dev zlib1g-dev

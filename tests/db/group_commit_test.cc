@@ -990,4 +990,235 @@ TEST_CASE("SQLite checkpoints run on the pool's own thread once the WAL passes t
               }).ok());
 }
 
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: batches of atomic operations run interleaved through a pipeline (pg_pipeline.h).
+
+// One operation of a batch.
+struct BatchOp {
+  std::string key;
+  std::function<Status(Conn&)> fn;
+  bool atomic = true;
+};
+
+// Runs `ops` as one batch (every batch thread held until they are all queued) and returns
+// their statuses in order.
+std::vector<Status> RunAsOneBatch(Pool& pool, const std::vector<BatchOp>& ops) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Status>> results(ops.size());
+  {
+    LeaderBlocker blocker([&](int i, auto wait) {
+      pool.RunGrouped("blocker" + std::to_string(i), [&, wait](Conn&) {
+        wait();
+        return Status::Ok();
+      });
+    });
+    for (size_t i = 0; i < ops.size(); ++i) {
+      pool.RunGroupedAsync(
+          ops[i].key, ops[i].fn,
+          [&, i](Status s) {
+            std::lock_guard lock(mu);
+            results[i] = std::move(s);
+            cv.notify_one();
+          },
+          ops[i].atomic);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    blocker.Release();
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] {
+      return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
+    }));
+  }
+  std::vector<Status> out;
+  for (auto& r : results) out.push_back(*r);
+  return out;
+}
+
+// The value of gc_rows row `k`, read (FOR UPDATE) in `conn`.
+int64_t ReadValue(Conn& conn, const std::string& k) {
+  Sql sql(conn.dialect());
+  sql << "SELECT v FROM gc_rows WHERE k = ";
+  sql.BindText(k);
+  sql << " FOR UPDATE";
+  auto rows = conn.Query(sql.Cached(), 1);
+  REQUIRE(rows.size() == 1);
+  return std::stoll(*rows[0][0]);
+}
+
+void WriteValue(Conn& conn, const std::string& k, int64_t v) {
+  Sql sql(conn.dialect());
+  sql << "UPDATE gc_rows SET v = ";
+  sql.BindInt(v);
+  sql << " WHERE k = ";
+  sql.BindText(k);
+  REQUIRE(conn.Exec(sql.Cached()) == 1);
+}
+
+int64_t StoredValue(const TestDb& t, const std::string& k) {
+  long long v = 0;
+  *t.Raw() << "SELECT v FROM gc_rows WHERE k = '" + k + "'", soci::into(v);
+  return v;
+}
+
+TEST_CASE("PostgreSQL interleaves a batch's atomic operations, and each keeps the outcome it has "
+          "alone",
+          "[integration]") {
+  TestDb t("postgres");
+  auto pool = PoolWithRows(t, true);
+  constexpr int kKeys = 6;
+  REQUIRE(pool->Run([&](Conn& conn) {
+                for (int k = 0; k < kKeys; ++k) InsertKey(conn, "r" + std::to_string(k), 0);
+                return Status::Ok();
+              }).ok());
+  // Each operation reads its row and writes it back with its digit appended: operations on one
+  // row must run one after the other in arrival order (a lost update or a reordering shows in
+  // the digits), and operations on different rows interleave (the log shows every first read
+  // sent before any operation's second statement).
+  std::mutex log_mu;
+  std::vector<std::string> log;
+  auto note = [&](const std::string& what) {
+    std::lock_guard lock(log_mu);
+    log.push_back(what);
+  };
+  std::vector<BatchOp> ops;
+  for (int i = 0; i < 3 * kKeys; ++i) {
+    const std::string k = "r" + std::to_string(i % kKeys);
+    const int digit = i / kKeys + 1;
+    ops.push_back({"gc_rows/" + k, [&, k, digit, i](Conn& conn) -> Status {
+                     note("read " + std::to_string(i));
+                     int64_t v = ReadValue(conn, k);
+                     note("write " + std::to_string(i));
+                     if (i == 4) return Status(StatusCode::kFailedPrecondition, "refused after reading");
+                     WriteValue(conn, k, v * 10 + digit);
+                     return Status::Ok();
+                   }});
+  }
+  // One that issues no statement at all.
+  ops.push_back({"gc_rows/none", [](Conn&) { return Status(StatusCode::kNotFound, "nothing to do"); }});
+  auto before = pool->group_stats();
+  auto statuses = RunAsOneBatch(*pool, ops);
+  auto after = pool->group_stats();
+  CHECK(after.pipelined == before.pipelined + 1);
+  CHECK(after.pipeline_serial == before.pipeline_serial);
+  CHECK(after.pipeline_retried == before.pipeline_retried);
+  for (int i = 0; i < 3 * kKeys; ++i) {
+    CAPTURE(i);
+    if (i == 4) {
+      CHECK(statuses[i].code() == StatusCode::kFailedPrecondition);
+    } else {
+      CHECK(statuses[i].ok());
+    }
+  }
+  CHECK(statuses.back().code() == StatusCode::kNotFound);
+  for (int k = 0; k < kKeys; ++k) {
+    CAPTURE(k);
+    // Row r4's first operation refused: its digit is missing.
+    CHECK(StoredValue(t, "r" + std::to_string(k)) == (k == 4 ? 23 : 123));
+  }
+  // The first operation on each row read before any operation wrote: they shared round trips.
+  std::lock_guard lock(log_mu);
+  auto first_write =
+      std::find_if(log.begin(), log.end(), [](const std::string& e) { return e.rfind("write", 0) == 0; });
+  CHECK(std::count_if(log.begin(), first_write, [](const std::string& e) { return e.rfind("read", 0) == 0; }) ==
+        kKeys);
+}
+
+TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs a savepoint or "
+          "two operations claim one row",
+          "[integration]") {
+  TestDb t("postgres");
+  auto pool = PoolWithRows(t, true);
+  REQUIRE(pool->Run([&](Conn& conn) {
+                InsertKey(conn, "shared", 0);
+                for (int k = 0; k < 4; ++k) InsertKey(conn, "own" + std::to_string(k), 0);
+                return Status::Ok();
+              }).ok());
+  const bool savepoint = GENERATE(false, true);
+  CAPTURE(savepoint);
+  // Each operation increments its own row and, through a nested grouped call, the shared row:
+  // interleaved, two of them would read the shared row before either wrote it.
+  std::vector<BatchOp> ops;
+  for (int i = 0; i < 4; ++i) {
+    const std::string own = "own" + std::to_string(i);
+    ops.push_back({"gc_rows/" + own, [&, own, i](Conn& conn) -> Status {
+                     WriteValue(conn, own, ReadValue(conn, own) + 1);
+                     auto bump = [&](Conn& inner) {
+                       WriteValue(inner, "shared", ReadValue(inner, "shared") + 1);
+                       return Status::Ok();
+                     };
+                     // A nested write in a savepoint of its own (RunGrouped), or an atomic one
+                     // on the shared row's key (RunGroupedAtomic).
+                     return savepoint && i == 2 ? pool->RunGrouped("", bump)
+                                                : pool->RunGroupedAtomic("gc_rows/shared", bump);
+                   }});
+  }
+  auto before = pool->group_stats();
+  auto statuses = RunAsOneBatch(*pool, ops);
+  auto after = pool->group_stats();
+  for (const Status& s : statuses) CHECK(s.ok());
+  CHECK(after.pipeline_serial == before.pipeline_serial + 1);
+  CHECK(after.pipelined == before.pipelined);
+  CHECK(StoredValue(t, "shared") == 4);
+  for (int k = 0; k < 4; ++k) CHECK(StoredValue(t, "own" + std::to_string(k)) == 1);
+}
+
+TEST_CASE("PostgreSQL runs a pipelined batch again one operation at a time after a database "
+          "error or a lost connection",
+          "[integration]") {
+  TestDb t("postgres");
+  auto pool = PoolWithRows(t, true);
+  REQUIRE(pool->Run([&](Conn& conn) {
+                InsertKey(conn, "dup", 0);
+                return Status::Ok();
+              }).ok());
+  const bool lose_connection = GENERATE(false, true);
+  CAPTURE(lose_connection);
+  std::atomic<bool> killed{false};
+  std::vector<BatchOp> ops;
+  for (int i = 0; i < 5; ++i) {
+    const std::string k = "new" + std::to_string(i);
+    ops.push_back({"gc_rows/" + k, [&, k, i](Conn& conn) -> Status {
+                     if (i == 2) {
+                       if (lose_connection) {
+                         // Ends the batch's connection (its server process), once.
+                         if (!killed.exchange(true)) {
+                           Sql kill(conn.dialect());
+                           kill << "SELECT pg_terminate_backend(pg_backend_pid())";
+                           conn.Query(kill, 1);
+                         }
+                       } else {
+                         InsertKey(conn, "dup", 1);  // a duplicate key: a database error
+                       }
+                     }
+                     InsertKey(conn, k, i);
+                     return Status::Ok();
+                   }});
+  }
+  auto before = pool->group_stats();
+  auto statuses = RunAsOneBatch(*pool, ops);
+  auto after = pool->group_stats();
+  CHECK(after.pipeline_retried == before.pipeline_retried + 1);
+  for (int i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    if (i == 2 && !lose_connection) {
+      CHECK(statuses[i].code() == StatusCode::kAlreadyExists);
+      CHECK(Count(*t.Raw(), "SELECT COUNT(*) FROM gc_rows WHERE k = 'new2'") == 0);
+    } else {
+      CHECK(statuses[i].ok());
+      CHECK(StoredValue(t, "new" + std::to_string(i)) == i);
+    }
+  }
+  CHECK(StoredValue(t, "dup") == 0);
+  // The pool goes on working, on a new connection.
+  CHECK(pool->RunGrouped("after", [](Conn& conn) {
+              InsertKey(conn, "after", 7);
+              return Status::Ok();
+            }).ok());
+}
+
+}  // namespace
+
 }  // namespace flyte::test::db

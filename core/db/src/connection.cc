@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "pg_pipeline.h"
 #include "sqlite_vfs.h"
 
 namespace flyte::core::db {
@@ -305,6 +306,7 @@ sqlite_api::sqlite3* SqliteHandle(soci::session& session) {
 }  // namespace
 
 int64_t Conn::Exec(const Sql& sql) {
+  if (pipeline_) return pipeline_->Exec(sql);
   if (cache_ && sql.cached() && dialect_ == Dialect::kSqlite) {
     sqlite_api::sqlite3* db = SqliteHandle(session_);
     return StatementCache::RunSqlite(db, cache_->GetSqlite(db, sql), sql, 0, nullptr);
@@ -327,9 +329,13 @@ int64_t Conn::Exec(const Sql& sql) {
   return static_cast<int64_t>(st.get_affected_rows());
 }
 
-void Conn::Exec(const std::string& literal_sql) { session_ << literal_sql; }
+void Conn::Exec(const std::string& literal_sql) {
+  if (pipeline_) return pipeline_->ExecLiteral(literal_sql);
+  session_ << literal_sql;
+}
 
 void Conn::ExecRepeated(const std::string& literal_sql) {
+  if (pipeline_) return pipeline_->ExecLiteral(literal_sql);
   if (cache_ && dialect_ == Dialect::kSqlite) {
     Sql sql(dialect_);
     sql << literal_sql;
@@ -340,6 +346,7 @@ void Conn::ExecRepeated(const std::string& literal_sql) {
 }
 
 std::vector<Row> Conn::Query(const Sql& sql, size_t columns) {
+  if (pipeline_) return pipeline_->Query(sql, columns);
   std::vector<Row> rows;
   auto collect = [&](soci::statement& st, const std::vector<std::string>& out,
                      const std::vector<soci::indicator>& out_inds, bool got) {
@@ -383,6 +390,8 @@ struct Pool::Entry {
   std::unique_ptr<soci::session> session;
   // Declared after the session: its statements are destroyed first.
   std::unique_ptr<StatementCache> statements = std::make_unique<StatementCache>();
+  // PostgreSQL: the statements its batch pipelines have prepared.
+  PipelineStatements pipeline_statements;
   std::chrono::steady_clock::time_point created;
 };
 
@@ -605,6 +614,10 @@ bool Pool::InTransaction() const {
   return t_active_transaction != nullptr && t_active_transaction->pool == this;
 }
 
+bool Pool::InPipeline() const {
+  return InTransaction() && t_active_transaction->conn->pipeline() != nullptr;
+}
+
 Status Pool::RunNested(const std::function<Status(Conn&)>& fn, Nested how) {
   Conn& conn = *t_active_transaction->conn;
   const bool savepoint = how == Nested::kSavepoint;
@@ -715,6 +728,7 @@ struct Pool::GroupOp {
 void Pool::RunGroupedAsync(std::string order_key, std::function<Status(Conn&)> fn,
                            std::function<void(Status)> done, bool atomic) {
   if (InTransaction()) {
+    if (PgPipeline* pipeline = t_active_transaction->conn->pipeline()) pipeline->Claim(order_key);
     done(RunNested(fn, atomic ? Nested::kAtomic : Nested::kSavepoint));
     return;
   }
@@ -748,7 +762,10 @@ Status Pool::RunGroupedWaiting(const std::string& order_key, const std::function
 }
 
 Status Pool::RunGroupedAtomic(const std::string& order_key, const std::function<Status(Conn&)>& fn) {
-  if (InTransaction()) return RunNested(fn, Nested::kAtomic);
+  if (InTransaction()) {
+    if (PgPipeline* pipeline = t_active_transaction->conn->pipeline()) pipeline->Claim(order_key);
+    return RunNested(fn, Nested::kAtomic);
+  }
   return RunGroupedWaiting(order_key, fn, true);
 }
 
@@ -869,8 +886,14 @@ void Pool::RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch) {
   for (auto& o : batch) order.push_back(o.get());
   std::stable_sort(order.begin(), order.end(),
                    [](const GroupOp* a, const GroupOp* b) { return a->key < b->key; });
-  bool abort_batch = false;
   const bool pg = options_.dialect == Dialect::kPostgres;
+  // PostgreSQL: operations that write nothing when they fail (events) run interleaved, their
+  // statements sent a round at a time (pg_pipeline.h).
+  if (pg && std::all_of(order.begin(), order.end(), [](const GroupOp* o) { return o->atomic; }) &&
+      RunPipelinedBatch(order)) {
+    return;
+  }
+  bool abort_batch = false;
   Status status = RunTx([&](Conn& conn) -> Status {
     // Each operation runs in a savepoint of its own, so that a failing one rolls back alone,
     // except an atomic one, which writes nothing when it fails. Savepoint statements are held
@@ -928,6 +951,91 @@ void Pool::RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch) {
   // Nothing of the batch is committed. After a deadlock and the like each operation is retried
   // alone; any other failure (the COMMIT itself, a savepoint) is every operation's answer.
   for (auto& op : batch) op->status = abort_batch ? RunTx(op->fn) : status;
+}
+
+bool Pool::RunPipelinedBatch(const std::vector<GroupOp*>& order) {
+  std::unique_ptr<Entry> entry;
+  try {
+    entry = Acquire();
+  } catch (const std::exception& e) {
+    Status status = MapError(e, options_.dialect);
+    for (GroupOp* op : order) op->status = status;
+    return true;
+  }
+  Conn conn(*entry->session, options_.dialect, entry->statements.get());
+  PGconn* pg = static_cast<soci::postgresql_session_backend*>(entry->session->get_backend())->conn_;
+  std::vector<PgPipeline::Op> ops(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    ops[i].fn = &order[i]->fn;
+    ops[i].key = &order[i]->key;
+  }
+  PgPipeline pipeline(pg, entry->pipeline_statements);
+  PgPipeline::Outcome outcome = PgPipeline::Outcome::kSerial;
+  std::exception_ptr failure;
+  {
+    // The operations' nested repository calls join this transaction (RunNested), and their
+    // statements go through the pipeline.
+    conn.set_pipeline(&pipeline);
+    ActiveTransaction active{this, &conn};
+    t_active_transaction = &active;
+    try {
+      outcome = pipeline.Run(conn, ops);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    t_active_transaction = nullptr;
+    conn.set_pipeline(nullptr);
+  }
+  bool healthy = PQstatus(pg) == CONNECTION_OK && PQpipelineStatus(pg) == PQ_PIPELINE_OFF;
+  bool committed = false;
+  std::optional<Status> commit_failed;
+  if (healthy && pipeline.begun()) {
+    const bool commit = !failure && outcome == PgPipeline::Outcome::kDone;
+    try {
+      conn.ExecRepeated(commit ? "COMMIT" : "ROLLBACK");
+      committed = commit;
+    } catch (const std::exception& e) {
+      // As RunTx: a COMMIT that failed is every operation's answer, and leaves nothing open.
+      if (commit) commit_failed = MapError(e, options_.dialect);
+      try {
+        conn.ExecRepeated("ROLLBACK");
+      } catch (...) {
+      }
+      try {
+        healthy = entry->session->is_connected();
+      } catch (...) {
+        healthy = false;
+      }
+    }
+  } else if (healthy) {
+    committed = !failure && outcome == PgPipeline::Outcome::kDone;  // nothing was sent
+  }
+  Release(std::move(entry), healthy);
+  {
+    std::lock_guard lock(group_mu_);
+    if (committed) {
+      group_stats_.pipelined++;
+    } else if (failure || !healthy) {
+      group_stats_.pipeline_retried++;
+    } else if (!commit_failed) {
+      group_stats_.pipeline_serial++;
+    }
+  }
+  if (committed) {
+    for (size_t i = 0; i < order.size(); ++i) order[i]->status = std::move(ops[i].status);
+    return true;
+  }
+  if (commit_failed) {
+    for (GroupOp* op : order) op->status = *commit_failed;
+    return true;
+  }
+  if (failure || !healthy) {
+    // Rolled back (or the connection is gone): each operation runs again alone, as after a
+    // deadlock in a batch run without the pipeline.
+    for (GroupOp* op : order) op->status = RunTx(op->fn);
+    return true;
+  }
+  return false;  // an operation cannot run interleaved: the batch runs without the pipeline
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ class Sql {
 using Row = std::vector<std::optional<std::string>>;
 
 class StatementCache;
+class PgPipeline;
 
 // One checked-out session. Not thread-safe; used by one thread between checkout and return.
 class Conn {
@@ -113,10 +114,15 @@ class Conn {
   // Executes a query selecting `columns` columns; every value is read as text (NULL as nullopt).
   std::vector<Row> Query(const Sql& sql, size_t columns);
 
+  // PostgreSQL: while set, every statement goes through the batch's pipeline (pg_pipeline.h).
+  void set_pipeline(PgPipeline* pipeline) { pipeline_ = pipeline; }
+  PgPipeline* pipeline() const { return pipeline_; }
+
  private:
   soci::session& session_;
   Dialect dialect_;
   StatementCache* cache_;
+  PgPipeline* pipeline_ = nullptr;
 };
 
 struct PoolOptions {
@@ -185,6 +191,12 @@ class Pool {
     // SQLite: WAL syncs the completion thread ran for commits that deferred theirs (one can
     // cover several transactions).
     uint64_t wal_syncs = 0;
+    // PostgreSQL: batches run through a pipeline (pg_pipeline.h), and those that had to run
+    // again without one (an operation needed a savepoint or claimed another's row) or one
+    // operation at a time (a database error).
+    uint64_t pipelined = 0;
+    uint64_t pipeline_serial = 0;
+    uint64_t pipeline_retried = 0;
   };
   GroupStats group_stats() {
     std::lock_guard lock(group_mu_);
@@ -196,10 +208,16 @@ class Pool {
   // Whether the calling thread runs inside a transaction of this pool (a grouped operation or
   // a RunTx function), which its Run, RunTx and RunGrouped calls join.
   bool InTransaction() const;
+  // Whether that transaction is a PostgreSQL batch run through a pipeline (pg_pipeline.h),
+  // whose operations interleave.
+  bool InPipeline() const;
 
  private:
   struct GroupOp;
   void RunBatch(std::vector<std::unique_ptr<GroupOp>>& batch);
+  // PostgreSQL: runs a batch of atomic operations through a pipeline (pg_pipeline.h). False
+  // when the batch is to run without one (an operation needs a savepoint, or two claim a row).
+  bool RunPipelinedBatch(const std::vector<GroupOp*>& order);
   void BatchThread();
   void CompletionThread();
   // SQLite: checkpoints run on a thread and connection of their own, asked for by the commits

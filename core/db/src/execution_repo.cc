@@ -493,8 +493,9 @@ int64_t InsertRow(Conn& conn, const typename T::Model& m, bool if_absent = false
 // their arrival order; batches lock rows in this order).
 template <class T>
 std::string OrderKey(const Pool& pool, const typename T::Key& key) {
-  // A call made inside a transaction joins it, where the key orders nothing.
-  if (pool.InTransaction()) return {};
+  // A call made inside a transaction joins it, where the key orders nothing, unless the
+  // transaction is a pipelined batch, which checks it against its other operations in flight.
+  if (pool.InTransaction() && !pool.InPipeline()) return {};
   Sql sql(Dialect::kSqlite);
   for (auto& v : T::KeyValues(key)) v(sql);
   std::string out = T::kTable;

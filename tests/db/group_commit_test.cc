@@ -111,15 +111,15 @@ void Burst(int n, Fn fn) {
   for (auto& th : threads) th.join();
 }
 
-// Occupies every batch thread (SQLite one, PostgreSQL up to four) with an operation that waits
+// Occupies every batch thread (`threads`: Pool::batch_threads()) with an operation that waits
 // on `gate`, so the operations started meanwhile queue up and run as one batch after it opens.
 class LeaderBlocker {
  public:
   template <class StartBlocked>
-  explicit LeaderBlocker(StartBlocked start) {
+  LeaderBlocker(int threads, StartBlocked start) {
     // One at a time, so that each gets a batch thread of its own while one is free (on
     // PostgreSQL, operations queued at once may share a batch and leave a thread idle).
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < threads; ++i) {
       threads_.emplace_back([this, start, i] { start(i, [this] {
                               ++inside_;
                               gate_.Wait();
@@ -165,7 +165,7 @@ TEST_CASE("Concurrent grouped operations share one transaction and each keeps it
   std::vector<Status> results(kOps);
   std::vector<std::string> txs(kOps);
   {
-    LeaderBlocker blocker([&](int i, auto wait) {
+    LeaderBlocker blocker(pool->batch_threads(), [&](int i, auto wait) {
       pool->RunGrouped("blocker" + std::to_string(i), [&, i](Conn& conn) {
         wait();
         insert(conn, "blocker" + std::to_string(i), i);
@@ -196,7 +196,7 @@ TEST_CASE("Concurrent grouped operations share one transaction and each keeps it
   for (auto& [tx, n] : per_tx) largest = std::max(largest, n);
   // Batched: several operations in one transaction.
   auto stats = pool->group_stats();
-  CHECK(stats.operations == kOps + 4);
+  CHECK(stats.operations == static_cast<uint64_t>(kOps + pool->batch_threads()));
   CHECK(stats.transactions <= 5);
   if (t.pg()) CHECK(largest >= 2);
 
@@ -213,8 +213,8 @@ TEST_CASE("Concurrent grouped operations share one transaction and each keeps it
     }
   }
   auto raw = t.Raw();
-  // Everything but op 3's two rows and op 5's row, plus the four blockers.
-  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows") == kOps - 2 + 4);
+  // Everything but op 3's two rows and op 5's row, plus the blockers' rows.
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows") == kOps - 2 + pool->batch_threads());
   CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k IN ('own3', 'k5')") == 0);
   CHECK(Count(*raw, "SELECT v FROM gc_rows WHERE k = 'k2'") == 2);
 }
@@ -339,7 +339,8 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
   FLYTE_EACH_BACKEND(backend);
   TestDb t(backend, TestDb::kMigrated);
   auto& repos = t.repos();
-  for (int i = 0; i < 4; ++i) {
+  const int blockers = Pool::BatchThreads(t.pg() ? Dialect::kPostgres : Dialect::kSqlite);
+  for (int i = 0; i < blockers; ++i) {
     REQUIRE(repos.Executions().Create(Execution("blocker" + std::to_string(i)), {}).ok());
   }
   REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
@@ -355,7 +356,7 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
   std::vector<Status> results(kOps);
   std::vector<std::optional<NodeExecutionModel>> rows(kOps);
   {
-    LeaderBlocker blocker([&](int i, auto wait) {
+    LeaderBlocker blocker(blockers, [&](int i, auto wait) {
       // Checked through the blockers' rows below (Catch2 assertions are main-thread only).
       (void)repos.Executions().Update({"p", "development", "blocker" + std::to_string(i)},
                                       [&](ExecutionModel& e) {
@@ -414,7 +415,7 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
   CHECK(results[13].ok());
   CHECK(results[14].ok());
 
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < blockers; ++i) {
     CHECK(repos.Executions().Get({"p", "development", "blocker" + std::to_string(i)})->duration_ns ==
           1);
   }
@@ -657,7 +658,7 @@ TEST_CASE("Atomic operations share a batch without savepoints; one that throws m
   std::condition_variable cv;
   std::vector<std::optional<Status>> results(kOps);
   {
-    LeaderBlocker blocker([&](int i, auto wait) {
+    LeaderBlocker blocker(pool->batch_threads(), [&](int i, auto wait) {
       pool->RunGrouped("blocker" + std::to_string(i), [&, i](Conn& conn) {
         wait();
         insert(conn, "blocker" + std::to_string(i));
@@ -711,7 +712,7 @@ TEST_CASE("Atomic operations share a batch without savepoints; one that throws m
   auto raw = t.Raw();
   CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'k%'") == 3);  // k0, k3, k5
   CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k = 'k2'") == 0);
-  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'blocker%'") == 4);
+  CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows WHERE k LIKE 'blocker%'") == pool->batch_threads());
 }
 
 // The statements the writer repeats (Sql::Cached()) are prepared once per connection; on SQLite
@@ -1009,7 +1010,7 @@ std::vector<Status> RunAsOneBatch(Pool& pool, const std::vector<BatchOp>& ops) {
   std::condition_variable cv;
   std::vector<std::optional<Status>> results(ops.size());
   {
-    LeaderBlocker blocker([&](int i, auto wait) {
+    LeaderBlocker blocker(pool.batch_threads(), [&](int i, auto wait) {
       pool.RunGrouped("blocker" + std::to_string(i), [&, wait](Conn&) {
         wait();
         return Status::Ok();

@@ -152,7 +152,7 @@ class Pool {
   plugin::Status RunTx(const std::function<plugin::Status(Conn&)>& fn);
 
   // As RunTx, but concurrent callers share transactions (group commit): the pool's batch
-  // threads (SQLite one, PostgreSQL four, each on its own connection) take the waiting
+  // threads (batch_threads(): SQLite one, PostgreSQL a few, each on its own connection) take the waiting
   // operations, run them in one transaction, each inside its own SAVEPOINT (a failing operation
   // rolls back alone and gets its own status), commit once, and only then answer each caller.
   // On SQLite the commit leaves its WAL sync to the completion thread, which syncs once for
@@ -204,6 +204,10 @@ class Pool {
   }
 
   Dialect dialect() const { return options_.dialect; }
+  // How many batch threads RunGrouped runs at most: SQLite one, PostgreSQL two to four (by the
+  // machine's cores).
+  int batch_threads() const { return BatchThreads(options_.dialect); }
+  static int BatchThreads(Dialect dialect);
 
   // Whether the calling thread runs inside a transaction of this pool (a grouped operation or
   // a RunTx function), which its Run, RunTx and RunGrouped calls join.

@@ -543,7 +543,12 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   // `atomic` promises that `work` writes nothing to the database when it returns an error
   // status (each of its writes refuses without writing, and none follows a write that
   // succeeded): it then runs without a savepoint of its own, and a database error it throws
-  // makes its shared transaction run again one work at a time.
+  // makes its shared transaction run again one work at a time. On PostgreSQL the atomic works of
+  // one shared transaction run interleaved on the batch thread, each on a stack of its own and
+  // suspended while one of its statements is out (their statements travel together), so: hold
+  // no lock across a repository call, keep no thread-local state across one, and write rows
+  // only through the repositories (their writes name the row they change: two works in flight
+  // on one row make the transaction run its works one after the other instead).
   virtual void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
                                std::function<void(Status)> done, bool atomic = false) = 0;
   // The same, waiting for the status.

@@ -7,11 +7,11 @@
 // fiber until it issues a statement, which suspends it until the statement's result has come
 // back. Once every started operation is waiting (or done), the waiting statements are sent, in
 // the batch's lock order, and each is answered. Interleaving is only valid for operations that
-// write nothing when they fail (atomic ones: no savepoint of their own) and that do not touch
-// the rows of another operation in flight, which the pool guarantees by starting an operation
-// only after the one before it with the same order key is done; an operation that asks for a
-// savepoint, or claims (through a nested grouped call) a key another operation in flight holds,
-// makes the whole batch run again without the pipeline.
+// write nothing when they fail (atomic ones: no savepoint of their own) and that do not write
+// the rows of another operation in flight. Run starts an operation only once the one before it
+// with the same order key is done (and no operation in flight has claimed that key); an
+// operation that asks for a savepoint, or claims (through a nested grouped call) a key another
+// operation in flight holds, makes the whole batch run again without the pipeline.
 #pragma once
 
 #include <libpq-fe.h>

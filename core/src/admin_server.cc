@@ -269,7 +269,7 @@ BodyPlan AdminServer::PlanBody(const gateway::HttpRequest& head) const {
 gateway::HttpResponse AdminServer::MetricsResponse() const {
   gateway::HttpResponse response;
   prometheus::TextSerializer serializer;
-  response.body = serializer.Serialize(host_.metrics()->Collect());
+  response.body = serializer.Serialize(host_.CollectMetrics());
   response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   return response;
 }

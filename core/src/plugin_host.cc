@@ -3,9 +3,11 @@
 #include "flyte/core/plugin_host.h"
 
 #include <filesystem>
+#include <iterator>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
 #include "flyte/core/logging.h"
@@ -85,6 +87,19 @@ PluginHost::PluginHost(const Config& config, std::shared_ptr<spdlog::logger> log
 }
 
 PluginHost::~PluginHost() { Shutdown(); }
+
+void PluginHost::AddMetricsSource(std::shared_ptr<prometheus::Collectable> source) {
+  metric_sources_.push_back(std::move(source));
+}
+
+std::vector<prometheus::MetricFamily> PluginHost::CollectMetrics() const {
+  std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+  for (const auto& source : metric_sources_) {
+    auto more = source->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  return families;
+}
 
 void PluginHost::Shutdown() { registry_.Clear(); }
 

@@ -720,6 +720,29 @@ TEST_CASE("Concurrent node events for one node are all applied or refused as dup
   req.set_filters("eq(phase,SUCCEEDED)");
   REQUIRE(client.List(req, &list).ok());
   CHECK(list.node_executions_size() == 9);  // m0..m7 and n0
+
+  // The database writer's counters on /metrics: each event above was one grouped write.
+  const std::string metrics = test::Http(server.served->http_port, "GET", "/metrics").body;
+  const double transactions = test::MetricSample(metrics, "flyteadmin_database_group_commit_transactions_total ");
+  const double operations = test::MetricSample(metrics, "flyteadmin_database_group_commit_operations_total ");
+  CHECK(operations >= static_cast<double>(results.size() + kSenders + 16));
+  CHECK(transactions >= 1);
+  CHECK(transactions <= operations);
+  const double wal_syncs = test::MetricSample(metrics, "flyteadmin_database_wal_syncs_total ");
+  double pipelined = 0;
+  for (const char* outcome : {"ran", "ran_without", "retried_alone"}) {
+    const double n = test::MetricSample(
+        metrics, std::string(R"(flyteadmin_database_pipeline_batches_total{outcome=")") + outcome + "\"}");
+    CHECK(n >= 0);
+    pipelined += n;
+  }
+  if (backend == "sqlite") {
+    CHECK(wal_syncs >= 1);
+    CHECK(pipelined == 0);
+  } else {
+    CHECK(wal_syncs == 0);
+    CHECK(pipelined <= transactions);
+  }
 }
 
 TEST_CASE("ListNodeExecutions lists the top level or one parent's children, with filters, sort and pages", "[e2e]") {

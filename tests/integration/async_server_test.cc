@@ -73,15 +73,6 @@ int InFlight(const flyteidl::admin::SignalList& list) {
   return t.rfind("in-flight=", 0) == 0 ? std::stoi(t.substr(10)) : -1;
 }
 
-// The value of the first sample line starting with `prefix` in Prometheus text.
-double Sample(const std::string& text, const std::string& prefix) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
-}
-
 const char* kMethodLabels = R"(grpc_method="ListSignals",grpc_service="flyteidl.service.SignalService",grpc_type="unary")";
 
 }  // namespace
@@ -194,13 +185,13 @@ TEST_CASE("An asynchronous handler's errors keep code, message and details over 
   // Metrics count each call once, when it is answered, with latency until then.
   auto metrics = test::Http(s.http_port, "GET", "/metrics").body;
   CHECK_THAT(metrics, Catch::Contains("admin:handler_panic 2"));
-  CHECK(Sample(metrics, std::string("grpc_server_started_total{") + kMethodLabels + "}") == 6);
-  CHECK(Sample(metrics, std::string(R"(grpc_server_handled_total{grpc_code="OK",)") + kMethodLabels + "}") == 2);
-  CHECK(Sample(metrics, std::string(R"(grpc_server_handled_total{grpc_code="FailedPrecondition",)") +
+  CHECK(test::MetricSample(metrics, std::string("grpc_server_started_total{") + kMethodLabels + "}") == 6);
+  CHECK(test::MetricSample(metrics, std::string(R"(grpc_server_handled_total{grpc_code="OK",)") + kMethodLabels + "}") == 2);
+  CHECK(test::MetricSample(metrics, std::string(R"(grpc_server_handled_total{grpc_code="FailedPrecondition",)") +
                             kMethodLabels + "}") == 2);
-  CHECK(Sample(metrics, std::string("grpc_server_msg_sent_total{") + kMethodLabels + "}") == 2);
+  CHECK(test::MetricSample(metrics, std::string("grpc_server_msg_sent_total{") + kMethodLabels + "}") == 2);
   // The two "fail" and the REST "fine" calls waited at least 20 ms for the timer thread.
-  CHECK(Sample(metrics, std::string("grpc_server_handling_seconds_sum{") + kMethodLabels + "}") >= 0.06);
+  CHECK(test::MetricSample(metrics, std::string("grpc_server_handling_seconds_sum{") + kMethodLabels + "}") >= 0.06);
 }
 
 TEST_CASE("An interceptor without an asynchronous form sends asynchronous methods to the handler pool", "[integration]") {

@@ -118,6 +118,14 @@ std::string HttpResult::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
+double MetricSample(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
 HttpResult Http(int port, const std::string& method, const std::string& target,
                 const std::string& body,
                 const std::vector<std::pair<std::string, std::string>>& headers) {

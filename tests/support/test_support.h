@@ -34,6 +34,9 @@ struct HttpResult {
   std::string Header(const std::string& name) const;
 };
 
+// The value of the first sample line starting with `prefix` in Prometheus text (-1: none).
+double MetricSample(const std::string& text, const std::string& prefix);
+
 // One HTTP/1.1 request to 127.0.0.1:port. Throws on connection failure.
 HttpResult Http(int port, const std::string& method, const std::string& target,
                 const std::string& body = "",

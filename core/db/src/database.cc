@@ -201,6 +201,10 @@ class DatabaseImpl final : public Database {
     return SeedProjectRows(*pool_, names);
   }
   std::shared_ptr<plugin::db::Repositories> Repositories() override { return repos_; }
+  GroupCommitStats GroupCommit() override {
+    const Pool::GroupStats s = pool_->group_stats();
+    return {s.transactions, s.operations, s.wal_syncs, s.pipelined, s.pipeline_serial, s.pipeline_retried};
+  }
 
  private:
   std::shared_ptr<Pool> pool_;

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 
 #include "flyte/core/config.h"
 #include "flyte/plugin/host_context.h"
@@ -65,6 +67,11 @@ class PluginHost {
   const Config& config() const { return config_; }
   std::shared_ptr<spdlog::logger> logger() const { return logger_; }
   std::shared_ptr<prometheus::Registry> metrics() const { return metrics_; }
+  // Metrics read when /metrics is served, beside the registry's (core's database counters).
+  // Added while the host is set up, before anything serves.
+  void AddMetricsSource(std::shared_ptr<prometheus::Collectable> source);
+  // What /metrics serves: the registry's families, then each source's.
+  std::vector<prometheus::MetricFamily> CollectMetrics() const;
   const plugin::BuildInfo& build() const { return build_; }
 
   // Releases every plugin object, newest first; libraries stay loaded (STYLE.md, rule 4).
@@ -75,6 +82,7 @@ class PluginHost {
   const Config& config_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<prometheus::Registry> metrics_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> metric_sources_;
   plugin::BuildInfo build_;
   plugin::Registry registry_;
   std::vector<std::unique_ptr<Context>> contexts_;

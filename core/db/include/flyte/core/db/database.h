@@ -2,6 +2,7 @@
 // upstream FlyteAdmin's migrations (same ids, same final schema) and serves the repositories.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +19,19 @@ namespace flyte::core::db {
 
 // Receives one human-readable line per step of a migration run ("applied 2019-05-22-projects").
 using ProgressFn = std::function<void(const std::string& line)>;
+
+// What the database writer's group commit (Pool::RunGrouped) has done since it was opened.
+struct GroupCommitStats {
+  uint64_t transactions = 0;  // transactions committed for grouped writes
+  uint64_t operations = 0;    // grouped writes (events, row updates) they held
+  uint64_t wal_syncs = 0;     // SQLite: WAL syncs, each covering one or more commits
+  // PostgreSQL: batches whose writes ran interleaved through a pipeline, and those run again
+  // without one (a write needed a savepoint, or two claimed one row) or one write at a time (a
+  // database error or a lost connection).
+  uint64_t pipelined = 0;
+  uint64_t pipeline_serial = 0;
+  uint64_t pipeline_retried = 0;
+};
 
 // An open database. Thread-safe: every method may be called from any thread; the repositories
 // share the connection pool (PostgreSQL) or the WAL-mode file with serialized writes (SQLite).
@@ -56,6 +70,9 @@ class Database {
 
   // The repositories over this database; they keep the database open while they live.
   virtual std::shared_ptr<plugin::db::Repositories> Repositories() = 0;
+
+  // The group commit's counters (served on /metrics).
+  virtual GroupCommitStats GroupCommit() = 0;
 };
 
 // Opens the database the config selects, as upstream: a non-empty `database.sqlite.file`

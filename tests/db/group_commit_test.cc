@@ -1127,8 +1127,8 @@ TEST_CASE("PostgreSQL interleaves a batch's atomic operations, and each keeps th
         kKeys);
 }
 
-TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs a savepoint or "
-          "two operations claim one row",
+TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs a savepoint, two "
+          "operations claim one row, or one issues a statement from a catch handler",
           "[integration]") {
   TestDb t("postgres");
   auto pool = PoolWithRows(t, true);
@@ -1137,8 +1137,10 @@ TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs 
                 for (int k = 0; k < 4; ++k) InsertKey(conn, "own" + std::to_string(k), 0);
                 return Status::Ok();
               }).ok());
-  const bool savepoint = GENERATE(false, true);
-  CAPTURE(savepoint);
+  // How operation 2 reaches the shared row: like the others (a claim on it), through a nested
+  // savepoint, or (writing only its own row, as the others do then) from inside a catch handler.
+  const std::string how = GENERATE(as<std::string>{}, "claim", "savepoint", "handler");
+  CAPTURE(how);
   // Each operation increments its own row and, through a nested grouped call, the shared row:
   // interleaved, two of them would read the shared row before either wrote it.
   std::vector<BatchOp> ops;
@@ -1150,10 +1152,17 @@ TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs 
                        WriteValue(inner, "shared", ReadValue(inner, "shared") + 1);
                        return Status::Ok();
                      };
-                     // A nested write in a savepoint of its own (RunGrouped), or an atomic one
-                     // on the shared row's key (RunGroupedAtomic).
-                     return savepoint && i == 2 ? pool->RunGrouped("", bump)
-                                                : pool->RunGroupedAtomic("gc_rows/shared", bump);
+                     if (how == "handler") {
+                       if (i != 2) return Status::Ok();
+                       try {
+                         throw std::runtime_error("handled");
+                       } catch (const std::runtime_error&) {
+                         WriteValue(conn, own, ReadValue(conn, own) + 10);
+                         return Status::Ok();
+                       }
+                     }
+                     if (i == 2 && how == "savepoint") return pool->RunGrouped("", bump);
+                     return pool->RunGroupedAtomic("gc_rows/shared", bump);
                    }});
   }
   auto before = pool->group_stats();
@@ -1162,8 +1171,8 @@ TEST_CASE("PostgreSQL runs a batch without the pipeline when an operation needs 
   for (const Status& s : statuses) CHECK(s.ok());
   CHECK(after.pipeline_serial == before.pipeline_serial + 1);
   CHECK(after.pipelined == before.pipelined);
-  CHECK(StoredValue(t, "shared") == 4);
-  for (int k = 0; k < 4; ++k) CHECK(StoredValue(t, "own" + std::to_string(k)) == 1);
+  CHECK(StoredValue(t, "shared") == (how == "handler" ? 0 : 4));
+  for (int k = 0; k < 4; ++k) CHECK(StoredValue(t, "own" + std::to_string(k)) == (how == "handler" && k == 2 ? 11 : 1));
 }
 
 TEST_CASE("PostgreSQL runs a pipelined batch again one operation at a time after a database "

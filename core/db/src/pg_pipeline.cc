@@ -1,6 +1,7 @@
 // PostgreSQL pipelining of a group-commit batch (pg_pipeline.h).
 #include "pg_pipeline.h"
 
+#include <cxxabi.h>
 #include <poll.h>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -180,6 +181,10 @@ PgPipeline::Request& PgPipeline::Submit(Request& request) {
   Task* task = current_;
   if (task == nullptr) throw std::logic_error("a pipelined statement outside of its operation");
   if (unwinding_) throw PipelineUnwind{};
+  // Inside a catch handler the thread's record of the exceptions being handled would be shared
+  // with the other operations while this one waits (C++ forbids co_await there for the same
+  // reason): the batch runs without the pipeline instead.
+  if (abi::__cxa_current_exception_type() != nullptr) throw PipelineNeedsSerial{};
   task->request = &request;
   StartSwitch(&task->fake_stack, scheduler_stack_bottom_, scheduler_stack_size_);
   task->back = std::move(task->back).resume();

@@ -546,11 +546,11 @@ class FLYTE_PLUGIN_API_EXPORT Repositories : public PluginBase {
   // makes its shared transaction run again one work at a time. On PostgreSQL the atomic works of
   // one shared transaction run interleaved on the batch thread, each on a stack of its own and
   // suspended while one of its statements is out (their statements travel together), so: hold
-  // no lock across a repository call, keep no thread-local state across one, make none from
-  // inside a catch handler (as C++ forbids co_await there: the thread's record of the exceptions
-  // being handled is shared by the works), and write rows only through the repositories (their
-  // writes name the row they change: two works in flight on one row make the transaction run
-  // its works one after the other instead).
+  // no lock across a repository call, keep no thread-local state across one, and write rows
+  // only through the repositories (their writes name the row they change: two works in flight
+  // on one row make the transaction run its works one after the other instead; so does a
+  // repository call from inside a catch handler, where C++ forbids co_await for the same
+  // reason).
   virtual void RunGroupedAsync(const std::string& order_key, std::function<Status()> work,
                                std::function<void(Status)> done, bool atomic = false) = 0;
   // The same, waiting for the status.

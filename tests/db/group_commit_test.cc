@@ -1229,6 +1229,73 @@ TEST_CASE("PostgreSQL runs a pipelined batch again one operation at a time after
             }).ok());
 }
 
+TEST_CASE("PostgreSQL: a task's first event batched with its node's first event sees the node, as "
+          "in key order",
+          "[integration]") {
+  TestDb t("postgres", TestDb::kMigrated);
+  auto& repos = t.repos();
+  REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
+  const int blockers = Pool::BatchThreads(Dialect::kPostgres);
+  for (int i = 0; i < blockers; ++i) {
+    REQUIRE(repos.Executions().Create(Execution("blocker" + std::to_string(i)), {}).ok());
+  }
+  const TaskExecutionModel task = Task("ex", "n1");
+  const NodeExecutionKey node_key = task.key.node_execution;
+  auto any_cluster = [](const std::string&) { return Status::Ok(); };
+  const auto before = t.db().GroupCommit();
+  std::optional<Status> node_result, task_result;
+  bool node_exists = false;
+  {
+    LeaderBlocker blocker(blockers, [&](int i, auto wait) {
+      (void)repos.Executions().Update({"p", "development", "blocker" + std::to_string(i)},
+                                      [&](ExecutionModel&) {
+                                        wait();
+                                        return Status::Ok();
+                                      });
+    });
+    std::mutex mu;
+    std::condition_variable cv;
+    // As the managers run them: the node's first event finds no row (a round trip), then
+    // creates it; the task's first event finds no row and reads whether its node exists.
+    repos.RunGroupedAsync(
+        "node_executions\x1fp\x1f" "development\x1f" "ex\x1fn1",
+        [&]() -> Status {
+          auto updated = repos.NodeExecutions().UpdateChecked(node_key, any_cluster,
+                                                              [](NodeExecutionModel&) { return Status::Ok(); });
+          if (updated.status().code() != StatusCode::kNotFound) return Status(StatusCode::kInternal, "found");
+          return repos.NodeExecutions().Create(Node("ex", "n1"), std::nullopt);
+        },
+        [&](Status s) {
+          std::lock_guard lock(mu);
+          node_result = s;
+          cv.notify_all();
+        },
+        true);
+    repos.RunGroupedAsync(
+        "task_executions\x1fp\x1f" "development\x1f" "ex\x1fn1",
+        [&]() -> Status {
+          return repos.TaskExecutions()
+              .UpdateChecked(task.key, any_cluster, [](TaskExecutionModel&) { return Status::Ok(); }, &node_exists)
+              .status();
+        },
+        [&](Status s) {
+          std::lock_guard lock(mu);
+          task_result = s;
+          cv.notify_all();
+        },
+        true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    blocker.Release();
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return node_result && task_result; }));
+  }
+  CHECK(node_result->ok());
+  CHECK(task_result->code() == StatusCode::kNotFound);  // no task row yet
+  CHECK(node_exists);
+  const auto after = t.db().GroupCommit();
+  CHECK(after.pipeline_serial == before.pipeline_serial + 1);
+}
+
 }  // namespace
 
 }  // namespace flyte::test::db

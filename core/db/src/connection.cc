@@ -629,6 +629,11 @@ bool Pool::InPipeline() const {
   return InTransaction() && t_active_transaction->conn->pipeline() != nullptr;
 }
 
+void Pool::ReadInPipeline(const std::string& key) {
+  if (!InTransaction()) return;
+  if (PgPipeline* pipeline = t_active_transaction->conn->pipeline()) pipeline->Claim(key);
+}
+
 Status Pool::RunNested(const std::function<Status(Conn&)>& fn, Nested how) {
   Conn& conn = *t_active_transaction->conn;
   const bool savepoint = how == Nested::kSavepoint;

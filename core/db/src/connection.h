@@ -215,6 +215,11 @@ class Pool {
   // Whether that transaction is a PostgreSQL batch run through a pipeline (pg_pipeline.h),
   // whose operations interleave.
   bool InPipeline() const;
+  // Inside such a batch: the calling operation reads the row with order key `key` and must see
+  // it as after the operations before it on that key. When another operation in flight holds
+  // the key, the batch runs again without the pipeline (as for a nested grouped call on it).
+  // Elsewhere it does nothing.
+  void ReadInPipeline(const std::string& key);
 
  private:
   struct GroupOp;

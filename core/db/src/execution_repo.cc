@@ -701,6 +701,10 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
                                       const ExecutionKey* execution = nullptr, const NodeExecutionKey* node = nullptr,
                                       bool* node_exists = nullptr) {
   typename T::Model result;
+  // Whether the node execution exists (a task execution's first event requires it) is read as
+  // the operations on that node leave it: in a pipelined batch, one in flight on the node (its
+  // first event, creating it) makes the batch run in key order, node first, as without one.
+  if (node != nullptr && pool.InPipeline()) pool.ReadInPipeline(OrderKey<NodeExecutionTraits>(pool, *node));
   Status status = pool.RunGroupedAtomic(OrderKey<T>(pool, key), [&](Conn& conn) -> Status {
     std::optional<std::string> cluster;
     RowContext context;

@@ -214,16 +214,21 @@ void PgPipeline::ExecLiteral(const std::string& sql) {
   Submit(request);
 }
 
+bool PgPipeline::HeldInFlight(const std::string& key, const Task* except) const {
+  for (const Task& other : *tasks_) {
+    if (&other == except || !other.started || other.finished) continue;
+    if (*other.op->key == key) return true;
+    for (const std::string& k : other.claimed) {
+      if (k == key) return true;
+    }
+  }
+  return false;
+}
+
 void PgPipeline::Claim(const std::string& key) {
   Task* task = current_;
   if (task == nullptr || tasks_ == nullptr || key.empty() || key == *task->op->key) return;
-  for (Task& other : *tasks_) {
-    if (&other == task || !other.started || other.finished) continue;
-    if (*other.op->key == key) throw PipelineNeedsSerial{};
-    for (const std::string& k : other.claimed) {
-      if (k == key) throw PipelineNeedsSerial{};
-    }
-  }
+  if (HeldInFlight(key, task)) throw PipelineNeedsSerial{};
   task->claimed.push_back(key);
 }
 
@@ -391,18 +396,12 @@ PgPipeline::Outcome PgPipeline::Run(Conn& conn, std::vector<Op>& ops) {
       failure = task.error;
     }
   };
-  // Whether task `i` may start: the operation before it on its key is done, and no operation in
-  // flight has claimed its key.
+  // Whether task `i` may start: the operation before it on its key is done (started or not),
+  // and no operation in flight holds its key.
   auto may_start = [&](size_t i) {
     const Task& task = tasks[i];
     if (i > 0 && *tasks[i - 1].op->key == *task.op->key && !tasks[i - 1].finished) return false;
-    for (const Task& other : tasks) {
-      if (!other.started || other.finished) continue;
-      for (const std::string& k : other.claimed) {
-        if (k == *task.op->key) return false;
-      }
-    }
-    return true;
+    return !HeldInFlight(*task.op->key, &task);
   };
   auto start = [&](Task& task) {
     task.started = true;

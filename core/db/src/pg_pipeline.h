@@ -93,6 +93,8 @@ class PgPipeline {
   };
   struct Task;
 
+  // Whether an operation in flight other than `except` has `key` as its own or has claimed it.
+  bool HeldInFlight(const std::string& key, const Task* except) const;
   Request& Submit(Request& request);
   void Resume(Task& task);
   void Send(Request& request);

@@ -892,17 +892,25 @@ TEST_CASE(
   CHECK(line["offloaded_inputs_reference"] == row.inputs_uri);
   CHECK(line["workflow_closure"]["tasks"].size() == 1);
 
-  // No execution_tags for single tasks, even with labels.
+  // No execution_tags for single tasks, even with labels, so neither a label key nor a tag
+  // longer than an execution tag holds is refused (a valid Kubernetes label key may be).
   auto labelled = Request("task-2", Ref(core::TASK, kSquareTask), {{input, Int(6)}});
   (*labelled.mutable_spec()->mutable_labels()->mutable_values())["team"] = "ml";
-  REQUIRE(Create(stub, labelled).ok());
+  const std::string long_key = std::string(200, 'a') + ".example.com/" + std::string(60, 'b');
+  (*labelled.mutable_spec()->mutable_labels()->mutable_values())[long_key] = "v";
+  labelled.mutable_spec()->add_tags(std::string(256, 't'));
+  {
+    auto st = Create(stub, labelled);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+  }
   flyte::plugin::db::ListInput in;
   in.filters = {{"execution_tags", "key", flyte::plugin::db::FilterOp::kEq, {"team"}}};
   in.limit = 10;
   auto tagged = server.repos().Executions().List(in);
   REQUIRE(tagged.ok());
   CHECK(tagged->empty());
-  CHECK(LastRecordFor(server, "task-2")["labels"] == nlohmann::json{{"team", "ml"}});
+  CHECK(LastRecordFor(server, "task-2")["labels"] == nlohmann::json{{"team", "ml"}, {long_key, "v"}});
 
   // Bad inputs against the synthetic launch plan.
   auto wrong =
@@ -995,4 +1003,57 @@ TEST_CASE(
             nlohmann::json{{"key", "child_queue"}, {"value", "dyn-queue"}});
     }
   }
+}
+
+TEST_CASE("Launches read closures and inputs within storage.limits.maxDownloadMBs as upstream does",
+          "[e2e]") {
+  ExecServer server("sqlite", "", "storage:\n  limits:\n    maxDownloadMBs: 1\n");
+  server.RegisterPackage();
+  auto& stub = *server.stub;
+  const auto write = [](const std::string& uri, const google::protobuf::Message& m) {
+    REQUIRE(uri.rfind("file://", 0) == 0);
+    std::ofstream out(uri.substr(7), std::ios::binary | std::ios::trunc);
+    REQUIRE(m.SerializeToOstream(&out));
+  };
+  const std::string big(1536 * 1024, 'x');
+  const std::string tail = "mb > 1mb. You can increase the limit by setting maxDownloadMBs.";
+
+  // A relaunch reads the source's user inputs: over the limit, it fails and stores nothing.
+  REQUIRE(Create(stub, Request("small-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(3)}, {"b", Str("hi")}}))
+              .ok());
+  const std::string user_inputs = Row(server, "small-1").user_inputs_uri;
+  write(user_inputs, Map({{"a", Int(3)}, {"b", Str(big)}}));
+  admin::ExecutionRelaunchRequest relaunch;
+  *relaunch.mutable_id() = ExecId("small-1");
+  relaunch.set_name("small-2");
+  grpc::ClientContext relaunch_ctx;
+  admin::ExecutionCreateResponse created;
+  auto refused = stub.RelaunchExecution(&relaunch_ctx, relaunch, &created);
+  CHECK(refused.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(refused.error_message(),
+             Catch::Contains("path:" + user_inputs + ": [LIMIT_EXCEEDED] limit exceeded. 1.5"));
+  CHECK_THAT(refused.error_message(), Catch::EndsWith(tail));
+  CHECK(server.repos().Executions().Get({kProject, kDomain, "small-2"}).status().code() ==
+        flyte::plugin::StatusCode::kNotFound);
+
+  // A launch reads the workflow's stored closure: over the limit, INTERNAL as upstream.
+  auto wf = server.repos().Workflows().Get({kProject, kDomain, kBasicWf, "v1"});
+  REQUIRE(wf.ok());
+  const std::string closure_uri = wf->remote_closure_identifier;
+  admin::WorkflowClosure closure;
+  {
+    std::ifstream in(closure_uri.substr(7), std::ios::binary);
+    REQUIRE(closure.ParseFromIstream(&in));
+  }
+  closure.mutable_compiled_workflow()->mutable_primary()->mutable_template_()->mutable_metadata()
+      ->mutable_tags()->insert({"padding", big});
+  write(closure_uri, closure);
+  auto too_big = Create(stub, Request("big-1", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(3)}, {"b", Str("hi")}}));
+  CHECK(too_big.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(too_big.error_message(),
+             Catch::StartsWith("Unable to read WorkflowClosure from location " + closure_uri + " : path:" +
+                               closure_uri + ": [LIMIT_EXCEEDED] limit exceeded. 1.5"));
+  CHECK_THAT(too_big.error_message(), Catch::EndsWith(tail));
+  CHECK(server.repos().Executions().Get({kProject, kDomain, "big-1"}).status().code() ==
+        flyte::plugin::StatusCode::kNotFound);
 }

@@ -634,6 +634,40 @@ TEST_CASE("CreateNodeEvent stores a dynamic workflow's closure and the reads ser
   CHECK(NodeIds(list) == std::vector<std::string>{"d"});
 }
 
+TEST_CASE("A dynamic workflow closure over storage.limits.maxDownloadMBs is not read, as upstream",
+          "[e2e]") {
+  NodeServer server("sqlite", "storage:\n  limits:\n    maxDownloadMBs: 1\n");
+  Client client{*server.stub};
+  server.AddExecution("big");
+  auto dynamic = Event("big", "d", core::NodeExecution::DYNAMIC_RUNNING, 1700000002);
+  auto* dw = dynamic.mutable_event()->mutable_task_node_metadata()->mutable_dynamic_workflow();
+  dw->mutable_id()->set_resource_type(core::WORKFLOW);
+  dw->mutable_id()->set_project(kProject);
+  dw->mutable_id()->set_domain(kDomain);
+  dw->mutable_id()->set_name("big_wf");
+  dw->mutable_id()->set_version("v1");
+  auto* tmpl = dw->mutable_compiled_workflow()->mutable_primary()->mutable_template_();
+  *tmpl->mutable_id() = dw->id();
+  tmpl->add_nodes()->mutable_metadata()->set_name(std::string(1536 * 1024, 'n'));
+  REQUIRE(client.Send(dynamic).ok());
+  const std::string ref = server.Row("big", "d").dynamic_workflow_remote_closure_reference;
+  REQUIRE_FALSE(ref.empty());
+
+  // flytestdlib's ReadProtobuf refuses the object, and both reads fail with its error.
+  const std::string expected = "Unable to read WorkflowClosure from location " + ref + " : path:" + ref +
+                               ": [LIMIT_EXCEEDED] limit exceeded. 1.5";
+  admin::DynamicNodeWorkflowResponse dyn_response;
+  auto refused = client.Dynamic(NodeId("big", "d"), &dyn_response);
+  CHECK(refused.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(refused.error_message(), Catch::StartsWith(expected));
+  CHECK_THAT(refused.error_message(),
+             Catch::EndsWith("mb > 1mb. You can increase the limit by setting maxDownloadMBs."));
+  admin::NodeExecutionGetDataResponse data;
+  auto data_refused = client.Data(NodeId("big", "d"), &data);
+  CHECK(data_refused.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(data_refused.error_message(), Catch::StartsWith(expected));
+}
+
 TEST_CASE("Concurrent node events for one node are all applied or refused as duplicates", "[e2e]") {
   const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   NodeServer server(backend);

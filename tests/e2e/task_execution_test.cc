@@ -1047,6 +1047,20 @@ TEST_CASE("GetExecutionMetrics follows sub-workflow, branch and dynamic nodes in
   CHECK(hollow_metrics.error_code() == grpc::StatusCode::INTERNAL);
   CHECK(hollow_metrics.error_message() == "Empty primary workflow template in loaded dynamic workflow model.");
 
+  // One over storage.limits.maxDownloadMBs (2 by default) is not read, as flytestdlib refuses it.
+  {
+    core::CompiledWorkflowClosure big = generated;
+    big.mutable_primary()->mutable_template_()->mutable_metadata()->mutable_tags()->insert(
+        {"padding", std::string(2560 * 1024, 'x')});
+    std::ofstream out(closure_path, std::ios::binary | std::ios::trunc);
+    REQUIRE(big.SerializeToOstream(&out));
+  }
+  auto big_metrics = c.Metrics("dx", 10, metrics);
+  CHECK(big_metrics.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(big_metrics.error_message(), Catch::Contains(": [LIMIT_EXCEEDED] limit exceeded. 2.5"));
+  CHECK_THAT(big_metrics.error_message(),
+             Catch::EndsWith("mb > 2mb. You can increase the limit by setting maxDownloadMBs."));
+
   // Children make a node without is_parent/is_dynamic a parent only for rows of event version
   // 0 (old propellers), as upstream infers them: at version 1, n0 is the plain task node its
   // flags say it is.

@@ -349,7 +349,8 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
 
   // The compiled workflow from the stored closure, and the inputs offloaded beside the execution.
   admin::WorkflowClosure closure;
-  if (auto s = ReadMessage(*store.value(), workflow.remote_closure_identifier, closure); !s.ok()) {
+  if (auto s = ReadMessageWithinLimit(*store.value(), settings.data, workflow.remote_closure_identifier, closure);
+      !s.ok()) {
     return plugin::Internal("Unable to read WorkflowClosure from location " +
                             workflow.remote_closure_identifier + " : " + s.message());
   }
@@ -610,7 +611,9 @@ plugin::StatusOr<admin::ExecutionCreateRequest> ExecutionLauncher::RequestFromSo
   if (!source.model.user_inputs_uri.empty()) {
     auto store = context_.services().Storage();
     if (!store.ok()) return store.status();
-    if (auto s = ReadMessage(*store.value(), source.model.user_inputs_uri, *create.mutable_inputs()); !s.ok()) {
+    if (auto s = ReadMessageWithinLimit(*store.value(), context_.settings().data, source.model.user_inputs_uri,
+                                        *create.mutable_inputs());
+        !s.ok()) {
       // A storage failure, not a missing execution: upstream answers INTERNAL (retryable), and
       // propeller reads a NOT_FOUND from RecoverExecution as "nothing to recover" and would
       // launch a fresh child execution instead.

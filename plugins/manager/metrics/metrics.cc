@@ -110,7 +110,8 @@ const admin::NodeExecution* LatestUpstream(const std::string& node_id,
 
 class SpanBuilder {
  public:
-  SpanBuilder(plugin::db::Repositories& db, plugin::ObjectStore& store) : db_(db), store_(store) {}
+  SpanBuilder(plugin::db::Repositories& db, plugin::ObjectStore& store, const RemoteDataSettings& data)
+      : db_(db), store_(store), data_(data) {}
 
   // ExecutionManager.GetExecution, which validates the id first ("missing project", ...).
   StatusOr<admin::Execution> GetExecution(const core::WorkflowExecutionIdentifier& id) {
@@ -186,12 +187,10 @@ class SpanBuilder {
     if (auto s = ValidateIdentifierFor(id, core::WORKFLOW); !s.ok()) return s;
     auto row = db_.Workflows().Get(KeyOf(*id));
     if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, *id);
-    auto bytes = store_.Read(row->remote_closure_identifier);
     admin::WorkflowClosure closure;
-    if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
-      return plugin::Internal(
-          "Unable to read WorkflowClosure from location " + row->remote_closure_identifier + " : " +
-          (bytes.ok() ? std::string("not a WorkflowClosure") : bytes.status().message()));
+    if (auto s = ReadMessageWithinLimit(store_, data_, row->remote_closure_identifier, closure); !s.ok()) {
+      return plugin::Internal("Unable to read WorkflowClosure from location " + row->remote_closure_identifier +
+                              " : " + s.message());
     }
     return closure.compiled_workflow();
   }
@@ -308,11 +307,8 @@ class SpanBuilder {
     core::CompiledWorkflowClosure closure;
     const auto& uri = row->dynamic_workflow_remote_closure_reference;
     if (uri.empty()) return closure;
-    auto bytes = store_.Read(uri);
-    if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
-      return plugin::Internal(
-          "Unable to read WorkflowClosure from location " + uri + " : " +
-          (bytes.ok() ? std::string("not a CompiledWorkflowClosure") : bytes.status().message()));
+    if (auto s = ReadMessageWithinLimit(store_, data_, uri, closure); !s.ok()) {
+      return plugin::Internal("Unable to read WorkflowClosure from location " + uri + " : " + s.message());
     }
     // As GetNodeExecutionData's fetch (fetchDynamicWorkflowClosure) refuses them.
     if (!closure.has_primary()) {
@@ -572,6 +568,7 @@ class SpanBuilder {
   static constexpr size_t kMaxNestedExecutions = 100;
   plugin::db::Repositories& db_;
   plugin::ObjectStore& store_;
+  const RemoteDataSettings& data_;
   std::vector<std::string> path_;
 };
 
@@ -586,7 +583,7 @@ Status MetricsManagerImpl::GetExecutionMetrics(
   if (!db.ok()) return db.status();
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
-  SpanBuilder builder(*db.value(), *store.value());
+  SpanBuilder builder(*db.value(), *store.value(), data_);
   auto execution = builder.GetExecution(request.id());
   if (!execution.ok()) return execution.status();
   core::Span span;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "flyte/manager/data.h"
 #include "flyte/manager/support.h"
 #include "flyte/plugin/managers.h"
 #include "flyteidl/admin/node_execution.pb.h"
@@ -17,7 +18,9 @@ namespace flyte::plugins::manager {
 
 class MetricsManagerImpl final : public plugin::MetricsManager {
  public:
-  explicit MetricsManagerImpl(const plugin::HostContext& host) : services_(host) {}
+  // `data`: storage.limits.maxDownloadMBs bounds the workflow closures read.
+  MetricsManagerImpl(const plugin::HostContext& host, RemoteDataSettings data)
+      : services_(host), data_(std::move(data)) {}
 
 #define FLYTE_DECLARE_(NAME, REQUEST, RESPONSE)                                    \
   plugin::Status NAME(plugin::CallContext& call, const flyteidl::REQUEST& request, \
@@ -27,6 +30,7 @@ class MetricsManagerImpl final : public plugin::MetricsManager {
 
  private:
   Services services_;
+  RemoteDataSettings data_;
 };
 
 // Node and task executions are read a page of this size at a time, as upstream.

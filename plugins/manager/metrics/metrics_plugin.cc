@@ -5,8 +5,11 @@
 namespace {
 
 flyte::plugin::Status Register(flyte::plugin::HostContext& host) {
+  auto settings = flyte::plugins::manager::RemoteDataSettings::FromConfig(host.RootConfig());
+  if (!settings.ok()) return settings.status();
   return host.Register(flyte::plugin::plugin_id::kMetricsManager,
-                       std::make_shared<flyte::plugins::manager::MetricsManagerImpl>(host));
+                       std::make_shared<flyte::plugins::manager::MetricsManagerImpl>(
+                           host, std::move(settings.value())));
 }
 
 }  // namespace

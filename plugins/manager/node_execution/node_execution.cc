@@ -70,17 +70,7 @@ std::string TextOrNil(bool present, const google::protobuf::Message& m) { return
 // ---------------------------------------------------------------------------------------------
 // Time (ptypes.Timestamp / DurationProto).
 
-StatusOr<db::Time> TimeOf(const google::protobuf::Timestamp* ts) {
-  constexpr int64_t kMinValidSeconds = -62135596800;  // 0001-01-01
-  constexpr int64_t kMaxValidSeconds = 253402300800;  // 10000-01-01
-  if (ts == nullptr) return plugin::Internal("timestamp: nil Timestamp");
-  if (ts->seconds() < kMinValidSeconds) return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " before 0001-01-01");
-  if (ts->seconds() >= kMaxValidSeconds) return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " after 10000-01-01");
-  if (ts->nanos() < 0 || ts->nanos() >= 1000000000) {
-    return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + ": nanos not in range [0, 1e9)");
-  }
-  return manager::StoredTime(ts->seconds(), ts->nanos());
-}
+StatusOr<db::Time> TimeOf(const google::protobuf::Timestamp* ts) { return manager::PtypesTime(ts); }
 
 google::protobuf::Duration DurationOf(int64_t ns) {
   google::protobuf::Duration d;
@@ -712,8 +702,8 @@ Status NodeExecutionManagerImpl::GetDynamicNodeWorkflow(plugin::CallContext&,
 }
 
 Status NodeExecutionManagerImpl::FetchDynamicWorkflow(plugin::ObjectStore& store, const std::string& reference,
-                                                      core::CompiledWorkflowClosure& out) {
-  if (auto s = ReadMessage(store, reference, out); !s.ok()) {
+                                                      core::CompiledWorkflowClosure& out) const {
+  if (auto s = ReadMessageWithinLimit(store, settings_, reference, out); !s.ok()) {
     out.Clear();
     return plugin::Internal("Unable to read WorkflowClosure from location " + reference + " : " + s.message());
   }

@@ -163,6 +163,15 @@ std::optional<int64_t> KnownSize(const RemoteDataSettings& settings, const flyte
 }
 }  // namespace
 
+plugin::Status ReadMessageWithinLimit(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                      const std::string& uri, google::protobuf::Message& out) {
+  auto s = ReadWithinLimit(store, settings, uri, out, std::nullopt);
+  if (s.code() == plugin::StatusCode::kResourceExhausted) {
+    return plugin::Status(s.code(), "path:" + uri + ": [LIMIT_EXCEEDED] " + s.message());
+  }
+  return s;
+}
+
 plugin::Status GetInputs(plugin::ObjectStore& store, const RemoteDataSettings& settings, const std::string& uri,
                          flyteidl::admin::UrlBlob& blob, flyteidl::core::LiteralMap& full) {
   blob.Clear();

@@ -1,5 +1,7 @@
 // Config view, service lookup and conversions shared by the registration managers.
 #include "flyte/manager/support.h"
+#include "flyte/manager/stored_time.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 
@@ -119,6 +121,22 @@ google::protobuf::Timestamp ToProto(plugin::db::Time t) {
   ts.set_seconds(seconds);
   ts.set_nanos(static_cast<int32_t>(micros * 1000));
   return ts;
+}
+
+plugin::StatusOr<plugin::db::Time> PtypesTime(const google::protobuf::Timestamp* ts) {
+  constexpr int64_t kMinValidSeconds = -62135596800;  // 0001-01-01
+  constexpr int64_t kMaxValidSeconds = 253402300800;  // 10000-01-01
+  if (ts == nullptr) return plugin::Internal("timestamp: nil Timestamp");
+  if (ts->seconds() < kMinValidSeconds) {
+    return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " before 0001-01-01");
+  }
+  if (ts->seconds() >= kMaxValidSeconds) {
+    return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + " after 10000-01-01");
+  }
+  if (ts->nanos() < 0 || ts->nanos() >= 1000000000) {
+    return plugin::Internal("timestamp: " + plugin::GoProtoText(*ts) + ": nanos not in range [0, 1e9)");
+  }
+  return StoredTime(ts->seconds(), ts->nanos());
 }
 
 plugin::db::Time Now() {

@@ -52,6 +52,10 @@ inline plugin::StatusOr<std::string> OffloadLiteralMap(plugin::ObjectStore& stor
 
 // Reads and parses a binary message at `uri`; NOT_FOUND when absent, INTERNAL when it does not parse.
 plugin::Status ReadMessage(plugin::ObjectStore& store, const std::string& uri, google::protobuf::Message& out);
+// ReadMessage within storage.limits.maxDownloadMBs, failing as flytestdlib's ReadProtobuf does
+// for a larger object: "path:<uri>: [LIMIT_EXCEEDED] limit exceeded. <size>mb > <limit>mb. ...".
+plugin::Status ReadMessageWithinLimit(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                      const std::string& uri, google::protobuf::Message& out);
 
 // The inputs half of a Get*Data answer (upstream util.GetInputs): `blob` is {uri, size} when
 // signed URLs are enabled (unsigned, as upstream's no-op signer: size 0 for a missing object,

@@ -55,6 +55,10 @@ class Services {
 
 google::protobuf::Timestamp ToProto(plugin::db::Time t);
 plugin::db::Time Now();
+// A Timestamp as Go's ptypes.Timestamp converts it, or its error (code INTERNAL) with ptypes'
+// text: "timestamp: nil Timestamp", "timestamp: <text> before 0001-01-01", "... after
+// 10000-01-01", "timestamp: <text>: nanos not in range [0, 1e9)". `ts`: null when absent.
+plugin::StatusOr<plugin::db::Time> PtypesTime(const google::protobuf::Timestamp* ts);
 
 plugin::db::EntityKey KeyOf(const flyteidl::core::Identifier& id);
 flyteidl::core::Identifier IdentifierOf(flyteidl::core::ResourceType type, const plugin::db::EntityKey& key);

@@ -272,3 +272,34 @@ TEST_CASE("Event times beyond what a stored time holds are kept in order, not ov
   CHECK(NanosBetween(flyte::plugin::db::Time::max(), flyte::plugin::db::Time::min()) ==
         std::numeric_limits<int64_t>::min());
 }
+
+TEST_CASE("A task event time outside Go's range fails with ptypes' text, as upstream's does",
+          "[unit]") {
+  EventDataPolicy policy;
+  auto request = RunningEvent();
+  auto* e = request.mutable_event();
+  e->mutable_occurred_at()->set_seconds(-62135596801);
+  auto refused = CreateTaskExecutionModel(request, policy);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == flyte::plugin::StatusCode::kInternal);
+  CHECK(refused.status().message() ==
+        "failed to unmarshal occurredAt with error: timestamp: seconds:-62135596801 before "
+        "0001-01-01");
+
+  e->mutable_occurred_at()->set_seconds(1700000000);
+  auto model = CreateTaskExecutionModel(request, policy);
+  REQUIRE(model.ok());
+  e->set_phase(flyteidl::core::TaskExecution::SUCCEEDED);
+  e->mutable_occurred_at()->set_nanos(-1);
+  auto s = UpdateTaskExecutionModel(request, *model, policy);
+  CHECK(s.code() == flyte::plugin::StatusCode::kInternal);
+  CHECK(s.message() ==
+        "Failed to parse task execution occurredAt timestamp: timestamp: seconds:1700000000 "
+        "nanos:-1: nanos not in range [0, 1e9)");
+  e->mutable_occurred_at()->set_nanos(0);
+  e->mutable_occurred_at()->set_seconds(253402300800);
+  s = UpdateTaskExecutionModel(request, *model, policy);
+  CHECK(s.message() ==
+        "Failed to parse task execution occurredAt timestamp: timestamp: seconds:253402300800 "
+        "after 10000-01-01");
+}

@@ -14,6 +14,7 @@
 
 #include "flyte/manager/data.h"
 #include "flyte/plugin/go_compat.h"
+#include "flyte/manager/support.h"
 #include "flyte/manager/stored_time.h"
 
 // The closure's output fields and the event's legacy `reason` are deprecated in the IDL, but
@@ -406,8 +407,8 @@ StatusOr<TaskExecutionModel> CreateTaskExecutionModel(
     closure.set_reason(e.reason());
   }
   if (e.phase() == core::TaskExecution::RUNNING) {
-    if (!ValidTimestamp(e.occurred_at()))
-      return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
+    if (auto t = manager::PtypesTime(&e.occurred_at()); !t.ok())
+      return plugin::Internal("failed to unmarshal occurredAt with error: " + t.status().message());
     AddStartedState(e, model, closure);
   }
   if (IsTaskPhaseTerminal(e.phase())) {
@@ -463,14 +464,14 @@ Status UpdateTaskExecutionModel(const admin::TaskExecutionEventRequest& request,
   }
   const std::string running = TaskPhaseName(core::TaskExecution::RUNNING);
   if (stored_phase != running && model.phase == running) {
-    if (!ValidTimestamp(e.occurred_at()))
-      return plugin::Internal("failed to unmarshal occurredAt with error: invalid timestamp");
+    if (auto t = manager::PtypesTime(&e.occurred_at()); !t.ok())
+      return plugin::Internal("failed to unmarshal occurredAt with error: " + t.status().message());
     AddStartedState(e, model, closure);
   }
   if (IsTaskPhaseTerminal(e.phase())) {
-    if (model.started_at && !ValidTimestamp(e.occurred_at())) {
-      return plugin::Internal(
-          "Failed to parse task execution occurredAt timestamp: invalid timestamp");
+    if (auto t = manager::PtypesTime(&e.occurred_at()); model.started_at && !t.ok()) {
+      return plugin::Internal("Failed to parse task execution occurredAt timestamp: " +
+                              t.status().message());
     }
     if (auto s = AddTerminalState(e, model, closure, policy); !s.ok()) return s;
   }

@@ -797,14 +797,39 @@ TEST_CASE("Cycles, type mismatches and oversized specs are refused clearly and s
   CHECK_THAT(s.error_message(), Catch::Contains("exceeds limit (4 > 3)"));
   CHECK(workflow_count() == workflows_before);
 
-  // A name the local store cannot make a path of is the client's error, not the server's.
-  for (const std::string name : {"..", "nested/name"}) {
+  // A name the local store cannot make a path of (a dot segment, which upstream's URL
+  // resolution would climb out of) is the client's error, not the server's.
+  for (const std::string name : {"..", "up/../over", "./here"}) {
     INFO(name);
     s = create_workflow(base, name);
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-    CHECK_THAT(s.error_message(), Catch::Contains("failed to construct data reference for workflow [" + name + "]"));
+    CHECK_THAT(s.error_message(),
+               Catch::StartsWith("failed to construct data reference for workflow closure with id [") &&
+                   Catch::Contains("name:\"" + name + "\"") &&
+                   Catch::EndsWith("] and err invalid storage path segment '" + std::string(name == "./here" ? "." : "..") + "'"));
   }
   CHECK(workflow_count() == workflows_before);
+
+  // A '/' in a name or version nests the closure's path, as upstream's storage keys do.
+  {
+    auto nested = base;
+    nested.mutable_template_()->mutable_id()->set_version("feature/x");
+    s = create_workflow(nested, "nested/name");
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    grpc::ClientContext ctx;
+    flyteidl::admin::ObjectGetRequest get;
+    *get.mutable_id() = nested.template_().id();
+    get.mutable_id()->set_name("nested/name");
+    get.mutable_id()->set_resource_type(flyteidl::core::WORKFLOW);
+    flyteidl::admin::Workflow got;
+    auto g = server.stub->GetWorkflow(&ctx, get, &got);
+    INFO(g.error_message());
+    REQUIRE(g.ok());
+    CHECK(got.closure().compiled_workflow().primary().template_().nodes_size() == 4);  // + start, end
+    CHECK(workflow_count() == workflows_before + 1);
+    ++workflows_before;
+  }
 
   // Concurrent creates of one id with different structures: one is stored, with its own closure;
   // the others are refused and overwrite nothing.

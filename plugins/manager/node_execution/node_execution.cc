@@ -438,15 +438,6 @@ std::string DynamicWorkflowName(const core::Identifier* id) {
   return id->project() + "_" + id->domain() + "_" + id->name() + "_" + id->version();
 }
 
-void SplitInto(const std::string& key, std::vector<std::string>& out) {
-  size_t start = 0;
-  while (start <= key.size()) {
-    size_t end = key.find('/', start);
-    if (end == std::string::npos) end = key.size();
-    if (end > start) out.push_back(key.substr(start, end - start));
-    start = end + 1;
-  }
-}
 
 }  // namespace
 
@@ -537,11 +528,11 @@ Status NodeExecutionManagerImpl::ApplyNodeEvent(const admin::NodeExecutionEventR
     const std::string node_text = TextOrNil(ev.has_id(), ev.id());
     const std::string wf_text = TextOrNil(dyn.has_id(), dyn.id());
     std::vector<std::string> segments;
-    for (const auto& p : settings_.metadata_prefix) SplitInto(p, segments);
+    for (const auto& p : settings_.metadata_prefix) SplitStorageKey(p, segments);
     const auto& id = ev.id();
     for (const auto& k : {id.execution_id().project(), id.execution_id().domain(), id.execution_id().name(), id.node_id(),
                           DynamicWorkflowName(dyn.has_id() ? &dyn.id() : nullptr)}) {
-      SplitInto(k, segments);
+      SplitStorageKey(k, segments);
     }
     auto uri = ctx.store.Join(ctx.store.BaseUri(), segments);
     if (!uri.ok()) {

@@ -32,14 +32,6 @@ plugin::Status Take(const nlohmann::json& root, std::initializer_list<const char
   return plugin::Status::Ok();
 }
 
-void SplitInto(const std::string& key, std::vector<std::string>& out) {
-  std::string part;
-  std::istringstream in(key);
-  while (std::getline(in, part, '/')) {
-    if (!part.empty()) out.push_back(part);
-  }
-}
-
 // Whether a payload of `bytes` may be inlined in a response (upstream shouldFetchData).
 bool ShouldFetch(const RemoteDataSettings& settings, int64_t bytes) {
   return settings.scheme == "local" || settings.scheme == "none" || settings.max_size_in_bytes == 0 ||
@@ -98,9 +90,17 @@ plugin::StatusOr<RemoteDataSettings> RemoteDataSettings::FromConfig(const nlohma
   return s;
 }
 
+void SplitStorageKey(const std::string& key, std::vector<std::string>& out) {
+  std::string part;
+  std::istringstream in(key);
+  while (std::getline(in, part, '/')) {
+    if (!part.empty()) out.push_back(part);
+  }
+}
+
 plugin::StatusOr<std::string> MetadataLocation(plugin::ObjectStore& store, const std::vector<std::string>& keys) {
   std::vector<std::string> segments{"metadata"};
-  for (const auto& k : keys) SplitInto(k, segments);
+  for (const auto& k : keys) SplitStorageKey(k, segments);
   return store.Join(store.BaseUri(), segments);
 }
 

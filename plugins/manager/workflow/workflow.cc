@@ -3,6 +3,8 @@
 #include "workflow.h"
 
 #include "flyte/manager/checks.h"
+#include "flyte/manager/data.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::manager {
 
@@ -81,24 +83,28 @@ Status WorkflowManagerImpl::CreateWorkflow(plugin::CallContext&, const admin::Wo
   }
   if (existing.status().code() != plugin::StatusCode::kNotFound) return existing.status();
 
-  std::vector<std::string> segments = settings_.metadata_prefix;
+  // Each key nested on its '/' as upstream's ConstructReference does: a version "feature/x" is
+  // two levels, as on S3.
+  std::vector<std::string> segments;
+  for (const auto& p : settings_.metadata_prefix) SplitStorageKey(p, segments);
   for (const auto* part : {&request.id().project(), &request.id().domain(), &request.id().name(),
                            &request.id().version()}) {
-    segments.push_back(*part);
+    SplitStorageKey(*part, segments);
   }
   auto uri = storage.value()->Join(storage.value()->BaseUri(), segments);
   if (!uri.ok()) {
-    // The local store refuses a name or version that is empty, ".", ".." or holds a "/" as a
-    // path segment: the client's to fix, not the server's.
+    // The local store refuses a "." or ".." segment (upstream's URL resolution would climb to
+    // the parent): the client's to fix, not the server's.
     const auto code = uri.status().code() == plugin::StatusCode::kInvalidArgument
                           ? plugin::StatusCode::kInvalidArgument
                           : plugin::StatusCode::kInternal;
-    return plugin::Status(code, "failed to construct data reference for workflow [" + request.id().name() +
-                                    "] with err: " + uri.status().message());
+    return plugin::Status(code, "failed to construct data reference for workflow closure with id [" +
+                                    plugin::GoProtoText(request.id()) + "] and err " + uri.status().message());
   }
   if (auto s = storage.value()->Write(uri.value(), closure.SerializeAsString()); !s.ok()) {
-    return plugin::Internal("failed to write marshaled workflow [" + request.id().name() + "] to storage " + uri.value() +
-                            " with err: " + s.message());
+    return plugin::Internal("failed to write marshaled workflow [" + plugin::GoProtoText(request.id()) +
+                            "] to storage " + uri.value() + " with err " + s.message() +
+                            " and base container: " + storage.value()->BaseUri());
   }
   model.typed_interface = primary.interface().SerializeAsString();
   model.remote_closure_identifier = uri.value();

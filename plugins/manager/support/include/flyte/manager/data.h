@@ -35,6 +35,11 @@ struct RemoteDataSettings {
   static plugin::StatusOr<RemoteDataSettings> FromConfig(const nlohmann::json& root);
 };
 
+// Appends the path segments of a storage key to `out`, as flytestdlib's ConstructReference nests
+// a key holding '/' (a version "feature/x" is two levels); empty parts are dropped. "." and ".."
+// parts are kept, for the store's Join to refuse.
+void SplitStorageKey(const std::string& key, std::vector<std::string>& out);
+
 // "metadata" followed by `keys`, each split on '/' (empty parts dropped), joined under the store's
 // base: the object every offloaded LiteralMap of admin lives at.
 plugin::StatusOr<std::string> MetadataLocation(plugin::ObjectStore& store, const std::vector<std::string>& keys);

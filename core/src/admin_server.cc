@@ -354,8 +354,9 @@ Status AdminServer::Start() {
   http_options.address = bind;
   http_options.port = config.Get<int>("server.httpPort", 8088);
   int threads = config.Get<int>("server.httpThreads", 0);
-  if (threads <= 0) threads = std::max(2u, std::thread::hardware_concurrency());
+  if (threads <= 0) threads = std::max(2u, std::thread::hardware_concurrency()) + 1;
   http_options.threads = threads;
+  http_options.handler_threads = config.Get<int>("server.httpHandlerThreads", 64);
   http_options.read_header_timeout = std::chrono::seconds(config.Get<int>("server.readHeaderTimeoutSeconds", 32));
   // The message limits apply to the decoded request (the gateway's invoker checks them, as
   // upstream's gRPC hop does); the body limit only bounds memory, and JSON runs larger than the

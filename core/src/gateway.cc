@@ -39,6 +39,8 @@ plugin::Status PopulateField(google::protobuf::Message& message,
                              const std::vector<std::string>& path,
                              const std::vector<std::string_view>& values);
 void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out);
+// Whether a string field anywhere in `message` (map keys and values too) holds invalid UTF-8.
+bool HasInvalidUtf8(const google::protobuf::Message& message);
 plugin::StatusOr<std::string> RpcStatusToJson(const plugin::Status& status, bool proto_names);
 }  // namespace internal
 
@@ -796,13 +798,21 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
                              out, nullptr);
       }
     }
-    if (HasQueryParam(route, md.input_type(), *match)) {
+    const bool from_query = HasQueryParam(route, md.input_type(), *match);
+    if (from_query) {
       if (!form_parsed) {
         if (auto st = ParseQuery(query, form); !st.ok()) return ErrorResponse(st, out, nullptr);
       }
       if (auto st = PopulateQuery(*req, form, route, *match); !st.ok()) {
         return ErrorResponse(st, out, nullptr);
       }
+    }
+    // Path and query values are taken as decoded, whatever their bytes (as the generated gateway
+    // does); upstream's hop to its gRPC server then refuses to marshal a string that is not
+    // UTF-8, and nothing reaches the handler. (Bodies are checked as they are parsed.)
+    if ((from_query || !match->path_params.empty()) && internal::HasInvalidUtf8(*req)) {
+      return ErrorResponse(plugin::Internal("grpc: error while marshaling: string field contains invalid UTF-8"), out,
+                           nullptr);
     }
 
     std::string full_method;

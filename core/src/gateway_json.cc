@@ -1837,6 +1837,34 @@ StatusOr<std::string> FieldToJson(const Message& message, const FieldDescriptor*
 
 // The request body as grpc-gateway's JSONPb decoder reads it: the first JSON value (whitespace
 // only is an empty message), parsed by protojson rules into `message`, which it replaces.
+bool HasInvalidUtf8(const Message& message) {
+  const Reflection* r = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(message, &fields);
+  for (const FieldDescriptor* fd : fields) {
+    if (fd->type() == FieldDescriptor::TYPE_STRING) {
+      if (fd->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(message, fd); ++i) {
+          std::string scratch;
+          if (!IsValidUtf8(r->GetRepeatedStringReference(message, fd, i, &scratch))) return true;
+        }
+      } else {
+        std::string scratch;
+        if (!IsValidUtf8(r->GetStringReference(message, fd, &scratch))) return true;
+      }
+    } else if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (fd->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(message, fd); ++i) {
+          if (HasInvalidUtf8(r->GetRepeatedMessage(message, fd, i))) return true;
+        }
+      } else if (HasInvalidUtf8(r->GetMessage(message, fd))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 Status ParseJsonBody(std::string_view body, Message& message, bool discard_unknown) {
   JsonScanner scanner(body);
   std::string_view value;

@@ -1,4 +1,5 @@
-// HTTP/1.1 on Boost.Beast, one session per connection, handlers run on the I/O threads.
+// HTTP/1.1 on Boost.Beast, one session per connection; handlers run on the I/O threads while one
+// of them stays free, else on a pool of their own.
 #include "flyte/core/http_server.h"
 
 #include <array>
@@ -86,8 +87,10 @@ class HttpServer::Impl {
                                  std::to_string(options.port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
+    handlers_ = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max(1, options.handler_threads)));
     Accept();
     int n = std::max(1, options.threads);
+    io_threads_ = n;
     for (int i = 0; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
     return plugin::Status::Ok();
   }
@@ -112,6 +115,8 @@ class HttpServer::Impl {
       if (t.joinable()) t.join();
     }
     threads_.clear();
+    // Handlers still running finish (their answers go nowhere: the I/O has stopped).
+    if (handlers_) handlers_->join();
   }
 
  private:
@@ -129,6 +134,20 @@ class HttpServer::Impl {
       parser->body_limit(kNoBodyLimit);
       parser->header_limit(64 * 1024);
       idle = true;
+      if (first_request || buffer.size() > 0) {
+        first_request = false;
+        return ReadHeader();
+      }
+      // Kept alive: wait for the next request's first byte without a deadline, then time its
+      // header from there (Go's net/http without IdleTimeout or ReadTimeout).
+      stream.expires_never();
+      stream.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) return self->Close();
+        self->ReadHeader();
+      });
+    }
+
+    void ReadHeader() {
       stream.expires_after(server.options_.read_header_timeout);
       http::async_read_header(stream, buffer, *parser,
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -320,8 +339,28 @@ class HttpServer::Impl {
       Dispatch(std::move(request), req.version(), req.method() == http::verb::head);
     }
 
+    // The handler runs on this I/O thread while another I/O thread is free of handlers (no hop
+    // for the many quick calls); otherwise on the handler pool, with the answer written back on
+    // this session's strand. Either way one I/O thread is always left to serve the other
+    // connections, however slow the calls in progress.
     void Dispatch(gateway::HttpRequest request, unsigned version, bool head) {
       server.active_.fetch_add(1);
+      const int inline_limit = server.io_threads_ - 1;
+      if (server.inline_handlers_.fetch_add(1) < inline_limit) {
+        gateway::HttpResponse response = Handle(request);
+        server.inline_handlers_.fetch_sub(1);
+        return Write(std::move(response), version, head);
+      }
+      server.inline_handlers_.fetch_sub(1);
+      asio::post(*server.handlers_, [self = shared_from_this(), request = std::move(request), version, head]() {
+        gateway::HttpResponse response = self->Handle(request);
+        asio::post(self->stream.get_executor(), [self, response = std::move(response), version, head]() mutable {
+          self->Write(std::move(response), version, head);
+        });
+      });
+    }
+
+    gateway::HttpResponse Handle(const gateway::HttpRequest& request) {
       gateway::HttpResponse response;
       try {
         response = server.handler_(request);
@@ -333,7 +372,7 @@ class HttpServer::Impl {
       // A spooled body the handler did not move away is gone with its request.
       DropSpool();
       server.active_.fetch_sub(1);
-      Write(std::move(response), version, head);
+      return response;
     }
 
     void Write(gateway::HttpResponse r, unsigned version, bool head) {
@@ -440,6 +479,7 @@ class HttpServer::Impl {
     std::optional<http::request_parser<http::file_body>> file_parser;  // a spooled body's
     std::string spool_path;  // its file, until handled
     bool keep_alive = true;
+    bool first_request = true;
     bool drain_before_close = false;
     std::unique_ptr<std::array<char, 1 << 16>> drained;
     std::atomic<bool> idle{true};
@@ -482,6 +522,11 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   HttpServerOptions options_;
   std::vector<std::thread> threads_;
+  // Declared after io_: destroyed (joined) before it, while the sessions its tasks hold can
+  // still close their sockets.
+  std::unique_ptr<asio::thread_pool> handlers_;
+  int io_threads_ = 1;                    // set before the I/O threads start
+  std::atomic<int> inline_handlers_{0};  // handlers running on I/O threads
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_{0};
   int port_ = 0;

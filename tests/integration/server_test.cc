@@ -1,8 +1,13 @@
 // The assembled server in-process on loopback ports: gRPC and REST through the same chain.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <thread>
+#include <utility>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 #include <google/rpc/status.pb.h>
 #include <nlohmann/json.hpp>
@@ -268,4 +273,94 @@ TEST_CASE("Shutdown lets a call in flight finish", "[integration]") {
   caller.join();
   CHECK(slow_status.ok());
   CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(4));
+}
+
+namespace {
+
+// A server with one HTTP I/O thread and a one-second header timeout.
+struct NarrowHttpServer : test::InProcessServer {
+  NarrowHttpServer()
+      : InProcessServer("    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_faulty_service.so\n",
+                        {"server:\n  httpThreads: 1\n  readHeaderTimeoutSeconds: 1\n"}) {}
+};
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+http::response<http::string_body> Exchange(beast::tcp_stream& stream, int port, const std::string& target) {
+  http::request<http::string_body> req(http::verb::get, target, 11);
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.keep_alive(true);
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return res;
+}
+
+}  // namespace
+
+TEST_CASE("Slow REST calls hold no I/O thread: the health check is answered meanwhile", "[integration]") {
+  NarrowHttpServer s;
+  // Three calls that each take a second ("slow" in the fixture) on the only I/O thread.
+  std::vector<std::thread> slow;
+  std::atomic<int> slow_ok{0};
+  for (int i = 0; i < 3; ++i) {
+    slow.emplace_back([&] {
+      if (test::Http(s.http_port, "GET", "/api/v1/signals/p/d/slow").status == 200) slow_ok++;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(test::Http(s.http_port, "GET", "/healthcheck").status == 200);
+  const auto waited = std::chrono::steady_clock::now() - before;
+  for (auto& t : slow) t.join();
+  CHECK(slow_ok == 3);
+  // Answered while the slow calls run, not after them (each sleeps a whole second).
+  CHECK(waited < std::chrono::milliseconds(700));
+}
+
+TEST_CASE("A kept-alive REST connection may idle past the header timeout; a silent new one may not",
+          "[integration]") {
+  NarrowHttpServer s;
+  boost::asio::io_context io;
+  const tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(s.http_port));
+  {
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(endpoint);
+    CHECK(Exchange(stream, s.http_port, "/healthcheck").result_int() == 200);
+    // Idle for twice the header timeout, then the next request on the same connection.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    stream.expires_after(std::chrono::seconds(30));
+    CHECK(Exchange(stream, s.http_port, "/healthcheck").result_int() == 200);
+  }
+  {
+    // A connection that never sends its first request is closed after the header timeout.
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(endpoint);
+    std::array<char, 16> scratch{};
+    beast::error_code ec;
+    const auto before = std::chrono::steady_clock::now();
+    stream.read_some(boost::asio::buffer(scratch), ec);
+    CHECK(ec == boost::asio::error::eof);
+    CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(10));
+  }
+}
+
+TEST_CASE("REST path and query values that are not UTF-8 are refused before the handler, as upstream",
+          "[integration]") {
+  Server s;
+  for (const std::string target : {"/api/v1/signals/p/d/bad%FFname", "/api/v1/signals/p/d/n?filters=%C3%28"}) {
+    INFO(target);
+    auto res = test::Http(s.http_port, "GET", target, "", {{"Accept", "application/json"}});
+    CHECK(res.status == 500);
+    auto body = nlohmann::json::parse(res.body);
+    CHECK(body["code"] == 13);
+    CHECK(body["message"] == "grpc: error while marshaling: string field contains invalid UTF-8");
+  }
+  // Valid UTF-8 beyond ASCII goes through.
+  CHECK(test::Http(s.http_port, "GET", "/api/v1/signals/p/d/caf%C3%A9").status == 200);
 }

@@ -22,7 +22,14 @@ namespace flyte::core {
 struct HttpServerOptions {
   std::string address = "0.0.0.0";
   int port = 8088;
+  // I/O threads. Handlers run on them while one stays free of handlers (quick calls need no
+  // hand-off); beyond that on `handler_threads` threads of their own, so that slow calls never
+  // hold every I/O thread and other connections (health checks among them) are still answered.
   int threads = 2;
+  int handler_threads = 64;
+  // From a request's first byte until its header is read (for a connection's first request,
+  // from its accept). A kept-alive connection may wait idle for its next request without limit,
+  // as Go's net/http does with only ReadHeaderTimeout set.
   std::chrono::seconds read_header_timeout{32};
   std::size_t body_limit = 64 * 1024 * 1024;
 };

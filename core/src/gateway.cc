@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -335,6 +337,25 @@ bool ValidGrpcTimeout(std::string_view s) {
   if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) digits.remove_prefix(1);
   return !digits.empty() && digits.size() <= 18 &&
          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A valid grpc-timeout in nanoseconds (Go's time.Duration arithmetic, saturated here).
+int64_t GrpcTimeoutNanos(std::string_view s) {
+  int64_t unit = 1;
+  switch (s.back()) {
+    case 'H': unit = 3600LL * 1000000000LL; break;
+    case 'M': unit = 60LL * 1000000000LL; break;
+    case 'S': unit = 1000000000LL; break;
+    case 'm': unit = 1000000LL; break;
+    case 'u': unit = 1000LL; break;
+    default: unit = 1; break;
+  }
+  const int64_t value = std::stoll(std::string(s.substr(0, s.size() - 1)));
+  int64_t out = 0;
+  if (__builtin_mul_overflow(value, unit, &out)) {
+    return value < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  }
+  return out;
 }
 
 // `headers_sent`: the call produced gRPC response headers. Upstream's gateway reaches the
@@ -681,13 +702,24 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
     const Route& route = *match->route;
     const google::protobuf::MethodDescriptor& md = *route.method;
 
-    // runtime.AnnotateContext: request headers to call metadata.
+    // runtime.AnnotateContext: request headers to call metadata, and grpc-timeout to a deadline
+    // on the call (upstream's hop to its gRPC server then fails with DEADLINE_EXCEEDED once it
+    // passes, whether or not the handler finishes later).
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     if (const std::string* tm = FirstHeader(request, "grpc-timeout");
         tm != nullptr && !tm->empty()) {
       if (!ValidGrpcTimeout(*tm)) {
         return ErrorResponse(plugin::InvalidArgument("invalid grpc-timeout: " + *tm), out, nullptr);
       }
+      const int64_t ns = GrpcTimeoutNanos(*tm);
+      const auto now = std::chrono::steady_clock::now();
+      const int64_t room = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::time_point::max() - now)
+                               .count();
+      if (ns < room) deadline = now + std::chrono::nanoseconds(ns);
     }
+    const Status deadline_exceeded(StatusCode::kDeadlineExceeded, "context deadline exceeded");
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return ErrorResponse(deadline_exceeded, out, nullptr);
     plugin::CallContext::Metadata metadata;
     std::string xff;
     std::string forwarded_host;
@@ -831,6 +863,7 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
     } catch (...) {
       status = plugin::Internal("handler threw a non-standard exception");
     }
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return ErrorResponse(deadline_exceeded, out, nullptr);
     if (!status.ok()) return ErrorResponse(status, out, &call.outgoing());
 
     // runtime.ForwardResponseMessage.

@@ -12,10 +12,12 @@
 #include <google/rpc/status.pb.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -1163,6 +1165,28 @@ TEST_CASE("Request headers become call metadata and response metadata becomes he
   CHECK(gateway.Handle(bad_bin).status == 400);
   gw::HttpRequest bad_timeout = Get("/api/v1/version", {{"grpc-timeout", "soon"}});
   CHECK(gateway.Handle(bad_timeout).status == 400);
+}
+
+TEST_CASE("Grpc-Timeout bounds the call: past it the answer is 504 DEADLINE_EXCEEDED, as upstream's hop",
+          "[unit]") {
+  FakeInvoker fake;
+  fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&, Message&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return flyte::plugin::Status::Ok();
+  };
+  gw::Gateway gateway(ServedRouter(), fake.AsInvoker());
+  auto late = gateway.Handle(Get("/api/v1/version", {{"grpc-timeout", "10m"}}));
+  CHECK(late.status == 504);
+  CHECK(nlohmann::json::parse(late.body)["code"] == 4);
+  CHECK(nlohmann::json::parse(late.body)["message"] == "context deadline exceeded");
+  CHECK(fake.calls->size() == 1);
+  // Already expired (upstream's context.WithTimeout of zero or less): the call is not made.
+  for (const std::string expired : {"0n", "-5S"}) {
+    CHECK(gateway.Handle(Get("/api/v1/version", {{"grpc-timeout", expired}})).status == 504);
+  }
+  CHECK(fake.calls->size() == 1);
+  CHECK(gateway.Handle(Get("/api/v1/version", {{"grpc-timeout", "5S"}})).status == 200);
+  CHECK(gateway.Handle(Get("/api/v1/version", {{"grpc-timeout", "99999999999H"}})).status == 200);
 }
 
 TEST_CASE("UserInfo responses carry the subject and claims as headers, as FlyteAdmin's hook",

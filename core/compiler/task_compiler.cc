@@ -153,21 +153,7 @@ bool IsValidQuantity(std::string_view str) {
 namespace {
 
 // Case-insensitive lookup, as encoding/json matches object keys to struct fields.
-const Value* JsonField(const Struct& s, std::string_view name) {
-  auto exact = s.fields().find(std::string(name));
-  if (exact != s.fields().end()) return &exact->second;
-  const Value* found = nullptr;
-  for (const auto& [k, v] : s.fields()) {
-    if (k.size() != name.size()) continue;
-    bool eq = true;
-    for (size_t i = 0; i < k.size() && eq; ++i) {
-      eq = std::tolower(static_cast<unsigned char>(k[i])) ==
-           std::tolower(static_cast<unsigned char>(name[i]));
-    }
-    if (eq) found = &v;
-  }
-  return found;
-}
+const Value* JsonField(const Struct& s, std::string_view name) { return plugin::GoJsonField(s, name); }
 
 enum class Kind { kString, kBool, kInt, kObject, kStringList, kObjectList, kStringMap };
 

@@ -924,4 +924,19 @@ std::string_view GoTrimSpace(std::string_view s) {
   return s.substr(begin, end - begin);
 }
 
+const google::protobuf::Value* GoJsonField(const google::protobuf::Struct& object, std::string_view name) {
+  auto exact = object.fields().find(std::string(name));
+  if (exact != object.fields().end()) return &exact->second;
+  const google::protobuf::Value* found = nullptr;
+  for (const auto& [key, value] : object.fields()) {
+    if (key.size() != name.size()) continue;
+    bool equal = true;
+    for (size_t i = 0; i < key.size() && equal; ++i) {
+      equal = std::tolower(static_cast<unsigned char>(key[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+    }
+    if (equal) found = &value;
+  }
+  return found;
+}
+
 }  // namespace flyte::plugin

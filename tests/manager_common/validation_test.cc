@@ -564,6 +564,16 @@ TEST_CASE("Pod task containers are checked against the platform limits", "[unit]
        "json: cannot unmarshal string into Go struct field PodSpec.containers of type "
        "[]v1.Container"},
       {R"({"initContainers":[{"resources":{"requests":{"cpu":"64"}}}]})", StatusCode::kOk, ""},
+      // Keys match as encoding/json matches them: but for case, when no key matches exactly.
+      {R"({"Containers":[{"Resources":{"Requests":{"cpu":"2"}}}]})", StatusCode::kInvalidArgument,
+       "Requested CPU default [2] is greater than current limit set in the platform "
+       "configuration [200m]" +
+           kPlatformTail},
+      {R"({"containers":[{"resources":{"requests":{"memory":"100Mi"},"LIMITS":{"memory":"1Gi"}}}]})",
+       StatusCode::kInvalidArgument,
+       "Requested MEMORY limit [1Gi] is greater than current limit set in the platform "
+       "configuration [500Mi]" +
+           kPlatformTail},
   };
   for (const auto& c : cases) {
     INFO(c.pod_spec);

@@ -7,6 +7,7 @@
 
 #include <google/protobuf/generated_enum_reflection.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/struct.pb.h>
 
 #include <cstdint>
 #include <optional>
@@ -77,5 +78,11 @@ FLYTE_PLUGIN_API_EXPORT bool GoUrlParses(std::string_view raw);
 // strings.Fields / strings.TrimSpace (Unicode white space, input treated as UTF-8).
 FLYTE_PLUGIN_API_EXPORT std::vector<std::string> GoFields(std::string_view s);
 FLYTE_PLUGIN_API_EXPORT std::string_view GoTrimSpace(std::string_view s);
+
+// The value encoding/json decodes into the struct field `name` from a JSON object: the key
+// equal to `name`, else one equal to it but for ASCII case (the last in key order, as Go's
+// decoder keeps the last it meets); null when none.
+FLYTE_PLUGIN_API_EXPORT const google::protobuf::Value* GoJsonField(const google::protobuf::Struct& object,
+                                                                   std::string_view name);
 
 }  // namespace flyte::plugin

@@ -221,10 +221,10 @@ Status ValidateK8sPod(const flyteidl::core::TaskTemplate& task, const TaskResour
   }
   const flyteidl::core::Identifier* id = task.has_id() ? &task.id() : nullptr;
   const QuantityMap plat = PlatformLimits(platform.limits);
-  const auto& fields = task.k8s_pod().pod_spec().fields();
-  const auto containers = fields.find("containers");
-  if (containers == fields.end()) return Status::Ok();
-  const auto& value = containers->second;
+  // Keys match the PodSpec's fields as encoding/json matches them: exactly, else but for case.
+  const google::protobuf::Value* containers = plugin::GoJsonField(task.k8s_pod().pod_spec(), "containers");
+  if (containers == nullptr) return Status::Ok();
+  const auto& value = *containers;
   if (value.kind_case() == google::protobuf::Value::kNullValue) return Status::Ok();
   if (value.kind_case() != google::protobuf::Value::kListValue) {
     return plugin::Internal(std::string("json: cannot unmarshal ") + JsonTypeName(value) +
@@ -241,26 +241,22 @@ Status ValidateK8sPod(const flyteidl::core::TaskTemplate& task, const TaskResour
       return plugin::Internal(std::string("json: cannot unmarshal ") + JsonTypeName(container) +
                               " into Go struct field PodSpec.containers of type v1.Container");
     }
-    const auto& cfields = container.struct_value().fields();
-    const auto resources = cfields.find("resources");
+    const google::protobuf::Value* resources = plugin::GoJsonField(container.struct_value(), "resources");
     QuantityMap requests;
     QuantityMap limits;
-    if (resources != cfields.end() &&
-        resources->second.kind_case() != google::protobuf::Value::kNullValue) {
-      if (resources->second.kind_case() != google::protobuf::Value::kStructValue) {
-        return plugin::Internal(std::string("json: cannot unmarshal ") +
-                                JsonTypeName(resources->second) +
+    if (resources != nullptr && resources->kind_case() != google::protobuf::Value::kNullValue) {
+      if (resources->kind_case() != google::protobuf::Value::kStructValue) {
+        return plugin::Internal(std::string("json: cannot unmarshal ") + JsonTypeName(*resources) +
                                 " into Go struct field Container.containers.resources of type "
                                 "v1.ResourceRequirements");
       }
-      const auto& rfields = resources->second.struct_value().fields();
-      if (const auto it = rfields.find("requests"); it != rfields.end()) {
-        auto parsed = PodResourceList(it->second, "requests");
+      if (const auto* v = plugin::GoJsonField(resources->struct_value(), "requests")) {
+        auto parsed = PodResourceList(*v, "requests");
         if (!parsed.ok()) return parsed.status();
         requests = std::move(*parsed);
       }
-      if (const auto it = rfields.find("limits"); it != rfields.end()) {
-        auto parsed = PodResourceList(it->second, "limits");
+      if (const auto* v = plugin::GoJsonField(resources->struct_value(), "limits")) {
+        auto parsed = PodResourceList(*v, "limits");
         if (!parsed.ok()) return parsed.status();
         limits = std::move(*parsed);
       }

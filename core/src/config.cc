@@ -272,7 +272,8 @@ StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
   SchemaLeaves(ParsedSchema(), "", leaves);
   for (const auto& [path, schema] : leaves) {
     auto value = env ? env(EnvName(path)) : std::nullopt;
-    if (!value) continue;
+    // An empty variable is unset, as viper (without AllowEmptyEnv) reads it.
+    if (!value || value->empty()) continue;
     // A string key takes the variable's text as it is ("0755", "12345", "true" stay as set),
     // as upstream's environment binding does; other keys read it as YAML.
     if (SchemaTypes(*schema) == std::vector<std::string>{"string"}) {

@@ -1,10 +1,14 @@
 // flyteadmin: the server binary. `serve` runs it, `plugins` lists what a config would load,
 // `config validate|print|reference` checks, shows and documents the configuration, `migrate`
 // runs the database migrations.
+#include <glob.h>
+
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +34,65 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// The config files as upstream's config finder takes them. Each --config value is a file or a
+// glob (flyte-core's charts pass /etc/flyte/config/*.yaml), its matches merged in sorted order
+// and directories among them skipped. Without --config, ./config.yaml, else
+// /etc/flyte/config/config.yaml, when one exists; else none (the embedded standalone defaults).
+// Unlike upstream, a value that names no file is an error, not a silent fall back to those.
+std::optional<std::vector<std::string>> ResolveConfigFiles(const std::vector<std::string>& given, int& exit_code) {
+  std::vector<std::string> files;
+  auto add = [&files](const std::string& path) {
+    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+  };
+  for (const auto& value : given) {
+    std::error_code ec;
+    if (value.find_first_of("*?[") == std::string::npos) {
+      if (std::filesystem::is_directory(value, ec)) {
+        exit_code = Fail("--config " + value + ": is a directory; give a file, or a glob such as " + value +
+                         "/*.yaml");
+        return std::nullopt;
+      }
+      if (!std::filesystem::exists(value, ec)) {
+        exit_code = Fail("--config " + value + ": no such file");
+        return std::nullopt;
+      }
+      add(value);
+      continue;
+    }
+    glob_t matches{};
+    const int rc = ::glob(value.c_str(), 0, nullptr, &matches);
+    std::vector<std::string> found;
+    if (rc == 0) {
+      for (size_t i = 0; i < matches.gl_pathc; ++i) {
+        if (std::filesystem::is_regular_file(matches.gl_pathv[i], ec)) found.emplace_back(matches.gl_pathv[i]);
+      }
+    }
+    ::globfree(&matches);
+    if (found.empty()) {
+      exit_code = Fail("--config " + value + ": matches no file");
+      return std::nullopt;
+    }
+    std::sort(found.begin(), found.end());
+    for (const auto& f : found) add(f);
+  }
+  if (given.empty()) {
+    for (const char* path : {"config.yaml", "/etc/flyte/config/config.yaml"}) {
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(path, ec)) {
+        std::cerr << "flyteadmin: using config file " << path << " (found without --config)" << std::endl;
+        add(path);
+        break;
+      }
+    }
+  }
+  return files;
+}
+
 // Loads the config or prints why not.
-std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& files, int& exit_code) {
-  auto config = Config::Load(files, flyte::core::ProcessEnv());
+std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& given, int& exit_code) {
+  auto files = ResolveConfigFiles(given, exit_code);
+  if (!files) return nullptr;
+  auto config = Config::Load(*files, flyte::core::ProcessEnv());
   if (!config.ok()) {
     exit_code = Fail(config.status().message());
     return nullptr;
@@ -210,8 +270,10 @@ int main(int argc, char** argv) {
   app.fallthrough();
   std::vector<std::string> config_files;
   app.add_option("--config", config_files,
-                 "Config file (YAML or JSON); repeat to merge several, later ones win")
-      ->check(CLI::ExistingFile);
+                 "Config file (YAML or JSON) or glob of them (merged in sorted order); repeat to merge "
+                 "several, later ones win. Default: ./config.yaml, else /etc/flyte/config/config.yaml, "
+                 "else the embedded standalone defaults")
+      ->allow_extra_args(false);
   auto* serve = app.add_subcommand("serve", "Run the gRPC and HTTP servers");
   auto* plugins = app.add_subcommand("plugins", "List the plugins a config loads, without serving");
   auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
@@ -227,7 +289,7 @@ int main(int argc, char** argv) {
   auto* migrate_rollback = migrate->add_subcommand("rollback", "Roll back the last applied migration");
   auto* migrate_seed = migrate->add_subcommand("seed-projects", "Create the named projects if missing");
   std::vector<std::string> seed_names;
-  migrate_seed->add_option("projects", seed_names, "Project names")->required();
+  migrate_seed->add_option("projects", seed_names, "Project names (none: nothing to do, as upstream)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "flyte/core/config.h"
 #include "test_support.h"
@@ -106,6 +107,52 @@ TEST_CASE("migrate seed-projects reports each project and a summary", "[integrat
   CHECK(r.exit_code == 0);
   CHECK(SplitLines(r.out) == std::vector<std::string>{"[1/2] project alpha", "[2/2] project beta",
                                                       "seeded 2 project(s)"});
+}
+
+TEST_CASE("migrate seed-projects without names does nothing, as upstream", "[integration]") {
+  auto config = SqliteConfig("cli-seed-none");
+  REQUIRE(test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "run"}).exit_code == 0);
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "migrate", "seed-projects"});
+  CHECK(r.exit_code == 0);
+  CHECK(SplitLines(r.out) == std::vector<std::string>{"seeded 0 project(s)"});
+}
+
+TEST_CASE("--config takes globs merged in sorted order, as upstream's chart passes them; else ./config.yaml",
+          "[integration]") {
+  const std::string a = test::WriteTempFile("cli-glob/conf.d/a.yaml", "server:\n  httpPort: 7001\n  grpc:\n    port: 7101\n");
+  test::WriteTempFile("cli-glob/conf.d/b.yaml", "server:\n  grpc:\n    port: 7102\n");
+  test::WriteTempFile("cli-glob/conf.d/notes.txt", "not yaml: [");
+  const std::string dir = a.substr(0, a.rfind('/'));
+  auto merged = test::Run({FLYTEADMIN_BIN, "--config", dir + "/*.yaml", "config", "print"});
+  REQUIRE(merged.exit_code == 0);
+  auto root = nlohmann::json::parse(merged.out);
+  CHECK(root["server"]["httpPort"] == 7001);
+  CHECK(root["server"]["grpc"]["port"] == 7102);  // b.yaml after a.yaml
+
+  auto directory = test::Run({FLYTEADMIN_BIN, "--config", dir, "config", "print"});
+  CHECK(directory.exit_code == 1);
+  CHECK_THAT(directory.err, Catch::Contains("is a directory"));
+  auto nothing = test::Run({FLYTEADMIN_BIN, "--config", dir + "/*.json", "config", "print"});
+  CHECK(nothing.exit_code == 1);
+  CHECK_THAT(nothing.err, Catch::Contains("matches no file"));
+  // One value per --config: what follows is the command, not another file.
+  CHECK(test::Run({FLYTEADMIN_BIN, "--config", a, "version"}).exit_code == 0);
+
+  // Without --config, ./config.yaml is read when there is one.
+  auto found = test::Run({"/bin/sh", "-c", "cd '" + dir + "' && cp a.yaml config.yaml && exec " FLYTEADMIN_BIN " config print"});
+  REQUIRE(found.exit_code == 0);
+  CHECK(nlohmann::json::parse(found.out)["server"]["httpPort"] == 7001);
+  CHECK_THAT(found.err, Catch::Contains("using config file config.yaml"));
+}
+
+TEST_CASE("An empty environment variable leaves the key as configured, as viper reads it", "[integration]") {
+  const std::string config = test::WriteTempFile("cli-env.yaml", "server:\n  httpPort: 7201\n");
+  auto r = test::Run({"/usr/bin/env", "SERVER.HTTPPORT=", FLYTEADMIN_BIN, "--config", config, "config", "print"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["server"]["httpPort"] == 7201);
+  auto set = test::Run({"/usr/bin/env", "SERVER.HTTPPORT=7202", FLYTEADMIN_BIN, "--config", config, "config", "print"});
+  REQUIRE(set.exit_code == 0);
+  CHECK(nlohmann::json::parse(set.out)["server"]["httpPort"] == 7202);
 }
 
 TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", "[integration]") {

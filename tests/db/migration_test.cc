@@ -336,5 +336,66 @@ TEST_CASE("OpenDatabase selects the backend and reads the connection settings as
   std::filesystem::remove_all(dir, ec);
 }
 
+TEST_CASE("PostgreSQL list indexes are built concurrently, each once, and an invalid one again",
+          "[integration]") {
+  TestDb t("postgres", TestDb::kMigrated);
+  std::vector<std::string> lines;
+  REQUIRE(t.db().EnsureListIndexes([&](const std::string& l) { lines.push_back(l); }).ok());
+  // CREATE INDEX CONCURRENTLY refuses to run in a transaction: each one ran on its own.
+  REQUIRE(lines.size() == 12);
+  CHECK(lines.front() == "index flyteadmin_cpp_tasks_pd_created_idx built");
+  CHECK(lines.back() == "list indexes present (11 built)");
+  auto valid_count = [&] {
+    int n = 0;
+    *t.Raw() << "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname LIKE 'flyteadmin_cpp_%' AND i.indisvalid",
+        soci::into(n);
+    return n;
+  };
+  CHECK(valid_count() == 11);
+
+  lines.clear();
+  REQUIRE(t.db().EnsureListIndexes([&](const std::string& l) { lines.push_back(l); }).ok());
+  CHECK(lines == std::vector<std::string>{"list indexes present"});
+
+  // What an interrupted concurrent build leaves: an invalid index, which is built again.
+  *t.Raw() << "UPDATE pg_index SET indisvalid = false WHERE indexrelid = "
+              "'flyteadmin_cpp_executions_workflow_id_created_at_idx'::regclass";
+  CHECK(valid_count() == 10);
+  lines.clear();
+  REQUIRE(t.db().EnsureListIndexes([&](const std::string& l) { lines.push_back(l); }).ok());
+  CHECK(lines == std::vector<std::string>{"index flyteadmin_cpp_executions_workflow_id_created_at_idx built",
+                                          "list indexes present (1 built)"});
+  CHECK(valid_count() == 11);
+}
+
+TEST_CASE("PostgreSQL options take server settings and pgx's own keys, as upstream's driver does",
+          "[integration]") {
+  TestDb t("postgres");  // creates the database
+  *t.Raw() << "CREATE SCHEMA flyte_custom";
+  // search_path and statement_timeout are server settings (pgx sends them at connection start);
+  // default_query_exec_mode is pgx's own (libpq refuses a keyword it does not know).
+  const std::string yaml =
+      "database:\n  postgres:\n    host: 127.0.0.1\n    port: " + std::to_string(t.port()) + "\n    dbname: " +
+      t.dbname() +
+      "\n    username: postgres\n    password: unused-with-trust\n"
+      "    options: \"sslmode=disable search_path=flyte_custom statement_timeout='30 s' "
+      "default_query_exec_mode=simple_protocol\"\n";
+  auto opened = core::db::OpenDatabase(ConfigFrom(yaml));
+  INFO((opened.ok() ? std::string() : opened.status().ToString()));
+  REQUIRE(opened.ok());
+  REQUIRE((*opened)->MigrateUp(nullptr).ok());
+  int in_custom = 0, in_public = 0;
+  *t.Raw() << "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'flyte_custom' AND "
+              "table_name = 'executions'",
+      soci::into(in_custom);
+  *t.Raw() << "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND "
+              "table_name = 'executions'",
+      soci::into(in_public);
+  CHECK(in_custom == 1);
+  CHECK(in_public == 0);
+}
+
+
 }  // namespace
 }  // namespace flyte::test::db

@@ -5,9 +5,12 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include <libpq-fe.h>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "connection.h"
@@ -115,6 +118,77 @@ std::string ConnValue(const std::string& v) {
   return out;
 }
 
+// `database.postgres.options` as upstream's driver (pgx) reads it: libpq's own keywords are
+// passed on; the keywords pgx keeps for itself (how it prepares statements, its caches) do not
+// apply to libpq and are dropped; any other key is a server setting pgx sends at connection
+// start (search_path, statement_timeout, ...), which libpq sends through its `options` keyword
+// as "-c key=value". Entries are `key=value` separated by blanks; a value may be single-quoted
+// with backslash escapes, as in a libpq conninfo string.
+struct TranslatedOptions {
+  std::string conninfo;        // libpq's keywords, as conninfo text
+  std::string server_options;  // the value of libpq's `options` keyword, if any
+};
+TranslatedOptions TranslateOptions(const std::string& options) {
+  static const std::set<std::string> libpq_keys = [] {
+    std::set<std::string> keys;
+    if (PQconninfoOption* defaults = PQconndefaults()) {
+      for (PQconninfoOption* o = defaults; o->keyword != nullptr; ++o) keys.insert(o->keyword);
+      PQconninfoFree(defaults);
+    }
+    return keys;
+  }();
+  static const std::set<std::string> pgx_only = {"default_query_exec_mode", "statement_cache_capacity",
+                                                 "description_cache_capacity", "min_read_buffer_size",
+                                                 "servicefile"};
+  std::vector<std::pair<std::string, std::string>> kept;
+  std::string settings;  // "-c key=value" for the server
+  std::string server_options;
+  size_t i = 0;
+  const auto blank = [&](size_t at) { return at < options.size() && std::isspace(static_cast<unsigned char>(options[at])); };
+  while (i < options.size()) {
+    while (blank(i)) ++i;
+    if (i >= options.size()) break;
+    size_t eq = i;
+    while (eq < options.size() && options[eq] != '=' && !blank(eq)) ++eq;
+    std::string key = options.substr(i, eq - i);
+    i = eq;
+    while (blank(i)) ++i;
+    if (i < options.size() && options[i] == '=') ++i;
+    while (blank(i)) ++i;
+    std::string value;
+    if (i < options.size() && options[i] == '\'') {
+      for (++i; i < options.size() && options[i] != '\''; ++i) {
+        if (options[i] == '\\' && i + 1 < options.size()) ++i;
+        value.push_back(options[i]);
+      }
+      ++i;
+    } else {
+      for (; i < options.size() && !blank(i); ++i) {
+        if (options[i] == '\\' && i + 1 < options.size()) ++i;
+        value.push_back(options[i]);
+      }
+    }
+    if (key.empty()) continue;
+    if (key == "options") {
+      server_options = value;
+    } else if (libpq_keys.count(key) != 0) {
+      kept.emplace_back(key, value);
+    } else if (pgx_only.count(key) == 0) {
+      std::string escaped;
+      for (char c : value) {
+        if (c == ' ' || c == '\\') escaped.push_back('\\');
+        escaped.push_back(c);
+      }
+      settings += (settings.empty() ? "" : " ") + std::string("-c ") + key + "=" + escaped;
+    }
+  }
+  if (!settings.empty()) server_options += (server_options.empty() ? "" : " ") + settings;
+  TranslatedOptions out;
+  out.server_options = server_options;
+  for (const auto& [key, value] : kept) out.conninfo += (out.conninfo.empty() ? "" : " ") + key + "=" + ConnValue(value);
+  return out;
+}
+
 struct PostgresSettings {
   std::string host = "localhost";
   int64_t port = 30001;
@@ -129,7 +203,12 @@ struct PostgresSettings {
                       " dbname=" + ConnValue(db) + " user=" + ConnValue(user);
     if (resolved_password.empty()) return dsn + " sslmode=disable";
     dsn += " password=" + ConnValue(resolved_password);
-    if (!options.empty()) dsn += " " + options;
+    const TranslatedOptions translated = TranslateOptions(options);
+    if (!translated.conninfo.empty()) dsn += " " + translated.conninfo;
+    // First, not last: SOCI's PostgreSQL session mangles a connection string that ends in a
+    // quoted value holding an escaped blank ("... options='-c a=1\\ 2'"). No other part of the
+    // string sets `options`, so where it stands changes nothing else.
+    if (!translated.server_options.empty()) dsn = "options=" + ConnValue(translated.server_options) + " " + dsn;
     return dsn;
   }
 };
@@ -160,36 +239,69 @@ class DatabaseImpl final : public Database {
     return dialect_ == db::Dialect::kSqlite ? "sqlite" : "postgres";
   }
   Status MigrateUp(const ProgressFn& progress) override { return RunMigrateUp(*pool_, progress); }
+  // Indexes of our own for the console's list queries (upstream's schema has none that serve
+  // them). On PostgreSQL each is built CONCURRENTLY, on its own outside any transaction, so a
+  // database in use (upstream's, or ours at start) goes on taking writes meanwhile; an index
+  // such a build left invalid (an interrupted run) is dropped and built again.
   Status EnsureListIndexes(const ProgressFn& progress) override {
-    return pool_->RunTx([&](Conn& conn) -> Status {
-      for (const char* table : {"tasks", "workflows", "launch_plans"}) {
-        const std::string t(table);
-        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_" + t + "_pd_created_idx\" ON \"" + t +
-                  "\" (project, domain, created_at)");
-        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_" + t + "_pdn_created_idx\" ON \"" + t +
-                  "\" (project, domain, name, created_at)");
-      }
-      // The console's ListExecutions/CountExecutions: project, domain and state = ACTIVE (the
-      // manager adds it), newest first by created_at or execution_created_at, optionally a
-      // phase filter, optionally joined to launch_plans/workflows by name. Ordered index scans
-      // stop after a page; for a launch plan's or workflow's executions the scan starts from
-      // the matching launch plan / workflow rows and walks each one's executions newest first.
-      for (const char* sort : {"created_at", "execution_created_at"}) {
-        const std::string c(sort);
-        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pds_" + c +
-                  "_idx\" ON \"executions\" (execution_project, execution_domain, state, " + c + ")");
-      }
-      conn.Exec(
-          "CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_pdsp_created_at_idx\" ON "
-          "\"executions\" (execution_project, execution_domain, state, phase, created_at)");
-      for (const char* ref : {"launch_plan_id", "workflow_id"}) {
-        const std::string r(ref);
-        conn.Exec("CREATE INDEX IF NOT EXISTS \"flyteadmin_cpp_executions_" + r +
-                  "_created_at_idx\" ON \"executions\" (" + r + ", created_at)");
-      }
+    struct Index {
+      std::string name, table, columns;
+    };
+    std::vector<Index> indexes;
+    for (const char* table : {"tasks", "workflows", "launch_plans"}) {
+      const std::string t(table);
+      indexes.push_back({"flyteadmin_cpp_" + t + "_pd_created_idx", t, "project, domain, created_at"});
+      indexes.push_back({"flyteadmin_cpp_" + t + "_pdn_created_idx", t, "project, domain, name, created_at"});
+    }
+    // The console's ListExecutions/CountExecutions: project, domain and state = ACTIVE (the
+    // manager adds it), newest first by created_at or execution_created_at, optionally a
+    // phase filter, optionally joined to launch_plans/workflows by name. Ordered index scans
+    // stop after a page; for a launch plan's or workflow's executions the scan starts from
+    // the matching launch plan / workflow rows and walks each one's executions newest first.
+    for (const char* sort : {"created_at", "execution_created_at"}) {
+      const std::string c(sort);
+      indexes.push_back({"flyteadmin_cpp_executions_pds_" + c + "_idx", "executions",
+                         "execution_project, execution_domain, state, " + c});
+    }
+    indexes.push_back({"flyteadmin_cpp_executions_pdsp_created_at_idx", "executions",
+                       "execution_project, execution_domain, state, phase, created_at"});
+    for (const char* ref : {"launch_plan_id", "workflow_id"}) {
+      const std::string r(ref);
+      indexes.push_back({"flyteadmin_cpp_executions_" + r + "_created_at_idx", "executions", r + ", created_at"});
+    }
+    if (dialect_ == db::Dialect::kSqlite) {
+      Status s = pool_->RunTx([&](Conn& conn) -> Status {
+        for (const auto& i : indexes) {
+          conn.Exec("CREATE INDEX IF NOT EXISTS \"" + i.name + "\" ON \"" + i.table + "\" (" + i.columns + ")");
+        }
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
       if (progress) progress("list indexes present");
       return Status::Ok();
-    });
+    }
+    size_t built = 0;
+    for (const auto& i : indexes) {
+      Status s = pool_->Run([&](Conn& conn) -> Status {
+        Sql state(conn.dialect());
+        state << "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(";
+        state.BindText("\"" + i.name + "\"");
+        state << ")";
+        auto rows = conn.Query(state, 1);
+        if (!rows.empty() && rows[0][0] && (*rows[0][0] == "t" || *rows[0][0] == "true" || *rows[0][0] == "1")) {
+          return Status::Ok();
+        }
+        if (!rows.empty()) conn.Exec("DROP INDEX CONCURRENTLY IF EXISTS \"" + i.name + "\"");
+        conn.Exec("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"" + i.name + "\" ON \"" + i.table + "\" (" +
+                  i.columns + ")");
+        ++built;
+        if (progress) progress("index " + i.name + " built");
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
+    if (progress) progress(built == 0 ? "list indexes present" : "list indexes present (" + std::to_string(built) + " built)");
+    return Status::Ok();
   }
   Status RollbackLast(const ProgressFn& progress) override {
     return RunRollbackLast(*pool_, progress);

@@ -397,5 +397,39 @@ TEST_CASE("PostgreSQL options take server settings and pgx's own keys, as upstre
 }
 
 
+TEST_CASE("A database upstream left between the two parent_id phases is finished as upstream's phase 2",
+          "[integration]") {
+  TestDb t("postgres", TestDb::kMigrated);
+  {
+    // What upstream's phase 1 leaves: parent_id still integer, a bigint copy kept in step by a
+    // trigger, indexed; phase 2 not recorded.
+    auto raw = t.Raw();
+    *raw << "DELETE FROM migrations WHERE id = 'pg-2023-05-02-fix-parentid-type-phase-2'";
+    *raw << "ALTER TABLE node_executions ALTER COLUMN parent_id TYPE integer";
+    *raw << "ALTER TABLE node_executions ADD COLUMN new_parent_id BIGINT";
+    *raw << "CREATE FUNCTION set_new_parent_id() RETURNS TRIGGER AS $BODY$ BEGIN NEW.new_parent_id := "
+            "NEW.parent_id; RETURN NEW; END $BODY$ LANGUAGE PLPGSQL";
+    *raw << "CREATE TRIGGER set_new_parent_id_trigger BEFORE INSERT OR UPDATE ON node_executions FOR EACH "
+            "ROW EXECUTE PROCEDURE set_new_parent_id()";
+    *raw << "INSERT INTO node_executions (execution_project, execution_domain, execution_name, node_id, "
+            "parent_id) VALUES ('p', 'd', 'n', 'child', 7)";
+    *raw << "CREATE INDEX idx_node_executions_new_parent_id ON node_executions USING btree (new_parent_id)";
+  }
+  t.MigrateOrFail();
+  CHECK(Applied(t) == UpstreamMigrationIds());
+  auto raw = t.Raw();
+  CHECK(Count(*raw, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'node_executions' "
+                    "AND column_name = 'new_parent_id'") == 0);
+  CHECK(Count(*raw, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'node_executions' "
+                    "AND column_name = 'parent_id' AND data_type = 'bigint'") == 1);
+  CHECK(Count(*raw, "SELECT count(*) FROM node_executions WHERE node_id = 'child' AND parent_id = 7") == 1);
+  CHECK(Count(*raw, "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_node_executions_parent_id' AND "
+                    "indexdef LIKE '%(parent_id)%'") == 1);
+  CHECK(Count(*raw, "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_node_executions_new_parent_id'") == 0);
+  CHECK(Count(*raw, "SELECT count(*) FROM pg_trigger WHERE tgname = 'set_new_parent_id_trigger'") == 0);
+  CHECK(Count(*raw, "SELECT count(*) FROM pg_proc WHERE proname = 'set_new_parent_id'") == 0);
+}
+
+
 }  // namespace
 }  // namespace flyte::test::db

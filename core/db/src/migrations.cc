@@ -235,8 +235,17 @@ void BaselineFixes(Conn& conn, const std::set<std::string>& pending) {
   }
   if (is_pending("pg-2023-05-02-fix-parentid-type-phase-2")) {
     auto types = ColumnTypes(conn, "node_executions");
-    auto it = types.find("parent_id");
-    if (it != types.end() && it->second != "bigint") {
+    if (types.count("new_parent_id") != 0) {
+      // Upstream's phase 1 ran (its trigger has kept new_parent_id equal to parent_id since):
+      // finish as its phase 2 does, swapping the bigint copy in for the old column.
+      conn.Exec("LOCK TABLE node_executions IN EXCLUSIVE MODE");
+      conn.Exec("DROP INDEX IF EXISTS idx_node_executions_parent_id");
+      conn.Exec("ALTER TABLE node_executions DROP COLUMN parent_id");
+      conn.Exec("ALTER INDEX IF EXISTS idx_node_executions_new_parent_id RENAME TO idx_node_executions_parent_id");
+      conn.Exec("ALTER TABLE node_executions RENAME COLUMN new_parent_id TO parent_id");
+      conn.Exec("DROP TRIGGER IF EXISTS set_new_parent_id_trigger ON node_executions");
+      conn.Exec("DROP FUNCTION IF EXISTS set_new_parent_id()");
+    } else if (auto it = types.find("parent_id"); it != types.end() && it->second != "bigint") {
       conn.Exec("ALTER TABLE node_executions ALTER COLUMN parent_id TYPE bigint");
     }
   }

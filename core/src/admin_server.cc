@@ -327,15 +327,20 @@ gateway::HttpResponse AdminServer::HandleHttp(const gateway::HttpRequest& reques
   return response;
 }
 
-Status AdminServer::Start() {
-  if (auto s = Wire(); !s.ok()) return s;
-  const auto& config = host_.config();
+plugin::Status CheckServableConfig(const Config& config) {
   if (config.Get<bool>("server.security.secure", false)) {
     return plugin::Unimplemented("server.security.secure: TLS serving is not supported yet");
   }
   if (config.Get<bool>("server.security.useAuth", false)) {
     return plugin::Unimplemented("server.security.useAuth: authentication is not supported yet");
   }
+  return plugin::Status::Ok();
+}
+
+Status AdminServer::Start() {
+  if (auto s = Wire(); !s.ok()) return s;
+  const auto& config = host_.config();
+  if (auto s = CheckServableConfig(config); !s.ok()) return s;
   std::string bind = config.Get<std::string>("server.bindAddress", "0.0.0.0");
   int grpc_port = config.Get<int>("server.grpc.port", 8089);
   if (grpc_port < 0) grpc_port = config.Get<int>("server.grpcPort", 8089);

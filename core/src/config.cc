@@ -595,6 +595,10 @@ void Phrase(const valijson::ValidationResults::Error& error, const json& doc, co
     std::vector<std::string> names;
     for (const auto& item : node["enum"]) names.push_back(item.dump());
     add(kEnum, "expected one of " + Join(names, ", ") + ", got " + r.value->dump());
+  } else if (StartsWith(d, "Failed to match regex") && node.contains("pattern")) {
+    // A schema names what its pattern stands for in "x-expected" (a quantity, a duration).
+    const std::string expected = node.value("x-expected", "a value matching " + node["pattern"].get<std::string>());
+    add(kEnum, "expected " + expected + ", got " + r.value->dump());
   } else if (StartsWith(d, "Expected number greater than or equal to") && node.contains("minimum")) {
     add(kRange, "must be at least " + node["minimum"].dump() + ", got " + r.value->dump());
   } else if (StartsWith(d, "Expected number less than or equal to") && node.contains("maximum")) {

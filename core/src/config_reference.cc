@@ -60,7 +60,7 @@ std::string TypeOf(const json& schema) {
   std::string type;
   if (auto e = schema.find("enum"); e != schema.end()) {
     std::vector<std::string> names;
-    for (const auto& v : *e) names.push_back("`" + v.get<std::string>() + "`");
+    for (const auto& v : *e) names.push_back("`" + (v.is_string() ? v.get<std::string>() : v.dump()) + "`");
     std::string out = "one of ";
     for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
     return out;

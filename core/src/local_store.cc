@@ -237,7 +237,14 @@ Status LocalObjectStore::Delete(const std::string& uri) {
   return Status::Ok();
 }
 
+Status CheckObjectStoreConfig(const Config& config) {
+  const std::string type = config.Get<std::string>("storage.type", "local");
+  if (type == "local" || type == "mem") return Status::Ok();
+  return plugin::Unimplemented("storage.type '" + type + "' is not supported by this build (supported: local, mem)");
+}
+
 StatusOr<std::shared_ptr<plugin::ObjectStore>> OpenObjectStore(const Config& config) {
+  if (auto s = CheckObjectStoreConfig(config); !s.ok()) return s;
   std::string type = config.Get<std::string>("storage.type", "local");
   std::string container = config.Get<std::string>("storage.container", "flyteadmin");
   if (type == "local") {
@@ -252,8 +259,7 @@ StatusOr<std::shared_ptr<plugin::ObjectStore>> OpenObjectStore(const Config& con
     if (!store.ok()) return store.status();
     return std::shared_ptr<plugin::ObjectStore>(store.value());
   }
-  return plugin::Unimplemented("storage.type '" + type +
-                               "' is not supported by this build (supported: local, mem)");
+  return CheckObjectStoreConfig(config);
 }
 
 }  // namespace flyte::core

@@ -21,6 +21,7 @@
 #include "flyte/core/build_info.h"
 #include "flyte/core/config.h"
 #include "flyte/core/core_services.h"
+#include "flyte/core/local_store.h"
 #include "flyte/core/db/database.h"
 #include "flyte/core/logging.h"
 #include "flyte/core/plugin_host.h"
@@ -226,6 +227,13 @@ int ValidateConfig(const Config& config) {
   for (const auto& p : config.Validate()) {
     std::cout << (p.unknown_key ? "warning: " : "error: ") << p.path << ": " << p.message << "\n";
     ++(p.unknown_key ? warnings : errors);
+  }
+  // What serve would refuse although the schema allows it (upstream keys this build does not
+  // act on in the way asked).
+  for (const auto& s : {flyte::core::CheckServableConfig(config), flyte::core::CheckObjectStoreConfig(config)}) {
+    if (s.ok()) continue;
+    std::cout << "error: " << s.message() << "\n";
+    ++errors;
   }
   auto logger = flyte::core::MakeLogger(nlohmann::json{{"level", 2}});
   flyte::core::PluginHost host(config, logger, std::make_shared<prometheus::Registry>(),

@@ -57,6 +57,29 @@ TEST_CASE("config validate prints every problem with its key path and exits 1 on
             "config is invalid: 5 errors, 1 warning"});
 }
 
+TEST_CASE("config validate refuses what serve would refuse: quantities, durations, policies, storage, auth",
+          "[integration]") {
+  auto config = test::WriteTempFile(
+      "cli-serve-checks.yaml",
+      "task_resources:\n  defaults:\n    cpu: lots\n    memory: 1Gi\n"
+      "server:\n  security:\n    useAuth: true\n  dataProxy:\n    upload:\n      maxSize: 6Mx\n"
+      "      maxExpiresIn: 1hour\n"
+      "remoteData:\n  inlineEventDataPolicy: Foo\n"
+      "database:\n  connMaxLifeTime: 1h30m\n"
+      "storage:\n  type: s3\n");
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "config", "validate"});
+  CHECK(r.exit_code == 1);
+  CHECK(SplitLines(r.out) ==
+        std::vector<std::string>{
+            "error: remoteData.inlineEventDataPolicy: expected one of \"Offload\", \"StoreInline\", 0, 1, got \"Foo\"",
+            "error: server.dataProxy.upload.maxExpiresIn: expected a Go duration such as 90s or 1h, got \"1hour\"",
+            "error: server.dataProxy.upload.maxSize: expected a Kubernetes quantity such as 6Mi, got \"6Mx\"",
+            "error: task_resources.defaults.cpu: expected a Kubernetes quantity such as 500m or 1Gi, got \"lots\"",
+            "error: server.security.useAuth: authentication is not supported yet",
+            "error: storage.type 's3' is not supported by this build (supported: local, mem)",
+            "config is invalid: 6 errors"});
+}
+
 TEST_CASE("config validate exits 0 when a config has only warnings", "[integration]") {
   auto config = test::WriteTempFile(
       "cli-warn.yaml", "server:\n  httpPortt: 1\nflyteadmin:\n  someFutureKey: 1\nsurprise: {}\n");

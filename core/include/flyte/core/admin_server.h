@@ -29,6 +29,9 @@ inline constexpr const char* kServedServices[] = {
 // registered for its area. Methods whose manager is absent stay UNIMPLEMENTED.
 plugin::Status BindManagers(const plugin::Registry& registry, Dispatcher& dispatcher);
 
+// What in `config` this build refuses to serve (TLS, authentication): OK when none.
+plugin::Status CheckServableConfig(const Config& config);
+
 class AdminServer {
  public:
   explicit AdminServer(PluginHost& host);

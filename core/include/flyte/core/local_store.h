@@ -41,5 +41,7 @@ class LocalObjectStore final : public plugin::ObjectStore {
 // The object store the config asks for (`storage.type`): `local` (or `mem`, served by the local
 // store under a temporary directory). Other types answer UNIMPLEMENTED naming the type.
 plugin::StatusOr<std::shared_ptr<plugin::ObjectStore>> OpenObjectStore(const Config& config);
+// Whether OpenObjectStore supports the configured storage.type (it creates nothing).
+plugin::Status CheckObjectStoreConfig(const Config& config);
 
 }  // namespace flyte::core

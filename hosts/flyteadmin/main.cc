@@ -105,8 +105,40 @@ std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& given, int& e
 // A plugin's own section is the plugin's to accept or refuse when it loads (its refusal names
 // the key too), so problems there are only warned about: a plugin newer than its schema in
 // schemas/plugins/ still starts.
+// Settings that say something other than what the config will do. An upstream config names its
+// Kubernetes clusters (`clusters`, `server.kube-config`), and upstream always hands executions to
+// them; here the WorkflowExecutor is whichever plugin `pluginHost.load` names, by default the
+// local one, which would run the tasks as processes of this server.
+std::vector<std::string> ConfigAdvisories(const Config& config) {
+  std::vector<std::string> out;
+  const auto& root = config.root();
+  bool names_clusters = false;
+  if (auto c = root.find("clusters"); c != root.end() && c->is_object()) {
+    auto cc = c->find("clusterConfigs");
+    names_clusters = cc != c->end() && cc->is_array() && !cc->empty();
+  }
+  if (!config.Get<std::string>("server.kube-config", "").empty()) names_clusters = true;
+  bool local_executor = false;
+  if (auto host = root.find("pluginHost"); host != root.end() && host->is_object()) {
+    if (auto load = host->find("load"); load != host->end() && load->is_array()) {
+      for (const auto& entry : *load) {
+        if (entry.is_object() && entry.value("name", "") == "flyte_executor_local") local_executor = true;
+      }
+    }
+  }
+  if (names_clusters && local_executor) {
+    out.push_back(
+        "this config names Kubernetes clusters (clusters.clusterConfigs or server.kube-config), but the "
+        "WorkflowExecutor loaded is flyte_executor_local: executions run as processes of this server, not "
+        "on those clusters. List flyte_executor_k8s in pluginHost.load in its place to hand them to the "
+        "clusters as upstream does.");
+  }
+  return out;
+}
+
 bool CheckConfig(const Config& config, spdlog::logger& logger) {
   bool ok = true;
+  for (const auto& advice : ConfigAdvisories(config)) logger.warn("config: {}", advice);
   for (const auto& p : config.Validate()) {
     bool plugin_section = p.path.rfind("pluginHost.load[", 0) == 0 &&
                           p.path.find("].config") != std::string::npos;
@@ -227,6 +259,10 @@ int ValidateConfig(const Config& config) {
   for (const auto& p : config.Validate()) {
     std::cout << (p.unknown_key ? "warning: " : "error: ") << p.path << ": " << p.message << "\n";
     ++(p.unknown_key ? warnings : errors);
+  }
+  for (const auto& advice : ConfigAdvisories(config)) {
+    std::cout << "warning: " << advice << "\n";
+    ++warnings;
   }
   // What serve would refuse although the schema allows it (upstream keys this build does not
   // act on in the way asked).

@@ -80,6 +80,20 @@ TEST_CASE("config validate refuses what serve would refuse: quantities, duration
             "config is invalid: 6 errors"});
 }
 
+TEST_CASE("config validate warns when an upstream config names clusters but the local executor is loaded",
+          "[integration]") {
+  auto config = test::WriteTempFile("cli-clusters.yaml",
+                                    "clusters:\n  clusterConfigs:\n    - name: a\n      endpoint: https://a\n"
+                                    "      enabled: true\n");
+  auto r = test::Run({FLYTEADMIN_BIN, "--config", config, "config", "validate"});
+  CHECK(r.exit_code == 0);
+  auto lines = SplitLines(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK_THAT(lines[0], Catch::StartsWith("warning: this config names Kubernetes clusters") &&
+                           Catch::Contains("flyte_executor_local") && Catch::Contains("flyte_executor_k8s"));
+  CHECK(lines[1] == "config is valid (1 warning)");
+}
+
 TEST_CASE("config validate exits 0 when a config has only warnings", "[integration]") {
   auto config = test::WriteTempFile(
       "cli-warn.yaml", "server:\n  httpPortt: 1\nflyteadmin:\n  someFutureKey: 1\nsurprise: {}\n");

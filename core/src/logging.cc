@@ -56,6 +56,23 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
   }
 };
 
+// Google Cloud Logging's severity of a level (upstream's GcpFormatter mapping).
+class GcpSeverityFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view s = "DEBUG";
+    switch (msg.level) {
+      case spdlog::level::info: s = "INFO"; break;
+      case spdlog::level::warn: s = "WARNING"; break;
+      case spdlog::level::err: s = "ERROR"; break;
+      case spdlog::level::critical: s = "CRITICAL"; break;
+      default: break;
+    }
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<GcpSeverityFlag>(); }
+};
+
 spdlog::level::level_enum LevelFrom(const nlohmann::json& level) {
   if (level.is_number_integer()) {
     switch (level.get<int>()) {
@@ -77,11 +94,20 @@ spdlog::level::level_enum LevelFrom(const nlohmann::json& level) {
   return spdlog::level::info;
 }
 
-std::unique_ptr<spdlog::formatter> MakeFormatter(bool json, bool show_source) {
-  auto f = std::make_unique<spdlog::pattern_formatter>();
+enum class Format { kText, kJson, kGcp };
+
+std::unique_ptr<spdlog::formatter> MakeFormatter(Format format, bool show_source) {
+  // GCP's timestamps are RFC 3339 in UTC, as upstream writes them ("...T10:04:05Z").
+  auto f = std::make_unique<spdlog::pattern_formatter>(
+      format == Format::kGcp ? spdlog::pattern_time_type::utc : spdlog::pattern_time_type::local);
   f->add_flag<RequestIdFlag>('*');
   f->add_flag<JsonMessageFlag>('~');
-  if (json) {
+  f->add_flag<GcpSeverityFlag>('&');
+  if (format == Format::kGcp) {
+    f->set_pattern(std::string(R"({"data":{"logger":"%n","request_id":"%*")") +
+                   (show_source ? R"(,"src":"%s:%#")" : "") +
+                   R"(},"message":"%~","severity":"%&","timestamp":"%Y-%m-%dT%H:%M:%SZ"})");
+  } else if (format == Format::kJson) {
     f->set_pattern(std::string(R"({"ts":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l","logger":"%n","request_id":"%*",)") +
                    (show_source ? R"("src":"%s:%#",)" : "") + R"("msg":"%~"})");
   } else {
@@ -94,26 +120,28 @@ std::unique_ptr<spdlog::formatter> MakeFormatter(bool json, bool show_source) {
 }  // namespace
 
 std::shared_ptr<spdlog::logger> MakeLogger(const nlohmann::json& section, const std::string& name) {
-  bool json = false;
+  Format format = Format::kText;
   bool show_source = false;
   nlohmann::json level = 4;
   bool mute = false;
   if (section.is_object()) {
     if (auto it = section.find("formatter"); it != section.end() && it->is_object()) {
-      json = it->value("type", std::string("text")) == "json";
+      const std::string type = it->value("type", std::string("text"));
+      if (type == "json") format = Format::kJson;
+      if (type == "gcp") format = Format::kGcp;
     }
     show_source = section.value("show-source", false);
     if (auto it = section.find("level"); it != section.end()) level = *it;
     mute = section.value("mute", false);
   }
   std::shared_ptr<spdlog::sinks::sink> sink;
-  if (json) {
+  if (format != Format::kText) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   } else {
     sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   }
   auto logger = std::make_shared<spdlog::logger>(name, sink);
-  logger->set_formatter(MakeFormatter(json, show_source));
+  logger->set_formatter(MakeFormatter(format, show_source));
   logger->set_level(mute ? spdlog::level::off : LevelFrom(level));
   logger->flush_on(spdlog::level::warn);
   return logger;

@@ -128,7 +128,7 @@ TEST_CASE("Validate reports every problem with its key path, not only the first"
   CHECK(Lines(c->Validate()) ==
         std::vector<std::string>{
             "domains[0].id: required key missing",
-            "logger.formatter.type: expected one of \"text\", \"json\", got \"xml\"",
+            "logger.formatter.type: expected one of \"text\", \"json\", \"gcp\", got \"xml\"",
             "logger.level: expected integer or string, got list",
             "warning server.colour: unknown key (ignored)",
             "server.grpc.port: expected integer, got string",

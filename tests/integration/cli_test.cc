@@ -47,7 +47,7 @@ TEST_CASE("config validate prints every problem with its key path and exits 1 on
   CHECK(r.exit_code == 1);
   CHECK(SplitLines(r.out) ==
         std::vector<std::string>{
-            "error: logger.formatter.type: expected one of \"text\", \"json\", got \"xml\"",
+            "error: logger.formatter.type: expected one of \"text\", \"json\", \"gcp\", got \"xml\"",
             "error: server.grpc.port: expected integer, got string",
             "error: server.httpPort: must be at most 65535, got 70000",
             "warning: server.httpPortt: unknown key (ignored)",
@@ -221,4 +221,28 @@ TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", 
                        std::to_string(http_port));
   CHECK_THAT(result.err, Catch::Contains("[1/66] applied migration 2019-05-22-projects"));
   CHECK_THAT(result.err, Catch::Contains("projects present: flytesnacks"));
+}
+
+TEST_CASE("logger.formatter.type gcp writes JSON lines as upstream's GCP formatter", "[integration]") {
+  int grpc_port = test::FreePort();
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile("cli-gcp.yaml", test::ServerConfigYaml(grpc_port, http_port));
+  auto gcp = test::WriteTempFile("cli-gcp-logger.yaml", "logger:\n  level: 4\n  formatter:\n    type: gcp\n");
+  test::Child server({FLYTEADMIN_BIN, "--config", config, "--config", gcp, "serve"});
+  REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(20)));
+  server.Signal(SIGTERM);
+  auto result = server.Wait(std::chrono::seconds(20));
+  REQUIRE(result.exit_code == 0);
+  bool found = false;
+  for (const auto& line : SplitLines(result.err)) {
+    if (line.find("serving gRPC on ") == std::string::npos) continue;
+    auto entry = nlohmann::json::parse(line);
+    CHECK(entry["severity"] == "INFO");
+    CHECK_THAT(entry["message"].get<std::string>(), Catch::StartsWith("serving gRPC on 127.0.0.1:"));
+    CHECK_THAT(entry["timestamp"].get<std::string>(),
+               Catch::Matches(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)"));
+    CHECK(entry["data"].is_object());
+    found = true;
+  }
+  CHECK(found);
 }

@@ -253,12 +253,15 @@ std::string Plural(std::size_t n, const std::string& word) {
 // `config validate`: every problem on its own line with its key path, errors and warnings
 // (unknown keys) told apart; plugins listed in pluginHost.load must exist. Exit status 1 when
 // there is an error, 0 with warnings only.
-int ValidateConfig(const Config& config) {
+// With `strict` (upstream's --strict), unknown keys are errors too.
+int ValidateConfig(const Config& config, bool strict) {
   std::size_t errors = 0;
   std::size_t warnings = 0;
   for (const auto& p : config.Validate()) {
-    std::cout << (p.unknown_key ? "warning: " : "error: ") << p.path << ": " << p.message << "\n";
-    ++(p.unknown_key ? warnings : errors);
+    const bool warning = p.unknown_key && !strict;
+    const std::string message = p.unknown_key && strict ? "unknown key" : p.message;
+    std::cout << (warning ? "warning: " : "error: ") << p.path << ": " << message << "\n";
+    ++(warning ? warnings : errors);
   }
   for (const auto& advice : ConfigAdvisories(config)) {
     std::cout << "warning: " << advice << "\n";
@@ -322,10 +325,16 @@ int main(int argc, char** argv) {
   auto* plugins = app.add_subcommand("plugins", "List the plugins a config loads, without serving");
   auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
   config_cmd->require_subcommand(1);
+  // Upstream's `config --file F` names the files as --config does.
+  config_cmd->add_option("--file", config_files, "Config file or glob, as --config")->allow_extra_args(false);
   auto* validate = config_cmd->add_subcommand("validate", "Report each problem with its key path");
+  bool strict = false;
+  validate->add_flag("--strict", strict, "Unknown keys are errors, not warnings");
+  auto* discover = config_cmd->add_subcommand("discover", "Print the config files that would be read");
   auto* print = config_cmd->add_subcommand("print", "Print the merged configuration as JSON");
   auto* reference = config_cmd->add_subcommand(
       "reference", "Print the configuration reference (every key, type, default) as Markdown");
+  reference->alias("docs");
   auto* version = app.add_subcommand("version", "Print the version");
   auto* migrate = app.add_subcommand("migrate", "Database migrations (upstream's ids, both backends)");
   migrate->require_subcommand(1);
@@ -347,11 +356,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   int exit_code = 0;
+  if (discover->parsed()) {
+    auto files = ResolveConfigFiles(config_files, exit_code);
+    if (!files) return exit_code;
+    for (const auto& f : *files) std::cout << f << "\n";
+    if (files->empty()) std::cout << "no config file: the embedded standalone defaults\n";
+    return 0;
+  }
   auto config = LoadConfig(config_files, exit_code);
   if (!config) return exit_code;
   if (serve->parsed()) return Serve(*config);
   if (plugins->parsed()) return ListPlugins(*config);
-  if (validate->parsed()) return ValidateConfig(*config);
+  if (validate->parsed()) return ValidateConfig(*config, strict);
   if (migrate_run->parsed()) return Migrate(*config, "run", {});
   if (migrate_rollback->parsed()) return Migrate(*config, "rollback", {});
   if (migrate_seed->parsed()) return Migrate(*config, "seed-projects", seed_names);

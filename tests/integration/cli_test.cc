@@ -112,6 +112,22 @@ TEST_CASE("config validate accepts the embedded defaults with the built plugins"
   CHECK(r.out == "config is valid\n");
 }
 
+TEST_CASE("config takes upstream's --file, validate --strict, discover and docs", "[integration]") {
+  auto config = test::WriteTempFile("cli-strict.yaml", "server:\n  httpPortt: 1\n");
+  auto strict = test::Run({FLYTEADMIN_BIN, "config", "--file", config, "validate", "--strict"});
+  CHECK(strict.exit_code == 1);
+  CHECK(SplitLines(strict.out) ==
+        std::vector<std::string>{"error: server.httpPortt: unknown key", "config is invalid: 1 error"});
+  auto lenient = test::Run({FLYTEADMIN_BIN, "config", "--file", config, "validate"});
+  CHECK(lenient.exit_code == 0);
+  auto discover = test::Run({FLYTEADMIN_BIN, "config", "--file", config, "discover"});
+  CHECK(discover.exit_code == 0);
+  CHECK(SplitLines(discover.out) == std::vector<std::string>{config});
+  auto docs = test::Run({FLYTEADMIN_BIN, "config", "docs"});
+  CHECK(docs.exit_code == 0);
+  CHECK(docs.out == core::ConfigReferenceMarkdown());
+}
+
 TEST_CASE("config reference prints the generated Markdown reference", "[integration]") {
   auto r = test::Run({FLYTEADMIN_BIN, "config", "reference"});
   CHECK(r.exit_code == 0);

@@ -718,8 +718,9 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
                                .count();
       if (ns < room) deadline = now + std::chrono::nanoseconds(ns);
     }
-    const Status deadline_exceeded(StatusCode::kDeadlineExceeded, "context deadline exceeded");
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) return ErrorResponse(deadline_exceeded, out, nullptr);
+    const auto past_deadline = [&deadline] { return deadline && std::chrono::steady_clock::now() >= *deadline; };
+    const auto deadline_exceeded = [] { return Status(StatusCode::kDeadlineExceeded, "context deadline exceeded"); };
+    if (past_deadline()) return ErrorResponse(deadline_exceeded(), out, nullptr);
     plugin::CallContext::Metadata metadata;
     std::string xff;
     std::string forwarded_host;
@@ -863,7 +864,7 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
     } catch (...) {
       status = plugin::Internal("handler threw a non-standard exception");
     }
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) return ErrorResponse(deadline_exceeded, out, nullptr);
+    if (past_deadline()) return ErrorResponse(deadline_exceeded(), out, nullptr);
     if (!status.ok()) return ErrorResponse(status, out, &call.outgoing());
 
     // runtime.ForwardResponseMessage.

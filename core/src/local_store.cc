@@ -245,21 +245,14 @@ Status CheckObjectStoreConfig(const Config& config) {
 
 StatusOr<std::shared_ptr<plugin::ObjectStore>> OpenObjectStore(const Config& config) {
   if (auto s = CheckObjectStoreConfig(config); !s.ok()) return s;
-  std::string type = config.Get<std::string>("storage.type", "local");
-  std::string container = config.Get<std::string>("storage.container", "flyteadmin");
-  if (type == "local") {
-    std::string root = config.Get<std::string>("storage.stow.config.path", "flyteadmin-data/storage");
-    auto store = LocalObjectStore::Create(root, container);
-    if (!store.ok()) return store.status();
-    return std::shared_ptr<plugin::ObjectStore>(store.value());
-  }
-  if (type == "mem") {
-    auto root = fs::temp_directory_path() / ("flyteadmin-mem-" + std::to_string(::getpid()));
-    auto store = LocalObjectStore::Create(root, container);
-    if (!store.ok()) return store.status();
-    return std::shared_ptr<plugin::ObjectStore>(store.value());
-  }
-  return CheckObjectStoreConfig(config);
+  const std::string container = config.Get<std::string>("storage.container", "flyteadmin");
+  // "local", or "mem": a directory of this process's own under the temporary directory.
+  const fs::path root = config.Get<std::string>("storage.type", "local") == "mem"
+                            ? fs::temp_directory_path() / ("flyteadmin-mem-" + std::to_string(::getpid()))
+                            : fs::path(config.Get<std::string>("storage.stow.config.path", "flyteadmin-data/storage"));
+  auto store = LocalObjectStore::Create(root, container);
+  if (!store.ok()) return store.status();
+  return std::shared_ptr<plugin::ObjectStore>(store.value());
 }
 
 }  // namespace flyte::core

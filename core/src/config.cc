@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -149,6 +150,13 @@ std::optional<json> Converted(const json& v, const std::string& type) {
       const auto& s = v.get_ref<const std::string&>();
       if (s.empty()) return json(false);
       if (auto b = plugin::GoParseBool(s)) return json(*b);
+      // YAML 1.1's other booleans, which upstream's YAML reader (yaml.v2, under viper) reads as
+      // such: `allowCors: yes`, `serverReflection: off`. Only for boolean keys here; a string key
+      // keeps the word.
+      static const std::set<std::string> kYes = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"};
+      static const std::set<std::string> kNo = {"n", "N", "no", "No", "NO", "off", "Off", "OFF"};
+      if (kYes.count(s) != 0) return json(true);
+      if (kNo.count(s) != 0) return json(false);
     } else if (v.is_number()) {
       return json(v.get<double>() != 0);
     }

@@ -132,9 +132,28 @@ TEST_CASE("Values convert to their key's type as upstream's weakly typed decodin
   CHECK(c->root()["pluginHost"]["load"][0]["config"]["workers"] == 3);
 }
 
+TEST_CASE("Boolean keys take YAML 1.1's yes, no, on and off, as upstream's YAML reader does", "[unit]") {
+  auto c = Config::FromDocuments(
+      {"server:\n  security:\n    allowCors: yes\n  grpc:\n    serverReflection: off\n"
+       "database:\n  postgres:\n    debug: On\n"
+       "flyteadmin:\n  labels:\n    switch: on\n  interruptible: N\n"},
+      Env({}));
+  REQUIRE(c.ok());
+  CHECK(c->Validate().empty());
+  CHECK(c->Get<bool>("server.security.allowCors", false));
+  CHECK_FALSE(c->Get<bool>("server.grpc.serverReflection", true));
+  CHECK(c->Get<bool>("database.postgres.debug", false));
+  CHECK_FALSE(c->Get<bool>("flyteadmin.interruptible", true));
+  CHECK(c->Get<std::string>("flyteadmin.labels.switch", "") == "on");  // a string key keeps the word
+  auto bad = Config::FromDocuments({"server:\n  security:\n    allowCors: maybe\n"}, Env({}));
+  REQUIRE(bad.ok());
+  REQUIRE(bad->Validate().size() == 1);
+  CHECK(bad->Validate()[0].path == "server.security.allowCors");
+}
+
 TEST_CASE("Values that do not convert are still reported with their key", "[unit]") {
   auto c = Config::FromDocuments(
-      {"server:\n  httpPort: \"80 80\"\n  grpc:\n    port: 9000.5\n    serverReflection: yes\n"
+      {"server:\n  httpPort: \"80 80\"\n  grpc:\n    port: 9000.5\n    serverReflection: maybe\n"
        "    maxMessageSizeBytes: 99999999999999999999\n"
        "  kubeClientConfig:\n    burst: \"1__0\"\n"},
       Env({}));

@@ -333,6 +333,53 @@ void MergeInto(json& base, const json& overlay) {
 
 namespace {
 
+// Keys spelled as the schema declares them, whatever their case: viper matches config keys
+// ignoring case (`Logger:`, `server.HttpPort`). A key the schema does not declare stays as it is
+// (and is reported as unknown); the keys of maps (labels, ...) and of plugins' own sections keep
+// their spelling.
+void NormalizeKeyCase(json& doc, const json& schema) {
+  if (doc.is_array()) {
+    if (auto items = schema.find("items"); items != schema.end() && items->is_object()) {
+      for (auto& item : doc) NormalizeKeyCase(item, *items);
+    }
+    return;
+  }
+  if (!doc.is_object()) return;
+  auto props = schema.find("properties");
+  if (props != schema.end() && props->is_object()) {
+    auto lower = [](std::string s) {
+      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    };
+    std::vector<std::pair<std::string, std::string>> renames;
+    for (const auto& [key, unused] : doc.items()) {
+      if (props->contains(key)) continue;
+      for (const auto& [declared, unused2] : props->items()) {
+        if (lower(declared) == lower(key)) {
+          renames.emplace_back(key, declared);
+          break;
+        }
+      }
+    }
+    for (const auto& [from, to] : renames) {
+      json value = std::move(doc[from]);
+      doc.erase(from);
+      MergeInto(doc[to], value);
+    }
+  }
+  for (auto& [key, value] : doc.items()) {
+    if (props != schema.end() && props->is_object()) {
+      if (auto sub = props->find(key); sub != props->end()) {
+        NormalizeKeyCase(value, *sub);
+        continue;
+      }
+    }
+    if (auto additional = schema.find("additionalProperties"); additional != schema.end() && additional->is_object()) {
+      NormalizeKeyCase(value, *additional);
+    }
+  }
+}
+
 // The embedded base defaults, plus the standalone layer when no configuration was given.
 StatusOr<json> BaseDocument(bool standalone) {
   auto defaults = YamlToJson(embedded::kDefaultsYaml);
@@ -357,6 +404,7 @@ StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, con
     if (!doc->is_null() && !doc->is_object()) {
       return plugin::InvalidArgument("config document " + std::to_string(i + 1) + ": top level must be a map");
     }
+    NormalizeKeyCase(*doc, ParsedSchema());
     MergeInto(root, *doc);
   }
   return Finish(std::move(root), env);
@@ -376,6 +424,7 @@ StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLo
     if (!doc->is_null() && !doc->is_object()) {
       return plugin::InvalidArgument("config file " + file + ": top level must be a map");
     }
+    NormalizeKeyCase(*doc, ParsedSchema());
     MergeInto(root, *doc);
   }
   return Finish(std::move(root), env);

@@ -151,6 +151,25 @@ TEST_CASE("Boolean keys take YAML 1.1's yes, no, on and off, as upstream's YAML 
   CHECK(bad->Validate()[0].path == "server.security.allowCors");
 }
 
+TEST_CASE("Keys match the schema's whatever their case, as viper matches them; map keys keep theirs",
+          "[unit]") {
+  auto c = Config::FromDocuments(
+      {"Logger:\n  Level: 2\nSERVER:\n  HttpPort: 7301\n  grpc:\n    Port: 7302\n"
+       "flyteadmin:\n  labels:\n    Team: a\n"
+       "domains:\n  - ID: dev\n    Name: Dev\n",
+       "server:\n  httpPort: 7303\n  httpPortt: 1\n"},
+      Env({}));
+  REQUIRE(c.ok());
+  CHECK(c->Get<int>("logger.level", 0) == 2);
+  CHECK(c->Get<int>("server.httpPort", 0) == 7303);  // the later document still wins
+  CHECK(c->Get<int>("server.grpc.port", 0) == 7302);
+  CHECK(c->root()["domains"][0]["id"] == "dev");
+  CHECK(c->Get<std::string>("flyteadmin.labels.Team", "") == "a");
+  std::vector<std::string> lines;
+  for (const auto& p : c->Validate()) lines.push_back(p.path + ": " + p.message);
+  CHECK(lines == std::vector<std::string>{"server.httpPortt: unknown key (ignored)"});
+}
+
 TEST_CASE("Values that do not convert are still reported with their key", "[unit]") {
   auto c = Config::FromDocuments(
       {"server:\n  httpPort: \"80 80\"\n  grpc:\n    port: 9000.5\n    serverReflection: maybe\n"

@@ -349,10 +349,9 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
 
   // The compiled workflow from the stored closure, and the inputs offloaded beside the execution.
   admin::WorkflowClosure closure;
-  if (auto s = ReadMessageWithinLimit(*store.value(), settings.data, workflow.remote_closure_identifier, closure);
+  if (auto s = ReadWorkflowClosure(*store.value(), settings.data, workflow.remote_closure_identifier, closure);
       !s.ok()) {
-    return plugin::Internal("Unable to read WorkflowClosure from location " +
-                            workflow.remote_closure_identifier + " : " + s.message());
+    return s;
   }
   auto inputs_uri = OffloadLiteralMap(*store.value(), inputs.value(),
                                       {id.project(), id.domain(), id.name(), "inputs"});

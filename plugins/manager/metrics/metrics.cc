@@ -188,10 +188,7 @@ class SpanBuilder {
     auto row = db_.Workflows().Get(KeyOf(*id));
     if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, *id);
     admin::WorkflowClosure closure;
-    if (auto s = ReadMessageWithinLimit(store_, data_, row->remote_closure_identifier, closure); !s.ok()) {
-      return plugin::Internal("Unable to read WorkflowClosure from location " + row->remote_closure_identifier +
-                              " : " + s.message());
-    }
+    if (auto s = ReadWorkflowClosure(store_, data_, row->remote_closure_identifier, closure); !s.ok()) return s;
     return closure.compiled_workflow();
   }
 
@@ -307,16 +304,8 @@ class SpanBuilder {
     core::CompiledWorkflowClosure closure;
     const auto& uri = row->dynamic_workflow_remote_closure_reference;
     if (uri.empty()) return closure;
-    if (auto s = ReadMessageWithinLimit(store_, data_, uri, closure); !s.ok()) {
-      return plugin::Internal("Unable to read WorkflowClosure from location " + uri + " : " + s.message());
-    }
-    // As GetNodeExecutionData's fetch (fetchDynamicWorkflowClosure) refuses them.
-    if (!closure.has_primary()) {
-      return plugin::Internal("Empty primary workflow definition in loaded dynamic workflow model.");
-    }
-    if (!closure.primary().has_template_()) {
-      return plugin::Internal("Empty primary workflow template in loaded dynamic workflow model.");
-    }
+    // As GetNodeExecutionData's fetch (fetchDynamicWorkflowClosure) reads and checks it.
+    if (auto s = ReadDynamicWorkflowClosure(store_, data_, uri, closure); !s.ok()) return s;
     return closure;
   }
 

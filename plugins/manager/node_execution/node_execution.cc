@@ -688,25 +688,8 @@ Status NodeExecutionManagerImpl::GetDynamicNodeWorkflow(plugin::CallContext&,
   }
   auto store = services_.Storage();
   if (!store.ok()) return store.status();
-  return FetchDynamicWorkflow(*store.value(), row->dynamic_workflow_remote_closure_reference,
-                              *response.mutable_compiled_workflow());
-}
-
-Status NodeExecutionManagerImpl::FetchDynamicWorkflow(plugin::ObjectStore& store, const std::string& reference,
-                                                      core::CompiledWorkflowClosure& out) const {
-  if (auto s = ReadMessageWithinLimit(store, settings_, reference, out); !s.ok()) {
-    out.Clear();
-    return plugin::Internal("Unable to read WorkflowClosure from location " + reference + " : " + s.message());
-  }
-  if (!out.has_primary()) {
-    out.Clear();
-    return plugin::Internal("Empty primary workflow definition in loaded dynamic workflow model.");
-  }
-  if (!out.primary().has_template_()) {
-    out.Clear();
-    return plugin::Internal("Empty primary workflow template in loaded dynamic workflow model.");
-  }
-  return Status::Ok();
+  return ReadDynamicWorkflowClosure(*store.value(), settings_, row->dynamic_workflow_remote_closure_reference,
+                                    *response.mutable_compiled_workflow());
 }
 
 Status NodeExecutionManagerImpl::List(const db::ExecutionKey& execution, std::vector<db::Filter> scope,
@@ -824,8 +807,8 @@ Status NodeExecutionManagerImpl::GetNodeExecutionData(plugin::CallContext&, cons
   *out.mutable_flyte_urls() = FlyteUrlsForNode(request.id(), !closure.deck_uri().empty());
   if (!row->dynamic_workflow_remote_closure_reference.empty()) {
     auto* dyn = out.mutable_dynamic_workflow();
-    if (auto s = FetchDynamicWorkflow(*store.value(), row->dynamic_workflow_remote_closure_reference,
-                                      *dyn->mutable_compiled_workflow());
+    if (auto s = ReadDynamicWorkflowClosure(*store.value(), settings_, row->dynamic_workflow_remote_closure_reference,
+                                            *dyn->mutable_compiled_workflow());
         !s.ok()) {
       return s;
     }

@@ -33,10 +33,6 @@ class NodeExecutionManagerImpl final : public plugin::NodeExecutionManager {
   // The event's reads, checks and writes (createNodeExecutionWithEvent or
   // updateNodeExecutionWithEvent), run inside one grouped database operation.
   plugin::Status ApplyNodeEvent(const flyteidl::admin::NodeExecutionEventRequest& request);
-  // fetchDynamicWorkflowClosure: the stored closure (within the download limit), which must have
-  // a primary template.
-  plugin::Status FetchDynamicWorkflow(plugin::ObjectStore& store, const std::string& reference,
-                                      flyteidl::core::CompiledWorkflowClosure& out) const;
   // listNodeExecutions: node executions of `execution` within `scope`, with the request's
   // filters, sort, limit and token; error messages trimmed.
   plugin::Status List(const plugin::db::ExecutionKey& execution, std::vector<plugin::db::Filter> scope,

@@ -90,6 +90,26 @@ plugin::StatusOr<RemoteDataSettings> RemoteDataSettings::FromConfig(const nlohma
   return s;
 }
 
+plugin::Status ReadWorkflowClosure(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                   const std::string& uri, google::protobuf::Message& out) {
+  if (auto s = ReadMessageWithinLimit(store, settings, uri, out); !s.ok()) {
+    return plugin::Internal("Unable to read WorkflowClosure from location " + uri + " : " + s.message());
+  }
+  return plugin::Status::Ok();
+}
+
+plugin::Status ReadDynamicWorkflowClosure(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                          const std::string& uri, flyteidl::core::CompiledWorkflowClosure& out) {
+  plugin::Status s = ReadWorkflowClosure(store, settings, uri, out);
+  if (s.ok() && !out.has_primary()) {
+    s = plugin::Internal("Empty primary workflow definition in loaded dynamic workflow model.");
+  } else if (s.ok() && !out.primary().has_template_()) {
+    s = plugin::Internal("Empty primary workflow template in loaded dynamic workflow model.");
+  }
+  if (!s.ok()) out.Clear();
+  return s;
+}
+
 void SplitStorageKey(const std::string& key, std::vector<std::string>& out) {
   std::string part;
   std::istringstream in(key);

@@ -33,13 +33,7 @@ using Logs = google::protobuf::RepeatedPtrField<core::TaskLog>;
 
 namespace {
 
-constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
-constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-
-bool ValidTimestamp(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() >= kMinSeconds && ts.seconds() <= kMaxSeconds && ts.nanos() >= 0 &&
-         ts.nanos() < 1000000000;
-}
+bool ValidTimestamp(const google::protobuf::Timestamp& ts) { return manager::PtypesTime(&ts).ok(); }
 
 google::protobuf::Timestamp ProtoOf(plugin::db::Time t) {
   const auto ns =

@@ -12,6 +12,7 @@
 #include "flyte/plugin/status.h"
 #include "flyte/plugin/storage.h"
 #include "flyteidl/admin/common.pb.h"
+#include "flyteidl/core/compiler.pb.h"
 #include "flyteidl/core/identifier.pb.h"
 #include "flyteidl/core/literals.pb.h"
 
@@ -61,6 +62,15 @@ plugin::Status ReadMessage(plugin::ObjectStore& store, const std::string& uri, g
 // for a larger object: "path:<uri>: [LIMIT_EXCEEDED] limit exceeded. <size>mb > <limit>mb. ...".
 plugin::Status ReadMessageWithinLimit(plugin::ObjectStore& store, const RemoteDataSettings& settings,
                                       const std::string& uri, google::protobuf::Message& out);
+// A stored workflow closure (an admin.WorkflowClosure, or a node's dynamic
+// core.CompiledWorkflowClosure) within the download limit; INTERNAL "Unable to read
+// WorkflowClosure from location <uri> : <why>" as upstream's readers answer.
+plugin::Status ReadWorkflowClosure(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                   const std::string& uri, google::protobuf::Message& out);
+// A node's dynamic workflow closure (upstream's fetchDynamicWorkflowClosure): as above, and it
+// must have a primary workflow with a template. `out` is left empty when it fails.
+plugin::Status ReadDynamicWorkflowClosure(plugin::ObjectStore& store, const RemoteDataSettings& settings,
+                                          const std::string& uri, flyteidl::core::CompiledWorkflowClosure& out);
 
 // The inputs half of a Get*Data answer (upstream util.GetInputs): `blob` is {uri, size} when
 // signed URLs are enabled (unsigned, as upstream's no-op signer: size 0 for a missing object,

@@ -1056,4 +1056,14 @@ TEST_CASE("Launches read closures and inputs within storage.limits.maxDownloadMB
   CHECK_THAT(too_big.error_message(), Catch::EndsWith(tail));
   CHECK(server.repos().Executions().Get({kProject, kDomain, "big-1"}).status().code() ==
         flyte::plugin::StatusCode::kNotFound);
+  // GetWorkflow reads the same closure the same way (upstream's FetchAndGetWorkflowClosure).
+  grpc::ClientContext get_ctx;
+  admin::ObjectGetRequest get;
+  *get.mutable_id() = Ref(core::WORKFLOW, kBasicWf);
+  admin::Workflow workflow;
+  auto get_status = stub.GetWorkflow(&get_ctx, get, &workflow);
+  CHECK(get_status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(get_status.error_message(),
+             Catch::StartsWith("Unable to read WorkflowClosure from location " + closure_uri + " : path:" +
+                               closure_uri + ": [LIMIT_EXCEEDED] limit exceeded. 1.5"));
 }

@@ -127,11 +127,9 @@ Status WorkflowManagerImpl::GetWorkflow(plugin::CallContext&, const admin::Objec
   if (!storage.ok()) return storage.status();
   auto row = db.value()->Workflows().Get(KeyOf(id));
   if (!row.ok()) return MissingEntity(row.status(), core::WORKFLOW, id);
-  auto bytes = storage.value()->Read(row->remote_closure_identifier);
   admin::WorkflowClosure closure;
-  if (!bytes.ok() || !closure.ParseFromString(bytes.value())) {
-    return plugin::Internal("Unable to read WorkflowClosure from location " + row->remote_closure_identifier + " : " +
-                            (bytes.ok() ? std::string("not a WorkflowClosure") : bytes.status().message()));
+  if (auto s = ReadWorkflowClosure(*storage.value(), data_, row->remote_closure_identifier, closure); !s.ok()) {
+    return s;
   }
   *closure.mutable_created_at() = ToProto(row->created_at);
   *response.mutable_id() = IdentifierOf(core::WORKFLOW, row->key);

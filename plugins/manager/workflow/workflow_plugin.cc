@@ -7,8 +7,11 @@ namespace {
 flyte::plugin::Status Register(flyte::plugin::HostContext& host) {
   auto settings = flyte::plugins::manager::RegistrationSettings::FromConfig(host.RootConfig());
   if (!settings.ok()) return settings.status();
+  auto data = flyte::plugins::manager::RemoteDataSettings::FromConfig(host.RootConfig());
+  if (!data.ok()) return data.status();
   return host.Register(flyte::plugin::plugin_id::kWorkflowManager,
-                       std::make_shared<flyte::plugins::manager::WorkflowManagerImpl>(host, std::move(settings.value())));
+                       std::make_shared<flyte::plugins::manager::WorkflowManagerImpl>(
+                           host, std::move(settings.value()), std::move(data.value())));
 }
 
 }  // namespace

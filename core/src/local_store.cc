@@ -75,7 +75,9 @@ StatusOr<std::shared_ptr<LocalObjectStore>> LocalObjectStore::Create(const fs::p
   base = (base / container).lexically_normal();
   fs::create_directories(base, ec);
   if (ec) return plugin::Unavailable("cannot create storage directory " + base.string() + ": " + ec.message());
-  auto store = std::shared_ptr<LocalObjectStore>(new LocalObjectStore(base));
+  fs::path real_base = fs::canonical(base, ec);
+  if (ec) return plugin::Unavailable("cannot resolve storage directory " + base.string() + ": " + ec.message());
+  auto store = std::shared_ptr<LocalObjectStore>(new LocalObjectStore(base, real_base));
   // Bodies spooled by a process that died mid-upload: gone after a day (a younger one may be
   // another server's upload in progress on the same storage).
   const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(24);
@@ -107,6 +109,25 @@ StatusOr<fs::path> LocalObjectStore::PathOf(const std::string& uri) const {
   auto rel = path.lexically_relative(base_);
   if (rel.empty() || *rel.begin() == "..") {
     return plugin::InvalidArgument("'" + uri + "' is outside the storage container " + BaseUri());
+  }
+  // Lexically inside is not enough: a symbolic link in the store (a task of the local executor
+  // runs as this user and may leave one) must not lead a read or a write out of it. What exists
+  // of the path, its links resolved, has to stay under the container.
+  fs::path existing = path;
+  std::error_code ec;
+  while (!fs::exists(fs::symlink_status(existing, ec)) && existing != base_) {
+    existing = existing.parent_path();
+  }
+  fs::path real = fs::canonical(existing, ec);
+  if (ec) {
+    // A dangling link, a loop or a component that is no directory: nothing can be read there.
+    return plugin::InvalidArgument("'" + uri + "' cannot be resolved in the storage container: " +
+                                   ec.message());
+  }
+  auto real_rel = real.lexically_relative(real_base_);
+  if (real_rel.empty() || *real_rel.begin() == "..") {
+    return plugin::InvalidArgument("'" + uri + "' leads outside the storage container " +
+                                   BaseUri() + " through a symbolic link");
   }
   return path;
 }

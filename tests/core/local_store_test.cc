@@ -113,6 +113,43 @@ TEST_CASE("Paths that would leave the container are refused", "[unit]") {
   CHECK(LocalObjectStore::Create("/tmp", "..").status().code() == flyte::plugin::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("A symbolic link in the store leads no read or write out of the container", "[unit]") {
+  namespace fs = std::filesystem;
+  auto store = Store();
+  const fs::path base = store->BaseUri().substr(7);
+  const fs::path outside = base.parent_path() / "outside";
+  fs::create_directories(outside);
+  { std::ofstream(outside / "secret") << "not for clients"; }
+  fs::create_directories(base / "p" / "d");
+  fs::create_directory_symlink(outside, base / "p" / "d" / "link");
+  fs::create_symlink(outside / "secret", base / "p" / "d" / "file-link");
+  fs::create_symlink(base / "p" / "d" / "nowhere", base / "p" / "d" / "dangling");
+  const std::string dir = store->BaseUri() + "/p/d/";
+
+  for (const std::string& uri : {dir + "link/secret", dir + "file-link", dir + "link/new/deeper"}) {
+    INFO(uri);
+    auto read = store->Read(uri);
+    CHECK(read.status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+    CHECK_THAT(read.status().message(), Catch::Contains("leads outside the storage container"));
+    CHECK(store->Size(uri).status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+    CHECK(store->Write(uri, "overwritten").code() == flyte::plugin::StatusCode::kInvalidArgument);
+  }
+  CHECK_FALSE(store->Read(dir + "dangling").ok());
+  CHECK_FALSE(fs::exists(outside / "new"));
+  std::ifstream in(outside / "secret");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == "not for clients");
+
+  // A link that stays inside the container is followed.
+  REQUIRE(store->Write(dir + "real/object", "inside").ok());
+  fs::create_directory_symlink(base / "p" / "d" / "real", base / "p" / "d" / "alias");
+  auto aliased = store->Read(dir + "alias/object");
+  REQUIRE(aliased.ok());
+  CHECK(aliased.value() == "inside");
+  CHECK(store->Write(dir + "alias/second", "also inside").ok());
+  CHECK(store->Read(dir + "real/second").value() == "also inside");
+}
+
 TEST_CASE("A failed offload names upstream's keys, not the location", "[unit]") {
   auto store = Store();
   // A file where the "metadata" directory belongs: every write under it fails.

@@ -34,8 +34,10 @@ class LocalObjectStore final : public plugin::ObjectStore {
   // After `path` was renamed into place: syncs its directory, and with `made_directories` the
   // directories above it up to the container, so that the object survives a power cut.
   plugin::Status SettleEntry(const std::filesystem::path& path, bool made_directories) const;
-  LocalObjectStore(std::filesystem::path base) : base_(std::move(base)) {}
-  std::filesystem::path base_;  // <root>/<container>, absolute and normalised
+  LocalObjectStore(std::filesystem::path base, std::filesystem::path real_base)
+      : base_(std::move(base)), real_base_(std::move(real_base)) {}
+  std::filesystem::path base_;       // <root>/<container>, absolute and normalised
+  std::filesystem::path real_base_;  // base_ with its symbolic links resolved
 };
 
 // The object store the config asks for (`storage.type`): `local` (or `mem`, served by the local

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/xattr.h>
+
 #include <catch2/catch.hpp>
 
 #include "data_proxy.h"
@@ -147,6 +149,20 @@ TEST_CASE("A signature covers method, key, expiry and md5 and nothing verifies u
   CHECK_FALSE(signer.Verify(object, sig.substr(1)));
 }
 
+TEST_CASE("No field of a signed URL can pass for another: a newline in a key forges nothing",
+          "[unit]") {
+  UrlSigner signer("secret-secret-secret", "http://h:1/", "/dataproxy/v1/objects/");
+  // With fields only joined by newlines, these two were one signed text: a GET for a key that
+  // ends in "\n<far expiry>" would have served its prefix until then.
+  const int64_t issued = 1700000100;
+  SignedObject real{"GET", "p/d/r/deck.html\n9999999999", issued, ""};
+  SignedObject forged{"GET", "p/d/r/deck.html", 9999999999, std::to_string(issued) + "\n"};
+  CHECK_FALSE(signer.Verify(forged, signer.Signature(real)));
+  SignedObject shifted{"GET\np/d/r", "deck.html\n9999999999", issued, ""};
+  CHECK_FALSE(signer.Verify(shifted, signer.Signature(real)));
+  CHECK(signer.Verify(real, signer.Signature(real)));
+}
+
 TEST_CASE("Object paths that are empty, dot segments or hide a slash are refused", "[unit]") {
   for (std::string bad :
        {"p/../x", "p/./x", "p//x", "..", "p/%2e%2e/x", "p/a%2Fb", "p/%00", "p/%zz"}) {
@@ -240,6 +256,29 @@ TEST_CASE("CreateUploadLocation refuses missing parameters, long expiries and es
     r.set_project("..");
     CHECK(f.UploadError(r).code() == StatusCode::kInvalidArgument);
   }
+}
+
+TEST_CASE("CreateUploadLocation refuses a '/' in org, project or domain and an md5 of another size",
+          "[unit]") {
+  Fixture f;
+  // "victim/production" and "/" would have made the key of project victim's production domain.
+  for (auto set : std::vector<std::function<void(flyteidl::service::CreateUploadLocationRequest&)>>{
+           [](auto& r) { r.set_project("victim/production"); r.set_domain("/"); },
+           [](auto& r) { r.set_domain("development/x"); },
+           [](auto& r) { r.set_org("metadata/propeller"); }}) {
+    auto req = Request("x", "f");
+    set(req);
+    auto s = f.UploadError(req);
+    CHECK(s.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.message(), Catch::EndsWith("must not contain '/'"));
+  }
+  auto req = Request("x", "f");
+  req.set_content_md5(std::string(32, 'a'));  // a hex text where the 16 bytes belong
+  auto s = f.UploadError(req);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(s.message() == "content_md5 must be the 16 bytes of an md5 digest, not 32");
+  CHECK(f.Upload(Request("x", "f")).signed_url().find("/flytesnacks/development/") !=
+        std::string::npos);
 }
 
 TEST_CASE("CreateUploadLocation at a known path rewrites only an object with the same md5",
@@ -391,6 +430,129 @@ TEST_CASE("A spooled upload admitted before its URL expired is stored even if it
   REQUIRE(late.has_value());
   CHECK(late->status == 403);
   CHECK(f.Send("PUT", url, body, headers).status == 403);
+}
+
+TEST_CASE("An uploaded object keeps its md5 beside it; others get a weak ETag and no full read",
+          "[unit]") {
+  namespace fs = std::filesystem;
+  Fixture f;
+  std::string body = "uploaded once";
+  auto req = Request(body, "obj.bin");
+  req.set_filename_root("root");
+  auto resp = f.Upload(req);
+  std::multimap<std::string, std::string> headers{{"content-md5", Base64(Md5(body))},
+                                                  {"content-length", std::to_string(body.size())}};
+  std::string url = resp.signed_url();
+  std::string target = url.substr(url.find(kObjectRoutePrefix));
+  fs::create_directories(f.route->SpoolDirectory());
+  std::string spooled = f.route->SpoolDirectory() + "/upload-md5";
+  std::ofstream(spooled, std::ios::binary) << body;
+  auto put = f.route->Handle({"PUT", target.substr(0, target.find('?')),
+                              target.substr(target.find('?') + 1), headers, "",
+                              "ipv4:127.0.0.1:1", spooled});
+  REQUIRE(put.status == 200);
+  const std::string file = resp.native_url().substr(7);
+  // Whether this file system keeps user attributes decides which ETag a download gets.
+  const bool attributes = ::getxattr(file.c_str(), "user.flyteadmin.content-md5", nullptr, 0) > 0;
+  WARN("user extended attributes kept by the store's file system: " << attributes);
+
+  auto get_url = [&](const std::string& native) {
+    auto call = f.Call();
+    flyteidl::service::CreateDownloadLocationRequest dl;
+    dl.set_native_url(native);
+    flyteidl::service::CreateDownloadLocationResponse out;
+    REQUIRE(f.proxy->CreateDownloadLocation(call, dl, out).ok());
+    return out.signed_url();
+  };
+  auto got = f.Send("GET", get_url(resp.native_url()), "");
+  CHECK(got.status == 200);
+  CHECK(got.body == body);
+  auto etag = [](const flyte::plugin::HttpRouteResponse& r) {
+    for (const auto& [k, v] : r.headers)
+      if (k == "ETag") return v;
+    return std::string();
+  };
+  if (attributes) CHECK(etag(got) == "\"" + Hex(Md5(body)) + "\"");
+  else CHECK(etag(got).rfind("W/\"", 0) == 0);
+
+  // An object the store wrote (no upload) has a weak ETag of size and time.
+  auto other = f.store->Join(f.store->BaseUri(), {"flytesnacks", "development", "written"});
+  REQUIRE(f.store->Write(other.value(), "by admin").ok());
+  auto weak = f.Send("GET", get_url(other.value()), "");
+  CHECK(weak.status == 200);
+  CHECK(etag(weak).rfind("W/\"8-", 0) == 0);
+
+  // The same md5 may rewrite the uploaded object; once the file changed in place, its recorded
+  // md5 no longer counts and the content decides.
+  CHECK(f.Upload(req).native_url() == resp.native_url());
+  { std::ofstream(file, std::ios::binary | std::ios::app) << " and changed"; }
+  fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(2));
+  CHECK(f.UploadError(req).code() == StatusCode::kAlreadyExists);
+  auto changed = Request(body + " and changed", "obj.bin");
+  changed.set_filename_root("root");
+  CHECK(f.Upload(changed).native_url() == resp.native_url());
+  CHECK(etag(f.Send("GET", get_url(resp.native_url()), "")).rfind("W/\"", 0) == 0);
+}
+
+TEST_CASE("A GET is answered only while its URL is valid, even with a spooled body", "[unit]") {
+  Fixture f;
+  auto uri = f.store->Join(f.store->BaseUri(), {"flytesnacks", "development", "obj"});
+  REQUIRE(f.store->Write(uri.value(), "payload").ok());
+  auto call = f.Call();
+  flyteidl::service::CreateDownloadLocationRequest req;
+  req.set_native_url(uri.value());
+  req.mutable_expires_in()->set_seconds(60);
+  flyteidl::service::CreateDownloadLocationResponse resp;
+  REQUIRE(f.proxy->CreateDownloadLocation(call, req, resp).ok());
+  const std::string target = resp.signed_url().substr(resp.signed_url().find(kObjectRoutePrefix));
+  const std::string path = target.substr(0, target.find('?'));
+  const std::string query = target.substr(target.find('?') + 1);
+  const std::multimap<std::string, std::string> headers;
+  flyte::plugin::HttpRouteRequest head{"GET", path, query, headers, "", "ipv4:127.0.0.1:1", {}};
+  CHECK_FALSE(f.route->Admit(head).has_value());
+  // A trickled body kept the request open past the expiry.
+  f.now += std::chrono::seconds(3600);
+  std::filesystem::create_directories(f.route->SpoolDirectory());
+  std::string spooled = f.route->SpoolDirectory() + "/get-body";
+  std::ofstream(spooled) << "x";
+  head.body_file = spooled;
+  auto r = f.route->Handle(head);
+  CHECK(r.status == 403);
+  CHECK_THAT(r.body, Catch::Contains("expired"));
+}
+
+TEST_CASE("The object route follows no symbolic link out of the store", "[unit]") {
+  namespace fs = std::filesystem;
+  Fixture f;
+  const fs::path base = f.store->BaseUri().substr(7);
+  const fs::path outside = base.parent_path() / "outside-dp";
+  fs::create_directories(outside);
+  { std::ofstream(outside / "secret") << "secret"; }
+  fs::create_directories(base / "flytesnacks" / "development");
+  fs::create_directory_symlink(outside, base / "flytesnacks" / "development" / "link");
+  const std::string native = f.store->BaseUri() + "/flytesnacks/development/link/secret";
+  auto call = f.Call();
+  flyteidl::service::CreateDownloadLocationRequest req;
+  req.set_native_url(native);
+  flyteidl::service::CreateDownloadLocationResponse resp;
+  REQUIRE(f.proxy->CreateDownloadLocation(call, req, resp).ok());  // signing reads nothing
+  auto got = f.Send("GET", resp.signed_url(), "");
+  CHECK(got.status == 403);
+  CHECK(got.body.find("secret\n") == std::string::npos);
+  CHECK_THAT(got.body, Catch::Contains("symbolic link"));
+
+  // No upload URL at a known path through the link, and no write through one.
+  auto known = Request("x", "f");
+  known.set_filename_root("link/sub");
+  auto refused = f.UploadError(known);
+  CHECK(refused.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(refused.message(), Catch::Contains("symbolic link"));
+  fs::create_directory_symlink(outside,
+                               base / "flytesnacks" / "development" / Base32(Md5("x")));
+  auto through = f.Upload(Request("x", "f"));  // a content-addressed path: nothing is looked up
+  auto put = f.Send("PUT", through.signed_url(), "x", {{"content-md5", Base64(Md5("x"))}});
+  CHECK(put.status == 403);
+  CHECK_FALSE(fs::exists(outside / "f"));
 }
 
 TEST_CASE("CreateDownloadLocation signs a GET the route serves, within the download limits",

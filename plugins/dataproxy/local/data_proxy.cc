@@ -2,11 +2,14 @@
 #include "data_proxy.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -128,16 +131,74 @@ std::optional<std::string> LocalFileOf(plugin::ObjectStore& store, const std::st
   return uri.substr(kFile.size());
 }
 
-// An object's md5: streamed from its file when it has one, else from its bytes.
+// The md5 of an uploaded object rides with its file as an extended attribute, so that neither
+// a download nor an existence check has to read the whole object again: 16 bytes of md5, then
+// the size and the modification time (nanoseconds) the file had, each 8 bytes little-endian.
+// A file rewritten in place since no longer matches them, and its md5 counts as unknown.
+constexpr char kMd5Attribute[] = "user.flyteadmin.content-md5";
+
+struct FileStamp {
+  uint64_t size = 0;
+  uint64_t mtime_ns = 0;
+};
+
+std::optional<FileStamp> StampOf(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileStamp{static_cast<uint64_t>(st.st_size),
+                   static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ULL +
+                       static_cast<uint64_t>(st.st_mtim.tv_nsec)};
+}
+
+std::string AttributeValue(const std::string& md5, const FileStamp& stamp) {
+  std::string value = md5;
+  for (uint64_t field : {stamp.size, stamp.mtime_ns}) {
+    for (int i = 0; i < 8; ++i) value += static_cast<char>((field >> (8 * i)) & 0xff);
+  }
+  return value;
+}
+
+// Best effort: a file system without user attributes only costs later reads of the object.
+void RecordMd5(const std::string& file, const std::string& md5) {
+  auto stamp = StampOf(file);
+  if (!stamp || md5.size() != 16) return;
+  std::string value = AttributeValue(md5, *stamp);
+  ::setxattr(file.c_str(), kMd5Attribute, value.data(), value.size(), 0);
+}
+
+std::optional<std::string> RecordedMd5(const std::string& file, const FileStamp& stamp) {
+  char value[32];
+  ssize_t n = ::getxattr(file.c_str(), kMd5Attribute, value, sizeof(value));
+  if (n != static_cast<ssize_t>(sizeof(value))) return std::nullopt;
+  std::string md5(value, 16);
+  if (AttributeValue(md5, stamp) != std::string_view(value, sizeof(value))) return std::nullopt;
+  return md5;
+}
+
+// An object's md5: recorded with its file, else streamed from the file, else from its bytes.
+// Reads go through the store first, which refuses paths that leave the container.
 StatusOr<std::string> Md5OfObject(plugin::ObjectStore& store, const std::string& uri) {
+  auto size = store.Size(uri);
+  if (!size.ok()) return size.status();
   if (auto file = LocalFileOf(store, uri)) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*file, ec)) return plugin::NotFound("no object at " + uri);
+    auto stamp = StampOf(*file);
+    if (!stamp) return plugin::NotFound("no object at " + uri);
+    if (auto md5 = RecordedMd5(*file, *stamp)) return *md5;
     return Md5OfFile(*file);
   }
   auto bytes = store.Read(uri);
   if (!bytes.ok()) return bytes.status();
   return Md5(*bytes);
+}
+
+// The HTTP status of a store's refusal: a path the store will not follow (a symbolic link out
+// of the container) is forbidden, a missing object is not found, the rest is the server's.
+int StatusOfStoreError(const Status& status) {
+  switch (status.code()) {
+    case plugin::StatusCode::kNotFound: return 404;
+    case plugin::StatusCode::kInvalidArgument: return 403;
+    default: return 500;
+  }
 }
 
 plugin::HttpRouteResponse Refuse(int status, std::string message) {
@@ -283,6 +344,20 @@ Status LocalDataProxy::CreateUploadLocation(
   if (req.filename_root().empty() && req.content_md5().empty()) {
     return plugin::InvalidArgument("content_md5 or filename_root is a required parameter");
   }
+  // Each names one level of the key: with a '/' inside, one project's uploads could land in
+  // another's (project "a/b" and domain "/" make "a/b/..."), which no project id can need.
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>{"org", req.org()}, {"project", req.project()},
+        {"domain", req.domain()}}) {
+    if (value.find('/') != std::string::npos) {
+      return plugin::InvalidArgument(std::string(field) + " [" + value + "] must not contain '/'");
+    }
+  }
+  // The URL would be signed for a Content-MD5 that no upload can match.
+  if (!req.content_md5().empty() && req.content_md5().size() != 16) {
+    return plugin::InvalidArgument("content_md5 must be the 16 bytes of an md5 digest, not " +
+                                   std::to_string(req.content_md5().size()));
+  }
   auto store = space_->Store();
   if (!store.ok())
     return plugin::Internal("failed to create storage location, Error: " +
@@ -311,6 +386,9 @@ Status LocalDataProxy::CreateUploadLocation(
                                 "], Error: " + md5.status().message());
       }
       if (md5.ok() && *md5 != req.content_md5()) return already;
+    } else if (existing.status().code() == plugin::StatusCode::kInvalidArgument) {
+      return plugin::InvalidArgument("failed to check if file exists at location [" + *known +
+                                     "], Error: " + existing.status().message());
     } else if (existing.status().code() != plugin::StatusCode::kNotFound) {
       return plugin::Internal("failed to check if file exists at location [" + *known +
                               "], Error: " + existing.status().message());
@@ -751,18 +829,18 @@ std::optional<plugin::HttpRouteResponse> ObjectRoute::Admit(const plugin::HttpRo
 }
 
 plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& request) {
-  // A spooled body was admitted on its head (Admit), when the URL was checked in time: a long
-  // upload that started before the URL expired is not refused once its last byte is in.
-  auto checked = Check(request, /*check_expiry=*/request.body_file.empty());
+  // A spooled upload was admitted on its head (Admit), when the URL was checked in time: a long
+  // upload that started before the URL expired is not refused once its last byte is in. A GET
+  // serves what is there when it is answered, so its URL must still be valid then, whatever
+  // body it was sent with.
+  auto checked =
+      Check(request, /*check_expiry=*/request.body_file.empty() || request.method == "GET");
   if (auto* refusal = std::get_if<plugin::HttpRouteResponse>(&checked)) return std::move(*refusal);
   const Target& target = std::get<Target>(checked);
 
   if (request.method == "GET") {
     auto size = target.store->Size(target.uri);
-    if (!size.ok()) {
-      return Refuse(size.status().code() == plugin::StatusCode::kNotFound ? 404 : 500,
-                    size.status().message());
-    }
+    if (!size.ok()) return Refuse(StatusOfStoreError(size.status()), size.status().message());
     plugin::HttpRouteResponse response{
         200,
         {{"Content-Type", ContentTypeOf(target.key)},
@@ -771,18 +849,27 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
          {"Content-Security-Policy", "sandbox allow-scripts"}},
         "",
         ""};
-    // A file of the local store is streamed from disk, not held in memory.
+    // A file of the local store is streamed from disk, not held in memory, and never read
+    // before the first byte goes out: its ETag is the md5 recorded at upload, else a weak one
+    // made of its size and modification time.
     if (auto file = LocalFileOf(*target.store, target.uri)) {
-      auto md5 = Md5OfFile(*file);
-      if (!md5.ok()) return Refuse(404, "no object at " + target.uri);
-      response.headers.emplace_back("ETag", "\"" + Hex(*md5) + "\"");
+      auto stamp = StampOf(*file);
+      if (!stamp) return Refuse(404, "no object at " + target.uri);
+      if (auto md5 = RecordedMd5(*file, *stamp)) {
+        response.headers.emplace_back("ETag", "\"" + Hex(*md5) + "\"");
+      } else {
+        char weak[48];
+        std::snprintf(weak, sizeof(weak), "W/\"%llx-%llx\"",
+                      static_cast<unsigned long long>(stamp->size),
+                      static_cast<unsigned long long>(stamp->mtime_ns));
+        response.headers.emplace_back("ETag", weak);
+      }
       response.body_file = *file;
       return response;
     }
     auto bytes = target.store->Read(target.uri);
     if (!bytes.ok()) {
-      return Refuse(bytes.status().code() == plugin::StatusCode::kNotFound ? 404 : 500,
-                    bytes.status().message());
+      return Refuse(StatusOfStoreError(bytes.status()), bytes.status().message());
     }
     response.headers.emplace_back("ETag", "\"" + Hex(Md5(*bytes)) + "\"");
     response.body = std::move(bytes.value());
@@ -814,9 +901,12 @@ plugin::HttpRouteResponse ObjectRoute::Handle(const plugin::HttpRouteRequest& re
                   "the Content-MD5 you specified did not match what was received (body md5 " +
                       Base64(digest) + ")");
   }
+  // Recorded on the spooled file before it moves into place, so that the attribute can only
+  // ever sit on the bytes it describes.
+  if (spooled) RecordMd5(body_file, digest);
   Status written = spooled ? target.store->WriteFile(target.uri, body_file)
                            : target.store->Write(target.uri, request.body);
-  if (!written.ok()) return Refuse(500, written.message());
+  if (!written.ok()) return Refuse(StatusOfStoreError(written), written.message());
   return {200, {{"ETag", "\"" + Hex(digest) + "\""}}, "", ""};
 }
 

@@ -200,10 +200,13 @@ UrlSigner::UrlSigner(std::string secret, std::string base_url, std::string route
 }
 
 std::string UrlSigner::Signature(const SignedObject& object) const {
-  // One field per line; no field can hold a newline that a client chose (keys are checked
-  // segments, md5 is base64, method and expiry are ours).
-  std::string canonical = "flyteadmin-dataproxy-v1\n" + object.method + "\n" + object.key + "\n" +
-                          std::to_string(object.expires) + "\n" + object.content_md5;
+  // Each field with its length in front: a key may hold any byte but '/' and NUL (a newline
+  // too), so no separator alone could keep one field from passing for several.
+  std::string canonical = "flyteadmin-dataproxy-v2";
+  for (const std::string& field :
+       {object.method, object.key, std::to_string(object.expires), object.content_md5}) {
+    canonical += '\n' + std::to_string(field.size()) + ':' + field;
+  }
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -859,6 +860,40 @@ TEST_CASE("SQLite grouped commits are answered only once the completion thread h
   pool.reset();
   auto raw = t.Raw();
   CHECK(Count(*raw, "SELECT COUNT(*) FROM gc_rows") == kOps + 64);
+}
+
+TEST_CASE("After a failed WAL sync nothing is acknowledged, not even an operation that wrote nothing",
+          "[integration]") {
+  TestDb t("sqlite");
+  auto pool = PoolWithRows(t);
+  auto insert = [](std::string key) {
+    return [key](Conn& conn) -> Status {
+      InsertKey(conn, key);
+      return Status::Ok();
+    };
+  };
+  // The connection's first commit syncs its new WAL itself; the second one's sync is deferred.
+  REQUIRE(pool->RunGrouped("a", insert("a")).ok());
+  REQUIRE(pool->RunGrouped("b", insert("b")).ok());
+
+  core::db::FailWalSyncsForTesting(EIO);
+  Status lost = pool->RunGrouped("c", insert("c"));
+  core::db::FailWalSyncsForTesting(0);
+  CHECK(lost.code() == StatusCode::kInternal);
+  CHECK_THAT(lost.message(), Catch::Contains("could not make a commit durable"));
+  CHECK_THAT(lost.message(), Catch::Contains(std::strerror(EIO)));
+
+  // The sender resends; the row is visible (maybe not durable) and its duplicate writes
+  // nothing. Answering ALREADY_EXISTS would make the sender stop resending what may be lost.
+  Status resent = pool->RunGrouped("c", [](Conn&) -> Status {
+    return Status(StatusCode::kAlreadyExists, "event already recorded");
+  });
+  CHECK(resent.code() == StatusCode::kInternal);
+  CHECK_THAT(resent.message(), Catch::Contains("restart the server"));
+  // Later commits, grouped or not, whose own syncs succeed: the log they extend may have lost
+  // frames before them.
+  CHECK(pool->RunGrouped("d", insert("d")).code() == StatusCode::kInternal);
+  CHECK(pool->RunTx(insert("e")).code() == StatusCode::kInternal);
 }
 
 TEST_CASE("SQLite grouped writes acknowledged before the process is killed are all there, intact",

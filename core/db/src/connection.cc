@@ -522,6 +522,11 @@ void Pool::Warm() {
 }
 
 std::unique_ptr<Pool::Entry> Pool::Acquire() {
+  // Closing the last connection to a SQLite file checkpoints its WAL into the database file,
+  // which must follow a real sync of the WAL: never one deferred by the batch thread that may
+  // be acquiring. Expired connections close after the lock is released (declared before it).
+  WalSyncsNotDeferred not_deferred;
+  std::vector<std::unique_ptr<Entry>> expired;
   std::unique_lock lock(mu_);
   for (;;) {
     while (!idle_.empty()) {
@@ -530,7 +535,8 @@ std::unique_ptr<Pool::Entry> Pool::Acquire() {
       if (options_.max_lifetime.count() > 0 &&
           std::chrono::steady_clock::now() - entry->created > options_.max_lifetime) {
         --open_;
-        continue;  // destroyed on scope exit, outside nothing else
+        expired.push_back(std::move(entry));
+        continue;
       }
       return entry;
     }
@@ -551,6 +557,8 @@ std::unique_ptr<Pool::Entry> Pool::Acquire() {
 }
 
 void Pool::Release(std::unique_ptr<Entry> entry, bool healthy) {
+  // As in Acquire: a connection closed here may checkpoint, with its WAL really synced first.
+  WalSyncsNotDeferred not_deferred;
   std::unique_ptr<Entry> to_close;
   {
     std::lock_guard lock(mu_);
@@ -687,6 +695,13 @@ Status Pool::Run(const std::function<Status(Conn&)>& fn) {
   return status;
 }
 
+Status Pool::DurabilityFailure(int error) {
+  return Status(StatusCode::kInternal,
+                std::string("the database could not make a commit durable (syncing its "
+                            "write-ahead log failed: ") +
+                    std::strerror(error) + "); restart the server");
+}
+
 Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
   if (InTransaction()) return RunNested(fn, Nested::kSavepoint);
   std::unique_lock<std::mutex> write_lock;
@@ -724,6 +739,9 @@ Status Pool::RunTx(const std::function<Status(Conn&)>& fn) {
       }
       throw;
     }
+    // After a failed WAL sync no commit counts as durable (see CompletionThread), this one's
+    // included: the log it was appended to may have lost earlier frames.
+    if (int error = wal_sync_error_.load(); error != 0) return DurabilityFailure(error);
     return status;
   });
 }
@@ -856,25 +874,20 @@ void Pool::CompletionThread() {
     // syncs clean: no later commit is acknowledged either, until the process restarts and
     // SQLite recovers the WAL from what the device holds (as PostgreSQL stops at such a
     // failure).
-    std::vector<std::pair<WalSyncTarget*, int>> synced;
+    // That holds for every answer, not only those of batches that owed a sync: an operation
+    // that wrote nothing (a duplicate event answered ALREADY_EXISTS) read rows that may not
+    // survive either, and its sender would stop resending what may be lost.
+    std::vector<WalSyncTarget*> synced;
     for (auto& o : ready) {
-      if (!o->sync) continue;
-      auto it = std::find_if(synced.begin(), synced.end(),
-                             [&](const auto& p) { return p.first == o->sync.get(); });
-      if (it == synced.end()) {
-        int error = wal_sync_error_ != 0 ? wal_sync_error_ : o->sync->Sync();
-        if (error != 0) wal_sync_error_ = error;
-        synced.emplace_back(o->sync.get(), error);
-        it = synced.end() - 1;
-        std::lock_guard glock(group_mu_);
-        group_stats_.wal_syncs++;
-      }
-      if (it->second != 0) {
-        o->status = Status(StatusCode::kInternal,
-                           std::string("the database could not make a commit durable (syncing "
-                                       "its write-ahead log failed: ") +
-                               std::strerror(it->second) + "); restart the server");
-      }
+      if (!o->sync || wal_sync_error_.load() != 0) continue;
+      if (std::find(synced.begin(), synced.end(), o->sync.get()) != synced.end()) continue;
+      synced.push_back(o->sync.get());
+      if (int error = o->sync->Sync(); error != 0) wal_sync_error_ = error;
+      std::lock_guard glock(group_mu_);
+      group_stats_.wal_syncs++;
+    }
+    if (int error = wal_sync_error_.load(); error != 0) {
+      for (auto& o : ready) o->status = DurabilityFailure(error);
     }
     // Answered in arrival order, outside the lock.
     for (auto& o : ready) {

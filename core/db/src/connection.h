@@ -2,6 +2,7 @@
 // reads every column as text, transactions, and the mapping of database errors to Status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -158,9 +159,11 @@ class Pool {
   // On SQLite the commit leaves its WAL sync to the completion thread, which syncs once for
   // every batch committed meanwhile and only then answers them (sqlite_vfs.h): an answered
   // operation is durable, and the batch thread runs the next batch while the device writes.
-  // Operations with equal `order_key` (the row they lock) run in the order they arrived; a batch
-  // runs its operations sorted by key, so that concurrent batches (PostgreSQL, several
-  // processes) lock rows in one order. `fn` runs on a batch thread, and once more, alone, when
+  // Within a batch, operations with equal `order_key` (the row they lock) run in the order they
+  // arrived, and the batch runs its operations sorted by key, so that concurrent batches
+  // (PostgreSQL, several processes) lock rows in one order. Across PostgreSQL's batch threads
+  // arrival order is not kept: two operations on one row in different batches are serialized
+  // by its lock, in whichever order the batches take it (as concurrent requests are upstream). `fn` runs on a batch thread, and once more, alone, when
   // a batch is aborted by a deadlock or serialization failure.
   //
   // While `fn` (or any RunTx function) runs, Run, RunTx and RunGrouped calls made on its thread
@@ -266,8 +269,10 @@ class Pool {
   std::vector<std::unique_ptr<GroupOp>> completions_;
   std::thread completion_thread_;
   bool completion_stop_ = false;
-  // The errno of the first deferred WAL sync that failed (completion thread only).
-  int wal_sync_error_ = 0;
+  // The errno of the first deferred WAL sync that failed (set by the completion thread): from
+  // then on no commit is acknowledged as durable.
+  std::atomic<int> wal_sync_error_{0};
+  static plugin::Status DurabilityFailure(int error);
   // SQLite checkpoints asked for and the thread running them.
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;

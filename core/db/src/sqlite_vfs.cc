@@ -22,6 +22,7 @@
 // file object, untouched.
 #include "sqlite_vfs.h"
 
+#include <atomic>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -252,7 +253,14 @@ sqlite3_vfs g_vfs;
 
 WalSyncTarget::~WalSyncTarget() { ::close(fd_); }
 
+namespace {
+std::atomic<int> g_failing_syncs{0};
+}  // namespace
+
+void FailWalSyncsForTesting(int error) { g_failing_syncs = error; }
+
 int WalSyncTarget::Sync() const {
+  if (int error = g_failing_syncs.load(); error != 0) return error;
   for (;;) {
     if (::fdatasync(fd_) == 0) return 0;
     if (errno != EINTR) return errno;

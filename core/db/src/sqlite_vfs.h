@@ -38,6 +38,10 @@ class WalSyncTarget {
   int fd_;
 };
 
+// For tests of what follows a failed sync: while `error` is not 0, every deferred WAL sync
+// (WalSyncTarget::Sync) fails with it instead of reaching the device.
+void FailWalSyncsForTesting(int error);
+
 // Starts deferring on the calling thread (one scope at a time per thread).
 void BeginDeferringWalSyncs();
 // Stops, and returns the WAL whose sync was deferred since the beginning, if any.

@@ -163,6 +163,9 @@ struct Seed {
   std::string namespace_{};
   bool with_state_change_details = false;
   std::optional<std::string> raw_spec{};
+  std::string project = kProject;
+  std::string domain = kDomain;
+  std::optional<std::string> raw_closure{};
 };
 
 void Create(OpsServer& server, const Seed& seed) {
@@ -193,12 +196,12 @@ void Create(OpsServer& server, const Seed& seed) {
   }
 
   db::ExecutionModel m;
-  m.key = {kProject, kDomain, seed.name};
+  m.key = {seed.project, seed.domain, seed.name};
   m.launch_plan_id = seed.launch_plan_id;
   m.workflow_id = seed.workflow_id;
   m.phase = seed.phase;
   m.spec = seed.raw_spec ? *seed.raw_spec : spec.SerializeAsString();
-  m.closure = closure.SerializeAsString();
+  m.closure = seed.raw_closure ? *seed.raw_closure : closure.SerializeAsString();
   m.execution_created_at = seed.created_at;
   m.started_at = seed.started_at;
   m.abort_cause = seed.abort_cause;
@@ -974,4 +977,150 @@ TEST_CASE("GetExecutionData answers URL blobs for the stored objects when signed
   CHECK(data.outputs().bytes() == 0);
   CHECK(data.full_outputs().literals().empty());
   CHECK(data.full_inputs().literals().at("x").scalar().primitive().integer() == 1);
+}
+
+TEST_CASE("ListExecutions lists the requested project and domain only, one row per matching tag",
+          "[e2e]") {
+  const std::string backend = Backend();
+  INFO("backend " << backend);
+  OpsServer server(backend);
+  // As upstream's integration test: the same names in other scopes, and tags where one key
+  // holds two values.
+  Create(server, Seed{.name = "name1",
+                      .phase = "RUNNING",
+                      .tags = {{"key1", "value1"}, {"key1", "value2"}, {"key2", "value2"}, {"key3", "value3"}}});
+  Create(server, Seed{.name = "name2", .phase = "SUCCEEDED"});
+  Create(server, Seed{.name = "name1", .phase = "RUNNING", .domain = "staging"});
+  Create(server, Seed{.name = "name1", .phase = "SUCCEEDED", .project = "other"});
+  Create(server, Seed{.name = "name3", .phase = "FAILED", .project = "other", .domain = "staging"});
+
+  auto names_in = [&](const std::string& project, const std::string& domain,
+                      const std::string& filters = "") {
+    auto req = ListRequest(filters);
+    req.mutable_id()->set_project(project);
+    req.mutable_id()->set_domain(domain);
+    admin::ExecutionList list;
+    auto status = List(server, req, &list);
+    INFO(project << "/" << domain << " " << filters << ": " << status.error_message());
+    REQUIRE(status.ok());
+    std::multiset<std::string> out;
+    for (const auto& e : list.executions()) {
+      CHECK(e.id().project() == project);
+      CHECK(e.id().domain() == domain);
+      out.insert(e.id().name());
+    }
+    return out;
+  };
+  CHECK(names_in(kProject, kDomain) == std::multiset<std::string>{"name1", "name2"});
+  CHECK(names_in(kProject, "staging") == std::multiset<std::string>{"name1"});
+  CHECK(names_in("other", kDomain) == std::multiset<std::string>{"name1"});
+  CHECK(names_in("other", "staging") == std::multiset<std::string>{"name3"});
+  CHECK(names_in("nobody", kDomain).empty());
+  // Upstream joins execution_tags and keeps every matching row: an execution matched by two of
+  // its tags is listed twice.
+  CHECK(names_in(kProject, kDomain, "value_in(execution_tag.key, key1)") ==
+        std::multiset<std::string>{"name1", "name1"});
+  CHECK(names_in(kProject, kDomain, "value_in(execution_tag.value, value2)") ==
+        std::multiset<std::string>{"name1", "name1"});
+  CHECK(names_in(kProject, kDomain, "value_in(execution_tag.key, key3)") ==
+        std::multiset<std::string>{"name1"});
+  // Upstream joins the tags on the execution name alone, so an execution of the same name in
+  // another domain matches them too (kept as upstream lists it).
+  CHECK(names_in(kProject, "staging", "value_in(execution_tag.key, key1)") ==
+        std::multiset<std::string>{"name1", "name1"});
+  CHECK(names_in("other", "staging", "value_in(execution_tag.key, key1)").empty());
+}
+
+TEST_CASE("Workflow events: a terminal first event, QUEUED while aborting, an unreadable closure",
+          "[e2e]") {
+  const std::string backend = Backend();
+  INFO("backend " << backend);
+  OpsServer server(backend);
+  using P = core::WorkflowExecution;
+
+  // The first event may be terminal (UNDEFINED to SUCCEEDED), as upstream's integration test
+  // sends it.
+  Create(server, Seed{.name = "direct"});
+  REQUIRE_OK(Send(server, "direct", P::SUCCEEDED, 30));
+  auto direct = MustGet(server, "direct");
+  CHECK(direct.closure().phase() == P::SUCCEEDED);
+  CHECK(direct.closure().updated_at().seconds() == Ts(30).seconds());
+  CHECK(server.Row("direct").phase == "SUCCEEDED");
+  CHECK(server.EventRows("direct") == 1);
+
+  // An aborting execution takes only terminal phases; QUEUED (which skips the duplicate and
+  // cluster checks) is refused too, and a refused event changes nothing.
+  Create(server, Seed{.name = "aborting", .phase = "ABORTING", .created_at = T(5)});
+  const auto before = server.Row("aborting");
+  const auto before_closure = MustGet(server, "aborting").closure();
+  for (auto phase : {P::QUEUED, P::RUNNING, P::SUCCEEDING}) {
+    auto refused = Send(server, "aborting", phase, 40);
+    CheckStatus(refused, grpc::StatusCode::FAILED_PRECONDITION,
+                "Invalid phase change from aborting to " + P::Phase_Name(phase) +
+                    " for workflow execution " + IdText("aborting"));
+  }
+  auto after = server.Row("aborting");
+  CHECK(after.phase == "ABORTING");
+  CHECK(after.closure == before.closure);
+  CHECK(after.updated_at == before.updated_at);
+  CHECK(after.cluster == before.cluster);
+  CHECK(MustGet(server, "aborting").closure().updated_at().seconds() ==
+        before_closure.updated_at().seconds());
+  CHECK(server.EventRows("aborting") == 0);
+  REQUIRE_OK(Send(server, "aborting", P::ABORTED, 41));
+  CHECK(server.Row("aborting").phase == "ABORTED");
+
+  // A stored closure that does not parse fails the event as INTERNAL and leaves the row alone.
+  Create(server, Seed{.name = "garbled", .phase = "RUNNING", .raw_closure = std::string("\xff\xff\xff", 3)});
+  auto garbled = Send(server, "garbled", P::SUCCEEDED, 50);
+  CHECK(garbled.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(server.Row("garbled").phase == "RUNNING");
+  CHECK(server.Row("garbled").closure == std::string("\xff\xff\xff", 3));
+  CHECK(server.EventRows("garbled") == 0);
+}
+
+TEST_CASE("ListExecutions filters on the joined launch plan and workflow as upstream's test does",
+          "[e2e]") {
+  const std::string backend = Backend();
+  INFO("backend " << backend);
+  OpsServer server(backend);
+  auto& repos = *server.database->Repositories();
+  auto add_workflow = [&](const std::string& project, const std::string& domain,
+                          const std::string& name) {
+    db::WorkflowModel w;
+    w.key = {project, domain, name, "version1"};
+    w.remote_closure_identifier = "s3://foo";
+    w.digest = "d";
+    REQUIRE(repos.Workflows().Create(w, std::nullopt).ok());
+    auto got = repos.Workflows().Get(w.key);
+    REQUIRE(got.ok());
+    return got->id;
+  };
+  auto add_launch_plan = [&](const std::string& project, const std::string& domain,
+                             const std::string& name, int64_t workflow_id) {
+    db::LaunchPlanModel lp;
+    lp.key = {project, domain, name, "version1"};
+    lp.workflow_id = workflow_id;
+    lp.digest = "d";
+    REQUIRE(repos.LaunchPlans().Create(lp).ok());
+    auto got = repos.LaunchPlans().Get(lp.key);
+    REQUIRE(got.ok());
+    return got->id;
+  };
+  // upstream's populateWorkflowExecutionsForTestingOnly, in this server's project and domain.
+  const int64_t wf_here = add_workflow(kProject, kDomain, "name1");
+  const int64_t wf_there = add_workflow("project2", "domain2", "name2");
+  const int64_t lp_here = add_launch_plan(kProject, kDomain, "name1", wf_here);
+  const int64_t lp_there = add_launch_plan("project2", "domain2", "name2", wf_there);
+  Create(server, Seed{.name = "name1", .phase = "RUNNING", .launch_plan_id = lp_here, .workflow_id = wf_here});
+  Create(server, Seed{.name = "name2", .phase = "SUCCEEDED", .launch_plan_id = lp_here, .workflow_id = wf_here});
+  Create(server, Seed{.name = "name3", .phase = "RUNNING", .launch_plan_id = lp_there, .workflow_id = wf_here});
+  Create(server, Seed{.name = "name4", .phase = "FAILED", .launch_plan_id = lp_here, .workflow_id = wf_there});
+
+  using Set = std::set<std::string>;
+  CHECK(ListNames(server, "eq(phase,RUNNING)") == Set{"name1", "name3"});
+  CHECK(ListNames(server, "eq(phase,RUNNING)+ne(launch_plan.project, project2)") == Set{"name1"});
+  CHECK(ListNames(server, "eq(phase,FAILED)+eq(workflow.domain, domain2)") == Set{"name4"});
+  CHECK(ListNames(server, "contains(workflow.name, 1)") == Set{"name1", "name2", "name3"});
+  CHECK(ListNames(server, "eq(launch_plan.name, name2)+eq(workflow.name, name1)") == Set{"name3"});
 }

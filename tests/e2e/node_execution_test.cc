@@ -602,6 +602,22 @@ TEST_CASE("CreateNodeEvent stores a dynamic workflow's closure and the reads ser
 
   REQUIRE(client.Dynamic(NodeId("dyn", "d"), &dyn_response).ok());
   CHECK(dyn_response.compiled_workflow().primary().template_().id().name() == "dyn_wf");
+  // Over REST too, as upstream's integration test reads it: protobuf bytes when asked for, JSON
+  // otherwise.
+  const std::string dyn_path = "/api/v1/node_executions/flytesnacks/development/dyn/d/dynamic_workflow";
+  auto binary = test::Http(server.served->http_port, "GET", dyn_path, "",
+                           {{"Accept", "application/octet-stream"}});
+  REQUIRE(binary.status == 200);
+  admin::DynamicNodeWorkflowResponse from_rest;
+  REQUIRE(from_rest.ParseFromString(binary.body));
+  CHECK(from_rest.compiled_workflow().primary().template_().id().name() == "dyn_wf");
+  CHECK(from_rest.compiled_workflow().primary().template_().nodes(0).id() == "inner");
+  auto json = test::Http(server.served->http_port, "GET", dyn_path, "", {{"Accept", "application/json"}});
+  REQUIRE(json.status == 200);
+  CHECK(nlohmann::json::parse(json.body)["compiled_workflow"]["primary"]["template"]["id"]["version"] == "v7");
+  CHECK(test::Http(server.served->http_port, "GET",
+                   "/api/v1/node_executions/flytesnacks/development/dyn/none/dynamic_workflow")
+            .status == 404);
   admin::NodeExecutionGetDataResponse data;
   REQUIRE(client.Data(NodeId("dyn", "d"), &data).ok());
   CHECK(data.dynamic_workflow().id().name() == "dyn_wf");
@@ -828,6 +844,13 @@ TEST_CASE("ListNodeExecutions lists the top level or one parent's children, with
   req.mutable_sort_by()->set_direction(admin::Sort::DESCENDING);
   REQUIRE(client.List(req, &list).ok());
   CHECK(NodeIds(list) == std::vector<std::string>{"a-1", "a-0"});
+  // Children that launched nothing are no parents; list entries carry what the event gave.
+  for (const auto& child : list.node_executions()) {
+    CHECK_FALSE(child.metadata().is_parent_node());
+    CHECK(child.closure().phase() == core::NodeExecution::RUNNING);
+    CHECK(child.closure().started_at().seconds() == 1700000000);
+  }
+  CHECK_FALSE(client.MustGet("ls", "a-0").metadata().is_parent_node());
   req.set_unique_parent_id("ghost");
   auto ghost = client.List(req, &list);
   CHECK(ghost.error_code() == grpc::StatusCode::NOT_FOUND);

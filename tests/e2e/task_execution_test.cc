@@ -511,6 +511,47 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   CHECK(c.Get(id).closure().phase() == core::TaskExecution::SUCCEEDED);
 }
 
+TEST_CASE("A terminal first task event creates the attempt and stamps its updated_at", "[e2e]") {
+  std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("backend " << backend);
+  TaskServer server(backend);
+  Client c{*server.stub};
+  SeedExecution(server.repos(), "exec2", "");
+  SeedNode(server.repos(), "exec2", "n0");
+  SeedNode(server.repos(), "exec2", "n1");
+
+  // As upstream's integration tests send them: the attempt's first event is already terminal.
+  auto succeeded = Event("exec2", "n0", 0, core::TaskExecution::SUCCEEDED, 5);
+  succeeded.mutable_event()->set_output_uri("s3://bucket/outputs.pb");
+  REQUIRE(c.Send(succeeded).ok());
+  auto done = c.Get(TaskExecId("exec2", "n0", 0));
+  CHECK(done.closure().phase() == core::TaskExecution::SUCCEEDED);
+  CHECK(done.closure().created_at().seconds() == kEpoch + 5);
+  CHECK(done.closure().updated_at().seconds() == kEpoch + 5);
+  CHECK(done.closure().output_uri() == "s3://bucket/outputs.pb");
+
+  auto failed = Event("exec2", "n1", 0, core::TaskExecution::FAILED, 7);
+  failed.mutable_event()->mutable_error()->set_code("USER:Boom");
+  failed.mutable_event()->mutable_error()->set_message("it broke");
+  REQUIRE(c.Send(failed).ok());
+  auto broke = c.Get(TaskExecId("exec2", "n1", 0));
+  CHECK(broke.closure().phase() == core::TaskExecution::FAILED);
+  CHECK(broke.closure().updated_at().seconds() == kEpoch + 7);
+  CHECK(broke.closure().error().code() == "USER:Boom");
+
+  // Nothing moves them afterwards; a later terminal event on a new attempt is its own row.
+  auto late = Event("exec2", "n0", 0, core::TaskExecution::RUNNING, 9);
+  auto refused = c.Send(late);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  // Upstream names the event's phase as the "current" one here (task events only).
+  CHECK(FailureReason(refused).already_in_terminal_state().current_phase() == "RUNNING");
+  CHECK(c.Get(TaskExecId("exec2", "n0", 0)).closure().updated_at().seconds() == kEpoch + 5);
+  auto retry = Event("exec2", "n1", 1, core::TaskExecution::SUCCEEDED, 11);
+  REQUIRE(c.Send(retry).ok());
+  CHECK(c.Get(TaskExecId("exec2", "n1", 1)).closure().updated_at().seconds() == kEpoch + 11);
+  CHECK(c.Get(TaskExecId("exec2", "n1", 0)).closure().phase() == core::TaskExecution::FAILED);
+}
+
 TEST_CASE("Task event payload policy: offloaded or inline outputs, and the size limit", "[e2e]") {
   std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
   INFO("backend " << backend);

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -119,6 +121,32 @@ TEST_CASE("A child process is spawned without a shell, waited for and terminated
   CHECK(WIFEXITED(*st));
   CHECK(WEXITSTATUS(*st) == 3);
   CHECK_THAT(FileTail(log, 100), Catch::EndsWith("hello\n"));
+
+  // What a task leaves running in its group when it exits ends with it.
+  const std::string pid_file = "/tmp/flyte-local-executor-unit-" + std::to_string(::getpid());
+  auto forks = ChildProcess::Spawn({"sh", "-c", "sleep 300 & echo $! > " + pid_file + "; exit 0"},
+                                   {"PATH=/usr/bin:/bin"}, "/tmp", log);
+  REQUIRE(forks.ok());
+  std::optional<int> forks_status;
+  for (int i = 0; i < 500 && !forks_status; ++i) {
+    forks_status = forks->Poll();
+    if (!forks_status) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(forks_status);
+  CHECK(WEXITSTATUS(*forks_status) == 0);
+  pid_t straggler = 0;
+  std::ifstream(pid_file) >> straggler;
+  std::remove(pid_file.c_str());
+  REQUIRE(straggler > 0);
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    // Killed, and reaped by init (or a zombie of it): no longer running.
+    std::ifstream stat("/proc/" + std::to_string(straggler) + "/stat");
+    std::string pid_text, comm, state;
+    gone = !(stat >> pid_text >> comm >> state) || state == "Z";
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(gone);
 
   auto sleeper = ChildProcess::Spawn({"sleep", "30"}, {"PATH=/usr/bin:/bin"}, "/tmp", log);
   REQUIRE(sleeper.ok());

@@ -206,7 +206,7 @@ StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::Executi
     std::lock_guard lock(mu_);
     if (auto it = runs_.find(key); it != runs_.end())
       return plugin::ExecutionResponse{settings_.cluster_id};
-    launched_.insert(key);
+    if (recovering_) launched_.insert(key);
   }
   // What the run is given is kept so that a server started after this one can resume it.
   const std::string record = RunRecordUri(*store, settings_, data.execution_id);
@@ -235,7 +235,7 @@ Status LocalExecutor::Abort(const plugin::AbortData& data) {
     if (auto it = runs_.find(KeyOf(data.execution_id));
         it != runs_.end() && !it->second->finished())
       run = it->second;
-    if (!run) aborted_.insert(KeyOf(data.execution_id));
+    if (!run && recovering_) aborted_.insert(KeyOf(data.execution_id));
   }
   if (run) {
     run->RequestAbort("Workflow aborted.", false);

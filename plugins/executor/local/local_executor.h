@@ -97,8 +97,12 @@ class LocalExecutor final : public plugin::WorkflowExecutor {
   std::unique_ptr<ProcessTable> processes_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Run>> runs_;
-  std::set<std::string> launched_;  // every execution Execute accepted in this process
-  std::set<std::string> aborted_;   // executions Abort found no run for: never adopted after
+  // While start-up looks for runs a previous server left (Recover), what it must not resume:
+  // executions Execute accepted meanwhile, and those Abort found no run for. Both are emptied,
+  // and no longer kept, once it is done.
+  bool recovering_ = true;
+  std::set<std::string> launched_;
+  std::set<std::string> aborted_;
   std::atomic<bool> stopping_{false};
   std::thread recovery_;
 };

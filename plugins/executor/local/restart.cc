@@ -751,6 +751,16 @@ class Recovery {
 }  // namespace
 
 void LocalExecutor::Recover() {
+  // However it ends, start-up's look is over: nothing needs remembering for it any longer.
+  struct Done {
+    LocalExecutor& self;
+    ~Done() {
+      std::lock_guard lock(self.mu_);
+      self.recovering_ = false;
+      self.launched_.clear();
+      self.aborted_.clear();
+    }
+  } done{*this};
   // The registry is complete once start-up has loaded every plugin; the managers this needs are
   // there from then on (and never, e.g., in `flyteadmin plugins`, which opens no storage).
   Managers m;

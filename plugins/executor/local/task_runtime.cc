@@ -335,6 +335,15 @@ StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
 }
 
 std::optional<int> ChildProcess::Poll() {
+  // Once the task's own process has exited, what it left running in its group goes too, as a
+  // container's processes end with its main one: they would otherwise run on unwatched, append
+  // to a log nobody caps, and be no orphans a restarted server knows to stop. Looked at before
+  // it is reaped, while its pid (the group's id) cannot have been given to another process.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      info.si_pid == pid_) {
+    ::kill(-pid_, SIGKILL);
+  }
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) return status;

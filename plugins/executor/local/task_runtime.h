@@ -63,7 +63,8 @@ class ChildProcess {
                                               const std::string& cwd, const std::string& log_file);
 
   pid_t pid() const { return pid_; }
-  // Non-blocking: the wait status once the process has ended.
+  // Non-blocking: the wait status once the process has ended; what it left running in its
+  // process group is killed then.
   std::optional<int> Poll();
   // Blocks until the process ends (not reaped: Poll() then returns its status) or `timeout`
   // passes, whichever is first; a pidfd wakes it at the exit where the kernel has them.

@@ -284,6 +284,28 @@ TEST_CASE(
     CHECK(rows->front().key.name == "basic-1");
   }
 
+  // A tag given twice, or also as a label without a value, is one row: the insert cannot fail
+  // after the executor has started the workflow.
+  auto repeated =
+      Request("basic-tags", Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(3)}, {"b", Str("hi")}});
+  (*repeated.mutable_spec()->mutable_labels()->mutable_values())["team"] = "";
+  repeated.mutable_spec()->add_tags("team");
+  repeated.mutable_spec()->add_tags("nightly");
+  repeated.mutable_spec()->add_tags("nightly");
+  s = Create(stub, repeated, &resp);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(Row(server, "basic-tags").phase == "UNDEFINED");
+  for (const std::string key : {"team", "nightly"}) {
+    flyte::plugin::db::ListInput in;
+    in.filters = {{"executions", "execution_name", flyte::plugin::db::FilterOp::kEq, {"basic-tags"}},
+                  {"execution_tags", "key", flyte::plugin::db::FilterOp::kEq, {key}}};
+    in.limit = 10;
+    auto rows = server.repos().Executions().List(in);
+    REQUIRE(rows.ok());
+    CHECK(rows->size() == 1);
+  }
+
   // The stored inputs.
   CHECK(Same(ReadLiteralMap(row.inputs_uri), Map({{"a", Int(3)}, {"b", Str("hi")}})));
   CHECK(Same(ReadLiteralMap(row.user_inputs_uri), Map({{"a", Int(3)}, {"b", Str("hi")}})));

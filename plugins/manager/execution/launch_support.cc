@@ -5,6 +5,7 @@
 #include <cctype>
 #include <random>
 #include <regex>
+#include <set>
 
 #include "flyte/manager/errors.h"
 #include "flyte/plugin/go_compat.h"
@@ -285,9 +286,15 @@ plugin::db::ExecutionModel CreateExecutionModel(const ExecutionModelInput& input
 
 std::vector<plugin::db::ExecutionTagModel> CreateExecutionTags(const admin::ExecutionSpec& spec) {
   std::vector<plugin::db::ExecutionTagModel> tags;
-  for (const auto& key : SortedKeys(spec.labels().values()))
-    tags.push_back({key, spec.labels().values().at(key)});
-  for (const auto& tag : spec.tags()) tags.push_back({tag, ""});
+  // One row per (key, value): a tag given twice, or a tag named as a label with an empty value,
+  // would break the rows' key and fail the insert after the executor has started the workflow
+  // (upstream stores the same rows and fails there). Either reads the same in a tag filter.
+  std::set<std::pair<std::string, std::string>> seen;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (seen.emplace(key, value).second) tags.push_back({key, value});
+  };
+  for (const auto& key : SortedKeys(spec.labels().values())) add(key, spec.labels().values().at(key));
+  for (const auto& tag : spec.tags()) add(tag, "");
   return tags;
 }
 

@@ -19,6 +19,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -102,6 +104,7 @@ class HttpServer::Impl {
     asio::post(io_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_timer_.cancel();
     });
     // Idle keep-alive connections are closed at once; busy ones finish their response first.
     CloseIdle();
@@ -488,10 +491,29 @@ class HttpServer::Impl {
   void Accept() {
     acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
-        if (!stopped_.load() && ec != asio::error::operation_aborted) Accept();
+        if (stopped_.load() || ec == asio::error::operation_aborted) return;
+        // Out of descriptors (or another failure that the next accept would meet at once):
+        // wait before trying again, from 5 ms doubling to 1 s, as Go's net/http does, instead
+        // of spinning an I/O thread.
+        accept_delay_ = accept_delay_.count() == 0
+                            ? std::chrono::milliseconds(5)
+                            : std::min(accept_delay_ * 2, std::chrono::milliseconds(1000));
+        if (logger_) logger_->warn("HTTP accept failed: {}; retrying in {} ms", ec.message(), accept_delay_.count());
+        accept_timer_.expires_after(accept_delay_);
+        accept_timer_.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && !stopped_.load()) Accept();
+        });
         return;
       }
+      accept_delay_ = std::chrono::milliseconds(0);
       socket.set_option(tcp::no_delay(true), ec);
+      // Kept-alive connections may idle without limit (as Go's, see Session::Read); TCP
+      // keep-alive probes, every 15 s after 15 s idle as Go's listeners send them, close those
+      // whose peer vanished without a word (a dropped NAT entry, a dead node).
+      socket.set_option(asio::socket_base::keep_alive(true), ec);
+      const int seconds = 15;
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof(seconds));
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &seconds, sizeof(seconds));
       auto session = std::make_shared<Session>(*this, std::move(socket));
       {
         std::lock_guard lock(sessions_mu_);
@@ -520,6 +542,8 @@ class HttpServer::Impl {
   std::shared_ptr<spdlog::logger> logger_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_timer_{io_};
+  std::chrono::milliseconds accept_delay_{0};  // only touched by the accept chain
   HttpServerOptions options_;
   std::vector<std::thread> threads_;
   // Declared after io_: destroyed (joined) before it, while the sessions its tasks hold can

@@ -489,6 +489,12 @@ std::unique_ptr<Pool::Entry> Pool::Open() {
     // Savepoint journals (every grouped operation runs in one) stay in memory instead of
     // spilling to a temporary file created and deleted once per batch.
     s << "PRAGMA temp_store=MEMORY";
+    // A WAL that a burst grew past the checkpoint threshold is cut back to it when it starts
+    // over, instead of keeping its largest size on disk for good.
+    {
+      const int64_t frames = options_.sqlite_checkpoint_frames > 0 ? options_.sqlite_checkpoint_frames : 1000;
+      s << "PRAGMA journal_size_limit=" + std::to_string(frames * (4096 + 24));
+    }
     // Checkpoints: by the pool's checkpoint thread, every ~40 MB of WAL instead of SQLite's
     // ~4 MB (the event rows' pages, rewritten by many commits in between, are copied back to
     // the database once instead of ten times). The hook replaces SQLite's automatic one.

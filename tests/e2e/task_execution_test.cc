@@ -499,6 +499,11 @@ TEST_CASE("Task events create the attempt, then merge phase and phase_version up
   CHECK(data.flyte_urls().inputs() == "flyte://v1/flytesnacks/development/exec1/n0/0/i");
   CHECK(data.flyte_urls().outputs() == "flyte://v1/flytesnacks/development/exec1/n0/0/o");
   CHECK(data.flyte_urls().deck().empty());
+  // Without signed URLs (the default) the URL blobs stay empty, as upstream's test reads them.
+  CHECK(data.inputs().url().empty());
+  CHECK(data.inputs().bytes() == 0);
+  CHECK(data.outputs().url().empty());
+  CHECK(data.outputs().bytes() == 0);
 
   // A duplicate terminal event is ALREADY_EXISTS; anything else after it is refused with the
   // already_in_terminal_state detail naming the event's phase (upstream's quirk).

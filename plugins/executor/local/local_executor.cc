@@ -237,12 +237,9 @@ Status LocalExecutor::Abort(const plugin::AbortData& data) {
       run = it->second;
     if (!run && recovering_) aborted_.insert(KeyOf(data.execution_id));
   }
-  if (run) {
-    run->RequestAbort("Workflow aborted.", false);
-    return Status::Ok();
-  }
-  // Nothing runs here for it (a restart lost the run): what propeller reports once the
-  // workflow is gone.
+  if (run && run->RequestAbort("Workflow aborted.", false)) return Status::Ok();
+  // Nothing runs here for it (a restart lost the run, or the run is leaving without a word):
+  // what propeller reports once the workflow is gone.
   auto id = data.execution_id;
   pool_->Submit([this, id] { Run::ReportAborted(*this, id); });
   return Status::Ok();

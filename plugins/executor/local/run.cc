@@ -260,7 +260,8 @@ void Run::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Run::RequestAbort(const std::string& reason, bool silent) {
+bool Run::RequestAbort(const std::string& reason, bool silent) {
+  bool heard;
   {
     std::lock_guard lock(mu_);
     if (!abort_requested_) {
@@ -269,8 +270,10 @@ void Run::RequestAbort(const std::string& reason, bool silent) {
     }
     silent_ = silent_ || silent;
     top_.cancel = true;
+    heard = !leaving_unreported_;
   }
   cv_.notify_all();
+  return heard;
 }
 
 void Run::ReportAborted(LocalExecutor& owner, const core::WorkflowExecutionIdentifier& id) {
@@ -485,10 +488,14 @@ void Run::Main() {
   }
   if ((!resume_ || resume_->report_running) &&
       !SendWorkflowEvent(core::WorkflowExecution::RUNNING, nullptr, "")) {
+    // Refused, most likely because a terminate got there first (the execution is ABORTING): an
+    // abort asked before this point is reported here, one asked after it by Abort itself, so
+    // that the execution does not stay ABORTING.
     bool aborted;
     {
       std::lock_guard lock(mu_);
       aborted = abort_requested_;
+      leaving_unreported_ = true;
     }
     if (aborted) SendWorkflowEvent(core::WorkflowExecution::ABORTED, nullptr, "");
     finished_ = true;

@@ -51,8 +51,9 @@ class Run : public std::enable_shared_from_this<Run> {
   // Starts the coordinating thread.
   void Start();
   // Asks the run to stop: running processes are terminated and ABORTED is reported (nothing is
-  // reported when `silent`, at shutdown).
-  void RequestAbort(const std::string& reason, bool silent);
+  // reported when `silent`, at shutdown). False when the run is already on its way out without
+  // reporting anything (its RUNNING event was refused): the caller reports ABORTED then.
+  bool RequestAbort(const std::string& reason, bool silent);
   bool finished() const { return finished_; }
   void Join();
   // The workflow ABORTED event for an execution without a run here.
@@ -215,6 +216,7 @@ class Run : public std::enable_shared_from_this<Run> {
   std::set<std::string> started_;  // node unique ids reported RUNNING
   int running_tasks_ = 0;          // over all scopes, for max_parallelism
   bool abort_requested_ = false;
+  bool leaving_unreported_ = false;  // exits after a refused RUNNING, reporting no more
   bool silent_ = false;
   std::atomic<bool> finished_{false};
   std::thread thread_;

@@ -652,6 +652,33 @@ TEST_CASE(
     grpc::ClientContext relaunch_ctx;
     CHECK(stub.RelaunchExecution(&relaunch_ctx, relaunch, &created).error_code() == grpc::StatusCode::INTERNAL);
   }
+  {  // a source whose stored closure does not parse is refused as upstream reads it
+    auto garbled = server.repos().Executions().Update(
+        {kProject, kDomain, "relaunch-1"}, [](flyte::plugin::db::ExecutionModel& m) {
+          m.closure = std::string("\xff\xff\xff", 3);
+          return flyte::plugin::Status::Ok();
+        });
+    REQUIRE(garbled.ok());
+    for (const bool recover : {false, true}) {
+      grpc::ClientContext ctx;
+      admin::ExecutionCreateResponse created;
+      grpc::Status st;
+      if (recover) {
+        admin::ExecutionRecoverRequest req;
+        *req.mutable_id() = ExecId("relaunch-1");
+        req.set_name("from-garbled-r");
+        st = stub.RecoverExecution(&ctx, req, &created);
+      } else {
+        admin::ExecutionRelaunchRequest req;
+        *req.mutable_id() = ExecId("relaunch-1");
+        req.set_name("from-garbled");
+        st = stub.RelaunchExecution(&ctx, req, &created);
+      }
+      CHECK(st.error_code() == grpc::StatusCode::INTERNAL);
+      CHECK(st.error_message() == "failed to unmarshal closure");
+    }
+    CHECK_FALSE(server.repos().Executions().Get({kProject, kDomain, "from-garbled"}).ok());
+  }
   {  // notifications, cluster pool and label, and plugin overrides reach the closure and the
      // executor
     admin::ProjectDomainAttributesUpdateRequest attrs;

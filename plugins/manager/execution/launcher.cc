@@ -594,6 +594,11 @@ plugin::StatusOr<ExecutionLauncher::Source> ExecutionLauncher::LoadSource(
   }
   Source source;
   if (!source.spec.ParseFromString(row->spec)) return plugin::Internal("failed to unmarshal spec");
+  // Read as upstream reads the whole execution first: a stored closure that does not parse
+  // stops a relaunch or recovery as it stops GetExecution.
+  if (admin::ExecutionClosure closure; !closure.ParseFromString(row->closure)) {
+    return plugin::Internal("failed to unmarshal closure");
+  }
   source.id.set_project(row->key.project);
   source.id.set_domain(row->key.domain);
   source.id.set_name(row->key.name);

@@ -218,7 +218,8 @@ TEST_CASE("Gate, array, launch plan and sub-workflow nodes take flytepropeller's
   const json& nodes = w["spec"]["nodes"];
   CHECK(w["metadata"]["labels"]["workflow-name"] == "wf-name-x");
   CHECK(w["node-defaults"] == json{{"interruptible", true}});
-  CHECK(w["spec"]["onFailurePolicy"] == 1);
+  // By name: propeller's decoder refuses a number ("should be a string").
+  CHECK(w["spec"]["onFailurePolicy"] == "FAIL_AFTER_EXECUTABLE_NODES_COMPLETE");
   CHECK(w["spec"]["id"] == "p:d:Wf.Name_x");
   CHECK_FALSE(w.contains("inputs"));
   CHECK(nodes["g"] == json{{"id", "g"}, {"resources", json::object()}, {"kind", "gate"},

@@ -225,8 +225,13 @@ TEST_CASE("Execute POSTs the FlyteWorkflow with the bearer token over verified T
 TEST_CASE("Upstream's server.kube-config names the kubeconfig when the plugin has none",
           "[integration]") {
   FakeKubeApi api(Certs());
+  // Variables in the path expand, as os.ExpandEnv expands upstream's `$HOME/.flyte/...`.
+  const fs::path kubeconfig = Kubeconfig(api.url(), false);
+  ::setenv("FLYTE_TEST_KUBE_DIR", kubeconfig.parent_path().c_str(), 1);
   auto config = ParseK8sExecutorConfig(
-      json::object(), {{"server", {{"kube-config", Kubeconfig(api.url(), false)}}}});
+      json::object(),
+      {{"server", {{"kube-config", "${FLYTE_TEST_KUBE_DIR}/" + kubeconfig.filename().string()}}}});
+  ::unsetenv("FLYTE_TEST_KUBE_DIR");
   REQUIRE(config.ok());
   K8sWorkflowExecutor executor(std::move(config.value()));
   REQUIRE(executor.Execute(Data()).ok());
@@ -269,6 +274,17 @@ TEST_CASE("Execute reads the API server's answers as upstream does", "[integrati
   SECTION("409 AlreadyExists counts as started") {
     api.Answer({409, StatusBody(409, "AlreadyExists", "flyteworkflows.flyte.lyft.com \"exec-1\" already exists").dump()});
     CHECK(executor.Execute(Data()).ok());
+  }
+  SECTION("Another 409 (a conflict, not an existing object) is an error, as apimachinery reads it") {
+    api.Answer({409, StatusBody(409, "Conflict", "Operation cannot be fulfilled on resourcequotas").dump()});
+    auto r = executor.Execute(Data());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message() ==
+          "failed to create workflow in propeller Operation cannot be fulfilled on resourcequotas");
+    api.Answer({409, "not a Status"});
+    auto bare = executor.Execute(Data());
+    REQUIRE_FALSE(bare.ok());
+    CHECK(bare.status().message() == "failed to create workflow in propeller the server reported a conflict");
   }
   SECTION("403 Forbidden is an internal error carrying the server's message") {
     const std::string message = "flyteworkflows.flyte.lyft.com is forbidden: User \"system:serviceaccount:flyte:flyteadmin\" cannot create resource";
@@ -348,6 +364,28 @@ TEST_CASE("The in-cluster service account is used when no kubeconfig is given", 
 
   json broken = {{"inCluster", {{"tokenPath", token}, {"caPath", "/nonexistent/ca.crt"}, {"host", "h"}, {"port", "1"}}}};
   CHECK_FALSE(ParseK8sExecutorConfig(broken, json::object()).ok());
+
+  // server.master applies to a kubeconfig only (client-go's BuildConfigFromFlags): in the pod
+  // it is not looked at.
+  auto with_master = ParseK8sExecutorConfig(config, {{"server", {{"master", "https://elsewhere:1"}}}});
+  REQUIRE(with_master.ok());
+  K8sWorkflowExecutor in_pod(std::move(with_master.value()));
+  REQUIRE(in_pod.Execute(Data("exec-3")).ok());
+  CHECK(api.Requests().size() == 3);
+
+  // A clusterConfigs entry with inCluster: true is that same service account; its endpoint and
+  // auth are not looked at.
+  json clusters = config;
+  json root = {{"clusters", {{"clusterConfigs", {{{"name", "home"}, {"enabled", true}, {"inCluster", true},
+                                                  {"auth", {{"type", "whatever"}}}}}}}}};
+  auto multi = ParseK8sExecutorConfig(clusters, root);
+  INFO(multi.status().message());
+  REQUIRE(multi.ok());
+  K8sWorkflowExecutor home(std::move(multi.value()));
+  auto r = home.Execute(Data("exec-4"));
+  REQUIRE(r.ok());
+  CHECK(r->cluster == "home");
+  CHECK(api.Requests().size() == 4);
 }
 
 TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort finds the named one",
@@ -361,7 +399,10 @@ TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort f
   };
   json root = {{"clusters",
                 {{"clusterConfigs", {cluster("east", east, true), cluster("west", west, true), cluster("off", off, false)}},
-                 {"labelClusterMap", {{"gpu", {{{"id", "west"}, {"weight", 1}}, {{"id", "off"}, {"weight", 1}}}},
+                 // A disabled (or unknown) cluster's entry is dropped before its weight is
+                 // looked at, as upstream builds its lists: 2 would otherwise be refused.
+                 {"labelClusterMap", {{"gpu", {{{"id", "west"}, {"weight", 1}}, {{"id", "off"}, {"weight", 2}},
+                                               {{"id", "mars"}, {"weight", 5}}}},
                                       {"cpu", {{{"id", "east"}, {"weight", 1}}}}}},
                  {"defaultExecutionLabel", "cpu"}}}};
   auto parsed = ParseK8sExecutorConfig(json::object(), root);

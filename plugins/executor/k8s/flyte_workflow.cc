@@ -367,8 +367,9 @@ struct Builder {
                           ? PbJson(tmpl.interface().outputs())
                           : json::object();
     if (tmpl.outputs_size() > 0) spec["outputBindings"] = Bindings(tmpl.outputs());
+    // Propeller's WorkflowOnFailurePolicy reads the enum's name and refuses a number.
     if (tmpl.has_metadata() && tmpl.metadata().on_failure() != 0)
-      spec["onFailurePolicy"] = static_cast<int>(tmpl.metadata().on_failure());
+      spec["onFailurePolicy"] = core::WorkflowMetadata::OnFailurePolicy_Name(tmpl.metadata().on_failure());
     return spec;
   }
 };

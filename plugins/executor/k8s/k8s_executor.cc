@@ -70,26 +70,32 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
                            ? clusters["clusterConfigs"]
                            : json::array();
   if (!configs.is_array()) return plugin::InvalidArgument("clusters.clusterConfigs must be a list");
+  // The pod's own service account, where the plugin's `inCluster` keys say it is.
+  InClusterPaths in_cluster;
+  {
+    const json& ic = pc.contains("inCluster") ? pc["inCluster"] : empty;
+    in_cluster.token_path = Str(ic, "tokenPath", in_cluster.token_path);
+    in_cluster.ca_path = Str(ic, "caPath", in_cluster.ca_path);
+    in_cluster.host = Str(ic, "host");
+    in_cluster.port = Str(ic, "port");
+  }
   if (configs.empty()) {
     // Upstream NewInCluster: a kubeconfig when given, else the pod's service account.
     K8sTarget target;
     // The plugin's own key, else upstream's `server.kube-config`.
-    const std::string kubeconfig = Str(pc, "kubeConfig", Str(server, "kube-config"));
+    // $HOME and other variables expand in the path, as upstream's os.ExpandEnv does.
+    const std::string kubeconfig = ExpandEnv(Str(pc, "kubeConfig", Str(server, "kube-config")));
     plugin::StatusOr<KubeCredentials> cred = plugin::Internal("unset");
     if (!kubeconfig.empty()) {
       cred = LoadKubeconfig(kubeconfig, Str(pc, "kubeContext"));
     } else {
-      InClusterPaths paths;
-      const json& ic = pc.contains("inCluster") ? pc["inCluster"] : empty;
-      paths.token_path = Str(ic, "tokenPath", paths.token_path);
-      paths.ca_path = Str(ic, "caPath", paths.ca_path);
-      paths.host = Str(ic, "host");
-      paths.port = Str(ic, "port");
-      cred = LoadInCluster(paths);
+      cred = LoadInCluster(in_cluster);
     }
     if (!cred.ok()) return cred.status();
     target.credentials = std::move(cred.value());
-    if (auto master = Str(pc, "master", Str(server, "master")); !master.empty()) {
+    // client-go's BuildConfigFromFlags(master, kubeconfig): the master overrides a kubeconfig's
+    // server; the pod's own configuration has none to override.
+    if (auto master = Str(pc, "master", Str(server, "master")); !master.empty() && !kubeconfig.empty()) {
       if (auto s = ParseServerUrl(master, target.credentials); !s.ok()) return s;
     }
     out.targets.push_back(std::move(target));
@@ -106,13 +112,15 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
     }
     target.enabled = c.value("enabled", false);
     plugin::StatusOr<KubeCredentials> cred = plugin::Internal("unset");
-    if (auto kc = Str(c, "kubeConfig"); !kc.empty()) {
+    if (auto kc = ExpandEnv(Str(c, "kubeConfig")); !kc.empty()) {
       cred = LoadKubeconfig(kc, Str(c, "kubeContext"));
+    } else if (c.value("inCluster", false)) {
+      // Upstream's inCluster entry: the cluster admin itself runs in, through the pod's service
+      // account (its endpoint and auth are not looked at).
+      cred = LoadInCluster(in_cluster);
     } else {
+      // The endpoint's token and CA files; upstream reads them whatever auth.type says.
       const json& auth = c.contains("auth") ? c["auth"] : empty;
-      const std::string type = Str(auth, "type", "file_path");
-      if (type != "file_path")
-        return plugin::InvalidArgument("cluster " + target.id + ": unsupported auth type " + type);
       cred = CredentialsForEndpoint(Str(c, "endpoint"), Str(auth, "certPath"),
                                     Str(auth, "tokenPath"));
     }
@@ -131,6 +139,13 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
   if (clusters.contains("labelClusterMap") && clusters["labelClusterMap"].is_object()) {
     for (const auto& [label, entries] : clusters["labelClusterMap"].items()) {
       for (const auto& e : entries) {
+        // Entries of clusters that are unknown or disabled are never chosen, and upstream drops
+        // them before it looks at their weights.
+        const std::string id = Str(e, "id");
+        if (std::none_of(out.targets.begin(), out.targets.end(),
+                         [&](const K8sTarget& t) { return t.id == id && t.enabled; })) {
+          continue;
+        }
         const json weight = e.is_object() && e.contains("weight") ? e["weight"] : json(0.0);
         if (!weight.is_number() || weight.get<double>() < 0 || weight.get<double>() > 1) {
           return plugin::InvalidArgument("clusters.labelClusterMap." + label + ": invalid weight " +
@@ -239,8 +254,9 @@ plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
                               wf->dump(), config_.timeout);
   if (!response.ok())
     return plugin::Internal("failed to create workflow in propeller " + response.status().message());
-  // 409 AlreadyExists: the resource of an earlier attempt is this execution's.
-  if (response->status / 100 != 2 && response->status != 409) {
+  // AlreadyExists: the resource of an earlier attempt is this execution's. Any other conflict
+  // is an error: the execution would otherwise wait for a resource that is not there.
+  if (response->status / 100 != 2 && !IsAlreadyExists(response.value())) {
     return plugin::Internal("failed to create workflow in propeller " +
                             KubeErrorMessage(response.value(), "POST"));
   }

@@ -2,6 +2,7 @@
 // request on Boost.Beast + OpenSSL.
 #include "kube_client.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -332,6 +333,49 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
   } catch (const std::exception& e) {
     return fail(plugin::StatusCode::kUnavailable, e.what());
   }
+}
+
+bool IsAlreadyExists(const KubeResponse& response) {
+  // apimachinery's IsAlreadyExists reads the Status's reason; an answer without one is a plain
+  // conflict (a quota or an admission webhook), not an object that is already there.
+  if (response.status != 409) return false;
+  auto parsed = nlohmann::json::parse(response.body, nullptr, false);
+  return parsed.is_object() && parsed.value("kind", "") == "Status" &&
+         parsed.contains("reason") && parsed["reason"] == "AlreadyExists";
+}
+
+std::string ExpandEnv(const std::string& text) {
+  std::string out;
+  auto value = [](const std::string& name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::string(v) : std::string();
+  };
+  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 >= text.size()) {
+      out += text[i];
+      continue;
+    }
+    if (text[i + 1] == '{') {
+      auto close = text.find('}', i + 2);
+      if (close == std::string::npos) {  // Go drops a "${" without its brace
+        i = text.size();
+        break;
+      }
+      out += value(text.substr(i + 2, close - i - 2));
+      i = close;
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < text.size() && name_char(text[end])) ++end;
+    if (end == i + 1) {
+      out += text[i];  // "$" followed by no name stays as it is
+      continue;
+    }
+    out += value(text.substr(i + 1, end - i - 1));
+    i = end - 1;
+  }
+  return out;
 }
 
 std::string KubeErrorMessage(const KubeResponse& response, const std::string& method) {

@@ -58,6 +58,11 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& credentials,
                                            const std::string& body,
                                            std::chrono::milliseconds timeout);
 
+// Whether a 409 answer is apimachinery's AlreadyExists (by the Status's reason), not any conflict.
+bool IsAlreadyExists(const KubeResponse& response);
+// Go's os.ExpandEnv: $NAME and ${NAME} replaced by the variable's value (empty when unset).
+std::string ExpandEnv(const std::string& text);
+
 // The message of a Kubernetes Status body, or client-go's text for an answer without one.
 std::string KubeErrorMessage(const KubeResponse& response, const std::string& method);
 

@@ -101,7 +101,12 @@ std::vector<prometheus::MetricFamily> PluginHost::CollectMetrics() const {
   return families;
 }
 
-void PluginHost::Shutdown() { registry_.Clear(); }
+void PluginHost::Shutdown() {
+  // Plugins with threads of their own finish them first, while every plugin they may call is
+  // still there; then everything is released.
+  registry_.StopAll();
+  registry_.Clear();
+}
 
 StatusOr<std::vector<PluginSpec>> PluginHost::SpecsFromConfig() const {
   std::string dir = config_.Get<std::string>("pluginHost.directory", "");

@@ -6,6 +6,7 @@
 namespace flyte::plugin {
 
 PluginBase::~PluginBase() = default;
+Stoppable::~Stoppable() = default;
 
 struct Registry::Slot {
   std::string id;
@@ -106,6 +107,18 @@ std::vector<RegistryEntry> Registry::Entries() const {
     if (live) out.push_back({s->id, s->name, s->owner, s->is_default});
   }
   return out;
+}
+
+void Registry::StopAll() {
+  std::vector<std::shared_ptr<PluginBase>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : order_) all.push_back(s->impl);
+  }
+  // Outside the lock: a plugin's threads may look plugins up while they finish.
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (auto* stoppable = dynamic_cast<Stoppable*>(it->get())) stoppable->Stop();
+  }
 }
 
 void Registry::Clear() {

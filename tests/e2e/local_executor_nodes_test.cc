@@ -4,6 +4,8 @@
 // and for child executions.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -400,6 +402,39 @@ TEST_CASE("Aborting a parent aborts the child execution its launch-plan node wai
   auto child = WaitTerminal(s, child_id, std::chrono::seconds(20));
   CHECK(child.closure().phase() == core::WorkflowExecution::ABORTED);
   CHECK(Nodes(s, id)["lp0"].closure().phase() == core::NodeExecution::ABORTED);
+}
+
+TEST_CASE("Stopping the server stops a run waiting on its child execution, and the child's task",
+          "[e2e]") {
+  LocalServer s(Options());
+  const std::string pid_file =
+      test::WriteTempFile("local-stop-" + std::to_string(test::FreePort()) + ".pid", "");
+  RegisterTask(s, "sleepy", {"sleep", "{{.input}}", "{{.outputPrefix}}", "120", pid_file});
+  auto n0 = TaskNode("n0", "sleepy", Promise("start-node", "x"), Promise("start-node", "y"));
+  auto child_lp = Register(s, Template("sleepy-child", {n0}, {{"c", Promise("n0", "c")}}));
+  core::Node lp0;
+  lp0.set_id("lp0");
+  lp0.mutable_metadata()->set_name("lp0-name");
+  *lp0.mutable_workflow_node()->mutable_launchplan_ref() = child_lp;
+  Bind(lp0, "x", Promise("start-node", "x"));
+  Bind(lp0, "y", Promise("start-node", "y"));
+  auto parent_lp = Register(s, Template("sleepy-parent", {lp0}, {{"c", Promise("lp0", "c")}}));
+  Launch(s, parent_lp, "stop-run", 1, 2);
+  const pid_t pid = WaitForPid(pid_file);
+  REQUIRE(pid > 0);
+
+  // The parent's run holds the execution manager while its child runs. SIGTERM must still stop
+  // both runs and their task, and the server exit cleanly (Stop requires exit code 0).
+  s.Stop();
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_text, comm, state;
+    gone = !(stat >> pid_text >> comm >> state) || state == "Z";
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(gone);
+  if (!gone) ::kill(pid, SIGKILL);
 }
 
 namespace {

@@ -168,8 +168,13 @@ LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings se
 }
 
 LocalExecutor::~LocalExecutor() {
+  Stop();
+  pool_.reset();
+}
+
+void LocalExecutor::Stop() {
   stopping_ = true;
-  if (recovery_.joinable()) recovery_.join();
+  if (recovery_.joinable() && recovery_.get_id() != std::this_thread::get_id()) recovery_.join();
   std::map<std::string, std::shared_ptr<Run>> runs;
   {
     std::lock_guard lock(mu_);
@@ -177,7 +182,6 @@ LocalExecutor::~LocalExecutor() {
   }
   for (auto& [key, run] : runs) run->RequestAbort("flyteadmin is shutting down", true);
   for (auto& [key, run] : runs) run->Join();
-  pool_.reset();
 }
 
 void LocalExecutor::Reap() {
@@ -214,12 +218,15 @@ StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::Executi
     return plugin::Internal("the local executor cannot keep the run record " + record + ": " +
                             s.message());
   }
-  Adopt(key, std::make_shared<Run>(*this, *store, data));
+  if (!Adopt(key, std::make_shared<Run>(*this, *store, data)) && stopping_) {
+    return plugin::Unavailable("the local executor is shutting down");
+  }
   return plugin::ExecutionResponse{settings_.cluster_id};
 }
 
 bool LocalExecutor::Adopt(const std::string& key, std::shared_ptr<Run> run) {
   std::lock_guard lock(mu_);
+  if (stopping_) return false;  // Stop has taken (or is taking) the runs to join
   Reap();
   if (auto it = runs_.find(key); it != runs_.end()) return false;
   if (aborted_.count(key) > 0) return false;  // terminated while start-up looked at it

@@ -64,10 +64,13 @@ class WorkerPool {
 class Run;
 class ProcessTable;
 
-class LocalExecutor final : public plugin::WorkflowExecutor {
+class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Stoppable {
  public:
   LocalExecutor(plugin::HostContext& host, LocalExecutorSettings settings);
   ~LocalExecutor() override;
+  // At shutdown (and from the destructor): start-up's recovery and every run are stopped and
+  // joined, their task processes terminated, nothing more reported. Idempotent.
+  void Stop() override;
 
   std::string Id() const override { return "local"; }
   // Starts the run on a thread of its own and returns at once with the configured cluster id.

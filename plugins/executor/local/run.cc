@@ -257,7 +257,13 @@ void Run::Start() {
 }
 
 void Run::Join() {
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // Never the run's own thread (std::thread would throw): the host stops runs from its own.
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();
+    return;
+  }
+  thread_.join();
 }
 
 bool Run::RequestAbort(const std::string& reason, bool silent) {

@@ -123,17 +123,14 @@ plugin::StatusOr<ExecutionSettings> ExecutionSettings::FromConfig(const nlohmann
   return s;
 }
 
-plugin::StatusOr<plugin::WorkflowExecutor*> ExecutionContext::Executor() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!executor_) {
-    executor_ = host_.Plugins().Get<plugin::WorkflowExecutor>(plugin::plugin_id::kWorkflowExecutor);
-    if (!executor_) {
-      return plugin::FailedPrecondition(
-          "no WorkflowExecutor plugin is loaded: executions need one in pluginHost.load (a plugin "
-          "registering PluginID WorkflowExecutor)");
-    }
+plugin::StatusOr<std::shared_ptr<plugin::WorkflowExecutor>> ExecutionContext::Executor() const {
+  auto executor = host_.Plugins().Get<plugin::WorkflowExecutor>(plugin::plugin_id::kWorkflowExecutor);
+  if (!executor) {
+    return plugin::FailedPrecondition(
+        "no WorkflowExecutor plugin is loaded: executions need one in pluginHost.load (a plugin "
+        "registering PluginID WorkflowExecutor)");
   }
-  return executor_.get();
+  return executor;
 }
 
 std::string ExecutionContext::Namespace(const std::string& project,

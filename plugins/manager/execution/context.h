@@ -38,9 +38,12 @@ class ExecutionContext {
   Services& services() { return services_; }
   const ExecutionSettings& settings() const { return settings_; }
 
-  // The WorkflowExecutor plugin registered under kWorkflowExecutor, looked up on first use.
-  // FAILED_PRECONDITION naming the PluginID when none is loaded.
-  plugin::StatusOr<plugin::WorkflowExecutor*> Executor();
+  // The WorkflowExecutor plugin registered under kWorkflowExecutor, looked up at each call and
+  // held only by the caller for the call: a manager that kept it would keep it alive past the
+  // host's shutdown (the local executor's runs hold this manager while a child runs, a cycle
+  // that left their threads running at exit). FAILED_PRECONDITION naming the PluginID when
+  // none is loaded.
+  plugin::StatusOr<std::shared_ptr<plugin::WorkflowExecutor>> Executor() const;
 
   // The namespace template rendered for a project and domain: "{{ project }}" and
   // "{{ domain }}", spelled exactly so, are replaced, as upstream replaces them.
@@ -50,8 +53,6 @@ class ExecutionContext {
   const plugin::HostContext& host_;
   Services services_;
   ExecutionSettings settings_;
-  std::mutex mu_;
-  std::shared_ptr<plugin::WorkflowExecutor> executor_;
 };
 
 }  // namespace flyte::plugins::manager

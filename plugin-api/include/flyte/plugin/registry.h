@@ -22,6 +22,17 @@ class FLYTE_PLUGIN_API_EXPORT PluginBase {
   virtual ~PluginBase();
 };
 
+// Implemented besides PluginBase by a registered object that runs threads of its own (the local
+// executor's runs): the host calls Stop() on each, newest first, before it releases any of them,
+// while every plugin is still registered; Stop() returns once those threads are done. Releasing
+// a registered object may otherwise happen on one of its own threads (the last reference held
+// there), or never (a cycle through another plugin).
+class FLYTE_PLUGIN_API_EXPORT Stoppable {
+ public:
+  virtual ~Stoppable();
+  virtual void Stop() = 0;
+};
+
 // One registration, as `flyteadmin plugins` lists it.
 struct RegistryEntry {
   std::string id;
@@ -73,6 +84,10 @@ class FLYTE_PLUGIN_API_EXPORT Registry {
   std::shared_ptr<PluginBase> GetBase(PluginId id) const;
   std::vector<std::shared_ptr<PluginBase>> GetAllBase(PluginId id) const;
   std::vector<RegistryEntry> Entries() const;
+
+  // Stops every registered object that is Stoppable, newest first (the host calls it before
+  // Clear).
+  void StopAll();
 
   // Releases every registered object, newest first. The host calls it before exit; the
   // libraries that defined the objects stay loaded.

@@ -101,6 +101,8 @@ std::vector<prometheus::MetricFamily> PluginHost::CollectMetrics() const {
   return families;
 }
 
+void PluginHost::Serving() { registry_.ServingAll(); }
+
 void PluginHost::Shutdown() {
   // Plugins with threads of their own finish them first, while every plugin they may call is
   // still there; then everything is released.

@@ -5,6 +5,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <ctime>
+#include <cstdlib>
+#include <chrono>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -172,15 +178,82 @@ std::unique_ptr<flyte::core::PluginHost> LoadPlugins(const Config& config,
   return host;
 }
 
+// Signals, from the first instruction of `serve` on, on a thread of their own: during start-up
+// (migrations, a slow database) one ends the process at once, as nothing has been served or
+// acknowledged yet; once serving, the first starts the drain, a second ends the process at once,
+// and a drain still running long past its grace period is cut short. Leaked on purpose: the
+// thread may still wait while the process exits.
+struct SignalWatch {
+  sigset_t set;
+  std::shared_ptr<spdlog::logger> logger;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool serving = false;
+  int received = 0;
+  std::chrono::seconds drain_limit{70};
+
+  static const char* Name(int sig) {
+    switch (sig) {
+      case SIGTERM: return "SIGTERM";
+      case SIGINT: return "SIGINT";
+      case SIGHUP: return "SIGHUP";
+      default: return "a signal";
+    }
+  }
+  void Log(const std::string& line) {
+    if (logger) {
+      logger->warn("{}", line);
+      logger->flush();
+    } else {
+      std::cerr << line << std::endl;
+    }
+  }
+  void Run() {
+    int sig = 0;
+    sigwait(&set, &sig);
+    {
+      std::unique_lock lock(mu);
+      if (!serving) {
+        lock.unlock();
+        Log(std::string("received ") + Name(sig) + " while starting; exiting");
+        std::_Exit(128 + sig);
+      }
+      received = sig;
+    }
+    cv.notify_all();
+    // Draining: a second signal, or a drain that hangs, ends it.
+    timespec limit{static_cast<time_t>(drain_limit.count()), 0};
+    siginfo_t info{};
+    if (sigtimedwait(&set, &info, &limit) > 0) {
+      Log(std::string("received ") + Name(info.si_signo) + " again while shutting down; exiting now");
+    } else {
+      Log("shutdown did not finish within " + std::to_string(drain_limit.count()) +
+          " s; exiting now");
+    }
+    std::_Exit(1);
+  }
+};
+
 int Serve(const Config& config) {
-  // Signals are taken by sigwait below, so block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by the watch's thread, so block them before any thread starts. A write to
+  // a closed pipe or socket fails with EPIPE instead of ending the process.
+  auto* watch = new SignalWatch;
+  sigemptyset(&watch->set);
+  sigaddset(&watch->set, SIGINT);
+  sigaddset(&watch->set, SIGTERM);
+  sigaddset(&watch->set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &watch->set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::thread([watch] { watch->Run(); }).detach();
 
   auto logger = flyte::core::MakeLogger(config.root().value("logger", nlohmann::json::object()));
+  {
+    std::lock_guard lock(watch->mu);
+    watch->logger = logger;
+    // The drain's own bounds (the calls' grace, the executor's task termination, the database's
+    // last commits) with a minute to spare.
+    watch->drain_limit = std::chrono::seconds(config.Get<int>("server.gracefulShutdownTimeoutSeconds", 10) + 60);
+  }
   if (!CheckConfig(config, *logger)) return 1;
   const auto& build = flyte::core::ThisBuild();
   logger->info("flyteadmin {} (commit {}, built {})", build.version, build.commit, build.build_time);
@@ -191,10 +264,18 @@ int Serve(const Config& config) {
   if (!host) return exit_code;
   auto server = std::make_unique<flyte::core::AdminServer>(*host);
   if (auto s = server->Start(); !s.ok()) return Fail(s.message());
+  // Work that must not start in a server that failed to (the local executor's recovery of a
+  // previous server's runs) starts now.
+  host->Serving();
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  logger->info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  {
+    std::unique_lock lock(watch->mu);
+    watch->serving = true;
+    watch->cv.wait(lock, [&] { return watch->received != 0; });
+    signal_number = watch->received;
+  }
+  logger->info("received {}, shutting down", SignalWatch::Name(signal_number));
   server->Shutdown();
   server.reset();
   host->Shutdown();

@@ -6,7 +6,7 @@
 namespace flyte::plugin {
 
 PluginBase::~PluginBase() = default;
-Stoppable::~Stoppable() = default;
+Lifecycle::~Lifecycle() = default;
 
 struct Registry::Slot {
   std::string id;
@@ -109,15 +109,24 @@ std::vector<RegistryEntry> Registry::Entries() const {
   return out;
 }
 
-void Registry::StopAll() {
+std::vector<std::shared_ptr<PluginBase>> Registry::AllImplementations() const {
+  std::lock_guard lock(mu_);
   std::vector<std::shared_ptr<PluginBase>> all;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& s : order_) all.push_back(s->impl);
+  for (const auto& s : order_) all.push_back(s->impl);
+  return all;
+}
+
+void Registry::ServingAll() {
+  // Outside the lock: a plugin may look plugins up from these.
+  for (const auto& impl : AllImplementations()) {
+    if (auto* lifecycle = dynamic_cast<Lifecycle*>(impl.get())) lifecycle->Serving();
   }
-  // Outside the lock: a plugin's threads may look plugins up while they finish.
+}
+
+void Registry::StopAll() {
+  auto all = AllImplementations();
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    if (auto* stoppable = dynamic_cast<Stoppable*>(it->get())) stoppable->Stop();
+    if (auto* lifecycle = dynamic_cast<Lifecycle*>(it->get())) lifecycle->Stop();
   }
 }
 

@@ -293,3 +293,45 @@ TEST_CASE(
   s.Stop();
   fs::remove_all(scratch);
 }
+
+TEST_CASE("A second server that cannot start leaves the running server's runs alone", "[e2e]") {
+  const std::string scratch = (fs::temp_directory_path() / Unique("lx-second-scratch")).string();
+  const std::string config = "        scratchDirectory: " + scratch + "\n";
+  const std::string pid_file = test::WriteTempFile(Unique("lx-second") + ".pid", "");
+  LocalServer first(Options(config));
+  RegisterTask(first, "sleepy", {"sleep", "{{.input}}", "{{.outputPrefix}}", "300", pid_file});
+  auto chain = RegisterChain(first, "chain", {"sleepy"});
+  auto id = Launch(first, chain, "live-run", 1, 1);
+  const pid_t pid = WaitForPid(pid_file);
+  REQUIRE(pid > 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Tasks(first, id, "n0").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(Tasks(first, id, "n0").size() == 1);
+
+  // A stray `serve` with the same config (database, storage, scratch directory and ports): its
+  // ports are taken, so it fails, and it must do so before it looks for runs to recover, which
+  // would take the live server's for a dead one's.
+  const fs::path temp = fs::path(first.served.data_dir()).parent_path();
+  const std::string same_config =
+      (temp / ("served-" + std::to_string(first.served.grpc_port) + ".yaml")).string();
+  REQUIRE(fs::exists(same_config));
+  auto second = test::Run({FLYTEADMIN_BIN, "--config", same_config, "serve"}, std::chrono::seconds(60));
+  INFO(second.err);
+  CHECK(second.exit_code != 0);
+  CHECK_FALSE(Dead(pid));
+  auto attempts = Tasks(first, id, "n0");
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].closure().phase() == core::TaskExecution::RUNNING);
+  CHECK(Get(first, id).closure().phase() == core::WorkflowExecution::RUNNING);
+
+  admin::ExecutionTerminateRequest terminate;
+  *terminate.mutable_id() = id;
+  terminate.set_cause("done");
+  grpc::ClientContext ctx;
+  admin::ExecutionTerminateResponse resp;
+  REQUIRE(first.stub->TerminateExecution(&ctx, terminate, &resp).ok());
+  CHECK(WaitTerminal(first, id).closure().phase() == core::WorkflowExecution::ABORTED);
+  CHECK(WaitDead(pid, std::chrono::seconds(10)));
+  first.Stop();
+}

@@ -1,11 +1,17 @@
 // The built `flyteadmin serve` binary, driven as a user would: real gRPC and HTTP clients,
 // then SIGTERM.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <thread>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -89,6 +95,55 @@ TEST_CASE("flyteadmin serve answers health, GetVersion and REST, then stops clea
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.err, Catch::Contains("loaded plugin flyte_manager_version"));
   CHECK_THAT(result.err, Catch::Contains("received SIGTERM"));
+}
+
+TEST_CASE("SIGHUP drains as SIGTERM does; a signal during start-up ends the start at once", "[e2e]") {
+  int grpc_port = test::FreePort();
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile("e2e-hup.yaml", test::ServerConfigYaml(grpc_port, http_port));
+  auto verbose = test::WriteTempFile("e2e-hup-verbose.json", R"({"logger": {"level": 4}})");
+  {
+    test::Child server({FLYTEADMIN_BIN, "--config", config, "--config", verbose, "serve"});
+    REQUIRE(test::WaitForPort(grpc_port, std::chrono::seconds(20)));
+    server.Signal(SIGHUP);
+    auto result = server.Wait(std::chrono::seconds(20));
+    CHECK(result.signal == 0);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.err, Catch::Contains("received SIGHUP, shutting down"));
+  }
+  {
+    // A PostgreSQL "server" that takes the connection and never answers holds the start in its
+    // database connect; SIGINT there ends the process at once (128 + 2), as nothing was served.
+    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(silent >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(silent, 8) == 0);
+    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    auto hang = test::WriteTempFile(
+        "e2e-hang.yaml", "database:\n  sqlite:\n    file: \"\"\n  postgres:\n    host: 127.0.0.1\n    port: " +
+                             std::to_string(ntohs(addr.sin_port)) +
+                             "\n    dbname: x\n    username: postgres\n    password: \"\"\n");
+    test::Child server({FLYTEADMIN_BIN, "--config", config, "--config", verbose, "--config", hang, "serve"});
+    // Until it has logged its start line, its signals may not be set up yet.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (server.Stderr().find("flyteadmin 0.1.0") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(server.Running());
+    server.Signal(SIGINT);
+    auto result = server.Wait(std::chrono::seconds(10));
+    ::close(silent);
+    INFO(result.err);
+    CHECK(result.signal == 0);
+    CHECK(result.exit_code == 128 + SIGINT);
+    CHECK_THAT(result.err, Catch::Contains("received SIGINT while starting; exiting"));
+  }
 }
 
 TEST_CASE("A gRPC call whose x-request-id gRPC cannot echo is answered with a fresh id", "[e2e]") {

@@ -39,6 +39,7 @@ struct InProcessServer {
     auto s = server->Start();
     INFO(s.ToString());
     REQUIRE(s.ok());
+    host->Serving();  // as `serve` does once its ports are bound
   }
   ~InProcessServer() {
     server->Shutdown();

@@ -162,8 +162,13 @@ LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings se
         (std::filesystem::temp_directory_path() / "flyte-local-executor").string();
   processes_ = std::make_unique<ProcessTable>(
       (std::filesystem::path(settings_.scratch_directory) / "processes").string());
+}
+
+void LocalExecutor::Serving() {
+  std::lock_guard lock(mu_);
+  if (recovery_.joinable() || stopping_) return;
   // Runs a previous server left are looked at once the managers are there, without holding up
-  // start-up.
+  // the server.
   recovery_ = std::thread([this] { Recover(); });
 }
 
@@ -173,8 +178,19 @@ LocalExecutor::~LocalExecutor() {
 }
 
 void LocalExecutor::Stop() {
-  stopping_ = true;
-  if (recovery_.joinable() && recovery_.get_id() != std::this_thread::get_id()) recovery_.join();
+  std::thread recovery;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    recovery.swap(recovery_);
+  }
+  if (recovery.joinable()) {
+    if (recovery.get_id() != std::this_thread::get_id()) {
+      recovery.join();
+    } else {
+      recovery.detach();
+    }
+  }
   std::map<std::string, std::shared_ptr<Run>> runs;
   {
     std::lock_guard lock(mu_);

@@ -64,10 +64,14 @@ class WorkerPool {
 class Run;
 class ProcessTable;
 
-class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Stoppable {
+class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Lifecycle {
  public:
   LocalExecutor(plugin::HostContext& host, LocalExecutorSettings settings);
   ~LocalExecutor() override;
+  // Once the server serves: looks for the runs a previous server left (Recover), on a thread of
+  // its own. Not before: a server that then fails to start (a port taken, a second instance
+  // beside the running one) must not touch them.
+  void Serving() override;
   // At shutdown (and from the destructor): start-up's recovery and every run are stopped and
   // joined, their task processes terminated, nothing more reported. Idempotent.
   void Stop() override;

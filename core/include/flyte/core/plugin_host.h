@@ -74,7 +74,10 @@ class PluginHost {
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
   const plugin::BuildInfo& build() const { return build_; }
 
-  // Releases every plugin object, newest first; libraries stay loaded (STYLE.md, rule 4).
+  // Tells the plugins with a plugin::Lifecycle that the server serves (its ports are bound).
+  void Serving();
+  // Stops the plugins with a plugin::Lifecycle, then releases every plugin object, newest
+  // first; libraries stay loaded (STYLE.md, rule 4).
   void Shutdown();
 
  private:

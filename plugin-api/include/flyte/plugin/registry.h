@@ -22,15 +22,19 @@ class FLYTE_PLUGIN_API_EXPORT PluginBase {
   virtual ~PluginBase();
 };
 
-// Implemented besides PluginBase by a registered object that runs threads of its own (the local
-// executor's runs): the host calls Stop() on each, newest first, before it releases any of them,
-// while every plugin is still registered; Stop() returns once those threads are done. Releasing
-// a registered object may otherwise happen on one of its own threads (the last reference held
-// there), or never (a cycle through another plugin).
-class FLYTE_PLUGIN_API_EXPORT Stoppable {
+// Implemented besides PluginBase by a registered object whose work outlives the calls made to
+// it (the local executor runs each execution on a thread of its own). The host calls Serving()
+// on each, oldest first, once its ports are bound and calls are served (never in a command that
+// only loads plugins, nor in a server that failed to start): the place to start such work. At
+// shutdown it calls Stop() on each, newest first, before it releases any of them, while every
+// plugin is still registered; Stop() returns once that work is done. Releasing a registered
+// object may otherwise happen on one of its own threads (the last reference held there), or
+// never (a cycle through another plugin).
+class FLYTE_PLUGIN_API_EXPORT Lifecycle {
  public:
-  virtual ~Stoppable();
-  virtual void Stop() = 0;
+  virtual ~Lifecycle();
+  virtual void Serving() {}
+  virtual void Stop() {}
 };
 
 // One registration, as `flyteadmin plugins` lists it.
@@ -85,8 +89,10 @@ class FLYTE_PLUGIN_API_EXPORT Registry {
   std::vector<std::shared_ptr<PluginBase>> GetAllBase(PluginId id) const;
   std::vector<RegistryEntry> Entries() const;
 
-  // Stops every registered object that is Stoppable, newest first (the host calls it before
-  // Clear).
+  // Lifecycle::Serving() of every registered object that has one, oldest first.
+  void ServingAll();
+  // Lifecycle::Stop() of every registered object that has one, newest first (the host calls it
+  // before Clear).
   void StopAll();
 
   // Releases every registered object, newest first. The host calls it before exit; the
@@ -95,6 +101,7 @@ class FLYTE_PLUGIN_API_EXPORT Registry {
 
  private:
   struct Slot;
+  std::vector<std::shared_ptr<PluginBase>> AllImplementations() const;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Slot>> order_;  // every registration, in order, for Clear()
   std::map<std::string, Slot*, std::less<>> explicit_;

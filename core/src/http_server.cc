@@ -161,6 +161,7 @@ class HttpServer::Impl {
     void OnHeader(beast::error_code ec) {
       if (ec) return OnRead(ec);
       idle = false;
+      SetBusy(true);
       // The header timeout does not cover the body, as Go's ReadHeaderTimeout; a slow upload
       // still has a bound.
       stream.expires_after(std::chrono::minutes(5));
@@ -347,7 +348,6 @@ class HttpServer::Impl {
     // this session's strand. Either way one I/O thread is always left to serve the other
     // connections, however slow the calls in progress.
     void Dispatch(gateway::HttpRequest request, unsigned version, bool head) {
-      server.active_.fetch_add(1);
       const int inline_limit = server.io_threads_ - 1;
       if (server.inline_handlers_.fetch_add(1) < inline_limit) {
         gateway::HttpResponse response = Handle(request);
@@ -374,7 +374,6 @@ class HttpServer::Impl {
       }
       // A spooled body the handler did not move away is gone with its request.
       DropSpool();
-      server.active_.fetch_sub(1);
       return response;
     }
 
@@ -443,6 +442,7 @@ class HttpServer::Impl {
     }
 
     void Sent(beast::error_code ec) {
+      SetBusy(false);
       if (!ec && drain_before_close) return Drain();
       if (ec || !keep_alive || server.stopped_.load()) return Close();
       Read();
@@ -467,7 +467,21 @@ class HttpServer::Impl {
       });
     }
 
+    // A request counts for the shutdown's grace from its head until its answer is written (Go's
+    // Server.Shutdown waits for such connections): a body still arriving or an answer still
+    // going out is not cut. Only touched on the session's strand.
+    void SetBusy(bool now) {
+      if (now == busy) return;
+      busy = now;
+      if (now) {
+        server.active_.fetch_add(1);
+      } else {
+        server.active_.fetch_sub(1);
+      }
+    }
+
     void Close() {
+      SetBusy(false);
       beast::error_code ec;
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
       stream.close();
@@ -482,6 +496,7 @@ class HttpServer::Impl {
     std::optional<http::request_parser<http::file_body>> file_parser;  // a spooled body's
     std::string spool_path;  // its file, until handled
     bool keep_alive = true;
+    bool busy = false;  // counted in server.active_
     bool first_request = true;
     bool drain_before_close = false;
     std::unique_ptr<std::array<char, 1 << 16>> drained;

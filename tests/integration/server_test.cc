@@ -275,6 +275,35 @@ TEST_CASE("Shutdown lets a call in flight finish", "[integration]") {
   CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(4));
 }
 
+TEST_CASE("Shutdown lets a REST request whose body is still arriving finish and be answered",
+          "[integration]") {
+  Server s;
+  namespace beast = boost::beast;
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                static_cast<unsigned short>(s.http_port)));
+  const std::string body = R"({"id": {"project": "p", "domain": "d", "name": "n"}})";
+  const std::string head = "POST /api/v1/signals HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n";
+  boost::asio::write(stream.socket(), boost::asio::buffer(head + body.substr(0, 10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The shutdown starts while the body is half there; the rest comes within its grace.
+  std::thread stopper([&] { s.server->Shutdown(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  boost::asio::write(stream.socket(), boost::asio::buffer(body.substr(10)));
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::error_code ec;
+  beast::http::read(stream, buffer, res, ec);
+  stopper.join();
+  INFO(ec.message());
+  REQUIRE_FALSE(ec);
+  CHECK(res.result_int() > 0);
+  CHECK_FALSE(res.keep_alive());  // and the connection then closes
+}
+
 namespace {
 
 // A server with one HTTP I/O thread and a one-second header timeout.

@@ -335,3 +335,34 @@ TEST_CASE("A second server that cannot start leaves the running server's runs al
   CHECK(WaitDead(pid, std::chrono::seconds(10)));
   first.Stop();
 }
+
+TEST_CASE("Scratch directories of executions done longer than maxTTLHours are removed", "[e2e]") {
+  const fs::path scratch = fs::temp_directory_path() / Unique("lx-ttl-scratch");
+  // Left by earlier runs: one two hours old, one fresh; and the process table.
+  const fs::path old_run = scratch / "flytesnacks-development-old";
+  const fs::path fresh_run = scratch / "flytesnacks-development-fresh";
+  fs::create_directories(old_run / "n0" / "0");
+  fs::create_directories(fresh_run / "n0" / "0");
+  fs::create_directories(scratch / "processes");
+  std::ofstream(old_run / "n0" / "0" / "output.log") << "old log\n";
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(old_run, two_hours_ago);
+  fs::last_write_time(scratch / "processes", two_hours_ago);
+
+  LocalServer s(Options("        scratchDirectory: " + scratch.string() + "\n        maxTTLHours: 1\n"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs::exists(old_run) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(fs::exists(old_run));
+  CHECK(fs::exists(fresh_run / "n0" / "0"));
+  CHECK(fs::exists(scratch / "processes"));
+
+  // A run of this server is never swept, and what it writes stays there.
+  RegisterTask(s, "add", {"add", "{{.input}}", "{{.outputPrefix}}", "{{.Inputs.a}}", "r", "c", "p"});
+  auto done = WaitTerminal(s, Launch(s, RegisterChain(s, "chain", {"add"}), "ttl-run", 1, 1));
+  CHECK(done.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+  CHECK(fs::exists(scratch / "flytesnacks-development-ttl-run"));
+  s.Stop();
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+}

@@ -253,6 +253,9 @@ TEST_CASE("The restart and size settings are read and checked", "[unit]") {
   CHECK(custom->on_restart == LocalExecutorSettings::OnRestart::kFail);
   CHECK(custom->max_output_size == 4096);
   CHECK(custom->max_log_size == 0);
+  CHECK(custom->max_ttl_hours == 23);
+  CHECK(LocalExecutorSettings::FromConfig({{"maxTTLHours", 0}})->max_ttl_hours == 0);
+  CHECK_FALSE(LocalExecutorSettings::FromConfig({{"maxTTLHours", -1}}).ok());
   auto bad = LocalExecutorSettings::FromConfig({{"onRestart", "retry"}});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "flyte_executor_local config: onRestart must be resume or fail");

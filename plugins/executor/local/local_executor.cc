@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -44,7 +45,8 @@ StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann
                                            "scratchDirectory",
                                            "onRestart",
                                            "maxOutputSize",
-                                           "maxLogSize"};
+                                           "maxLogSize",
+                                           "maxTTLHours"};
   for (const auto& [key, value] : section.items()) {
     if (known.count(key) == 0)
       return plugin::InvalidArgument("flyte_executor_local config: unknown key " + key);
@@ -115,6 +117,9 @@ StatusOr<LocalExecutorSettings> LocalExecutorSettings::FromConfig(const nlohmann
   }
   if (auto st = positive("maxOutputSize", s.max_output_size, false); !st.ok()) return st;
   if (auto st = positive("maxLogSize", s.max_log_size, true); !st.ok()) return st;
+  int64_t ttl = s.max_ttl_hours;
+  if (auto st = positive("maxTTLHours", ttl, true); !st.ok()) return st;
+  s.max_ttl_hours = static_cast<int>(std::min<int64_t>(ttl, 24 * 365 * 100));
   return s;
 }
 
@@ -165,11 +170,47 @@ LocalExecutor::LocalExecutor(plugin::HostContext& host, LocalExecutorSettings se
 }
 
 void LocalExecutor::Serving() {
-  std::lock_guard lock(mu_);
-  if (recovery_.joinable() || stopping_) return;
-  // Runs a previous server left are looked at once the managers are there, without holding up
-  // the server.
-  recovery_ = std::thread([this] { Recover(); });
+  {
+    std::lock_guard lock(mu_);
+    if (recovery_.joinable() || stopping_) return;
+    // Runs a previous server left are looked at once the managers are there, without holding
+    // up the server.
+    recovery_ = std::thread([this] { Recover(); });
+  }
+  pool_->Submit([this] { SweepScratch(); });
+}
+
+void LocalExecutor::SweepScratch() {
+  namespace fs = std::filesystem;
+  if (settings_.max_ttl_hours <= 0 || stopping_) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::set<std::string> live;
+  {
+    std::lock_guard lock(mu_);
+    if (last_sweep_ && now - *last_sweep_ < std::chrono::minutes(30)) return;
+    last_sweep_ = now;
+    // The directory names runs write under (run.cc: <project>-<domain>-<name>).
+    for (const auto& [key, run] : runs_) {
+      if (run->finished()) continue;
+      std::string name = key;
+      std::replace(name.begin(), name.end(), '/', '-');
+      live.insert(name);
+    }
+  }
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(settings_.max_ttl_hours);
+  std::error_code ec;
+  for (fs::directory_iterator it(settings_.scratch_directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code fec;
+    if (name == "processes" || live.count(name) > 0 || !it->is_directory(fec)) continue;
+    const auto changed = fs::last_write_time(it->path(), fec);
+    if (fec || changed >= cutoff) continue;
+    fs::remove_all(it->path(), fec);
+    if (fec) {
+      host_.Logger()->warn("local executor: cannot remove the scratch directory {}: {}",
+                           it->path().string(), fec.message());
+    }
+  }
 }
 
 LocalExecutor::~LocalExecutor() {
@@ -234,6 +275,7 @@ StatusOr<plugin::ExecutionResponse> LocalExecutor::Execute(const plugin::Executi
     return plugin::Internal("the local executor cannot keep the run record " + record + ": " +
                             s.message());
   }
+  pool_->Submit([this] { SweepScratch(); });  // at most every 30 minutes, off this call
   if (!Adopt(key, std::make_shared<Run>(*this, *store, data)) && stopping_) {
     return plugin::Unavailable("the local executor is shutting down");
   }

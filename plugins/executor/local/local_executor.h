@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -42,6 +43,10 @@ struct LocalExecutorSettings {
   // maxLogSize: an attempt's output.log is cut back to its tail beyond this (kubelet's
   // containerLogMaxSize default, 10 Mi); 0: unbounded.
   int64_t max_log_size = 10 * 1024 * 1024;
+  // maxTTLHours: an execution's scratch directory (its tasks' logs and working files) is
+  // removed once the execution has been done this long, as propeller's max-ttl-hours (23)
+  // garbage-collects a finished workflow with its pods; 0: kept for good.
+  int max_ttl_hours = 23;
 
   static plugin::StatusOr<LocalExecutorSettings> FromConfig(const nlohmann::json& section);
 };
@@ -75,6 +80,9 @@ class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Life
   // At shutdown (and from the destructor): start-up's recovery and every run are stopped and
   // joined, their task processes terminated, nothing more reported. Idempotent.
   void Stop() override;
+  // Removes the scratch directories of executions not running here whose last change is older
+  // than maxTTLHours (propeller's GC, every 30 minutes at most). Runs on the worker pool.
+  void SweepScratch();
 
   std::string Id() const override { return "local"; }
   // Starts the run on a thread of its own and returns at once with the configured cluster id.
@@ -111,6 +119,7 @@ class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Life
   std::set<std::string> launched_;
   std::set<std::string> aborted_;
   std::atomic<bool> stopping_{false};
+  std::optional<std::chrono::steady_clock::time_point> last_sweep_;  // under mu_
   std::thread recovery_;
 };
 

@@ -230,6 +230,7 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
   }
   // When calls started failing (the epoch: they do not).
   std::chrono::steady_clock::time_point failing_since{};
+  std::chrono::milliseconds signal_poll = kSignalPollInterval;
   while (true) {
     plugin::CallContext call("/flyteidl.service.SignalService/GetOrCreateSignal", {},
                              "flyte_executor_local", false);
@@ -280,7 +281,8 @@ void Run::RunGateNode(const NodeRef& ref, const std::string& input_uri,
       failing_since = {};
     }
     if (Clock::now() >= attempt_deadline && !next_attempt()) return;
-    if (!WaitFor(*ref.scope, kSignalPollInterval)) return aborted();
+    if (!WaitFor(*ref.scope, signal_poll)) return aborted();
+    signal_poll = NextPollInterval(signal_poll);
   }
 }
 
@@ -360,8 +362,11 @@ void Run::RunLaunchPlanNode(const NodeRef& ref, const std::string& input_uri,
   SendNodeEvent(event(core::NodeExecution::RUNNING, true));
   const std::string output_dir = Join(ref.data_dir, {"0"});
   std::chrono::steady_clock::time_point missing_since{};  // the epoch: the child was found
+  std::chrono::milliseconds child_poll = kChildPollInterval;
   while (true) {
-    if (!WaitFor(*ref.scope, kChildPollInterval)) {
+    const bool waited = WaitFor(*ref.scope, child_poll);
+    child_poll = NextPollInterval(child_poll);
+    if (!waited) {
       bool silent;
       std::string reason;
       {

@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <string>
@@ -42,8 +43,15 @@ inline std::chrono::nanoseconds ToDuration(const google::protobuf::Duration& d) 
 }
 
 inline constexpr int kMaxNesting = 32;
+// How often a gate asks for its signal and a launch-plan node for its child's state: at first
+// soon (an approval given right away is taken right away), then less and less often, up to the
+// cap (a gate left pending for days costs a read every few seconds, not five a second).
 inline constexpr auto kSignalPollInterval = std::chrono::milliseconds(200);
 inline constexpr auto kChildPollInterval = std::chrono::milliseconds(100);
+inline constexpr auto kMaxPollInterval = std::chrono::milliseconds(2000);
+inline std::chrono::milliseconds NextPollInterval(std::chrono::milliseconds current) {
+  return std::min(current + current / 2, kMaxPollInterval);
+}
 
 inline std::string IdString(const core::Identifier& id) {
   return core::ResourceType_Name(id.resource_type()) + ":" + id.project() + ":" + id.domain() +

@@ -4,18 +4,18 @@
 #include <glob.h>
 
 #include <algorithm>
-#include <csignal>
-#include <ctime>
-#include <cstdlib>
 #include <chrono>
-#include <thread>
-#include <mutex>
 #include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -201,9 +201,14 @@ struct SignalWatch {
     }
   }
   void Log(const std::string& line) {
-    if (logger) {
-      logger->warn("{}", line);
-      logger->flush();
+    std::shared_ptr<spdlog::logger> log;
+    {
+      std::lock_guard lock(mu);
+      log = logger;
+    }
+    if (log) {
+      log->warn("{}", line);
+      log->flush();
     } else {
       std::cerr << line << std::endl;
     }
@@ -211,14 +216,15 @@ struct SignalWatch {
   void Run() {
     int sig = 0;
     sigwait(&set, &sig);
+    bool starting;
     {
-      std::unique_lock lock(mu);
-      if (!serving) {
-        lock.unlock();
-        Log(std::string("received ") + Name(sig) + " while starting; exiting");
-        std::_Exit(128 + sig);
-      }
-      received = sig;
+      std::lock_guard lock(mu);
+      starting = !serving;
+      if (!starting) received = sig;
+    }
+    if (starting) {
+      Log(std::string("received ") + Name(sig) + " while starting; exiting");
+      std::_Exit(128 + sig);
     }
     cv.notify_all();
     // Draining: a second signal, or a drain that hangs, ends it.
@@ -264,6 +270,10 @@ int Serve(const Config& config) {
   if (!host) return exit_code;
   auto server = std::make_unique<flyte::core::AdminServer>(*host);
   if (auto s = server->Start(); !s.ok()) return Fail(s.message());
+  {
+    std::lock_guard lock(watch->mu);
+    watch->serving = true;  // from now on a signal drains
+  }
   // Work that must not start in a server that failed to (the local executor's recovery of a
   // previous server's runs) starts now.
   host->Serving();
@@ -271,7 +281,6 @@ int Serve(const Config& config) {
   int signal_number = 0;
   {
     std::unique_lock lock(watch->mu);
-    watch->serving = true;
     watch->cv.wait(lock, [&] { return watch->received != 0; });
     signal_number = watch->received;
   }

@@ -4,6 +4,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -179,10 +180,11 @@ std::unique_ptr<flyte::core::PluginHost> LoadPlugins(const Config& config,
 }
 
 // Signals, from the first instruction of `serve` on, on a thread of their own: during start-up
-// (migrations, a slow database) one ends the process at once, as nothing has been served or
-// acknowledged yet; once serving, the first starts the drain, a second ends the process at once,
-// and a drain still running long past its grace period is cut short. Leaked on purpose: the
-// thread may still wait while the process exits.
+// one ends the process unless the start finishes within 5 s (a migration or a database that does
+// not answer would otherwise hold it; nothing has been served or acknowledged yet); once serving,
+// the first starts the drain, a second ends the process at once, and a drain still running long
+// past its grace period is cut short. Leaked on purpose: the thread may still wait while the
+// process exits.
 struct SignalWatch {
   sigset_t set;
   std::shared_ptr<spdlog::logger> logger;
@@ -213,25 +215,43 @@ struct SignalWatch {
       std::cerr << line << std::endl;
     }
   }
+  // Waits up to `limit` for one of the signals: its number, or 0 once the time is up. A call cut
+  // short by another signal's handler (EINTR) waits on for what is left.
+  int WaitSignal(std::chrono::steady_clock::duration limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      const auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec wait{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+      siginfo_t info{};
+      const int sig = sigtimedwait(&set, &info, &wait);
+      if (sig > 0) return sig;
+      if (errno != EINTR && errno != EAGAIN) return 0;
+    }
+  }
   void Run() {
     int sig = 0;
-    sigwait(&set, &sig);
-    bool starting;
+    while (sigwait(&set, &sig) != 0) {
+    }
     {
       std::lock_guard lock(mu);
-      starting = !serving;
-      if (!starting) received = sig;
-    }
-    if (starting) {
-      Log(std::string("received ") + Name(sig) + " while starting; exiting");
-      std::_Exit(128 + sig);
+      received = sig;
     }
     cv.notify_all();
+    // Still starting: the start may finish soon (the ports are bound, the last steps run), and
+    // then drains; one that does not (a migration, a database that does not answer) is ended.
+    {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(5), [&] { return serving; })) {
+        lock.unlock();
+        Log(std::string("received ") + Name(sig) + " while starting; exiting");
+        std::_Exit(128 + sig);
+      }
+    }
     // Draining: a second signal, or a drain that hangs, ends it.
-    timespec limit{static_cast<time_t>(drain_limit.count()), 0};
-    siginfo_t info{};
-    if (sigtimedwait(&set, &info, &limit) > 0) {
-      Log(std::string("received ") + Name(info.si_signo) + " again while shutting down; exiting now");
+    if (int again = WaitSignal(drain_limit); again != 0) {
+      Log(std::string("received ") + Name(again) + " again while shutting down; exiting now");
     } else {
       Log("shutdown did not finish within " + std::to_string(drain_limit.count()) +
           " s; exiting now");
@@ -270,13 +290,16 @@ int Serve(const Config& config) {
   if (!host) return exit_code;
   auto server = std::make_unique<flyte::core::AdminServer>(*host);
   if (auto s = server->Start(); !s.ok()) return Fail(s.message());
+  bool stop_at_once;
   {
     std::lock_guard lock(watch->mu);
     watch->serving = true;  // from now on a signal drains
+    stop_at_once = watch->received != 0;
   }
+  watch->cv.notify_all();
   // Work that must not start in a server that failed to (the local executor's recovery of a
-  // previous server's runs) starts now.
-  host->Serving();
+  // previous server's runs) starts now, unless it is already asked to stop.
+  if (!stop_at_once) host->Serving();
 
   int signal_number = 0;
   {

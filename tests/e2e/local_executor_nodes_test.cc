@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -426,13 +425,7 @@ TEST_CASE("Stopping the server stops a run waiting on its child execution, and t
   // The parent's run holds the execution manager while its child runs. SIGTERM must still stop
   // both runs and their task, and the server exit cleanly (Stop requires exit code 0).
   s.Stop();
-  bool gone = false;
-  for (int i = 0; i < 200 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string pid_text, comm, state;
-    gone = !(stat >> pid_text >> comm >> state) || state == "Z";
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const bool gone = test::WaitProcessGone(pid, std::chrono::seconds(10));
   CHECK(gone);
   if (!gone) ::kill(pid, SIGKILL);
 }

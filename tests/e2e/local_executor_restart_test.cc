@@ -53,20 +53,8 @@ core::Identifier RegisterChain(LocalServer& s, const std::string& name,
       s, Template(name, nodes, {{"total", Promise("n" + std::to_string(tasks.size() - 1), "c")}}));
 }
 
-// Gone, or a zombie nobody reaps (its parent, the killed server, is gone too).
-bool Dead(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')');
-  return close == std::string::npos || stat.substr(close + 2, 1) == "Z";
-}
-
-bool WaitDead(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!Dead(pid) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  return Dead(pid);
-}
+bool Dead(pid_t pid) { return test::ProcessGone(pid); }
+bool WaitDead(pid_t pid, std::chrono::seconds limit) { return test::WaitProcessGone(pid, limit); }
 
 // What TerminateExecution leaves when the server dies before the executor reports the abort.
 void MarkAborting(const std::string& dir, const core::WorkflowExecutionIdentifier& id) {

@@ -15,6 +15,7 @@
 
 #include "node_logic.h"
 #include "run.h"
+#include "test_support.h"
 
 // Branch conditions are built with the (deprecated) primitive operands propeller reads.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -138,15 +139,7 @@ TEST_CASE("A child process is spawned without a shell, waited for and terminated
   std::ifstream(pid_file) >> straggler;
   std::remove(pid_file.c_str());
   REQUIRE(straggler > 0);
-  bool gone = false;
-  for (int i = 0; i < 500 && !gone; ++i) {
-    // Killed, and reaped by init (or a zombie of it): no longer running.
-    std::ifstream stat("/proc/" + std::to_string(straggler) + "/stat");
-    std::string pid_text, comm, state;
-    gone = !(stat >> pid_text >> comm >> state) || state == "Z";
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(gone);
+  CHECK(flyte::test::WaitProcessGone(straggler, std::chrono::seconds(5)));
 
   auto sleeper = ChildProcess::Spawn({"sleep", "30"}, {"PATH=/usr/bin:/bin"}, "/tmp", log);
   REQUIRE(sleeper.ok());

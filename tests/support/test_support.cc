@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -72,6 +73,21 @@ std::string WriteTempFile(const std::string& name, const std::string& content) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << content;
   return path.string();
+}
+
+bool ProcessGone(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "<pid> (<comm>) <state> ...": the command may hold blanks and parentheses, the last ')' ends it.
+  auto close = stat.rfind(')');
+  return close == std::string::npos || stat.substr(close + 2, 1) == "Z";
+}
+
+bool WaitProcessGone(int pid, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!ProcessGone(pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return ProcessGone(pid);
 }
 
 std::string ServerDataDir(int grpc_port) {

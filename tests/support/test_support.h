@@ -42,6 +42,12 @@ HttpResult Http(int port, const std::string& method, const std::string& target,
                 const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// Whether process `pid` has ended: gone, or a zombie (killed, its parent not reaping it yet or
+// gone too). Reads /proc, so it also sees processes that are not this one's children.
+bool ProcessGone(int pid);
+// Polls ProcessGone until it holds or `limit` passes; its last answer.
+bool WaitProcessGone(int pid, std::chrono::milliseconds limit);
+
 struct ProcessResult {
   int exit_code = -1;  // -1: killed by a signal
   int signal = 0;

@@ -180,6 +180,14 @@ void LocalExecutor::Serving() {
   pool_->Submit([this] { SweepScratch(); });
 }
 
+void LocalExecutor::RunEnded() {
+  if (stopping_) return;  // Stop joins and releases them
+  pool_->Submit([this] {
+    std::lock_guard lock(mu_);
+    Reap();
+  });
+}
+
 void LocalExecutor::SweepScratch() {
   namespace fs = std::filesystem;
   if (settings_.max_ttl_hours <= 0 || stopping_) return;

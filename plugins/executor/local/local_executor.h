@@ -83,6 +83,9 @@ class LocalExecutor final : public plugin::WorkflowExecutor, public plugin::Life
   // Removes the scratch directories of executions not running here whose last change is older
   // than maxTTLHours (propeller's GC, every 30 minutes at most). Runs on the worker pool.
   void SweepScratch();
+  // Called by a run's thread as it ends: the finished run (its closure, inputs and thread) is
+  // released on the worker pool, instead of staying until the next launch.
+  void RunEnded();
 
   std::string Id() const override { return "local"; }
   // Starts the run on a thread of its own and returns at once with the configured cluster id.

@@ -253,7 +253,10 @@ void Run::InitScope(Scope& scope, const core::WorkflowTemplate& wf,
 }
 
 void Run::Start() {
-  thread_ = std::thread([self = shared_from_this()] { self->Main(); });
+  thread_ = std::thread([self = shared_from_this()] {
+    self->Main();
+    self->owner_.RunEnded();
+  });
 }
 
 void Run::Join() {

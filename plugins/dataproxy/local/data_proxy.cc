@@ -176,10 +176,9 @@ std::optional<std::string> RecordedMd5(const std::string& file, const FileStamp&
 }
 
 // An object's md5: recorded with its file, else streamed from the file, else from its bytes.
-// Reads go through the store first, which refuses paths that leave the container.
+// For an object the caller has just found through the store (ObjectStore::Size), which refuses
+// paths that leave the container.
 StatusOr<std::string> Md5OfObject(plugin::ObjectStore& store, const std::string& uri) {
-  auto size = store.Size(uri);
-  if (!size.ok()) return size.status();
   if (auto file = LocalFileOf(store, uri)) {
     auto stamp = StampOf(*file);
     if (!stamp) return plugin::NotFound("no object at " + uri);
@@ -379,7 +378,7 @@ Status LocalDataProxy::CreateUploadLocation(
       auto already = plugin::AlreadyExists("file already exists at location [" + *known +
                                            "], specify a matching hash if you wish to rewrite");
       if (req.content_md5().empty()) return already;
-      // The local store keeps no Content-MD5 metadata; its ETag is the content's md5.
+      // Compared with the md5 recorded at upload, else the content's (Md5OfObject).
       auto md5 = Md5OfObject(**store, *known);
       if (!md5.ok() && md5.status().code() != plugin::StatusCode::kNotFound) {
         return plugin::Internal("failed to check if file exists at location [" + *known +

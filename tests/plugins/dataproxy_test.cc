@@ -49,6 +49,20 @@ struct Fixture {
     return resp;
   }
 
+  // The signed GET URL CreateDownloadLocation gives for `native` (the configured lifetime
+  // unless `expires_in_seconds`).
+  std::string DownloadUrl(const std::string& native, int64_t expires_in_seconds = 0) {
+    auto call = Call();
+    flyteidl::service::CreateDownloadLocationRequest req;
+    req.set_native_url(native);
+    if (expires_in_seconds > 0) req.mutable_expires_in()->set_seconds(expires_in_seconds);
+    flyteidl::service::CreateDownloadLocationResponse resp;
+    auto s = proxy->CreateDownloadLocation(call, req, resp);
+    INFO(s.message());
+    REQUIRE(s.ok());
+    return resp.signed_url();
+  }
+
   flyte::plugin::Status UploadError(const flyteidl::service::CreateUploadLocationRequest& req) {
     auto call = Call();
     flyteidl::service::CreateUploadLocationResponse resp;
@@ -456,15 +470,7 @@ TEST_CASE("An uploaded object keeps its md5 beside it; others get a weak ETag an
   const bool attributes = ::getxattr(file.c_str(), "user.flyteadmin.content-md5", nullptr, 0) > 0;
   WARN("user extended attributes kept by the store's file system: " << attributes);
 
-  auto get_url = [&](const std::string& native) {
-    auto call = f.Call();
-    flyteidl::service::CreateDownloadLocationRequest dl;
-    dl.set_native_url(native);
-    flyteidl::service::CreateDownloadLocationResponse out;
-    REQUIRE(f.proxy->CreateDownloadLocation(call, dl, out).ok());
-    return out.signed_url();
-  };
-  auto got = f.Send("GET", get_url(resp.native_url()), "");
+  auto got = f.Send("GET", f.DownloadUrl(resp.native_url()), "");
   CHECK(got.status == 200);
   CHECK(got.body == body);
   auto etag = [](const flyte::plugin::HttpRouteResponse& r) {
@@ -478,7 +484,7 @@ TEST_CASE("An uploaded object keeps its md5 beside it; others get a weak ETag an
   // An object the store wrote (no upload) has a weak ETag of size and time.
   auto other = f.store->Join(f.store->BaseUri(), {"flytesnacks", "development", "written"});
   REQUIRE(f.store->Write(other.value(), "by admin").ok());
-  auto weak = f.Send("GET", get_url(other.value()), "");
+  auto weak = f.Send("GET", f.DownloadUrl(other.value()), "");
   CHECK(weak.status == 200);
   CHECK(etag(weak).rfind("W/\"8-", 0) == 0);
 
@@ -491,20 +497,15 @@ TEST_CASE("An uploaded object keeps its md5 beside it; others get a weak ETag an
   auto changed = Request(body + " and changed", "obj.bin");
   changed.set_filename_root("root");
   CHECK(f.Upload(changed).native_url() == resp.native_url());
-  CHECK(etag(f.Send("GET", get_url(resp.native_url()), "")).rfind("W/\"", 0) == 0);
+  CHECK(etag(f.Send("GET", f.DownloadUrl(resp.native_url()), "")).rfind("W/\"", 0) == 0);
 }
 
 TEST_CASE("A GET is answered only while its URL is valid, even with a spooled body", "[unit]") {
   Fixture f;
   auto uri = f.store->Join(f.store->BaseUri(), {"flytesnacks", "development", "obj"});
   REQUIRE(f.store->Write(uri.value(), "payload").ok());
-  auto call = f.Call();
-  flyteidl::service::CreateDownloadLocationRequest req;
-  req.set_native_url(uri.value());
-  req.mutable_expires_in()->set_seconds(60);
-  flyteidl::service::CreateDownloadLocationResponse resp;
-  REQUIRE(f.proxy->CreateDownloadLocation(call, req, resp).ok());
-  const std::string target = resp.signed_url().substr(resp.signed_url().find(kObjectRoutePrefix));
+  const std::string url = f.DownloadUrl(uri.value(), 60);
+  const std::string target = url.substr(url.find(kObjectRoutePrefix));
   const std::string path = target.substr(0, target.find('?'));
   const std::string query = target.substr(target.find('?') + 1);
   const std::multimap<std::string, std::string> headers;
@@ -531,12 +532,7 @@ TEST_CASE("The object route follows no symbolic link out of the store", "[unit]"
   fs::create_directories(base / "flytesnacks" / "development");
   fs::create_directory_symlink(outside, base / "flytesnacks" / "development" / "link");
   const std::string native = f.store->BaseUri() + "/flytesnacks/development/link/secret";
-  auto call = f.Call();
-  flyteidl::service::CreateDownloadLocationRequest req;
-  req.set_native_url(native);
-  flyteidl::service::CreateDownloadLocationResponse resp;
-  REQUIRE(f.proxy->CreateDownloadLocation(call, req, resp).ok());  // signing reads nothing
-  auto got = f.Send("GET", resp.signed_url(), "");
+  auto got = f.Send("GET", f.DownloadUrl(native), "");  // signing reads nothing
   CHECK(got.status == 403);
   CHECK(got.body.find("secret\n") == std::string::npos);
   CHECK_THAT(got.body, Catch::Contains("symbolic link"));

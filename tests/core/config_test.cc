@@ -102,7 +102,7 @@ TEST_CASE("Values convert to their key's type as upstream's weakly typed decodin
        "    maxMessageSizeBytes: 1_000_000\n"
        "  security:\n    allowedOrigins: \"https://a.example,https://b.example\"\n"
        "    allowedHeaders: x-flyte\n"
-       "  kubeClientConfig:\n    qps: \"7.5\"\n    burst: 12.0\n"
+       "  kubeClientConfig:\n    qps: \"75\"\n    burst: 12.0\n"
        "database:\n  postgres:\n    port: \"\"\n    password: 12345\n    debug: 1\n"
        "flyteadmin:\n  labels:\n    team: 7\n    paid: true\n  interruptible: T\n"
        "  metadataStoragePrefix: {}\n"
@@ -119,7 +119,7 @@ TEST_CASE("Values convert to their key's type as upstream's weakly typed decodin
         std::vector<std::string>{"https://a.example", "https://b.example"});  // split on ","
   CHECK(c->Get<std::vector<std::string>>("server.security.allowedHeaders", {}) ==
         std::vector<std::string>{"x-flyte"});  // one value, a list of one
-  CHECK(c->Get<double>("server.kubeClientConfig.qps", 0) == 7.5);
+  CHECK(c->Get<int>("server.kubeClientConfig.qps", 0) == 75);  // upstream's int32
   CHECK(c->Get<int>("server.kubeClientConfig.burst", 0) == 12);
   CHECK(c->Get<int>("database.postgres.port", -1) == 0);  // "" is zero
   CHECK(c->Get<std::string>("database.postgres.password", "") == "12345");

@@ -492,3 +492,133 @@ TEST_CASE("Several clusters: the label picks among its enabled clusters, Abort f
   REQUIRE_FALSE(duplicate.ok());
   CHECK(duplicate.status().message() == "duplicate clusters for name east");
 }
+
+TEST_CASE("The client throttle is client-go's token bucket", "[unit]") {
+  using std::chrono::milliseconds;
+  using std::chrono::nanoseconds;
+  KubeRateLimiter limiter(10, 2);  // 10 per second, 2 at once
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ms = [](std::optional<nanoseconds> w) {
+    REQUIRE(w.has_value());
+    return std::chrono::duration_cast<milliseconds>(*w).count();
+  };
+  CHECK(ms(limiter.Reserve(t0, milliseconds(0))) == 0);
+  CHECK(ms(limiter.Reserve(t0, milliseconds(0))) == 0);
+  CHECK(ms(limiter.Reserve(t0, milliseconds(150))) == 100);
+  // A wait longer than the call's bound reserves nothing: the next caller waits no longer.
+  CHECK_FALSE(limiter.Reserve(t0, milliseconds(150)).has_value());
+  CHECK(ms(limiter.Reserve(t0, milliseconds(0))) == 200);
+  // Tokens come back at 10 per second, up to the burst of 2.
+  CHECK(ms(limiter.Reserve(t0 + milliseconds(250), milliseconds(0))) == 50);
+  const auto idle = t0 + std::chrono::seconds(5);
+  CHECK(ms(limiter.Reserve(idle, milliseconds(0))) == 0);
+  CHECK(ms(limiter.Reserve(idle, milliseconds(0))) == 0);
+  CHECK(ms(limiter.Reserve(idle, milliseconds(0))) == 100);
+
+  // qps 0 and burst 0 are client-go's defaults (5 and 10); a negative qps throttles nothing.
+  auto defaults = MakeRateLimiter({0, 0, milliseconds(0)});
+  REQUIRE(defaults != nullptr);
+  for (int i = 0; i < 10; ++i) CHECK(ms(defaults->Reserve(t0, milliseconds(0))) == 0);
+  CHECK(ms(defaults->Reserve(t0, milliseconds(0))) == 200);
+  CHECK(MakeRateLimiter({-1, 0, milliseconds(0)}) == nullptr);
+}
+
+TEST_CASE("kubeClientConfig: server defaults, the plugin's keys, and a cluster's own replacing them",
+          "[unit]") {
+  const std::string kubeconfig = Kubeconfig("https://127.0.0.1:1", false);
+  auto single = [&](const json& plugin, const json& root) {
+    json pc = plugin;
+    pc["kubeConfig"] = kubeconfig;
+    return ParseK8sExecutorConfig(pc, root);
+  };
+  // Upstream's defaults: 100 per second, bursts of 25, 30 s per call.
+  auto plain = single(json::object(), json::object());
+  REQUIRE(plain.ok());
+  const auto& c = plain->targets.front().client;
+  CHECK(c.qps == 100);
+  CHECK(c.burst == 25);
+  CHECK(c.timeout == std::chrono::seconds(30));
+  CHECK(plain->targets.front().limiter != nullptr);
+
+  auto from_server = single({{"burst", 7}},
+                            {{"server", {{"kubeClientConfig", {{"qps", 3}, {"timeout", "0s"}}}}}});
+  REQUIRE(from_server.ok());
+  const auto& s = from_server->targets.front().client;
+  CHECK(s.qps == 3);
+  CHECK(s.burst == 7);
+  CHECK(s.timeout == std::chrono::milliseconds(0));
+
+  for (const auto& [bad, message] : std::vector<std::pair<json, std::string>>{
+           {{{"qps", "fast"}}, "qps must be a whole number, not \"fast\""},
+           {{{"qps", 2.5}}, "qps must be a whole number, not 2.5"},
+           {{{"burst", -1}}, "burst must not be negative, not -1"},
+           {{{"timeout", "soon"}}, "timeout: time: invalid duration \"soon\""},
+           {{{"timeout", 30}}, "timeout must be a duration such as \"30s\""}}) {
+    auto refused = single(bad, json::object());
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+    CHECK(refused.status().message() == message);
+  }
+  auto server_refused = single(json::object(), {{"server", {{"kubeClientConfig", {{"burst", "many"}}}}}});
+  REQUIRE_FALSE(server_refused.ok());
+  CHECK(server_refused.status().message() == "server.kubeClientConfig.burst must be a whole number, not \"many\"");
+
+  // Several clusters: an endpoint's own kubeClientConfig replaces the server's whole (its
+  // absent fields are zero, as upstream swaps the struct); the others keep the server's.
+  const std::string ca = (Certs().dir / "ca.crt").string();
+  const std::string token = flyte::test::WriteTempFile("token", "cluster-token");
+  auto cluster = [&](const std::string& name) {
+    return json{{"name", name}, {"endpoint", "https://127.0.0.1:1"}, {"enabled", true},
+                {"auth", {{"tokenPath", token}, {"certPath", ca}}}};
+  };
+  json own = cluster("own");
+  own["kubeClientConfig"] = {{"qps", 50}};
+  json root = {{"server", {{"kubeClientConfig", {{"qps", 20}, {"burst", 4}, {"timeout", "10s"}}}}},
+               {"clusters", {{"clusterConfigs", {own, cluster("shared")}}}}};
+  auto multi = ParseK8sExecutorConfig(json::object(), root);
+  REQUIRE(multi.ok());
+  REQUIRE(multi->targets.size() == 2);
+  CHECK(multi->targets[0].client.qps == 50);
+  CHECK(multi->targets[0].client.burst == 0);
+  CHECK(multi->targets[0].client.timeout == std::chrono::milliseconds(0));
+  CHECK(multi->targets[1].client.qps == 20);
+  CHECK(multi->targets[1].client.burst == 4);
+  CHECK(multi->targets[1].client.timeout == std::chrono::seconds(10));
+  CHECK(multi->targets[0].limiter != multi->targets[1].limiter);
+
+  json wrong = cluster("wrong");
+  wrong["kubeClientConfig"] = {{"qps", -1}, {"timeout", "later"}};
+  auto refused = ParseK8sExecutorConfig(json::object(), {{"clusters", {{"clusterConfigs", {wrong}}}}});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message() == "cluster wrong: kubeClientConfig.timeout: time: invalid duration \"later\"");
+}
+
+TEST_CASE("A throttled call that would outwait its timeout fails at once and sends nothing; timeout 0 "
+          "bounds nothing",
+          "[integration]") {
+  FakeKubeApi api(Certs());
+  auto config = ParseK8sExecutorConfig(
+      {{"kubeConfig", Kubeconfig(api.url(), false)}, {"qps", 1}, {"burst", 1}, {"timeout", "200ms"}},
+      json::object());
+  REQUIRE(config.ok());
+  K8sWorkflowExecutor executor(std::move(config.value()));
+  REQUIRE(executor.Execute(Data("first")).ok());
+  auto second = executor.Execute(Data("second"));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == StatusCode::kInternal);
+  CHECK(second.status().message() ==
+        "failed to create workflow in propeller client rate limiter Wait returned an error: rate: Wait(n=1) "
+        "would exceed context deadline");
+  CHECK(api.Requests().size() == 1);
+
+  // Without a timeout, the throttle's wait is taken and the call goes.
+  auto unbounded = ParseK8sExecutorConfig(
+      {{"kubeConfig", Kubeconfig(api.url(), false)}, {"qps", 20}, {"burst", 1}, {"timeout", "0s"}},
+      json::object());
+  REQUIRE(unbounded.ok());
+  K8sWorkflowExecutor patient(std::move(unbounded.value()));
+  REQUIRE(patient.Execute(Data("third")).ok());
+  REQUIRE(patient.Execute(Data("fourth")).ok());
+  REQUIRE(patient.Abort({"flytesnacks-development", Data("fourth").execution_id, ""}).ok());
+  CHECK(api.Requests().size() == 4);
+}

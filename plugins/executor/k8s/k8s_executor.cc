@@ -30,7 +30,41 @@ std::string Collection(const std::string& ns) {
   return "/apis/flyte.lyft.com/v1alpha1/namespaces/" + ns + "/flyteworkflows";
 }
 
+// The qps, burst and timeout keys of `section` over `base`. `where` names the section in errors
+// ("" for the plugin's own keys).
+plugin::StatusOr<KubeClientSettings> ReadClientSettings(const json& section, const std::string& where,
+                                                        KubeClientSettings base) {
+  if (!section.is_object()) return base;
+  const std::string prefix = where.empty() ? "" : where + ".";
+  for (const char* key : {"qps", "burst"}) {
+    if (!section.contains(key)) continue;
+    const json& v = section[key];
+    if (!v.is_number_integer()) {
+      return plugin::InvalidArgument(prefix + key + " must be a whole number, not " + v.dump());
+    }
+    (std::string(key) == "qps" ? base.qps : base.burst) = v.get<int64_t>();
+  }
+  if (base.burst < 0) {
+    return plugin::InvalidArgument(prefix + "burst must not be negative, not " + std::to_string(base.burst));
+  }
+  if (section.contains("timeout")) {
+    const json& v = section["timeout"];
+    if (!v.is_string()) return plugin::InvalidArgument(prefix + "timeout must be a duration such as \"30s\"");
+    auto d = ParseGoDuration(v.get<std::string>());
+    if (!d.ok()) return plugin::InvalidArgument(prefix + "timeout: " + d.status().message());
+    base.timeout = d.value();
+  }
+  return base;
+}
+
 }  // namespace
+
+std::shared_ptr<KubeRateLimiter> MakeRateLimiter(const KubeClientSettings& settings) {
+  const int64_t qps = settings.qps == 0 ? 5 : settings.qps;
+  const int64_t burst = settings.burst == 0 ? 10 : settings.burst;
+  if (qps < 0) return nullptr;
+  return std::make_shared<KubeRateLimiter>(static_cast<double>(qps), static_cast<double>(burst));
+}
 
 plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_config,
                                                            const json& root_config) {
@@ -41,16 +75,18 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
   const json& server = root.contains("server") ? root["server"] : empty;
   const json& admin = root.contains("flyteadmin") ? root["flyteadmin"] : empty;
 
-  if (auto t = Str(pc, "timeout"); !t.empty()) {
-    auto d = ParseGoDuration(t);
-    if (!d.ok()) return plugin::InvalidArgument("timeout: " + d.status().message());
-    out.timeout = d.value();
-  } else if (server.contains("kubeClientConfig")) {
-    if (auto t2 = Str(server["kubeClientConfig"], "timeout"); !t2.empty()) {
-      auto d = ParseGoDuration(t2);
-      if (!d.ok()) return plugin::InvalidArgument("server.kubeClientConfig.timeout: " + d.status().message());
-      out.timeout = d.value();
-    }
+  // upstream's server.kubeClientConfig (qps 100, burst 25, timeout 30s when absent); the
+  // plugin's own qps/burst/timeout keys replace its fields one by one.
+  KubeClientSettings client;
+  if (server.contains("kubeClientConfig")) {
+    auto read = ReadClientSettings(server["kubeClientConfig"], "server.kubeClientConfig", client);
+    if (!read.ok()) return read.status();
+    client = read.value();
+  }
+  {
+    auto read = ReadClientSettings(pc, "", client);
+    if (!read.ok()) return read.status();
+    client = read.value();
   }
   auto flag = [&](const char* key) {
     if (pc.contains(key) && pc[key].is_boolean()) return pc[key].get<bool>();
@@ -93,6 +129,8 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
     }
     if (!cred.ok()) return cred.status();
     target.credentials = std::move(cred.value());
+    target.client = client;
+    target.limiter = MakeRateLimiter(client);
     // client-go's BuildConfigFromFlags(master, kubeconfig): the master overrides a kubeconfig's
     // server; the pod's own configuration has none to override.
     if (auto master = Str(pc, "master", Str(server, "master")); !master.empty() && !kubeconfig.empty()) {
@@ -129,6 +167,17 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
                             "cluster " + target.id + ": " + cred.status().message());
     }
     target.credentials = std::move(cred.value());
+    // A cluster's own kubeClientConfig replaces the server's whole, absent fields included
+    // (upstream swaps the struct); an in-cluster entry keeps the server's, as upstream's does.
+    target.client = client;
+    if (c.contains("kubeClientConfig") && !c.value("inCluster", false)) {
+      const std::string where = "cluster " + target.id + ": kubeClientConfig";
+      if (!c["kubeClientConfig"].is_object()) return plugin::InvalidArgument(where + " must be a map");
+      auto read = ReadClientSettings(c["kubeClientConfig"], where, KubeClientSettings{0, 0, std::chrono::milliseconds(0)});
+      if (!read.ok()) return read.status();
+      target.client = read.value();
+    }
+    target.limiter = MakeRateLimiter(target.client);
     out.targets.push_back(std::move(target));
   }
   // Upstream builds its weighted lists at startup and refuses to start without an enabled
@@ -250,8 +299,8 @@ plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
   auto target = SelectTarget("", label, data.execution_id.name());
   if (!target.ok())
     return plugin::Internal("failed to create workflow in propeller " + target.status().message());
-  auto response = KubeRequest((*target)->credentials, "POST", Collection(data.namespace_),
-                              wf->dump(), config_.timeout);
+  auto response = KubeRequest((*target)->credentials, (*target)->limiter.get(), "POST",
+                              Collection(data.namespace_), wf->dump(), (*target)->client.timeout);
   if (!response.ok())
     return plugin::Internal("failed to create workflow in propeller " + response.status().message());
   // AlreadyExists: the resource of an earlier attempt is this execution's. Any other conflict
@@ -286,9 +335,9 @@ plugin::Status K8sWorkflowExecutor::Abort(const plugin::AbortData& data) {
   };
   for (const K8sTarget* target : targets) {
     auto response =
-        KubeRequest(target->credentials, "DELETE",
+        KubeRequest(target->credentials, target->limiter.get(), "DELETE",
                     Collection(data.namespace_) + "/" + data.execution_id.name(), body.dump(),
-                    config_.timeout);
+                    target->client.timeout);
     if (!response.ok()) return failed(response.status().message());
     // NotFound: already deleted (or, without a recorded cluster, never on this one).
     if (response->status / 100 != 2 && response->status != 404)

@@ -21,6 +21,9 @@ struct K8sTarget {
   std::string id;  // "" for the single in-cluster/kubeconfig target, as upstream
   bool enabled = true;
   KubeCredentials credentials;
+  KubeClientSettings client;
+  // The cluster's throttle, built from `client` (null: none); shared by copies of the target.
+  std::shared_ptr<KubeRateLimiter> limiter;
 };
 
 struct WeightedId {
@@ -33,10 +36,13 @@ struct K8sExecutorConfig {
   std::map<std::string, std::vector<WeightedId>> label_cluster_map;
   std::string default_execution_label;
   bool multi_cluster = false;  // clusterConfigs given (upstream's random selector)
-  std::chrono::milliseconds timeout{30000};
   OffloadOptions offload;
   std::string role_name_key;
 };
+
+// client-go's throttle for `settings`: qps 0 and burst 0 take its defaults (5 and 10), a
+// negative qps none (null).
+std::shared_ptr<KubeRateLimiter> MakeRateLimiter(const KubeClientSettings& settings);
 
 // Reads the plugin's section (falling back to upstream's root keys server.kube-config,
 // server.master, clusters.*, flyteadmin.*). See README.md for the keys.

@@ -2,11 +2,13 @@
 // request on Boost.Beast + OpenSSL.
 #include "kube_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <openssl/ssl.h>
 
@@ -253,11 +255,18 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
     if (!cred.insecure_skip_verify) stream.set_verify_callback(ssl::host_name_verification(cred.host));
     SSL_set_tlsext_host_name(stream.native_handle(), cred.host.c_str());
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto timed_out = [&] { return std::chrono::steady_clock::now() >= deadline; };
+    // A timeout of 0 bounds nothing, as http.Client's.
+    const bool bounded = timeout.count() > 0;
+    const auto deadline = bounded ? std::chrono::steady_clock::now() + timeout
+                                  : std::chrono::steady_clock::time_point::max();
+    auto timed_out = [&] { return bounded && std::chrono::steady_clock::now() >= deadline; };
 
     auto run = [&]() {
       ioc.restart();
+      if (!bounded) {
+        ioc.run();
+        return;
+      }
       ioc.run_until(deadline);
       if (!ioc.stopped()) {
         beast::get_lowest_layer(stream).cancel();
@@ -282,7 +291,11 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
                         ? deadline_error()
                         : fail(plugin::StatusCode::kUnavailable, "dial tcp: " + ec.message());
 
-    beast::get_lowest_layer(stream).expires_at(deadline);
+    if (bounded) {
+      beast::get_lowest_layer(stream).expires_at(deadline);
+    } else {
+      beast::get_lowest_layer(stream).expires_never();
+    }
     beast::get_lowest_layer(stream).async_connect(
         endpoints, [&](boost::system::error_code e, const tcp::endpoint&) { ec = e; });
     run();
@@ -333,6 +346,44 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
   } catch (const std::exception& e) {
     return fail(plugin::StatusCode::kUnavailable, e.what());
   }
+}
+
+KubeRateLimiter::KubeRateLimiter(double qps, double burst)
+    : qps_(qps), burst_(burst), tokens_(burst) {}
+
+std::optional<std::chrono::nanoseconds> KubeRateLimiter::Reserve(std::chrono::steady_clock::time_point now,
+                                                                 std::chrono::milliseconds max_wait) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Tokens accrue from the last reservation at qps_ per second, up to burst_; a reservation may
+  // take the count below zero, and the calls behind it then wait for the bucket to refill.
+  double tokens = tokens_;
+  std::chrono::steady_clock::time_point last = started_ ? last_ : now;
+  if (now > last) {
+    tokens = std::min(burst_, tokens + std::chrono::duration<double>(now - last).count() * qps_);
+    last = now;
+  }
+  tokens -= 1;
+  std::chrono::nanoseconds wait{0};
+  if (tokens < 0) wait = std::chrono::nanoseconds(static_cast<int64_t>(-tokens / qps_ * 1e9));
+  if (max_wait.count() > 0 && wait > max_wait) return std::nullopt;
+  tokens_ = tokens;
+  last_ = last;
+  started_ = true;
+  return wait;
+}
+
+plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& credentials, KubeRateLimiter* limiter,
+                                           const std::string& method, const std::string& target,
+                                           const std::string& body, std::chrono::milliseconds timeout) {
+  if (limiter != nullptr) {
+    auto wait = limiter->Reserve(std::chrono::steady_clock::now(), timeout);
+    if (!wait) {
+      return plugin::Status(plugin::StatusCode::kDeadlineExceeded,
+                            "client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline");
+    }
+    if (wait->count() > 0) std::this_thread::sleep_for(*wait);
+  }
+  return KubeRequest(credentials, method, target, body, timeout);
 }
 
 bool IsAlreadyExists(const KubeResponse& response) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "flyte/plugin/status.h"
@@ -50,13 +52,48 @@ struct KubeResponse {
   std::string body;
 };
 
-// One request. Transport failures: DEADLINE_EXCEEDED when the deadline passed, UNAVAILABLE for
+// client-go's client-side throttle (flowcontrol.NewTokenBucketRateLimiter, a token bucket as
+// golang.org/x/time/rate's): `burst` calls may go at once, then `qps` per second. Shared by every
+// call to one cluster.
+class KubeRateLimiter {
+ public:
+  KubeRateLimiter(double qps, double burst);
+  KubeRateLimiter(const KubeRateLimiter&) = delete;
+  KubeRateLimiter& operator=(const KubeRateLimiter&) = delete;
+  // Reserves the next call's token: how long after `now` that call may go. When the wait would
+  // be longer than `max_wait` (if positive), nothing is reserved and nullopt comes back.
+  std::optional<std::chrono::nanoseconds> Reserve(std::chrono::steady_clock::time_point now,
+                                                  std::chrono::milliseconds max_wait);
+
+ private:
+  std::mutex mu_;
+  const double qps_;
+  const double burst_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_{};
+  bool started_ = false;
+};
+
+// upstream's KubeClientConfig: the throttle and the bound of each call, for one cluster.
+struct KubeClientSettings {
+  int64_t qps = 100;  // 0: client-go's default of 5; negative: no throttle
+  int64_t burst = 25;  // 0: client-go's default of 10
+  std::chrono::milliseconds timeout{30000};  // 0: no bound
+};
+
+// One request, bounded by `timeout` unless it is 0. Transport failures: DEADLINE_EXCEEDED when
+// the deadline passed, UNAVAILABLE for
 // connection and TLS failures; the message reads like Go's url.Error ("Post \"url\": ...").
 // Any HTTP answer, error or not, comes back as a KubeResponse.
 plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& credentials,
                                            const std::string& method, const std::string& target,
                                            const std::string& body,
                                            std::chrono::milliseconds timeout);
+// The same, after waiting for `limiter`'s token (when given), as client-go's request does. A
+// wait longer than `timeout` fails at once with DEADLINE_EXCEEDED and sends nothing.
+plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& credentials, KubeRateLimiter* limiter,
+                                           const std::string& method, const std::string& target,
+                                           const std::string& body, std::chrono::milliseconds timeout);
 
 // Whether a 409 answer is apimachinery's AlreadyExists (by the Status's reason), not any conflict.
 bool IsAlreadyExists(const KubeResponse& response);

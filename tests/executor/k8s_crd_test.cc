@@ -267,3 +267,62 @@ TEST_CASE("Gate, array, launch plan and sub-workflow nodes take flytepropeller's
         "Collected Errors: 1\n\tError 0: Code: TaskReferenceNotFound, Node Id: a-sub, Description: "
         "Referenced Task [resource_type:TASK name:\"t\"] not found.\n");
 }
+
+TEST_CASE("Node timeouts are read as ptypes.Duration reads them; ratios print as float32", "[unit]") {
+  auto build = [](std::optional<std::pair<int64_t, int32_t>> timeout, float ratio) {
+    core::CompiledWorkflowClosure closure;
+    auto* tmpl = closure.mutable_primary()->mutable_template_();
+    tmpl->mutable_id()->set_project("p");
+    tmpl->mutable_id()->set_domain("d");
+    tmpl->mutable_id()->set_name("wf");
+    tmpl->mutable_interface()->mutable_inputs();
+    auto* task = closure.add_tasks()->mutable_template_();
+    task->mutable_id()->set_resource_type(core::TASK);
+    task->mutable_id()->set_name("t");
+    tmpl->add_nodes()->set_id("start-node");
+    tmpl->add_nodes()->set_id("end-node");
+    auto* t = tmpl->add_nodes();
+    t->set_id("t");
+    if (timeout) {
+      t->mutable_metadata()->mutable_timeout()->set_seconds(timeout->first);
+      t->mutable_metadata()->mutable_timeout()->set_nanos(timeout->second);
+    }
+    *t->mutable_task_node()->mutable_reference_id() = task->id();
+    auto* array = tmpl->add_nodes();
+    array->set_id("a");
+    array->mutable_array_node()->set_min_success_ratio(ratio);
+    array->mutable_array_node()->mutable_node()->set_id("a-sub");
+    *array->mutable_array_node()->mutable_node()->mutable_task_node()->mutable_reference_id() = task->id();
+    return BuildFlyteWorkflow(closure, nullptr, TestId(), "namespace");
+  };
+
+  auto hour = build(std::make_pair(int64_t{3600}, 500000000), 0.9f);
+  REQUIRE(hour.ok());
+  const json& node = hour.value()["spec"]["nodes"]["t"];
+  CHECK(node["executionDeadline"] == "1h0m0.5s");
+  CHECK(node["activeDeadline"] == "2h0m1s");
+  // encoding/json's float32: 0.9, not the 0.8999999761581421 of its double.
+  CHECK(hour.value()["spec"]["nodes"]["a"]["array"].dump().find("\"MinSuccessRatio\":0.9,") != std::string::npos);
+  CHECK(build(std::nullopt, 1.0f).value()["spec"]["nodes"]["t"].contains("executionDeadline") == false);
+
+  // 200 years fit time.Duration; twice that wraps in Go's int64, and the resource says so.
+  auto long_run = build(std::make_pair(int64_t{6307200000}, 0), 0.5f);
+  REQUIRE(long_run.ok());
+  CHECK(long_run.value()["spec"]["nodes"]["t"]["executionDeadline"] == "1752000h0m0s");
+  CHECK(long_run.value()["spec"]["nodes"]["t"]["activeDeadline"] == "-1620095h34m33.709551616s");
+
+  // Beyond about 292 years, or seconds and nanos of opposite signs: upstream's syntax error.
+  for (const auto& bad : {std::make_pair(int64_t{9500000000}, 0), std::make_pair(int64_t{5}, -1),
+                          std::make_pair(int64_t{400000000000}, 0), std::make_pair(int64_t{1}, 1000000000)}) {
+    INFO("timeout " << bad.first << "s " << bad.second << "ns");
+    auto refused = build(bad, 0.5f);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().message() ==
+          "Collected Errors: 1\n\tError 0: Code: SyntaxError, Node Id: t, Description: Failed to parse element "
+          "[node:metadata:timeout].\n");
+  }
+  // A negative timeout is a valid Duration, and Go prints it so.
+  auto negative = build(std::make_pair(int64_t{-5}, 0), 0.5f);
+  REQUIRE(negative.ok());
+  CHECK(negative.value()["spec"]["nodes"]["t"]["executionDeadline"] == "-5s");
+}

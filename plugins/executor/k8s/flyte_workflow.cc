@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -201,11 +203,16 @@ struct Builder {
       const auto& md = n.metadata();
       if (!md.name().empty()) spec["name"] = md.name();
       if (md.has_timeout()) {
-        const auto& t = md.timeout();
-        spec["executionDeadline"] = GoDuration(t.seconds(), t.nanos());
-        const int64_t total = (t.seconds() * 1000000000LL + t.nanos()) * 2;
-        spec["activeDeadline"] = GoDuration(total / 1000000000LL,
-                                            static_cast<int32_t>(total % 1000000000LL));
+        // computeDeadline: ptypes.Duration refuses what time.Duration cannot hold.
+        const auto deadline = GoTimeDuration(md.timeout());
+        if (!deadline) {
+          error = CompileError("SyntaxError", n.id(), "Failed to parse element [node:metadata:timeout].");
+          return false;
+        }
+        spec["executionDeadline"] = GoDuration(*deadline / 1000000000LL, static_cast<int32_t>(*deadline % 1000000000LL));
+        // 2 * timeout in Go's int64 arithmetic, which wraps past 146 years.
+        const auto twice = static_cast<int64_t>(static_cast<uint64_t>(*deadline) * 2u);
+        spec["activeDeadline"] = GoDuration(twice / 1000000000LL, static_cast<int32_t>(twice % 1000000000LL));
       }
       if (md.interruptible_value_case() == core::NodeMetadata::kInterruptible)
         spec["interruptible"] = md.interruptible();
@@ -301,7 +308,7 @@ struct Builder {
         if (array.success_criteria_case() == core::ArrayNode::kMinSuccesses)
           a["MinSuccesses"] = array.min_successes();
         if (array.success_criteria_case() == core::ArrayNode::kMinSuccessRatio)
-          a["MinSuccessRatio"] = array.min_success_ratio();
+          a["MinSuccessRatio"] = Float32Json(array.min_success_ratio());
         if (array.bound_inputs_size() > 0) {
           a["BoundInputs"] = std::vector<std::string>(array.bound_inputs().begin(),
                                                       array.bound_inputs().end());
@@ -422,6 +429,28 @@ std::string WorkflowNameFromId(const std::string& id) {
 json Quantity(const std::string& q) { return q.empty() ? json("0") : json(q); }
 
 }  // namespace
+
+double Float32Json(float value) {
+  // encoding/json writes a float32 with the fewest digits that read back as that float32
+  // (0.9, not the 0.8999999761581421 its double is): the double of that text prints the same.
+  char text[64];
+  const auto end = std::to_chars(text, text + sizeof(text), value);
+  return std::strtod(std::string(text, end.ptr).c_str(), nullptr);
+}
+
+std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& d) {
+  // durationpb's CheckValid: within 10,000 years, nanos within a second, signs that agree.
+  constexpr int64_t kMaxSeconds = 315576000000LL;
+  if (d.seconds() < -kMaxSeconds || d.seconds() > kMaxSeconds) return std::nullopt;
+  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000) return std::nullopt;
+  if ((d.seconds() < 0 && d.nanos() > 0) || (d.seconds() > 0 && d.nanos() < 0)) return std::nullopt;
+  // Then the nanoseconds must fit time.Duration's int64 (about 292 years).
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(d.seconds(), int64_t{1000000000}, &ns) || __builtin_add_overflow(ns, int64_t{d.nanos()}, &ns)) {
+    return std::nullopt;
+  }
+  return ns;
+}
 
 std::string GoDuration(int64_t seconds, int32_t nanos) {
   // time.Duration.String()

@@ -2,6 +2,9 @@
 // PrepareFlyteWorkflow produce it, as the JSON tree Go's encoding/json writes for it.
 #pragma once
 
+#include <google/protobuf/duration.pb.h>
+
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +41,11 @@ void ApplyOffloading(const plugin::ExecutionData& data, const OffloadOptions& op
 
 // Helpers exposed for tests.
 std::string GoDuration(int64_t seconds, int32_t nanos);
+// ptypes.Duration: a protobuf Duration as Go's time.Duration in nanoseconds, or nullopt where Go
+// refuses it (out of durationpb's range, mismatched signs, or beyond int64 nanoseconds).
+std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& duration);
+// A float32 as the double whose shortest text is the float32's own (encoding/json's float32).
+double Float32Json(float value);
 std::string SanitizeLabelValue(std::string name);
 uint32_t ShardKey(const std::string& label);
 

@@ -246,15 +246,26 @@ class HttpServer::Impl {
         return AnswerUnread(Plain(500, "cannot store the request body: " + oec.message() + "\n"),
                             file_parser->get());
       }
-      AfterContinue([](Session& self) { self.ReadSpooled(); });
+      AfterContinue([](Session& self) {
+        self.spool_started = std::chrono::steady_clock::now();
+        self.spool_received = 0;
+        self.ReadSpooled();
+      });
     }
 
-    // A spooled body may be large and slow: read piece by piece, each with its own minute, so
-    // that only a stalled upload times out.
+    // A spooled body may be large and slow: read piece by piece, each with its own idle window,
+    // so that only a stalled upload, or one slower on average than the lowest rate, times out.
     void ReadSpooled() {
-      stream.expires_after(kIdleTransfer);
+      const auto& o = server.options_;
+      auto expiry = std::chrono::steady_clock::now() + o.body_idle_timeout;
+      if (o.body_min_rate > 0) {
+        const auto earned = std::chrono::milliseconds(static_cast<int64_t>(spool_received * 1000 / o.body_min_rate));
+        expiry = std::min(expiry, spool_started + o.body_idle_timeout + earned);
+      }
+      stream.expires_at(expiry);
       http::async_read_some(stream, buffer, *file_parser,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->spool_received += n;
                               if (!ec && !self->file_parser->is_done()) return self->ReadSpooled();
                               self->OnSpooled(ec);
                             });
@@ -495,6 +506,8 @@ class HttpServer::Impl {
     std::optional<http::request_parser<http::string_body>> parser;
     std::optional<http::request_parser<http::file_body>> file_parser;  // a spooled body's
     std::string spool_path;  // its file, until handled
+    std::chrono::steady_clock::time_point spool_started{};  // when its body began to be read
+    std::uint64_t spool_received = 0;                       // body bytes read so far
     bool keep_alive = true;
     bool busy = false;  // counted in server.active_
     bool first_request = true;

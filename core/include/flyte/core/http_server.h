@@ -32,6 +32,12 @@ struct HttpServerOptions {
   // as Go's net/http does with only ReadHeaderTimeout set.
   std::chrono::seconds read_header_timeout{32};
   std::size_t body_limit = 64 * 1024 * 1024;
+  // A spooled (streamed) body: how long it may make no progress, and the lowest average rate it
+  // must keep: after the first `body_idle_timeout`, each `body_min_rate` bytes received buy one
+  // more second (Apache's mod_reqtimeout MinRate), so that a body trickled in a byte at a time
+  // cannot hold its connection for good. 0: no lowest rate.
+  std::chrono::milliseconds body_idle_timeout{60000};
+  std::uint64_t body_min_rate = 500;
 };
 
 using HttpHandler = std::function<gateway::HttpResponse(const gateway::HttpRequest&)>;

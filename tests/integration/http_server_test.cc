@@ -1,0 +1,141 @@
+// The HTTP server's streamed (spooled) bodies on a loopback port: a body sent at a steady pace
+// is read whole, while one trickled in slower than the lowest rate loses its connection even
+// though no single read ever stalls for the idle window.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <thread>
+
+#include "flyte/core/http_server.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  size_t at = 0;
+  while (at < data.size()) {
+    ssize_t n = ::send(fd, data.data() + at, data.size() - at, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Whatever the server writes until it closes (or 10 s pass).
+std::string ReadUntilClosed(int fd) {
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+struct SpoolingServer {
+  explicit SpoolingServer(const std::filesystem::path& dir)
+      : server(
+            [this](const flyte::core::gateway::HttpRequest& req) {
+              flyte::core::gateway::HttpResponse r;
+              r.status = 200;
+              r.body = std::to_string(std::filesystem::file_size(req.body_file));
+              ++handled;
+              return r;
+            },
+            std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            [dir](const flyte::core::gateway::HttpRequest&) {
+              flyte::core::BodyPlan plan;
+              plan.spool_directory = dir.string();
+              return plan;
+            }) {
+    flyte::core::HttpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.threads = 2;
+    options.body_idle_timeout = std::chrono::milliseconds(400);
+    options.body_min_rate = 2000;  // bytes per second
+    REQUIRE(server.Start(options).ok());
+  }
+  ~SpoolingServer() { server.Shutdown(std::chrono::milliseconds(500)); }
+  std::atomic<int> handled{0};
+  flyte::core::HttpServer server;
+};
+
+}  // namespace
+
+TEST_CASE("A streamed body must keep the lowest average rate, not only avoid stalling", "[integration]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("flyte-http-spool-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  SpoolingServer s(dir);
+  const int port = s.server.port();
+  REQUIRE(port > 0);
+
+  // 24 KB in 8 pieces 100 ms apart: 30 KB/s, well above the lowest rate, and longer in all than
+  // the idle window: answered.
+  {
+    int fd = Connect(port);
+    REQUIRE(SendAll(fd, "PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 24000\r\nConnection: close\r\n\r\n"));
+    for (int i = 0; i < 8; ++i) {
+      REQUIRE(SendAll(fd, std::string(3000, 'a')));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const std::string answer = ReadUntilClosed(fd);
+    ::close(fd);
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(answer.find("\r\n\r\n24000") != std::string::npos);
+    CHECK(s.handled == 1);
+  }
+
+  // 10 bytes every 50 ms: no read waits anywhere near the 400 ms idle window, but 200 bytes/s
+  // earns almost nothing beyond it. Without the lowest rate the 100 KB would take 500 s.
+  {
+    int fd = Connect(port);
+    REQUIRE(SendAll(fd, "PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+    const auto start = Clock::now();
+    std::atomic<bool> stop{false};
+    std::thread trickle([&] {
+      while (!stop && Clock::now() - start < std::chrono::seconds(20)) {
+        if (!SendAll(fd, std::string(10, 'b'))) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    const std::string answer = ReadUntilClosed(fd);
+    const auto took = Clock::now() - start;
+    stop = true;
+    trickle.join();
+    ::close(fd);
+    CHECK(answer.empty());  // the connection is dropped, nothing handled
+    CHECK(took < std::chrono::seconds(5));
+    CHECK(s.handled == 1);
+  }
+  // Nothing of the dropped body is left behind.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  CHECK(files == 0);
+  std::filesystem::remove_all(dir);
+}

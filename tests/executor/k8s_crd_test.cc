@@ -303,7 +303,10 @@ TEST_CASE("Node timeouts are read as ptypes.Duration reads them; ratios print as
   CHECK(node["activeDeadline"] == "2h0m1s");
   // encoding/json's float32: 0.9, not the 0.8999999761581421 of its double.
   CHECK(hour.value()["spec"]["nodes"]["a"]["array"].dump().find("\"MinSuccessRatio\":0.9,") != std::string::npos);
-  CHECK(build(std::nullopt, 1.0f).value()["spec"]["nodes"]["t"].contains("executionDeadline") == false);
+  auto whole = build(std::nullopt, 1.0f);
+  REQUIRE(whole.ok());
+  CHECK(whole.value()["spec"]["nodes"]["t"].contains("executionDeadline") == false);
+  CHECK(whole.value()["spec"]["nodes"]["a"]["array"].dump().find("\"MinSuccessRatio\":1,") != std::string::npos);
 
   // 200 years fit time.Duration; twice that wraps in Go's int64, and the resource says so.
   auto long_run = build(std::make_pair(int64_t{6307200000}, 0), 0.5f);

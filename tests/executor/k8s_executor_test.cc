@@ -559,6 +559,16 @@ TEST_CASE("kubeClientConfig: server defaults, the plugin's keys, and a cluster's
     CHECK(refused.status().code() == StatusCode::kInvalidArgument);
     CHECK(refused.status().message() == message);
   }
+  // Weakly typed as upstream decodes: "50" and 50.0 are 50; an empty timeout is no key at all.
+  auto weak = single({{"qps", "50"}, {"burst", 6.0}, {"timeout", ""}}, json::object());
+  REQUIRE(weak.ok());
+  CHECK(weak->targets.front().client.qps == 50);
+  CHECK(weak->targets.front().client.burst == 6);
+  CHECK(weak->targets.front().client.timeout == std::chrono::seconds(30));
+  // A positive timeout under a millisecond stays a bound.
+  auto tiny = single({{"timeout", "500us"}}, json::object());
+  REQUIRE(tiny.ok());
+  CHECK(tiny->targets.front().client.timeout == std::chrono::milliseconds(1));
   auto server_refused = single(json::object(), {{"server", {{"kubeClientConfig", {{"burst", "many"}}}}}});
   REQUIRE_FALSE(server_refused.ok());
   CHECK(server_refused.status().message() == "server.kubeClientConfig.burst must be a whole number, not \"many\"");
@@ -586,6 +596,13 @@ TEST_CASE("kubeClientConfig: server defaults, the plugin's keys, and a cluster's
   CHECK(multi->targets[1].client.timeout == std::chrono::seconds(10));
   CHECK(multi->targets[0].limiter != multi->targets[1].limiter);
 
+  // A null kubeClientConfig is none: the server's settings stay.
+  json none = cluster("none");
+  none["kubeClientConfig"] = nullptr;
+  auto with_null = ParseK8sExecutorConfig(json::object(), {{"clusters", {{"clusterConfigs", {none}}}}});
+  REQUIRE(with_null.ok());
+  CHECK(with_null->targets[0].client.qps == 100);
+
   json wrong = cluster("wrong");
   wrong["kubeClientConfig"] = {{"qps", -1}, {"timeout", "later"}};
   auto refused = ParseK8sExecutorConfig(json::object(), {{"clusters", {{"clusterConfigs", {wrong}}}}});
@@ -598,7 +615,7 @@ TEST_CASE("A throttled call that would outwait its timeout fails at once and sen
           "[integration]") {
   FakeKubeApi api(Certs());
   auto config = ParseK8sExecutorConfig(
-      {{"kubeConfig", Kubeconfig(api.url(), false)}, {"qps", 1}, {"burst", 1}, {"timeout", "200ms"}},
+      {{"kubeConfig", Kubeconfig(api.url(), false)}, {"qps", 1}, {"burst", 1}, {"timeout", "50ms"}},
       json::object());
   REQUIRE(config.ok());
   K8sWorkflowExecutor executor(std::move(config.value()));
@@ -617,8 +634,11 @@ TEST_CASE("A throttled call that would outwait its timeout fails at once and sen
       json::object());
   REQUIRE(unbounded.ok());
   K8sWorkflowExecutor patient(std::move(unbounded.value()));
+  const auto start = std::chrono::steady_clock::now();
   REQUIRE(patient.Execute(Data("third")).ok());
   REQUIRE(patient.Execute(Data("fourth")).ok());
   REQUIRE(patient.Abort({"flytesnacks-development", Data("fourth").execution_id, ""}).ok());
+  // Three calls at 20 per second with no burst to spare: the last two each waited their turn.
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(95));
   CHECK(api.Requests().size() == 4);
 }

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
@@ -430,12 +431,16 @@ json Quantity(const std::string& q) { return q.empty() ? json("0") : json(q); }
 
 }  // namespace
 
-double Float32Json(float value) {
+json Float32Json(float value) {
   // encoding/json writes a float32 with the fewest digits that read back as that float32
   // (0.9, not the 0.8999999761581421 its double is): the double of that text prints the same.
+  // A whole number has no fraction there (1, not 1.0).
+  if (std::isfinite(value) && std::trunc(value) == value && std::fabs(value) < 1e15f) {
+    return json(static_cast<int64_t>(value));
+  }
   char text[64];
   const auto end = std::to_chars(text, text + sizeof(text), value);
-  return std::strtod(std::string(text, end.ptr).c_str(), nullptr);
+  return json(std::strtod(std::string(text, end.ptr).c_str(), nullptr));
 }
 
 std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& d) {

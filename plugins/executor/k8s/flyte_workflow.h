@@ -44,8 +44,9 @@ std::string GoDuration(int64_t seconds, int32_t nanos);
 // ptypes.Duration: a protobuf Duration as Go's time.Duration in nanoseconds, or nullopt where Go
 // refuses it (out of durationpb's range, mismatched signs, or beyond int64 nanoseconds).
 std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& duration);
-// A float32 as the double whose shortest text is the float32's own (encoding/json's float32).
-double Float32Json(float value);
+// A float32 as encoding/json writes it: its shortest text (0.9), a whole number without a
+// fraction (1).
+nlohmann::json Float32Json(float value);
 std::string SanitizeLabelValue(std::string name);
 uint32_t ShardKey(const std::string& label);
 

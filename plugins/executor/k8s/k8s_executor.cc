@@ -2,6 +2,7 @@
 #include "k8s_executor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "flyte/plugin/go_compat.h"
@@ -37,17 +38,26 @@ plugin::StatusOr<KubeClientSettings> ReadClientSettings(const json& section, con
   if (!section.is_object()) return base;
   const std::string prefix = where.empty() ? "" : where + ".";
   for (const char* key : {"qps", "burst"}) {
-    if (!section.contains(key)) continue;
+    if (!section.contains(key) || section[key].is_null()) continue;
+    // Upstream decodes weakly: "50" and 50.0 are 50 (a fraction is refused, as the root
+    // config's integers refuse one).
     const json& v = section[key];
-    if (!v.is_number_integer()) {
-      return plugin::InvalidArgument(prefix + key + " must be a whole number, not " + v.dump());
+    std::optional<int64_t> n;
+    if (v.is_number_integer()) {
+      n = v.get<int64_t>();
+    } else if (v.is_number_float() && std::trunc(v.get<double>()) == v.get<double>() &&
+               std::fabs(v.get<double>()) < 9.2e18) {
+      n = static_cast<int64_t>(v.get<double>());
+    } else if (v.is_string()) {
+      n = v.get<std::string>().empty() ? std::optional<int64_t>(0) : plugin::GoParseInt(v.get<std::string>());
     }
-    (std::string(key) == "qps" ? base.qps : base.burst) = v.get<int64_t>();
+    if (!n) return plugin::InvalidArgument(prefix + key + " must be a whole number, not " + v.dump());
+    (std::string(key) == "qps" ? base.qps : base.burst) = *n;
   }
   if (base.burst < 0) {
     return plugin::InvalidArgument(prefix + "burst must not be negative, not " + std::to_string(base.burst));
   }
-  if (section.contains("timeout")) {
+  if (section.contains("timeout") && !section["timeout"].is_null() && section["timeout"] != "") {
     const json& v = section["timeout"];
     if (!v.is_string()) return plugin::InvalidArgument(prefix + "timeout must be a duration such as \"30s\"");
     auto d = ParseGoDuration(v.get<std::string>());
@@ -170,7 +180,7 @@ plugin::StatusOr<K8sExecutorConfig> ParseK8sExecutorConfig(const json& plugin_co
     // A cluster's own kubeClientConfig replaces the server's whole, absent fields included
     // (upstream swaps the struct); an in-cluster entry keeps the server's, as upstream's does.
     target.client = client;
-    if (c.contains("kubeClientConfig") && !c.value("inCluster", false)) {
+    if (c.contains("kubeClientConfig") && !c["kubeClientConfig"].is_null() && !c.value("inCluster", false)) {
       const std::string where = "cluster " + target.id + ": kubeClientConfig";
       if (!c["kubeClientConfig"].is_object()) return plugin::InvalidArgument(where + " must be a map");
       auto read = ReadClientSettings(c["kubeClientConfig"], where, KubeClientSettings{0, 0, std::chrono::milliseconds(0)});

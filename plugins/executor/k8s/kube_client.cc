@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
@@ -291,21 +293,36 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& cred, const st
                         ? deadline_error()
                         : fail(plugin::StatusCode::kUnavailable, "dial tcp: " + ec.message());
 
+    // Without a timeout, client-go's transport still bounds the dial (30 s) and the TLS
+    // handshake (10 s) and keeps the connection alive (every 30 s); so do we.
+    auto& socket_layer = beast::get_lowest_layer(stream);
     if (bounded) {
-      beast::get_lowest_layer(stream).expires_at(deadline);
+      socket_layer.expires_at(deadline);
     } else {
-      beast::get_lowest_layer(stream).expires_never();
+      socket_layer.expires_after(std::chrono::seconds(30));
     }
-    beast::get_lowest_layer(stream).async_connect(
-        endpoints, [&](boost::system::error_code e, const tcp::endpoint&) { ec = e; });
+    socket_layer.async_connect(endpoints, [&](boost::system::error_code e, const tcp::endpoint&) { ec = e; });
     run();
-    if (ec == beast::error::timeout) return deadline_error();
+    if (ec == beast::error::timeout) {
+      return bounded ? deadline_error() : fail(plugin::StatusCode::kUnavailable, "dial tcp: i/o timeout");
+    }
     if (ec) return fail(plugin::StatusCode::kUnavailable, "dial tcp: " + ec.message());
+    if (!bounded) {
+      boost::system::error_code kec;
+      socket_layer.socket().set_option(net::socket_base::keep_alive(true), kec);
+      const int idle = 30;
+      ::setsockopt(socket_layer.socket().native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+      ::setsockopt(socket_layer.socket().native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+      socket_layer.expires_after(std::chrono::seconds(10));
+    }
 
     stream.async_handshake(ssl::stream_base::client, [&](boost::system::error_code e) { ec = e; });
     run();
-    if (ec == beast::error::timeout) return deadline_error();
+    if (ec == beast::error::timeout) {
+      return bounded ? deadline_error() : fail(plugin::StatusCode::kUnavailable, "net/http: TLS handshake timeout");
+    }
     if (ec) return fail(plugin::StatusCode::kUnavailable, "tls: " + ec.message());
+    if (!bounded) socket_layer.expires_never();
 
     http::request<http::string_body> req;
     req.method_string(method);
@@ -381,7 +398,15 @@ plugin::StatusOr<KubeResponse> KubeRequest(const KubeCredentials& credentials, K
       return plugin::Status(plugin::StatusCode::kDeadlineExceeded,
                             "client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline");
     }
-    if (wait->count() > 0) std::this_thread::sleep_for(*wait);
+    if (wait->count() > 0) {
+      std::this_thread::sleep_for(*wait);
+      // The wait counts against the call's bound; what is left stays positive, as 0 would
+      // mean no bound at all.
+      if (timeout.count() > 0) {
+        timeout = std::max(std::chrono::milliseconds(1),
+                           timeout - std::chrono::ceil<std::chrono::milliseconds>(*wait));
+      }
+    }
   }
   return KubeRequest(credentials, method, target, body, timeout);
 }
@@ -474,6 +499,8 @@ plugin::StatusOr<std::chrono::milliseconds> ParseGoDuration(const std::string& t
     else return plugin::InvalidArgument("time: " + std::string(unit.empty() ? "missing unit" : "unknown unit \"" + unit + "\"") + " in duration \"" + text + "\"");
     total_ms += value * scale;
   }
+  // Whole milliseconds; a positive duration below one stays positive (0 would mean none).
+  if (total_ms > 0 && total_ms < 1) return std::chrono::milliseconds(1);
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 

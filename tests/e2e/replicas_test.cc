@@ -317,9 +317,9 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
       a = stubs[0]->CreateNodeEvent(&ctx, parent, &resp);
     }
     other.join();
-    INFO("node " << node);
-    CHECK(a.error_message() == "");
-    CHECK(b.error_message() == "");
+    INFO("node " << node << ": " << a.error_message() << " / " << b.error_message());
+    CHECK(a.ok());
+    CHECK(b.ok());
     grpc::ClientContext ctx;
     admin::NodeExecutionGetRequest get;
     *get.mutable_id() = NodeId(execution, node);

@@ -200,6 +200,10 @@ TEST_CASE("Go's duration text and label sanitising are reproduced", "[unit]") {
   CHECK(SanitizeLabelValue("Core.Control_Flow..x-") == "core-control-flow-x");
   CHECK(ParseGoDuration("1m30s").value() == std::chrono::milliseconds(90000));
   CHECK_FALSE(ParseGoDuration("5 parsecs").ok());
+  // Go's own refusals, not a prefix read and the rest dropped, and no overflow.
+  CHECK(ParseGoDuration("1.2.3s").status().message() == "time: missing unit in duration \"1.2.3s\"");
+  CHECK_FALSE(ParseGoDuration(std::string(400, '9') + "s").ok());
+  CHECK(ParseGoDuration("-5s").value() == std::chrono::milliseconds(-5000));
 }
 
 TEST_CASE("Execute POSTs the FlyteWorkflow with the bearer token over verified TLS", "[integration]") {

@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "flyte/manager/encoding.h"
+#include "flyte/plugin/go_compat.h"
 
 namespace flyte::plugins::executor {
 
@@ -477,31 +478,12 @@ std::string KubeErrorMessage(const KubeResponse& response, const std::string& me
 }
 
 plugin::StatusOr<std::chrono::milliseconds> ParseGoDuration(const std::string& text) {
-  if (text.empty()) return plugin::InvalidArgument("time: invalid duration \"\"");
-  if (text == "0") return std::chrono::milliseconds(0);
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (start == i) return plugin::InvalidArgument("time: invalid duration \"" + text + "\"");
-    const double value = std::stod(text.substr(start, i - start));
-    size_t u = i;
-    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
-    const std::string unit = text.substr(u, i - u);
-    double scale;
-    if (unit == "ns") scale = 1e-6;
-    else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e-3;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1e3;
-    else if (unit == "m") scale = 60e3;
-    else if (unit == "h") scale = 3600e3;
-    else return plugin::InvalidArgument("time: " + std::string(unit.empty() ? "missing unit" : "unknown unit \"" + unit + "\"") + " in duration \"" + text + "\"");
-    total_ms += value * scale;
-  }
+  std::string error;
+  const auto ns = plugin::GoParseDuration(text, &error);
+  if (!ns) return plugin::InvalidArgument(error);
   // Whole milliseconds; a positive duration below one stays positive (0 would mean none).
-  if (total_ms > 0 && total_ms < 1) return std::chrono::milliseconds(1);
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+  if (*ns > 0 && *ns < 1000000) return std::chrono::milliseconds(1);
+  return std::chrono::milliseconds(*ns / 1000000);
 }
 
 }  // namespace flyte::plugins::executor

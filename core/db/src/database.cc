@@ -8,6 +8,8 @@
 #include <libpq-fe.h>
 
 #include <cctype>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,6 +17,7 @@
 
 #include "connection.h"
 #include "flyte/core/config.h"
+#include "flyte/plugin/go_compat.h"
 #include "migrations.h"
 #include "repositories.h"
 #include "sqlite_vfs.h"
@@ -58,48 +61,22 @@ int64_t Int(const nlohmann::json* node, const char* key, int64_t fallback) {
   return fallback;
 }
 
-// flytestdlib config.Duration: "1h", "30m", "10s", "1h30m", or a number of nanoseconds.
+// flytestdlib config.Duration: "1h", "30m", "10s", "1h30m", or a number of nanoseconds. The
+// schema refuses other text before this runs; what Go's parser still refuses (or a number out
+// of range) keeps `fallback`.
 std::chrono::seconds Duration(const nlohmann::json* node, const char* key,
                               std::chrono::seconds fallback) {
   const nlohmann::json* v = Child(node, key);
   if (!v) return fallback;
   if (v->is_number()) {
-    return std::chrono::seconds(static_cast<int64_t>(v->get<double>() / 1e9));
+    const double seconds = v->get<double>() / 1e9;
+    if (!std::isfinite(seconds) || std::fabs(seconds) > 9.2e9) return fallback;
+    return std::chrono::seconds(static_cast<int64_t>(seconds));
   }
   if (!v->is_string()) return fallback;
-  const std::string s = v->get<std::string>();
-  double total = 0;
-  size_t pos = 0;
-  bool any = false;
-  while (pos < s.size()) {
-    size_t used = 0;
-    double n;
-    try {
-      n = std::stod(s.substr(pos), &used);
-    } catch (...) {
-      return fallback;
-    }
-    pos += used;
-    std::string unit;
-    while (pos < s.size() && std::isalpha(static_cast<unsigned char>(s[pos]))) unit += s[pos++];
-    if (unit == "h") {
-      total += n * 3600;
-    } else if (unit == "m") {
-      total += n * 60;
-    } else if (unit == "s" || unit.empty()) {
-      total += n;
-    } else if (unit == "ms") {
-      total += n / 1e3;
-    } else if (unit == "us" || unit == "µs") {
-      total += n / 1e6;
-    } else if (unit == "ns") {
-      total += n / 1e9;
-    } else {
-      return fallback;
-    }
-    any = true;
-  }
-  return any ? std::chrono::seconds(static_cast<int64_t>(total)) : fallback;
+  const auto ns = plugin::GoParseDuration(v->get<std::string>());
+  if (!ns) return fallback;
+  return std::chrono::seconds(*ns / 1000000000LL);
 }
 
 // A libpq conninfo value, quoted when it must be.

@@ -73,7 +73,7 @@ struct Replicas {
   }
 
   // A workflow execution row, as CreateExecution leaves it, launched on propeller's cluster.
-  void AddExecution(const std::string& name) {
+  void AddExecution(const std::string& name, const std::string& phase = "QUEUED") {
     auto config = flyte::core::Config::FromDocuments({db_layer}, [](const std::string&) -> std::optional<std::string> {
       return std::nullopt;
     });
@@ -82,7 +82,7 @@ struct Replicas {
     REQUIRE(opened.ok());
     flyte::plugin::db::ExecutionModel e;
     e.key = {kProject, kDomain, name};
-    e.phase = "QUEUED";
+    e.phase = phase;
     e.cluster = "propeller";
     e.launch_entity = "launch_plan";
     e.execution_created_at = std::chrono::system_clock::now();
@@ -369,4 +369,53 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
     CHECK(got.closure().duration().seconds() == 2);
   }
   CHECK(replicas.Count("SELECT COUNT(*) FROM execution_events WHERE execution_name = 'dup'") == 3);
+}
+
+TEST_CASE("Two replicas: a terminate on one racing the terminal event on the other ends consistent",
+          "[e2e]") {
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("backend " << backend);
+  Replicas replicas(backend);
+  std::vector<std::unique_ptr<AdminService::Stub>> stubs;
+  for (const auto& s : replicas.served) stubs.push_back(AdminService::NewStub(s->channel()));
+  for (int i = 0; i < 8; ++i) {
+    const std::string name = "tr" + std::to_string(i);
+    replicas.AddExecution(name, "RUNNING");
+    grpc::Status terminated, finished;
+    std::barrier both(2);
+    std::thread other([&] {
+      both.arrive_and_wait();
+      grpc::ClientContext ctx;
+      admin::WorkflowExecutionEventResponse resp;
+      finished = stubs[1]->CreateWorkflowEvent(&ctx, WorkflowEvent(name, core::WorkflowExecution::SUCCEEDED, 1700300000),
+                                               &resp);
+    });
+    both.arrive_and_wait();
+    {
+      grpc::ClientContext ctx;
+      admin::ExecutionTerminateRequest req;
+      req.mutable_id()->set_project(kProject);
+      req.mutable_id()->set_domain(kDomain);
+      req.mutable_id()->set_name(name);
+      req.set_cause("race");
+      admin::ExecutionTerminateResponse resp;
+      terminated = stubs[0]->TerminateExecution(&ctx, req, &resp);
+    }
+    other.join();
+    INFO(name << ": terminate " << terminated.error_message() << " / event " << finished.error_message());
+    // propeller's terminal event is always taken (ABORTING is not terminal); the terminate
+    // either came first or finds the execution already ended.
+    REQUIRE(finished.ok());
+    CHECK((terminated.ok() || terminated.error_code() == grpc::StatusCode::FAILED_PRECONDITION));
+    for (const auto& stub : stubs) {
+      grpc::ClientContext ctx;
+      admin::WorkflowExecutionGetRequest get;
+      get.mutable_id()->set_project(kProject);
+      get.mutable_id()->set_domain(kDomain);
+      get.mutable_id()->set_name(name);
+      admin::Execution got;
+      REQUIRE(stub->GetExecution(&ctx, get, &got).ok());
+      CHECK(got.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+    }
+  }
 }

@@ -171,31 +171,80 @@ admin::WorkflowExecutionEventRequest WorkflowEvent(const std::string& execution,
   return req;
 }
 
-// One step of a node's events: a request for each replica.
-struct Step {
-  std::function<grpc::Status(AdminService::Stub&)> send;
-  std::string what;
-};
+// One call, made against whichever replica it is given.
+using Call = std::function<grpc::Status(AdminService::Stub&)>;
 
-Step NodeStep(const std::string& execution, const std::string& node, core::NodeExecution::Phase phase, int64_t second) {
-  auto req = NodeEvent(execution, node, phase, second);
-  return {[req](AdminService::Stub& stub) {
-            grpc::ClientContext ctx;
-            admin::NodeExecutionEventResponse resp;
-            return stub.CreateNodeEvent(&ctx, req, &resp);
-          },
-          "node " + node + " " + core::NodeExecution::Phase_Name(phase)};
+Call SendNode(admin::NodeExecutionEventRequest req) {
+  return [req = std::move(req)](AdminService::Stub& stub) {
+    grpc::ClientContext ctx;
+    admin::NodeExecutionEventResponse resp;
+    return stub.CreateNodeEvent(&ctx, req, &resp);
+  };
 }
 
-Step TaskStep(const std::string& execution, const std::string& node, core::TaskExecution::Phase phase, int64_t second,
-              uint32_t version = 0) {
-  auto req = TaskEvent(execution, node, phase, second, version);
-  return {[req](AdminService::Stub& stub) {
-            grpc::ClientContext ctx;
-            admin::TaskExecutionEventResponse resp;
-            return stub.CreateTaskEvent(&ctx, req, &resp);
-          },
-          "task of " + node + " " + core::TaskExecution::Phase_Name(phase) + " v" + std::to_string(version)};
+Call SendTask(admin::TaskExecutionEventRequest req) {
+  return [req = std::move(req)](AdminService::Stub& stub) {
+    grpc::ClientContext ctx;
+    admin::TaskExecutionEventResponse resp;
+    return stub.CreateTaskEvent(&ctx, req, &resp);
+  };
+}
+
+Call SendWorkflow(admin::WorkflowExecutionEventRequest req) {
+  return [req = std::move(req)](AdminService::Stub& stub) {
+    grpc::ClientContext ctx;
+    admin::WorkflowExecutionEventResponse resp;
+    return stub.CreateWorkflowEvent(&ctx, req, &resp);
+  };
+}
+
+// `first` against replica 0 and `second` against replica 1, released at the same moment.
+std::pair<grpc::Status, grpc::Status> AtOnce(std::vector<std::unique_ptr<AdminService::Stub>>& stubs,
+                                             const Call& first, const Call& second) {
+  std::barrier both(2);
+  grpc::Status b;
+  std::thread other([&] {
+    both.arrive_and_wait();
+    b = second(*stubs[1]);
+  });
+  both.arrive_and_wait();
+  grpc::Status a = first(*stubs[0]);
+  other.join();
+  return {a, b};
+}
+
+// "" when exactly one answer is OK and the other ALREADY_EXISTS, else what each said.
+std::string NotAppliedOnce(const std::pair<grpc::Status, grpc::Status>& got) {
+  const auto& [a, b] = got;
+  const bool once = (a.ok() && b.error_code() == grpc::StatusCode::ALREADY_EXISTS) ||
+                    (b.ok() && a.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  if (once) return "";
+  return "replica 0 answered " + std::to_string(a.error_code()) + " " + a.error_message() + "; replica 1 answered " +
+         std::to_string(b.error_code()) + " " + b.error_message();
+}
+
+admin::Execution MustGetExecution(AdminService::Stub& stub, const std::string& name) {
+  grpc::ClientContext ctx;
+  admin::WorkflowExecutionGetRequest get;
+  get.mutable_id()->set_project(kProject);
+  get.mutable_id()->set_domain(kDomain);
+  get.mutable_id()->set_name(name);
+  admin::Execution got;
+  const auto status = stub.GetExecution(&ctx, get, &got);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return got;
+}
+
+admin::NodeExecution MustGetNode(AdminService::Stub& stub, const std::string& execution, const std::string& node) {
+  grpc::ClientContext ctx;
+  admin::NodeExecutionGetRequest get;
+  *get.mutable_id() = NodeId(execution, node);
+  admin::NodeExecution got;
+  const auto status = stub.GetNodeExecution(&ctx, get, &got);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return got;
 }
 
 }  // namespace
@@ -219,32 +268,18 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
     nodes.emplace_back([&, n] {
       const std::string node = "n" + std::to_string(n);
       const int64_t t0 = 1700000000 + 100 * n;
-      const std::vector<Step> steps = {
-          NodeStep(execution, node, core::NodeExecution::QUEUED, t0),
-          NodeStep(execution, node, core::NodeExecution::RUNNING, t0 + 1),
-          TaskStep(execution, node, core::TaskExecution::QUEUED, t0 + 2),
-          TaskStep(execution, node, core::TaskExecution::RUNNING, t0 + 3),
-          TaskStep(execution, node, core::TaskExecution::RUNNING, t0 + 4, 1),
-          TaskStep(execution, node, core::TaskExecution::SUCCEEDED, t0 + 5),
-          NodeStep(execution, node, core::NodeExecution::SUCCEEDED, t0 + 6),
+      const std::vector<std::pair<std::string, Call>> steps = {
+          {"node QUEUED", SendNode(NodeEvent(execution, node, core::NodeExecution::QUEUED, t0))},
+          {"node RUNNING", SendNode(NodeEvent(execution, node, core::NodeExecution::RUNNING, t0 + 1))},
+          {"task QUEUED", SendTask(TaskEvent(execution, node, core::TaskExecution::QUEUED, t0 + 2))},
+          {"task RUNNING", SendTask(TaskEvent(execution, node, core::TaskExecution::RUNNING, t0 + 3))},
+          {"task RUNNING v1", SendTask(TaskEvent(execution, node, core::TaskExecution::RUNNING, t0 + 4, 1))},
+          {"task SUCCEEDED", SendTask(TaskEvent(execution, node, core::TaskExecution::SUCCEEDED, t0 + 5))},
+          {"node SUCCEEDED", SendNode(NodeEvent(execution, node, core::NodeExecution::SUCCEEDED, t0 + 6))},
       };
-      for (const auto& step : steps) {
-        std::barrier both(2);
-        grpc::Status got[2];
-        std::thread other([&] {
-          both.arrive_and_wait();
-          got[1] = step.send(*stubs[1]);
-        });
-        both.arrive_and_wait();
-        got[0] = step.send(*stubs[0]);
-        other.join();
-        const int ok = (got[0].ok() ? 1 : 0) + (got[1].ok() ? 1 : 0);
-        const int dup = (got[0].error_code() == grpc::StatusCode::ALREADY_EXISTS ? 1 : 0) +
-                        (got[1].error_code() == grpc::StatusCode::ALREADY_EXISTS ? 1 : 0);
-        if (ok != 1 || dup != 1) {
-          faults[n] = step.what + ": replica 0 answered " + std::to_string(got[0].error_code()) + " " +
-                      got[0].error_message() + "; replica 1 answered " + std::to_string(got[1].error_code()) + " " +
-                      got[1].error_message();
+      for (const auto& [what, call] : steps) {
+        if (auto fault = NotAppliedOnce(AtOnce(stubs, call, call)); !fault.empty()) {
+          faults[n] = node + " " + what + ": " + fault;
           return;
         }
         ++steps_done;
@@ -264,11 +299,7 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
     for (int n = 0; n < kNodes; ++n) {
       const std::string node = "n" + std::to_string(n);
       const int64_t t0 = 1700000000 + 100 * n;
-      grpc::ClientContext ctx;
-      admin::NodeExecutionGetRequest get;
-      *get.mutable_id() = NodeId(execution, node);
-      admin::NodeExecution got;
-      REQUIRE(stubs[r]->GetNodeExecution(&ctx, get, &got).ok());
+      const auto got = MustGetNode(*stubs[r], execution, node);
       CHECK(got.closure().phase() == core::NodeExecution::SUCCEEDED);
       CHECK(got.closure().started_at().seconds() == t0 + 1);
       CHECK(got.closure().updated_at().seconds() == t0 + 6);
@@ -302,29 +333,11 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
     parent.mutable_event()->set_is_parent(true);
     auto running = NodeEvent(execution, node, core::NodeExecution::RUNNING, 1700100001);
     running.mutable_event()->set_input_uri("s3://bucket/inputs.pb");
-    std::barrier both(2);
-    grpc::Status a, b;
-    std::thread other([&] {
-      both.arrive_and_wait();
-      grpc::ClientContext ctx;
-      admin::NodeExecutionEventResponse resp;
-      b = stubs[1]->CreateNodeEvent(&ctx, running, &resp);
-    });
-    both.arrive_and_wait();
-    {
-      grpc::ClientContext ctx;
-      admin::NodeExecutionEventResponse resp;
-      a = stubs[0]->CreateNodeEvent(&ctx, parent, &resp);
-    }
-    other.join();
+    const auto [a, b] = AtOnce(stubs, SendNode(parent), SendNode(running));
     INFO("node " << node << ": " << a.error_message() << " / " << b.error_message());
     CHECK(a.ok());
     CHECK(b.ok());
-    grpc::ClientContext ctx;
-    admin::NodeExecutionGetRequest get;
-    *get.mutable_id() = NodeId(execution, node);
-    admin::NodeExecution got;
-    REQUIRE(stubs[n % 2]->GetNodeExecution(&ctx, get, &got).ok());
+    const auto got = MustGetNode(*stubs[n % 2], execution, node);
     CHECK(got.metadata().is_parent_node());
     CHECK(got.input_uri() == "s3://bucket/inputs.pb");
   }
@@ -333,37 +346,12 @@ TEST_CASE("Two replicas fed the same events apply each exactly once and lose no 
   int64_t second = 1700200000;
   for (auto phase : {core::WorkflowExecution::RUNNING, core::WorkflowExecution::SUCCEEDING,
                      core::WorkflowExecution::SUCCEEDED}) {
-    const auto req = WorkflowEvent(execution, phase, ++second);
-    std::barrier both(2);
-    grpc::Status got[2];
-    std::thread other([&] {
-      both.arrive_and_wait();
-      grpc::ClientContext ctx;
-      admin::WorkflowExecutionEventResponse resp;
-      got[1] = stubs[1]->CreateWorkflowEvent(&ctx, req, &resp);
-    });
-    both.arrive_and_wait();
-    {
-      grpc::ClientContext ctx;
-      admin::WorkflowExecutionEventResponse resp;
-      got[0] = stubs[0]->CreateWorkflowEvent(&ctx, req, &resp);
-    }
-    other.join();
-    INFO("workflow " << core::WorkflowExecution::Phase_Name(phase) << ": " << got[0].error_message() << " / "
-                     << got[1].error_message());
-    CHECK((got[0].ok() ? 1 : 0) + (got[1].ok() ? 1 : 0) == 1);
-    CHECK(((got[0].error_code() == grpc::StatusCode::ALREADY_EXISTS) ? 1 : 0) +
-              ((got[1].error_code() == grpc::StatusCode::ALREADY_EXISTS) ? 1 : 0) ==
-          1);
+    const auto send = SendWorkflow(WorkflowEvent(execution, phase, ++second));
+    INFO("workflow " << core::WorkflowExecution::Phase_Name(phase));
+    CHECK(NotAppliedOnce(AtOnce(stubs, send, send)) == "");
   }
   for (const auto& stub : stubs) {
-    grpc::ClientContext ctx;
-    admin::WorkflowExecutionGetRequest get;
-    get.mutable_id()->set_project(kProject);
-    get.mutable_id()->set_domain(kDomain);
-    get.mutable_id()->set_name(execution);
-    admin::Execution got;
-    REQUIRE(stub->GetExecution(&ctx, get, &got).ok());
+    const auto got = MustGetExecution(*stub, execution);
     CHECK(got.closure().phase() == core::WorkflowExecution::SUCCEEDED);
     CHECK(got.closure().started_at().seconds() == 1700200001);
     CHECK(got.closure().duration().seconds() == 2);
@@ -381,41 +369,26 @@ TEST_CASE("Two replicas: a terminate on one racing the terminal event on the oth
   for (int i = 0; i < 8; ++i) {
     const std::string name = "tr" + std::to_string(i);
     replicas.AddExecution(name, "RUNNING");
-    grpc::Status terminated, finished;
-    std::barrier both(2);
-    std::thread other([&] {
-      both.arrive_and_wait();
-      grpc::ClientContext ctx;
-      admin::WorkflowExecutionEventResponse resp;
-      finished = stubs[1]->CreateWorkflowEvent(&ctx, WorkflowEvent(name, core::WorkflowExecution::SUCCEEDED, 1700300000),
-                                               &resp);
-    });
-    both.arrive_and_wait();
-    {
-      grpc::ClientContext ctx;
-      admin::ExecutionTerminateRequest req;
-      req.mutable_id()->set_project(kProject);
-      req.mutable_id()->set_domain(kDomain);
-      req.mutable_id()->set_name(name);
-      req.set_cause("race");
-      admin::ExecutionTerminateResponse resp;
-      terminated = stubs[0]->TerminateExecution(&ctx, req, &resp);
-    }
-    other.join();
+    admin::ExecutionTerminateRequest terminate;
+    terminate.mutable_id()->set_project(kProject);
+    terminate.mutable_id()->set_domain(kDomain);
+    terminate.mutable_id()->set_name(name);
+    terminate.set_cause("race");
+    const auto [terminated, finished] = AtOnce(
+        stubs,
+        [&](AdminService::Stub& stub) {
+          grpc::ClientContext ctx;
+          admin::ExecutionTerminateResponse resp;
+          return stub.TerminateExecution(&ctx, terminate, &resp);
+        },
+        SendWorkflow(WorkflowEvent(name, core::WorkflowExecution::SUCCEEDED, 1700300000)));
     INFO(name << ": terminate " << terminated.error_message() << " / event " << finished.error_message());
     // propeller's terminal event is always taken (ABORTING is not terminal); the terminate
     // either came first or finds the execution already ended.
     REQUIRE(finished.ok());
     CHECK((terminated.ok() || terminated.error_code() == grpc::StatusCode::FAILED_PRECONDITION));
     for (const auto& stub : stubs) {
-      grpc::ClientContext ctx;
-      admin::WorkflowExecutionGetRequest get;
-      get.mutable_id()->set_project(kProject);
-      get.mutable_id()->set_domain(kDomain);
-      get.mutable_id()->set_name(name);
-      admin::Execution got;
-      REQUIRE(stub->GetExecution(&ctx, get, &got).ok());
-      CHECK(got.closure().phase() == core::WorkflowExecution::SUCCEEDED);
+      CHECK(MustGetExecution(*stub, name).closure().phase() == core::WorkflowExecution::SUCCEEDED);
     }
   }
 }

@@ -18,6 +18,7 @@
 
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
+#include "test_support.h"
 
 namespace flyte::test::db {
 
@@ -41,10 +42,7 @@ inline int PostgresPort() {
   return 0;
 }
 
-inline std::string UniqueName(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
+using flyte::test::UniqueName;
 
 inline core::Config ConfigFrom(const std::string& yaml) {
   auto config = core::Config::FromDocuments(

@@ -41,11 +41,6 @@ namespace {
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
-std::string Unique(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
-
 // A fixed point in time the tests count from.
 db::Time T(int seconds) { return db::Time(std::chrono::seconds(1790000000 + seconds)); }
 google::protobuf::Timestamp Ts(int seconds) { return TimeUtil::SecondsToTimestamp(1790000000 + seconds); }
@@ -54,9 +49,9 @@ google::protobuf::Timestamp Ts(int seconds) { return TimeUtil::SecondsToTimestam
 // handle on its database.
 struct OpsServer {
   explicit OpsServer(const std::string& backend, const std::string& extra_yaml = "")
-      : dir(std::filesystem::path(test::WriteTempFile(Unique("ops") + "/.keep", "")).parent_path()),
+      : dir(std::filesystem::path(test::WriteTempFile(test::UniqueName("ops") + "/.keep", "")).parent_path()),
         record((dir / "executor.jsonl").string()),
-        db_layer(backend == "postgres" ? test::PostgresLayer(Unique("e2e_ops"))
+        db_layer(backend == "postgres" ? test::PostgresLayer(test::UniqueName("e2e_ops"))
                                        : "database:\n  sqlite:\n    file: " + (dir / "admin.db").string() + "\n"),
         served("    - name: flyte_manager_execution\n"
                "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_recording_executor.so\n"
@@ -318,7 +313,7 @@ grpc::Status GetData(OpsServer& s, const std::string& name, admin::WorkflowExecu
 admin::WorkflowExecutionEventRequest EventRequest(const std::string& name, core::WorkflowExecution::Phase phase,
                                                  int at, const std::string& producer = "propeller") {
   admin::WorkflowExecutionEventRequest req;
-  req.set_request_id(Unique("req"));
+  req.set_request_id(test::UniqueName("req"));
   auto* e = req.mutable_event();
   *e->mutable_execution_id() = Id(name);
   e->set_phase(phase);
@@ -628,7 +623,7 @@ TEST_CASE("TerminateExecution aborts live executions through the WorkflowExecuto
 }
 
 TEST_CASE("A failing WorkflowExecutor abort fails TerminateExecution and leaves the execution aborting", "[e2e]") {
-  auto dir = std::filesystem::path(test::WriteTempFile(Unique("ops-fail") + "/.keep", "")).parent_path();
+  auto dir = std::filesystem::path(test::WriteTempFile(test::UniqueName("ops-fail") + "/.keep", "")).parent_path();
   std::string db_layer = "database:\n  sqlite:\n    file: " + (dir / "admin.db").string() + "\n";
   test::ServedServer served("    - name: flyte_manager_execution\n"
                             "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_recording_executor.so\n"

@@ -33,10 +33,7 @@ namespace {
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
-std::string UniqueName(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
+using test::UniqueName;
 
 // A server with the node execution manager, its database opened alongside for seeding rows.
 struct NodeServer {

@@ -33,10 +33,7 @@ namespace {
 constexpr const char* kProject = "flytesnacks";
 constexpr const char* kDomain = "development";
 
-std::string UniqueName(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
+using test::UniqueName;
 
 // Two served replicas sharing `database` and `storage`, plus a session of our own on the database.
 struct Replicas {

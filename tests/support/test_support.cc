@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -53,6 +54,11 @@ std::string ReadFile(const std::string& path) {
 }
 
 }  // namespace
+
+std::string UniqueName(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+}
 
 int FreePort() {
   // Never hand out the same port twice in one process: a test asks for two ports before

@@ -13,6 +13,10 @@ namespace flyte::test {
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
 
+// `prefix` made unique to this process and call ("<prefix>_<pid>_<n>"): a database, directory or
+// execution name that no other test run uses.
+std::string UniqueName(const std::string& prefix);
+
 // A file under a per-process temp directory, removed with it at exit.
 std::string WriteTempFile(const std::string& name, const std::string& content);
 

@@ -1,6 +1,9 @@
 // The Kubernetes executor against a loopback API server: what it sends, and how it reads every
 // answer (created, already exists, forbidden, server errors, a server that never answers).
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -224,6 +227,39 @@ TEST_CASE("Execute POSTs the FlyteWorkflow with the bearer token over verified T
   REQUIRE(expected.ok());
   CHECK(json::parse(requests[0].body) == expected.value());
   CHECK(json::parse(requests[0].body)["metadata"]["name"] == "exec-1");
+}
+
+TEST_CASE("A number encoding/json refuses fails the launch as client-go's encoder does, sending nothing",
+          "[integration]") {
+  FakeKubeApi api(Certs());
+  auto executor = Executor(Kubeconfig(api.url(), false));
+  for (const auto& [ratio, text] : {std::make_pair(std::nanf(""), "NaN"),
+                                    std::make_pair(std::numeric_limits<float>::infinity(), "+Inf"),
+                                    std::make_pair(-std::numeric_limits<float>::infinity(), "-Inf")}) {
+    INFO(text);
+    auto data = Data();
+    // One of the workflow's task nodes becomes an array node over a copy of itself.
+    auto* nodes = data.workflow_closure.mutable_primary()->mutable_template_()->mutable_nodes();
+    auto it = std::find_if(nodes->begin(), nodes->end(), [](const auto& n) { return n.has_task_node(); });
+    REQUIRE(it != nodes->end());
+    core::Node sub = *it;
+    sub.set_id(it->id() + "-sub");
+    it->clear_task_node();
+    *it->mutable_array_node()->mutable_node() = sub;
+    it->mutable_array_node()->set_min_success_ratio(ratio);
+    auto built = executor.Build(data);
+    REQUIRE(built.ok());
+    CHECK(GoUnsupportedJsonValue(built.value()) == std::optional<std::string>(text));
+    auto r = executor.Execute(data);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInternal);
+    CHECK(r.status().message() == std::string("failed to create workflow in propeller json: unsupported value: ") + text);
+  }
+  CHECK(api.Requests().empty());
+  // A finite ratio goes through.
+  CHECK_FALSE(GoUnsupportedJsonValue(json::parse(R"({"a":[1,0.5,{"b":null}]})")).has_value());
+  CHECK(executor.Execute(Data()).ok());
+  CHECK(api.Requests().size() == 1);
 }
 
 TEST_CASE("Upstream's server.kube-config names the kubeconfig when the plugin has none",

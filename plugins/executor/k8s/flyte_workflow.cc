@@ -443,6 +443,21 @@ json Float32Json(float value) {
   return json(std::strtod(std::string(text, end.ptr).c_str(), nullptr));
 }
 
+std::optional<std::string> GoUnsupportedJsonValue(const json& doc) {
+  if (doc.is_number_float()) {
+    const double v = doc.get<double>();
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    return std::nullopt;
+  }
+  if (doc.is_structured()) {
+    for (const auto& item : doc) {
+      if (auto found = GoUnsupportedJsonValue(item)) return found;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& d) {
   // durationpb's CheckValid: within 10,000 years, nanos within a second, signs that agree.
   constexpr int64_t kMaxSeconds = 315576000000LL;

@@ -47,6 +47,9 @@ std::optional<int64_t> GoTimeDuration(const google::protobuf::Duration& duration
 // A float32 as encoding/json writes it: its shortest text (0.9), a whole number without a
 // fraction (1).
 nlohmann::json Float32Json(float value);
+// The first number in `doc` that encoding/json refuses to write (NaN or an infinity), as Go's
+// UnsupportedValueError names it ("NaN", "+Inf", "-Inf"); nullopt when every number is finite.
+std::optional<std::string> GoUnsupportedJsonValue(const nlohmann::json& doc);
 std::string SanitizeLabelValue(std::string name);
 uint32_t ShardKey(const std::string& label);
 

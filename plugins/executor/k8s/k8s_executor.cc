@@ -309,6 +309,11 @@ plugin::StatusOr<plugin::ExecutionResponse> K8sWorkflowExecutor::Execute(
   auto target = SelectTarget("", label, data.execution_id.name());
   if (!target.ok())
     return plugin::Internal("failed to create workflow in propeller " + target.status().message());
+  // client-go encodes the object before it sends (or throttles) anything, and encoding/json
+  // refuses a NaN or infinite number (an array node's min_success_ratio can carry one), where
+  // nlohmann's dump would quietly write null.
+  if (auto bad = GoUnsupportedJsonValue(wf.value()))
+    return plugin::Internal("failed to create workflow in propeller json: unsupported value: " + *bad);
   auto response = KubeRequest((*target)->credentials, (*target)->limiter.get(), "POST",
                               Collection(data.namespace_), wf->dump(), (*target)->client.timeout);
   if (!response.ok())

@@ -273,27 +273,151 @@ const json* PluginSchemaOf(const json& entry) {
   return nullptr;
 }
 
+// The value an environment variable or a flag gives the key `schema` describes: a string key
+// takes the text as it is ("0755", "12345", "true" stay as set), as upstream's environment
+// binding and string flags do; other keys read it as YAML.
+StatusOr<json> OverrideValue(const json& schema, const std::string& text) {
+  if (SchemaTypes(schema) == std::vector<std::string>{"string"}) return json(text);
+  return YamlToJson(text);
+}
+
+bool IsStringList(const json& schema) {
+  if (SchemaTypes(schema) != std::vector<std::string>{"array"}) return false;
+  auto items = schema.find("items");
+  return items != schema.end() && SchemaTypes(*items) == std::vector<std::string>{"string"};
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+bool SameKeyIgnoringCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+using Leaves = std::vector<std::pair<std::string, const json*>>;
+
+// What a flag's dotted name sets: the key's path as the schema spells it, and the key's schema;
+// nullptr as the schema for a path inside a key that takes any members (a map such as
+// `flyteadmin.labels`, or an upstream section accepted whole, such as `auth`), whose remaining
+// segments keep their spelling. nullopt when the name is no key.
+std::optional<std::pair<std::string, const json*>> FlagKey(const Leaves& leaves, const std::string& name) {
+  for (const auto& [leaf, schema] : leaves) {
+    if (SameKeyIgnoringCase(leaf, name)) return std::make_pair(leaf, schema);
+  }
+  for (const auto& [leaf, schema] : leaves) {
+    if (name.size() > leaf.size() + 1 && name[leaf.size()] == '.' &&
+        SameKeyIgnoringCase(leaf, name.substr(0, leaf.size())) &&
+        SchemaTypes(*schema) == std::vector<std::string>{"object"}) {
+      return std::make_pair(leaf + name.substr(leaf.size()), static_cast<const json*>(nullptr));
+    }
+  }
+  return std::nullopt;
+}
+
+const json* FindPath(const json& root, const std::string& path) {
+  const json* node = &root;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object()) return nullptr;
+    auto it = node->find(key);
+    if (it == node->end()) return nullptr;
+    node = &*it;
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
+}
+
 }  // namespace
 
-StatusOr<Config> Config::Finish(json root, const EnvLookup& env) {
+StatusOr<std::vector<ConfigFlag>> ExtractConfigFlags(std::vector<std::string>& args) {
+  Leaves leaves;
+  SchemaLeaves(ParsedSchema(), "", leaves);
+  std::vector<ConfigFlag> flags;
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    if (name.size() <= 2 || name.compare(0, 2, "--") != 0 || name.find('.') == std::string::npos) {
+      rest.push_back(arg);
+      continue;
+    }
+    auto key = FlagKey(leaves, name.substr(2));
+    if (!key) return plugin::InvalidArgument("unknown flag: " + name);
+    ConfigFlag flag{key->first, ""};
+    if (eq != std::string::npos) {
+      flag.value = arg.substr(eq + 1);
+    } else if (!key->second) {
+      // Inside a key the schema leaves open its type is unknown: a bare boolean and a flag
+      // followed by its value cannot be told apart.
+      return plugin::InvalidArgument("flag " + name +
+                                     ": a key this build does not describe takes its value after '=' (" + name +
+                                     "=VALUE)");
+    } else if (SchemaTypes(*key->second) == std::vector<std::string>{"boolean"}) {
+      flag.value = "true";  // pflag's bare boolean
+    } else if (i + 1 < args.size()) {
+      flag.value = args[++i];  // pflag takes the next argument, whatever it looks like
+    } else {
+      return plugin::InvalidArgument("flag needs an argument: " + name);
+    }
+    flags.push_back(std::move(flag));
+  }
+  args = std::move(rest);
+  return flags;
+}
+
+StatusOr<Config> Config::Finish(json root, const EnvLookup& env, const std::vector<ConfigFlag>& flags) {
   std::vector<std::pair<std::string, const json*>> leaves;
   SchemaLeaves(ParsedSchema(), "", leaves);
   for (const auto& [path, schema] : leaves) {
     auto value = env ? env(EnvName(path)) : std::nullopt;
     // An empty variable is unset, as viper (without AllowEmptyEnv) reads it.
     if (!value || value->empty()) continue;
-    // A string key takes the variable's text as it is ("0755", "12345", "true" stay as set),
-    // as upstream's environment binding does; other keys read it as YAML.
-    if (SchemaTypes(*schema) == std::vector<std::string>{"string"}) {
-      SetPath(root, path, *value);
-      continue;
-    }
-    auto parsed = YamlToJson(*value);
+    auto parsed = OverrideValue(*schema, *value);
     if (!parsed.ok()) {
       return plugin::InvalidArgument("environment variable " + EnvName(path) + ": " +
                                      parsed.status().message());
     }
     SetPath(root, path, std::move(parsed.value()));
+  }
+  // Flags last, as viper ranks a set flag above everything else. A list key's flag is a
+  // comma-separated list, and repeating it adds to the list (pflag's string slices).
+  std::set<std::string> listed;
+  for (const auto& flag : flags) {
+    auto key = FlagKey(leaves, flag.path);
+    if (!key) return plugin::InvalidArgument("unknown flag: --" + flag.path);
+    const json* schema = key->second;
+    if (schema && IsStringList(*schema)) {
+      json items = json::array();
+      if (listed.count(flag.path)) {
+        if (const json* before = FindPath(root, flag.path); before && before->is_array()) items = *before;
+      }
+      listed.insert(flag.path);
+      for (auto& item : SplitCommas(flag.value)) items.push_back(std::move(item));
+      SetPath(root, flag.path, std::move(items));
+      continue;
+    }
+    auto parsed = schema ? OverrideValue(*schema, flag.value) : YamlToJson(flag.value);
+    if (!parsed.ok()) return plugin::InvalidArgument("flag --" + flag.path + ": " + parsed.status().message());
+    SetPath(root, flag.path, std::move(parsed.value()));
   }
   Coerce(root, ParsedSchema());
   // Each plugin's section by the schema its plugin publishes.
@@ -394,7 +518,8 @@ StatusOr<json> BaseDocument(bool standalone) {
 
 }  // namespace
 
-StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, const EnvLookup& env) {
+StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, const EnvLookup& env,
+                                        const std::vector<ConfigFlag>& flags) {
   auto base = BaseDocument(docs.empty());
   if (!base.ok()) return base.status();
   json root = std::move(base.value());
@@ -407,10 +532,11 @@ StatusOr<Config> Config::FromDocuments(const std::vector<std::string>& docs, con
     NormalizeKeyCase(*doc, ParsedSchema());
     MergeInto(root, *doc);
   }
-  return Finish(std::move(root), env);
+  return Finish(std::move(root), env, flags);
 }
 
-StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLookup& env) {
+StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLookup& env,
+                               const std::vector<ConfigFlag>& flags) {
   auto base = BaseDocument(files.empty());
   if (!base.ok()) return base.status();
   json root = std::move(base.value());
@@ -427,7 +553,7 @@ StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLo
     NormalizeKeyCase(*doc, ParsedSchema());
     MergeInto(root, *doc);
   }
-  return Finish(std::move(root), env);
+  return Finish(std::move(root), env, flags);
 }
 
 const json* Config::Find(std::string_view path) const {

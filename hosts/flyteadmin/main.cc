@@ -97,10 +97,11 @@ std::optional<std::vector<std::string>> ResolveConfigFiles(const std::vector<std
 }
 
 // Loads the config or prints why not.
-std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& given, int& exit_code) {
+std::unique_ptr<Config> LoadConfig(const std::vector<std::string>& given,
+                                   const std::vector<flyte::core::ConfigFlag>& flags, int& exit_code) {
   auto files = ResolveConfigFiles(given, exit_code);
   if (!files) return nullptr;
-  auto config = Config::Load(*files, flyte::core::ProcessEnv());
+  auto config = Config::Load(*files, flyte::core::ProcessEnv(), flags);
   if (!config.ok()) {
     exit_code = Fail(config.status().message());
     return nullptr;
@@ -457,7 +458,21 @@ int main(int argc, char** argv) {
   std::vector<std::string> seed_names;
   migrate_seed->add_option("projects", seed_names, "Project names (none: nothing to do, as upstream)");
 
-  CLI11_PARSE(app, argc, argv);
+  app.footer(
+      "Every configuration key is a flag too, as upstream's: --server.httpPort 8090,\n"
+      "--server.security.allowedOrigins a,b, a bare --server.grpc.serverReflection for true.\n"
+      "Flags win over environment variables, which win over --config files.\n");
+
+  // The key flags are taken out first (CLI11 knows none of them); the rest is CLI11's.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto config_flags = flyte::core::ExtractConfigFlags(args);
+  if (!config_flags.ok()) {
+    std::cerr << config_flags.status().message() << "\n" << "Run with --help for more information.\n";
+    return 1;
+  }
+  std::vector<char*> rest{argv[0]};
+  for (auto& a : args) rest.push_back(a.data());
+  CLI11_PARSE(app, static_cast<int>(rest.size()), rest.data());
 
   if (version->parsed()) {
     const auto& b = flyte::core::ThisBuild();
@@ -476,7 +491,7 @@ int main(int argc, char** argv) {
     if (files->empty()) std::cout << "no config file: the embedded standalone defaults\n";
     return 0;
   }
-  auto config = LoadConfig(config_files, exit_code);
+  auto config = LoadConfig(config_files, config_flags.value(), exit_code);
   if (!config) return exit_code;
   if (serve->parsed()) return Serve(*config);
   if (plugins->parsed()) return ListPlugins(*config);

@@ -199,3 +199,67 @@ TEST_CASE("A string key takes an environment variable's text as it is", "[unit]"
   CHECK(c->Get<std::vector<std::string>>("flyteadmin.metadataStoragePrefix", {}) ==
         std::vector<std::string>{"metadata", "admin"});
 }
+
+TEST_CASE("Flags named after a key are taken out of the arguments, the rest left in order", "[unit]") {
+  std::vector<std::string> args = {"--config", "a.yaml", "--server.httpPort", "8090", "serve",
+                                   "--server.grpc.serverReflection", "--Logger.Level=5",
+                                   "--server.security.allowedOrigins", "--x", "--flyteadmin.labels.Team=ml",
+                                   "--auth.appAuth.authServerType=Self", "--config=b.yaml", "--",
+                                   "--server.httpPort=1"};
+  auto flags = flyte::core::ExtractConfigFlags(args);
+  REQUIRE(flags.ok());
+  CHECK(args == std::vector<std::string>{"--config", "a.yaml", "serve", "--config=b.yaml", "--",
+                                         "--server.httpPort=1"});
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& f : flags.value()) got.emplace_back(f.path, f.value);
+  CHECK(got == std::vector<std::pair<std::string, std::string>>{
+                   {"server.httpPort", "8090"},
+                   {"server.grpc.serverReflection", "true"},  // a bare boolean
+                   {"logger.level", "5"},                     // the schema's spelling
+                   {"server.security.allowedOrigins", "--x"},  // the next argument, whatever it is
+                   {"flyteadmin.labels.Team", "ml"},           // a map's key keeps its spelling
+                   {"auth.appAuth.authServerType", "Self"}});
+
+  auto refused = [](std::vector<std::string> a) {
+    auto r = flyte::core::ExtractConfigFlags(a);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == flyte::plugin::StatusCode::kInvalidArgument);
+    return r.status().message();
+  };
+  CHECK(refused({"--server.htpPort", "1"}) == "unknown flag: --server.htpPort");
+  CHECK(refused({"serve", "--server.httpPort"}) == "flag needs an argument: --server.httpPort");
+  // A key the schema leaves open has no known type: a bare flag there is refused, not guessed.
+  CHECK(refused({"--auth.disableForHttp", "serve"}) ==
+        "flag --auth.disableForHttp: a key this build does not describe takes its value after '=' "
+        "(--auth.disableForHttp=VALUE)");
+}
+
+TEST_CASE("Flags override environment variables and files; a list flag is comma-separated and adds up",
+          "[unit]") {
+  std::vector<std::string> args = {"--server.httpPort=9300", "--server.security.allowedOrigins", "a,b",
+                                   "--server.security.allowedOrigins=c", "--database.postgres.password=0755",
+                                   "--server.grpc.serverReflection=false", "--flyteadmin.labels.team=ml"};
+  auto flags = flyte::core::ExtractConfigFlags(args);
+  REQUIRE(flags.ok());
+  auto c = Config::FromDocuments(
+      {"server:\n  httpPort: 9000\n  security:\n    allowedOrigins: [x]\nflyteadmin:\n  labels: {env: prod}\n"},
+      Env({{"SERVER.HTTPPORT", "9100"}, {"SERVER.GRPC.PORT", "9101"}}), flags.value());
+  REQUIRE(c.ok());
+  CHECK(c->Get<int>("server.httpPort", 0) == 9300);
+  CHECK(c->Get<int>("server.grpc.port", 0) == 9101);  // the environment, no flag
+  CHECK_FALSE(c->Get<bool>("server.grpc.serverReflection", true));
+  CHECK(c->Get<std::vector<std::string>>("server.security.allowedOrigins", {}) ==
+        std::vector<std::string>{"a", "b", "c"});
+  CHECK(c->Get<std::string>("database.postgres.password", "") == "0755");  // a string as given
+  CHECK(c->Get<std::map<std::string, std::string>>("flyteadmin.labels", {}) ==
+        std::map<std::string, std::string>{{"env", "prod"}, {"team", "ml"}});
+  CHECK(c->Validate().empty());
+
+  // A value of the wrong type is reported with its key, as a file's would be.
+  std::vector<std::string> bad_args = {"--server.httpPort=http"};
+  auto bad = Config::FromDocuments({}, Env({}), flyte::core::ExtractConfigFlags(bad_args).value());
+  REQUIRE(bad.ok());
+  auto problems = bad->Validate();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].path == "server.httpPort");
+}

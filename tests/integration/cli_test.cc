@@ -208,6 +208,28 @@ TEST_CASE("An empty environment variable leaves the key as configured, as viper 
   CHECK(nlohmann::json::parse(set.out)["server"]["httpPort"] == 7202);
 }
 
+TEST_CASE("Every key is a flag too, before or after the subcommand, winning over the environment",
+          "[integration]") {
+  const std::string config = test::WriteTempFile("cli-flags.yaml", "server:\n  httpPort: 7301\n");
+  auto r = test::Run({"/usr/bin/env", "SERVER.HTTPPORT=7302", "SERVER.GRPC.PORT=7303", FLYTEADMIN_BIN,
+                      "--server.httpPort", "7304", "--config", config, "config", "print",
+                      "--server.security.allowedOrigins=a,b"});
+  REQUIRE(r.exit_code == 0);
+  const auto printed = nlohmann::json::parse(r.out);
+  CHECK(printed["server"]["httpPort"] == 7304);
+  CHECK(printed["server"]["grpc"]["port"] == 7303);
+  CHECK(printed["server"]["security"]["allowedOrigins"] == nlohmann::json::array({"a", "b"}));
+
+  auto typo = test::Run({FLYTEADMIN_BIN, "--config", config, "serve", "--server.htpPort", "1"});
+  CHECK(typo.exit_code == 1);
+  CHECK_THAT(typo.err, Catch::Contains("unknown flag: --server.htpPort"));
+  auto wrong = test::Run({FLYTEADMIN_BIN, "--config", config, "--server.httpPort=http", "config", "validate"});
+  CHECK(wrong.exit_code == 1);
+  CHECK_THAT(wrong.out + wrong.err, Catch::Contains("server.httpPort: expected integer, got string"));
+  auto help = test::Run({FLYTEADMIN_BIN, "--help"});
+  CHECK_THAT(help.out, Catch::Contains("Every configuration key is a flag too"));
+}
+
 TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", "[integration]") {
   int grpc_port = test::FreePort();
   int http_port = test::FreePort();

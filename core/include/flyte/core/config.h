@@ -1,5 +1,6 @@
 // Configuration: embedded defaults, then YAML/JSON files merged in order, then environment
-// overrides (upstream's names: the dotted key upper-cased, '-' as '_'), validated by schemas/.
+// overrides (upstream's names: the dotted key upper-cased, '-' as '_'), then command-line flags
+// named after a key (`--server.httpPort 8090`, as upstream's pflags), validated by schemas/.
 #pragma once
 
 #include <functional>
@@ -25,16 +26,32 @@ struct ConfigProblem {
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 EnvLookup ProcessEnv();
 
+// A command-line override of one key: `path` is the key's dotted path as the schema spells it.
+struct ConfigFlag {
+  std::string path;
+  std::string value;
+};
+
+// Takes the flags that name a key (`--server.httpPort=8090`, `--server.httpPort 8090`, and for
+// a boolean key also a bare `--server.security.useAuth`) out of `args`, leaving every other
+// argument in its order; a name is a key's flag when it has a dot, and matches ignoring case.
+// Nothing after a `--` is taken. Fails, naming the flag, on a dotted name that is no key
+// ("unknown flag: --server.htpPort", as pflag words it) and on a flag missing its value.
+plugin::StatusOr<std::vector<ConfigFlag>> ExtractConfigFlags(std::vector<std::string>& args);
+
 class Config {
  public:
   // Defaults, then `files` (each YAML or JSON; a later file overrides keys of an earlier one,
-  // maps merge deeply, lists are replaced), then the environment. With no file at all the
-  // standalone layer (SQLite in the working directory) goes over the defaults first. Fails on an unreadable or
-  // unparsable file, naming it.
-  static plugin::StatusOr<Config> Load(const std::vector<std::string>& files, const EnvLookup& env);
+  // maps merge deeply, lists are replaced), then the environment, then `flags`. With no file at
+  // all the standalone layer (SQLite in the working directory) goes over the defaults first.
+  // Fails on an unreadable or unparsable file, naming it, and on a flag whose value does not
+  // parse.
+  static plugin::StatusOr<Config> Load(const std::vector<std::string>& files, const EnvLookup& env,
+                                       const std::vector<ConfigFlag>& flags = {});
   // The same from in-memory documents (tests).
   static plugin::StatusOr<Config> FromDocuments(const std::vector<std::string>& yaml_documents,
-                                                const EnvLookup& env);
+                                                const EnvLookup& env,
+                                                const std::vector<ConfigFlag>& flags = {});
 
   const nlohmann::json& root() const { return root_; }
 
@@ -63,7 +80,8 @@ class Config {
   static const std::vector<std::pair<std::string, std::string>>& EmbeddedPluginSchemas();
 
  private:
-  static plugin::StatusOr<Config> Finish(nlohmann::json root, const EnvLookup& env);
+  static plugin::StatusOr<Config> Finish(nlohmann::json root, const EnvLookup& env,
+                                         const std::vector<ConfigFlag>& flags);
   nlohmann::json root_;
 };
 

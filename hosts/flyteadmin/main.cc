@@ -435,6 +435,11 @@ int main(int argc, char** argv) {
                  "several, later ones win. Default: ./config.yaml, else /etc/flyte/config/config.yaml, "
                  "else the embedded standalone defaults")
       ->allow_extra_args(false);
+  // Upstream's root command declares --master and then reads it nowhere; deployments that
+  // pass it still start. The Kubernetes executor's API server comes from its kubeconfig.
+  std::string kube_master;
+  app.add_option("--master", kube_master, "Accepted as upstream's, which does not read it either")
+      ->allow_extra_args(false);
   auto* serve = app.add_subcommand("serve", "Run the gRPC and HTTP servers");
   auto* plugins = app.add_subcommand("plugins", "List the plugins a config loads, without serving");
   auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");

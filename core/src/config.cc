@@ -417,6 +417,12 @@ StatusOr<Config> Config::Finish(json root, const EnvLookup& env, const std::vect
     }
     auto parsed = schema ? OverrideValue(*schema, flag.value) : YamlToJson(flag.value);
     if (!parsed.ok()) return plugin::InvalidArgument("flag --" + flag.path + ": " + parsed.status().message());
+    // pflag refuses an empty value for a number or a boolean; YAML would read it as null, which
+    // leaves the key unset.
+    if (schema && parsed->is_null()) {
+      return plugin::InvalidArgument("invalid argument \"" + flag.value + "\" for \"--" + flag.path +
+                                     "\" flag: no value");
+    }
     SetPath(root, flag.path, std::move(parsed.value()));
   }
   Coerce(root, ParsedSchema());

@@ -255,6 +255,21 @@ TEST_CASE("Flags override environment variables and files; a list flag is comma-
         std::map<std::string, std::string>{{"env", "prod"}, {"team", "ml"}});
   CHECK(c->Validate().empty());
 
+  // An empty value leaves a string empty and a list with no items; for any other key it is
+  // refused, as pflag refuses it, where YAML would read it as null and leave the key unset.
+  std::vector<std::string> empty_args = {"--database.postgres.password=", "--server.security.allowedOrigins="};
+  auto empty = Config::FromDocuments({}, Env({}), flyte::core::ExtractConfigFlags(empty_args).value());
+  REQUIRE(empty.ok());
+  CHECK(empty->Get<std::string>("database.postgres.password", "x").empty());
+  CHECK(empty->Get<std::vector<std::string>>("server.security.allowedOrigins", {"x"}).empty());
+  for (std::string arg : {"--server.httpPort=", "--server.grpc.serverReflection=", "--server.httpPort=~"}) {
+    INFO(arg);
+    std::vector<std::string> a = {arg};
+    auto refused = Config::FromDocuments({}, Env({}), flyte::core::ExtractConfigFlags(a).value());
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), Catch::StartsWith("invalid argument \"" + arg.substr(arg.find('=') + 1) + "\" for \"--"));
+  }
+
   // A value of the wrong type is reported with its key, as a file's would be.
   std::vector<std::string> bad_args = {"--server.httpPort=http"};
   auto bad = Config::FromDocuments({}, Env({}), flyte::core::ExtractConfigFlags(bad_args).value());

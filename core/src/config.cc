@@ -112,6 +112,20 @@ std::vector<std::string> SchemaTypes(const json& schema) {
   return types;
 }
 
+std::string TypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "number";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "list";
+    case json::value_t::object: return "map";
+    default: return "value";
+  }
+}
+
 bool IsOfType(const json& v, const std::string& type) {
   if (type == "integer") return v.is_number_integer();
   if (type == "number") return v.is_number();
@@ -124,6 +138,35 @@ bool IsOfType(const json& v, const std::string& type) {
 }
 
 // `v` as a value of `type` by mapstructure's weak conversions, or nullopt when it has none.
+// "a,b" as [a, b], as mapstructure's string-to-slice hook and pflag's string slices split it;
+// "" as no items.
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t start = 0; !text.empty() && start <= text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The value at the dotted `path` of `root`, or nullptr.
+const json* FindPath(const json& root, std::string_view path) {
+  const json* node = &root;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    std::string key(path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (!node->is_object()) return nullptr;
+    auto it = node->find(key);
+    if (it == node->end()) return nullptr;
+    node = &*it;
+    if (dot == std::string_view::npos) return node;
+    start = dot + 1;
+  }
+}
+
 std::optional<json> Converted(const json& v, const std::string& type) {
   if (type == "integer") {
     if (v.is_string()) {
@@ -172,17 +215,7 @@ std::optional<json> Converted(const json& v, const std::string& type) {
     }
   } else if (type == "array") {
     // mapstructure's string-to-slice hook splits on ","; any other value becomes a list of one.
-    if (v.is_string()) {
-      json list = json::array();
-      const auto& s = v.get_ref<const std::string&>();
-      for (size_t start = 0; !s.empty() && start <= s.size();) {
-        size_t comma = s.find(',', start);
-        if (comma == std::string::npos) comma = s.size();
-        list.push_back(s.substr(start, comma - start));
-        start = comma + 1;
-      }
-      return list;
-    }
+    if (v.is_string()) return json(SplitCommas(v.get<std::string>()));
     if (v.is_object() && v.empty()) return json::array();
     return json::array({v});
   } else if (type == "object") {
@@ -287,18 +320,6 @@ bool IsStringList(const json& schema) {
   return items != schema.end() && SchemaTypes(*items) == std::vector<std::string>{"string"};
 }
 
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  if (text.empty()) return out;
-  std::size_t start = 0;
-  while (true) {
-    auto comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
-  }
-}
-
 bool SameKeyIgnoringCase(const std::string& a, const std::string& b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
@@ -308,10 +329,11 @@ bool SameKeyIgnoringCase(const std::string& a, const std::string& b) {
 
 using Leaves = std::vector<std::pair<std::string, const json*>>;
 
-// What a flag's dotted name sets: the key's path as the schema spells it, and the key's schema;
-// nullptr as the schema for a path inside a key that takes any members (a map such as
-// `flyteadmin.labels`, or an upstream section accepted whole, such as `auth`), whose remaining
-// segments keep their spelling. nullopt when the name is no key.
+// What a flag's dotted name sets: the key's path as the schema spells it, and the key's schema.
+// A name inside a key that takes any members keeps the spelling of its remaining segments: in a
+// map (`flyteadmin.labels.team`) the schema is that of the map's values; in an upstream section
+// accepted whole (`auth.appAuth.authServerType`) it is nullptr, the type being unknown. nullopt
+// when the name is no key.
 std::optional<std::pair<std::string, const json*>> FlagKey(const Leaves& leaves, const std::string& name) {
   for (const auto& [leaf, schema] : leaves) {
     if (SameKeyIgnoringCase(leaf, name)) return std::make_pair(leaf, schema);
@@ -320,25 +342,19 @@ std::optional<std::pair<std::string, const json*>> FlagKey(const Leaves& leaves,
     if (name.size() > leaf.size() + 1 && name[leaf.size()] == '.' &&
         SameKeyIgnoringCase(leaf, name.substr(0, leaf.size())) &&
         SchemaTypes(*schema) == std::vector<std::string>{"object"}) {
-      return std::make_pair(leaf + name.substr(leaf.size()), static_cast<const json*>(nullptr));
+      const json* members = nullptr;
+      if (auto extra = schema->find("additionalProperties"); extra != schema->end() && extra->is_object()) {
+        members = &*extra;
+      }
+      return std::make_pair(leaf + name.substr(leaf.size()), members);
     }
   }
   return std::nullopt;
 }
 
-const json* FindPath(const json& root, const std::string& path) {
-  const json* node = &root;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!node->is_object()) return nullptr;
-    auto it = node->find(key);
-    if (it == node->end()) return nullptr;
-    node = &*it;
-    if (dot == std::string::npos) return node;
-    start = dot + 1;
-  }
+bool AllowsType(const json& schema, const std::string& type) {
+  const auto types = SchemaTypes(schema);
+  return std::find(types.begin(), types.end(), type) != types.end();
 }
 
 }  // namespace
@@ -372,7 +388,13 @@ StatusOr<std::vector<ConfigFlag>> ExtractConfigFlags(std::vector<std::string>& a
                                      ": a key this build does not describe takes its value after '=' (" + name +
                                      "=VALUE)");
     } else if (SchemaTypes(*key->second) == std::vector<std::string>{"boolean"}) {
-      flag.value = "true";  // pflag's bare boolean
+      // pflag's bare boolean. The word after it is no value of it: pflag would take
+      // `--x false` as `--x` and a positional `false`, the opposite of what was meant.
+      if (i + 1 < args.size() && (SameKeyIgnoringCase(args[i + 1], "true") || SameKeyIgnoringCase(args[i + 1], "false"))) {
+        return plugin::InvalidArgument("flag " + name + " is a boolean: a bare " + name + " means true; write " +
+                                       name + "=" + args[i + 1] + " to give it a value");
+      }
+      flag.value = "true";
     } else if (i + 1 < args.size()) {
       flag.value = args[++i];  // pflag takes the next argument, whatever it looks like
     } else {
@@ -419,13 +441,25 @@ StatusOr<Config> Config::Finish(json root, const EnvLookup& env, const std::vect
     if (!parsed.ok()) return plugin::InvalidArgument("flag --" + flag.path + ": " + parsed.status().message());
     // pflag refuses an empty value for a number or a boolean; YAML would read it as null, which
     // leaves the key unset.
-    if (schema && parsed->is_null()) {
+    if (schema && parsed->is_null() && !AllowsType(*schema, "null")) {
       return plugin::InvalidArgument("invalid argument \"" + flag.value + "\" for \"--" + flag.path +
                                      "\" flag: no value");
     }
     SetPath(root, flag.path, std::move(parsed.value()));
   }
   Coerce(root, ParsedSchema());
+  // A flag's value that does not convert to its key's type is refused here, naming the flag
+  // (as pflag does), not only reported later by Validate with the key as a file's would be.
+  for (const auto& flag : flags) {
+    auto key = FlagKey(leaves, flag.path);
+    const json* value = FindPath(root, key->first);
+    if (!key->second || !value || SchemaTypes(*key->second).empty()) continue;
+    const auto types = SchemaTypes(*key->second);
+    if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return IsOfType(*value, t); })) {
+      return plugin::InvalidArgument("invalid argument \"" + flag.value + "\" for \"--" + flag.path +
+                                     "\" flag: expected " + types.front() + ", got " + TypeName(*value));
+    }
+  }
   // Each plugin's section by the schema its plugin publishes.
   auto host = root.find("pluginHost");
   if (host != root.end() && host->is_object()) {
@@ -562,36 +596,10 @@ StatusOr<Config> Config::Load(const std::vector<std::string>& files, const EnvLo
   return Finish(std::move(root), env, flags);
 }
 
-const json* Config::Find(std::string_view path) const {
-  const json* node = &root_;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = path.find('.', start);
-    std::string key(path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
-    if (!node->is_object()) return nullptr;
-    auto it = node->find(key);
-    if (it == node->end()) return nullptr;
-    node = &*it;
-    if (dot == std::string_view::npos) return node;
-    start = dot + 1;
-  }
-}
+const json* Config::Find(std::string_view path) const { return FindPath(root_, path); }
 
 namespace {
 
-std::string TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "list";
-    case json::value_t::object: return "map";
-    default: return "value";
-  }
-}
 
 std::string SchemaTypeName(const std::string& type) {
   if (type == "array") return "list";

@@ -471,10 +471,7 @@ int main(int argc, char** argv) {
   // The key flags are taken out first (CLI11 knows none of them); the rest is CLI11's.
   std::vector<std::string> args(argv + 1, argv + argc);
   auto config_flags = flyte::core::ExtractConfigFlags(args);
-  if (!config_flags.ok()) {
-    std::cerr << config_flags.status().message() << "\n" << "Run with --help for more information.\n";
-    return 1;
-  }
+  if (!config_flags.ok()) return Fail(config_flags.status().message() + " (--help lists the options)");
   std::vector<char*> rest{argv[0]};
   for (auto& a : args) rest.push_back(a.data());
   CLI11_PARSE(app, static_cast<int>(rest.size()), rest.data());

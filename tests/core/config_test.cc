@@ -228,10 +228,26 @@ TEST_CASE("Flags named after a key are taken out of the arguments, the rest left
   };
   CHECK(refused({"--server.htpPort", "1"}) == "unknown flag: --server.htpPort");
   CHECK(refused({"serve", "--server.httpPort"}) == "flag needs an argument: --server.httpPort");
-  // A key the schema leaves open has no known type: a bare flag there is refused, not guessed.
+  // Inside an upstream section this build accepts whole (and does not read), the type is
+  // unknown: a bare flag there is refused rather than guessed to be a boolean or to take the
+  // next argument, where upstream's flag is one or the other.
   CHECK(refused({"--auth.disableForHttp", "serve"}) ==
         "flag --auth.disableForHttp: a key this build does not describe takes its value after '=' "
         "(--auth.disableForHttp=VALUE)");
+  // pflag would read `--x false` as a bare (true) flag and a positional `false`.
+  CHECK(refused({"--server.security.useAuth", "false", "serve"}) ==
+        "flag --server.security.useAuth is a boolean: a bare --server.security.useAuth means true; "
+        "write --server.security.useAuth=false to give it a value");
+  CHECK(refused({"migrate", "seed-projects", "--database.migrateOnStart", "TRUE", "p1"}) ==
+        "flag --database.migrateOnStart is a boolean: a bare --database.migrateOnStart means true; "
+        "write --database.migrateOnStart=TRUE to give it a value");
+  // A map's value takes the next argument too.
+  std::vector<std::string> map_args = {"--flyteadmin.labels.team", "ml", "serve"};
+  auto map_flags = flyte::core::ExtractConfigFlags(map_args);
+  REQUIRE(map_flags.ok());
+  CHECK(map_args == std::vector<std::string>{"serve"});
+  REQUIRE(map_flags->size() == 1);
+  CHECK(map_flags->front().value == "ml");
 }
 
 TEST_CASE("Flags override environment variables and files; a list flag is comma-separated and adds up",
@@ -270,11 +286,37 @@ TEST_CASE("Flags override environment variables and files; a list flag is comma-
     CHECK_THAT(refused.status().message(), Catch::StartsWith("invalid argument \"" + arg.substr(arg.find('=') + 1) + "\" for \"--"));
   }
 
-  // A value of the wrong type is reported with its key, as a file's would be.
+  // A value that does not convert to its key's type is refused, naming the flag.
   std::vector<std::string> bad_args = {"--server.httpPort=http"};
   auto bad = Config::FromDocuments({}, Env({}), flyte::core::ExtractConfigFlags(bad_args).value());
-  REQUIRE(bad.ok());
-  auto problems = bad->Validate();
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].path == "server.httpPort");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "invalid argument \"http\" for \"--server.httpPort\" flag: expected integer, got string");
+}
+
+TEST_CASE("A flag inside a map takes the map's value type; one in a section accepted whole reads as YAML",
+          "[unit]") {
+  // Label values are strings: "1.10", "true" and "0755" stay as written, and an empty one is "".
+  std::vector<std::string> args = {"--flyteadmin.labels.version=1.10", "--flyteadmin.labels.canary", "true",
+                                   "--flyteadmin.labels.mode=0755", "--flyteadmin.labels.empty=",
+                                   "--auth.appAuth.selfAuthServer.accessTokenLifespan=1h",
+                                   "--auth.disableForHttp=true"};
+  auto flags = flyte::core::ExtractConfigFlags(args);
+  REQUIRE(flags.ok());
+  CHECK(args.empty());
+  auto c = Config::FromDocuments({}, Env({{"SERVER.SECURITY.ALLOWEDORIGINS", "x,y"}}), flags.value());
+  REQUIRE(c.ok());
+  CHECK(c->Get<std::map<std::string, std::string>>("flyteadmin.labels", {}) ==
+        std::map<std::string, std::string>{{"version", "1.10"}, {"canary", "true"}, {"mode", "0755"}, {"empty", ""}});
+  CHECK(c->root()["auth"]["appAuth"]["selfAuthServer"]["accessTokenLifespan"] == "1h");
+  CHECK(c->root()["auth"]["disableForHttp"] == true);
+  CHECK(c->Get<std::vector<std::string>>("server.security.allowedOrigins", {}) ==
+        std::vector<std::string>{"x", "y"});  // the environment's list, no flag
+
+  // A list flag replaces the environment's list, then adds to itself.
+  std::vector<std::string> list_args = {"--server.security.allowedOrigins=a", "--server.security.allowedOrigins=b"};
+  auto listed = Config::FromDocuments({}, Env({{"SERVER.SECURITY.ALLOWEDORIGINS", "x,y"}}),
+                                      flyte::core::ExtractConfigFlags(list_args).value());
+  REQUIRE(listed.ok());
+  CHECK(listed->Get<std::vector<std::string>>("server.security.allowedOrigins", {}) ==
+        std::vector<std::string>{"a", "b"});
 }

@@ -225,7 +225,19 @@ TEST_CASE("Every key is a flag too, before or after the subcommand, winning over
   CHECK_THAT(typo.err, Catch::Contains("unknown flag: --server.htpPort"));
   auto wrong = test::Run({FLYTEADMIN_BIN, "--config", config, "--server.httpPort=http", "config", "validate"});
   CHECK(wrong.exit_code == 1);
-  CHECK_THAT(wrong.out + wrong.err, Catch::Contains("server.httpPort: expected integer, got string"));
+  CHECK_THAT(wrong.err, Catch::Contains("flyteadmin: invalid argument \"http\" for \"--server.httpPort\" flag: "
+                                        "expected integer, got string"));
+  // After `--`, nothing is a flag of a key: CLI11 refuses the stray argument.
+  auto after = test::Run({FLYTEADMIN_BIN, "--config", config, "config", "print", "--", "--server.httpPort=1"});
+  CHECK(after.exit_code != 0);
+  // Positional arguments stay in their place around the flags.
+  const std::string seeded = SqliteConfig("cli-flags-seed");
+  REQUIRE(test::Run({FLYTEADMIN_BIN, "--config", seeded, "migrate", "run"}).exit_code == 0);
+  auto seed = test::Run({FLYTEADMIN_BIN, "--config", seeded, "migrate", "seed-projects", "alpha",
+                         "--logger.level=5", "beta"});
+  REQUIRE(seed.exit_code == 0);
+  CHECK(SplitLines(seed.out) == std::vector<std::string>{"[1/2] project alpha", "[2/2] project beta",
+                                                         "seeded 2 project(s)"});
   // Upstream's --master, which it declares and never reads, is accepted the same way.
   auto master = test::Run({FLYTEADMIN_BIN, "--master", "https://127.0.0.1:6443", "--config", config, "config", "print"});
   CHECK(master.exit_code == 0);

@@ -343,7 +343,8 @@ Status AdminServer::Start() {
   if (auto s = CheckServableConfig(config); !s.ok()) return s;
   std::string bind = config.Get<std::string>("server.bindAddress", "0.0.0.0");
   int grpc_port = config.Get<int>("server.grpc.port", 8089);
-  if (grpc_port < 0) grpc_port = config.Get<int>("server.grpcPort", 8089);
+  // Upstream's deprecated grpcPort defaults to 0: a port the system picks (the log says which).
+  if (grpc_port < 0) grpc_port = config.Get<int>("server.grpcPort", 0);
   GrpcServerOptions grpc_options;
   grpc_options.address = (bind.find(':') != std::string::npos ? "[" + bind + "]" : bind) + ":" +
                          std::to_string(grpc_port);

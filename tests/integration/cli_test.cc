@@ -276,6 +276,25 @@ TEST_CASE("serve logs one line per loaded plugin and then the ports it serves", 
   CHECK_THAT(result.err, Catch::Contains("projects present: flytesnacks"));
 }
 
+TEST_CASE("A negative grpc.port without the deprecated grpcPort serves gRPC on a port the system picks, as "
+          "upstream", "[integration]") {
+  int http_port = test::FreePort();
+  auto config = test::WriteTempFile(
+      "cli-serve-any-port.yaml", test::ServerConfigYaml(test::FreePort(), http_port,
+                                                        "    - name: flyte_manager_project\n"));
+  test::Child server({FLYTEADMIN_BIN, "--config", config, "--server.grpc.port=-1", "--logger.level=4", "serve"});
+  REQUIRE(test::WaitForPort(http_port, std::chrono::seconds(20)));
+  server.Signal(SIGTERM);
+  auto result = server.Wait(std::chrono::seconds(20));
+  REQUIRE(result.exit_code == 0);
+  const std::string prefix = "serving gRPC on 127.0.0.1:";
+  const auto at = result.err.find(prefix);
+  REQUIRE(at != std::string::npos);
+  const int port = std::atoi(result.err.c_str() + at + prefix.size());
+  CHECK(port > 0);
+  CHECK(port != 8089);
+}
+
 TEST_CASE("logger.formatter.type gcp writes JSON lines as upstream's GCP formatter", "[integration]") {
   int grpc_port = test::FreePort();
   int http_port = test::FreePort();

@@ -35,8 +35,11 @@ struct ConfigFlag {
 // Takes the flags that name a key (`--server.httpPort=8090`, `--server.httpPort 8090`, and for
 // a boolean key also a bare `--server.security.useAuth`) out of `args`, leaving every other
 // argument in its order; a name is a key's flag when it has a dot, and matches ignoring case.
-// Nothing after a `--` is taken. Fails, naming the flag, on a dotted name that is no key
-// ("unknown flag: --server.htpPort", as pflag words it) and on a flag missing its value.
+// Nothing after a `--` is taken. A map's entry is a flag too (`--flyteadmin.labels.team ml`); in
+// an upstream section accepted whole (`auth.*`) a flag's value must follow '='. Fails, naming
+// the flag, on a dotted name that is no key ("unknown flag: --server.htpPort", as pflag words
+// it), on a flag missing its value, on a bare flag in a section accepted whole, and on a
+// boolean followed by `true` or `false` (pflag would take that word for an argument of its own).
 plugin::StatusOr<std::vector<ConfigFlag>> ExtractConfigFlags(std::vector<std::string>& args);
 
 class Config {

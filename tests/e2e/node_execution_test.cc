@@ -18,6 +18,7 @@
 
 // The closure's output_uri/output_data and the data response's UrlBlobs are deprecated in the IDL.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include "identifiers.h"
 #include "served_server.h"
 #include "test_support.h"
 
@@ -106,12 +107,7 @@ struct NodeServer {
 };
 
 core::NodeExecutionIdentifier NodeId(const std::string& execution, const std::string& node) {
-  core::NodeExecutionIdentifier id;
-  id.set_node_id(node);
-  id.mutable_execution_id()->set_project(kProject);
-  id.mutable_execution_id()->set_domain(kDomain);
-  id.mutable_execution_id()->set_name(execution);
-  return id;
+  return test::NodeExecutionId(kProject, kDomain, execution, node);
 }
 
 google::protobuf::Timestamp At(int64_t seconds, int32_t nanos = 0) {

@@ -20,6 +20,7 @@
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "identifiers.h"
 #include "served_server.h"
 #include "test_support.h"
 
@@ -105,12 +106,7 @@ struct Replicas {
 };
 
 core::NodeExecutionIdentifier NodeId(const std::string& execution, const std::string& node) {
-  core::NodeExecutionIdentifier id;
-  id.set_node_id(node);
-  id.mutable_execution_id()->set_project(kProject);
-  id.mutable_execution_id()->set_domain(kDomain);
-  id.mutable_execution_id()->set_name(execution);
-  return id;
+  return test::NodeExecutionId(kProject, kDomain, execution, node);
 }
 
 google::protobuf::Timestamp At(int64_t seconds) {

@@ -19,6 +19,7 @@
 #include "flyte/core/config.h"
 #include "flyte/core/db/database.h"
 #include "flyteidl/service/admin.grpc.pb.h"
+#include "identifiers.h"
 #include "registration_client.h"
 #include "served_server.h"
 #include "test_support.h"
@@ -137,12 +138,7 @@ core::Identifier TaskId(const std::string& name = "t1") {
 }
 
 core::NodeExecutionIdentifier NodeId(const std::string& execution, const std::string& node) {
-  core::NodeExecutionIdentifier id;
-  id.set_node_id(node);
-  id.mutable_execution_id()->set_project(kProject);
-  id.mutable_execution_id()->set_domain(kDomain);
-  id.mutable_execution_id()->set_name(execution);
-  return id;
+  return test::NodeExecutionId(kProject, kDomain, execution, node);
 }
 
 core::TaskExecutionIdentifier TaskExecId(const std::string& execution, const std::string& node,

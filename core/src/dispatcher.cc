@@ -304,6 +304,11 @@ std::vector<const google::protobuf::ServiceDescriptor*> Dispatcher::Services() c
   return out;
 }
 
+Status BoundedForWire(const Status& status) {
+  if (status.message().size() <= kMaxStatusMessageBytes) return status;
+  return Status(status.code(), status.message().substr(0, kMaxStatusMessageBytes));
+}
+
 std::string StatusDetailsToRpcStatusBytes(const Status& status) {
   if (status.details().empty()) return {};
   google::rpc::Status rpc;

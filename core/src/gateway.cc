@@ -1,6 +1,7 @@
 // Gateway::Handle: one HTTP request transcoded to an in-process unary call the way a
 // grpc-gateway v2.26 ServeMux with FlyteAdmin's options does it, plus gorilla/handlers CORS.
 #include "flyte/core/gateway.h"
+#include "flyte/core/dispatcher.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
@@ -865,7 +866,8 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
       status = plugin::Internal("handler threw a non-standard exception");
     }
     if (past_deadline()) return ErrorResponse(deadline_exceeded(), out, nullptr);
-    if (!status.ok()) return ErrorResponse(status, out, &call.outgoing());
+    // Upstream's gateway reaches the handlers over gRPC, so its errors are cut as gRPC's are.
+    if (!status.ok()) return ErrorResponse(BoundedForWire(status), out, &call.outgoing());
 
     // runtime.ForwardResponseMessage.
     HttpResponse response;

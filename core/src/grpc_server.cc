@@ -29,13 +29,9 @@ using google::protobuf::Message;
 
 namespace {
 
-grpc::Status ToGrpc(const plugin::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  // Messages are bounded as upstream (common.MaxResponseStatusBytes) so the status fits the
-  // client's header list limit; like upstream's truncated error, a cut message carries no details.
-  if (s.message().size() > 32000) {
-    return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message().substr(0, 32000));
-  }
+grpc::Status ToGrpc(const plugin::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const plugin::Status s = BoundedForWire(status);
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message(), StatusDetailsToRpcStatusBytes(s));
 }
 

@@ -134,6 +134,21 @@ TEST_CASE("Error statuses keep their details, except messages cut at 32000 bytes
   CHECK(big.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(big.error_message() == std::string(32000, 'x'));
   CHECK(big.error_details().empty());
+
+  // Upstream's REST gateway reaches the same handlers over gRPC: the same cut, the same details.
+  auto rest_small = test::Http(s.http_port, "GET", "/api/v1/signals/p/d/detailed-100", "",
+                               {{"Accept", "application/json"}});
+  CHECK(rest_small.status == 400);
+  auto small_json = nlohmann::json::parse(rest_small.body);
+  CHECK(small_json["message"] == std::string(100, 'x'));
+  CHECK(small_json["details"].size() == 1);
+  auto rest_big = test::Http(s.http_port, "GET", "/api/v1/signals/p/d/detailed-40000", "",
+                             {{"Accept", "application/json"}});
+  CHECK(rest_big.status == 400);
+  auto big_json = nlohmann::json::parse(rest_big.body);
+  CHECK(big_json["code"] == 9);
+  CHECK(big_json["message"] == std::string(32000, 'x'));
+  CHECK(big_json["details"].empty());
 }
 
 TEST_CASE("REST serves version, healthcheck and metrics on the HTTP port", "[integration]") {

@@ -90,4 +90,10 @@ class Dispatcher : public plugin::ServiceRegistrar {
 // Status <-> wire: details become a google.rpc.Status in grpc-status-details-bin.
 std::string StatusDetailsToRpcStatusBytes(const plugin::Status& status);
 
+// A handler's error as it goes on the wire, over gRPC and through the REST gateway alike: the
+// message bounded as upstream bounds it (common.MaxResponseStatusBytes, so that the status fits
+// a client's header list limit) and, like upstream's cut error, without details once cut.
+constexpr size_t kMaxStatusMessageBytes = 32000;
+plugin::Status BoundedForWire(const plugin::Status& status);
+
 }  // namespace flyte::core

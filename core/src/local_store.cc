@@ -132,11 +132,30 @@ StatusOr<fs::path> LocalObjectStore::PathOf(const std::string& uri) const {
   return path;
 }
 
+namespace {
+
+// Object stores keep "a/b" and "a/b/c" side by side; a file system cannot, as "a/b" is either a
+// file or a directory. Writing one where the other is answers FAILED_PRECONDITION, which says
+// what the caller can change (the key), rather than INTERNAL.
+bool IsKeyConflict(const std::error_code& ec) {
+  return ec == std::errc::is_a_directory || ec == std::errc::not_a_directory ||
+         ec == std::errc::file_exists || ec == std::errc::directory_not_empty;
+}
+
+Status KeyConflict(const std::string& uri) {
+  return plugin::FailedPrecondition("cannot write '" + uri +
+                                    "': the local store holds an object under a prefix of that key, or "
+                                    "objects under that key used as a prefix");
+}
+
+}  // namespace
+
 Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
   auto path = PathOf(uri);
   if (!path.ok()) return path.status();
   std::error_code ec;
   const bool made_directories = fs::create_directories(path->parent_path(), ec);
+  if (ec && IsKeyConflict(ec)) return KeyConflict(uri);
   if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
   auto created = CreateTempFor(*path);
   if (!created.ok()) return created.status();
@@ -159,8 +178,11 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
   }
   fs::rename(tmp, *path, ec);
   if (ec) {
+    const bool conflict = IsKeyConflict(ec);
+    const std::string why = ec.message();
     fs::remove(tmp, ec);
-    return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
+    if (conflict) return KeyConflict(uri);
+    return plugin::Internal("cannot move " + tmp.string() + " into place: " + why);
   }
   return SettleEntry(*path, made_directories);
 }
@@ -175,6 +197,7 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   if (!path.ok()) return path.status();
   std::error_code ec;
   const bool made_directories = fs::create_directories(path->parent_path(), ec);
+  if (ec && IsKeyConflict(ec)) return KeyConflict(uri);
   if (ec) return plugin::Internal("cannot create " + path->parent_path().string() + ": " + ec.message());
   // Durable and readable as Write leaves its objects, then renamed into place (atomic).
   auto settle = [](const fs::path& p) -> Status {
@@ -189,6 +212,7 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   if (Status s = settle(file); !s.ok()) return s;
   fs::rename(file, *path, ec);
   if (!ec) return SettleEntry(*path, made_directories);
+  if (IsKeyConflict(ec)) return KeyConflict(uri);
   if (ec != std::errc::cross_device_link) {
     return plugin::Internal("cannot move " + file + " into place: " + ec.message());
   }
@@ -208,8 +232,11 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
   }
   fs::rename(tmp, *path, ec);
   if (ec) {
+    const bool conflict = IsKeyConflict(ec);
+    const std::string why = ec.message();
     fs::remove(tmp, ec);
-    return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
+    if (conflict) return KeyConflict(uri);
+    return plugin::Internal("cannot move " + tmp.string() + " into place: " + why);
   }
   return SettleEntry(*path, made_directories);
 }

@@ -230,8 +230,39 @@ TEST_CASE(
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(s.error_message() ==
           "expiresIn [2562047h47m16.854775807s] cannot exceed max allowed expiration [1h0m0s]");
+    // A negative expiry would hand out a URL that expired already.
+    short_lived.mutable_expires_in()->set_seconds(-5);
+    s = server.Upload(short_lived, ignored);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() == "expiresIn [-5s] should not less than 0");
 
     CHECK(CountFiles(FilePathOf(container)) == files);
+  }
+
+  SECTION("a key that is a prefix of another object's key, or the reverse, conflicts (409)") {
+    // An object store holds "root/sub" and "root/sub/x" side by side; the local store cannot.
+    std::string small = "print('hello')\n";
+    std::string small_md5 = dp::Base64(dp::Md5(small));
+    auto at = [&](const std::string& filename) {
+      auto req = FastRegisterRequest(filename, small);
+      req.set_filename_root("conflicts");
+      return server.UploadOk(req);
+    };
+    auto nested = at("sub/x.py");
+    REQUIRE(server.Put(nested.signed_url(), small, small_md5).status == 200);
+    // "sub" is a prefix of an object here: a directory on the file system.
+    auto prefix = at("sub");
+    auto r = server.Put(prefix.signed_url(), small, small_md5);
+    CHECK(r.status == 409);
+    CHECK_THAT(r.body, Catch::Contains("under that key used as a prefix"));
+    // "sub/x.py" is an object: nothing can be stored under it.
+    auto under = at("sub/x.py/y.py");
+    r = server.Put(under.signed_url(), small, small_md5);
+    CHECK(r.status == 409);
+    // What was stored is intact.
+    auto [got, signed_url] = Download(*server.stub, server.http_port, nested.native_url(), 600);
+    CHECK(got.status == 200);
+    CHECK(got.body == small);
   }
 
   SECTION("downloads of the uploaded object") {

@@ -191,11 +191,14 @@ StatusOr<std::string> Md5OfObject(plugin::ObjectStore& store, const std::string&
 }
 
 // The HTTP status of a store's refusal: a path the store will not follow (a symbolic link out
-// of the container) is forbidden, a missing object is not found, the rest is the server's.
+// of the container) is forbidden, a missing object is not found, a key the local store cannot
+// hold beside the objects it has (one is a prefix of the other) conflicts, the rest is the
+// server's.
 int StatusOfStoreError(const Status& status) {
   switch (status.code()) {
     case plugin::StatusCode::kNotFound: return 404;
     case plugin::StatusCode::kInvalidArgument: return 403;
+    case plugin::StatusCode::kFailedPrecondition: return 409;
     default: return 500;
   }
 }
@@ -401,6 +404,10 @@ Status LocalDataProxy::CreateUploadLocation(
                                      "] is invalid");
     }
     expires_in = ToNanos(req.expires_in());
+    // A URL that expired before it was handed out: refused as downloads refuse it.
+    if (expires_in.count() < 0) {
+      return plugin::InvalidArgument("expiresIn [" + GoDuration(expires_in) + "] should not less than 0");
+    }
     if (expires_in > cfg.upload_max_expires_in) {
       return plugin::InvalidArgument("expiresIn [" + GoDuration(expires_in) +
                                      "] cannot exceed max allowed expiration [" +

@@ -1054,6 +1054,94 @@ TEST_CASE(
   }
 }
 
+// CreateExecution with the caller's identity in x-test-* metadata, which the header_identity
+// fixture interceptor reports as an authentication plugin would.
+grpc::Status CreateAs(AdminService::Stub& stub, const admin::ExecutionCreateRequest& req,
+                      const std::map<std::string, std::string>& identity) {
+  grpc::ClientContext ctx;
+  for (const auto& [k, v] : identity) ctx.AddMetadata(k, v);
+  admin::ExecutionCreateResponse resp;
+  return stub.CreateExecution(&ctx, req, &resp);
+}
+
+TEST_CASE("The caller's identity becomes the principal, the run-as identity and, when enabled, annotations",
+          "[e2e]") {
+  const std::string identity_plugin =
+      "    - path: " FLYTE_FIXTURE_PLUGIN_DIR "/libfixture_header_identity.so\n";
+  auto launch = [](ExecServer& server, const std::string& name, const std::map<std::string, std::string>& identity,
+                   bool single_task = false) {
+    admin::ExecutionCreateRequest req;
+    if (single_task) {
+      req = Request(name, Ref(core::TASK, kSquareTask), {{SquareTaskInput(*server.stub), Int(2)}});
+    } else {
+      req = Request(name, Ref(core::LAUNCH_PLAN, kBasicWf), {{"a", Int(1)}, {"b", Str("x")}});
+      // An annotation the request sets is never replaced by an identity annotation.
+      (*req.mutable_spec()->mutable_annotations()->mutable_values())["flyte.org/user-sub"] = "set-by-request";
+    }
+    auto s = CreateAs(*server.stub, req, identity);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return LastRecordFor(server, name);
+  };
+  const std::map<std::string, std::string> user = {{"x-test-principal", "alice-id"},
+                                                   {"x-test-user-email", "alice@example.com"}};
+  const std::map<std::string, std::string> app = {{"x-test-principal", "ci-bot"}, {"x-test-app-id", "ci-bot"}};
+
+  SECTION("enabled, with upstream's keys and one it does not know") {
+    ExecServer server("sqlite", identity_plugin,
+                      "flyteadmin:\n  injectIdentityAnnotations: true\n"
+                      "  identityAnnotationKeys: [email, sub, id, team]\n");
+    server.RegisterPackage();
+
+    auto line = launch(server, "as-user", user);
+    CHECK(line["annotations"] == nlohmann::json{{"flyte.org/user-email", "alice@example.com"},
+                                                {"flyte.org/user-sub", "set-by-request"}});
+    // The principal is the caller's (a client-sent one is overwritten), stored with the spec and
+    // as the row's user, and the run-as identity defaults to it.
+    auto row = Row(server, "as-user");
+    CHECK(row.user == "alice-id");
+    admin::ExecutionSpec spec;
+    REQUIRE(spec.ParseFromString(row.spec));
+    CHECK(spec.metadata().principal() == "alice-id");
+    CHECK(spec.security_context().run_as().execution_identity() == "alice-id");
+
+    // A task launched by a user: the subject defaults to the user id.
+    line = launch(server, "as-user-task", user, true);
+    CHECK(line["annotations"] == nlohmann::json{{"flyte.org/user-email", "alice@example.com"},
+                                                {"flyte.org/user-sub", "alice-id"}});
+
+    // An application's token: every known key names the app.
+    line = launch(server, "as-app", app, true);
+    CHECK(line["annotations"] == nlohmann::json{{"flyte.org/app-email", "ci-bot"},
+                                                {"flyte.org/app-sub", "ci-bot"},
+                                                {"flyte.org/app-id", "ci-bot"}});
+
+    // Nobody authenticated: nothing added.
+    line = launch(server, "anonymous", {}, true);
+    CHECK(line["annotations"].empty());
+  }
+
+  SECTION("a prefix that is not a DNS-1123 subdomain adds nothing; off by default") {
+    ExecServer bad_prefix("sqlite", identity_plugin,
+                          "flyteadmin:\n  injectIdentityAnnotations: true\n"
+                          "  identityAnnotationPrefix: Not_A.Domain\n  identityAnnotationKeys: [email]\n");
+    bad_prefix.RegisterPackage();
+    CHECK(launch(bad_prefix, "bad-prefix", user, true)["annotations"].empty());
+
+    ExecServer custom("sqlite", identity_plugin,
+                      "flyteadmin:\n  injectIdentityAnnotations: true\n"
+                      "  identityAnnotationPrefix: id.example.com\n  identityAnnotationKeys: [email]\n");
+    custom.RegisterPackage();
+    CHECK(launch(custom, "custom-prefix", user, true)["annotations"] ==
+          nlohmann::json{{"id.example.com/user-email", "alice@example.com"}});
+
+    ExecServer off("sqlite", identity_plugin, "flyteadmin:\n  identityAnnotationKeys: [email]\n");
+    off.RegisterPackage();
+    CHECK(launch(off, "off", user, true)["annotations"].empty());
+    CHECK(Row(off, "off").user == "alice-id");
+  }
+}
+
 TEST_CASE("Launches read closures and inputs within storage.limits.maxDownloadMBs as upstream does",
           "[e2e]") {
   ExecServer server("sqlite", "", "storage:\n  limits:\n    maxDownloadMBs: 1\n");

@@ -474,6 +474,61 @@ TEST_CASE("The application config is read from the flyteadmin keys", "[unit]") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == StatusCode::kInvalidArgument);
   CHECK_THAT(bad.status().message(), Catch::Contains("flyteadmin.maxParallelism"));
+
+  // Identity annotations: off, "flyte.org", no keys unless configured (an empty prefix is the
+  // default too, as upstream's getter makes it).
+  CHECK_FALSE(config->inject_identity_annotations);
+  CHECK(config->identity_annotation_prefix == "flyte.org");
+  CHECK(config->identity_annotation_keys.empty());
+  auto identity = ExecutionAppConfig::FromConfig(nlohmann::json::parse(
+      R"({"flyteadmin": {"injectIdentityAnnotations": true, "identityAnnotationPrefix": "",
+                         "identityAnnotationKeys": ["email", "sub"]}})"));
+  REQUIRE(identity.ok());
+  CHECK(identity->inject_identity_annotations);
+  CHECK(identity->identity_annotation_prefix == "flyte.org");
+  CHECK(identity->identity_annotation_keys == std::vector<std::string>{"email", "sub"});
+  for (const auto& [doc, key] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"flyteadmin": {"identityAnnotationKeys": "email"}})", "flyteadmin.identityAnnotationKeys"},
+           {R"({"flyteadmin": {"identityAnnotationKeys": ["email", 3]}})", "flyteadmin.identityAnnotationKeys[1]"},
+           {R"({"flyteadmin": {"injectIdentityAnnotations": "yes"}})", "flyteadmin.injectIdentityAnnotations"}}) {
+    auto wrong = ExecutionAppConfig::FromConfig(nlohmann::json::parse(doc));
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(wrong.status().message(), Catch::Contains("config key " + key + " must be"));
+  }
+}
+
+TEST_CASE("Identity annotations name the user or the application, never replacing an annotation",
+          "[unit]") {
+  using flyte::plugins::manager::AddIdentityAnnotations;
+  using flyte::plugins::manager::CallerIdentity;
+  ExecutionAppConfig config;
+  config.inject_identity_annotations = true;
+  config.identity_annotation_keys = {"email", "sub", "id", "name"};
+  std::map<std::string, std::string> annotations = {{"flyte.org/user-email", "kept"}};
+  AddIdentityAnnotations(config, CallerIdentity{"u1", "", "u@example.com", "subject-1"}, annotations);
+  CHECK(annotations == std::map<std::string, std::string>{{"flyte.org/user-email", "kept"},
+                                                          {"flyte.org/user-sub", "subject-1"}});
+  // No email claim: that key is skipped rather than written empty.
+  annotations.clear();
+  AddIdentityAnnotations(config, CallerIdentity{"u1", "", "", ""}, annotations);
+  CHECK(annotations == std::map<std::string, std::string>{{"flyte.org/user-sub", "u1"}});
+  annotations.clear();
+  AddIdentityAnnotations(config, CallerIdentity{"svc", "svc-app", "", ""}, annotations);
+  CHECK(annotations == std::map<std::string, std::string>{
+                           {"flyte.org/app-email", "svc-app"}, {"flyte.org/app-sub", "svc-app"}, {"flyte.org/app-id", "svc-app"}});
+  annotations.clear();
+  AddIdentityAnnotations(config, CallerIdentity{}, annotations);
+  CHECK(annotations.empty());
+  for (const char* prefix : {"Upper.case", "-dash.start", "dots..twice", "under_score"}) {
+    config.identity_annotation_prefix = prefix;
+    AddIdentityAnnotations(config, CallerIdentity{"u1", "", "u@example.com", ""}, annotations);
+    CHECK(annotations.empty());
+  }
+  config.identity_annotation_prefix = "flyte.org";
+  config.inject_identity_annotations = false;
+  AddIdentityAnnotations(config, CallerIdentity{"u1", "", "u@example.com", ""}, annotations);
+  CHECK(annotations.empty());
 }
 
 TEST_CASE("Labels come from the resolved config, then project labels fill missing keys",

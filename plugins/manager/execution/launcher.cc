@@ -441,11 +441,13 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   }
   ExecutionNames names{id.project(), id.domain(), single_task ? "" : lp.spec().workflow_id().name(),
                        single_task ? "" : lp.id().name()};
-  // The run-as identity defaults to the authenticated caller's (the "principal" attribute).
+  // The run-as identity defaults to the authenticated caller's, and identity annotations name
+  // it (CallerIdentity: the attributes an authentication interceptor sets).
+  CallerIdentity caller{std::string(call.Attribute("principal")), std::string(call.Attribute("app_id")),
+                        std::string(call.Attribute("user_email")), std::string(call.Attribute("user_subject"))};
   auto resolved =
       ResolveExecutionConfig(spec, single_task ? nullptr : &lp.spec(), names, db.Resources(),
-                             settings.app, project_labels ? &*project_labels : nullptr,
-                             std::string(call.Attribute("principal")));
+                             settings.app, project_labels ? &*project_labels : nullptr, caller);
   if (!resolved.ok()) return resolved.status();
   // Labels given in the request are the map upstream resolves the execution's labels into, so
   // the project's labels it adds (without replacing the request's) are stored with the spec and

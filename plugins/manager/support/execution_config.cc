@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "flyte/manager/attributes.h"
+#include "flyte/manager/k8s_validation.h"
 
 namespace flyte::plugins::manager {
 
@@ -60,6 +61,19 @@ Status ReadMap(const nlohmann::json* section, const char* key, const std::string
   for (auto it = v->begin(); it != v->end(); ++it) {
     if (!it->is_string()) return WrongType(path + "." + it.key(), "a string");
     out[it.key()] = it->get<std::string>();
+  }
+  return {};
+}
+
+Status ReadStrings(const nlohmann::json* section, const char* key, const std::string& path,
+                   std::vector<std::string>& out) {
+  const auto* v = Child(section, key);
+  if (!v || v->is_null()) return {};
+  if (!v->is_array()) return WrongType(path, "a list of strings");
+  out.clear();
+  for (size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string()) return WrongType(path + "[" + std::to_string(i) + "]", "a string");
+    out.push_back((*v)[i].get<std::string>());
   }
   return {};
 }
@@ -150,6 +164,14 @@ StatusOr<ExecutionAppConfig> ExecutionAppConfig::FromConfig(const nlohmann::json
                 c.max_label_entries));
   chain(ReadInt(registration, "maxAnnotationEntries", "registration.maxAnnotationEntries",
                 c.max_annotation_entries));
+  chain(ReadBool(app, "injectIdentityAnnotations", "flyteadmin.injectIdentityAnnotations",
+                 c.inject_identity_annotations));
+  chain(ReadString(app, "identityAnnotationPrefix", "flyteadmin.identityAnnotationPrefix",
+                   c.identity_annotation_prefix));
+  // Upstream's default for an empty prefix.
+  if (c.identity_annotation_prefix.empty()) c.identity_annotation_prefix = "flyte.org";
+  chain(ReadStrings(app, "identityAnnotationKeys", "flyteadmin.identityAnnotationKeys",
+                    c.identity_annotation_keys));
   if (!st.ok()) return st;
   const nlohmann::json* pools = Child(Child(&root, "clusterPools"), "clusterPoolAssignments");
   if (pools && !pools->is_null()) {
@@ -273,13 +295,36 @@ StatusOr<std::optional<admin::ClusterAssignment>> GetClusterAssignment(
   return stored;
 }
 
+void AddIdentityAnnotations(const ExecutionAppConfig& config, const CallerIdentity& caller,
+                            std::map<std::string, std::string>& annotations) {
+  if (!config.inject_identity_annotations || caller.empty()) return;
+  // Upstream logs a warning and adds nothing.
+  if (!IsDNS1123Subdomain(config.identity_annotation_prefix).empty()) return;
+  const bool app = !caller.app_id.empty();
+  const std::string kind = app ? "/app-" : "/user-";
+  for (const auto& key : config.identity_annotation_keys) {
+    std::string value;
+    if (app) {
+      if (key != "email" && key != "sub" && key != "id") continue;
+      value = caller.app_id;
+    } else if (key == "email") {
+      value = caller.email;
+    } else if (key == "sub") {
+      value = caller.subject.empty() ? caller.user_id : caller.subject;
+    } else {
+      continue;
+    }
+    if (value.empty()) continue;
+    annotations.emplace(config.identity_annotation_prefix + kind + key, value);
+  }
+}
+
 StatusOr<ResolvedExecutionConfig> ResolveExecutionConfig(
     const admin::ExecutionSpec& spec, const admin::LaunchPlanSpec* lp_spec,
     const ExecutionNames& names, db::ResourceRepo& repo, const ExecutionAppConfig& config,
-    const admin::Labels* project_labels, const std::string& caller_execution_identity) {
+    const admin::Labels* project_labels, const CallerIdentity& caller) {
   ResolvedExecutionConfig out;
-  auto resolved =
-      GetExecutionConfig(spec, lp_spec, names, repo, config, caller_execution_identity);
+  auto resolved = GetExecutionConfig(spec, lp_spec, names, repo, config, caller.user_id);
   if (!resolved.ok()) return resolved.status();
   out.config = std::move(*resolved);
 
@@ -298,6 +343,7 @@ StatusOr<ResolvedExecutionConfig> ResolveExecutionConfig(
                                       "annotations", lp_flow ? config.max_annotation_entries : 0);
   if (!annotations.ok()) return annotations.status();
   out.annotations = std::move(*annotations);
+  AddIdentityAnnotations(config, caller, out.annotations);
 
   if (out.config.has_raw_output_data_config()) {
     out.raw_output_data_config = out.config.raw_output_data_config();

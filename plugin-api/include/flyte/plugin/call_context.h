@@ -42,7 +42,11 @@ class FLYTE_PLUGIN_API_EXPORT CallContext {
   const std::string& request_id() const { return request_id_; }
   void set_request_id(std::string id) { request_id_ = std::move(id); }
 
-  // Values interceptors pass inward (e.g. the authenticated principal).
+  // Values interceptors pass inward. An authentication interceptor reports the caller as
+  // "principal" (the user id, a token's subject), "app_id" (the OAuth client of an
+  // application's token), "user_email" and "user_subject" (the user's claims); the execution
+  // manager stores the principal and derives run-as identities and identity annotations from
+  // these.
   void SetAttribute(std::string key, std::string value) { attributes_[std::move(key)] = std::move(value); }
   std::string_view Attribute(std::string_view key) const;
 

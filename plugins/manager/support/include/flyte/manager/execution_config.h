@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,10 @@ struct ExecutionAppConfig {
   int max_annotation_entries = 0;                  // registration.maxAnnotationEntries
   // clusterPools.clusterPoolAssignments.<domain>.pool
   std::map<std::string, std::string> cluster_pool_by_domain;
+  // Identity annotations (upstream addIdentityAnnotations).
+  bool inject_identity_annotations = false;                // flyteadmin.injectIdentityAnnotations
+  std::string identity_annotation_prefix = "flyte.org";    // flyteadmin.identityAnnotationPrefix
+  std::vector<std::string> identity_annotation_keys;       // flyteadmin.identityAnnotationKeys
 
   // Missing keys keep their defaults; INVALID_ARGUMENT naming the key for a value of the wrong
   // type (e.g. a string maxParallelism, a non-string label value).
@@ -49,6 +54,27 @@ struct ExecutionAppConfig {
   // prefix, maps only when non-empty (envs in key order).
   flyteidl::admin::WorkflowExecutionConfig AsExecConfig() const;
 };
+
+// Who launches, as an authentication interceptor reports it in the call's attributes (all
+// empty when auth is off): "principal" the user id (a token's subject), "app_id" the OAuth client
+// of an application's token, "user_email" and "user_subject" the user's claims (the subject
+// defaulting to the user id, as upstream's identity context defaults it).
+struct CallerIdentity {
+  std::string user_id;
+  std::string app_id;
+  std::string email;
+  std::string subject;
+
+  bool empty() const { return user_id.empty() && app_id.empty() && email.empty() && subject.empty(); }
+};
+
+// Upstream addIdentityAnnotations: when injectIdentityAnnotations is on and the caller is known,
+// `<prefix>/app-<key>` = the app id for keys email, sub and id (an application's token), else
+// `<prefix>/user-<key>` = the user's email or subject for keys email and sub; other keys, empty
+// values and annotations already present are skipped, and so is everything when the prefix is
+// not a DNS-1123 subdomain.
+void AddIdentityAnnotations(const ExecutionAppConfig& config, const CallerIdentity& caller,
+                            std::map<std::string, std::string>& annotations);
 
 struct ExecutionNames {
   std::string project, domain;
@@ -93,12 +119,12 @@ struct ResolvedExecutionConfig {
 // Everything above in upstream's order (exec config, labels + size check, project labels for
 // keys not already present, annotations + size check, raw output config, cluster assignment).
 // `project_labels` are the project record's labels (nullptr = none). Without a launch plan spec
-// (single-task flow) there is no LP fallback and no size check, as upstream. Identity
-// annotations are not injected here.
+// (single-task flow) there is no LP fallback and no size check, as upstream. The caller's
+// identity annotations are added after the size check (AddIdentityAnnotations), and its user id
+// fills an empty run-as execution identity.
 plugin::StatusOr<ResolvedExecutionConfig> ResolveExecutionConfig(
     const flyteidl::admin::ExecutionSpec& spec, const flyteidl::admin::LaunchPlanSpec* lp_spec,
     const ExecutionNames& names, plugin::db::ResourceRepo& repo, const ExecutionAppConfig& config,
-    const flyteidl::admin::Labels* project_labels = nullptr,
-    const std::string& caller_execution_identity = "");
+    const flyteidl::admin::Labels* project_labels = nullptr, const CallerIdentity& caller = {});
 
 }  // namespace flyte::plugins::manager

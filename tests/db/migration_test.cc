@@ -360,12 +360,21 @@ TEST_CASE("PostgreSQL list indexes are built concurrently, each once, and an inv
 
   // What an interrupted concurrent build leaves: an invalid index, which is built again.
   *t.Raw() << "UPDATE pg_index SET indisvalid = false WHERE indexrelid = "
-              "'flyteadmin_cpp_executions_workflow_id_created_at_idx'::regclass";
+              "'flyteadmin_cpp_executions_workflow_id_pds_created_at_idx'::regclass";
   CHECK(valid_count() == 10);
   lines.clear();
   REQUIRE(t.db().EnsureListIndexes([&](const std::string& l) { lines.push_back(l); }).ok());
-  CHECK(lines == std::vector<std::string>{"index flyteadmin_cpp_executions_workflow_id_created_at_idx built",
+  CHECK(lines == std::vector<std::string>{"index flyteadmin_cpp_executions_workflow_id_pds_created_at_idx built",
                                           "list indexes present (1 built)"});
+  CHECK(valid_count() == 11);
+
+  // An index of an earlier version that a wider one replaced is dropped, once.
+  *t.Raw() << "CREATE INDEX flyteadmin_cpp_executions_launch_plan_id_created_at_idx ON executions (launch_plan_id, "
+              "created_at)";
+  lines.clear();
+  REQUIRE(t.db().EnsureListIndexes([&](const std::string& l) { lines.push_back(l); }).ok());
+  CHECK(lines == std::vector<std::string>{"index flyteadmin_cpp_executions_launch_plan_id_created_at_idx dropped (superseded)",
+                                          "list indexes present"});
   CHECK(valid_count() == 11);
 }
 

@@ -242,15 +242,24 @@ class DatabaseImpl final : public Database {
     }
     indexes.push_back({"flyteadmin_cpp_executions_pdsp_created_at_idx", "executions",
                        "execution_project, execution_domain, state, phase, created_at"});
+    // A launch plan's or workflow's executions, as the console asks for them: with the
+    // project, domain and state in the key, each plan's newest rows are the index's last entries.
+    // Without them PostgreSQL estimates a plan's share of the project's rows as if the two were
+    // unrelated (a plan's executions are all in its project), expects a handful, and reads and
+    // sorts every execution of the plan instead (24 ms for 4,800 rows, against 0.3 ms).
+    std::vector<std::string> superseded;
     for (const char* ref : {"launch_plan_id", "workflow_id"}) {
       const std::string r(ref);
-      indexes.push_back({"flyteadmin_cpp_executions_" + r + "_created_at_idx", "executions", r + ", created_at"});
+      indexes.push_back({"flyteadmin_cpp_executions_" + r + "_pds_created_at_idx", "executions",
+                         r + ", execution_project, execution_domain, state, created_at"});
+      superseded.push_back("flyteadmin_cpp_executions_" + r + "_created_at_idx");
     }
     if (dialect_ == db::Dialect::kSqlite) {
       Status s = pool_->RunTx([&](Conn& conn) -> Status {
         for (const auto& i : indexes) {
           conn.Exec("CREATE INDEX IF NOT EXISTS \"" + i.name + "\" ON \"" + i.table + "\" (" + i.columns + ")");
         }
+        for (const auto& name : superseded) conn.Exec("DROP INDEX IF EXISTS \"" + name + "\"");
         return Status::Ok();
       });
       if (!s.ok()) return s;
@@ -273,6 +282,20 @@ class DatabaseImpl final : public Database {
                   i.columns + ")");
         ++built;
         if (progress) progress("index " + i.name + " built");
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+    }
+    // Indexes of earlier versions that those above replace, once their replacements are valid.
+    for (const auto& name : superseded) {
+      Status s = pool_->Run([&](Conn& conn) -> Status {
+        Sql exists(conn.dialect());
+        exists << "SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(";
+        exists.BindText("\"" + name + "\"");
+        exists << ")";
+        if (conn.Query(exists, 1).empty()) return Status::Ok();
+        conn.Exec("DROP INDEX CONCURRENTLY IF EXISTS \"" + name + "\"");
+        if (progress) progress("index " + name + " dropped (superseded)");
         return Status::Ok();
       });
       if (!s.ok()) return s;

@@ -657,8 +657,16 @@ ListIds SeedEntities(flyte::plugin::db::Repositories& repos, int names) {
   return ids;
 }
 
+// Executions are spread over kPairs project-domain pairs, as a shared deployment's are: the
+// console lists one pair's, and a launch plan's executions all lie in its own pair (which a
+// planner that takes plan and project for unrelated misjudges). Row i is the listed pair's when
+// i % kPairs == 0.
+constexpr int kPairs = 10;
+
 // One execution written through the repository (the template), then `rows` copies of it made by
-// the database itself with varied names, creation times, phases, launch plans and states.
+// the database itself with varied names, projects, creation times, phases, launch plans and
+// states. The listed pair's rows point at the seeded launch plans and workflows; the other
+// pairs' at ids of their own.
 void SeedManyExecutions(const BenchDatabase& b, flyte::plugin::db::Repositories& repos, const ListIds& ids, int rows) {
   flyte::plugin::db::ExecutionModel m;
   m.key = {kProject, kDomain, "template"};
@@ -712,10 +720,17 @@ void SeedManyExecutions(const BenchDatabase& b, flyte::plugin::db::Repositories&
       "mode, source_execution_id, parent_node_execution_id, cluster, inputs_uri, user_inputs_uri, error_kind, "
       "error_code, \"user\", state, launch_entity";
   const std::string names = std::to_string(ids.names);
+  const std::string pairs = std::to_string(kPairs);
+  // The listed pair's rows take the seeded ids in turn; another pair's rows take ids past them,
+  // `names` for each pair.
+  auto ref = [&](int64_t first) {
+    return std::to_string(first) + " + CASE WHEN i % " + pairs + " = 0 THEN (i / " + pairs + ") % " + names +
+           " ELSE " + names + " * (i % " + pairs + ") + (i / " + pairs + ") % " + names + " END";
+  };
   const std::string varied =
-      "t.execution_project, t.execution_domain, 'x' || i, " + std::to_string(ids.lp_first) + " + (i % " + names +
-      "), " + std::to_string(ids.wf_first) + " + (i % " + names +
-      "), t.task_id, CASE WHEN (i / 7) % 10 = 0 THEN 'FAILED' WHEN (i / 7) % 10 = 1 THEN 'RUNNING' ELSE 'SUCCEEDED' END, "
+      "CASE WHEN i % " + pairs + " = 0 THEN t.execution_project ELSE 'other' || (i % " + pairs +
+      ") END, t.execution_domain, 'x' || i, " + ref(ids.lp_first) + ", " + ref(ids.wf_first) +
+      ", t.task_id, CASE WHEN (i / 7) % 10 = 0 THEN 'FAILED' WHEN (i / 7) % 10 = 1 THEN 'RUNNING' ELSE 'SUCCEEDED' END, "
       "t.closure, t.spec, t.started_at, ";
   const std::string rest =
       "t.duration, t.abort_cause, t.mode, t.source_execution_id, t.parent_node_execution_id, t.cluster, "
@@ -766,7 +781,8 @@ bool RunList(const std::string& backend_name) {
       auto ids = SeedEntities(*repos, 100);
       SeedManyExecutions(backend, *repos, ids, rows);
     }
-    std::printf("[%s] seeded %d executions in %.1f s\n", backend_name.c_str(), rows,
+    std::printf("[%s] seeded %d executions (%d in %s/%s, the rest in %d other projects) in %.1f s\n",
+                backend_name.c_str(), rows, rows / kPairs, kProject, kDomain, kPairs - 1,
                 std::chrono::duration<double>(Clock::now() - seed_start).count());
     Server server(backend);
     auto stub = flyteidl::service::AdminService::NewStub(flyte::test::Channel(server.grpc_port));
@@ -776,7 +792,7 @@ bool RunList(const std::string& backend_name) {
       flyteidl::admin::WorkflowExecutionGetRequest req;
       req.mutable_id()->set_project(kProject);
       req.mutable_id()->set_domain(kDomain);
-      req.mutable_id()->set_name("x" + std::to_string(1 + rng() % rows));
+      req.mutable_id()->set_name("x" + std::to_string(kPairs * (1 + rng() % (rows / kPairs))));
       grpc::ClientContext ctx;
       flyteidl::admin::Execution out;
       auto start = Clock::now();

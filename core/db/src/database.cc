@@ -230,6 +230,12 @@ class DatabaseImpl final : public Database {
       indexes.push_back({"flyteadmin_cpp_" + t + "_pd_created_idx", t, "project, domain, created_at"});
       indexes.push_back({"flyteadmin_cpp_" + t + "_pdn_created_idx", t, "project, domain, name, created_at"});
     }
+    // Executions filtered by launch plan or workflow name (any project's, as upstream joins
+    // them) start from the ids of that name's versions.
+    for (const char* table : {"workflows", "launch_plans"}) {
+      const std::string t(table);
+      indexes.push_back({"flyteadmin_cpp_" + t + "_name_idx", t, "name"});
+    }
     // The console's ListExecutions/CountExecutions: project, domain and state = ACTIVE (the
     // manager adds it), newest first by created_at or execution_created_at, optionally a
     // phase filter, optionally joined to launch_plans/workflows by name. Ordered index scans

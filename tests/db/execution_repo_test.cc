@@ -229,6 +229,23 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
           std::vector<std::string>{"e6", "e5", "e2", "e1"});
     CHECK(page({active, Eq("workflows", "name", "wf-a"), lp_name}, true, 2, 0) ==
           std::vector<std::string>{"e1", "e2"});
+    // Many versions, each with an execution: the same page however the rows are found (on
+    // SQLite, past 16 versions, by the plain join).
+    for (int v = 3; v <= 20; ++v) {
+      LaunchPlanModel more = v2;
+      more.key.version = "v" + std::to_string(v);
+      REQUIRE(repos.LaunchPlans().Create(more).ok());
+      auto stored = repos.LaunchPlans().Get(more.key);
+      REQUIRE(stored.ok());
+      const std::string name = (v < 10 ? "m0" : "m") + std::to_string(v);
+      REQUIRE(executions.Create(Execution(name, stored->id, wf_a), {}).ok());
+    }
+    CHECK(page({project, active, lp_name}, false, 4, 1) == std::vector<std::string>{"m19", "m18", "m17", "m16"});
+    CHECK(page({project, active, lp_name}, true, 3, 2) == std::vector<std::string>{"e5", "e6", "m03"});
+    CHECK(page({project, active, lp_name, Eq("launch_plans", "version", "v14")}, true, 10, 0) ==
+          std::vector<std::string>{"m14"});
+    CHECK(page({project, active, lp_name, Filter{"launch_plans", "version", FilterOp::kValueIn, {"v1", "v3", "v20"}}},
+               false, 10, 0) == std::vector<std::string>{"m20", "m03", "e2", "e1"});
     ListInput bad = Input({lp_name});
     bad.sort = Sort{"no_such_column", true};
     CHECK(executions.List(bad).status().code() == StatusCode::kInvalidArgument);

@@ -850,6 +850,20 @@ StatusOr<std::vector<typename T::Model>> ListRows(Pool& pool, const ListInput& i
 // else the plain join), both read in one transaction.
 constexpr size_t kSqliteMaxJoinedIds = 16;
 
+// " FROM <table> WHERE <table>.<fk_column> = <id>" with the entity's own filters and the sort:
+// one joined id's rows in the list's order. `id` appends the id (a parameter, or the lateral
+// row's column).
+template <class T>
+Status AppendRowsOfId(Sql& sql, const std::string& fk_column, const std::function<void(Sql&)>& id,
+                      const std::vector<Filter>& own, const ListInput& input) {
+  const TableRef self = Ref(T::kTable);
+  sql << " FROM " << QuoteIdent(T::kTable) << " WHERE " << QuoteIdent(T::kTable) << "." << QuoteIdent(fk_column)
+      << " = ";
+  id(sql);
+  if (Status s = AppendFilters(sql, own, {self}, {}, " AND "); !s.ok()) return s;
+  return AppendSort(sql, input.sort, self);
+}
+
 template <class T>
 std::optional<StatusOr<std::vector<typename T::Model>>> ListThroughJoinedIdsSqlite(
     Pool& pool, const ListInput& input, const std::vector<Filter>& own, const std::vector<Filter>& joined,
@@ -888,28 +902,21 @@ std::optional<StatusOr<std::vector<typename T::Model>>> ListThroughJoinedIdsSqli
     Sql sql(pool.dialect());
     if (ids.size() == 1) {
       // One id: its rows come in the index's order, a page as they are.
-      sql << "SELECT " << SelectList<T>(sql.dialect()) << " FROM " << QuoteIdent(T::kTable) << " WHERE "
-          << QuoteIdent(T::kTable) << "." << QuoteIdent(fk_column) << " = ";
-      sql.BindInt(ids[0]);
-      if (Status s = AppendFilters(sql, own, {self}, {}, " AND "); !s.ok()) return s;
+      sql << "SELECT " << SelectList<T>(sql.dialect());
+      auto bind = [&](Sql& q) { q.BindInt(ids[0]); };
+      if (Status s = AppendRowsOfId<T>(sql, fk_column, bind, own, input); !s.ok()) return s;
+    } else {
+      sql << "SELECT " << SelectList<T>(sql.dialect()) << " FROM (";
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (i > 0) sql << " UNION ALL ";
+        sql << "SELECT * FROM (SELECT " << QuoteIdent(T::kTable) << ".*";
+        auto bind = [&](Sql& q) { q.BindInt(ids[i]); };
+        if (Status s = AppendRowsOfId<T>(sql, fk_column, bind, own, input); !s.ok()) return s;
+        sql << " LIMIT " << std::to_string(per_id) << ")";
+      }
+      sql << ") AS " << QuoteIdent(T::kTable);
       if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
-      AppendLimitOffset(sql, input.limit, input.offset);
-      sql.Cached();
-      for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) out.push_back(ReadRow<T>(conn.dialect(), row));
-      return Status::Ok();
     }
-    sql << "SELECT " << SelectList<T>(sql.dialect()) << " FROM (";
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i > 0) sql << " UNION ALL ";
-      sql << "SELECT * FROM (SELECT " << QuoteIdent(T::kTable) << ".* FROM " << QuoteIdent(T::kTable) << " WHERE "
-          << QuoteIdent(T::kTable) << "." << QuoteIdent(fk_column) << " = ";
-      sql.BindInt(ids[i]);
-      if (Status s = AppendFilters(sql, own, {self}, {}, " AND "); !s.ok()) return s;
-      if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
-      sql << " LIMIT " << std::to_string(per_id) << ")";
-    }
-    sql << ") AS " << QuoteIdent(T::kTable);
-    if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
     AppendLimitOffset(sql, input.limit, input.offset);
     sql.Cached();
     for (auto& row : conn.Query(sql, SelectedColumns<T>().size())) out.push_back(ReadRow<T>(conn.dialect(), row));
@@ -947,11 +954,9 @@ std::optional<StatusOr<std::vector<typename T::Model>>> ListThroughJoinedIds(
   sql << "SELECT " << SelectList<T>(sql.dialect()) << " FROM (SELECT " << QuoteIdent(join_table)
       << ".\"id\" FROM " << QuoteIdent(join_table);
   if (Status s = AppendFilters(sql, joined, {Ref(join_table)}, {}, " WHERE "); !s.ok()) return s;
-  sql << ") AS " << QuoteIdent(ids) << " CROSS JOIN LATERAL (SELECT " << QuoteIdent(T::kTable)
-      << ".* FROM " << QuoteIdent(T::kTable) << " WHERE " << QuoteIdent(T::kTable) << "."
-      << QuoteIdent(fk_column) << " = " << QuoteIdent(ids) << ".\"id\"";
-  if (Status s = AppendFilters(sql, own, {self}, {}, " AND "); !s.ok()) return s;
-  if (Status s = AppendSort(sql, input.sort, self); !s.ok()) return s;
+  sql << ") AS " << QuoteIdent(ids) << " CROSS JOIN LATERAL (SELECT " << QuoteIdent(T::kTable) << ".*";
+  auto lateral_id = [&](Sql& q) { q << QuoteIdent(ids) << ".\"id\""; };
+  if (Status s = AppendRowsOfId<T>(sql, fk_column, lateral_id, own, input); !s.ok()) return s;
   // Each id's rows up to the page's end (in 64 bits: a limit near 2^32 must not wrap).
   sql << " LIMIT " << std::to_string(static_cast<uint64_t>(input.limit) + input.offset);
   sql << ") AS " << QuoteIdent(T::kTable);

@@ -148,6 +148,14 @@ Status KeyConflict(const std::string& uri) {
                                     "objects under that key used as a prefix");
 }
 
+// A temporary file that could not be renamed to `uri`'s path (`ec`): removed, and the reason.
+Status FailedMove(const fs::path& tmp, const std::string& uri, const std::error_code& ec) {
+  std::error_code ignored;
+  fs::remove(tmp, ignored);
+  if (IsKeyConflict(ec)) return KeyConflict(uri);
+  return plugin::Internal("cannot move " + tmp.string() + " into place: " + ec.message());
+}
+
 }  // namespace
 
 Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
@@ -177,13 +185,7 @@ Status LocalObjectStore::Write(const std::string& uri, std::string_view bytes) {
     return plugin::Internal("cannot flush " + tmp.string());
   }
   fs::rename(tmp, *path, ec);
-  if (ec) {
-    const bool conflict = IsKeyConflict(ec);
-    const std::string why = ec.message();
-    fs::remove(tmp, ec);
-    if (conflict) return KeyConflict(uri);
-    return plugin::Internal("cannot move " + tmp.string() + " into place: " + why);
-  }
+  if (ec) return FailedMove(tmp, uri, ec);
   return SettleEntry(*path, made_directories);
 }
 
@@ -231,13 +233,7 @@ Status LocalObjectStore::WriteFile(const std::string& uri, const std::string& fi
     return s;
   }
   fs::rename(tmp, *path, ec);
-  if (ec) {
-    const bool conflict = IsKeyConflict(ec);
-    const std::string why = ec.message();
-    fs::remove(tmp, ec);
-    if (conflict) return KeyConflict(uri);
-    return plugin::Internal("cannot move " + tmp.string() + " into place: " + why);
-  }
+  if (ec) return FailedMove(tmp, uri, ec);
   return SettleEntry(*path, made_directories);
 }
 

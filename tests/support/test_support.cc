@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -60,18 +61,45 @@ std::string UniqueName(const std::string& prefix) {
   return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
 }
 
+namespace {
+
+// The low end of the kernel's ephemeral range (where it picks the local port of every outgoing
+// connection, and of a bind to port 0).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (!(in >> low) || low <= 11000) return 32768;
+  return low;
+}
+
+}  // namespace
+
 int FreePort() {
   // Never hand out the same port twice in one process: a test asks for two ports before
-  // either is bound, and the kernel may offer a just-released one again.
+  // either is bound.
   static std::mutex mu;
   static std::set<int> given;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
   std::lock_guard lock(mu);
-  while (true) {
+  // Below the ephemeral range: a port the kernel offered as free is also the one it hands the
+  // next outgoing connection of any process (the tests open many), which can take it before
+  // the server started on it binds it ("Address already in use"). Random, so that test
+  // processes running side by side rarely pick the same one.
+  static const int high = EphemeralLow() - 1;
+  std::uniform_int_distribution<int> pick(10000, high);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(rng);
+    if (given.count(port)) continue;
     asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    int port = acceptor.local_endpoint().port();
-    if (given.insert(port).second) return port;
+    tcp::acceptor acceptor(io);
+    beast::error_code ec;
+    acceptor.open(tcp::v4(), ec);
+    if (!ec) acceptor.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+    if (ec) continue;
+    given.insert(port);
+    return port;
   }
+  throw std::runtime_error("no free loopback port below " + std::to_string(high + 1));
 }
 
 std::string WriteTempFile(const std::string& name, const std::string& content) {

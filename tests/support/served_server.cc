@@ -25,7 +25,10 @@ ServedServer::ServedServer(const std::string& extra_plugins, const std::vector<s
   argv.push_back("serve");
   child_ = std::make_unique<Child>(argv);
   if (!WaitForPort(http_port, std::chrono::seconds(30)) || !WaitForPort(grpc_port, std::chrono::seconds(30))) {
-    FAIL("flyteadmin did not start: " << child_->Stderr());
+    // Whether it is still starting (and how far it got, at the configured log level) or gone.
+    FAIL("flyteadmin did not start on ports " << http_port << " (HTTP) and " << grpc_port << " (gRPC); it "
+                                              << (child_->Running() ? "is still running" : "exited")
+                                              << "; its stderr: " << child_->Stderr());
   }
   channel_ = Channel(grpc_port);
 }

@@ -241,11 +241,15 @@ class DatabaseImpl final : public Database {
     // phase filter, optionally joined to launch_plans/workflows by name. Ordered index scans
     // stop after a page; for a launch plan's or workflow's executions the scan starts from
     // the matching launch plan / workflow rows and walks each one's executions newest first.
-    for (const char* sort : {"created_at", "execution_created_at"}) {
-      const std::string c(sort);
-      indexes.push_back({"flyteadmin_cpp_executions_pds_" + c + "_idx", "executions",
-                         "execution_project, execution_domain, state, " + c});
-    }
+    // The phase after the sort column: a filter on several phases (the console's "failed":
+    // FAILED, ABORTED, TIMED_OUT) walks the newest entries and skips other phases' rows in the
+    // index, without reading them from the table (on SQLite 517 -> 161 us for a page of 50
+    // among 10% matching rows).
+    std::vector<std::string> superseded = {"flyteadmin_cpp_executions_pds_created_at_idx"};
+    indexes.push_back({"flyteadmin_cpp_executions_pds_created_at_phase_idx", "executions",
+                       "execution_project, execution_domain, state, created_at, phase"});
+    indexes.push_back({"flyteadmin_cpp_executions_pds_execution_created_at_idx", "executions",
+                       "execution_project, execution_domain, state, execution_created_at"});
     indexes.push_back({"flyteadmin_cpp_executions_pdsp_created_at_idx", "executions",
                        "execution_project, execution_domain, state, phase, created_at"});
     // A launch plan's or workflow's executions, as the console asks for them: with the
@@ -253,7 +257,6 @@ class DatabaseImpl final : public Database {
     // Without them PostgreSQL estimates a plan's share of the project's rows as if the two were
     // unrelated (a plan's executions are all in its project), expects a handful, and reads and
     // sorts every execution of the plan instead (24 ms for 4,800 rows, against 0.3 ms).
-    std::vector<std::string> superseded;
     for (const char* ref : {"launch_plan_id", "workflow_id"}) {
       const std::string r(ref);
       indexes.push_back({"flyteadmin_cpp_executions_" + r + "_pds_created_at_idx", "executions",

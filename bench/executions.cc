@@ -128,7 +128,7 @@ void SeedExecutions(flyte::plugin::db::Repositories& repos, const std::string& p
     *closure.mutable_created_at() = TimeUtil::GetCurrentTime();
     *closure.mutable_started_at() = TimeUtil::GetCurrentTime();
     m.closure = closure.SerializeAsString();
-    m.started_at = std::chrono::system_clock::now();
+    m.started_at = flyte::plugin::db::Now();
     m.execution_created_at = m.started_at;
     m.execution_updated_at = m.started_at;
     auto s = repos.Executions().Create(m, {});
@@ -708,7 +708,7 @@ void SeedManyExecutions(const BenchDatabase& b, flyte::plugin::db::Repositories&
   change->set_state(flyteidl::admin::EXECUTION_ACTIVE);
   change->set_principal("bench");
   m.closure = closure.SerializeAsString();
-  m.started_at = std::chrono::system_clock::now();
+  m.started_at = flyte::plugin::db::Now();
   m.execution_created_at = m.started_at;
   m.execution_updated_at = m.started_at;
   m.duration_ns = 42'000'000'000;

@@ -78,7 +78,7 @@ long RepoNode(Repositories& repos, const std::string& run, int thread, int i) {
   node.closure = Closure("QUEUED");
   node.input_uri = "s3://bucket/inputs.pb";
   node.node_execution_metadata = "meta";
-  auto now = std::chrono::system_clock::now();
+  auto now = flyte::plugin::db::Now();
   NodeExecutionEventModel ev{"req", now, "QUEUED"};
   if (auto s = repos.NodeExecutions().Create(node, ev); !s.ok()) Die("Create: " + s.ToString());
   for (const char* phase : {"RUNNING", "SUCCEEDED"}) {

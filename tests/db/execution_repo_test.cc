@@ -31,7 +31,7 @@ ExecutionModel Execution(const std::string& name, int64_t launch_plan_id, int64_
   e.phase = "UNDEFINED";
   e.spec = kBytes;
   e.closure = "closure-" + name;
-  e.execution_created_at = std::chrono::system_clock::now();
+  e.execution_created_at = flyte::plugin::db::Now();
   e.mode = 0;
   e.cluster = "c1";
   e.inputs_uri = "s3://in/" + name;
@@ -119,7 +119,7 @@ TEST_CASE("Executions are created with tags, read, listed with joins and counted
   auto [lp_b, wf_b] = SeedLaunchPlan(repos, "b");
 
   auto e1 = Execution("e1", lp_a, wf_a);
-  e1.started_at = std::chrono::system_clock::now();
+  e1.started_at = flyte::plugin::db::Now();
   e1.duration_ns = 1500000000;
   e1.error_kind = "USER";
   e1.error_code = "E42";
@@ -404,7 +404,7 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
         e.id = 999999;
         return Status::Ok();
       },
-      ExecutionEventModel{"req-1", std::chrono::system_clock::now(), "RUNNING"});
+      ExecutionEventModel{"req-1", flyte::plugin::db::Now(), "RUNNING"});
   REQUIRE(updated.ok());
   CHECK(updated->phase == "RUNNING");
   CHECK(updated->key.name == "run");
@@ -428,7 +428,7 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
           e.phase = "SUCCEEDED";
           return Status::Ok();
         },
-        ExecutionEventModel{"req-2", std::chrono::system_clock::now(), "RUNNING"});
+        ExecutionEventModel{"req-2", flyte::plugin::db::Now(), "RUNNING"});
     CHECK(dup.status().code() == StatusCode::kAlreadyExists);
     CHECK(executions.Get(key)->phase == "RUNNING");
     auto raw = t.Raw();
@@ -444,7 +444,7 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
           e.phase = "FAILED";
           return plugin::FailedPrecondition("no");
         },
-        ExecutionEventModel{"req-3", std::chrono::system_clock::now(), "FAILED"});
+        ExecutionEventModel{"req-3", flyte::plugin::db::Now(), "FAILED"});
     CHECK(failed.status().code() == StatusCode::kFailedPrecondition);
     CHECK(executions.Get(key)->phase == "RUNNING");
     auto raw = t.Raw();
@@ -459,7 +459,7 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
           called = true;
           return plugin::FailedPrecondition("terminal");
         },
-        ExecutionEventModel{"req-5", std::chrono::system_clock::now(), "RUNNING"});
+        ExecutionEventModel{"req-5", flyte::plugin::db::Now(), "RUNNING"});
     CHECK(called);
     CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
     CHECK(executions.Get(key)->updated_at == got->updated_at);
@@ -471,7 +471,7 @@ TEST_CASE("Execution updates run the mutation on the locked row and write events
   SECTION("a missing execution is NOT_FOUND and writes no event") {
     auto missing = executions.Update(
         ExecutionKey{"p", "development", "absent"}, [](ExecutionModel&) { return Status::Ok(); },
-        ExecutionEventModel{"req-4", std::chrono::system_clock::now(), "QUEUED"});
+        ExecutionEventModel{"req-4", flyte::plugin::db::Now(), "QUEUED"});
     CHECK(missing.status().code() == StatusCode::kNotFound);
     auto raw = t.Raw();
     CHECK(Count(*raw, "SELECT COUNT(*) FROM execution_events") == 1);
@@ -525,7 +525,7 @@ TEST_CASE("Node executions are created with events, read, listed, counted and up
   REQUIRE(repos.Executions().Create(ex1, {}).ok());
   REQUIRE(repos.Executions().Create(ex2, {}).ok());
 
-  const auto now = std::chrono::system_clock::now();
+  const auto now = flyte::plugin::db::Now();
   REQUIRE(nodes.Create(Node("ex1", "start-node"), NodeExecutionEventModel{"r0", now, "QUEUED"})
               .ok());
   auto parent = nodes.Get(NodeExecutionKey{{"p", "development", "ex1"}, "start-node"});
@@ -638,7 +638,7 @@ TEST_CASE("UpdateChecked judges the execution's cluster read with the locked row
   REQUIRE(nodes.Create(Node("ex", "n1"), std::nullopt).ok());
   REQUIRE(nodes.Create(Node("blank", "n1"), std::nullopt).ok());
   REQUIRE(nodes.Create(Node("gone", "n1"), std::nullopt).ok());  // no execution row
-  const auto now = std::chrono::system_clock::now();
+  const auto now = flyte::plugin::db::Now();
 
   std::vector<std::string> seen;
   auto accept = [&](const std::string& cluster) {
@@ -770,7 +770,7 @@ TEST_CASE("Task executions are created, read, listed with joins, counted and upd
     te.phase_version = 0;
     te.closure = kBytes;
     te.input_uri = "s3://in";
-    te.started_at = std::chrono::system_clock::now();
+    te.started_at = flyte::plugin::db::Now();
     return te;
   };
   REQUIRE(tasks.Create(make(0, "n1")).ok());
@@ -813,6 +813,54 @@ TEST_CASE("Task executions are created, read, listed with joins, counted and upd
   CHECK(tasks.Update(make(9, "n1").key, [](TaskExecutionModel&) { return Status::Ok(); })
             .status()
             .code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("Times anywhere in a Timestamp's years (1 to 9999) are stored to the microsecond",
+          "[integration]") {
+  FLYTE_EACH_BACKEND(backend);
+  TestDb t(backend, TestDb::kMigrated);
+  auto& repos = t.repos();
+  auto ex = Execution("far", 1, 2);
+  // Beyond int64 nanoseconds (1677 to 2262), which a stored time once was.
+  const Time year_one(std::chrono::microseconds(-62135596800000000LL + 7));  // 0001-01-01
+  const Time year_3000(std::chrono::microseconds(32503680000000000LL + 42));
+  const Time last(std::chrono::microseconds(253402300799999999LL));  // 9999-12-31 23:59:59.999999
+  ex.started_at = year_one;
+  ex.execution_created_at = year_3000;
+  ex.execution_updated_at = last;
+  REQUIRE(repos.Executions().Create(ex, {}).ok());
+  auto got = repos.Executions().Get(ex.key);
+  REQUIRE(got.ok());
+  CHECK(got->started_at == year_one);
+  CHECK(got->execution_created_at == year_3000);
+  CHECK(got->execution_updated_at == last);
+
+  auto node = Node("far", "n1");
+  node.started_at = year_3000;
+  REQUIRE(repos.NodeExecutions().Create(node, NodeExecutionEventModel{"r", year_3000, "QUEUED"}).ok());
+  auto updated = repos.NodeExecutions().Update(
+      node.key,
+      [&](NodeExecutionModel& m) {
+        m.phase = "RUNNING";
+        m.node_execution_updated_at = last;
+        return Status::Ok();
+      },
+      NodeExecutionEventModel{"r", last, "RUNNING"});
+  REQUIRE(updated.ok());
+  auto got_node = repos.NodeExecutions().Get(node.key);
+  REQUIRE(got_node.ok());
+  CHECK(got_node->started_at == year_3000);
+  CHECK(got_node->node_execution_updated_at == last);
+
+  // Filters compare them as times, past 2262 too.
+  Filter after;
+  after.table = "node_executions";
+  after.column = "started_at";
+  after.op = FilterOp::kGt;
+  after.values = {"2999-12-31T23:59:59Z"};
+  CHECK(repos.NodeExecutions().List(Input({after}))->size() == 1);
+  after.values = {"3000-01-01T00:00:00.000043Z"};
+  CHECK(repos.NodeExecutions().List(Input({after}))->empty());
 }
 
 TEST_CASE("Signals are created once, read, listed and given a value", "[integration]") {

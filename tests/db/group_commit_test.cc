@@ -292,7 +292,7 @@ TEST_CASE("Concurrent updates of one execution, node and task execution lose not
             e.duration_ns += 1;
             return Status::Ok();
           },
-          ExecutionEventModel{"r", std::chrono::system_clock::now(), phase});
+          ExecutionEventModel{"r", flyte::plugin::db::Now(), phase});
       auto b = repos.NodeExecutions().Update(
           node_key,
           [&](NodeExecutionModel& n) {
@@ -300,7 +300,7 @@ TEST_CASE("Concurrent updates of one execution, node and task execution lose not
             n.phase = phase;
             return Status::Ok();
           },
-          NodeExecutionEventModel{"r", std::chrono::system_clock::now(), phase});
+          NodeExecutionEventModel{"r", flyte::plugin::db::Now(), phase});
       auto c = repos.TaskExecutions().Update(task.key, [](TaskExecutionModel& m) {
         m.phase_version += 1;
         return Status::Ok();
@@ -347,7 +347,7 @@ TEST_CASE("In a batch, duplicates are ALREADY_EXISTS one by one and a failing mu
   REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
   REQUIRE(repos.NodeExecutions().Create(Node("ex", "existing"), std::nullopt).ok());
   const NodeExecutionKey existing{{"p", "development", "ex"}, "existing"};
-  auto now = std::chrono::system_clock::now();
+  auto now = flyte::plugin::db::Now();
 
   // Ops: 0-7 create nodes n0..n7 with a QUEUED event; 8 and 9 create n0 again (duplicates of
   // op 0, or op 0 is theirs: exactly one of 0, 8, 9 succeeds); 10 updates "existing" with a
@@ -560,7 +560,7 @@ TEST_CASE("An asynchronous grouped operation is answered after its commit, off t
             return Status(StatusCode::kFailedPrecondition, "op refuses");
           }
           return repos.NodeExecutions().Create(Node("ex", "n" + std::to_string(i)),
-                                               NodeExecutionEventModel{"r", std::chrono::system_clock::now(), "QUEUED"});
+                                               NodeExecutionEventModel{"r", flyte::plugin::db::Now(), "QUEUED"});
         },
         [&, i](Status s) {
           // Committed already: another connection sees the row.
@@ -610,7 +610,7 @@ TEST_CASE("Inside a grouped operation, a refused create or update writes nothing
   REQUIRE(repos.Executions().Create(Execution("ex"), {}).ok());
   REQUIRE(repos.NodeExecutions().Create(Node("ex", "n0"), std::nullopt).ok());
   const NodeExecutionKey n0{{"p", "development", "ex"}, "n0"};
-  auto now = std::chrono::system_clock::now();
+  auto now = flyte::plugin::db::Now();
 
   Status duplicate_create, refused_update, duplicate_task;
   Status work = repos.RunGrouped("work", [&]() -> Status {

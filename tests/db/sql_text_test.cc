@@ -14,10 +14,9 @@ using flyte::core::db::ParseTime;
 using flyte::core::db::QuoteIdent;
 using flyte::core::db::Sql;
 using std::chrono::microseconds;
-using std::chrono::system_clock;
 
 namespace {
-system_clock::time_point AtMicros(int64_t us) { return system_clock::time_point(microseconds(us)); }
+flyte::plugin::db::Time AtMicros(int64_t us) { return flyte::plugin::db::Time(microseconds(us)); }
 }  // namespace
 
 TEST_CASE("FormatTime writes UTC with microseconds", "[unit]") {
@@ -25,9 +24,12 @@ TEST_CASE("FormatTime writes UTC with microseconds", "[unit]") {
   // 2024-02-29 23:59:58.000042 UTC
   CHECK(FormatTime(AtMicros(1709251198000042LL)) == "2024-02-29 23:59:58.000042+00:00");
   CHECK(FormatTime(AtMicros(-1)) == "1969-12-31 23:59:59.999999+00:00");
-  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
   CHECK(FormatTime(AtMicros(-5364662400000000LL)) == "1800-01-01 00:00:00.000000+00:00");
   CHECK(FormatTime(AtMicros(7258118399999999LL)) == "2199-12-31 23:59:59.999999+00:00");
+  // Beyond int64 nanoseconds (1677 to 2262): a stored time spans a protobuf Timestamp's years.
+  CHECK(FormatTime(AtMicros(-62135596800000000LL)) == "0001-01-01 00:00:00.000000+00:00");
+  CHECK(FormatTime(AtMicros(253402300799999999LL)) == "9999-12-31 23:59:59.999999+00:00");
+  CHECK(FormatTime(AtMicros(32503680000000000LL)) == "3000-01-01 00:00:00.000000+00:00");
 }
 
 TEST_CASE("FormatTime and ParseTime round-trip", "[unit]") {
@@ -36,17 +38,17 @@ TEST_CASE("FormatTime and ParseTime round-trip", "[unit]") {
     REQUIRE(parsed);
     CHECK(std::chrono::duration_cast<microseconds>(parsed->time_since_epoch()).count() == us);
   }
-  // The extremes a stored time holds (event times beyond them are stored as these).
-  for (auto extreme : {system_clock::time_point::min(), system_clock::time_point::max()}) {
-    const std::string text = FormatTime(extreme);
+  // The ends of a protobuf Timestamp's range, which every stored time lies within.
+  for (int64_t us : {-62135596800000000LL, 253402300799999999LL, 32503680000000000LL}) {
+    const std::string text = FormatTime(AtMicros(us));
     INFO(text);
     auto parsed = ParseTime(text);
     REQUIRE(parsed);
-    CHECK(std::chrono::duration_cast<microseconds>(parsed->time_since_epoch()).count() ==
-          std::chrono::duration_cast<microseconds>(extreme.time_since_epoch()).count());
+    CHECK(parsed->time_since_epoch().count() == us);
   }
-  CHECK(FormatTime(system_clock::time_point::max()) == "2262-04-11 23:47:16.854775+00:00");
-  CHECK(FormatTime(system_clock::time_point::min()) == "1677-09-21 00:12:43.145225+00:00");
+  // Times past them (no valid Timestamp has one) are written as those ends.
+  CHECK(FormatTime(flyte::plugin::db::Time::max()) == "9999-12-31 23:59:59.999999+00:00");
+  CHECK(FormatTime(flyte::plugin::db::Time::min()) == "0001-01-01 00:00:00.000000+00:00");
 }
 
 TEST_CASE("ParseTime reads the ISO 8601 forms and nothing else", "[unit]") {
@@ -69,9 +71,11 @@ TEST_CASE("ParseTime reads the ISO 8601 forms and nothing else", "[unit]") {
     INFO(bad);
     CHECK_FALSE(ParseTime(bad));
   }
-  // Beyond what system_clock holds.
-  CHECK_FALSE(ParseTime("9999-12-31T00:00:00Z"));
-  CHECK_FALSE(ParseTime("0001-01-01T00:00:00Z"));
+  // The ends of a protobuf Timestamp's range, beyond int64 nanoseconds.
+  REQUIRE(ParseTime("9999-12-31T00:00:00Z"));
+  CHECK(ParseTime("9999-12-31T00:00:00Z")->time_since_epoch().count() == 253402214400000000LL);
+  REQUIRE(ParseTime("0001-01-01T00:00:00Z"));
+  CHECK(ParseTime("0001-01-01T00:00:00Z")->time_since_epoch().count() == -62135596800000000LL);
 }
 
 TEST_CASE("Sql::Ident quotes as QuoteIdent does; placeholders count up", "[unit]") {

@@ -76,7 +76,7 @@ struct NodeServer {
     e.phase = phase;
     e.cluster = cluster;
     e.launch_entity = "launch_plan";
-    e.execution_created_at = std::chrono::system_clock::now();
+    e.execution_created_at = flyte::plugin::db::Now();
     REQUIRE(repos().Executions().Create(e, {}).ok());
   }
 

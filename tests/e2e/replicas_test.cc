@@ -83,7 +83,7 @@ struct Replicas {
     e.phase = phase;
     e.cluster = "propeller";
     e.launch_entity = "launch_plan";
-    e.execution_created_at = std::chrono::system_clock::now();
+    e.execution_created_at = flyte::plugin::db::Now();
     REQUIRE((*opened)->Repositories()->Executions().Create(e, {}).ok());
   }
 

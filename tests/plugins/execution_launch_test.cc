@@ -137,7 +137,7 @@ TEST_CASE("The stored execution carries the executor's cluster or its error as u
   input.spec.add_tags("t");
   input.launch_plan_id = 7;
   input.workflow_id = 8;
-  input.created_at = std::chrono::system_clock::now();
+  input.created_at = flyte::plugin::db::Now();
   input.workflow_identifier.set_name("wf");
   input.cluster = "c1";
   input.namespace_ = "p-d";

@@ -241,34 +241,53 @@ TEST_CASE("A terminal task event whose output_uri is empty records no result, as
   CHECK(closure_of().output_uri().empty());
 }
 
-TEST_CASE("Event times beyond what a stored time holds are kept in order, not overflowed",
-          "[unit]") {
+TEST_CASE("Event times anywhere in a Timestamp's years are stored as they are", "[unit]") {
   auto request = RunningEvent();
   auto* e = request.mutable_event();
   e->mutable_occurred_at()->set_seconds(-62135596800);  // 0001-01-01, Go's zero time
+  e->mutable_occurred_at()->set_nanos(1500);
   EventDataPolicy policy;
   auto model = CreateTaskExecutionModel(request, policy);
   REQUIRE(model.ok());
   REQUIRE(model->started_at);
-  CHECK(*model->started_at == flyte::plugin::db::Time::min());
+  CHECK(model->started_at->time_since_epoch().count() == -62135596800000000 + 1);
 
   e->set_phase(core::TaskExecution::SUCCEEDED);
   e->mutable_occurred_at()->set_seconds(253402300799);  // 9999-12-31T23:59:59
+  e->mutable_occurred_at()->set_nanos(999999999);
   REQUIRE(UpdateTaskExecutionModel(request, *model, policy).ok());
-  CHECK(model->task_execution_updated_at == flyte::plugin::db::Time::max());
-  // 1677 to 2262 is more than int64 nanoseconds: the duration saturates.
+  CHECK(model->task_execution_updated_at->time_since_epoch().count() == 253402300799999999);
+  // The closure's start is the stored one; the duration is Go's Time.Sub: int64 nanoseconds,
+  // saturated beyond about 292 years.
+  flyteidl::admin::TaskExecutionClosure closure;
+  REQUIRE(closure.ParseFromString(model->closure));
+  CHECK(closure.started_at().seconds() == -62135596800);
+  CHECK(closure.started_at().nanos() == 1000);
   CHECK(model->duration_ns == std::numeric_limits<int64_t>::max());
+
+  // Within the range, to the nanosecond of the event (the start as stored, to the microsecond).
+  e->set_phase(core::TaskExecution::RUNNING);
+  e->mutable_occurred_at()->set_seconds(32503680000);  // 3000-01-01, past int64 nanoseconds
+  e->mutable_occurred_at()->set_nanos(2500);
+  auto later = CreateTaskExecutionModel(request, policy);
+  REQUIRE(later.ok());
+  CHECK(later->started_at->time_since_epoch().count() == 32503680000000002);
+  e->set_phase(core::TaskExecution::SUCCEEDED);
+  e->mutable_occurred_at()->set_seconds(32503680007);
+  e->mutable_occurred_at()->set_nanos(5);
+  REQUIRE(UpdateTaskExecutionModel(request, *later, policy).ok());
+  CHECK(later->duration_ns == 7000000005 - 2000);
 
   using flyte::plugins::manager::NanosBetween;
   using flyte::plugins::manager::StoredTime;
-  CHECK(StoredTime(1700000000, 5).time_since_epoch().count() == 1700000000000000005);
+  CHECK(StoredTime(1700000000, 5).time_since_epoch().count() == 1700000000000000);
+  CHECK(StoredTime(1700000000, 5999).time_since_epoch().count() == 1700000000000005);
   CHECK(StoredTime(-1, 999999999).time_since_epoch().count() == -1);
-  CHECK(StoredTime(9223372035, 999999999).time_since_epoch().count() == 9223372035999999999);
-  CHECK(StoredTime(9223372036, 0) == flyte::plugin::db::Time::max());
-  CHECK(StoredTime(-9223372035, 0).time_since_epoch().count() == -9223372035000000000);
-  CHECK(StoredTime(-9223372036, 0) == flyte::plugin::db::Time::min());
-  CHECK(NanosBetween(StoredTime(10, 0), StoredTime(12, 5)) == 2000000005);
-  CHECK(NanosBetween(StoredTime(12, 5), StoredTime(10, 0)) == -2000000005);
+  CHECK(StoredTime(9223372036853, 999999999).time_since_epoch().count() == 9223372036853999999);
+  CHECK(StoredTime(9223372036854, 0) == flyte::plugin::db::Time::max());
+  CHECK(StoredTime(-9223372036854, 0) == flyte::plugin::db::Time::min());
+  CHECK(NanosBetween(StoredTime(10, 0), StoredTime(12, 5000)) == 2000005000);
+  CHECK(NanosBetween(StoredTime(12, 5000), StoredTime(10, 0)) == -2000005000);
   CHECK(NanosBetween(flyte::plugin::db::Time::max(), flyte::plugin::db::Time::min()) ==
         std::numeric_limits<int64_t>::min());
 }

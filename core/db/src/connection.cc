@@ -71,7 +71,7 @@ Sql& Sql::BindOptBytes(const std::optional<std::string>& bytes) {
   return BindBytes(*bytes);
 }
 
-Sql& Sql::BindTime(std::chrono::system_clock::time_point t) {
+Sql& Sql::BindTime(plugin::db::Time t) {
   if (dialect_ == Dialect::kPostgres) {
     sql_ += "CAST(";
     Bind(Value::Text(FormatTime(t)));
@@ -1324,8 +1324,9 @@ std::string FormatUtcMicros(int64_t total) {
   int64_t y = 0;
   int m = 0, d = 0;
   CivilFromDays(days, y, m, d);
-  // The stored times all fall within 1677-2262; a year outside 1-9999 (an offset across the
-  // ends) is clamped to them, which orders the same against every stored time.
+  // The stored times all fall within 1-9999 (a protobuf Timestamp's range); a year outside it
+  // (an offset across the ends) is clamped to them, which orders the same against every stored
+  // time.
   if (y < 1) return std::string("0001-01-01 00:00:00.000000+00:00");
   if (y > 9999) return std::string("9999-12-31 23:59:59.999999+00:00");
   std::string out = "0000-00-00 00:00:00.000000+00:00";
@@ -1346,19 +1347,12 @@ std::string FormatUtcMicros(int64_t total) {
 }
 
 
-std::string FormatTime(std::chrono::system_clock::time_point t) {
-  return FormatUtcMicros(
-      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-}
+std::string FormatTime(plugin::db::Time t) { return FormatUtcMicros(t.time_since_epoch().count()); }
 
-std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
+std::optional<plugin::db::Time> ParseTime(const std::string& text) {
   auto micros = ParseIsoTimeMicros(text);
-  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
-  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000;
-  if (!micros || *micros > kLimit || *micros < -kLimit) return std::nullopt;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::microseconds(*micros)));
+  if (!micros) return std::nullopt;
+  return plugin::db::Time(std::chrono::microseconds(*micros));
 }
 
 std::string QuoteIdent(std::string_view name) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "flyte/plugin/repositories.h"
 #include "flyte/plugin/status.h"
 
 namespace soci {
@@ -71,7 +72,7 @@ class Sql {
   Sql& BindBytes(const std::string& bytes);
   Sql& BindOptBytes(const std::optional<std::string>& bytes);
   // A timestamp parameter, cast to the column type.
-  Sql& BindTime(std::chrono::system_clock::time_point t);
+  Sql& BindTime(plugin::db::Time t);
 
   Dialect dialect() const { return dialect_; }
   const std::string& sql() const { return sql_; }
@@ -289,8 +290,8 @@ std::string HexEncode(const std::string& bytes);
 std::string HexDecode(const std::string& hex);
 
 // "2024-05-01 12:34:56.123456+00:00" (UTC), and the parser for what both databases return.
-std::string FormatTime(std::chrono::system_clock::time_point t);
-std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text);
+std::string FormatTime(plugin::db::Time t);
+std::optional<plugin::db::Time> ParseTime(const std::string& text);
 
 // The two halves of those on microseconds since 1970: the strict ISO 8601 reader (a date,
 // optionally a time and a zone, as PostgreSQL reads them) and the fixed-width UTC writer (years

@@ -470,7 +470,7 @@ int64_t Insert(Conn& conn, const std::string& table, const std::vector<std::stri
 // The INSERT of the row `m` (created_at and updated_at default to now).
 template <class T>
 void AppendInsertRow(Sql& sql, const typename T::Model& m, bool if_absent) {
-  Time now = std::chrono::system_clock::now();
+  Time now = plugin::db::Now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
   std::vector<Binder> vals = {TimeV(m.created_at == Time{} ? now : m.created_at),
                               TimeV(m.updated_at == Time{} ? now : m.updated_at)};
@@ -731,9 +731,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
     m.id = row->id;
     m.key = row->key;
     m.created_at = row->created_at;
-    // At the precision both databases store, so the row returned is the row written.
-    m.updated_at = std::chrono::time_point_cast<std::chrono::microseconds>(
-        std::chrono::system_clock::now());
+    m.updated_at = plugin::db::Now();
     if (event && conn.dialect() == Dialect::kPostgres) {
       Sql sql(conn.dialect());
       sql << "WITH \"flyte_event\" AS (";
@@ -985,7 +983,7 @@ StatusOr<int64_t> CountRows(Pool& pool, const ListInput& input, const std::vecto
 template <class Event>
 void AppendEventInsert(Sql& sql, const std::string& table, const std::vector<std::string>& key_columns,
                        std::vector<Binder> key_values, const Event& e) {
-  Time now = std::chrono::system_clock::now();
+  Time now = plugin::db::Now();
   std::vector<std::string> cols = {"created_at", "updated_at"};
   std::vector<Binder> vals = {TimeV(now), TimeV(now)};
   cols.insert(cols.end(), key_columns.begin(), key_columns.end());
@@ -1040,7 +1038,7 @@ class SqlExecutionRepo final : public ExecutionRepo {
   Status Create(const ExecutionModel& execution,
                 const std::vector<ExecutionTagModel>& tags) override {
     return pool_->RunGrouped(OrderKey<ExecutionTraits>(*pool_, execution.key), [&](Conn& conn) -> Status {
-      Time now = std::chrono::system_clock::now();
+      Time now = plugin::db::Now();
       for (const ExecutionTagModel& tag : tags) {
         Insert(conn, "execution_tags",
                {"created_at", "updated_at", "execution_project", "execution_domain",
@@ -1335,7 +1333,7 @@ class SqlSignalRepo final : public SignalRepo {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
       sql << "UPDATE \"signals\" SET \"updated_at\" = ";
-      sql.BindTime(std::chrono::system_clock::now()) << ", \"value\" = ";
+      sql.BindTime(plugin::db::Now()) << ", \"value\" = ";
       sql.BindBytes(value);
       WhereKey<SignalTraits>(sql, key);
       if (conn.Exec(sql) == 0) return NotFound(kSignalNotFound);
@@ -1386,7 +1384,7 @@ class SqlSchedulableEntityRepo final : public SchedulableEntityRepo {
   static void SetActive(Conn& conn, const EntityKey& key, bool active) {
     Sql sql(conn.dialect());
     sql << "UPDATE \"schedulable_entities\" SET \"updated_at\" = ";
-    sql.BindTime(std::chrono::system_clock::now()) << ", \"active\" = ";
+    sql.BindTime(plugin::db::Now()) << ", \"active\" = ";
     BoolV(active)(sql);
     WhereKey<SchedulableEntityTraits>(sql, key);
     conn.Exec(sql);

@@ -99,7 +99,7 @@ const std::vector<std::string> kDescriptionColumns = {
 // its own columns and closes the list. Unset timestamps become now.
 void BeginVersionedInsert(Sql& sql, const std::string& table, const std::string& extra_columns,
                           Time created_at, Time updated_at, const EntityKey& key) {
-  Time now = std::chrono::system_clock::now();
+  Time now = plugin::db::Now();
   bool first = true;
   sql << "INSERT INTO \"" << table << "\" (";
   IdColumn(sql, first);
@@ -160,7 +160,7 @@ StatusOr<std::vector<Model>> ListPage(Pool& pool, const std::string& table,
 
 void InsertDescription(Conn& conn, const DescriptionEntityModel& d) {
   Sql sql(conn.dialect());
-  Time now = std::chrono::system_clock::now();
+  Time now = plugin::db::Now();
   bool first = true;
   sql << "INSERT INTO \"description_entities\" (";
   IdColumn(sql, first);
@@ -220,7 +220,7 @@ class SqlProjectRepo final : public ProjectRepo {
   Status Create(const ProjectModel& project) override {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
+      Time now = plugin::db::Now();
       bool first = true;
       sql << "INSERT INTO \"projects\" (";
       IdColumn(sql, first);
@@ -286,7 +286,7 @@ class SqlProjectRepo final : public ProjectRepo {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
       sql << "UPDATE \"projects\" SET \"updated_at\" = ";
-      sql.BindTime(std::chrono::system_clock::now());
+      sql.BindTime(plugin::db::Now());
       if (!project.name.empty()) {
         sql << ", \"name\" = ";
         sql.BindText(project.name);
@@ -493,7 +493,7 @@ class SqlLaunchPlanRepo final : public LaunchPlanRepo {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
       sql << "UPDATE \"launch_plans\" SET \"updated_at\" = ";
-      sql.BindTime(std::chrono::system_clock::now()) << ", \"spec\" = ";
+      sql.BindTime(plugin::db::Now()) << ", \"spec\" = ";
       sql.BindBytes(lp.spec) << ", \"workflow_id\" = ";
       sql.BindInt(lp.workflow_id) << ", \"closure\" = ";
       sql.BindBytes(lp.closure) << ", \"state\" = ";
@@ -647,7 +647,7 @@ class SqlNamedEntityRepo final : public NamedEntityRepo {
   Status Update(const NamedEntityModel& entity) override {
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
+      Time now = plugin::db::Now();
       bool first = true;
       sql << "INSERT INTO \"named_entity_metadata\" (";
       IdColumn(sql, first);
@@ -851,7 +851,7 @@ Status SeedProjectRows(Pool& pool, const std::vector<std::string>& names) {
   return pool.RunTx([&](Conn& conn) -> Status {
     for (const std::string& name : names) {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
+      Time now = plugin::db::Now();
       bool first = true;
       sql << "INSERT INTO \"projects\" (";
       IdColumn(sql, first);

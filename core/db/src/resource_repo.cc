@@ -91,7 +91,7 @@ class SqlResourceRepo final : public ResourceRepo {
     if (input.priority == 0) return InvalidInput("invalid priority " + Plain(input.key));
     return pool_->RunTx([&](Conn& conn) -> Status {
       Sql sql(conn.dialect());
-      Time now = std::chrono::system_clock::now();
+      Time now = plugin::db::Now();
       sql << "INSERT INTO \"resources\" (";
       if (conn.dialect() == Dialect::kSqlite) sql << "\"id\", ";
       sql << "\"created_at\", \"updated_at\", \"project\", \"domain\", \"workflow\", "

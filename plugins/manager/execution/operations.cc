@@ -152,7 +152,9 @@ Status ApplyWorkflowEvent(db::ExecutionModel& model, const admin::WorkflowExecut
     model.started_at = occurred_at;
     *closure.mutable_started_at() = event.occurred_at();
   } else if (IsExecutionTerminal(event.phase()) && model.started_at) {
-    model.duration_ns = manager::NanosBetween(*model.started_at, *occurred_at);
+    model.duration_ns = manager::NanosBetween(
+        manager::ExactTime(*model.started_at),
+        manager::ExactTime(event.occurred_at().seconds(), event.occurred_at().nanos()));
     *closure.mutable_duration() = DurationProto(model.duration_ns);
   }
 

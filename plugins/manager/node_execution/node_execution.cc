@@ -250,7 +250,9 @@ Status AddTerminalState(const EventContext& ctx, db::NodeExecutionModel& m, admi
     } else if (auto s = TimeOf(&closure.started_at()); s.ok()) {
       start = s.value();
     }
-    m.duration_ns = manager::NanosBetween(start, end.value());
+    const google::protobuf::Timestamp& occurred = *OccurredAt(ev);  // valid: parsed above
+    m.duration_ns = manager::NanosBetween(manager::ExactTime(start),
+                                          manager::ExactTime(occurred.seconds(), occurred.nanos()));
     *closure.mutable_duration() = DurationOf(m.duration_ns);
   }
 

@@ -110,7 +110,7 @@ plugin::StatusOr<plugin::WorkflowCompiler*> Services::Compiler() {
 }
 
 google::protobuf::Timestamp ToProto(plugin::db::Time t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const int64_t us = t.time_since_epoch().count();
   google::protobuf::Timestamp ts;
   int64_t seconds = us / 1000000;
   int64_t micros = us % 1000000;
@@ -139,10 +139,7 @@ plugin::StatusOr<plugin::db::Time> PtypesTime(const google::protobuf::Timestamp*
   return StoredTime(ts->seconds(), ts->nanos());
 }
 
-plugin::db::Time Now() {
-  // Microsecond precision: what both databases store.
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
+plugin::db::Time Now() { return plugin::db::Now(); }
 
 plugin::db::EntityKey KeyOf(const flyteidl::core::Identifier& id) {
   return {id.project(), id.domain(), id.name(), id.version()};

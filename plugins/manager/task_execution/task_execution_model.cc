@@ -36,17 +36,16 @@ namespace {
 bool ValidTimestamp(const google::protobuf::Timestamp& ts) { return manager::PtypesTime(&ts).ok(); }
 
 google::protobuf::Timestamp ProtoOf(plugin::db::Time t) {
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const int64_t us = t.time_since_epoch().count();
   google::protobuf::Timestamp ts;
-  int64_t seconds = ns / 1000000000;
-  int64_t nanos = ns % 1000000000;
-  if (nanos < 0) {
-    nanos += 1000000000;
+  int64_t seconds = us / 1000000;
+  int64_t micros = us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
     --seconds;
   }
   ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(nanos));
+  ts.set_nanos(static_cast<int32_t>(micros * 1000));
   return ts;
 }
 
@@ -105,7 +104,9 @@ Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& 
                         admin::TaskExecutionClosure& closure, const EventDataPolicy& policy) {
   if (model.started_at) {
     *closure.mutable_started_at() = ProtoOf(*model.started_at);
-    const int64_t duration = manager::NanosBetween(*model.started_at, TimeOf(e.occurred_at()));
+    const int64_t duration =
+        manager::NanosBetween(manager::ExactTime(*model.started_at),
+                              manager::ExactTime(e.occurred_at().seconds(), e.occurred_at().nanos()));
     // A zero duration is not written to the column (gorm-zero), but the closure carries it.
     if (duration != 0) model.duration_ns = duration;
     *closure.mutable_duration() = DurationOf(duration);

@@ -7,6 +7,6 @@ namespace flyte::plugin {
 
 // Bumped on every change to a plugin-API class layout or virtual table. A plugin built against
 // another version is refused by the loader before any of its code runs.
-inline constexpr unsigned kPluginApiVersion = 3;
+inline constexpr unsigned kPluginApiVersion = 4;
 
 }  // namespace flyte::plugin

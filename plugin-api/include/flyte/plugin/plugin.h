@@ -19,7 +19,7 @@
       GOOGLE_PROTOBUF_VERSION) ";grpc=" GRPC_CPP_VERSION_STRING
 
 // Must equal flyte::plugin::kPluginApiVersion (checked below).
-#define FLYTE_PLUGIN_API_VERSION_NUMBER 3
+#define FLYTE_PLUGIN_API_VERSION_NUMBER 4
 
 namespace flyte::plugin {
 

@@ -15,7 +15,14 @@
 
 namespace flyte::plugin::db {
 
-using Time = std::chrono::system_clock::time_point;
+// A stored time: microseconds since 1970, as both databases keep them. That spans the years 1
+// to 9999 of a protobuf Timestamp (and of Go's time.Time), which int64 nanoseconds do not.
+using Time = std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>;
+
+// The current time as a stored time.
+inline Time Now() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
 
 // Comparison of a list filter (upstream common/filters.go). kIsNull takes no values: it is the
 // `column IS NULL` condition of upstream's map filters (e.g. top-level node executions).

@@ -1104,11 +1104,19 @@ TEST_CASE("The caller's identity becomes the principal, the run-as identity and,
     REQUIRE(spec.ParseFromString(row.spec));
     CHECK(spec.metadata().principal() == "alice-id");
     CHECK(spec.security_context().run_as().execution_identity() == "alice-id");
+    // The request gave annotations: as upstream, the identity annotations go into that map and
+    // are stored with the spec too.
+    CHECK(spec.annotations().values().size() == 2);
+    CHECK(spec.annotations().values().at("flyte.org/user-email") == "alice@example.com");
+    CHECK(spec.annotations().values().at("flyte.org/user-sub") == "set-by-request");
 
     // A task launched by a user: the subject defaults to the user id.
     line = launch(server, "as-user-task", user, true);
     CHECK(line["annotations"] == nlohmann::json{{"flyte.org/user-email", "alice@example.com"},
                                                 {"flyte.org/user-sub", "alice-id"}});
+    // It gave none: the stored spec has none.
+    REQUIRE(spec.ParseFromString(Row(server, "as-user-task").spec));
+    CHECK(spec.annotations().values().empty());
 
     // An application's token: every known key names the app.
     line = launch(server, "as-app", app, true);

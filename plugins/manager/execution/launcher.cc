@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <string>
 
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
@@ -455,6 +457,14 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
   if (project_labels && spec.labels().values_size() > 0) {
     auto& values = *spec.mutable_labels()->mutable_values();
     for (const auto& [key, value] : project_labels->values()) values.insert({key, value});
+  }
+  // Likewise annotations given in the request are the map the identity annotations go into, so
+  // they are stored with the spec (without replacing any the request set).
+  if (spec.annotations().values_size() > 0) {
+    std::map<std::string, std::string> identity;
+    AddIdentityAnnotations(settings.app, caller, identity);
+    auto& values = *spec.mutable_annotations()->mutable_values();
+    for (const auto& [key, value] : identity) values.insert({key, value});
   }
   const std::string ns = context_.Namespace(id.project(), id.domain());
 

@@ -1135,6 +1135,9 @@ TEST_CASE("The caller's identity becomes the principal, the run-as identity and,
                           "  identityAnnotationPrefix: Not_A.Domain\n  identityAnnotationKeys: [email]\n");
     bad_prefix.RegisterPackage();
     CHECK(launch(bad_prefix, "bad-prefix", user, true)["annotations"].empty());
+    // The operator is told once, at start-up.
+    CHECK(bad_prefix.served.Stderr().find("flyteadmin.identityAnnotationPrefix 'Not_A.Domain' is not a "
+                                          "DNS-1123 subdomain") != std::string::npos);
 
     ExecServer custom("sqlite", identity_plugin,
                       "flyteadmin:\n  injectIdentityAnnotations: true\n"

@@ -32,6 +32,8 @@ class ServedServer {
   void Stop();
   // Kills it (SIGKILL), as a crash would; nothing is required of its exit.
   void Kill();
+  // What the server has written to stderr so far (its log).
+  std::string Stderr() const { return child_ ? child_->Stderr() : std::string(); }
   int grpc_port = 0;
   int http_port = 0;
 

@@ -637,13 +637,14 @@ bool SameParams(const std::vector<Value>& a, size_t a_from, size_t a_to, const s
   return true;
 }
 
-// UPDATE of updated_at and the data columns of the row with `key` whose values differ from
-// `stored` (the row as read under the same lock, so the row written equals `m` in every
-// column). Leaving unchanged columns out of SET spares SQLite rewriting the index entries of
-// those columns (it rewrites every index on a SET column, changed or not).
+// UPDATE of updated_at and the data columns of the row `stored` whose values differ from it
+// (the row as read under the same lock, so the row written equals `m` in every column). Leaving
+// unchanged columns out of SET spares SQLite rewriting the index entries of those columns (it
+// rewrites every index on a SET column, changed or not). The row is found by its id, read with
+// it under that lock: a primary-key lookup instead of a search of the unique index on the key's
+// text columns (nine of them for a task execution).
 template <class T>
-void AppendWrite(Sql& sql, const typename T::Key& key, const typename T::Model& m,
-                 const typename T::Model& stored) {
+void AppendWrite(Sql& sql, const typename T::Model& m, const typename T::Model& stored) {
   const auto& cols = T::DataColumns();
   auto vals = T::DataValues(m);
   auto old_vals = T::DataValues(stored);
@@ -663,14 +664,14 @@ void AppendWrite(Sql& sql, const typename T::Key& key, const typename T::Model& 
     sql.Ident(cols[i]) << " = ";
     vals[i](sql);
   }
-  WhereKey<T>(sql, key);
+  (sql << " WHERE ").Ident(T::kTable) << ".\"id\" = ";
+  sql.BindInt(stored.id);
 }
 
 template <class T>
-int64_t WriteRow(Conn& conn, const typename T::Key& key, const typename T::Model& m,
-                 const typename T::Model& stored) {
+int64_t WriteRow(Conn& conn, const typename T::Model& m, const typename T::Model& stored) {
   Sql sql(conn.dialect());
-  AppendWrite<T>(sql, key, m, stored);
+  AppendWrite<T>(sql, m, stored);
   return conn.Exec(sql.Cached());
 }
 
@@ -737,7 +738,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
       sql << "WITH \"flyte_event\" AS (";
       event->append_insert(sql);
       sql << " RETURNING 1) ";
-      AppendWrite<T>(sql, key, m, *row);
+      AppendWrite<T>(sql, m, *row);
       sql << " AND EXISTS (SELECT 1 FROM \"flyte_event\")";
       // The row is locked: no update means the event insert was skipped.
       if (conn.Exec(sql.Cached()) == 0) return EventExists();
@@ -747,7 +748,7 @@ StatusOr<typename T::Model> MutateRow(Pool& pool, const typename T::Key& key,
         event->append_insert(insert);
         if (conn.Exec(insert.Cached()) == 0) return EventExists();
       }
-      if (WriteRow<T>(conn, key, m, *row) == 0) {
+      if (WriteRow<T>(conn, m, *row) == 0) {
         if (event) event->remove(conn);
         return NotFound(kEntryNotFound);
       }

@@ -231,9 +231,14 @@ plugin::StatusOr<admin::LaunchPlan> ExecutionLauncher::CreateOrGetLaunchPlan(
   admin::LaunchPlanCreateRequest create;
   *create.mutable_id() = lp_id;
   auto* lp_spec = create.mutable_spec();
-  // Upstream's quirk: the spec names the task's own name, not the .flytegen workflow.
-  *lp_spec->mutable_workflow_id() = task_id;
-  lp_spec->mutable_workflow_id()->set_resource_type(core::WORKFLOW);
+  // Upstream's quirk: the spec names the task's own name, not the .flytegen workflow (and only
+  // its project, domain, name and version: no org).
+  auto* workflow_id = lp_spec->mutable_workflow_id();
+  workflow_id->set_resource_type(core::WORKFLOW);
+  workflow_id->set_project(task_id.project());
+  workflow_id->set_domain(task_id.domain());
+  workflow_id->set_name(task_id.name());
+  workflow_id->set_version(task_id.version());
   lp_spec->mutable_entity_metadata();
   lp_spec->mutable_default_inputs();
   lp_spec->mutable_fixed_inputs();

@@ -398,7 +398,12 @@ HttpResponse ErrorResponse(const Status& status, Codec codec, const Headers* out
     resp.body = std::move(json).value();
   }
   if (outgoing != nullptr) {
-    AddServerMetadata(*outgoing, headers_sent || !outgoing->empty(), resp.headers);
+    // Header metadata makes grpc-go send headers before the status, content-type among them.
+    // The request id is ours alone (upstream sends none back), so it does not count: an error
+    // carrying only it is still answered as upstream's bare error.
+    const bool other_metadata = std::any_of(outgoing->begin(), outgoing->end(),
+                                            [](const auto& kv) { return kv.first != "x-request-id"; });
+    AddServerMetadata(*outgoing, headers_sent || other_metadata, resp.headers);
   }
   resp.status = HttpStatusFromCode(status.code());
   return resp;

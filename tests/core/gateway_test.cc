@@ -1048,6 +1048,8 @@ TEST_CASE("A handler error becomes its HTTP status and a google.rpc.Status body"
   CHECK(resp.status == 400);
   CHECK(HeaderOf(resp, "Grpc-Metadata-X-Request-Id") == "req-1");
   CHECK(HeaderOf(resp, "X-Request-Id") == "req-1");
+  // The request id (ours alone) does not turn the bare error into one sent after headers.
+  CHECK(HeaderOf(resp, "Grpc-Metadata-Content-Type") == "<absent>");
   Json j = Json::parse(resp.body);
   CHECK(j["code"] == 9);
   CHECK(j["message"] == "already terminal");

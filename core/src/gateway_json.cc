@@ -964,7 +964,6 @@ class ProtojsonChecker {
     rewritten->clear();
     SkipWs();
     if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) return Status::Ok();
-    if (Peek() != '{') return Status::Ok();  // protobuf's parser refuses it
     if (auto st = MessageValue(d, 0); !st.ok()) return st;
     // Map entries are dropped once their map is read, after the spans inside it.
     std::sort(unset_.begin(), unset_.end(),

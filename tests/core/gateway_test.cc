@@ -715,6 +715,12 @@ TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {
   CHECK(error(R"({"spec": {"metadata": {"mode": "NOPE"}}})") ==
         "proto: (line 1:32): invalid value for enum field mode: \"NOPE\"");
   CHECK(error(R"({"inputs": {"literals": {"x": null}}})") == "proto: syntax error (line 1:31): unexpected token null");
+  // A body that is JSON but not an object.
+  CHECK(error("null") == "proto: syntax error (line 1:1): unexpected token null");
+  // (grpc-gateway hands protojson the value without the whitespace before it.)
+  CHECK(error(" [1]") == "proto: syntax error (line 1:1): unexpected token [");
+  CHECK(error("5") == "proto: syntax error (line 1:1): unexpected token 5");
+  CHECK(error(R"("x")") == "proto: syntax error (line 1:1): unexpected token \"x\"");
   CHECK(error(R"({"spec": {"notifications": {"notifications": [{"phases": ["SUCCEEDED", null]}]}}})") ==
         "proto: (line 1:72): invalid value for enum field phases: null");
   CHECK(error(R"({"pro\u006aect": "a", "project": "b"})") == "proto: (line 1:23): duplicate field \"project\"");

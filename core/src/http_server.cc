@@ -123,6 +123,11 @@ class HttpServer::Impl {
   }
 
  private:
+  // The request line and headers: Go's http.Server default (DefaultMaxHeaderBytes, 1 MiB, plus
+  // the 4 KiB it allows beyond), which upstream's servers keep. A console list URL with long
+  // filters (value_in over many names) fits, as it does upstream.
+  static constexpr std::uint32_t kHeaderLimit = (1u << 20) + 4096;
+
   struct Session : std::enable_shared_from_this<Session> {
     Session(Impl& server, tcp::socket socket) : server(server), stream(std::move(socket)) {}
     ~Session() {
@@ -135,7 +140,7 @@ class HttpServer::Impl {
       // No limit while the head is read (Beast would refuse a declared length over it right
       // there): which limit applies, memory's or a spooled route's, is decided in OnHeader.
       parser->body_limit(kNoBodyLimit);
-      parser->header_limit(64 * 1024);
+      parser->header_limit(kHeaderLimit);
       idle = true;
       if (first_request || buffer.size() > 0) {
         first_request = false;
@@ -343,8 +348,12 @@ class HttpServer::Impl {
       }
       if (ec) {
         // A request the parser refuses (too large, malformed) gets an answer, not a hang-up.
-        int status = ec == http::error::body_limit ? 413 : 400;
         keep_alive = false;
+        if (ec == http::error::header_limit) {
+          // Go's net/http answers a head over its limit so.
+          return Write(Plain(431, "431 Request Header Fields Too Large"), 11, false);
+        }
+        int status = ec == http::error::body_limit ? 413 : 400;
         return Write(Plain(status, "bad request: " + ec.message() + "\n"), 11, false);
       }
       auto req = parser->release();

@@ -139,3 +139,35 @@ TEST_CASE("A streamed body must keep the lowest average rate, not only avoid sta
   CHECK(files == 0);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("A request head up to Go's 1 MiB is read; a larger one is answered 431", "[integration]") {
+  flyte::core::HttpServer server(
+      [](const flyte::core::gateway::HttpRequest& req) {
+        flyte::core::gateway::HttpResponse r;
+        r.status = 200;
+        r.body = std::to_string(req.target.size());
+        return r;
+      },
+      std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  flyte::core::HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.threads = 2;
+  REQUIRE(server.Start(options).ok());
+  const auto request = [&](size_t query_bytes) {
+    int fd = Connect(server.port());
+    const std::string target = "/api/v1/executions/p/d?filters=" + std::string(query_bytes, 'a');
+    REQUIRE(SendAll(fd, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    std::string answer = ReadUntilClosed(fd);
+    ::close(fd);
+    return std::make_pair(answer, target.size());
+  };
+  // 200 KB of filters: more than the 64 KiB this server once allowed.
+  auto [ok, target_size] = request(200 * 1024);
+  CHECK(ok.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(ok.find("\r\n\r\n" + std::to_string(target_size)) != std::string::npos);
+  auto [large, unused] = request((1u << 20) + 8192);
+  CHECK(large.rfind("HTTP/1.1 431", 0) == 0);
+  CHECK(large.find("\r\n\r\n431 Request Header Fields Too Large") != std::string::npos);
+  server.Shutdown(std::chrono::milliseconds(500));
+}

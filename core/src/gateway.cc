@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -162,10 +163,83 @@ std::optional<Codec> CodecForType(std::string_view t) {
   return std::nullopt;
 }
 
+// mime.ParseMediaType's parameter checks: "; name=value" pairs (a token, or a quoted string),
+// names compared case-insensitively, a trailing ";" allowed, a name repeated only with its
+// value. False for anything Go reports as an error (grpc-gateway then skips the header).
+bool MediaParamsValid(std::string_view v) {
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  const auto trim_left = [&](std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    return s;
+  };
+  const auto token = [](std::string_view& s) {
+    size_t n = 0;
+    while (n < s.size() && IsTokenChar(s[n])) ++n;
+    std::string_view out = s.substr(0, n);
+    s.remove_prefix(n);
+    return out;
+  };
+  const auto is_tspecial = [](char c) {
+    return std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
+  };
+  // A value: a token, or a quoted string (a backslash escapes a tspecial only, as Go's
+  // consumeValue; CR or LF, or no closing quote, make it no value).
+  const auto value = [&](std::string_view& s, std::string& out) {
+    out.clear();
+    if (s.empty()) return;
+    if (s.front() != '"') {
+      out = std::string(token(s));
+      return;
+    }
+    for (size_t i = 1; i < s.size(); ++i) {
+      const char c = s[i];
+      if (c == '"') {
+        s.remove_prefix(i + 1);
+        return;
+      }
+      if (c == '\\' && i + 1 < s.size() && is_tspecial(s[i + 1])) {
+        out += s[++i];
+        continue;
+      }
+      if (c == '\r' || c == '\n') break;
+      out += c;
+    }
+    out.clear();  // unterminated: s stays where it was
+  };
+  std::map<std::string, std::string> params;
+  while (true) {
+    v = trim_left(v);
+    if (v.empty()) return true;
+    std::string_view rest = v;
+    bool ok = false;
+    std::string name, val;
+    if (rest.front() == ';') {
+      rest = trim_left(rest.substr(1));
+      name = Lower(std::string(token(rest)));
+      rest = trim_left(rest);
+      if (!name.empty() && !rest.empty() && rest.front() == '=') {
+        rest = trim_left(rest.substr(1));
+        const std::string_view before = rest;
+        value(rest, val);
+        ok = !(val.empty() && rest.size() == before.size());
+      }
+    }
+    if (!ok) return TrimSpace(v) == ";";  // a trailing semicolon is no error
+    // Go keeps "name*N" continuations apart from plain names; either way a name may repeat only
+    // with the same value.
+    auto [it, inserted] = params.emplace(name, val);
+    if (!inserted && it->second != val) return false;
+    v = rest;
+  }
+}
+
 // mime.ParseMediaType's media type: lower-cased "type/subtype" (or a bare token), parameters
-// dropped; nullopt when malformed.
+// checked and dropped; nullopt when malformed.
 std::optional<std::string> MediaType(std::string_view v) {
   auto semi = v.find(';');
+  if (semi != std::string_view::npos && !MediaParamsValid(v.substr(semi))) return std::nullopt;
   std::string t = Lower(TrimSpace(v.substr(0, semi)));
   auto slash = t.find('/');
   auto valid_token = [](std::string_view s) {

@@ -1067,6 +1067,25 @@ TEST_CASE("A handler error becomes its HTTP status and a google.rpc.Status body"
   CHECK(resp.status == 400);
   j = Json::parse(resp.body);
   CHECK(j["details"][0]["alreadyInTerminalState"]["currentPhase"] == "FAILED");
+  // The request's Content-Type picks the codec only when mime.ParseMediaType reads it whole:
+  // grpc-gateway skips one whose parameters Go refuses.
+  const auto details_name = [&](const std::string& content_type) {
+    auto r = gateway.Handle(Get("/api/v1/executions/p/d/n", {{"content-type", content_type}}));
+    auto d = Json::parse(r.body)["details"][0];
+    return d.contains("already_in_terminal_state") ? std::string("proto") : std::string("camel");
+  };
+  for (const char* good : {"application/json", "application/json; charset=utf-8", "application/json;",
+                           "Application/JSON ; CHARSET=\"utf-8\" ; q=1", "application/json; a=b; A=b",
+                           "application/json; a=\"\""}) {
+    CAPTURE(good);
+    CHECK(details_name(good) == "proto");
+  }
+  for (const char* bad : {"application/json; charset", "application/json; a=b; a=c",
+                          "application/json; a=\"x", "application/json; =b", "application/json; a=b c=d",
+                          "application/json;;"}) {
+    CAPTURE(bad);
+    CHECK(details_name(bad) == "camel");
+  }
 
   fake.respond = [](const MethodDescriptor&, flyte::plugin::CallContext&, const Message&,
                     Message&) {

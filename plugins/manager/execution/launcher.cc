@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
-#include <string>
 
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
@@ -463,13 +461,12 @@ plugin::StatusOr<ExecutionLauncher::Prepared> ExecutionLauncher::LaunchAndPrepar
     auto& values = *spec.mutable_labels()->mutable_values();
     for (const auto& [key, value] : project_labels->values()) values.insert({key, value});
   }
-  // Likewise annotations given in the request are the map the identity annotations go into, so
-  // they are stored with the spec (without replacing any the request set).
+  // Likewise annotations given in the request are the map upstream resolves the execution's
+  // annotations into (the request's, then the identity annotations), so the identity
+  // annotations are stored with the spec too.
   if (spec.annotations().values_size() > 0) {
-    std::map<std::string, std::string> identity;
-    AddIdentityAnnotations(settings.app, caller, identity);
     auto& values = *spec.mutable_annotations()->mutable_values();
-    for (const auto& [key, value] : identity) values.insert({key, value});
+    for (const auto& [key, value] : resolved->annotations) values.insert({key, value});
   }
   const std::string ns = context_.Namespace(id.project(), id.domain());
 

@@ -35,20 +35,6 @@ namespace {
 
 bool ValidTimestamp(const google::protobuf::Timestamp& ts) { return manager::PtypesTime(&ts).ok(); }
 
-google::protobuf::Timestamp ProtoOf(plugin::db::Time t) {
-  const int64_t us = t.time_since_epoch().count();
-  google::protobuf::Timestamp ts;
-  int64_t seconds = us / 1000000;
-  int64_t micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(micros * 1000));
-  return ts;
-}
-
 google::protobuf::Duration DurationOf(int64_t ns) {
   google::protobuf::Duration d;
   d.set_seconds(ns / 1000000000);
@@ -103,7 +89,7 @@ void AddStartedState(const event::TaskExecutionEvent& e, TaskExecutionModel& mod
 Status AddTerminalState(const event::TaskExecutionEvent& e, TaskExecutionModel& model,
                         admin::TaskExecutionClosure& closure, const EventDataPolicy& policy) {
   if (model.started_at) {
-    *closure.mutable_started_at() = ProtoOf(*model.started_at);
+    *closure.mutable_started_at() = manager::ToProto(*model.started_at);
     const int64_t duration =
         manager::NanosBetween(manager::ExactTime(*model.started_at),
                               manager::ExactTime(e.occurred_at().seconds(), e.occurred_at().nanos()));

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -952,6 +953,105 @@ class JsonScanner {
 const FieldDescriptor* FindFieldByJsonName(const Descriptor* d, std::string_view name);
 std::string TextName(const FieldDescriptor* fd);
 
+// protojson's numbers (internal/encoding/json decode_number.go). The length of the JSON number
+// at the start of `s`, or 0 when there is none or a character that cannot end one follows it.
+size_t GoNumberLength(std::string_view s) {
+  const auto digit = [&](size_t i) { return i < s.size() && s[i] >= '0' && s[i] <= '9'; };
+  size_t n = 0;
+  if (n < s.size() && s[n] == '-') ++n;
+  if (!digit(n)) return 0;
+  if (s[n] == '0') {
+    ++n;
+  } else {
+    while (digit(n)) ++n;
+  }
+  if (n + 1 < s.size() && s[n] == '.' && digit(n + 1)) {
+    n += 2;
+    while (digit(n)) ++n;
+  }
+  if (n + 1 < s.size() && (s[n] == 'e' || s[n] == 'E')) {
+    ++n;
+    if (s[n] == '+' || s[n] == '-') {
+      ++n;
+      if (n >= s.size()) return 0;
+    }
+    while (digit(n)) ++n;
+  }
+  if (n < s.size()) {
+    const char c = s[n];
+    if (c == '-' || c == '+' || c == '.' || c == '_' || std::isalnum(static_cast<unsigned char>(c))) return 0;
+  }
+  return n;
+}
+
+// The decimal integer a JSON number (whole, as GoNumberLength reads it) stands for, without
+// fraction or exponent (normalizeToIntString); nullopt when it is not an integer.
+std::optional<std::string> GoIntegerText(std::string_view num) {
+  bool neg = false;
+  if (!num.empty() && num.front() == '-') {
+    neg = true;
+    num.remove_prefix(1);
+  }
+  size_t i = 0;
+  std::string_view intp, frac, exp;
+  if (i < num.size() && num[i] == '0') {
+    ++i;
+  } else {
+    while (i < num.size() && std::isdigit(static_cast<unsigned char>(num[i]))) ++i;
+    intp = num.substr(0, i);
+  }
+  if (i < num.size() && num[i] == '.') {
+    const size_t start = ++i;
+    while (i < num.size() && std::isdigit(static_cast<unsigned char>(num[i]))) ++i;
+    frac = num.substr(start, i - start);
+    while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+  }
+  if (i < num.size() && (num[i] == 'e' || num[i] == 'E')) exp = num.substr(i + 1);
+  if (intp.empty() && frac.empty()) return std::string("0");
+  int64_t e = 0;
+  if (!exp.empty()) {
+    std::string_view digits = exp;
+    if (digits.front() == '+') digits.remove_prefix(1);  // strconv.ParseInt takes a sign
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), e);
+    if (ec != std::errc() || end != digits.data() + digits.size() || e > INT32_MAX || e < INT32_MIN) {
+      return std::nullopt;
+    }
+  }
+  std::string out;
+  if (e >= 0) {
+    if (static_cast<int64_t>(frac.size()) > e) return std::nullopt;
+    if (static_cast<int64_t>(intp.size()) + e > 20) return std::nullopt;  // past uint64's digits
+    out = std::string(intp) + std::string(frac) + std::string(static_cast<size_t>(e) - frac.size(), '0');
+  } else {
+    if (!frac.empty()) return std::nullopt;
+    const int64_t index = static_cast<int64_t>(intp.size()) + e;
+    if (index < 0) return std::nullopt;
+    for (size_t k = static_cast<size_t>(index); k < intp.size(); ++k) {
+      if (intp[k] != '0') return std::nullopt;
+    }
+    out = std::string(intp.substr(0, static_cast<size_t>(index)));
+  }
+  return neg ? "-" + out : out;
+}
+
+// Whether `s` begins or ends with what Go's strings.TrimSpace removes (ASCII and Unicode
+// White_Space).
+bool HasGoSpaceAtEnds(std::string_view s) {
+  static constexpr std::string_view kWide[] = {
+      "\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x81", "\xe2\x80\x82",
+      "\xe2\x80\x83", "\xe2\x80\x84", "\xe2\x80\x85", "\xe2\x80\x86", "\xe2\x80\x87", "\xe2\x80\x88",
+      "\xe2\x80\x89", "\xe2\x80\x8a", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
+      "\xe3\x80\x80"};
+  if (s.empty()) return false;
+  const auto ascii = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  if (ascii(s.front()) || ascii(s.back())) return true;
+  for (std::string_view w : kWide) {
+    if (s.substr(0, w.size()) == w) return true;
+    if (s.size() >= w.size() && s.substr(s.size() - w.size()) == w) return true;
+  }
+  return false;
+}
+
 class ProtojsonChecker {
  public:
   ProtojsonChecker(std::string_view s, bool discard_unknown) : s_(s), discard_(discard_unknown) {}
@@ -970,8 +1070,13 @@ class ProtojsonChecker {
               [](const Rewrite& a, const Rewrite& b) { return a.start < b.start; });
     size_t from = 0;
     for (const Rewrite& r : unset_) {
+      if (r.start < from) continue;  // inside a span already rewritten (a dropped map entry)
       rewritten->append(s_.substr(from, r.start - from));
-      if (!r.drop) rewritten->append("null");
+      if (!r.text.empty()) {
+        rewritten->append(r.text);
+      } else if (!r.drop) {
+        rewritten->append("null");
+      }
       from = r.end;
     }
     if (!unset_.empty()) rewritten->append(s_.substr(from));
@@ -1117,6 +1222,12 @@ class ProtojsonChecker {
       switch (d->well_known_type()) {
         case Descriptor::WELLKNOWNTYPE_BOOLVALUE:
         case Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+        case Descriptor::WELLKNOWNTYPE_INT32VALUE:
+        case Descriptor::WELLKNOWNTYPE_INT64VALUE:
+        case Descriptor::WELLKNOWNTYPE_UINT32VALUE:
+        case Descriptor::WELLKNOWNTYPE_UINT64VALUE:
+        case Descriptor::WELLKNOWNTYPE_FLOATVALUE:
+        case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
           if (Peek() != 'n') return Scalar(d->FindFieldByName("value"));
           break;
         default:
@@ -1266,6 +1377,9 @@ class ProtojsonChecker {
       case FieldDescriptor::TYPE_ENUM:
         if (c == 'n') {
           if (!IsNullValueEnum(fd)) return invalid();
+        } else if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
+          // A number: an int32 as protojson reads one ("1e0" and "1.0" are 1).
+          return Integer(fd, /*bits=*/32, /*is_signed=*/true, /*strings=*/false);
         } else if (c == '"') {
           // A name of no value is an error unless unknown values are discarded: then protojson
           // leaves the field unset, the element or the map entry out.
@@ -1285,11 +1399,113 @@ class ProtojsonChecker {
           return invalid();
         }
         break;
+      case FieldDescriptor::TYPE_INT32:
+      case FieldDescriptor::TYPE_SINT32:
+      case FieldDescriptor::TYPE_SFIXED32:
+        return Integer(fd, 32, true, true);
+      case FieldDescriptor::TYPE_INT64:
+      case FieldDescriptor::TYPE_SINT64:
+      case FieldDescriptor::TYPE_SFIXED64:
+        return Integer(fd, 64, true, true);
+      case FieldDescriptor::TYPE_UINT32:
+      case FieldDescriptor::TYPE_FIXED32:
+        return Integer(fd, 32, false, true);
+      case FieldDescriptor::TYPE_UINT64:
+      case FieldDescriptor::TYPE_FIXED64:
+        return Integer(fd, 64, false, true);
+      case FieldDescriptor::TYPE_FLOAT:
+      case FieldDescriptor::TYPE_DOUBLE:
+        return Float(fd);
       default:
         if (c == 'n' || c == '{' || c == '[' || c == 't' || c == 'f') return invalid();
         break;
     }
     SkipValue(0);
+    return Status::Ok();
+  }
+
+  // The number an integer or float field's value at pos_ holds as protojson reads it: a JSON
+  // number, or a string holding one (no space around it; what follows a delimiter after it is
+  // ignored, as protojson's decoder reads only the first token). Empty when there is none; pos_
+  // moves past the value either way. `quoted` tells which it was.
+  std::string NumberOf(bool& quoted) {
+    quoted = Peek() == '"';
+    if (!quoted) {
+      const size_t n = GoNumberLength(s_.substr(pos_));
+      std::string out(s_.substr(pos_, n));
+      SkipValue(0);
+      return out;
+    }
+    const std::string text = String();
+    if (HasGoSpaceAtEnds(text)) return std::string();
+    return text.substr(0, GoNumberLength(text));
+  }
+
+  // Rewrites the value [at, pos_) as `text` when protobuf's parser would not read it so.
+  void Canonical(size_t at, const std::string& text) {
+    if (s_.substr(at, pos_ - at) != text) unset_.push_back({at, pos_, false, text});
+  }
+
+  // An integer field's value: protojson's forms ("1e3", "1.0", "-0", and strings of them),
+  // range-checked for its size, and written for protobuf's parser as its plain digits.
+  Status Integer(const FieldDescriptor* fd, int bits, bool is_signed, bool strings) {
+    const size_t at = pos_;
+    const char c = Peek();
+    const std::string raw(RawToken());
+    auto invalid = [&] {
+      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " + raw);
+    };
+    if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)) || (strings && c == '"'))) return invalid();
+    bool quoted = false;
+    const std::string number = NumberOf(quoted);
+    if (number.empty()) return invalid();
+    const auto text = GoIntegerText(number);
+    if (!text) return invalid();
+    const char* first = text->data();
+    const char* last = text->data() + text->size();
+    bool fits = false;
+    if (is_signed) {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(first, last, v);
+      fits = ec == std::errc() && end == last &&
+             (bits == 64 || (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()));
+    } else {
+      uint64_t v = 0;
+      auto [end, ec] = std::from_chars(first, last, v);
+      fits = ec == std::errc() && end == last && (bits == 64 || v <= std::numeric_limits<uint32_t>::max());
+    }
+    if (!fits) return invalid();
+    // Quoted, as protobuf reads any integer (an int64 past 2^53 too); enums take bare numbers.
+    Canonical(at, strings ? "\"" + *text + "\"" : *text);
+    return Status::Ok();
+  }
+
+  // A float or double field's value: a JSON number within range, "NaN", "Infinity",
+  // "-Infinity", or a string holding a JSON number (protobuf's parser would also take hex, a
+  // leading '+' or space around it).
+  Status Float(const FieldDescriptor* fd) {
+    const size_t at = pos_;
+    const char c = Peek();
+    const std::string raw(RawToken());
+    auto invalid = [&] {
+      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " + raw);
+    };
+    if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)) || c == '"')) return invalid();
+    if (c == '"') {
+      const size_t save = pos_;
+      const std::string text = String();
+      if (text == "NaN" || text == "Infinity" || text == "-Infinity") return Status::Ok();
+      pos_ = save;
+    }
+    bool quoted = false;
+    const std::string number = NumberOf(quoted);
+    if (number.empty()) return invalid();
+    // strconv.ParseFloat refuses a number past the type's range (one too small reads as 0).
+    const bool overflow = fd->type() == FieldDescriptor::TYPE_FLOAT
+                              ? std::isinf(std::strtof(number.c_str(), nullptr))
+                              : std::isinf(std::strtod(number.c_str(), nullptr));
+    if (overflow) return invalid();
+    Canonical(at, quoted ? "\"" + number + "\"" : number);
     return Status::Ok();
   }
 
@@ -1300,6 +1516,7 @@ class ProtojsonChecker {
   struct Rewrite {
     size_t start, end;
     bool drop;
+    std::string text;  // written in place of the span when set (a number in protobuf's form)
   };
   std::vector<Rewrite> unset_;
   bool drop_map_value_ = false;  // set by Scalar for a map value protojson leaves unset

@@ -14,7 +14,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
+#include <cmath>
 #include <limits>
+#include <optional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -693,6 +695,71 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
   CHECK(broken.message() == "unexpected EOF");
   auto garbage = gw::MergeGatewayJson("xyz", req);
   CHECK(garbage.message() == "invalid character 'x' looking for beginning of value");
+}
+
+TEST_CASE("Numbers in request bodies read as protojson reads them", "[unit]") {
+  flyteidl::admin::ExecutionCreateRequest req;
+  const auto integer_of = [&](const std::string& value) -> std::optional<int64_t> {
+    req.Clear();
+    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"integer": )" + value + "}}}}}}";
+    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
+    return req.inputs().literals().at("x").scalar().primitive().integer();
+  };
+  // An integral number in any JSON spelling, bare or in a string.
+  CHECK(integer_of("1e3") == 1000);
+  CHECK(integer_of(R"("1e3")") == 1000);
+  CHECK(integer_of("1.0") == 1);
+  CHECK(integer_of(R"("1.0")") == 1);
+  CHECK(integer_of("1.5e1") == 15);
+  CHECK(integer_of("-0") == 0);
+  CHECK(integer_of("1200e-2") == 12);
+  CHECK(integer_of(R"("-7")") == -7);
+  CHECK(integer_of("9223372036854775807") == std::numeric_limits<int64_t>::max());
+  CHECK(integer_of(R"("9007199254740993")") == 9007199254740993LL);  // past a double's integers
+  CHECK(integer_of(R"("\u0031\u0032")") == 12);
+  CHECK(integer_of(R"("12 34")") == 12);  // protojson reads the string's first token only
+  // Not an integer, out of range, or not protojson's number syntax.
+  for (const char* bad : {"1.5", "1e-1", "9223372036854775808", "1e20", R"("+1")", R"("01")", R"(" 12")",
+                          R"("12 ")", R"("0x10")", R"("")", R"("12a")", R"("1e")"}) {
+    CAPTURE(bad);
+    CHECK(integer_of(bad) == std::nullopt);
+  }
+
+  const auto error = [&](const std::string& body) {
+    req.Clear();
+    auto st = gw::MergeGatewayJson(body, req);
+    CHECK(st.code() == flyte::plugin::StatusCode::kInvalidArgument);
+    return std::string(st.message());
+  };
+  CHECK(error(R"({"spec": {"maxParallelism": 2.5}})") ==
+        "proto: (line 1:29): invalid value for int32 field maxParallelism: 2.5");
+  CHECK(error(R"({"spec": {"maxParallelism": 2147483648}})") ==
+        "proto: (line 1:29): invalid value for int32 field maxParallelism: 2147483648");
+  CHECK(error(R"({"spec": {"metadata": {"nesting": "-1"}}})") ==
+        "proto: (line 1:35): invalid value for uint32 field nesting: \"-1\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"floatValue": "0x1p3"}}}}}})") ==
+        "proto: (line 1:71): invalid value for double field floatValue: \"0x1p3\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"floatValue": 1e400}}}}}})") ==
+        "proto: (line 1:71): invalid value for double field floatValue: 1e400");
+
+  req.Clear();
+  REQUIRE(gw::MergeGatewayJson(R"({"spec": {"maxParallelism": 2e1, "metadata": {"nesting": "-0", "mode": 1e0}}})",
+                               req)
+              .ok());
+  CHECK(req.spec().max_parallelism() == 20);
+  CHECK(req.spec().metadata().nesting() == 0);
+  CHECK(req.spec().metadata().mode() == flyteidl::admin::ExecutionMetadata::SCHEDULED);
+  const auto float_of = [&](const std::string& value) -> std::optional<double> {
+    req.Clear();
+    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"floatValue": )" + value + "}}}}}}";
+    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
+    return req.inputs().literals().at("x").scalar().primitive().float_value();
+  };
+  CHECK(float_of("1.5") == 1.5);
+  CHECK(float_of(R"("2.5e1")") == 25.0);
+  CHECK(float_of("1e-400") == 0.0);  // too small reads as 0, as strconv.ParseFloat does
+  CHECK(std::isinf(*float_of(R"("-Infinity")")));
+  CHECK(std::isnan(*float_of(R"("NaN")")));
 }
 
 TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {

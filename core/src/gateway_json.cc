@@ -1230,6 +1230,9 @@ class ProtojsonChecker {
         case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
           if (Peek() != 'n') return Scalar(d->FindFieldByName("value"));
           break;
+        case Descriptor::WELLKNOWNTYPE_DURATION:
+          if (Peek() != 'n') return DurationValue();
+          break;
         default:
           break;
       }
@@ -1421,6 +1424,59 @@ class ProtojsonChecker {
         break;
     }
     SkipValue(0);
+    return Status::Ok();
+  }
+
+  // A google.protobuf.Duration: protojson's parseDuration ("1s", "1.5s", ".5s", "1.s", "+1s",
+  // "-.1s"; at most nine fraction digits; no leading zero), within ten thousand years, written
+  // for protobuf's parser as seconds and nine fraction digits.
+  Status DurationValue() {
+    const size_t at = pos_;
+    if (Peek() != '"') return SyntaxError(at, "unexpected token " + std::string(RawToken()));
+    const std::string raw(RawToken());
+    const std::string text = String();
+    auto invalid = [&] { return Error(at, "invalid google.protobuf.Duration value " + raw); };
+    std::string_view b = text;
+    if (b.size() < 2 || b.back() != 's') return invalid();
+    b.remove_suffix(1);
+    bool neg = false;
+    if (b.front() == '-' || b.front() == '+') {
+      neg = b.front() == '-';
+      b.remove_prefix(1);
+    }
+    if (b.empty()) return invalid();
+    std::string_view intp;
+    if (b.front() == '0') {
+      b.remove_prefix(1);
+    } else if (b.front() >= '1' && b.front() <= '9') {
+      size_t n = 0;
+      while (n < b.size() && std::isdigit(static_cast<unsigned char>(b[n]))) ++n;
+      intp = b.substr(0, n);
+      b.remove_prefix(n);
+    } else if (b.front() != '.') {
+      return invalid();
+    }
+    std::string frac;
+    if (!b.empty()) {
+      if (b.front() != '.') return invalid();
+      b.remove_prefix(1);
+      while (!b.empty() && frac.size() < 9 && std::isdigit(static_cast<unsigned char>(b.front()))) {
+        frac += b.front();
+        b.remove_prefix(1);
+      }
+      if (!b.empty()) return invalid();
+    }
+    frac.resize(9, '0');
+    int64_t secs = 0;
+    if (!intp.empty()) {
+      auto [end, ec] = std::from_chars(intp.data(), intp.data() + intp.size(), secs);
+      if (ec != std::errc() || end != intp.data() + intp.size()) return invalid();
+    }
+    constexpr int64_t kMaxSeconds = 315576000000;
+    if (secs > kMaxSeconds) return Error(at, "google.protobuf.Duration value out of range: " + raw);
+    const std::string canonical = "\"" + std::string(neg && (secs > 0 || frac != "000000000") ? "-" : "") +
+                                  std::to_string(secs) + "." + frac + "s\"";
+    Canonical(at, canonical);
     return Status::Ok();
   }
 

@@ -697,7 +697,7 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
   CHECK(garbage.message() == "invalid character 'x' looking for beginning of value");
 }
 
-TEST_CASE("Numbers in request bodies read as protojson reads them", "[unit]") {
+TEST_CASE("Numbers and durations in request bodies read as protojson reads them", "[unit]") {
   flyteidl::admin::ExecutionCreateRequest req;
   const auto integer_of = [&](const std::string& value) -> std::optional<int64_t> {
     req.Clear();
@@ -760,6 +760,34 @@ TEST_CASE("Numbers in request bodies read as protojson reads them", "[unit]") {
   CHECK(float_of("1e-400") == 0.0);  // too small reads as 0, as strconv.ParseFloat does
   CHECK(std::isinf(*float_of(R"("-Infinity")")));
   CHECK(std::isnan(*float_of(R"("NaN")")));
+
+  // Durations in parseDuration's forms.
+  const auto duration_of = [&](const std::string& value) -> std::optional<std::pair<int64_t, int32_t>> {
+    req.Clear();
+    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": )" + value + "}}}}}}";
+    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
+    const auto& d = req.inputs().literals().at("x").scalar().primitive().duration();
+    return std::make_pair(d.seconds(), d.nanos());
+  };
+  using Seconds = std::pair<int64_t, int32_t>;
+  CHECK(duration_of(R"(".5s")") == Seconds{0, 500000000});
+  CHECK(duration_of(R"("-.5s")") == Seconds{0, -500000000});
+  CHECK(duration_of(R"("1.s")") == Seconds{1, 0});
+  CHECK(duration_of(R"("+2.000000001s")") == Seconds{2, 1});
+  CHECK(duration_of(R"("-3.25s")") == Seconds{-3, -250000000});
+  CHECK(duration_of(R"("-0s")") == Seconds{0, 0});
+  CHECK(duration_of(R"("315576000000s")") == Seconds{315576000000, 0});
+  for (const char* bad : {R"("01s")", R"("1.1234567891s")", R"("1")", R"("s")", R"("1.5")", R"("1e3s")",
+                          R"(" 1s")", R"("--1s")"}) {
+    CAPTURE(bad);
+    CHECK(duration_of(bad) == std::nullopt);
+  }
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": "01s"}}}}}})") ==
+        "proto: (line 1:69): invalid google.protobuf.Duration value \"01s\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": "315576000001s"}}}}}})") ==
+        "proto: (line 1:69): google.protobuf.Duration value out of range: \"315576000001s\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": 5}}}}}})") ==
+        "proto: syntax error (line 1:69): unexpected token 5");
 }
 
 TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {

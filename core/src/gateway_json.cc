@@ -1233,6 +1233,9 @@ class ProtojsonChecker {
         case Descriptor::WELLKNOWNTYPE_DURATION:
           if (Peek() != 'n') return DurationValue();
           break;
+        case Descriptor::WELLKNOWNTYPE_TIMESTAMP:
+          if (Peek() != 'n') return TimestampValue();
+          break;
         default:
           break;
       }
@@ -1477,6 +1480,22 @@ class ProtojsonChecker {
     const std::string canonical = "\"" + std::string(neg && (secs > 0 || frac != "000000000") ? "-" : "") +
                                   std::to_string(secs) + "." + frac + "s\"";
     Canonical(at, canonical);
+    return Status::Ok();
+  }
+
+  // A google.protobuf.Timestamp: a string, whose fraction of a second has at most nine digits
+  // (protojson checks that apart from time.Parse, which takes any number of them); the rest of
+  // RFC 3339 is left to protobuf's parser.
+  Status TimestampValue() {
+    const size_t at = pos_;
+    if (Peek() != '"') return SyntaxError(at, "unexpected token " + std::string(RawToken()));
+    const std::string raw(RawToken());
+    const std::string text = String();
+    const size_t dot = text.rfind('.');
+    const size_t zone = text.find_last_of("Z-+");
+    if (dot != std::string::npos && zone != std::string::npos && zone >= dot && zone - dot > 10) {
+      return Error(at, "invalid google.protobuf.Timestamp value " + raw);
+    }
     return Status::Ok();
   }
 

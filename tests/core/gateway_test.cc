@@ -788,6 +788,17 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
         "proto: (line 1:69): google.protobuf.Duration value out of range: \"315576000001s\"");
   CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": 5}}}}}})") ==
         "proto: syntax error (line 1:69): unexpected token 5");
+  // A timestamp's fraction has at most nine digits.
+  req.Clear();
+  REQUIRE(gw::MergeGatewayJson(
+              R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "2026-11-30T20:40:00.123456789Z"}}}}}})",
+              req)
+              .ok());
+  CHECK(req.inputs().literals().at("x").scalar().primitive().datetime().nanos() == 123456789);
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "2026-11-30T20:40:00.1234567890Z"}}}}}})") ==
+        "proto: (line 1:69): invalid google.protobuf.Timestamp value \"2026-11-30T20:40:00.1234567890Z\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": 5}}}}}})") ==
+        "proto: syntax error (line 1:69): unexpected token 5");
 }
 
 TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {

@@ -1365,14 +1365,17 @@ class ProtojsonChecker {
     }
   }
 
+  // protojson's refusal of the value `raw` at `at` for `fd`.
+  Status InvalidValue(size_t at, const FieldDescriptor* fd, std::string_view raw) const {
+    return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " +
+                         std::string(raw));
+  }
+
   // A scalar value at pos_ for `fd`: only the checks protobuf's parser does not make.
   Status Scalar(const FieldDescriptor* fd, bool map_value = false) {
     const size_t at = pos_;
     const char c = Peek();
-    auto invalid = [&] {
-      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " +
-                           std::string(RawToken()));
-    };
+    auto invalid = [&] { return InvalidValue(at, fd, RawToken()); };
     switch (fd->type()) {
       case FieldDescriptor::TYPE_BOOL:
         if (c != 't' && c != 'f') return invalid();
@@ -1527,9 +1530,7 @@ class ProtojsonChecker {
     const size_t at = pos_;
     const char c = Peek();
     const std::string raw(RawToken());
-    auto invalid = [&] {
-      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " + raw);
-    };
+    auto invalid = [&] { return InvalidValue(at, fd, raw); };
     if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)) || (strings && c == '"'))) return invalid();
     bool quoted = false;
     const std::string number = NumberOf(quoted);
@@ -1562,9 +1563,7 @@ class ProtojsonChecker {
     const size_t at = pos_;
     const char c = Peek();
     const std::string raw(RawToken());
-    auto invalid = [&] {
-      return Error(at, std::string("invalid value for ") + KindName(fd) + " field " + fd->json_name() + ": " + raw);
-    };
+    auto invalid = [&] { return InvalidValue(at, fd, raw); };
     if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)) || c == '"')) return invalid();
     if (c == '"') {
       const size_t save = pos_;

@@ -699,11 +699,18 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
 
 TEST_CASE("Numbers and durations in request bodies read as protojson reads them", "[unit]") {
   flyteidl::admin::ExecutionCreateRequest req;
-  const auto integer_of = [&](const std::string& value) -> std::optional<int64_t> {
+  // The primitive input `field: value` reads as, or nullopt when the body is refused.
+  const auto primitive_of = [&](const std::string& field,
+                                const std::string& value) -> std::optional<flyteidl::core::Primitive> {
     req.Clear();
-    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"integer": )" + value + "}}}}}}";
+    const std::string body =
+        R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {")" + field + R"(": )" + value + "}}}}}}";
     if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
-    return req.inputs().literals().at("x").scalar().primitive().integer();
+    return req.inputs().literals().at("x").scalar().primitive();
+  };
+  const auto integer_of = [&](const std::string& value) -> std::optional<int64_t> {
+    auto p = primitive_of("integer", value);
+    return p ? std::optional<int64_t>(p->integer()) : std::nullopt;
   };
   // An integral number in any JSON spelling, bare or in a string.
   CHECK(integer_of("1e3") == 1000);
@@ -750,10 +757,8 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
   CHECK(req.spec().metadata().nesting() == 0);
   CHECK(req.spec().metadata().mode() == flyteidl::admin::ExecutionMetadata::SCHEDULED);
   const auto float_of = [&](const std::string& value) -> std::optional<double> {
-    req.Clear();
-    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"floatValue": )" + value + "}}}}}}";
-    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
-    return req.inputs().literals().at("x").scalar().primitive().float_value();
+    auto p = primitive_of("floatValue", value);
+    return p ? std::optional<double>(p->float_value()) : std::nullopt;
   };
   CHECK(float_of("1.5") == 1.5);
   CHECK(float_of(R"("2.5e1")") == 25.0);
@@ -762,14 +767,11 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
   CHECK(std::isnan(*float_of(R"("NaN")")));
 
   // Durations in parseDuration's forms.
-  const auto duration_of = [&](const std::string& value) -> std::optional<std::pair<int64_t, int32_t>> {
-    req.Clear();
-    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": )" + value + "}}}}}}";
-    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
-    const auto& d = req.inputs().literals().at("x").scalar().primitive().duration();
-    return std::make_pair(d.seconds(), d.nanos());
-  };
   using Seconds = std::pair<int64_t, int32_t>;
+  const auto duration_of = [&](const std::string& value) -> std::optional<Seconds> {
+    auto p = primitive_of("duration", value);
+    return p ? std::optional<Seconds>(Seconds{p->duration().seconds(), p->duration().nanos()}) : std::nullopt;
+  };
   CHECK(duration_of(R"(".5s")") == Seconds{0, 500000000});
   CHECK(duration_of(R"("-.5s")") == Seconds{0, -500000000});
   CHECK(duration_of(R"("1.s")") == Seconds{1, 0});
@@ -789,12 +791,9 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
   CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"duration": 5}}}}}})") ==
         "proto: syntax error (line 1:69): unexpected token 5");
   // A timestamp's fraction has at most nine digits.
-  req.Clear();
-  REQUIRE(gw::MergeGatewayJson(
-              R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "2026-11-30T20:40:00.123456789Z"}}}}}})",
-              req)
-              .ok());
-  CHECK(req.inputs().literals().at("x").scalar().primitive().datetime().nanos() == 123456789);
+  auto datetime = primitive_of("datetime", R"("2026-11-30T20:40:00.123456789Z")");
+  REQUIRE(datetime);
+  CHECK(datetime->datetime().nanos() == 123456789);
   CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "2026-11-30T20:40:00.1234567890Z"}}}}}})") ==
         "proto: (line 1:69): invalid google.protobuf.Timestamp value \"2026-11-30T20:40:00.1234567890Z\"");
   CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": 5}}}}}})") ==

@@ -220,8 +220,10 @@ void AppendBase64(std::string& out, std::string_view in) {
   }
 }
 
-// Padded base64 in one alphabet (Go's base64.StdEncoding / URLEncoding, which skip CR and LF).
-bool DecodeBase64(std::string_view in, const char* alphabet, std::string& out) {
+// Base64 in one alphabet, as Go's base64.Encoding decodes it (not strict): CR and LF skipped
+// anywhere; padded, the last quantum padded with '='; unpadded (WithPadding(NoPadding)), a
+// final quantum of two or three characters and no '='. Bits left over are ignored.
+bool DecodeBase64(std::string_view in, const char* alphabet, std::string& out, bool padded = true) {
   int8_t map[256];
   std::fill(std::begin(map), std::end(map), int8_t(-1));
   for (int i = 0; i < 64; ++i) map[static_cast<unsigned char>(alphabet[i])] = int8_t(i);
@@ -230,16 +232,16 @@ bool DecodeBase64(std::string_view in, const char* alphabet, std::string& out) {
   for (char c : in) {
     if (c != '\r' && c != '\n') clean.push_back(c);
   }
-  if (clean.size() % 4 != 0) return false;
+  if (padded ? clean.size() % 4 != 0 : clean.size() % 4 == 1) return false;
   out.clear();
   for (size_t i = 0; i < clean.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
+    const size_t have = std::min<size_t>(4, clean.size() - i);
+    int v[4] = {0, 0, 0, 0};
+    int pad = 0;  // the '=' read, then the characters missing from an unpadded last quantum
+    for (size_t k = 0; k < have; ++k) {
       char c = clean[i + k];
-      if (c == '=') {
+      if (c == '=' && padded) {
         if (i + 4 != clean.size() || k < 2) return false;
-        v[k] = 0;
         ++pad;
       } else {
         if (pad > 0) return false;
@@ -247,12 +249,20 @@ bool DecodeBase64(std::string_view in, const char* alphabet, std::string& out) {
         if (v[k] < 0) return false;
       }
     }
+    pad += 4 - static_cast<int>(have);
     uint32_t x = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
     out.push_back(static_cast<char>((x >> 16) & 0xFF));
     if (pad < 2) out.push_back(static_cast<char>((x >> 8) & 0xFF));
     if (pad < 1) out.push_back(static_cast<char>(x & 0xFF));
   }
   return true;
+}
+
+// protojson's bytes: the URL-safe alphabet when the text holds '-' or '_', unpadded when its
+// length (line breaks included) is not a multiple of four.
+bool DecodeProtojsonBytes(std::string_view text, std::string& out) {
+  const bool url = text.find_first_of("-_") != std::string_view::npos;
+  return DecodeBase64(text, url ? kB64Url : kB64Std, out, text.size() % 4 == 0);
 }
 
 // Days since 1970-01-01 to a civil date (proleptic Gregorian).
@@ -1228,6 +1238,7 @@ class ProtojsonChecker {
         case Descriptor::WELLKNOWNTYPE_UINT64VALUE:
         case Descriptor::WELLKNOWNTYPE_FLOATVALUE:
         case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
+        case Descriptor::WELLKNOWNTYPE_BYTESVALUE:
           if (Peek() != 'n') return Scalar(d->FindFieldByName("value"));
           break;
         case Descriptor::WELLKNOWNTYPE_DURATION:
@@ -1425,6 +1436,19 @@ class ProtojsonChecker {
       case FieldDescriptor::TYPE_FLOAT:
       case FieldDescriptor::TYPE_DOUBLE:
         return Float(fd);
+      case FieldDescriptor::TYPE_BYTES: {
+        // Read as protojson reads it, and written for protobuf's parser in standard padded
+        // base64, which it reads alike (it would refuse line breaks, and take some forms Go
+        // refuses).
+        if (c != '"') return invalid();
+        const std::string raw(RawToken());
+        std::string decoded;
+        if (!DecodeProtojsonBytes(String(), decoded)) return InvalidValue(at, fd, raw);
+        std::string text = "\"";
+        AppendBase64(text, decoded);
+        Canonical(at, text + "\"");
+        return Status::Ok();
+      }
       default:
         if (c == 'n' || c == '{' || c == '[' || c == 't' || c == 'f') return invalid();
         break;

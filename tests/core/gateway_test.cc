@@ -800,6 +800,39 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
         "proto: syntax error (line 1:69): unexpected token 5");
 }
 
+TEST_CASE("Bytes in request bodies read as protojson reads them", "[unit]") {
+  flyteidl::admin::ExecutionCreateRequest req;
+  // The binary literal's value that `text` (a JSON string's contents) reads as, or nullopt.
+  const auto bytes_of = [&](const std::string& text) -> std::optional<std::string> {
+    req.Clear();
+    const std::string body = R"({"inputs": {"literals": {"x": {"scalar": {"binary": {"value": ")" + text + R"("}}}}}})";
+    if (!gw::MergeGatewayJson(body, req).ok()) return std::nullopt;
+    return req.inputs().literals().at("x").scalar().binary().value();
+  };
+  CHECK(bytes_of("QUJD") == "ABC");
+  CHECK(bytes_of("QUJDRA==") == "ABCD");
+  CHECK(bytes_of("QUJDRA") == "ABCD");            // a length not a multiple of four: unpadded
+  CHECK(bytes_of(R"(QU\nJD)") == "ABC");           // line breaks are skipped
+  CHECK(bytes_of(R"(QUJD\r\n\r\nQQ==)") == "ABCA");  // padded: the length counts the line breaks
+  CHECK(bytes_of("-_8") == std::string("\xfb\xff"));  // '-' or '_': the URL alphabet
+  CHECK(bytes_of("+/8") == std::string("\xfb\xff"));
+  CHECK(bytes_of("") == "");
+  for (const char* bad : {R"(QUJD\nRA==)", "QUJDRA=", "QUJDR", "+_8=", "QU JD", "QUJD=", "QQ=A", R"(QUJDRA\n\n)"}) {
+    CAPTURE(bad);
+    CHECK(bytes_of(bad) == std::nullopt);
+  }
+  req.Clear();
+  auto st = gw::MergeGatewayJson(R"({"inputs": {"literals": {"x": {"scalar": {"binary": {"value": "QUJD\nRA=="}}}}}})", req);
+  CHECK(st.code() == flyte::plugin::StatusCode::kInvalidArgument);
+  CHECK(st.message() == R"(proto: (line 1:63): invalid value for bytes field value: "QUJD\nRA==")");
+  st = gw::MergeGatewayJson(R"({"inputs": {"literals": {"x": {"scalar": {"binary": {"value": 5}}}}}})", req);
+  CHECK(st.message() == "proto: (line 1:63): invalid value for bytes field value: 5");
+  // A wrapper of bytes reads alike.
+  google::protobuf::BytesValue wrapped;
+  REQUIRE(gw::MergeGatewayJson(R"("QUJDRA")", wrapped).ok());
+  CHECK(wrapped.value() == "ABCD");
+}
+
 TEST_CASE("Request bodies are refused where protojson refuses them", "[unit]") {
   flyteidl::admin::ExecutionCreateRequest req;
   const auto error = [&](const std::string& body) {

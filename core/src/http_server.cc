@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -171,6 +172,7 @@ class HttpServer::Impl {
       // still has a bound.
       stream.expires_after(std::chrono::minutes(5));
       const auto& req = parser->get();
+      if (auto problem = HostProblem(req)) return AnswerUnread(Plain(400, "400 Bad Request: " + *problem), req);
       if (!parser->is_done() && server.planner_) {
         BodyPlan plan;
         try {
@@ -295,6 +297,23 @@ class HttpServer::Impl {
       std::error_code rec;
       std::filesystem::remove(spool_path, rec);
       spool_path.clear();
+    }
+
+    // Go's net/http refuses an HTTP/1.1 request without exactly one Host header, or with one
+    // holding a byte no host or port has (httpguts.ValidHostHeader), before any handler runs.
+    static std::optional<std::string> HostProblem(const http::request_header<>& req) {
+      const size_t hosts = req.count(http::field::host);
+      if (hosts == 0) {
+        if (req.version() >= 11 && req.method() != http::verb::connect) return "missing required Host header";
+        return std::nullopt;
+      }
+      if (hosts > 1) return "too many Host headers";
+      static const std::string_view kHostBytes =
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!$%&'()*+,-.:;=[]_~";
+      for (char c : req[http::field::host]) {
+        if (kHostBytes.find(c) == std::string_view::npos) return "malformed Host header";
+      }
+      return std::nullopt;
     }
 
     static gateway::HttpResponse Plain(int status, std::string text) {

@@ -171,3 +171,51 @@ TEST_CASE("A request head up to Go's 1 MiB is read; a larger one is answered 431
   CHECK(large.find("\r\n\r\n431 Request Header Fields Too Large") != std::string::npos);
   server.Shutdown(std::chrono::milliseconds(500));
 }
+
+TEST_CASE("An HTTP/1.1 request needs one well-formed Host header as Go's net/http requires", "[integration]") {
+  int calls = 0;
+  flyte::core::HttpServer server(
+      [&calls](const flyte::core::gateway::HttpRequest&) {
+        ++calls;
+        flyte::core::gateway::HttpResponse r;
+        r.status = 200;
+        r.body = "served";
+        return r;
+      },
+      std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  flyte::core::HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.threads = 2;
+  REQUIRE(server.Start(options).ok());
+  const auto answer = [&](const std::string& head) {
+    int fd = Connect(server.port());
+    REQUIRE(SendAll(fd, head));
+    std::string text = ReadUntilClosed(fd);
+    ::close(fd);
+    return text;
+  };
+  const auto refused = [](const std::string& text, const std::string& why) {
+    return text.rfind("HTTP/1.1 400", 0) == 0 && text.find("\r\n\r\n400 Bad Request: " + why) != std::string::npos;
+  };
+  CHECK(refused(answer("GET /healthcheck HTTP/1.1\r\nConnection: close\r\n\r\n"), "missing required Host header"));
+  CHECK(refused(answer("GET /healthcheck HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"),
+                "too many Host headers"));
+  CHECK(refused(answer("GET /healthcheck HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"), "malformed Host header"));
+  CHECK(refused(answer("GET /healthcheck HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n"), "malformed Host header"));
+  // A refused request never reaches the handler; the connection is closed after the answer, even
+  // with a body announced and never sent.
+  CHECK(refused(answer("POST /api/v1/projects HTTP/1.1\r\nContent-Length: 100\r\n\r\n"), "missing required Host header"));
+  CHECK(calls == 0);
+  // Served: HTTP/1.0 without one; an empty one; IPv6 literals and ports.
+  for (const char* head : {"GET /healthcheck HTTP/1.0\r\n\r\n", "GET /healthcheck HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+                           "GET /healthcheck HTTP/1.1\r\nHost: [::1]:8089\r\nConnection: close\r\n\r\n",
+                           "GET /healthcheck HTTP/1.1\r\nHost: flyte.example_1.com:80\r\nConnection: close\r\n\r\n"}) {
+    CAPTURE(head);
+    const std::string text = answer(head);
+    CHECK(text.find(" 200 ") != std::string::npos);
+    CHECK(text.find("\r\n\r\nserved") != std::string::npos);
+  }
+  CHECK(calls == 4);
+  server.Shutdown(std::chrono::milliseconds(500));
+}

@@ -738,7 +738,7 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
     std::string_view path = target.substr(0, qmark);
     std::string_view query =
         qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
-    if (auto hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
+    // A raw '#' is no fragment here: Go's url.ParseRequestURI keeps it in the path or query.
 
     if (!PathEscapesValid(path)) {
       // Go's HTTP server refuses a request URI it cannot unescape before any handler runs.

@@ -995,6 +995,14 @@ TEST_CASE("Path, body and query parameters build the request message", "[unit]")
   CHECK(twice.status == 400);
   CHECK(Json::parse(twice.body)["message"] == R"(too many values for field "limit": 1, 2)");
 
+  // A raw '#' in a request target is no fragment: Go's server keeps it in the query.
+  resp = gateway.Handle(Get("/api/v1/tasks/p/d/n?token=a#b&limit=2"));
+  REQUIRE(resp.status == 200);
+  req = dynamic_cast<flyteidl::admin::ResourceListRequest*>(fake.last_request->get());
+  REQUIRE(req != nullptr);
+  CHECK(req->token() == "a#b");
+  CHECK(req->limit() == 2);
+
   auto bad_escape = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=%zz"));
   CHECK(bad_escape.status == 400);
   CHECK(Json::parse(bad_escape.body)["message"] == R"(invalid URL escape "%zz")");

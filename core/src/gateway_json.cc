@@ -798,14 +798,33 @@ class JsonScanner {
 
   Status Invalid(std::string_view context) {
     if (pos_ >= s_.size()) return plugin::InvalidArgument("unexpected EOF");
-    char c = s_[pos_];
-    std::string shown = c == '\'' ? "'\\''" : "'" + std::string(1, c) + "'";
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      char buf[16];
-      std::snprintf(buf, sizeof(buf), "'\\x%02x'", static_cast<unsigned char>(c));
-      shown = buf;
+    return plugin::InvalidArgument("invalid character " + QuoteChar(static_cast<unsigned char>(s_[pos_])) + " " +
+                                   std::string(context));
+  }
+
+  // encoding/json's quoteChar: the byte taken as a rune (0xEF is 'ï') and quoted as
+  // strconv.Quote quotes it, between single quotes.
+  static std::string QuoteChar(unsigned char c) {
+    if (c == '\'') return "'\\''";
+    if (c == '"') return "'\"'";
+    if (c == '\\') return "'\\\\'";
+    static const std::pair<unsigned char, const char*> kEscapes[] = {
+        {'\a', "\\a"}, {'\b', "\\b"}, {'\f', "\\f"}, {'\n', "\\n"}, {'\r', "\\r"}, {'\t', "\\t"}, {'\v', "\\v"}};
+    for (const auto& [raw, escaped] : kEscapes) {
+      if (c == raw) return std::string("'") + escaped + "'";
     }
-    return plugin::InvalidArgument("invalid character " + shown + " " + std::string(context));
+    char buf[16];
+    if (c < 0x20 || c == 0x7f) {
+      std::snprintf(buf, sizeof(buf), "'\\x%02x'", c);
+      return buf;
+    }
+    if (c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+    // Latin-1's controls, no-break space and soft hyphen are not printable (unicode.IsPrint).
+    if (c < 0xA1 || c == 0xAD) {
+      std::snprintf(buf, sizeof(buf), "'\\u%04x'", c);
+      return buf;
+    }
+    return std::string("'") + static_cast<char>(0xC0 | (c >> 6)) + static_cast<char>(0x80 | (c & 0x3F)) + "'";
   }
 
   Status Value(int depth) {

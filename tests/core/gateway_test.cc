@@ -695,6 +695,16 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
   CHECK(broken.message() == "unexpected EOF");
   auto garbage = gw::MergeGatewayJson("xyz", req);
   CHECK(garbage.message() == "invalid character 'x' looking for beginning of value");
+  // encoding/json shows the offending byte as a rune, quoted as strconv.Quote quotes it.
+  const auto syntax_error = [&](const std::string& body) { return std::string(gw::MergeGatewayJson(body, req).message()); };
+  CHECK(syntax_error("\xEF\xBB\xBF{}") == "invalid character '\xC3\xAF' looking for beginning of value");  // a BOM: 'ï'
+  CHECK(syntax_error("{\"limit\": \xC3\xA9}") == "invalid character '\xC3\x83' looking for beginning of value");
+  CHECK(syntax_error("{\"limit\": \x80}") == "invalid character '\\u0080' looking for beginning of value");
+  CHECK(syntax_error("{\"limit\": \xAD}") == "invalid character '\\u00ad' looking for beginning of value");
+  CHECK(syntax_error("{\"token\": \"a\nb\"}") == "invalid character '\\n' in string literal");
+  CHECK(syntax_error("{\"token\": \"a\x01\"}") == "invalid character '\\x01' in string literal");
+  CHECK(syntax_error("{\\\"token\": 1}") == "invalid character '\\\\' looking for beginning of object key string");
+  CHECK(syntax_error("{\"token\": \x7F}") == "invalid character '\\x7f' looking for beginning of value");
 }
 
 TEST_CASE("Numbers and durations in request bodies read as protojson reads them", "[unit]") {

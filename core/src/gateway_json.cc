@@ -83,20 +83,59 @@ size_t FirstInvalidUtf8(std::string_view s) {
 
 bool IsValidUtf8(std::string_view s) { return FirstInvalidUtf8(s) == std::string_view::npos; }
 
-// Go's strconv.Quote is close enough for the error texts that quote user input.
+// Go's strconv.Quote, for the error texts that quote user input: C escapes, \xNN for other
+// control bytes and bytes that are not UTF-8, \uNNNN for the runes unicode.IsPrint refuses
+// (Latin-1's controls, no-break space and soft hyphen, Unicode's spaces and format characters,
+// private use), every other rune as it is.
 std::string Quote(std::string_view s) {
+  auto printable = [](uint32_t r) {
+    if (r < 0xA1 || r == 0xAD) return false;
+    if ((r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F) || (r >= 0x205F && r <= 0x206F)) return false;
+    if (r == 0x3000 || r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF)) return false;
+    return true;
+  };
   std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out.push_back(c);
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+            out += buf;
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+      continue;
     }
+    const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (FirstInvalidUtf8(s.substr(i, len)) != std::string_view::npos) {
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+      ++i;
+      continue;
+    }
+    uint32_t r = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    for (size_t k = 1; k < len; ++k) r = (r << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    if (printable(r)) {
+      out.append(s.substr(i, len));
+    } else {
+      std::snprintf(buf, sizeof(buf), r < 0x10000 ? "\\u%04x" : "\\U%08x", r);
+      out += buf;
+    }
+    i += len;
   }
   out.push_back('"');
   return out;
@@ -1094,6 +1133,7 @@ class ProtojsonChecker {
     SkipWs();
     if (d->well_known_type() != Descriptor::WELLKNOWNTYPE_UNSPECIFIED) return Status::Ok();
     if (auto st = MessageValue(d, 0); !st.ok()) return st;
+    if (string_error_) return *string_error_;
     // Map entries are dropped once their map is read, after the spans inside it.
     std::sort(unset_.begin(), unset_.end(),
               [](const Rewrite& a, const Rewrite& b) { return a.start < b.start; });
@@ -1150,11 +1190,51 @@ class ProtojsonChecker {
     }
     return "(line " + std::to_string(line) + ":" + std::to_string(column) + "): ";
   }
+  // An error found at `at`; a string read earlier that protojson refuses comes first.
   Status Error(size_t at, const std::string& what) const {
+    if (string_error_) return *string_error_;
     return plugin::InvalidArgument("proto: " + Where(at) + what);
   }
   Status SyntaxError(size_t at, const std::string& what) const {
+    if (string_error_) return *string_error_;
     return plugin::InvalidArgument("proto: syntax error " + Where(at) + what);
+  }
+
+  // protojson's refusal of the string at `start` (the input's, up to its end, after it), whose
+  // \u escape of a surrogate half is not followed by the \u escape of its other half; encoding/json
+  // takes such strings, protojson decodes the next six bytes as that escape.
+  Status SurrogateError(size_t start) const {
+    auto hex4 = [](std::string_view h, uint32_t* v) {
+      if (h.size() != 4) return false;
+      auto [end, ec] = std::from_chars(h.data(), h.data() + 4, *v, 16);
+      return ec == std::errc() && end == h.data() + 4;
+    };
+    size_t i = start + 1;
+    while (i < s_.size() && s_[i] != '"') {
+      if (s_[i] != '\\') {
+        ++i;
+        continue;
+      }
+      if (i + 1 >= s_.size() || s_[i + 1] != 'u') {
+        i += 2;
+        continue;
+      }
+      uint32_t first = 0;
+      hex4(s_.substr(i + 2, 4), &first);
+      i += 6;
+      if (first < 0xD800 || first > 0xDFFF) continue;
+      const std::string_view next = s_.substr(i);
+      if (next.size() < 6) return plugin::InvalidArgument("proto: unexpected EOF");
+      uint32_t second = 0;
+      const bool paired = next[0] == '\\' && next[1] == 'u' && hex4(next.substr(2, 4), &second) &&
+                          first < 0xDC00 && second >= 0xDC00 && second <= 0xDFFF;
+      if (!paired) {
+        return plugin::InvalidArgument("proto: syntax error " + Where(start) + "invalid escape code " +
+                                       Quote(next.substr(0, 6)) + " in string");
+      }
+      i += 6;
+    }
+    return Status::Ok();
   }
 
   // The raw text of the value at pos_ as protojson shows it in errors: a scalar whole, an
@@ -1179,7 +1259,10 @@ class ProtojsonChecker {
     try {
       return nlohmann::json::parse(raw).get<std::string>();
     } catch (const nlohmann::json::exception&) {
-      // A lone surrogate escape, which Go decodes as U+FFFD: such a name matches no field.
+      // A lone surrogate escape, which protojson refuses.
+      if (!string_error_) {
+        if (Status st = SurrogateError(start); !st.ok()) string_error_ = st;
+      }
       return std::string(raw);
     }
   }
@@ -1637,6 +1720,7 @@ class ProtojsonChecker {
   };
   std::vector<Rewrite> unset_;
   bool drop_map_value_ = false;  // set by Scalar for a map value protojson leaves unset
+  std::optional<Status> string_error_;  // the first string protojson refuses (SurrogateError)
 };
 
 Status ParseJsonValue(std::string_view json, Message& message, bool discard_unknown) {

@@ -705,6 +705,20 @@ TEST_CASE("MergeGatewayJson accepts proto and JSON names and rejects unknown fie
   CHECK(syntax_error("{\"token\": \"a\x01\"}") == "invalid character '\\x01' in string literal");
   CHECK(syntax_error("{\\\"token\": 1}") == "invalid character '\\\\' looking for beginning of object key string");
   CHECK(syntax_error("{\"token\": \x7F}") == "invalid character '\\x7f' looking for beginning of value");
+  // A \u escape of half a surrogate pair: encoding/json takes it, protojson reads the next six
+  // bytes as the other half's escape.
+  CHECK(syntax_error(R"({"token": "\ud800abcdefgh"})") ==
+        R"(proto: syntax error (line 1:11): invalid escape code "abcdef" in string)");
+  CHECK(syntax_error(R"({"token": "\udc00\udc00", "limit": 1})") ==
+        R"(proto: syntax error (line 1:11): invalid escape code "\\udc00" in string)");
+  CHECK(syntax_error(R"({"token": "\ud800"})") == "proto: unexpected EOF");
+  CHECK(syntax_error(R"({"\ud800 \u00e9\n": 1})") ==
+        R"(proto: syntax error (line 1:2): invalid escape code " \\u00e" in string)");
+  CHECK(syntax_error("{\"nope\": 1, \"token\": \"\\ud800abcdefgh\"}") == "proto: (line 1:2): unknown field \"nope\"");
+  CHECK(syntax_error("{\"token\": \"\\ud800abcdefgh\", \"nope\": 1}") ==
+        R"(proto: syntax error (line 1:11): invalid escape code "abcdef" in string)");
+  REQUIRE(gw::MergeGatewayJson(R"({"token": "\ud83d\ude00"})", req).ok());
+  CHECK(req.token() == "\xF0\x9F\x98\x80");
 }
 
 TEST_CASE("Numbers and durations in request bodies read as protojson reads them", "[unit]") {
@@ -1000,6 +1014,16 @@ TEST_CASE("Path, body and query parameters build the request message", "[unit]")
   CHECK(j["message"] ==
         R"(parsing field "limit": strconv.ParseUint: parsing "ten": invalid syntax)");
   CHECK(j["details"] == Json::array());
+
+  // The value is quoted as strconv.Quote quotes it.
+  for (const auto& [query, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"%0A", R"("\n")"}, {"%7F", R"("\x7f")"}, {"%C3%A9", "\"\xC3\xA9\""}, {"%FF", R"("\xff")"},
+           {"%C2%A0", R"("\u00a0")"}, {"%E2%80%8B", R"("\u200b")"}, {"%22%5C", R"("\"\\")"}}) {
+    CAPTURE(query);
+    auto quoted = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=" + query));
+    CHECK(Json::parse(quoted.body)["message"] ==
+          "parsing field \"limit\": strconv.ParseUint: parsing " + shown + ": invalid syntax");
+  }
 
   auto twice = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=1&limit=2"));
   CHECK(twice.status == 400);

@@ -45,6 +45,8 @@ plugin::Status PopulateField(google::protobuf::Message& message,
 void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out);
 // Whether a string field anywhere in `message` (map keys and values too) holds invalid UTF-8.
 bool HasInvalidUtf8(const google::protobuf::Message& message);
+// Whether protobuf wire data of a `d` holds a string field that is not UTF-8.
+bool WireHasInvalidUtf8(const google::protobuf::Descriptor* d, std::string_view wire, int depth = 0);
 plugin::StatusOr<std::string> RpcStatusToJson(const plugin::Status& status, bool proto_names);
 }  // namespace internal
 
@@ -872,7 +874,11 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
           }
           dest = target_msg->GetReflection()->MutableMessage(target_msg, body_fd);
         }
-        if (!dest->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        // Go's proto.Unmarshal, as grpc-gateway's ProtoMarshaller runs it. A string that is not
+        // UTF-8 is found first: protobuf's parser would log an error for each one a client sends.
+        if (internal::WireHasInvalidUtf8(dest->GetDescriptor(), body)) {
+          st = plugin::InvalidArgument("string field contains invalid UTF-8");
+        } else if (!dest->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
           st = plugin::InvalidArgument("proto: cannot parse invalid wire-format data");
         }
       } else if (whole) {

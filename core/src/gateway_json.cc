@@ -6,6 +6,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/rpc/status.pb.h>
 #include <nlohmann/json.hpp>
@@ -2277,6 +2278,27 @@ bool HasInvalidUtf8(const Message& message) {
       } else if (HasInvalidUtf8(r->GetMessage(message, fd))) {
         return true;
       }
+    }
+  }
+  return false;
+}
+
+// Whether the protobuf encoding `wire` of a `d` holds a string field (in any message within)
+// that is not UTF-8: Go's proto.Unmarshal refuses it with its own message, where protobuf's
+// parser just fails. Wire data that does not parse is not looked into.
+bool WireHasInvalidUtf8(const Descriptor* d, std::string_view wire, int depth) {
+  if (depth > 100) return false;
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) return false;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& f = fields.field(i);
+    if (f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) continue;
+    const FieldDescriptor* fd = d->FindFieldByNumber(f.number());
+    if (fd == nullptr) continue;
+    if (fd->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(f.length_delimited())) return true;
+    if (fd->type() == FieldDescriptor::TYPE_MESSAGE &&
+        WireHasInvalidUtf8(fd->message_type(), f.length_delimited(), depth + 1)) {
+      return true;
     }
   }
   return false;

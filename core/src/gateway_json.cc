@@ -343,6 +343,24 @@ void AppendFraction(std::string& out, int32_t nanos) {
   out.append(buf, len);
 }
 
+// A timestamp within protojson's range as protojson writes it: UTC, "Z", 0, 3, 6 or 9 digits.
+std::string TimestampText(int64_t secs, int32_t nanos) {
+  const int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  const int64_t rem = secs - days * 86400;
+  int64_t y;
+  unsigned mo, d;
+  CivilFromDays(days, y, mo, d);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), mo, d,
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  std::string out = buf;
+  AppendFraction(out, nanos);
+  out.push_back('Z');
+  return out;
+}
+
+bool ParseRfc3339(std::string_view v, int64_t* secs, int32_t* nanos, std::string* err);
+
 class Encoder {
  public:
   Encoder(bool proto_names, std::string& out) : proto_names_(proto_names), out_(out) {}
@@ -778,18 +796,7 @@ class Encoder {
       return Status(plugin::StatusCode::kUnknown,
                     "google.protobuf.Timestamp: nanos out of range " + std::to_string(nanos));
     }
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t rem = secs - days * 86400;
-    int64_t y;
-    unsigned mo, d;
-    CivilFromDays(days, y, mo, d);
-    char buf[40];
-    std::snprintf(buf, sizeof(buf), "\"%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y),
-                  mo, d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                  static_cast<int>(rem % 60));
-    out_ += buf;
-    AppendFraction(out_, nanos);
-    out_ += "Z\"";
+    out_ += '"' + TimestampText(secs, nanos) + '"';
     return Status::Ok();
   }
 
@@ -1621,11 +1628,21 @@ class ProtojsonChecker {
     if (Peek() != '"') return SyntaxError(at, "unexpected token " + std::string(RawToken()));
     const std::string raw(RawToken());
     const std::string text = String();
+    int64_t secs = 0;
+    int32_t nanos = 0;
+    std::string unused;
+    if (!ParseRfc3339(text, &secs, &nanos, &unused)) return Error(at, "invalid google.protobuf.Timestamp value " + raw);
+    if (secs < kMinTimestampSeconds || secs > kMaxTimestampSeconds) {
+      return Error(at, "google.protobuf.Timestamp value out of range: " + raw);
+    }
+    // At most nine digits after a '.', counted up to the zone.
     const size_t dot = text.rfind('.');
     const size_t zone = text.find_last_of("Z-+");
     if (dot != std::string::npos && zone != std::string::npos && zone >= dot && zone - dot > 10) {
       return Error(at, "invalid google.protobuf.Timestamp value " + raw);
     }
+    // Written for protobuf's parser in the form it reads alike.
+    Canonical(at, "\"" + TimestampText(secs, nanos) + "\"");
     return Status::Ok();
   }
 
@@ -1959,67 +1976,120 @@ bool ParseGoDuration(std::string_view v, int64_t* nanos, std::string* err) {
   return true;
 }
 
-// time.Parse(time.RFC3339Nano, v): "2006-01-02T15:04:05[.frac](Z|+hh:mm|-hh:mm)".
+// The time package's quote: '"' and '\\' escaped, every byte of a rune outside printable ASCII
+// as \xNN.
+std::string TimeQuote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x80) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", b);
+      out += buf;
+    } else {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// time.Parse(time.RFC3339Nano, v), which falls back to Go's layout parser for what its RFC 3339
+// fast path refuses: that parser also takes a one-digit hour, ',' before the fraction, any number
+// of fraction digits (nine are read) and zone offsets of up to 24 hours and 60 minutes. `*err` is
+// its ParseError text.
 bool ParseRfc3339(std::string_view v, int64_t* secs, int32_t* nanos, std::string* err) {
-  auto fail = [&] {
-    *err = "parsing time " + Quote(v) +
-           " as \"2006-01-02T15:04:05.999999999Z07:00\": " + "cannot parse " + Quote(v) +
-           " as RFC 3339";
+  std::string_view value = v;
+  auto cannot = [&](std::string_view rest, std::string_view element) {
+    *err = "parsing time " + TimeQuote(v) + " as \"2006-01-02T15:04:05.999999999Z07:00\": cannot parse " +
+           TimeQuote(rest) + " as " + TimeQuote(element);
     return false;
   };
-  auto num = [&](size_t pos, size_t len, int* out) {
-    if (pos + len > v.size()) return false;
-    int x = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (v[i] < '0' || v[i] > '9') return false;
-      x = x * 10 + (v[i] - '0');
+  auto out_of_range = [&](std::string_view what) {
+    *err = "parsing time " + TimeQuote(v) + ": " + std::string(what) + " out of range";
+    return false;
+  };
+  auto digit = [](std::string_view s, size_t i) { return i < s.size() && s[i] >= '0' && s[i] <= '9'; };
+  // getnum: one or two digits; two when `fixed`.
+  auto number = [&](std::string_view& s, bool fixed, int* out) {
+    if (!digit(s, 0)) return false;
+    if (!digit(s, 1)) {
+      if (fixed) return false;
+      *out = s[0] - '0';
+      s.remove_prefix(1);
+      return true;
     }
-    *out = x;
+    *out = (s[0] - '0') * 10 + (s[1] - '0');
+    s.remove_prefix(2);
     return true;
   };
-  int y, mo, d, h, mi, s;
-  if (v.size() < 20 || !num(0, 4, &y) || v[4] != '-' || !num(5, 2, &mo) || v[7] != '-' ||
-      !num(8, 2, &d) || v[10] != 'T' || !num(11, 2, &h) || v[13] != ':' || !num(14, 2, &mi) ||
-      v[16] != ':' || !num(17, 2, &s)) {
-    return fail();
+  auto literal = [&](char c) {
+    if (value.empty() || value[0] != c) return false;
+    value.remove_prefix(1);
+    return true;
+  };
+  int year = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    if (!digit(value, i)) return cannot(value, "2006");
+    year = year * 10 + (value[i] - '0');
   }
-  size_t pos = 19;
+  value.remove_prefix(4);
+  if (!literal('-')) return cannot(value, "-");
+  std::string_view hold = value;
+  int month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(value, true, &month)) return cannot(hold, "01");
+  if (month < 1 || month > 12) return out_of_range("month");
+  if (!literal('-')) return cannot(value, "-");
+  hold = value;
+  if (!number(value, true, &day)) return cannot(hold, "02");
+  if (!literal('T')) return cannot(value, "T");
+  hold = value;
+  if (!number(value, false, &hour)) return cannot(hold, "15");
+  if (hour >= 24) return out_of_range("hour");
+  if (!literal(':')) return cannot(value, ":");
+  hold = value;
+  if (!number(value, true, &minute)) return cannot(hold, "04");
+  if (minute >= 60) return out_of_range("minute");
+  if (!literal(':')) return cannot(value, ":");
+  hold = value;
+  if (!number(value, true, &second)) return cannot(hold, "05");
+  if (second >= 60) return out_of_range("second");
   int32_t frac = 0;
-  if (v[pos] == '.' || v[pos] == ',') {
-    ++pos;
-    size_t digits = 0;
-    int64_t scale = 100000000;
-    while (pos < v.size() && v[pos] >= '0' && v[pos] <= '9') {
-      if (digits < 9) frac += static_cast<int32_t>((v[pos] - '0') * scale);
+  if (value.size() >= 2 && (value[0] == '.' || value[0] == ',') && digit(value, 1)) {
+    size_t n = 1;
+    int32_t scale = 100000000;
+    while (digit(value, n)) {
+      if (n <= 9) frac += (value[n] - '0') * scale;
       scale /= 10;
-      ++digits;
-      ++pos;
+      ++n;
     }
-    if (digits == 0) return fail();
+    value.remove_prefix(n);
   }
   int offset = 0;
-  if (pos < v.size() && v[pos] == 'Z') {
-    ++pos;
-  } else if (pos < v.size() && (v[pos] == '+' || v[pos] == '-')) {
-    int oh, om;
-    if (!num(pos + 1, 2, &oh) || pos + 3 >= v.size() || v[pos + 3] != ':' ||
-        !num(pos + 4, 2, &om) || oh > 23 || om > 59) {
-      return fail();
-    }
-    offset = (oh * 60 + om) * 60 * (v[pos] == '-' ? -1 : 1);
-    pos += 6;
+  hold = value;
+  if (!value.empty() && value[0] == 'Z') {
+    value.remove_prefix(1);
   } else {
-    return fail();
+    if (value.size() < 6 || value[3] != ':') return cannot(hold, "Z07:00");
+    std::string_view hh = value.substr(1, 2), mm = value.substr(4, 2);
+    int oh = 0, om = 0;
+    const bool digits = number(hh, true, &oh) && number(mm, true, &om);
+    if (oh > 24) return out_of_range("time zone offset hour");
+    if (om > 60) return out_of_range("time zone offset minute");
+    if (!digits || (value[0] != '+' && value[0] != '-')) return cannot(hold, "Z07:00");
+    offset = (oh * 60 + om) * 60 * (value[0] == '-' ? -1 : 1);
+    value.remove_prefix(6);
   }
-  if (pos != v.size()) return fail();
-  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
-      mi > 59 || s > 59) {
-    *err = "parsing time " + Quote(v) + ": value out of range";
+  if (!value.empty()) {
+    *err = "parsing time " + TimeQuote(v) + ": extra text: " + TimeQuote(value);
     return false;
   }
-  *secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day < 1 || day > kDays[month - 1] || (month == 2 && day == 29 && !leap)) return out_of_range("day");
+  *secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+          minute * 60 + second - offset;
   *nanos = frac;
   return true;
 }

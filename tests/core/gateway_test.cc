@@ -822,6 +822,31 @@ TEST_CASE("Numbers and durations in request bodies read as protojson reads them"
         "proto: (line 1:69): invalid google.protobuf.Timestamp value \"2026-11-30T20:40:00.1234567890Z\"");
   CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": 5}}}}}})") ==
         "proto: syntax error (line 1:69): unexpected token 5");
+  // Read with time.Parse: a one-digit hour, ',' before the fraction (then any number of digits)
+  // and offsets up to 24 hours are taken; the result must lie in years 1 to 9999.
+  using Time = std::pair<int64_t, int32_t>;
+  const auto datetime_of = [&](const std::string& value) -> std::optional<Time> {
+    auto p = primitive_of("datetime", "\"" + value + "\"");
+    return p ? std::optional<Time>(Time{p->datetime().seconds(), p->datetime().nanos()}) : std::nullopt;
+  };
+  CHECK(datetime_of("2024-01-02T3:04:05Z") == Time{1704164645, 0});
+  CHECK(datetime_of("2024-01-02T03:04:05,5Z") == Time{1704164645, 500000000});
+  CHECK(datetime_of("2024-01-02T03:04:05,1234567891Z") == Time{1704164645, 123456789});
+  CHECK(datetime_of("2024-01-02T03:04:05+24:00") == Time{1704164645 - 86400, 0});
+  CHECK(datetime_of("2024-01-02T03:04:05.5-01:30") == Time{1704164645 + 5400, 500000000});
+  CHECK(datetime_of("0001-01-01T00:00:00Z") == Time{-62135596800, 0});
+  CHECK(datetime_of("9999-12-31T23:59:59.999999999Z") == Time{253402300799, 999999999});
+  for (const char* bad : {"2024-01-02t03:04:05Z", "2024-01-02T03:04:05z", "2024-02-30T03:04:05Z", "2024-01-02T03:04:05+25:00",
+                          "2024-01-02T03:04Z", "2024-01-02 03:04:05Z", "2024-01-02T03:04:05.Z", "24-01-02T03:04:05Z"}) {
+    CAPTURE(bad);
+    CHECK(datetime_of(bad) == std::nullopt);
+  }
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "2024-02-30T03:04:05Z"}}}}}})") ==
+        "proto: (line 1:69): invalid google.protobuf.Timestamp value \"2024-02-30T03:04:05Z\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "0000-12-31T23:59:59Z"}}}}}})") ==
+        "proto: (line 1:69): google.protobuf.Timestamp value out of range: \"0000-12-31T23:59:59Z\"");
+  CHECK(error(R"({"inputs": {"literals": {"x": {"scalar": {"primitive": {"datetime": "9999-12-31T23:59:59-01:00"}}}}}})") ==
+        "proto: (line 1:69): google.protobuf.Timestamp value out of range: \"9999-12-31T23:59:59-01:00\"");
 }
 
 TEST_CASE("Bytes in request bodies read as protojson reads them", "[unit]") {
@@ -940,6 +965,32 @@ TEST_CASE("SetFieldFromString converts scalars, enums, wrappers and times like g
   CHECK(closure.duration().nanos() == 500000000);
   CHECK_FALSE(gw::SetFieldFromString(closure, "duration", "10").ok());
   CHECK_FALSE(gw::SetFieldFromString(closure, "started_at", "yesterday").ok());
+  // time.Parse's layout parser: its leniencies and its error texts.
+  const auto started_at = [&](const std::string& v) -> std::optional<std::pair<int64_t, int32_t>> {
+    closure.Clear();
+    if (!gw::SetFieldFromString(closure, "started_at", v).ok()) return std::nullopt;
+    return std::make_pair(closure.started_at().seconds(), closure.started_at().nanos());
+  };
+  CHECK(started_at("2024-01-02T3:04:05Z") == std::make_pair<int64_t, int32_t>(1704164645, 0));  // one-digit hour
+  CHECK(started_at("2024-01-02T03:04:05,25Z") == std::make_pair<int64_t, int32_t>(1704164645, 250000000));
+  CHECK(started_at("2024-01-02T03:04:05.1234567891Z") == std::make_pair<int64_t, int32_t>(1704164645, 123456789));
+  CHECK(started_at("2024-01-02T03:04:05+24:00") == std::make_pair<int64_t, int32_t>(1704164645 - 86400, 0));
+  CHECK(started_at("2024-01-02T03:04:05-00:60") == std::make_pair<int64_t, int32_t>(1704164645 + 3600, 0));
+  const auto time_error = [&](const std::string& v) {
+    return std::string(gw::SetFieldFromString(closure, "started_at", v).message());
+  };
+  const std::string as = R"( as "2006-01-02T15:04:05.999999999Z07:00": cannot parse )";
+  CHECK(time_error("yesterday") == R"(parsing field "started_at": parsing time "yesterday")" + as + R"("yesterday" as "2006")");
+  CHECK(time_error("2024-01-02t03:04:05Z") == R"(parsing field "started_at": parsing time "2024-01-02t03:04:05Z")" + as + R"("t03:04:05Z" as "T")");
+  CHECK(time_error("2024-01-02T03:04:05z") == R"(parsing field "started_at": parsing time "2024-01-02T03:04:05z")" + as + R"("z" as "Z07:00")");
+  CHECK(time_error("2024-1-02T03:04:05Z") == R"(parsing field "started_at": parsing time "2024-1-02T03:04:05Z")" + as + R"("1-02T03:04:05Z" as "01")");
+  CHECK(time_error("2024-13-02T03:04:05Z") == R"(parsing field "started_at": parsing time "2024-13-02T03:04:05Z": month out of range)");
+  CHECK(time_error("2023-02-29T03:04:05Z") == R"(parsing field "started_at": parsing time "2023-02-29T03:04:05Z": day out of range)");
+  CHECK(time_error("2024-01-02T24:04:05Z") == R"(parsing field "started_at": parsing time "2024-01-02T24:04:05Z": hour out of range)");
+  CHECK(time_error("2024-01-02T03:04:05+25:00") ==
+        R"(parsing field "started_at": parsing time "2024-01-02T03:04:05+25:00": time zone offset hour out of range)");
+  CHECK(time_error("2024-01-02T03:04:05Z junk") == R"(parsing field "started_at": parsing time "2024-01-02T03:04:05Z junk": extra text: " junk")");
+  CHECK(time_error("2024-01-02T03:04:05Zé") == R"(parsing field "started_at": parsing time "2024-01-02T03:04:05Z\xc3\xa9": extra text: "\xc3\xa9")");
 
   flyteidl::core::Primitive p;
   CHECK(gw::SetFieldFromString(p, "integer", "42").ok());

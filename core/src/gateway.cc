@@ -2,6 +2,7 @@
 // grpc-gateway v2.26 ServeMux with FlyteAdmin's options does it, plus gorilla/handlers CORS.
 #include "flyte/core/gateway.h"
 #include "flyte/core/dispatcher.h"
+#include "gateway_internal.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
@@ -25,30 +26,6 @@
 
 namespace flyte::core::gateway {
 
-// Defined in gateway_json.cc; shared by the gateway's translation units only.
-namespace internal {
-plugin::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message,
-                                            bool proto_names);
-plugin::StatusOr<std::string> FieldToJson(const google::protobuf::Message& message,
-                                          const google::protobuf::FieldDescriptor* fd,
-                                          bool proto_names);
-plugin::Status ParseJsonBody(std::string_view body, google::protobuf::Message& message,
-                             bool discard_unknown);
-plugin::Status ParseJsonBodyField(std::string_view body, google::protobuf::Message& parent,
-                                  const google::protobuf::FieldDescriptor* fd,
-                                  bool discard_unknown);
-std::vector<std::string> NormalizeFieldPath(const google::protobuf::Descriptor* d,
-                                            std::string_view dotted);
-plugin::Status PopulateField(google::protobuf::Message& message,
-                             const std::vector<std::string>& path,
-                             const std::vector<std::string_view>& values);
-void FillRpcStatus(const plugin::Status& status, google::rpc::Status* out);
-// Whether a string field anywhere in `message` (map keys and values too) holds invalid UTF-8.
-bool HasInvalidUtf8(const google::protobuf::Message& message);
-// Whether protobuf wire data of a `d` holds a string field that is not UTF-8.
-bool WireHasInvalidUtf8(const google::protobuf::Descriptor* d, std::string_view wire, int depth = 0);
-plugin::StatusOr<std::string> RpcStatusToJson(const plugin::Status& status, bool proto_names);
-}  // namespace internal
 
 namespace {
 
@@ -876,9 +853,11 @@ HttpResponse Gateway::Handle(const HttpRequest& request) const {
         }
         // Go's proto.Unmarshal, as grpc-gateway's ProtoMarshaller runs it. A string that is not
         // UTF-8 is found first: protobuf's parser would log an error for each one a client sends.
-        if (internal::WireHasInvalidUtf8(dest->GetDescriptor(), body)) {
+        const internal::WireCheck check = internal::CheckWireUtf8(dest->GetDescriptor(), body);
+        if (check == internal::WireCheck::kInvalidUtf8) {
           st = plugin::InvalidArgument("string field contains invalid UTF-8");
-        } else if (!dest->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        } else if (check == internal::WireCheck::kMalformed ||
+                   !dest->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
           st = plugin::InvalidArgument("proto: cannot parse invalid wire-format data");
         }
       } else if (whole) {

@@ -6,7 +6,6 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
-#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/rpc/status.pb.h>
 #include <nlohmann/json.hpp>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "flyte/core/gateway.h"
+#include "gateway_internal.h"
 
 namespace flyte::core::gateway {
 
@@ -89,10 +89,15 @@ bool IsValidUtf8(std::string_view s) { return FirstInvalidUtf8(s) == std::string
 // (Latin-1's controls, no-break space and soft hyphen, Unicode's spaces and format characters,
 // private use), every other rune as it is.
 std::string Quote(std::string_view s) {
+  // unicode.IsPrint outside ASCII, less the unassigned code points.
   auto printable = [](uint32_t r) {
     if (r < 0xA1 || r == 0xAD) return false;
+    if ((r >= 0x0600 && r <= 0x0605) || r == 0x061C || r == 0x06DD || r == 0x070F || r == 0x1680 || r == 0x180E) {
+      return false;
+    }
     if ((r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F) || (r >= 0x205F && r <= 0x206F)) return false;
-    if (r == 0x3000 || r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF)) return false;
+    if (r == 0x3000 || r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || r == 0xFFFE || r == 0xFFFF) return false;
+    if ((r >= 0xE000 && r <= 0xF8FF) || (r >= 0xE0000 && r <= 0xE007F) || r >= 0xF0000) return false;
     return true;
   };
   std::string out = "\"";
@@ -2075,8 +2080,9 @@ bool ParseRfc3339(std::string_view v, int64_t* secs, int32_t* nanos, std::string
     std::string_view hh = value.substr(1, 2), mm = value.substr(4, 2);
     int oh = 0, om = 0;
     const bool digits = number(hh, true, &oh) && number(mm, true, &om);
-    if (oh > 24) return out_of_range("time zone offset hour");
+    // Go sets the minute's range error after the hour's, so the minute's is the one reported.
     if (om > 60) return out_of_range("time zone offset minute");
+    if (oh > 24) return out_of_range("time zone offset hour");
     if (!digits || (value[0] != '+' && value[0] != '-')) return cannot(hold, "Z07:00");
     offset = (oh * 60 + om) * 60 * (value[0] == '-' ? -1 : 1);
     value.remove_prefix(6);
@@ -2353,25 +2359,69 @@ bool HasInvalidUtf8(const Message& message) {
   return false;
 }
 
-// Whether the protobuf encoding `wire` of a `d` holds a string field (in any message within)
-// that is not UTF-8: Go's proto.Unmarshal refuses it with its own message, where protobuf's
-// parser just fails. Wire data that does not parse is not looked into.
-bool WireHasInvalidUtf8(const Descriptor* d, std::string_view wire, int depth) {
-  if (depth > 100) return false;
-  google::protobuf::UnknownFieldSet fields;
-  if (!fields.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) return false;
-  for (int i = 0; i < fields.field_count(); ++i) {
-    const google::protobuf::UnknownField& f = fields.field(i);
-    if (f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) continue;
-    const FieldDescriptor* fd = d->FindFieldByNumber(f.number());
-    if (fd == nullptr) continue;
-    if (fd->type() == FieldDescriptor::TYPE_STRING && !IsValidUtf8(f.length_delimited())) return true;
-    if (fd->type() == FieldDescriptor::TYPE_MESSAGE &&
-        WireHasInvalidUtf8(fd->message_type(), f.length_delimited(), depth + 1)) {
-      return true;
+// Protobuf wire data of a `d` read in order, as Go's proto.Unmarshal reads it, for the first
+// problem it would report: a proto3 string field (in any message within) that is not UTF-8, or
+// data that does not parse. Nothing is copied. Groups, wire types that do not exist, and nesting
+// past protobuf's limit are left to protobuf's parser.
+WireCheck CheckWireUtf8(const Descriptor* d, std::string_view wire, int depth) {
+  if (depth > 100) return WireCheck::kUndecided;
+  auto varint = [&wire](uint64_t* out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 10 && !wire.empty(); ++i) {
+      const auto b = static_cast<unsigned char>(wire.front());
+      wire.remove_prefix(1);
+      if (i == 9 && b > 1) return false;
+      v |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
+      if (b < 0x80) {
+        *out = v;
+        return true;
+      }
+    }
+    return false;
+  };
+  while (!wire.empty()) {
+    uint64_t tag = 0;
+    if (!varint(&tag)) return WireCheck::kMalformed;
+    const uint64_t number = tag >> 3;
+    if (number < 1 || number > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+      return WireCheck::kMalformed;
+    }
+    switch (tag & 7) {
+      case 0: {
+        uint64_t ignored = 0;
+        if (!varint(&ignored)) return WireCheck::kMalformed;
+        break;
+      }
+      case 1:
+      case 5: {
+        const size_t n = (tag & 7) == 1 ? 8 : 4;
+        if (wire.size() < n) return WireCheck::kMalformed;
+        wire.remove_prefix(n);
+        break;
+      }
+      case 2: {
+        uint64_t length = 0;
+        if (!varint(&length) || length > wire.size()) return WireCheck::kMalformed;
+        const std::string_view payload = wire.substr(0, static_cast<size_t>(length));
+        wire.remove_prefix(static_cast<size_t>(length));
+        const FieldDescriptor* fd = d->FindFieldByNumber(static_cast<int>(number));
+        if (fd == nullptr) break;
+        if (fd->type() == FieldDescriptor::TYPE_STRING &&
+            fd->file()->syntax() == google::protobuf::FileDescriptor::SYNTAX_PROTO3 && !IsValidUtf8(payload)) {
+          return WireCheck::kInvalidUtf8;
+        }
+        if (fd->type() == FieldDescriptor::TYPE_MESSAGE) {
+          if (WireCheck inner = CheckWireUtf8(fd->message_type(), payload, depth + 1); inner != WireCheck::kOk) {
+            return inner;
+          }
+        }
+        break;
+      }
+      default:
+        return WireCheck::kUndecided;
     }
   }
-  return false;
+  return WireCheck::kOk;
 }
 
 Status ParseJsonBody(std::string_view body, Message& message, bool discard_unknown) {

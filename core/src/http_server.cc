@@ -172,7 +172,9 @@ class HttpServer::Impl {
       // still has a bound.
       stream.expires_after(std::chrono::minutes(5));
       const auto& req = parser->get();
-      if (auto problem = HostProblem(req)) return AnswerUnread(Plain(400, "400 Bad Request: " + *problem), req);
+      if (auto problem = HostProblem(req)) {
+        return AnswerUnread(Plain(400, problem->empty() ? "400 Bad Request" : "400 Bad Request: " + *problem), req);
+      }
       if (!parser->is_done() && server.planner_) {
         BodyPlan plan;
         try {
@@ -300,14 +302,15 @@ class HttpServer::Impl {
     }
 
     // Go's net/http refuses an HTTP/1.1 request without exactly one Host header, or with one
-    // holding a byte no host or port has (httpguts.ValidHostHeader), before any handler runs.
+    // holding a byte no host or port has (httpguts.ValidHostHeader), before any handler runs: the
+    // reason it gives, or empty for several Host headers, which it refuses without one.
     static std::optional<std::string> HostProblem(const http::request_header<>& req) {
       const size_t hosts = req.count(http::field::host);
       if (hosts == 0) {
         if (req.version() >= 11 && req.method() != http::verb::connect) return "missing required Host header";
         return std::nullopt;
       }
-      if (hosts > 1) return "too many Host headers";
+      if (hosts > 1) return "";  // Go's plain error: the answer names no reason
       static const std::string_view kHostBytes =
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!$%&'()*+,-.:;=[]_~";
       for (char c : req[http::field::host]) {

@@ -989,6 +989,8 @@ TEST_CASE("SetFieldFromString converts scalars, enums, wrappers and times like g
   CHECK(time_error("2024-01-02T24:04:05Z") == R"(parsing field "started_at": parsing time "2024-01-02T24:04:05Z": hour out of range)");
   CHECK(time_error("2024-01-02T03:04:05+25:00") ==
         R"(parsing field "started_at": parsing time "2024-01-02T03:04:05+25:00": time zone offset hour out of range)");
+  CHECK(time_error("2024-01-02T03:04:05+25:61") ==
+        R"(parsing field "started_at": parsing time "2024-01-02T03:04:05+25:61": time zone offset minute out of range)");
   CHECK(time_error("2024-01-02T03:04:05Z junk") == R"(parsing field "started_at": parsing time "2024-01-02T03:04:05Z junk": extra text: " junk")");
   CHECK(time_error("2024-01-02T03:04:05Zé") == R"(parsing field "started_at": parsing time "2024-01-02T03:04:05Z\xc3\xa9": extra text: "\xc3\xa9")");
 
@@ -1069,7 +1071,8 @@ TEST_CASE("Path, body and query parameters build the request message", "[unit]")
   // The value is quoted as strconv.Quote quotes it.
   for (const auto& [query, shown] : std::vector<std::pair<std::string, std::string>>{
            {"%0A", R"("\n")"}, {"%7F", R"("\x7f")"}, {"%C3%A9", "\"\xC3\xA9\""}, {"%FF", R"("\xff")"},
-           {"%C2%A0", R"("\u00a0")"}, {"%E2%80%8B", R"("\u200b")"}, {"%22%5C", R"("\"\\")"}}) {
+           {"%C2%A0", R"("\u00a0")"}, {"%E2%80%8B", R"("\u200b")"}, {"%E1%9A%80", R"("\u1680")"},
+           {"%22%5C", R"("\"\\")"}}) {
     CAPTURE(query);
     auto quoted = gateway.Handle(Get("/api/v1/tasks/p/d/n?limit=" + query));
     CHECK(Json::parse(quoted.body)["message"] ==
@@ -1232,6 +1235,33 @@ TEST_CASE("A malformed protobuf body is a 400 answered in protobuf", "[unit]") {
   REQUIRE(st.ParseFromString(resp.body));
   CHECK(st.code() == 3);
   CHECK(st.message() == "string field contains invalid UTF-8");
+  // Read in order, as Go reads it: the string comes before the stray byte after it.
+  resp = gateway.Handle(Post("/api/v1/projects", std::string("\x0a\x03\x0a\x01\xff\x0a", 6), "application/octet-stream"));
+  REQUIRE(st.ParseFromString(resp.body));
+  CHECK(st.message() == "string field contains invalid UTF-8");
+  resp = gateway.Handle(Post("/api/v1/projects", std::string("\x0a\x05\x0a\x01", 4) + "\x0a\x01\xff", "application/octet-stream"));
+  REQUIRE(st.ParseFromString(resp.body));
+  CHECK(st.message() == "proto: cannot parse invalid wire-format data");
+  CHECK(fake.calls->empty());
+
+  // Deep inside nested literals; and past protobuf's nesting limit of 100, which this server keeps
+  // (Go's is 10,000), without the check copying anything on the way.
+  const auto nested_inputs = [](int depth, const std::string& text) {
+    flyteidl::admin::ExecutionCreateRequest create;
+    create.set_project("p");
+    flyteidl::core::Literal* literal = &(*create.mutable_inputs()->mutable_literals())["x"];
+    for (int i = 0; i < depth; ++i) literal = literal->mutable_collection()->add_literals();
+    literal->mutable_scalar()->mutable_primitive()->set_string_value(text);
+    return create.SerializeAsString();
+  };
+  std::string deep = nested_inputs(20, "PLACEHOLDER");
+  deep.replace(deep.find("PLACEHOLDER"), 11, std::string(11, '\xff'));
+  resp = gateway.Handle(Post("/api/v1/executions", deep, "application/octet-stream"));
+  REQUIRE(st.ParseFromString(resp.body));
+  CHECK(st.message() == "string field contains invalid UTF-8");
+  resp = gateway.Handle(Post("/api/v1/executions", nested_inputs(150, "ok"), "application/octet-stream"));
+  REQUIRE(st.ParseFromString(resp.body));
+  CHECK(st.message() == "proto: cannot parse invalid wire-format data");
   CHECK(fake.calls->empty());
 
   flyteidl::admin::ProjectRegisterRequest good;

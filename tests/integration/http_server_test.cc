@@ -86,6 +86,22 @@ struct SpoolingServer {
   flyte::core::HttpServer server;
 };
 
+// A server on a free loopback port (two threads, no log) answering with `handler`; shut down
+// when it goes.
+struct LoopbackServer {
+  explicit LoopbackServer(flyte::core::HttpHandler handler)
+      : server(std::move(handler),
+               std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>())) {
+    flyte::core::HttpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.threads = 2;
+    REQUIRE(server.Start(options).ok());
+  }
+  ~LoopbackServer() { server.Shutdown(std::chrono::milliseconds(500)); }
+  flyte::core::HttpServer server;
+};
+
 }  // namespace
 
 TEST_CASE("A streamed body must keep the lowest average rate, not only avoid stalling", "[integration]") {
@@ -141,21 +157,14 @@ TEST_CASE("A streamed body must keep the lowest average rate, not only avoid sta
 }
 
 TEST_CASE("A request head up to Go's 1 MiB is read; a larger one is answered 431", "[integration]") {
-  flyte::core::HttpServer server(
-      [](const flyte::core::gateway::HttpRequest& req) {
-        flyte::core::gateway::HttpResponse r;
-        r.status = 200;
-        r.body = std::to_string(req.target.size());
-        return r;
-      },
-      std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>()));
-  flyte::core::HttpServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.threads = 2;
-  REQUIRE(server.Start(options).ok());
+  LoopbackServer loopback([](const flyte::core::gateway::HttpRequest& req) {
+    flyte::core::gateway::HttpResponse r;
+    r.status = 200;
+    r.body = std::to_string(req.target.size());
+    return r;
+  });
   const auto request = [&](size_t query_bytes) {
-    int fd = Connect(server.port());
+    int fd = Connect(loopback.server.port());
     const std::string target = "/api/v1/executions/p/d?filters=" + std::string(query_bytes, 'a');
     REQUIRE(SendAll(fd, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     std::string answer = ReadUntilClosed(fd);
@@ -169,27 +178,19 @@ TEST_CASE("A request head up to Go's 1 MiB is read; a larger one is answered 431
   auto [large, unused] = request((1u << 20) + 8192);
   CHECK(large.rfind("HTTP/1.1 431", 0) == 0);
   CHECK(large.find("\r\n\r\n431 Request Header Fields Too Large") != std::string::npos);
-  server.Shutdown(std::chrono::milliseconds(500));
 }
 
 TEST_CASE("An HTTP/1.1 request needs one well-formed Host header as Go's net/http requires", "[integration]") {
   int calls = 0;
-  flyte::core::HttpServer server(
-      [&calls](const flyte::core::gateway::HttpRequest&) {
-        ++calls;
-        flyte::core::gateway::HttpResponse r;
-        r.status = 200;
-        r.body = "served";
-        return r;
-      },
-      std::make_shared<spdlog::logger>("http-test", std::make_shared<spdlog::sinks::null_sink_mt>()));
-  flyte::core::HttpServerOptions options;
-  options.address = "127.0.0.1";
-  options.port = 0;
-  options.threads = 2;
-  REQUIRE(server.Start(options).ok());
+  LoopbackServer loopback([&calls](const flyte::core::gateway::HttpRequest&) {
+    ++calls;
+    flyte::core::gateway::HttpResponse r;
+    r.status = 200;
+    r.body = "served";
+    return r;
+  });
   const auto answer = [&](const std::string& head) {
-    int fd = Connect(server.port());
+    int fd = Connect(loopback.server.port());
     REQUIRE(SendAll(fd, head));
     std::string text = ReadUntilClosed(fd);
     ::close(fd);
@@ -218,5 +219,4 @@ TEST_CASE("An HTTP/1.1 request needs one well-formed Host header as Go's net/htt
     CHECK(text.find("\r\n\r\nserved") != std::string::npos);
   }
   CHECK(calls == 4);
-  server.Shutdown(std::chrono::milliseconds(500));
 }

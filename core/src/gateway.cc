@@ -26,7 +26,6 @@
 
 namespace flyte::core::gateway {
 
-
 namespace {
 
 using google::protobuf::Descriptor;

@@ -859,24 +859,15 @@ class JsonScanner {
   static std::string QuoteChar(unsigned char c) {
     if (c == '\'') return "'\\''";
     if (c == '"') return "'\"'";
-    if (c == '\\') return "'\\\\'";
-    static const std::pair<unsigned char, const char*> kEscapes[] = {
-        {'\a', "\\a"}, {'\b', "\\b"}, {'\f', "\\f"}, {'\n', "\\n"}, {'\r', "\\r"}, {'\t', "\\t"}, {'\v', "\\v"}};
-    for (const auto& [raw, escaped] : kEscapes) {
-      if (c == raw) return std::string("'") + escaped + "'";
+    std::string rune;
+    if (c < 0x80) {
+      rune.push_back(static_cast<char>(c));
+    } else {
+      rune.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      rune.push_back(static_cast<char>(0x80 | (c & 0x3F)));
     }
-    char buf[16];
-    if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buf, sizeof(buf), "'\\x%02x'", c);
-      return buf;
-    }
-    if (c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
-    // Latin-1's controls, no-break space and soft hyphen are not printable (unicode.IsPrint).
-    if (c < 0xA1 || c == 0xAD) {
-      std::snprintf(buf, sizeof(buf), "'\\u%04x'", c);
-      return buf;
-    }
-    return std::string("'") + static_cast<char>(0xC0 | (c >> 6)) + static_cast<char>(0x80 | (c & 0x3F)) + "'";
+    const std::string quoted = Quote(rune);
+    return "'" + quoted.substr(1, quoted.size() - 2) + "'";
   }
 
   Status Value(int depth) {
@@ -1617,17 +1608,16 @@ class ProtojsonChecker {
       auto [end, ec] = std::from_chars(intp.data(), intp.data() + intp.size(), secs);
       if (ec != std::errc() || end != intp.data() + intp.size()) return invalid();
     }
-    constexpr int64_t kMaxSeconds = 315576000000;
-    if (secs > kMaxSeconds) return Error(at, "google.protobuf.Duration value out of range: " + raw);
+    if (secs > kMaxDurationSeconds) return Error(at, "google.protobuf.Duration value out of range: " + raw);
     const std::string canonical = "\"" + std::string(neg && (secs > 0 || frac != "000000000") ? "-" : "") +
                                   std::to_string(secs) + "." + frac + "s\"";
     Canonical(at, canonical);
     return Status::Ok();
   }
 
-  // A google.protobuf.Timestamp: a string, whose fraction of a second has at most nine digits
-  // (protojson checks that apart from time.Parse, which takes any number of them); the rest of
-  // RFC 3339 is left to protobuf's parser.
+  // A google.protobuf.Timestamp: a string time.Parse reads as RFC 3339 (ParseRfc3339), within
+  // years 1 to 9999, with at most nine digits after a '.' (protojson checks that apart from
+  // time.Parse, which takes any number of them); written for protobuf's parser in its own form.
   Status TimestampValue() {
     const size_t at = pos_;
     if (Peek() != '"') return SyntaxError(at, "unexpected token " + std::string(RawToken()));
